@@ -1,0 +1,53 @@
+"""Contracts of the requests service: forms and free messages sent by clients."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from libs.contracts.caller import Caller
+from libs.contracts.envelope import Event
+from libs.contracts.rpc import RpcMethod
+
+
+class RequestPublic(BaseModel):
+    request_id: str
+    dossier_id: str
+    kind: str = Field(description="message (later: the five forms)")
+    subject: str
+    body: str
+    status: str = Field(description="pending | in_progress | accepted | refused")
+    sent_by: str = Field(description="user id of the sender")
+    sent_at: datetime
+
+
+class SendMessageRequest(BaseModel):
+    caller: Caller
+    dossier_id: str
+    subject: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=10_000)
+    correlation_id: str | None = None
+
+
+class ListRequestsQuery(BaseModel):
+    caller: Caller
+    dossier_id: str
+    status: str | None = None
+
+
+class RequestList(BaseModel):
+    requests: list[RequestPublic]
+
+
+SEND_MESSAGE = RpcMethod("requests.rpc.send_message", SendMessageRequest, RequestPublic)
+LIST_REQUESTS = RpcMethod("requests.rpc.list_requests", ListRequestsQuery, RequestList)
+
+
+class RequestSubmitted(Event):
+    """A client sent a request or message; the office is told by mail."""
+
+    routing_key = "requests.request.submitted"
+
+    request_id: str
+    kind: str
+    subject: str
+    sent_by: str

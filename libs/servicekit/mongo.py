@@ -1,0 +1,24 @@
+"""MongoDB access: one AsyncMongoClient per process, tz-aware so datetimes come back in UTC."""
+
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+Document = dict[str, Any]
+
+
+def create_mongo_client(url: str) -> AsyncMongoClient[Document]:
+    """A client that fails fast when the server is away, so readiness can report it."""
+    return AsyncMongoClient(
+        url, tz_aware=True, serverSelectionTimeoutMS=2000, connectTimeoutMS=2000, uuidRepresentation="standard"
+    )
+
+
+async def ping(database: AsyncDatabase[Document]) -> bool:
+    """True when the database answers."""
+    try:
+        await database.command("ping")
+    except Exception:  # noqa: BLE001 - any failure means "not ready"
+        return False
+    return True

@@ -1,0 +1,124 @@
+"""Runs one service process: bus connection (retried), outbox relay, health and metrics over HTTP.
+
+A service whose bus or database is missing at start keeps running and reports not-ready on
+`/health/ready` until its dependencies are back.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import uvicorn
+from fastapi import FastAPI, Response
+from faststream.rabbit import RabbitBroker
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pymongo.asynchronous.database import AsyncDatabase
+
+from libs.servicekit.bus import declare_dead_letters
+from libs.servicekit.logs import get_logger
+from libs.servicekit.mongo import Document, ping
+from libs.servicekit.outbox import OutboxRelay
+from libs.servicekit.settings import ServiceSettings
+
+log = get_logger(__name__)
+RETRY_SECONDS = 2.0
+
+
+class ServiceRuntime:
+    """Composition of the infrastructure pieces of one service process."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: ServiceSettings,
+        broker: RabbitBroker,
+        database: AsyncDatabase[Document],
+        *,
+        relay: OutboxRelay | None = None,
+        prepare_database: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.broker = broker
+        self.database = database
+        self.relay = relay
+        self._prepare_database = prepare_database
+        self.bus_connected = False
+        self.database_prepared = prepare_database is None
+
+    async def _connect_bus(self) -> None:
+        while True:
+            try:
+                await self.broker.start()
+                await declare_dead_letters(self.broker)
+            except Exception as error:  # noqa: BLE001 - keep running, report not-ready
+                log.warning("message bus unreachable; retrying", error=str(error))
+                with contextlib.suppress(Exception):
+                    await self.broker.stop()
+                await asyncio.sleep(RETRY_SECONDS)
+            else:
+                self.bus_connected = True
+                log.info("message bus connected")
+                if self.relay is not None:
+                    await self.relay.run()
+                return
+
+    async def _prepare(self) -> None:
+        while self._prepare_database is not None:
+            try:
+                await self._prepare_database()
+            except Exception as error:  # noqa: BLE001 - keep running, report not-ready
+                log.warning("database unreachable; retrying", error=str(error))
+                await asyncio.sleep(RETRY_SECONDS)
+            else:
+                self.database_prepared = True
+                return
+
+    async def is_ready(self) -> dict[str, bool]:
+        """Each dependency and whether it answers now."""
+        bus = self.bus_connected and await self.broker.ping(timeout=1.0)
+        database = self.database_prepared and await ping(self.database)
+        return {"bus": bool(bus), "database": database}
+
+    def health_app(self) -> FastAPI:
+        """Liveness, readiness and Prometheus metrics of this process."""
+        app = FastAPI(title=f"mybroker-{self.name} health", docs_url=None, redoc_url=None)
+
+        @app.get("/health/live")
+        async def live() -> dict[str, str]:
+            return {"status": "alive", "service": self.name}
+
+        @app.get("/health/ready")
+        async def ready(response: Response) -> dict[str, object]:
+            checks = await self.is_ready()
+            if not all(checks.values()):
+                response.status_code = 503
+            return {"status": "ready" if all(checks.values()) else "not ready", "checks": checks}
+
+        @app.get("/metrics")
+        async def metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+        return app
+
+    async def run(self) -> None:
+        """Serve until SIGINT/SIGTERM, then stop consuming and close connections."""
+        background = [
+            asyncio.create_task(self._prepare(), name="prepare-database"),
+            asyncio.create_task(self._connect_bus(), name="bus"),
+        ]
+        config = uvicorn.Config(
+            self.health_app(),
+            host=self.settings.health_host,
+            port=self.settings.health_port,
+            log_config=None,
+            access_log=False,
+        )
+        try:
+            await uvicorn.Server(config).serve()
+        finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            await self.broker.stop()
+            log.info("stopped")

@@ -1,0 +1,3 @@
+from services.signing.main import main
+
+main()

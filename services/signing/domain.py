@@ -1,0 +1,14 @@
+"""Rules of electronic signature requests (grown by the signing issue)."""
+
+from enum import StrEnum
+
+
+class SignatureStatus(StrEnum):
+    """Where a signature request stands."""
+
+    AWAITING_CLIENT = "awaiting_client"  # listed under "documents to sign" on the welcome page
+    SIGNED = "signed"
+    AWAITING_BROKER = "awaiting_broker"  # manual: no mobile signature on a PC -> the broker follows up
+
+
+OPEN_STATUSES = (SignatureStatus.AWAITING_CLIENT,)

@@ -1,0 +1,66 @@
+"""Infrastructure for tests: URLs from the environment, else testcontainers, else a clear skip.
+
+`make test` starts the local stack (deploy/local/infra.sh) and exports the URLs; with
+MYBROKER_TEST_INFRA=containers the same fixtures run on testcontainers' real images instead.
+"""
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from libs.servicekit.mongo import Document, create_mongo_client
+
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def _from_containers(kind: str) -> str:
+    """Start a throwaway container, or skip when no Docker engine exists here."""
+    try:
+        if kind == "mongo":
+            from testcontainers.mongodb import MongoDbContainer
+
+            container = MongoDbContainer("mongo:7")
+            container.start()
+            return str(container.get_connection_url())
+        from testcontainers.rabbitmq import RabbitMqContainer
+
+        rabbit = RabbitMqContainer("rabbitmq:3.13")
+        rabbit.start()
+        params = rabbit.get_connection_params()
+        return f"amqp://guest:guest@{params.host}:{params.port}/"
+    except Exception as error:  # noqa: BLE001 - docker.errors.DockerException and kin
+        pytest.skip(f"no {kind} URL in the environment and no container engine: {error}")
+
+
+@pytest.fixture(scope="session")
+def mongo_url() -> str:
+    """MYBROKER_TEST_MONGO_URL, else a MongoDB container."""
+    url = os.environ.get("MYBROKER_TEST_MONGO_URL")
+    if url and os.environ.get("MYBROKER_TEST_INFRA") != "containers":
+        return url
+    return _from_containers("mongo")
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> str:
+    """MYBROKER_TEST_AMQP_URL (a vhost of its own per run), else a RabbitMQ container."""
+    url = os.environ.get("MYBROKER_TEST_AMQP_URL")
+    if url and os.environ.get("MYBROKER_TEST_INFRA") != "containers":
+        return url
+    return _from_containers("rabbit")
+
+
+@pytest.fixture(scope="session")
+async def mongo_client(mongo_url: str) -> AsyncIterator[AsyncMongoClient[Document]]:
+    client = create_mongo_client(mongo_url)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+def database_name() -> Iterator[str]:
+    """A database of its own for each test, so tests never see each other's data."""
+    yield f"test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
