@@ -28,7 +28,7 @@ class TokenPair(BaseModel):
 
     access_token: str
     refresh_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - OAuth token type, not a secret
     expires_in: int = Field(description="Seconds until the access token expires")
 
 
@@ -158,9 +158,10 @@ class SessionRevoked(Event):
 
 # --- access token ---------------------------------------------------------------------------
 
-ACCESS_TOKEN_ISSUER = "mybroker-auth"
-ACCESS_TOKEN_AUDIENCE = "mybroker"
-ACCESS_TOKEN_ALGORITHM = "EdDSA"  # Ed25519: auth signs with its private key, gateways verify
+# Names, not secrets:
+ACCESS_TOKEN_ISSUER = "mybroker-auth"  # noqa: S105
+ACCESS_TOKEN_AUDIENCE = "mybroker"  # noqa: S105
+ACCESS_TOKEN_ALGORITHM = "EdDSA"  # noqa: S105  # Ed25519: auth signs with its private key, gateways verify
 
 
 class AccessClaims(BaseModel):

@@ -11,7 +11,11 @@ Document = dict[str, Any]
 def create_mongo_client(url: str) -> AsyncMongoClient[Document]:
     """A client that fails fast when the server is away, so readiness can report it."""
     return AsyncMongoClient(
-        url, tz_aware=True, serverSelectionTimeoutMS=2000, connectTimeoutMS=2000, uuidRepresentation="standard"
+        url,
+        tz_aware=True,
+        serverSelectionTimeoutMS=2000,
+        connectTimeoutMS=2000,
+        uuidRepresentation="standard",
     )
 
 

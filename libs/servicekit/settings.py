@@ -1,6 +1,6 @@
 """Settings base: each service reads `MYBROKER_<NAME>_*`, falling back to shared `MYBROKER_*`."""
 
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import model_validator
 from pydantic_settings import (
@@ -63,5 +63,4 @@ class ServiceSettings(BaseSettings):
 
 def env_prefix(service: str) -> SettingsConfigDict:
     """The settings config of one service: `MYBROKER_<SERVICE>_` prefixed variables."""
-    config: dict[str, Any] = {"env_prefix": f"MYBROKER_{service.upper()}_", "extra": "ignore"}
-    return SettingsConfigDict(**config)  # type: ignore[typeddict-item]
+    return SettingsConfigDict(env_prefix=f"MYBROKER_{service.upper()}_", extra="ignore")

@@ -8,7 +8,8 @@ class SignatureStatus(StrEnum):
 
     AWAITING_CLIENT = "awaiting_client"  # listed under "documents to sign" on the welcome page
     SIGNED = "signed"
-    AWAITING_BROKER = "awaiting_broker"  # manual: no mobile signature on a PC -> the broker follows up
+    # manual 5: no mobile signature on a PC -> the document awaits the broker
+    AWAITING_BROKER = "awaiting_broker"
 
 
 OPEN_STATUSES = (SignatureStatus.AWAITING_CLIENT,)

@@ -1,0 +1,166 @@
+"""The servicekit on the real RabbitMQ: concurrent RPC, outbox relay, dead-lettering, inbox."""
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aio_pika
+import pytest
+from faststream.rabbit import RabbitBroker
+from pydantic import BaseModel
+from pymongo import AsyncMongoClient
+
+from libs.contracts.envelope import Event
+from libs.contracts.rpc import RpcMethod
+from libs.contracts.topology import DEAD_LETTER_QUEUE, MAX_DELIVERIES
+from libs.servicekit.bus import create_broker, declare_dead_letters, subscribe_event
+from libs.servicekit.errors import Conflict, Unavailable
+from libs.servicekit.inbox import Inbox
+from libs.servicekit.mongo import Document
+from libs.servicekit.outbox import OutboxRelay, new_document_events, record_events
+from libs.servicekit.rpc import RpcClient, serve_rpc
+
+
+class Number(BaseModel):
+    value: int
+
+
+class ThingHappened(Event):
+    routing_key = "kit.thing.happened"
+    thing_id: str
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+async def broker(amqp_url: str) -> AsyncIterator[RabbitBroker]:
+    broker = create_broker(amqp_url, "kit-test")
+    yield broker
+    await broker.stop()
+
+
+@pytest.fixture
+async def rpc_client(amqp_url: str) -> AsyncIterator[RpcClient]:
+    client = RpcClient(amqp_url, timeout_seconds=2.0)
+    await client.connect()
+    yield client
+    await client.close()
+
+
+async def test_rpc_calls_run_concurrently_and_errors_keep_their_type(
+    broker: RabbitBroker, rpc_client: RpcClient, unique: str
+) -> None:
+    double = RpcMethod(f"kit.rpc.double.{unique}", Number, Number)
+
+    async def handle(request: Number) -> Number:
+        await asyncio.sleep(0.05)
+        if request.value < 0:
+            raise Conflict("negative numbers clash")
+        return Number(value=request.value * 2)
+
+    serve_rpc(broker, double, handle, prefetch=64)
+    await broker.start()
+
+    started = time.perf_counter()
+    replies = await asyncio.gather(*(rpc_client.call(double, Number(value=i)) for i in range(50)))
+    elapsed = time.perf_counter() - started
+
+    assert [r.value for r in replies] == [i * 2 for i in range(50)]
+    assert elapsed < 50 * 0.05 / 4, "50 calls of 50 ms must overlap, not queue one by one"
+    with pytest.raises(Conflict, match="negative numbers clash"):
+        await rpc_client.call(double, Number(value=-1))
+
+
+async def test_rpc_to_a_service_that_is_not_running_times_out_with_a_clear_error(
+    rpc_client: RpcClient, unique: str
+) -> None:
+    nobody = RpcMethod(f"ghost.rpc.nothing.{unique}", Number, Number)
+    with pytest.raises(Unavailable, match=r"ghost did not answer within 0\.3 s"):
+        await rpc_client.call(nobody, Number(value=1), timeout_seconds=0.3)
+
+
+async def test_outbox_relay_publishes_stored_events_once_and_marks_them_sent(
+    broker: RabbitBroker,
+    mongo_client: AsyncMongoClient[Document],
+    database_name: str,
+    unique: str,
+) -> None:
+    database = mongo_client[database_name]
+    received: list[ThingHappened] = []
+
+    async def remember(event: ThingHappened) -> None:
+        received.append(event)
+
+    subscribe_event(broker, consumer=f"kit{unique}", purpose="things", event_type=ThingHappened,
+                    handle=remember)
+    await broker.start()
+    first, second = ThingHappened(thing_id="t1"), ThingHappened(thing_id="t2")
+    await database.things.insert_one({"_id": "t1", **new_document_events(first)})
+    await database.things.update_one(
+        {"_id": "t1"}, record_events({"$set": {"colour": "blue"}}, second)
+    )
+
+    relay = OutboxRelay(broker, database, ["things"])
+    assert await relay.relay_pending() == 2
+    assert await relay.relay_pending() == 0, "a sent event is never published again"
+    for _ in range(50):
+        if len(received) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert {e.event_id for e in received} == {first.event_id, second.event_id}
+    stored = await database.things.find_one({"_id": "t1"})
+    assert stored is not None
+    assert stored["colour"] == "blue"
+    assert stored["outbox"] == {}
+    await mongo_client.drop_database(database_name)
+
+
+async def test_a_poison_event_is_dead_lettered_after_the_delivery_limit(
+    broker: RabbitBroker, amqp_url: str, unique: str
+) -> None:
+    attempts: list[str] = []
+
+    async def always_fail(event: ThingHappened) -> None:
+        attempts.append(event.event_id)
+        raise RuntimeError("cannot handle this")
+
+    subscribe_event(broker, consumer=f"kit{unique}", purpose="poison", event_type=ThingHappened,
+                    handle=always_fail)
+    await broker.start()
+    await declare_dead_letters(broker)
+    poison = ThingHappened(thing_id=f"poison-{unique}")
+    await broker.publish(poison.model_dump(mode="json"), exchange="mybroker.events",
+                         routing_key=ThingHappened.routing_key)
+
+    dead: list[dict[str, Any]] = []
+    connection = await aio_pika.connect_robust(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.get_queue(DEAD_LETTER_QUEUE)
+        for _ in range(100):
+            message = await queue.get(no_ack=True, fail=False)
+            if message is not None:
+                body = ThingHappened.model_validate_json(message.body)
+                if body.thing_id == poison.thing_id:
+                    dead.append(body.model_dump())
+                    break
+            await asyncio.sleep(0.1)
+    assert dead, "the poison event must land in the dead-letter queue, not vanish"
+    assert len(attempts) == MAX_DELIVERIES + 1
+
+
+async def test_inbox_records_an_event_once(
+    mongo_client: AsyncMongoClient[Document], database_name: str
+) -> None:
+    inbox = Inbox(mongo_client[database_name], "kit")
+    event = ThingHappened(thing_id="t")
+    assert not await inbox.already_processed(event)
+    assert await inbox.record(event, {"mail": "sent"})
+    assert await inbox.already_processed(event)
+    assert not await inbox.record(event), "a redelivered event has no second effect"
+    await mongo_client.drop_database(database_name)
