@@ -1,0 +1,3 @@
+from services.dossier.main import main
+
+main()

@@ -1,0 +1,45 @@
+"""Composition root of the dossier service: `python -m services.dossier`."""
+
+import asyncio
+from dataclasses import dataclass
+
+from libs.servicekit.bus import create_broker
+from libs.servicekit.logs import configure_logging
+from libs.servicekit.mongo import create_mongo_client
+from libs.servicekit.outbox import OutboxRelay
+from libs.servicekit.runtime import ServiceRuntime
+from services.dossier import subscribers
+from services.dossier.config import DossierSettings
+from services.dossier.handlers import DossierHandlers
+from services.dossier.store import DOSSIERS, DossierStore
+
+SERVICE = "dossier"
+
+
+@dataclass
+class DossierService:
+    runtime: ServiceRuntime
+    handlers: DossierHandlers
+    store: DossierStore
+    relay: OutboxRelay
+
+
+def build(settings: DossierSettings) -> DossierService:
+    """Build the service from its settings (tests call this with their own)."""
+    broker = create_broker(settings.amqp_url, SERVICE)
+    database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
+    store = DossierStore(database)
+    relay = OutboxRelay(broker, database, [DOSSIERS])
+    handlers = DossierHandlers(store, on_events_stored=relay.notify)
+    subscribers.register(broker, handlers, prefetch=settings.rpc_prefetch)
+    runtime = ServiceRuntime(
+        SERVICE, settings, broker, database, relay=relay, prepare_database=store.ensure_indexes
+    )
+    return DossierService(runtime=runtime, handlers=handlers, store=store, relay=relay)
+
+
+def main() -> None:
+    """Run the service until SIGINT/SIGTERM."""
+    settings = DossierSettings()
+    configure_logging(SERVICE, settings.log_level)
+    asyncio.run(build(settings).runtime.run())

@@ -1,0 +1,3 @@
+from services.requests.main import main
+
+main()

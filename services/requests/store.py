@@ -1,0 +1,64 @@
+"""The requests service's MongoDB access.
+
+One document per request in `requests` (`_id` = request id), with its outbox: the request and
+its RequestSubmitted event are stored by one insert, so neither exists without the other.
+"""
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+
+from libs.contracts.requests import RequestPublic, RequestSubmitted
+from libs.servicekit.mongo import Document
+from libs.servicekit.outbox import PENDING_COUNT_FIELD, new_document_events
+from services.requests.domain import RequestStatus
+
+REQUESTS = "requests"
+NEWEST_FIRST = [("sent_at", DESCENDING), ("_id", DESCENDING)]
+REQUEST_FIELDS = {
+    "dossier_id": 1, "kind": 1, "subject": 1, "body": 1, "status": 1, "sent_by": 1, "sent_at": 1,
+}
+
+
+def _to_request(document: Document) -> RequestPublic:
+    return RequestPublic(
+        request_id=document["_id"],
+        dossier_id=document["dossier_id"],
+        kind=document["kind"],
+        subject=document["subject"],
+        body=document["body"],
+        status=document["status"],
+        sent_by=document["sent_by"],
+        sent_at=document["sent_at"],
+    )
+
+
+class RequestStore:
+    """Requests and messages, one document each, with their pending events."""
+
+    def __init__(self, database: AsyncDatabase[Document]) -> None:
+        self._requests = database[REQUESTS]
+
+    async def ensure_indexes(self) -> None:
+        """Indexes the queries below and the outbox relay rely on."""
+        await self._requests.create_index([("dossier_id", ASCENDING), ("sent_at", DESCENDING)])
+        await self._requests.create_index(
+            [("dossier_id", ASCENDING), ("status", ASCENDING), ("sent_at", DESCENDING)]
+        )
+        await self._requests.create_index([(PENDING_COUNT_FIELD, ASCENDING)])
+
+    async def insert(self, request: RequestPublic, event: RequestSubmitted) -> None:
+        """Store a new request together with the event announcing it."""
+        document = request.model_dump(exclude={"request_id"})
+        document["_id"] = request.request_id
+        document.update(new_document_events(event))
+        await self._requests.insert_one(document)
+
+    async def list_for_dossier(
+        self, dossier_id: str, status: RequestStatus | None = None
+    ) -> list[RequestPublic]:
+        """The requests of a dossier, newest first, optionally only those in `status`."""
+        criteria: Document = {"dossier_id": dossier_id}
+        if status is not None:
+            criteria["status"] = str(status)
+        cursor = self._requests.find(criteria, REQUEST_FIELDS).sort(NEWEST_FIRST)
+        return [_to_request(document) async for document in cursor]

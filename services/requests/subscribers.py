@@ -1,0 +1,13 @@
+"""Bus entry points of the requests service: thin, typed, each calls one handler."""
+
+from faststream.rabbit import RabbitBroker
+
+from libs.contracts import requests
+from libs.servicekit.rpc import serve_rpc
+from services.requests.handlers import RequestHandlers
+
+
+def register(broker: RabbitBroker, handlers: RequestHandlers, *, prefetch: int) -> None:
+    """Wire every RPC method and event subscription of the service."""
+    serve_rpc(broker, requests.SEND_MESSAGE, handlers.send_message, prefetch=prefetch)
+    serve_rpc(broker, requests.LIST_REQUESTS, handlers.list_requests, prefetch=prefetch)
