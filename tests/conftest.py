@@ -64,3 +64,14 @@ async def mongo_client(mongo_url: str) -> AsyncIterator[AsyncMongoClient[Documen
 def database_name() -> Iterator[str]:
     """A database of its own for each test, so tests never see each other's data."""
     yield f"test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def s3_settings() -> dict[str, str]:
+    """S3 endpoint and keys from MYBROKER_TEST_S3_ENDPOINT/_ACCESS_KEY/_SECRET_KEY, else skip."""
+    names = {"endpoint": "MYBROKER_TEST_S3_ENDPOINT", "access_key": "MYBROKER_TEST_S3_ACCESS_KEY",
+             "secret_key": "MYBROKER_TEST_S3_SECRET_KEY"}
+    values = {key: os.environ.get(name, "") for key, name in names.items()}
+    if not all(values.values()):
+        pytest.skip("no S3 for tests: set " + ", ".join(names.values()))
+    return values

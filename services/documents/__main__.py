@@ -1,0 +1,3 @@
+from services.documents.main import main
+
+main()

@@ -1,0 +1,21 @@
+"""Settings of the documents service (`MYBROKER_DOCUMENTS_*`)."""
+
+from typing import ClassVar
+
+from libs.servicekit.settings import ServiceSettings, env_prefix
+
+MIB = 1024 * 1024
+
+
+class DocumentsSettings(ServiceSettings):
+    model_config = env_prefix("documents")
+    secret_fields: ClassVar[tuple[str, ...]] = ("s3_access_key", "s3_secret_key")
+
+    s3_endpoint: str = "http://127.0.0.1:8333"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_bucket: str = "mybroker-documents"
+    s3_region: str = "us-east-1"
+    s3_timeout_seconds: float = 10.0
+    max_upload_bytes: int = 50 * MIB
+    presign_seconds: int = 300  # lifetime of the upload and download links the gateway gets

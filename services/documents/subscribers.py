@@ -1,0 +1,15 @@
+"""Bus entry points of the documents service: thin, typed, each calls one handler."""
+
+from faststream.rabbit import RabbitBroker
+
+from libs.contracts import documents
+from libs.servicekit.rpc import serve_rpc
+from services.documents.handlers import DocumentsHandlers
+
+
+def register(broker: RabbitBroker, handlers: DocumentsHandlers, *, prefetch: int) -> None:
+    """Wire every RPC method of the service."""
+    serve_rpc(broker, documents.BEGIN_UPLOAD, handlers.begin_upload, prefetch=prefetch)
+    serve_rpc(broker, documents.COMPLETE_UPLOAD, handlers.complete_upload, prefetch=prefetch)
+    serve_rpc(broker, documents.LIST_DOCUMENTS, handlers.list_documents, prefetch=prefetch)
+    serve_rpc(broker, documents.OPEN_DOWNLOAD, handlers.open_download, prefetch=prefetch)

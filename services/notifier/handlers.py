@@ -1,0 +1,76 @@
+"""Use cases of the notifier: one mail per event, never two, never none."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from email.message import EmailMessage
+
+from libs.contracts.auth import InvitationCreated
+from libs.contracts.envelope import Event
+from libs.contracts.requests import RequestSubmitted
+from libs.servicekit.inbox import Inbox
+from libs.servicekit.logs import get_logger
+from services.notifier.config import NotifierSettings
+from services.notifier.domain import invitation_mail, new_request_mail
+from services.notifier.mailer import SmtpMailer
+
+log = get_logger(__name__)
+
+
+class NotifierHandlers:
+    """One method per event consumed."""
+
+    def __init__(self, inbox: Inbox, mailer: SmtpMailer, settings: NotifierSettings) -> None:
+        self._inbox = inbox
+        self._mailer = mailer
+        self._settings = settings
+        # event id -> (lock, holders): the same event delivered twice at once is sent once.
+        self._in_flight: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    async def send_invitation_mail(self, event: InvitationCreated) -> None:
+        """Mail the invited client the activation link, in the client's language."""
+        mail = invitation_mail(
+            event, sender=self._settings.from_email, public_url=self._settings.public_url
+        )
+        await self._send_once(event, mail)
+
+    async def send_new_request_mail(self, event: RequestSubmitted) -> None:
+        """Tell the office a client sent a message or request."""
+        mail = new_request_mail(
+            event,
+            sender=self._settings.from_email,
+            office=self._settings.office_email,
+            public_url=self._settings.public_url,
+            language=self._settings.office_language,
+        )
+        await self._send_once(event, mail)
+
+    async def _send_once(self, event: Event, mail: EmailMessage) -> None:
+        """Send unless the inbox has the event; record it after sending.
+
+        A crash between sending and recording resends the same Message-ID, which the SMTP side
+        can drop; an SMTP failure raises so the event is redelivered (and dead-lettered at last).
+        """
+        async with self._exclusive(event.event_id):
+            if await self._inbox.already_processed(event):
+                log.info("mail already sent", event_id=event.event_id)
+                return
+            await self._mailer.send(mail)
+            await self._inbox.record(
+                event, {"recipient": str(mail["To"]), "message_id": str(mail["Message-ID"])}
+            )
+            log.info("mail sent", event_id=event.event_id, message_id=mail["Message-ID"])
+
+    @contextlib.asynccontextmanager
+    async def _exclusive(self, event_id: str) -> AsyncIterator[None]:
+        lock, holders = self._in_flight.get(event_id, (asyncio.Lock(), 0))
+        self._in_flight[event_id] = (lock, holders + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, holders = self._in_flight[event_id]
+            if holders == 1:
+                del self._in_flight[event_id]
+            else:
+                self._in_flight[event_id] = (lock, holders - 1)

@@ -1,0 +1,27 @@
+"""Sends mails over SMTP (aiosmtplib). A failure raises: the event is then redelivered."""
+
+from email.message import EmailMessage
+
+import aiosmtplib
+
+from services.notifier.config import NotifierSettings
+
+
+class SmtpMailer:
+    """Hands mails to the office's SMTP relay (a local sink in dev)."""
+
+    def __init__(self, settings: NotifierSettings) -> None:
+        self._settings = settings
+
+    async def send(self, message: EmailMessage) -> None:
+        """Deliver `message` to its `To` recipients or raise (aiosmtplib.SMTPException, OSError)."""
+        settings = self._settings
+        await aiosmtplib.send(
+            message,
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username or None,
+            password=settings.smtp_password or None,
+            start_tls=settings.smtp_starttls,
+            timeout=settings.smtp_timeout_seconds,
+        )

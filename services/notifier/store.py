@@ -1,0 +1,24 @@
+"""The notifier's MongoDB access: only which events it has already turned into mails."""
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+
+from libs.servicekit.inbox import PROCESSED_EVENTS, Inbox
+from libs.servicekit.mongo import Document
+
+# Redeliveries come within minutes (delivery limit, outbox retries); half a year is ample.
+PROCESSED_EVENTS_KEPT_SECONDS = 180 * 24 * 3600
+
+
+class NotifierStore:
+    """The inbox of processed events, with the mail each one caused."""
+
+    def __init__(self, database: AsyncDatabase[Document], *, consumer: str) -> None:
+        self._database = database
+        self.inbox = Inbox(database, consumer)
+
+    async def ensure_indexes(self) -> None:
+        """Forget processed events after half a year, so the inbox does not grow forever."""
+        await self._database[PROCESSED_EVENTS].create_index(
+            [("processed_at", ASCENDING)], expireAfterSeconds=PROCESSED_EVENTS_KEPT_SECONDS
+        )

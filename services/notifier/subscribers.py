@@ -1,0 +1,22 @@
+"""Bus entry points of the notifier: each event type on its own durable queue."""
+
+from faststream.rabbit import RabbitBroker
+
+from libs.contracts.auth import InvitationCreated
+from libs.contracts.requests import RequestSubmitted
+from libs.servicekit.bus import subscribe_event
+from services.notifier.handlers import NotifierHandlers
+
+CONSUMER = "notifier"
+
+
+def register(broker: RabbitBroker, handlers: NotifierHandlers, *, prefetch: int) -> None:
+    """Wire every event subscription of the service."""
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="invitation-mails", event_type=InvitationCreated,
+        handle=handlers.send_invitation_mail, prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="request-mails", event_type=RequestSubmitted,
+        handle=handlers.send_new_request_mail, prefetch=prefetch,
+    )

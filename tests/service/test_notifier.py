@@ -1,0 +1,191 @@
+"""The notifier mails invitations to clients and "new message" notices to the office, once each.
+
+Runs on the in-memory broker, the real Mongo-wire server and an in-process SMTP server (aiosmtpd).
+"""
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import aiosmtplib
+import pytest
+from aiosmtpd.controller import Controller
+from faststream.rabbit import RabbitBroker, TestRabbitBroker
+
+from libs.contracts.auth import InvitationCreated
+from libs.contracts.envelope import Event
+from libs.contracts.requests import RequestSubmitted
+from libs.servicekit.bus import EVENTS
+from libs.servicekit.inbox import PROCESSED_EVENTS
+from services.notifier.config import NotifierSettings
+from services.notifier.main import NotifierService, build
+
+PUBLIC_URL = "http://mybroker.test:8000"
+
+
+class MailSink:
+    """An aiosmtpd handler keeping every mail it accepts."""
+
+    def __init__(self, answer: str = "250 Message accepted for delivery") -> None:
+        self.answer = answer
+        self.mails: list[EmailMessage] = []
+        self.recipients: list[list[str]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if not self.answer.startswith("250"):
+            return self.answer
+        mail = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(mail, EmailMessage)
+        self.mails.append(mail)
+        self.recipients.append(list(envelope.rcpt_tos))
+        return self.answer
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def mail_sink(smtp_port: int) -> Iterator[MailSink]:
+    sink = MailSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+def settings_for(mongo_url: str, database_name: str, smtp_port: int) -> NotifierSettings:
+    return NotifierSettings(
+        mongo_url=mongo_url, mongo_db=database_name, smtp_host="127.0.0.1", smtp_port=smtp_port,
+        smtp_timeout_seconds=5, office_email="office@broker.test", public_url=PUBLIC_URL)
+
+
+@pytest.fixture
+async def service(
+    mongo_url: str, database_name: str, smtp_port: int
+) -> AsyncIterator[NotifierService]:
+    built = build(settings_for(mongo_url, database_name, smtp_port))
+    await built.store.ensure_indexes()
+    async with TestRabbitBroker(built.runtime.broker):
+        yield built
+    await built.runtime.database.client.drop_database(database_name)
+
+
+async def publish(broker: RabbitBroker, event: Event) -> None:
+    await broker.publish(event.model_dump(mode="json"), exchange=EVENTS,
+                         routing_key=event.routing_key)
+
+
+def invitation(language: str) -> InvitationCreated:
+    return InvitationCreated(
+        dossier_id=None, invitation_id="i1", user_id="u1", email="an@example.be",
+        display_name="An Peeters", language=language, activation_token="secret-token",
+        expires_at=datetime.now(UTC) + timedelta(days=7))
+
+
+def request_submitted() -> RequestSubmitted:
+    return RequestSubmitted(dossier_id="D-001", request_id="r1", kind="message",
+                            subject="Vraag over mijn autopolis", sent_by="u1")
+
+
+@pytest.mark.parametrize(("language", "greeting"),
+                         [("nl", "Beste"), ("fr", "Bonjour"), ("en", "Dear")])
+async def test_an_invited_client_receives_the_activation_link_in_their_language(
+    service: NotifierService, mail_sink: MailSink, language: str, greeting: str
+) -> None:
+    event = invitation(language)
+    await publish(service.runtime.broker, event)
+
+    assert mail_sink.recipients == [["an@example.be"]]
+    mail = mail_sink.mails[0]
+    assert mail["Message-ID"] == f"<{event.event_id}.invitation@mybroker>"
+    body = mail.get_body(("plain",))
+    assert body is not None
+    content = body.get_content()
+    assert content.startswith(f"{greeting} An Peeters")
+    assert f"{PUBLIC_URL}/activate?token=secret-token" in content
+
+
+async def test_the_office_is_told_of_a_new_message_with_dossier_subject_and_link(
+    service: NotifierService, mail_sink: MailSink
+) -> None:
+    await publish(service.runtime.broker, request_submitted())
+
+    assert mail_sink.recipients == [["office@broker.test"]]
+    mail = mail_sink.mails[0]
+    assert mail["Subject"] == "Nieuw bericht in dossier D-001: Vraag over mijn autopolis"
+    assert f"{PUBLIC_URL}/admin" in mail.get_content()
+
+
+async def test_the_same_event_delivered_twice_sends_one_mail(
+    service: NotifierService, mail_sink: MailSink
+) -> None:
+    event = invitation("nl")
+    await publish(service.runtime.broker, event)
+    await publish(service.runtime.broker, event)
+    assert len(mail_sink.mails) == 1
+
+
+async def test_the_same_event_delivered_twice_at_once_sends_one_mail(
+    service: NotifierService, mail_sink: MailSink
+) -> None:
+    event = request_submitted()
+    await asyncio.gather(*(publish(service.runtime.broker, event) for _ in range(3)))
+    assert len(mail_sink.mails) == 1
+
+
+async def test_the_sent_mail_is_recorded_with_its_recipient_and_message_id(
+    service: NotifierService, mail_sink: MailSink
+) -> None:
+    event = request_submitted()
+    await publish(service.runtime.broker, event)
+    record = await service.runtime.database[PROCESSED_EVENTS].find_one(
+        {"_id": f"notifier:{event.event_id}"})
+    assert record is not None
+    assert record["effect"] == {"recipient": "office@broker.test",
+                                "message_id": f"<{event.event_id}.new-request@mybroker>"}
+
+
+async def test_when_smtp_is_down_the_event_fails_and_is_sent_once_smtp_is_back(
+    service: NotifierService, smtp_port: int
+) -> None:
+    event = invitation("fr")
+    # The handler raises, so the message is nacked: RabbitMQ redelivers it, then dead-letters it.
+    with pytest.raises(aiosmtplib.SMTPConnectError):
+        await publish(service.runtime.broker, event)
+    assert await service.store.inbox.already_processed(event) is False
+
+    sink = MailSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        await publish(service.runtime.broker, event)
+    finally:
+        controller.stop()
+    assert [mail["To"].addresses[0].addr_spec for mail in sink.mails] == ["an@example.be"]
+
+
+async def test_a_mail_the_smtp_server_refuses_is_retried_not_dropped(
+    service: NotifierService, mail_sink: MailSink
+) -> None:
+    event = request_submitted()
+    mail_sink.answer = "451 Try again later"
+    with pytest.raises(aiosmtplib.SMTPDataError):
+        await publish(service.runtime.broker, event)
+    assert await service.store.inbox.already_processed(event) is False
+
+    mail_sink.answer = "250 OK"
+    await publish(service.runtime.broker, event)
+    assert len(mail_sink.mails) == 1

@@ -1,0 +1,131 @@
+"""Rules for documents the broker publishes: PDF only, a plain file name, a size limit."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from libs.contracts.documents import DocumentPublic
+from services.documents.domain import (
+    DocumentState,
+    StoredDocument,
+    filename_problem,
+    looks_like_pdf,
+    normalized_content_type,
+    object_key,
+    stored_body_problem,
+    upload_problems,
+)
+
+MAX = 50 * 1024 * 1024
+
+
+def problems(**changes: object) -> dict[str, str]:
+    announced: dict[str, object] = {
+        "dossier_id": "D-2024.001", "filename": "polis.pdf", "content_type": "application/pdf",
+        "size": 1000, "max_bytes": MAX,
+    }
+    announced.update(changes)
+    return upload_problems(**announced)  # type: ignore[arg-type]
+
+
+def test_a_pdf_of_allowed_size_may_be_uploaded() -> None:
+    assert problems() == {}
+
+
+def test_a_pdf_of_exactly_the_maximum_size_may_be_uploaded() -> None:
+    assert problems(size=MAX) == {}
+
+
+def test_a_file_over_the_maximum_size_is_refused_with_the_limit_in_megabytes() -> None:
+    assert problems(size=MAX + 1) == {"size": "The file is larger than the 50 MB allowed."}
+
+
+@pytest.mark.parametrize("content_type", ["image/png", "application/msword", "text/plain", ""])
+def test_only_pdf_documents_can_be_published_in_this_slice(content_type: str) -> None:
+    assert "content_type" in problems(content_type=content_type)
+
+
+def test_the_content_type_is_compared_without_case_or_parameters() -> None:
+    assert normalized_content_type(" Application/PDF; name=x") == "application/pdf"
+    assert problems(content_type="Application/PDF; charset=binary") == {}
+
+
+@pytest.mark.parametrize(
+    "filename",
+    ["../etc/passwd", "dir/polis.pdf", "C:\\Users\\polis.pdf", "..", ".", "   ", "po\nlis.pdf",
+     "polis\x00.pdf"],
+)
+def test_a_file_name_with_path_parts_or_control_characters_is_refused(filename: str) -> None:
+    assert filename_problem(filename) is not None
+    assert "filename" in problems(filename=filename)
+
+
+@pytest.mark.parametrize("filename", ["polis.pdf", "Attest brand — 2024 (kopie).PDF", "été.pdf"])
+def test_an_ordinary_file_name_is_kept(filename: str) -> None:
+    assert filename_problem(filename) is None
+
+
+@pytest.mark.parametrize("dossier_id", ["../D1", "D1/x", "", "D 1"])
+def test_a_dossier_id_that_cannot_name_a_storage_folder_is_refused(dossier_id: str) -> None:
+    assert "dossier_id" in problems(dossier_id=dossier_id)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    assert set(problems(filename="a/b", content_type="image/png", size=MAX + 1)) == {
+        "filename", "content_type", "size"}
+
+
+def test_a_document_body_is_stored_under_its_dossier() -> None:
+    assert object_key("D1", "abc") == "D1/abc"
+
+
+def test_a_pdf_is_recognised_by_its_header() -> None:
+    assert looks_like_pdf(b"%PDF-1.7")
+    assert not looks_like_pdf(b"PK\x03\x04")
+    assert not looks_like_pdf(b"%PD")
+
+
+def test_a_stored_body_of_the_reported_size_with_a_pdf_header_may_be_published() -> None:
+    assert stored_body_problem(reported_size=10, stored_size=10, max_bytes=MAX,
+                               head=b"%PDF-") is None
+
+
+def test_a_stored_body_of_another_size_than_reported_is_refused() -> None:
+    problem = stored_body_problem(reported_size=11, stored_size=10, max_bytes=MAX, head=b"%PDF-")
+    assert problem == "The stored file has 10 bytes, not the 11 bytes reported."
+
+
+def test_a_stored_body_over_the_maximum_is_refused_even_when_reported_honestly() -> None:
+    assert stored_body_problem(reported_size=MAX + 1, stored_size=MAX + 1, max_bytes=MAX,
+                               head=b"%PDF-") is not None
+
+
+def test_a_stored_body_that_is_not_a_pdf_is_refused() -> None:
+    assert stored_body_problem(reported_size=4, stored_size=4, max_bytes=MAX,
+                               head=b"GIF8") == "The file is not a PDF document."
+
+
+def _document(**changes: object) -> StoredDocument:
+    fields: dict[str, object] = {
+        "document_id": "doc1", "dossier_id": "D1", "title": "Polis", "filename": "polis.pdf",
+        "content_type": "application/pdf", "declared_size": 10, "object_key": "D1/doc1",
+        "state": DocumentState.UPLOADING, "uploaded_by": "staff1",
+        "created_at": datetime(2024, 5, 1, tzinfo=UTC),
+    }
+    fields.update(changes)
+    return StoredDocument.model_validate(fields)
+
+
+def test_a_published_document_shows_its_verified_size_and_checksum() -> None:
+    uploaded_at = datetime(2024, 5, 1, 10, tzinfo=UTC)
+    document = _document(state=DocumentState.PUBLISHED, size=12, sha256="ab" * 32,
+                         uploaded_at=uploaded_at)
+    assert document.to_public() == DocumentPublic(
+        document_id="doc1", dossier_id="D1", title="Polis", filename="polis.pdf",
+        content_type="application/pdf", size=12, sha256="ab" * 32, uploaded_by="staff1",
+        uploaded_at=uploaded_at)
+
+
+def test_a_document_still_uploading_has_no_public_metadata() -> None:
+    with pytest.raises(ValueError, match="not published"):
+        _document().to_public()
