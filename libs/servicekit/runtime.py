@@ -14,7 +14,7 @@ from faststream.rabbit import RabbitBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from libs.servicekit.bus import declare_dead_letters
+from libs.servicekit.bus import EVENTS, declare_dead_letters
 from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document, ping
 from libs.servicekit.outbox import OutboxRelay
@@ -51,6 +51,9 @@ class ServiceRuntime:
             try:
                 await self.broker.start()
                 await declare_dead_letters(self.broker)
+                # The relay publishes with a passive declare: a producer without event
+                # subscribers (auth) must make sure the exchange exists itself.
+                await self.broker.declare_exchange(EVENTS)
             except Exception as error:  # noqa: BLE001 - keep running, report not-ready
                 log.warning("message bus unreachable; retrying", error=str(error))
                 with contextlib.suppress(Exception):

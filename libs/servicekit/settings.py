@@ -20,7 +20,8 @@ class ServiceSettings(BaseSettings):
     ever reaches production.
     """
 
-    model_config = SettingsConfigDict(extra="ignore")
+    # Never echo values (secrets) in a validation error.
+    model_config = SettingsConfigDict(extra="ignore", hide_input_in_errors=True)
     secret_fields: ClassVar[tuple[str, ...]] = ()
 
     environment: Environment = "dev"
@@ -63,4 +64,6 @@ class ServiceSettings(BaseSettings):
 
 def env_prefix(service: str) -> SettingsConfigDict:
     """The settings config of one service: `MYBROKER_<SERVICE>_` prefixed variables."""
-    return SettingsConfigDict(env_prefix=f"MYBROKER_{service.upper()}_", extra="ignore")
+    return SettingsConfigDict(
+        env_prefix=f"MYBROKER_{service.upper()}_", extra="ignore", hide_input_in_errors=True
+    )

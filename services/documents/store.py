@@ -7,7 +7,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from libs.contracts.documents import DocumentPublic
 from libs.contracts.envelope import Event
-from libs.servicekit.mongo import Document
+from libs.servicekit.mongo import Document, stored_utc
 from libs.servicekit.outbox import new_document_events, record_events
 from services.documents.domain import DocumentState, StoredDocument
 
@@ -15,7 +15,10 @@ DOCUMENTS = "documents"
 
 
 def _from_mongo(document: Document) -> StoredDocument:
-    return StoredDocument.model_validate({**document, "document_id": document["_id"]})
+    fields = {**document, "document_id": document["_id"]}
+    if fields.get("uploaded_at") is not None:  # written by $set: see stored_utc
+        fields["uploaded_at"] = stored_utc(fields["uploaded_at"])
+    return StoredDocument.model_validate(fields)
 
 
 class DocumentsStore:

@@ -1,0 +1,5 @@
+import sys
+
+from services.auth.cli import run
+
+run(sys.argv[1:])

@@ -1,0 +1,49 @@
+"""Settings of the auth service (`MYBROKER_AUTH_*`)."""
+
+from typing import ClassVar
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from libs.servicekit.settings import ServiceSettings, env_prefix
+from services.auth.domain import MAX_ACCESS_TOKEN_SECONDS, password_problem
+
+# OWASP's minimum for argon2id (m=19 MiB, t=2, p=1); the settings refuse anything weaker.
+MIN_ARGON2_MEMORY_KIB = 19456
+MIN_ARGON2_TIME_COST = 2
+
+
+class AuthSettings(ServiceSettings):
+    # Validation errors must not print the bootstrap password into the start-up log.
+    model_config = SettingsConfigDict(**env_prefix("auth"), hide_input_in_errors=True)
+    # In prod the private key must be configured; dev/test fall back to an in-memory key.
+    secret_fields: ClassVar[tuple[str, ...]] = ("jwt_private_key_path",)
+
+    jwt_private_key_path: str = ""
+    access_token_seconds: int = Field(default=300, ge=10, le=MAX_ACCESS_TOKEN_SECONDS)
+    refresh_idle_days: int = Field(default=14, ge=1, description="Session ends when unused so long")
+    session_max_days: int = Field(default=30, ge=1, description="Session ends so long after login")
+    invitation_days: int = Field(default=7, ge=1)
+
+    argon2_memory_kib: int = Field(default=MIN_ARGON2_MEMORY_KIB, ge=MIN_ARGON2_MEMORY_KIB)
+    argon2_time_cost: int = Field(default=MIN_ARGON2_TIME_COST, ge=MIN_ARGON2_TIME_COST)
+    argon2_parallelism: int = Field(default=1, ge=1)
+    password_hashing_concurrency: int = Field(
+        default=2, ge=1, description="Hashes computed at once; a login flood queues behind these"
+    )
+
+    bootstrap_admin_email: str = ""
+    bootstrap_admin_password: SecretStr = SecretStr("")
+    bootstrap_admin_name: str = "Office admin"
+
+    @model_validator(mode="after")
+    def _bootstrap_admin_is_complete(self) -> "AuthSettings":
+        """A half-configured first admin is an operator mistake: refuse to start."""
+        password = self.bootstrap_admin_password.get_secret_value()
+        if self.bootstrap_admin_email and not password:
+            raise ValueError("MYBROKER_AUTH_BOOTSTRAP_ADMIN_PASSWORD is missing")
+        if self.bootstrap_admin_email:
+            problem = password_problem(password)
+            if problem is not None:
+                raise ValueError(f"MYBROKER_AUTH_BOOTSTRAP_ADMIN_PASSWORD: {problem}")
+        return self

@@ -1,0 +1,75 @@
+"""Composition root of the auth service: `python -m services.auth`."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from libs.servicekit.bus import create_broker
+from libs.servicekit.logs import configure_logging
+from libs.servicekit.mongo import create_mongo_client
+from libs.servicekit.outbox import OutboxRelay
+from libs.servicekit.runtime import ServiceRuntime
+from services.auth import subscribers
+from services.auth.access_tokens import AccessTokenSigner, signing_key_from_settings
+from services.auth.config import AuthSettings
+from services.auth.domain import SessionLimits
+from services.auth.handlers import AuthHandlers
+from services.auth.passwords import password_hasher
+from services.auth.sessions import SessionKeeper
+from services.auth.store import OUTBOX_COLLECTIONS, AuthStore
+
+SERVICE = "auth"
+
+
+@dataclass
+class AuthService:
+    runtime: ServiceRuntime
+    handlers: AuthHandlers
+    store: AuthStore
+    relay: OutboxRelay
+    signer: AccessTokenSigner
+    prepare_database: Callable[[], Awaitable[None]]
+
+
+def build(settings: AuthSettings) -> AuthService:
+    """Build the service from its settings (tests call this with their own)."""
+    broker = create_broker(settings.amqp_url, SERVICE)
+    database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
+    store = AuthStore(database)
+    relay = OutboxRelay(broker, database, OUTBOX_COLLECTIONS)
+    signer = AccessTokenSigner(signing_key_from_settings(settings))
+    sessions = SessionKeeper(
+        store, signer,
+        access_token_seconds=settings.access_token_seconds,
+        limits=SessionLimits(idle=timedelta(days=settings.refresh_idle_days),
+                             maximum=timedelta(days=settings.session_max_days)),
+        notify=relay.notify,
+    )
+    handlers = AuthHandlers(
+        store, password_hasher(settings), sessions,
+        invitation_days=settings.invitation_days, notify=relay.notify,
+    )
+    subscribers.register(broker, handlers, prefetch=settings.rpc_prefetch)
+
+    async def prepare_database() -> None:
+        """Indexes, then the office's first admin when configured and none exists yet."""
+        await store.ensure_indexes()
+        await handlers.bootstrap_admin(
+            settings.bootstrap_admin_email, settings.bootstrap_admin_name,
+            settings.bootstrap_admin_password.get_secret_value(),
+        )
+
+    # The runtime retries the preparation until the database answers (not ready meanwhile).
+    runtime = ServiceRuntime(
+        SERVICE, settings, broker, database, relay=relay, prepare_database=prepare_database
+    )
+    return AuthService(runtime=runtime, handlers=handlers, store=store, relay=relay,
+                       signer=signer, prepare_database=prepare_database)
+
+
+def main() -> None:
+    """Run the service until SIGINT/SIGTERM."""
+    settings = AuthSettings()
+    configure_logging(SERVICE, settings.log_level)
+    asyncio.run(build(settings).runtime.run())

@@ -1,0 +1,254 @@
+"""The auth service's MongoDB access: users, invitations (with outbox), sessions (with outbox).
+
+Two quirks of the Mongo-wire server used here shape the code: a top-level datetime written with
+`$set` comes back as a naive "YYYY-MM-DD HH:MM:SS" string (so every read goes through `_utc`), and
+an equality match on an indexed array field finds nothing (so array lookups use `$in`).
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from libs.contracts.auth import InvitationCreated, SessionRevoked
+from libs.contracts.caller import Role
+from libs.servicekit.mongo import Document, stored_utc
+from libs.servicekit.outbox import PENDING_COUNT_FIELD, new_document_events, record_events
+from services.auth.domain import Account, SessionRecord, UserStatus
+
+USERS = "users"
+INVITATIONS = "invitations"
+SESSIONS = "sessions"
+OUTBOX_COLLECTIONS = [INVITATIONS, SESSIONS]
+
+PREVIOUS_HASHES_KEPT = 50  # rotated refresh tokens remembered per session, for reuse detection
+# Kept past their end so a late logout, reuse or "revoked since" question still finds them.
+INVITATION_RETENTION = timedelta(days=30)
+SESSION_RETENTION = timedelta(days=7)
+
+
+def _optional_utc(value: Any) -> datetime | None:
+    return None if value is None else stored_utc(value)
+
+
+def _account(doc: Document) -> Account:
+    return Account(
+        user_id=doc["_id"], email=doc["email"], display_name=doc["display_name"],
+        role=Role(doc["role"]), status=UserStatus(doc["status"]),
+        language=doc.get("language", "nl"), dossier_ids=list(doc.get("dossier_ids") or []),
+        password_hash=doc.get("password_hash"),
+    )
+
+
+def _session(doc: Document) -> SessionRecord:
+    return SessionRecord(
+        session_id=doc["_id"], user_id=doc["user_id"],
+        refresh_token_hash=doc["refresh_token_hash"],
+        previous_refresh_hashes=list(doc.get("previous_refresh_hashes") or []),
+        created_at=stored_utc(doc["created_at"]),
+        last_refreshed_at=stored_utc(doc["last_refreshed_at"]),
+        revoked_at=_optional_utc(doc.get("revoked_at")),
+    )
+
+
+class StoredInvitation:
+    """An invitation as stored: the token only as its hash."""
+
+    def __init__(self, doc: Document) -> None:
+        self.invitation_id: str = doc["_id"]
+        self.user_id: str = doc["user_id"]
+        self.email: str = doc["email"]
+        self.created_at = stored_utc(doc["created_at"])
+        self.expires_at = stored_utc(doc["expires_at"])
+        self.used_at = _optional_utc(doc.get("used_at"))
+
+
+class AuthStore:
+    """Users, invitations and sessions, one document each."""
+
+    def __init__(self, database: AsyncDatabase[Document]) -> None:
+        self._users = database[USERS]
+        self._invitations = database[INVITATIONS]
+        self._sessions = database[SESSIONS]
+
+    async def ensure_indexes(self) -> None:
+        """Indexes the queries below rely on; unique ones enforce the rules."""
+        await self._users.create_index("email", unique=True)
+        await self._users.create_index("role")
+        await self._invitations.create_index("token_hash", unique=True)
+        await self._invitations.create_index("user_id")
+        await self._invitations.create_index("purge_at", expireAfterSeconds=0)
+        await self._sessions.create_index("refresh_token_hash", unique=True)
+        await self._sessions.create_index("previous_refresh_hashes")
+        await self._sessions.create_index("revoked_at")
+        await self._sessions.create_index("purge_at", expireAfterSeconds=0)
+        for collection in (self._invitations, self._sessions):
+            await collection.create_index(PENDING_COUNT_FIELD)
+
+    # --- users ---------------------------------------------------------------------------------
+
+    async def insert_user(self, account: Account, now: datetime) -> bool:
+        """Store a new account; False when its e-mail address is taken."""
+        try:
+            await self._users.insert_one({
+                "_id": account.user_id, "email": account.email,
+                "display_name": account.display_name, "role": account.role.value,
+                "status": account.status.value, "language": account.language,
+                # Always an array: $addToSet on a missing field is ignored by the server here.
+                "dossier_ids": list(account.dossier_ids),
+                "password_hash": account.password_hash, "created_at": now,
+            })
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def find_user(self, user_id: str) -> Account | None:
+        """The account with this id."""
+        doc = await self._users.find_one({"_id": user_id})
+        return None if doc is None else _account(doc)
+
+    async def find_user_by_email(self, email: str) -> Account | None:
+        """The account with this (normalized) e-mail address."""
+        doc = await self._users.find_one({"email": email})
+        return None if doc is None else _account(doc)
+
+    async def admin_exists(self) -> bool:
+        """True when the office has at least one admin."""
+        return await self._users.count_documents({"role": Role.ADMIN.value}, limit=1) > 0
+
+    async def update_invited_user(
+        self, user_id: str, display_name: str, language: str, dossier_ids: list[str]
+    ) -> Account | None:
+        """Refresh a not-yet-activated client's details and add grants; None if not invited."""
+        doc = await self._users.find_one_and_update(
+            {"_id": user_id, "status": UserStatus.INVITED.value},
+            {"$set": {"display_name": display_name, "language": language},
+             "$addToSet": {"dossier_ids": {"$each": dossier_ids}}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else _account(doc)
+
+    async def activate_user(
+        self, user_id: str, password_hash: str, now: datetime
+    ) -> Account | None:
+        """Give an invited account its password and open it; None if it was not invited."""
+        doc = await self._users.find_one_and_update(
+            {"_id": user_id, "status": UserStatus.INVITED.value},
+            {"$set": {"status": UserStatus.ACTIVE.value, "password_hash": password_hash,
+                      "activated_at": now}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else _account(doc)
+
+    async def replace_password_hash(self, user_id: str, password_hash: str) -> None:
+        """Store a hash recomputed with the current cost parameters."""
+        await self._users.update_one({"_id": user_id}, {"$set": {"password_hash": password_hash}})
+
+    async def add_grant(self, user_id: str, dossier_id: str) -> Account | None:
+        """Give the account access to a dossier (no-op if it has it)."""
+        doc = await self._users.find_one_and_update(
+            {"_id": user_id}, {"$addToSet": {"dossier_ids": dossier_id}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else _account(doc)
+
+    async def remove_grant(self, user_id: str, dossier_id: str) -> Account | None:
+        """Take a dossier away from the account (no-op if it did not have it)."""
+        doc = await self._users.find_one_and_update(
+            {"_id": user_id}, {"$pull": {"dossier_ids": dossier_id}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else _account(doc)
+
+    # --- invitations ---------------------------------------------------------------------------
+
+    async def insert_invitation(
+        self, event: InvitationCreated, token_hash: str, created_by: str, now: datetime
+    ) -> None:
+        """Store an invitation and, in the same write, the event that mails its link."""
+        await self._invitations.insert_one({
+            "_id": event.invitation_id, "user_id": event.user_id, "email": event.email,
+            "token_hash": token_hash, "created_by": created_by, "created_at": now,
+            "expires_at": event.expires_at, "used_at": None,
+            "purge_at": event.expires_at + INVITATION_RETENTION,
+            **new_document_events(event),
+        })
+
+    async def expire_open_invitations(self, user_id: str, now: datetime) -> int:
+        """End the user's unused links: only the newest invitation works."""
+        result = await self._invitations.update_many(
+            {"user_id": user_id, "used_at": None, "expires_at": {"$gt": now}},
+            {"$set": {"expires_at": now}},
+        )
+        return result.modified_count
+
+    async def find_invitation(self, token_hash: str) -> StoredInvitation | None:
+        """The invitation whose token hashes to `token_hash`."""
+        doc = await self._invitations.find_one({"token_hash": token_hash})
+        return None if doc is None else StoredInvitation(doc)
+
+    async def use_invitation(self, invitation_id: str, now: datetime) -> bool:
+        """Mark the invitation used; False if it was used or expired meanwhile (single use)."""
+        result = await self._invitations.update_one(
+            {"_id": invitation_id, "used_at": None, "expires_at": {"$gt": now}},
+            {"$set": {"used_at": now}},
+        )
+        return result.modified_count == 1
+
+    # --- sessions ------------------------------------------------------------------------------
+
+    async def insert_session(self, session: SessionRecord, purge_at: datetime) -> None:
+        """Store a new session (its refresh token only as a hash)."""
+        await self._sessions.insert_one({
+            "_id": session.session_id, "user_id": session.user_id,
+            "refresh_token_hash": session.refresh_token_hash, "previous_refresh_hashes": [],
+            "created_at": session.created_at, "last_refreshed_at": session.last_refreshed_at,
+            "revoked_at": None, "revoked_reason": None, "purge_at": purge_at,
+        })
+
+    async def find_session(self, session_id: str) -> SessionRecord | None:
+        """The session with this id."""
+        doc = await self._sessions.find_one({"_id": session_id})
+        return None if doc is None else _session(doc)
+
+    async def find_session_by_refresh_hash(self, token_hash: str) -> SessionRecord | None:
+        """The session whose current or an earlier refresh token hashes to `token_hash`."""
+        doc = await self._sessions.find_one({"$or": [
+            {"refresh_token_hash": token_hash},
+            {"previous_refresh_hashes": {"$in": [token_hash]}},
+        ]})
+        return None if doc is None else _session(doc)
+
+    async def rotate_refresh_token(
+        self, session_id: str, old_hash: str, new_hash: str, now: datetime, purge_at: datetime
+    ) -> bool:
+        """Replace the refresh token; False if another refresh or a logout won the race."""
+        result = await self._sessions.update_one(
+            {"_id": session_id, "refresh_token_hash": old_hash, "revoked_at": None},
+            {"$set": {"refresh_token_hash": new_hash, "last_refreshed_at": now,
+                      "purge_at": purge_at},
+             "$push": {"previous_refresh_hashes": {"$each": [old_hash],
+                                                   "$slice": -PREVIOUS_HASHES_KEPT}}},
+        )
+        return result.modified_count == 1
+
+    async def revoke_session(
+        self, session: SessionRecord, reason: str, now: datetime, event: SessionRevoked
+    ) -> bool:
+        """End the session and store SessionRevoked with it; False if it had already ended."""
+        update = record_events(
+            {"$set": {"revoked_at": now, "revoked_reason": reason,
+                      "purge_at": now + SESSION_RETENTION}},
+            event,
+        )
+        result = await self._sessions.update_one(
+            {"_id": session.session_id, "revoked_at": None}, update
+        )
+        return result.modified_count == 1
+
+    async def sessions_revoked_since(self, since: datetime) -> list[str]:
+        """Ids of the sessions ended at or after `since`."""
+        cursor = self._sessions.find({"revoked_at": {"$gte": since}}, {"_id": 1})
+        return [doc["_id"] async for doc in cursor]

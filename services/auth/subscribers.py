@@ -1,0 +1,23 @@
+"""Bus entry points of the auth service: thin, typed, each calls one handler."""
+
+from faststream.rabbit import RabbitBroker
+
+from libs.contracts import auth
+from libs.servicekit.rpc import serve_rpc
+from services.auth.handlers import AuthHandlers
+
+
+def register(broker: RabbitBroker, handlers: AuthHandlers, *, prefetch: int) -> None:
+    """Wire every RPC method of the service (auth consumes no events)."""
+    serve_rpc(broker, auth.CREATE_STAFF, handlers.create_staff, prefetch=prefetch)
+    serve_rpc(broker, auth.INVITE_CLIENT, handlers.invite_client, prefetch=prefetch)
+    serve_rpc(broker, auth.LOOK_UP_INVITATION, handlers.look_up_invitation, prefetch=prefetch)
+    serve_rpc(broker, auth.ACTIVATE, handlers.activate, prefetch=prefetch)
+    serve_rpc(broker, auth.LOG_IN, handlers.log_in, prefetch=prefetch)
+    serve_rpc(broker, auth.REFRESH, handlers.refresh, prefetch=prefetch)
+    serve_rpc(broker, auth.LOG_OUT, handlers.log_out, prefetch=prefetch)
+    serve_rpc(broker, auth.GRANT_DOSSIER, handlers.grant_dossier, prefetch=prefetch)
+    serve_rpc(broker, auth.REVOKE_DOSSIER, handlers.revoke_dossier, prefetch=prefetch)
+    serve_rpc(broker, auth.GET_USER, handlers.get_user, prefetch=prefetch)
+    serve_rpc(broker, auth.LIST_REVOKED_SESSIONS, handlers.list_revoked_sessions,
+              prefetch=prefetch)
