@@ -1,0 +1,1 @@
+"""MyBroker gateway: the only HTTP entry (JSON API, admin API, web pages, file streams)."""

@@ -3,7 +3,6 @@
 from typing import ClassVar
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import SettingsConfigDict
 
 from libs.servicekit.settings import ServiceSettings, env_prefix
 from services.auth.domain import MAX_ACCESS_TOKEN_SECONDS, password_problem
@@ -14,8 +13,7 @@ MIN_ARGON2_TIME_COST = 2
 
 
 class AuthSettings(ServiceSettings):
-    # Validation errors must not print the bootstrap password into the start-up log.
-    model_config = SettingsConfigDict(**env_prefix("auth"), hide_input_in_errors=True)
+    model_config = env_prefix("auth")  # hides input in errors: no password in start-up logs
     # In prod the private key must be configured; dev/test fall back to an in-memory key.
     secret_fields: ClassVar[tuple[str, ...]] = ("jwt_private_key_path",)
 

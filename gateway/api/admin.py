@@ -1,0 +1,113 @@
+"""The admin API for broker staff: staff accounts, invitations, dossiers, grants, documents."""
+
+from fastapi import APIRouter, Request, status
+from pydantic import BaseModel, EmailStr, Field
+
+from gateway.deps import Rpc, StaffCaller, State
+from gateway.streaming import receive_upload, store_upload
+from libs.contracts import auth, documents, dossier, requests
+from libs.contracts.caller import Role
+from libs.servicekit.logs import correlation_id
+
+router = APIRouter(prefix="/admin/api/v1", tags=["admin"])
+
+
+class StaffCreate(BaseModel):
+    email: EmailStr
+    display_name: str = Field(min_length=1, max_length=200)
+    role: Role
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class InvitationCreate(BaseModel):
+    email: EmailStr
+    display_name: str = Field(min_length=1, max_length=200)
+    language: str = Field(default="nl", pattern="^(nl|fr|en)$")
+    dossier_ids: list[str] = Field(default_factory=list)
+
+
+@router.post("/staff", status_code=status.HTTP_201_CREATED)
+async def create_staff(body: StaffCreate, staff: StaffCaller, rpc: Rpc) -> auth.UserPublic:
+    """Create an agent or admin account (office admins only)."""
+    return await rpc.call(auth.CREATE_STAFF, auth.CreateStaffRequest(
+        caller=staff.caller(), **body.model_dump()))
+
+
+@router.post("/invitations", status_code=status.HTTP_201_CREATED)
+async def invite_client(
+    body: InvitationCreate, staff: StaffCaller, rpc: Rpc
+) -> auth.InvitationPublic:
+    """Invite a client: they get an e-mail with an activation link."""
+    return await rpc.call(auth.INVITE_CLIENT, auth.InviteClientRequest(
+        caller=staff.caller(), correlation_id=correlation_id.get(), **body.model_dump()))
+
+
+@router.post("/dossiers", status_code=status.HTTP_201_CREATED)
+async def import_dossier(
+    body: dossier.DossierImport, staff: StaffCaller, rpc: Rpc
+) -> dossier.DossierSummary:
+    """Create or replace a dossier from the broker's management system export."""
+    return await rpc.call(dossier.IMPORT_DOSSIER, dossier.ImportDossierRequest(
+        caller=staff.caller(), dossier=body, correlation_id=correlation_id.get()))
+
+
+@router.get("/dossiers/{dossier_id}")
+async def read_dossier(dossier_id: str, staff: StaffCaller, rpc: Rpc) -> dossier.DossierSummary:
+    """A dossier's summary."""
+    return await rpc.call(dossier.GET_DOSSIER_SUMMARY, dossier.DossierQuery(
+        caller=staff.caller(), dossier_id=dossier_id))
+
+
+@router.put("/dossiers/{dossier_id}/grants/{user_id}")
+async def grant_dossier(
+    dossier_id: str, user_id: str, staff: StaffCaller, rpc: Rpc
+) -> auth.UserPublic:
+    """Give a user access to a dossier (effective at their next token refresh)."""
+    return await rpc.call(auth.GRANT_DOSSIER, auth.GrantRequest(
+        caller=staff.caller(), user_id=user_id, dossier_id=dossier_id))
+
+
+@router.delete("/dossiers/{dossier_id}/grants/{user_id}")
+async def revoke_dossier(
+    dossier_id: str, user_id: str, staff: StaffCaller, rpc: Rpc
+) -> auth.UserPublic:
+    """Take a user's access to a dossier away."""
+    return await rpc.call(auth.REVOKE_DOSSIER, auth.GrantRequest(
+        caller=staff.caller(), user_id=user_id, dossier_id=dossier_id))
+
+
+@router.post(
+    "/dossiers/{dossier_id}/documents",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {
+        "schema": {"type": "object", "required": ["file", "title"], "properties": {
+            "file": {"type": "string", "format": "binary"}, "title": {"type": "string"}}}}}}},
+)
+async def publish_document(
+    dossier_id: str, request: Request, staff: StaffCaller, rpc: Rpc, state: State
+) -> documents.DocumentPublic:
+    """Publish a document in a dossier (multipart: `file`, `title`), streamed to the store."""
+    settings = state.settings
+    upload = await receive_upload(
+        request, max_bytes=settings.max_upload_bytes, memory_bytes=settings.upload_memory_bytes)
+    try:
+        title = upload.fields.get("title", "").strip() or upload.filename
+        return await store_upload(rpc, state.storage, staff.caller(), dossier_id, title, upload)
+    finally:
+        upload.close()
+
+
+@router.get("/dossiers/{dossier_id}/requests")
+async def list_dossier_requests(
+    dossier_id: str, staff: StaffCaller, rpc: Rpc, status: str | None = None
+) -> requests.RequestList:
+    """Requests and messages of a dossier, for the office to handle."""
+    return await rpc.call(requests.LIST_REQUESTS, requests.ListRequestsQuery(
+        caller=staff.caller(), dossier_id=dossier_id, status=status))
+
+
+@router.get("/users/{user_id}")
+async def read_user(user_id: str, staff: StaffCaller, rpc: Rpc) -> auth.UserPublic:
+    """A user account."""
+    return await rpc.call(auth.GET_USER, auth.UserLookupRequest(
+        caller=staff.caller(), user_id=user_id))

@@ -1,0 +1,64 @@
+"""Sign-in routes: login, refresh, logout, and activation of an invited account."""
+
+from fastapi import APIRouter, Request, status
+from pydantic import BaseModel, Field
+
+from gateway.deps import CurrentCaller, Rpc, State
+from libs.contracts import auth
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+class LoginBody(BaseModel):
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshBody(BaseModel):
+    refresh_token: str = Field(min_length=1)
+
+
+class LogoutBody(BaseModel):
+    refresh_token: str | None = None
+
+
+class ActivateBody(BaseModel):
+    token: str = Field(min_length=1)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+@router.post("/login")
+async def log_in(body: LoginBody, request: Request, rpc: Rpc) -> auth.TokenPair:
+    """Exchange e-mail and password for an access token and a refresh token."""
+    client_ip = request.client.host if request.client else None
+    return await rpc.call(auth.LOG_IN, auth.LoginRequest(
+        email=body.email, password=body.password, client_ip=client_ip))
+
+
+@router.post("/refresh")
+async def refresh(body: RefreshBody, rpc: Rpc) -> auth.TokenPair:
+    """A new token pair for a refresh token (which is used up: keep the new one)."""
+    return await rpc.call(auth.REFRESH, auth.RefreshRequest(refresh_token=body.refresh_token))
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def log_out(
+    claims: CurrentCaller, rpc: Rpc, state: State, body: LogoutBody | None = None
+) -> None:
+    """End the session: its access and refresh tokens stop working at once."""
+    await rpc.call(auth.LOG_OUT, auth.LogoutRequest(
+        refresh_token=body.refresh_token if body else None, session_id=claims.sid))
+    state.deny_list.add(claims.sid)
+
+
+@router.get("/invitations/{token}")
+async def look_up_invitation(token: str, rpc: Rpc) -> auth.InvitationPreview:
+    """What an activation link is for: the e-mail address to activate (404 unknown, 410 used)."""
+    return await rpc.call(auth.LOOK_UP_INVITATION, auth.InvitationLookupRequest(token=token))
+
+
+@router.post("/activate")
+async def activate(body: ActivateBody, rpc: Rpc) -> auth.TokenPair:
+    """Choose the password of an invited account; the client is signed in."""
+    return await rpc.call(auth.ACTIVATE, auth.ActivateRequest(
+        token=body.token, password=body.password))

@@ -1,0 +1,44 @@
+"""Who am I: the signed-in user and the dossiers they may open."""
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from gateway.deps import CurrentCaller, Rpc, RpcCaller
+from libs.contracts import dossier
+from libs.contracts.auth import AccessClaims
+from libs.contracts.caller import Role
+
+router = APIRouter(prefix="/api/v1", tags=["me"])
+
+
+class DossierRef(BaseModel):
+    dossier_id: str
+    name: str
+
+
+class MePublic(BaseModel):
+    user_id: str
+    email: str
+    display_name: str
+    role: Role
+    language: str
+    dossiers: list[DossierRef]
+
+
+async def granted_dossiers(rpc: RpcCaller, claims: AccessClaims) -> list[DossierRef]:
+    """The caller's dossiers with their names, in grant order (an unimported one shows its id)."""
+    if not claims.dossiers:
+        return []
+    summaries = await rpc.call(dossier.LIST_DOSSIER_SUMMARIES, dossier.DossierListQuery(
+        caller=claims.caller(), dossier_ids=claims.dossiers))
+    names = {summary.dossier_id: summary.name for summary in summaries.dossiers}
+    return [DossierRef(dossier_id=d, name=names.get(d, d)) for d in claims.dossiers]
+
+
+@router.get("/me")
+async def read_me(claims: CurrentCaller, rpc: Rpc) -> MePublic:
+    """The signed-in user and the dossiers granted to them."""
+    return MePublic(
+        user_id=claims.sub, email=claims.email, display_name=claims.name, role=claims.role,
+        language=claims.lang, dossiers=await granted_dossiers(rpc, claims),
+    )

@@ -1,0 +1,36 @@
+"""Settings of the gateway (`MYBROKER_GATEWAY_*`, falling back to shared `MYBROKER_*`)."""
+
+from pydantic import Field, model_validator
+
+from libs.servicekit.settings import ServiceSettings, env_prefix
+
+
+class GatewaySettings(ServiceSettings):
+    model_config = env_prefix("gateway")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+    jwt_public_key_path: str = Field(
+        default="", description="PEM (SubjectPublicKeyInfo) of auth's Ed25519 signing key"
+    )
+    access_token_max_seconds: int = Field(
+        default=300, ge=10, description="Longest access-token lifetime: how long a revoked "
+        "session id stays on the deny-list"
+    )
+    token_leeway_seconds: int = Field(default=5, ge=0, le=60, description="Clock skew allowed")
+    cookie_secure: bool = False  # True behind HTTPS; refused False in production below
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    upload_memory_bytes: int = Field(
+        default=1024 * 1024, gt=0, description="An upload above this size spools to disk"
+    )
+    storage_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _production_is_locked_down(self) -> "GatewaySettings":
+        if self.environment == "prod":
+            if not self.cookie_secure:
+                raise ValueError("MYBROKER_GATEWAY_COOKIE_SECURE must be true in production")
+            if not self.jwt_public_key_path:
+                raise ValueError("MYBROKER_GATEWAY_JWT_PUBLIC_KEY_PATH must be set in production")
+        return self

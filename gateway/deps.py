@@ -1,0 +1,100 @@
+"""What routes depend on, as `Annotated` aliases so route signatures stay short.
+
+`CurrentCaller` is any signed-in user, `StaffCaller` broker staff only (a client gets 403),
+`GrantedDossier` a dossier id from the path that is in the caller's token grants (else 404,
+before any RPC), `Rpc` the client that calls the services.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Protocol
+
+import httpx
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from gateway.config import GatewaySettings
+from gateway.tokens import DenyList, TokenVerifier
+from libs.contracts.auth import AccessClaims
+from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
+from libs.servicekit.errors import Forbidden, NotFound, Unauthenticated
+
+
+class RpcCaller(Protocol):
+    """The servicekit RpcClient's calling interface (tests pass a fake with the same method)."""
+
+    async def call(self, method: RpcMethod[RequestT, ReplyT], request: BaseModel) -> ReplyT:
+        """Send `request` to `method`; return its reply or raise its ServiceError."""
+        ...
+
+
+@dataclass
+class GatewayState:
+    """Everything the routes share, built once by `create_app`."""
+
+    settings: GatewaySettings
+    rpc: RpcCaller
+    verifier: TokenVerifier
+    deny_list: DenyList
+    storage: httpx.AsyncClient
+    checks: dict[str, Callable[[], bool]] = field(default_factory=dict)  # readiness
+
+
+def gateway_state(request: Request) -> GatewayState:
+    """The app's shared state."""
+    state: GatewayState = request.app.state.gateway
+    return state
+
+
+State = Annotated[GatewayState, Depends(gateway_state)]
+
+
+def rpc_client(state: State) -> RpcCaller:
+    """The RPC client of this process."""
+    return state.rpc
+
+
+Rpc = Annotated[RpcCaller, Depends(rpc_client)]
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/login")
+
+
+def bearer_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The bearer token of the request, or 401."""
+    if credentials is None or not credentials.credentials:
+        raise Unauthenticated("Sign in first: this needs a bearer access token.")
+    return credentials.credentials
+
+
+BearerToken = Annotated[str, Depends(bearer_token)]
+
+
+def current_caller(token: BearerToken, state: State) -> AccessClaims:
+    """The verified claims of the bearer token (expired, forged or revoked -> 401)."""
+    return state.verifier.verify(token)
+
+
+CurrentCaller = Annotated[AccessClaims, Depends(current_caller)]
+
+
+def staff_caller(claims: CurrentCaller) -> AccessClaims:
+    """The caller, who must be broker staff (agent or admin)."""
+    if not claims.caller().is_staff:
+        raise Forbidden("Only the broker's staff may use the admin API.")
+    return claims
+
+
+StaffCaller = Annotated[AccessClaims, Depends(staff_caller)]
+
+
+def granted_dossier(dossier_id: str, claims: CurrentCaller) -> str:
+    """A dossier id from the path that the token grants; any other is "not found"."""
+    if dossier_id not in claims.dossiers:
+        raise NotFound("This dossier does not exist.")
+    return dossier_id
+
+
+GrantedDossier = Annotated[str, Depends(granted_dossier)]

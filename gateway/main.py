@@ -1,0 +1,139 @@
+"""Composition root of the gateway: `create_app(settings)`; `python -m gateway` serves it."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from gateway.api import admin, documents, dossiers, health, me, requests
+from gateway.api import auth as auth_routes
+from gateway.config import GatewaySettings
+from gateway.deps import GatewayState, RpcCaller
+from gateway.observability import RequestContext
+from gateway.problems import install_problem_handlers
+from gateway.tokens import DenyList, RevocationListener, TokenVerifier, load_public_key
+from gateway.web import pages
+from gateway.web.rendering import PageRenderer
+from gateway.web.session import SessionRefresher
+from libs.contracts import auth
+from libs.contracts.envelope import utc_now
+from libs.servicekit.logs import configure_logging, get_logger
+from libs.servicekit.rpc import RpcClient
+
+log = get_logger(__name__)
+RETRY_SECONDS = 1.0
+MAX_RETRY_SECONDS = 30.0
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+async def _retry(what: str, action: Callable[[], Awaitable[None]]) -> None:
+    """Run `action` until it succeeds, backing off; the gateway stays up (not ready) meanwhile."""
+    delay = RETRY_SECONDS
+    while True:
+        try:
+            await action()
+        except Exception as error:  # noqa: BLE001 - keep serving, report not-ready, retry
+            log.warning(f"{what} failed; retrying", error=str(error) or type(error).__name__,
+                        retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_RETRY_SECONDS)
+        else:
+            return
+
+
+def create_app(
+    settings: GatewaySettings,
+    rpc: RpcCaller | None = None,
+    *,
+    storage: httpx.AsyncClient | None = None,
+) -> FastAPI:
+    """The gateway app; tests pass a fake `rpc` (and a `storage` client on a mock transport)."""
+    deny_list = DenyList(settings.access_token_max_seconds)
+    verifier = TokenVerifier(deny_list, leeway_seconds=settings.token_leeway_seconds)
+    bus_client = RpcClient(settings.amqp_url, timeout_seconds=settings.rpc_timeout_seconds)
+    rpc_caller: RpcCaller = rpc if rpc is not None else bus_client
+    storage_client = storage or httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.storage_timeout_seconds), follow_redirects=False)
+    state = GatewayState(settings=settings, rpc=rpc_caller, verifier=verifier,
+                         deny_list=deny_list, storage=storage_client)
+    state.checks["token_key"] = lambda: verifier.has_key
+    state.checks["bus"] = (lambda: True) if rpc is not None else (lambda: bus_client.connected)
+
+    async def load_key() -> None:
+        if not settings.jwt_public_key_path:
+            raise ValueError("MYBROKER_GATEWAY_JWT_PUBLIC_KEY_PATH is not set")
+        verifier.use_key(load_public_key(settings.jwt_public_key_path))
+
+    async def load_revoked_sessions() -> None:
+        since = utc_now() - timedelta(seconds=settings.access_token_max_seconds)
+        revoked = await rpc_caller.call(
+            auth.LIST_REVOKED_SESSIONS, auth.RevokedSessionsRequest(since=since))
+        for session_id in revoked.session_ids:
+            deny_list.add(session_id)
+        log.info("revoked sessions loaded", count=len(revoked.session_ids))
+
+    listener = RevocationListener(settings.amqp_url, deny_list, load_revoked_sessions)
+
+    async def connect_bus() -> None:
+        await _retry("connecting the RPC client", bus_client.connect)
+        log.info("message bus connected")
+        # Listen first, then load the list: no revocation can fall between the two.
+        await _retry("starting the revocation listener", listener.start)
+        await _retry("loading revoked sessions", load_revoked_sessions)
+
+    background: list[asyncio.Task[None]] = []
+
+    async def try_then_retry(what: str, action: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await action()
+        except Exception:  # noqa: BLE001 - not fatal: retried in the background
+            background.append(asyncio.create_task(_retry(what, action)))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await try_then_retry("loading the token public key", load_key)
+        if rpc is None:
+            background.append(asyncio.create_task(connect_bus()))
+        else:
+            await try_then_retry("loading revoked sessions", load_revoked_sessions)
+        try:
+            yield
+        finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await listener.close()
+            if rpc is None:
+                await bus_client.close()
+            if storage is None:
+                await storage_client.aclose()
+
+    app = FastAPI(
+        title="MyBroker gateway", version="1", lifespan=lifespan,
+        docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None,
+    )
+    app.state.gateway = state
+    app.state.pages = PageRenderer(settings, SessionRefresher(rpc_caller))
+    install_problem_handlers(app, app.state.pages.render_error)
+    app.add_middleware(RequestContext)
+    for router in (auth_routes.router, me.router, dossiers.router, documents.router,
+                   requests.router, admin.router, health.router, pages.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def main() -> None:
+    """Serve the gateway on its host and port until SIGINT/SIGTERM."""
+    settings = GatewaySettings()
+    configure_logging("gateway", settings.log_level)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_config=None, access_log=False, proxy_headers=True)

@@ -1,0 +1,148 @@
+"""The one place where failures become HTTP answers: RFC 9457 problem details for the APIs.
+
+A service error travels over RPC as an ErrorCode; here each code gets its HTTP status. Request
+validation errors, unknown routes and unexpected failures get the same problem shape. Web pages
+are not an API: their failures are handed to a page renderer that answers in HTML.
+"""
+
+from collections.abc import Callable, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from libs.contracts.errors import ErrorCode
+from libs.servicekit.errors import ServiceError
+from libs.servicekit.logs import get_logger
+
+log = get_logger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_PREFIX = "urn:mybroker:problem:"
+API_PATH_PREFIXES = ("/api/", "/admin/api/")
+WWW_AUTHENTICATE = 'Bearer realm="mybroker"'
+
+STATUS_BY_CODE: dict[ErrorCode, int] = {
+    ErrorCode.INVALID: 422,
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.GONE: 410,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.UNAVAILABLE: 503,
+    ErrorCode.INTERNAL: 500,
+}
+
+PageErrorRenderer = Callable[[Request, int, str], Response]
+"""Renders a readable error page: (request, HTTP status, problem code) -> HTML response."""
+
+
+class Problem(Exception):
+    """A failure found by the gateway itself that has no service error code (e.g. too large)."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
+def status_of(error: ServiceError) -> int:
+    """The HTTP status of a service error."""
+    return STATUS_BY_CODE.get(error.code, 500)
+
+
+def is_api_request(request: Request) -> bool:
+    """True for the JSON APIs, which answer problems; web pages answer HTML."""
+    return request.url.path.startswith(API_PATH_PREFIXES)
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    errors: dict[str, str] | None = None,
+) -> JSONResponse:
+    """An `application/problem+json` response (RFC 9457)."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_PREFIX + code,
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if errors:
+        body["errors"] = errors
+    headers = {"WWW-Authenticate": WWW_AUTHENTICATE} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def field_errors(errors: Sequence[Any]) -> dict[str, str]:
+    """Pydantic/FastAPI validation errors as {field path: message}, the request part dropped."""
+    fields: dict[str, str] = {}
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ())]
+        if location and location[0] == "body":
+            location = location[1:]
+        if error.get("type") == "json_invalid":
+            location = []
+        fields.setdefault(".".join(location) or "body", str(error.get("msg", "invalid")))
+    return fields
+
+
+def install_problem_handlers(app: FastAPI, render_page_error: PageErrorRenderer) -> None:
+    """Map every failure of `app` to a problem (APIs) or to a readable page (web)."""
+
+    def answer(
+        request: Request, status: int, code: str, detail: str,
+        errors: dict[str, str] | None = None,
+    ) -> Response:
+        if is_api_request(request):
+            return problem_response(request, status, code, detail, errors=errors)
+        return render_page_error(request, status, code)
+
+    async def on_service_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, ServiceError)
+        status = status_of(error)
+        if status >= 500:
+            log.warning("service error", code=str(error.code), detail=error.detail,
+                        path=request.url.path)
+        return answer(request, status, str(error.code), error.detail, error.fields)
+
+    async def on_problem(request: Request, error: Exception) -> Response:
+        assert isinstance(error, Problem)
+        return answer(request, error.status, error.code, error.detail)
+
+    async def on_request_invalid(request: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError | ValidationError)
+        return answer(request, 422, str(ErrorCode.INVALID), "The request is not valid.",
+                      field_errors(error.errors()))
+
+    async def on_http_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        code = str(ErrorCode.NOT_FOUND) if error.status_code == 404 else f"http_{error.status_code}"
+        detail = (
+            "There is nothing at this address." if error.status_code == 404 else str(error.detail)
+        )
+        response = answer(request, error.status_code, code, detail)
+        if error.headers:
+            response.headers.update(error.headers)
+        return response
+
+    async def on_unexpected(request: Request, error: Exception) -> Response:
+        log.exception("unexpected failure", path=request.url.path)
+        return answer(request, 500, str(ErrorCode.INTERNAL), "Something went wrong on our side.")
+
+    app.add_exception_handler(ServiceError, on_service_error)
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_request_invalid)
+    app.add_exception_handler(ValidationError, on_request_invalid)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

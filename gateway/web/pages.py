@@ -1,0 +1,275 @@
+"""The client zone's web pages: sign-in, activation, welcome, my contracts, language, dossier."""
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+
+from gateway.api.me import DossierRef, granted_dossiers
+from gateway.deps import Rpc, RpcCaller, State
+from gateway.web.i18n import LANGUAGES
+from gateway.web.rendering import PageRenderer, safe_next
+from gateway.web.session import (
+    ACCESS_COOKIE,
+    AUTH_COOKIES,
+    DOSSIER_COOKIE,
+    LANGUAGE_COOKIE,
+    LANGUAGE_COOKIE_SECONDS,
+    REFRESH_COOKIE,
+    WebSession,
+    check_csrf,
+    cookie,
+    open_session,
+    queue_cookie,
+    queue_cookie_deletion,
+    store_tokens,
+)
+from libs.contracts import auth, dossier, signing
+from libs.contracts.auth import AccessClaims
+from libs.servicekit.errors import (
+    Gone,
+    Invalid,
+    NotFound,
+    RateLimited,
+    ServiceError,
+    Unauthenticated,
+    Unavailable,
+)
+from libs.servicekit.logs import get_logger
+
+log = get_logger(__name__)
+router = APIRouter(include_in_schema=False)
+# Auth's password rule (auth stays the judge; this only guides the person typing).
+PASSWORD_MIN_LENGTH = 12
+
+
+def page_renderer(request: Request) -> PageRenderer:
+    """The app's page renderer."""
+    renderer: PageRenderer = request.app.state.pages
+    return renderer
+
+
+Pages = Annotated[PageRenderer, Depends(page_renderer)]
+
+
+async def page_session(request: Request, state: State, pages: Pages) -> WebSession:
+    """The signed-in user from the cookies (refreshed if needed); else off to the login page."""
+    return await open_session(request, state.verifier, pages.refresher)
+
+
+PageSession = Annotated[WebSession, Depends(page_session)]
+CsrfChecked = Depends(check_csrf)
+
+
+async def dossier_choices(rpc: RpcCaller, claims: AccessClaims) -> list[DossierRef]:
+    """The caller's dossiers with names; just their ids while the dossier service is away."""
+    try:
+        return await granted_dossiers(rpc, claims)
+    except Unavailable:
+        return [DossierRef(dossier_id=d, name=d) for d in claims.dossiers]
+
+
+def active_dossier_id(request: Request, claims: AccessClaims) -> str | None:
+    """The dossier the client chose ("Dossier kiezen"), else their first one."""
+    chosen = cookie(request, DOSSIER_COOKIE)
+    if chosen in claims.dossiers:
+        return chosen
+    return claims.dossiers[0] if claims.dossiers else None
+
+
+def sign_in_problem(error: ServiceError, _: Callable[[str], str]) -> tuple[str, int]:
+    """What the login or activation form says about a refused attempt, and its status."""
+    if isinstance(error, RateLimited):
+        return _("Too many attempts. Please wait a few minutes and try again."), 429
+    if isinstance(error, Unavailable):
+        return _(
+            "MyBroker is temporarily unavailable. Please try again in a moment."), 503
+    return _("The e-mail address or password is not correct."), 401
+
+
+# --- sign in / out --------------------------------------------------------------------------
+
+
+@router.get("/login")
+async def login_page(request: Request, pages: Pages, next: str = "/") -> Response:
+    """The sign-in form ("Aanmelden")."""
+    return pages.render(request, "login.html", {"next": safe_next(next), "email": ""})
+
+
+@router.post("/login", dependencies=[CsrfChecked])
+async def log_in(
+    request: Request,
+    pages: Pages,
+    state: State,
+    rpc: Rpc,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    """Sign in with e-mail and password; the tokens go into httponly cookies."""
+    _ = pages.gettext(pages.language(request))
+    try:
+        pair = await rpc.call(auth.LOG_IN, auth.LoginRequest(
+            email=email.strip(), password=password,
+            client_ip=request.client.host if request.client else None))
+        state.verifier.verify(pair.access_token)
+    except ServiceError as error:
+        message, status = sign_in_problem(error, _)
+        return pages.render(request, "login.html", {
+            "next": safe_next(next), "email": email, "error": message}, status_code=status)
+    store_tokens(request, pair)
+    queue_cookie_deletion(request, DOSSIER_COOKIE)  # a new user starts in their first dossier
+    return pages.redirect(request, next)
+
+
+@router.post("/logout", dependencies=[CsrfChecked])
+async def log_out(request: Request, pages: Pages, state: State, rpc: Rpc) -> Response:
+    """End the session everywhere and forget the cookies."""
+    session_id = state.verifier.session_of(cookie(request, ACCESS_COOKIE) or "")
+    refresh_token = cookie(request, REFRESH_COOKIE)
+    if session_id or refresh_token:
+        try:
+            await rpc.call(auth.LOG_OUT, auth.LogoutRequest(
+                refresh_token=refresh_token, session_id=session_id))
+        except ServiceError as error:  # the person still leaves; the tokens expire soon
+            log.warning("logout not confirmed by auth", code=str(error.code))
+    if session_id:
+        state.deny_list.add(session_id)
+    queue_cookie_deletion(request, *AUTH_COOKIES)
+    return pages.redirect(request, "/login")
+
+
+# --- activation (manual 1.1: the e-mail is filled in, the client chooses a password) ----------
+
+
+async def _invitation(
+    rpc: RpcCaller, token: str, _: Callable[[str], str]
+) -> tuple[auth.InvitationPreview | None, str | None, int]:
+    try:
+        return await rpc.call(auth.LOOK_UP_INVITATION,
+                              auth.InvitationLookupRequest(token=token)), None, 200
+    except (NotFound, Invalid):
+        return None, _("This activation link is not valid. Please check the link in "
+                               "your e-mail or ask your broker for a new invitation."), 404
+    except Gone:
+        return None, _("This activation link has expired or was already used. Please "
+                               "ask your broker for a new invitation."), 410
+
+
+@router.get("/activate")
+async def activation_page(request: Request, pages: Pages, rpc: Rpc, token: str = "") -> Response:
+    """The activation form: the invited e-mail address, read-only, and a new password."""
+    _ = pages.gettext(pages.language(request))
+    invitation, error, status = await _invitation(rpc, token, _)
+    if invitation is not None and not cookie(request, LANGUAGE_COOKIE):
+        queue_cookie(request, LANGUAGE_COOKIE, invitation.language,
+                     max_age=LANGUAGE_COOKIE_SECONDS)  # the broker knows the client's language
+    return pages.render(request, "activate.html", {
+        "token": token, "invitation": invitation, "error": error,
+        "password_min_length": PASSWORD_MIN_LENGTH}, status_code=status)
+
+
+@router.post("/activate", dependencies=[CsrfChecked])
+async def activate(
+    request: Request,
+    pages: Pages,
+    state: State,
+    rpc: Rpc,
+    token: Annotated[str, Form()] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    password_confirmation: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    """Choose the password; the client is signed in and lands on the welcome page."""
+    _ = pages.gettext(pages.language(request))
+    invitation, error, status = await _invitation(rpc, token, _)
+    if invitation is not None:
+        if password != password_confirmation:
+            error, status = _("The two passwords are not the same."), 422
+        elif len(password) < PASSWORD_MIN_LENGTH:
+            error, status = _(
+                "Choose a password of at least %(count)s characters."
+            ) % {"count": PASSWORD_MIN_LENGTH}, 422
+        else:
+            try:
+                pair = await rpc.call(auth.ACTIVATE, auth.ActivateRequest(
+                    token=token, password=password))
+                state.verifier.verify(pair.access_token)
+            except Invalid:
+                error, status = _(
+                    "This password is not accepted. Choose a longer one."), 422
+            except (Unauthenticated, Gone, NotFound):
+                error, status = _("This activation link has expired or was already "
+                                          "used. Please ask your broker for a new invitation."), 410
+            else:
+                store_tokens(request, pair)
+                return pages.redirect(request, "/")
+    return pages.render(request, "activate.html", {
+        "token": token, "invitation": invitation, "error": error,
+        "password_min_length": PASSWORD_MIN_LENGTH}, status_code=status)
+
+
+# --- the client zone --------------------------------------------------------------------------
+
+
+@router.get("/")
+async def welcome_page(request: Request, session: PageSession, pages: Pages, rpc: Rpc) -> Response:
+    """Welcome (manual 3.1): the forms, the documents to sign, the active dossier."""
+    claims = session.claims
+    dossiers = await dossier_choices(rpc, claims)
+    active = active_dossier_id(request, claims)
+    to_sign: list[signing.DocumentToSign] = []
+    to_sign_unavailable = False
+    if active is not None:
+        try:
+            to_sign = (await rpc.call(signing.LIST_DOCUMENTS_TO_SIGN, signing.DocumentsToSignQuery(
+                caller=claims.caller(), dossier_id=active))).documents
+        except Unavailable:
+            to_sign_unavailable = True  # the rest of the page is still useful
+    return pages.render(request, "welcome.html", {
+        "dossiers": dossiers, "active": active, "to_sign": to_sign,
+        "to_sign_unavailable": to_sign_unavailable}, session=session)
+
+
+@router.get("/contracts")
+async def contracts_page(
+    request: Request, session: PageSession, pages: Pages, rpc: Rpc
+) -> Response:
+    """My contracts: policy, insurer, product, risk objects, premium and guarantees."""
+    claims = session.claims
+    dossiers = await dossier_choices(rpc, claims)
+    active = active_dossier_id(request, claims)
+    contracts: dossier.ContractList | None = None
+    if active is not None:
+        contracts = await rpc.call(dossier.LIST_CONTRACTS, dossier.DossierQuery(
+            caller=claims.caller(), dossier_id=active))
+    risk_objects = {r.risk_object_id: r for r in contracts.risk_objects} if contracts else {}
+    return pages.render(request, "contracts.html", {
+        "dossiers": dossiers, "active": active, "risk_objects": risk_objects,
+        "contracts": contracts.contracts if contracts else []}, session=session)
+
+
+@router.post("/dossier", dependencies=[CsrfChecked])
+async def choose_dossier(
+    request: Request,
+    session: PageSession,
+    pages: Pages,
+    dossier_id: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    """Switch the active dossier ("Dossier kiezen")."""
+    if dossier_id not in session.claims.dossiers:
+        raise NotFound("This dossier does not exist.")
+    queue_cookie(request, DOSSIER_COOKIE, dossier_id)
+    return pages.redirect(request, next)
+
+
+@router.get("/lang/{language}")
+async def choose_language(
+    request: Request, language: str, pages: Pages, next: str = "/"
+) -> Response:
+    """Switch the pages' language (NL, FR, EN); the choice is kept in a cookie."""
+    if language not in LANGUAGES:
+        raise NotFound("This language is not available.")
+    queue_cookie(request, LANGUAGE_COOKIE, language, max_age=LANGUAGE_COOKIE_SECONDS)
+    return pages.redirect(request, next)

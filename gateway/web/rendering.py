@@ -1,0 +1,169 @@
+"""Turning templates into pages in the reader's language, and failures into readable pages."""
+
+import gettext
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from gateway.config import GatewaySettings
+from gateway.web.i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGE_NAMES,
+    Language,
+    as_language,
+    format_day,
+    format_moment,
+    format_money,
+    load_translations,
+)
+from gateway.web.session import (
+    AUTH_COOKIES,
+    LANGUAGE_COOKIE,
+    SessionRefresher,
+    WebSession,
+    apply_cookies,
+    cookie,
+    csrf_token,
+    queue_cookie_deletion,
+)
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+PAGE_HEADERS = {
+    # Scripts and styles only from our own /static; no framing (clickjacking of the forms).
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+                               "base-uri 'self'; object-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+    # The activation link carries its secret in the address: never pass it on to other sites.
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",  # pages show personal data
+}
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """An entry of the left menu (manual 3.1): only pages that exist are listed."""
+
+    path: str
+    label: str  # msgid, translated when shown
+
+
+MENU = (
+    MenuItem("/", "Welcome"),
+    MenuItem("/contracts", "My contracts"),
+)
+
+
+def _mark(message: str) -> str:
+    """Marks a msgid for extraction where it is translated later (pybabel -k _mark)."""
+    return message
+
+
+# What a page says for each problem code; texts a reader can act on, never a stack trace.
+ERROR_MESSAGES: dict[str, str] = {
+    "not_found": _mark("This page or item does not exist, or it is not part of your dossiers."),
+    "forbidden": _mark("You do not have access to this page."),
+    "csrf": _mark("This form has expired. Please go back, reload the page and try again."),
+    "unavailable": _mark("MyBroker is temporarily unavailable. Please try again in a moment."),
+    "rate_limited": _mark("Too many attempts. Please wait a few minutes and try again."),
+    "invalid": _mark("Some information is not valid. Please go back and check the form."),
+    "too_large": _mark("The file is too large."),
+}
+DEFAULT_ERROR_MESSAGE = _mark("Something went wrong on our side. Please try again later.")
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go to after a form, never another site (open redirect)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/"
+
+
+class PageRenderer:
+    """Jinja environments per language (each with its gettext installed), and page responses."""
+
+    def __init__(self, settings: GatewaySettings, refresher: SessionRefresher) -> None:
+        self.settings = settings
+        self.refresher = refresher
+        self.translations = load_translations()
+        self._environments = {
+            language: self._environment(translations)
+            for language, translations in self.translations.items()
+        }
+
+    @staticmethod
+    def _environment(translations: gettext.GNUTranslations) -> Environment:
+        environment = Environment(
+            loader=FileSystemLoader(TEMPLATE_DIR),
+            autoescape=select_autoescape(["html"]),
+            extensions=["jinja2.ext.i18n"],
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        environment.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+        return environment
+
+    def language(self, request: Request, session: WebSession | None = None) -> Language:
+        """The reader's language: their choice (cookie), else their account's, else Dutch."""
+        chosen = as_language(cookie(request, LANGUAGE_COOKIE))
+        if chosen is None and session is not None:
+            chosen = as_language(session.claims.lang)
+        return chosen or DEFAULT_LANGUAGE
+
+    def gettext(self, language: Language) -> Callable[[str], str]:
+        """The translation function of `language`, for messages made in Python."""
+        return self.translations[language].gettext
+
+    def finish(self, request: Request, response: Response) -> Response:
+        """`response` with the cookie changes this request queued and the pages' headers."""
+        response.headers.update(PAGE_HEADERS)
+        return apply_cookies(request, response, secure=self.settings.cookie_secure)
+
+    def redirect(self, request: Request, target: str) -> Response:
+        """See-other to a local path (after a form post), with the queued cookies."""
+        return self.finish(request, RedirectResponse(safe_next(target), status_code=303))
+
+    def render(
+        self,
+        request: Request,
+        template: str,
+        context: dict[str, Any],
+        *,
+        session: WebSession | None = None,
+        status_code: int = 200,
+    ) -> Response:
+        """The page `template` in the reader's language."""
+        language = self.language(request, session)
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        page = {
+            "lang": language,
+            "languages": LANGUAGE_NAMES,
+            "here": quote(here, safe="/"),
+            "current_path": request.url.path,
+            "csrf_token": csrf_token(request),
+            "session": session,
+            "menu": MENU if session else (),
+            "money": lambda cents, currency="EUR": format_money(cents, currency, language),
+            "day": lambda value: format_day(value, language),
+            "moment": lambda value: format_moment(value, language),
+            **context,
+        }
+        html = self._environments[language].get_template(template).render(page)
+        return self.finish(request, HTMLResponse(html, status_code=status_code))
+
+    def render_error(self, request: Request, status: int, code: str) -> Response:
+        """A readable error page in the reader's language; "sign in first" goes to the login."""
+        if status == 401:
+            queue_cookie_deletion(request, *AUTH_COOKIES)
+            target = request.url.path if request.method == "GET" else "/"
+            return self.finish(request, RedirectResponse(
+                f"/login?next={quote(target, safe='/')}", status_code=303))
+        message = ERROR_MESSAGES.get(code, DEFAULT_ERROR_MESSAGE)
+        translate = self.gettext(self.language(request))
+        return self.render(request, "error.html", {"status": status, "message": translate(message)},
+                           status_code=status)

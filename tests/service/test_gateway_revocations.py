@@ -1,0 +1,42 @@
+"""A logout seen on the bus reaches every gateway instance at once (real RabbitMQ)."""
+
+import asyncio
+import uuid
+
+import aio_pika
+
+from gateway.tokens import DenyList, RevocationListener
+from libs.contracts.auth import SessionRevoked
+
+
+async def test_a_session_revoked_elsewhere_is_refused_here_within_moments(amqp_url: str) -> None:
+    exchange_name = f"test.{uuid.uuid4().hex[:8]}.events"  # isolated from the shared exchange
+    deny_list = DenyList(keep_seconds=300)
+    reloads: list[bool] = []
+
+    async def reload() -> None:
+        reloads.append(True)
+
+    instances = [RevocationListener(amqp_url, deny_list, reload, exchange=exchange_name),
+                 RevocationListener(amqp_url, DenyList(300), reload, exchange=exchange_name)]
+    for listener in instances:
+        await listener.start()
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        exchange = await channel.declare_exchange(
+            exchange_name, aio_pika.ExchangeType.TOPIC, durable=True)
+        event = SessionRevoked(session_id="s-elsewhere", user_id="u1")
+        await exchange.publish(aio_pika.Message(event.model_dump_json().encode()),
+                               routing_key=SessionRevoked.routing_key)
+        for _ in range(50):
+            if "s-elsewhere" in deny_list:
+                break
+            await asyncio.sleep(0.1)
+        assert "s-elsewhere" in deny_list
+        assert "s-other" not in deny_list
+        await exchange.delete()
+    finally:
+        for listener in instances:
+            await listener.close()
+        await connection.close()
