@@ -1,0 +1,1 @@
+"""Deployment: the local stack for machines without a container engine (deploy/local)."""

@@ -1,0 +1,121 @@
+"""MyBroker's own processes: the six services and the gateway, each `python -m <package>`.
+
+Used by `make dev` and by the system tests: both build an `ApplicationConfig` and get the same
+processes with the same environment (the MYBROKER_* variables of the common settings).
+"""
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deploy.local.infra import LOOPBACK, MailSink, ObjectStorage
+from deploy.local.processes import ProcessGroup, http_ok
+
+SERVICES = ("auth", "dossier", "requests", "documents", "signing", "notifier")
+GATEWAY = "gateway"
+REPOSITORY = Path(__file__).resolve().parents[2]
+READY_SECONDS = 90.0
+
+
+@dataclass(frozen=True)
+class ApplicationConfig:
+    """Everything the services and the gateway are configured with."""
+
+    environment: str  # dev | test
+    amqp_url: str
+    mongo_url: str
+    mongo_db_prefix: str
+    storage: ObjectStorage
+    mail: MailSink
+    private_key_path: Path
+    public_key_path: Path
+    admin_email: str
+    admin_password: str
+    office_email: str
+    gateway_port: int
+    health_ports: Mapping[str, int]
+    from_email: str = "no-reply@mybroker.example"
+    s3_bucket: str = "mybroker-documents"
+    log_level: str = "INFO"
+    extra_environment: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def gateway_url(self) -> str:
+        """Where browsers and API clients reach the stack."""
+        return f"http://{LOOPBACK}:{self.gateway_port}"
+
+    def ready_url(self, name: str) -> str:
+        """The readiness probe of one process."""
+        port = self.gateway_port if name == GATEWAY else self.health_ports[name]
+        return f"http://{LOOPBACK}:{port}/health/ready"
+
+
+def application_environment(config: ApplicationConfig) -> dict[str, str]:
+    """The process environment: this one without inherited MYBROKER_* plus the stack's own."""
+    inherited = {key: value for key, value in os.environ.items()
+                 if not key.startswith("MYBROKER_")}
+    own = {
+        "MYBROKER_ENVIRONMENT": config.environment,
+        "MYBROKER_LOG_LEVEL": config.log_level,
+        "MYBROKER_AMQP_URL": config.amqp_url,
+        "MYBROKER_MONGO_URL": config.mongo_url,
+        "MYBROKER_MONGO_DB_PREFIX": config.mongo_db_prefix,
+        "MYBROKER_AUTH_JWT_PRIVATE_KEY_PATH": str(config.private_key_path),
+        "MYBROKER_AUTH_BOOTSTRAP_ADMIN_EMAIL": config.admin_email,
+        "MYBROKER_AUTH_BOOTSTRAP_ADMIN_PASSWORD": config.admin_password,
+        "MYBROKER_DOCUMENTS_S3_ENDPOINT": config.storage.endpoint,
+        "MYBROKER_DOCUMENTS_S3_ACCESS_KEY": config.storage.access_key,
+        "MYBROKER_DOCUMENTS_S3_SECRET_KEY": config.storage.secret_key,
+        "MYBROKER_DOCUMENTS_S3_BUCKET": config.s3_bucket,
+        "MYBROKER_NOTIFIER_SMTP_HOST": config.mail.host,
+        "MYBROKER_NOTIFIER_SMTP_PORT": str(config.mail.port),
+        "MYBROKER_NOTIFIER_FROM_EMAIL": config.from_email,
+        "MYBROKER_NOTIFIER_OFFICE_EMAIL": config.office_email,
+        "MYBROKER_NOTIFIER_PUBLIC_URL": config.gateway_url,
+        "MYBROKER_GATEWAY_HOST": LOOPBACK,
+        "MYBROKER_GATEWAY_PORT": str(config.gateway_port),
+        "MYBROKER_GATEWAY_PUBLIC_URL": config.gateway_url,
+        "MYBROKER_GATEWAY_JWT_PUBLIC_KEY_PATH": str(config.public_key_path),
+        "PYTHONUNBUFFERED": "1",
+    }
+    for name, port in config.health_ports.items():
+        own[f"MYBROKER_{name.upper()}_HEALTH_PORT"] = str(port)
+    return inherited | own | dict(config.extra_environment)
+
+
+class ApplicationStack:
+    """The services and the gateway of one stack, started as separate processes."""
+
+    def __init__(self, config: ApplicationConfig, group: ProcessGroup) -> None:
+        self.config = config
+        self.group = group
+        self.environment = application_environment(config)
+
+    def start(self, name: str) -> None:
+        """Start one service (or the gateway) without waiting for it."""
+        self.group.start(name, [sys.executable, "-m", _module(name)],
+                         env=self.environment, cwd=REPOSITORY)
+
+    def wait_ready(self, name: str) -> None:
+        """Wait until the process answers 200 on /health/ready."""
+        url = self.config.ready_url(name)
+        self.group.wait_until(name, lambda: http_ok(url), timeout=READY_SECONDS, what="ready")
+
+    def start_all(self) -> None:
+        """Start every service and the gateway, then wait until each one is ready."""
+        names = [*SERVICES, GATEWAY]
+        for name in names:
+            self.start(name)
+        for name in names:
+            self.wait_ready(name)
+
+    def restart(self, name: str) -> None:
+        """Start a stopped or killed process again and wait until it is ready."""
+        self.start(name)
+        self.wait_ready(name)
+
+
+def _module(name: str) -> str:
+    return GATEWAY if name == GATEWAY else f"services.{name}"

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs what MyBroker needs on a Debian 12 machine without a container engine:
+# the Python virtualenv (.venv, the project editable with its dev extras), and, as root, the
+# Debian packages chromium (browser tests) and rabbitmq-server (when no RabbitMQ is running).
+# Idempotent: a second run only checks. `make install` runs it; `make dev` / `make test` too.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+log() { echo "[bootstrap] $*"; }
+
+apt_install() {
+  if [ "$(id -u)" -ne 0 ]; then
+    log "missing Debian packages: $*; run as root: apt-get install -y $*" >&2
+    return 1
+  fi
+  if [ -z "${APT_UPDATED:-}" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    APT_UPDATED=1
+  fi
+  log "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# --- Debian packages -----------------------------------------------------------------------
+missing=()
+command -v make >/dev/null || missing+=(make)
+[ -x /usr/bin/chromium ] || missing+=(chromium fonts-dejavu-core)
+if ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && ! [ -x /usr/sbin/rabbitmq-server ]; then
+  missing+=(rabbitmq-server)
+fi
+PYTHON="${PYTHON:-python3}"
+if ! "$PYTHON" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
+then
+  missing+=(python3 python3-venv)
+  PYTHON=/usr/bin/python3
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  apt_install "${missing[@]}"
+fi
+
+# --- Python virtualenv ---------------------------------------------------------------------
+stamp=.venv/.installed
+if [ ! -x .venv/bin/python ]; then
+  log "creating .venv with $("$PYTHON" --version)"
+  "$PYTHON" -m venv .venv
+fi
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  log "pip install -e .[dev] (output in .venv/pip-install.log)"
+  if ! .venv/bin/python -m pip install --disable-pip-version-check -e ".[dev]" \
+      > .venv/pip-install.log 2>&1; then
+    tail -n 30 .venv/pip-install.log >&2
+    exit 1
+  fi
+  touch "$stamp"
+fi
+log "ready: .venv ($(.venv/bin/python --version)), chromium $(
+  /usr/bin/chromium --version 2>/dev/null | awk '{print $2}')"
