@@ -10,6 +10,7 @@ import contextlib
 import email
 import email.policy
 import os
+import shutil
 import signal
 from email.message import EmailMessage
 from html.parser import HTMLParser
@@ -97,10 +98,13 @@ def readable_text(raw: bytes, content_type: str) -> str:
 
 
 async def soffice_to_pdf(
-    source: Path, workdir: Path, *, soffice: str, timeout_seconds: float, utf8_text: bool = False
+    source: Path, workdir: Path, *, soffice: str, profile: Path, timeout_seconds: float,
+    utf8_text: bool = False,
 ) -> Path:
-    """Convert `source` to PDF with LibreOffice headless, in its own profile, within a time."""
-    profile = workdir / "profile"
+    """Convert `source` to PDF with LibreOffice headless, within a time limit.
+
+    `profile` is a LibreOffice user profile no other running conversion uses.
+    """
     outdir = workdir / "out"
     # A .txt is read as UTF-8 with LF line ends whatever the machine's locale.
     text_filter = ["--infilter=Text (encoded):UTF8,LF,,,"] if utf8_text else []
@@ -117,6 +121,7 @@ async def soffice_to_pdf(
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         await process.wait()
+        shutil.rmtree(profile, ignore_errors=True)  # a killed run may leave it half written
         raise ConversionFailed(
             f"The conversion to PDF took longer than {timeout_seconds:g} s.") from None
     produced = outdir / f"{source.stem}.pdf"

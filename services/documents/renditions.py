@@ -50,7 +50,11 @@ class RenditionWorker:
         self._storage = storage
         self._soffice = soffice
         self._timeout_seconds = timeout_seconds
-        self._slots = asyncio.Semaphore(max_concurrent)
+        # One LibreOffice profile per concurrent conversion, reused: creating one costs ~1 s.
+        self._profiles: asyncio.Queue[Path] = asyncio.Queue()
+        profiles_root = Path(tempfile.mkdtemp(prefix="lo-mybroker-"))
+        for slot in range(max_concurrent):
+            self._profiles.put_nowait(profiles_root / f"profile-{slot}")
 
     async def on_document_published(self, event: DocumentPublished) -> None:
         """Render the published document, unless that was done before."""
@@ -61,28 +65,34 @@ class RenditionWorker:
 
     async def render(self, document: StoredDocument) -> None:
         """Make and store the view of a pending document, then record the outcome."""
-        async with self._slots:
-            started = time.monotonic()
-            with tempfile.TemporaryDirectory(prefix="mybroker-rendition-") as directory:
-                workdir = Path(directory)
-                try:
-                    outcome = await self._make_view(document, workdir)
-                except ConversionFailed as failure:
-                    await self._store.finish_rendition(
-                        document.document_id, state=RenditionState.FAILED, reason=str(failure))
-                    log.warning("rendition failed", document_id=document.document_id,
-                                content_type=document.content_type, reason=str(failure))
-                    return
-            rendition, thumbnail = outcome
-            await self._store.finish_rendition(
-                document.document_id, state=RenditionState.READY, rendition=rendition,
-                thumbnail=thumbnail)
-            log.info("rendition ready", document_id=document.document_id,
-                     content_type=document.content_type,
-                     seconds=round(time.monotonic() - started, 3))
+        profile = await self._profiles.get()
+        try:
+            await self._render_with(document, profile)
+        finally:
+            self._profiles.put_nowait(profile)
+
+    async def _render_with(self, document: StoredDocument, profile: Path) -> None:
+        started = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="mybroker-rendition-") as directory:
+            workdir = Path(directory)
+            try:
+                outcome = await self._make_view(document, workdir, profile)
+            except ConversionFailed as failure:
+                await self._store.finish_rendition(
+                    document.document_id, state=RenditionState.FAILED, reason=str(failure))
+                log.warning("rendition failed", document_id=document.document_id,
+                            content_type=document.content_type, reason=str(failure))
+                return
+        rendition, thumbnail = outcome
+        await self._store.finish_rendition(
+            document.document_id, state=RenditionState.READY, rendition=rendition,
+            thumbnail=thumbnail)
+        log.info("rendition ready", document_id=document.document_id,
+                 content_type=document.content_type,
+                 seconds=round(time.monotonic() - started, 3))
 
     async def _make_view(
-        self, document: StoredDocument, workdir: Path
+        self, document: StoredDocument, workdir: Path, profile: Path
     ) -> tuple[tuple[str, int, str] | None, tuple[str, int, str] | None]:
         """(rendition, thumbnail) as (key, size, sha256): what was made and stored."""
         source = workdir / ("original" + Path(document.filename).suffix.lower()[:10])
@@ -98,10 +108,10 @@ class RenditionWorker:
             text = workdir / "document.txt"
             text.write_text(readable_text(source.read_bytes(), document.content_type),
                             encoding="utf-8")
-            pdf = await soffice_to_pdf(text, workdir, soffice=self._soffice,
+            pdf = await soffice_to_pdf(text, workdir, soffice=self._soffice, profile=profile,
                                        timeout_seconds=self._timeout_seconds, utf8_text=True)
         elif document.view == ViewKind.OFFICE:
-            pdf = await soffice_to_pdf(source, workdir, soffice=self._soffice,
+            pdf = await soffice_to_pdf(source, workdir, soffice=self._soffice, profile=profile,
                                        timeout_seconds=self._timeout_seconds)
         else:
             raise ConversionFailed("This file type cannot be shown; download the original.")

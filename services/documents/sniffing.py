@@ -130,7 +130,7 @@ def _mostly_printable(head: bytes) -> bool:
 
 
 def _looks_like_mail(start: bytes) -> bool:
-    header_block = start.split(b"\n\n", 1)[0].replace(b"\r", b"")
+    header_block = start.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
     lines = [line for line in header_block.split(b"\n") if line and line[:1] not in b" \t"]
     if len(lines) < 2 or not all(_HEADER_LINE.match(line) for line in lines):
         return False
