@@ -12,7 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from gateway.api import admin, documents, dossiers, health, me, requests
+from gateway.api import admin, admin_documents, documents, dossiers, health, me, requests
 from gateway.api import auth as auth_routes
 from gateway.config import GatewaySettings
 from gateway.deps import GatewayState, RpcCaller
@@ -127,6 +127,7 @@ def create_app(
     for router in (auth_routes.router, me.router, dossiers.router, documents.router,
                    requests.router, admin.router, health.router, pages.router):
         app.include_router(router)
+    app.include_router(admin_documents.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
