@@ -14,6 +14,7 @@ from services.documents import subscribers
 from services.documents.config import DocumentsSettings
 from services.documents.handlers import DocumentsHandlers
 from services.documents.object_storage import ObjectStorage
+from services.documents.orphans import OrphanSweep
 from services.documents.renditions import RenditionWorker
 from services.documents.store import DOCUMENTS, DocumentsStore
 
@@ -28,6 +29,16 @@ class DocumentsService:
     storage: ObjectStorage
     relay: OutboxRelay
     renditions: RenditionWorker
+    sweep: OrphanSweep
+    sweep_seconds: float
+
+    async def run(self) -> None:
+        """Serve until SIGINT/SIGTERM, sweeping orphans periodically meanwhile."""
+        sweeping = asyncio.create_task(self.sweep.run_every(self.sweep_seconds), name="sweep")
+        try:
+            await self.runtime.run()
+        finally:
+            sweeping.cancel()
 
 
 def build(settings: DocumentsSettings) -> DocumentsService:
@@ -74,6 +85,9 @@ def build(settings: DocumentsSettings) -> DocumentsService:
     return DocumentsService(
         runtime=runtime, handlers=handlers, store=store, storage=storage, relay=relay,
         renditions=renditions,
+        sweep=OrphanSweep(store, storage,
+                          grace=timedelta(seconds=settings.orphan_grace_seconds)),
+        sweep_seconds=settings.orphan_sweep_seconds,
     )
 
 
@@ -81,4 +95,4 @@ def main() -> None:
     """Run the service until SIGINT/SIGTERM."""
     settings = DocumentsSettings()
     configure_logging(SERVICE, settings.log_level)
-    asyncio.run(build(settings).runtime.run())
+    asyncio.run(build(settings).run())
