@@ -25,6 +25,10 @@ class GatewaySettings(ServiceSettings):
         default=1024 * 1024, gt=0, description="An upload above this size spools to disk"
     )
     storage_timeout_seconds: float = Field(default=30.0, gt=0)
+    # A client's attachments (manual 4.4 and 6): per file, files at once, all files together.
+    attachment_max_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
+    attachment_max_files: int = Field(default=10, gt=0)
+    attachment_max_total_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
 
     @model_validator(mode="after")
     def _production_is_locked_down(self) -> "GatewaySettings":

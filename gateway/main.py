@@ -12,14 +12,14 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from gateway.api import admin, documents, dossiers, health, me, requests
+from gateway.api import admin, admin_documents, documents, dossiers, health, me, requests
 from gateway.api import auth as auth_routes
 from gateway.config import GatewaySettings
 from gateway.deps import GatewayState, RpcCaller
 from gateway.observability import RequestContext
 from gateway.problems import install_problem_handlers
 from gateway.tokens import DenyList, RevocationListener, TokenVerifier, load_public_key
-from gateway.web import pages
+from gateway.web import document_pages, pages
 from gateway.web.rendering import PageRenderer
 from gateway.web.session import SessionRefresher
 from libs.contracts import auth
@@ -127,6 +127,8 @@ def create_app(
     for router in (auth_routes.router, me.router, dossiers.router, documents.router,
                    requests.router, admin.router, health.router, pages.router):
         app.include_router(router)
+    app.include_router(admin_documents.router)
+    app.include_router(document_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -1,16 +1,20 @@
 """File bodies between client and object storage: streamed, bounded in memory, never on the bus.
 
-Upload: the multipart body is parsed as it arrives; the file part is counted, hashed (sha256)
-and spooled to a temporary file, and refused with 413 the moment it passes the limit. Then the
-documents service hands out a presigned PUT, the spooled file is streamed to it with its
-Content-Length, and the upload is completed with the size and hash measured here.
-Download: the documents service hands out a presigned GET whose body is relayed chunk by chunk.
+Upload: the multipart body is parsed as it arrives; each file part is counted, hashed (sha256)
+and spooled to a temporary file, and refused with 413 the moment a limit is passed (per file,
+number of files, all files together): reading stops there. Then the documents service hands
+out a presigned PUT, the spooled file is streamed to it with its Content-Length, and the upload
+is completed with the size and hash measured here.
+Download: the documents service hands out a presigned GET whose body is relayed chunk by chunk
+and hashed on the way; the last chunk is held back until the hash matches, so a damaged body
+never reaches the client whole (the transfer is cut off and the document reported damaged).
+A Range request (PDF viewers ask for one) is passed to the store and its 206 relayed.
 """
 
 import hashlib
 import re
 import unicodedata
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from tempfile import SpooledTemporaryFile
 from urllib.parse import quote
@@ -34,9 +38,28 @@ MAX_PARTS = 16
 MULTIPART_OVERHEAD_BYTES = 64 * 1024  # headers and boundaries around the file part
 
 
+# Only these are shown by the browser itself; every other type is offered as a download.
+INLINE_CONTENT_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "image/gif",
+                                  "image/webp"})
+
+
 def too_large(max_bytes: int) -> Problem:
     """The 413 problem of a body over the upload limit."""
     return Problem(413, "too_large", f"The file is larger than the limit of {max_bytes} bytes.")
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """What one multipart body may carry: bytes per file, files, bytes of all files together."""
+
+    max_file_bytes: int
+    max_files: int = 1
+    max_total_bytes: int | None = None
+
+    @property
+    def total_bytes(self) -> int:
+        """The most all files together may weigh."""
+        return self.max_total_bytes or self.max_file_bytes * self.max_files
 
 
 @dataclass
@@ -63,19 +86,25 @@ class _Part:
     data: bytearray = field(default_factory=bytearray)
 
 
-class _UploadReceiver:
-    """python-multipart callbacks that spool the one file part and keep the short text fields."""
+@dataclass
+class _FilePart:
+    part: "_Part"
+    spool: SpooledTemporaryFile[bytes]
+    digest: "hashlib._Hash" = field(default_factory=hashlib.sha256)
+    size: int = 0
 
-    def __init__(self, file_field: str, max_bytes: int, memory_bytes: int) -> None:
+
+class _UploadReceiver:
+    """python-multipart callbacks that spool the file parts and keep the short text fields."""
+
+    def __init__(self, file_field: str, limits: UploadLimits, memory_bytes: int) -> None:
         self._file_field = file_field
-        self._max_bytes = max_bytes
-        # Outlives this parse: closed by SpooledUpload.close() after the store has it.
-        self.spool: SpooledTemporaryFile[bytes] = SpooledTemporaryFile(  # noqa: SIM115
-            max_size=memory_bytes)
-        self.digest = hashlib.sha256()
-        self.size = 0
+        self._limits = limits
+        self._memory_bytes = memory_bytes
+        self.files: list[_FilePart] = []
+        self.total = 0
         self.fields: dict[str, str] = {}
-        self.file_part: _Part | None = None
+        self._current: _FilePart | None = None
         self._parts = 0
         self._part = _Part()
         self._header_name = bytearray()
@@ -93,9 +122,10 @@ class _UploadReceiver:
 
     def _on_part_begin(self) -> None:
         self._parts += 1
-        if self._parts > MAX_PARTS:
+        if self._parts > MAX_PARTS + self._limits.max_files:
             raise Invalid("The form has too many parts.")
         self._part = _Part()
+        self._current = None
         self._headers = {}
 
     def _on_header_field(self, data: bytes, start: int, end: int) -> None:
@@ -113,62 +143,92 @@ class _UploadReceiver:
         _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
         self._part.name = options.get(b"name", b"").decode("utf-8", "replace")
         if b"filename" in options:
-            if self._part.name != self._file_field or self.file_part is not None:
-                raise Invalid("Send exactly one file, in the field "
-                              f"'{self._file_field}'.", fields={self._file_field: "one file"})
+            if self._part.name != self._file_field:
+                raise Invalid(f"Send the files in the field '{self._file_field}'.",
+                              fields={self._file_field: "files go here"})
+            if len(self.files) >= self._limits.max_files:
+                raise Problem(413, "too_many_files",
+                              f"At most {self._limits.max_files} files can be sent at once.")
             self._part.filename = options[b"filename"].decode("utf-8", "replace")
             content_type = self._headers.get(b"content-type", b"").decode("latin-1").strip()
             self._part.content_type = content_type or "application/octet-stream"
-            self.file_part = self._part
+            # Outlives this parse: closed by SpooledUpload.close() after the store has it.
+            spool: SpooledTemporaryFile[bytes] = SpooledTemporaryFile(  # noqa: SIM115
+                max_size=self._memory_bytes)
+            self._current = _FilePart(self._part, spool)
+            self.files.append(self._current)
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
-        if self._part is self.file_part:
-            self.size += len(chunk)
-            if self.size > self._max_bytes:
-                raise too_large(self._max_bytes)
-            self.digest.update(chunk)
+        if (current := self._current) is not None:
+            current.size += len(chunk)
+            self.total += len(chunk)
+            if current.size > self._limits.max_file_bytes:
+                raise too_large(self._limits.max_file_bytes)
+            if self.total > self._limits.total_bytes:
+                raise Problem(413, "too_large_together", "The files together are larger than "
+                              f"the limit of {self._limits.total_bytes} bytes.")
+            current.digest.update(chunk)
             # A local temporary file write lands in the page cache: cheaper than a thread hop.
-            self.spool.write(chunk)
+            current.spool.write(chunk)
         else:
             self._part.data += chunk
             if len(self._part.data) > MAX_FIELD_BYTES:
                 raise Invalid("A form field is too long.", fields={self._part.name: "too long"})
 
     def _on_part_end(self) -> None:
-        if self._part is not self.file_part and self._part.name:
+        if self._current is None and self._part.name:
             self.fields[self._part.name] = self._part.data.decode("utf-8", "replace")
+        self._current = None
+
+    def close(self) -> None:
+        """Free every spooled file."""
+        for file in self.files:
+            file.spool.close()
 
 
-async def receive_upload(
-    request: Request, *, max_bytes: int, memory_bytes: int, file_field: str = "file"
-) -> SpooledUpload:
-    """Read a multipart/form-data body with one file part, refusing it past `max_bytes`."""
+async def receive_uploads(
+    request: Request, *, limits: UploadLimits, memory_bytes: int, file_field: str = "file"
+) -> list[SpooledUpload]:
+    """Read a multipart/form-data body with 1..max_files file parts, refusing it (413) the
+    moment it passes a limit. Every upload has the form's text fields."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
         raise Problem(415, "unsupported_media_type", "Send the file as multipart/form-data.")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes + MULTIPART_OVERHEAD_BYTES:
-        raise too_large(max_bytes)  # refused before reading a byte of it
-    receiver = _UploadReceiver(file_field, max_bytes, memory_bytes)
+    if declared.isdigit() and int(declared) > (
+            limits.total_bytes + MULTIPART_OVERHEAD_BYTES * limits.max_files):
+        raise too_large(limits.total_bytes)  # refused before reading a byte of it
+    receiver = _UploadReceiver(file_field, limits, memory_bytes)
     parser = MultipartParser(boundary, receiver.callbacks())  # type: ignore[arg-type]
     try:
         async for chunk in request.stream():
             parser.write(chunk)
         parser.finalize()
     except BaseException:
-        receiver.spool.close()
+        receiver.close()
         raise
-    if receiver.file_part is None or receiver.size == 0:
-        receiver.spool.close()
+    if not receiver.files or any(file.size == 0 for file in receiver.files):
+        receiver.close()
         raise Invalid("A non-empty file is required.", fields={file_field: "required"})
-    receiver.spool.seek(0)
-    return SpooledUpload(
-        file=receiver.spool, filename=receiver.file_part.filename or "document",
-        content_type=receiver.file_part.content_type, size=receiver.size,
-        sha256=receiver.digest.hexdigest(), fields=receiver.fields,
-    )
+    uploads = []
+    for file in receiver.files:
+        file.spool.seek(0)
+        uploads.append(SpooledUpload(
+            file=file.spool, filename=file.part.filename or "document",
+            content_type=file.part.content_type, size=file.size,
+            sha256=file.digest.hexdigest(), fields=receiver.fields))
+    return uploads
+
+
+async def receive_upload(
+    request: Request, *, max_bytes: int, memory_bytes: int, file_field: str = "file"
+) -> SpooledUpload:
+    """Read a multipart/form-data body with one file part, refusing it past `max_bytes`."""
+    [upload] = await receive_uploads(request, limits=UploadLimits(max_file_bytes=max_bytes),
+                                     memory_bytes=memory_bytes, file_field=file_field)
+    return upload
 
 
 async def _read_chunks(upload: SpooledUpload) -> AsyncIterator[bytes]:
@@ -179,12 +239,13 @@ async def _read_chunks(upload: SpooledUpload) -> AsyncIterator[bytes]:
 
 async def store_upload(
     rpc: RpcCaller, storage: httpx.AsyncClient, caller: Caller, dossier_id: str, title: str,
-    upload: SpooledUpload,
+    upload: SpooledUpload, context: documents.DocumentContext | None = None,
 ) -> documents.DocumentPublic:
     """Reserve the document, stream the spooled body to its presigned PUT, then complete it."""
     slot = await rpc.call(documents.BEGIN_UPLOAD, documents.BeginUploadRequest(
         caller=caller, dossier_id=dossier_id, title=title, filename=upload.filename,
-        content_type=upload.content_type, size=upload.size))
+        content_type=upload.content_type, size=upload.size,
+        context=context or documents.DocumentContext()))
     if upload.size > slot.max_size:
         raise too_large(slot.max_size)
     try:
@@ -213,32 +274,87 @@ def content_disposition(filename: str, disposition: str = "attachment") -> str:
     return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
+DamageReport = Callable[[str], Awaitable[None]]
+
+
 async def stream_download(
-    storage: httpx.AsyncClient, ticket: documents.DownloadTicket
+    storage: httpx.AsyncClient, ticket: documents.DownloadTicket, *,
+    range_header: str | None = None, as_attachment: bool = False,
+    on_damaged: DamageReport | None = None,
 ) -> StreamingResponse:
-    """Relay the object behind a presigned GET, with the document's headers."""
+    """Relay the object behind a presigned GET, with safe headers; verify its hash on the way."""
+    document = ticket.document
+    content_type = ticket.content_type or document.content_type
+    size = ticket.size if ticket.size is not None else document.size
+    expected = ticket.sha256 or document.sha256
+    # Ranges serve PDF viewers; everything else comes whole, so it can be verified whole.
+    ranged = range_header is not None and content_type == "application/pdf"
+    headers = {"Range": range_header} if ranged and range_header else {}
     try:
-        upstream = await storage.send(storage.build_request("GET", ticket.download_url),
-                                      stream=True)
+        upstream = await storage.send(
+            storage.build_request("GET", ticket.download_url, headers=headers), stream=True)
     except httpx.HTTPError as error:
         log.warning("object storage unreachable", error=str(error))
         raise Unavailable("The document store cannot be reached.") from None
-    if upstream.status_code != 200:
+    if ranged and upstream.status_code == 416:
+        await upstream.aclose()
+        raise Problem(416, "range_not_satisfiable", "The requested range is not in the file.")
+    if upstream.status_code not in (200, 206) or (upstream.status_code == 206 and not ranged):
         await upstream.aclose()
         log.warning("object storage refused the download", status=upstream.status_code)
         raise Unavailable("The document cannot be read right now.")
+    inline = content_type in INLINE_CONTENT_TYPES and not as_attachment
+    response_headers = {
+        "Content-Disposition": content_disposition(
+            ticket.filename or document.filename, "inline" if inline else "attachment"),
+        "X-Content-Type-Options": "nosniff",
+        "X-Content-SHA256": expected,
+        "Accept-Ranges": "bytes" if content_type == "application/pdf" else "none",
+        "Cache-Control": "private, no-store",
+    }
+    if upstream.status_code == 206:
+        response_headers["Content-Range"] = upstream.headers.get("content-range", "")
+        response_headers["Content-Length"] = upstream.headers.get("content-length", "")
+        body = _relay(upstream)
+    else:
+        response_headers["Content-Length"] = str(size)
+        body = _relay_verified(upstream, expected, on_damaged)
+    return StreamingResponse(body, status_code=upstream.status_code, media_type=content_type,
+                             headers=response_headers)
 
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            async for chunk in upstream.aiter_bytes(CHUNK_BYTES):
-                yield chunk
-        finally:  # also when the client goes away mid-download
-            await upstream.aclose()
 
-    document = ticket.document
-    return StreamingResponse(body(), media_type=document.content_type, headers={
-        "Content-Length": str(document.size),
-        "Content-Disposition": content_disposition(document.filename),
-        "X-Content-SHA256": document.sha256,
-    })
+async def _relay(upstream: httpx.Response) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in upstream.aiter_bytes(CHUNK_BYTES):
+            yield chunk
+    finally:  # also when the client goes away mid-download
+        await upstream.aclose()
 
+
+class DamagedBody(Exception):
+    """The body read from the store does not match its hash: the transfer is cut off."""
+
+
+async def _relay_verified(
+    upstream: httpx.Response, expected_sha256: str, on_damaged: DamageReport | None
+) -> AsyncIterator[bytes]:
+    digest = hashlib.sha256()
+    held: bytes | None = None
+    try:
+        async for chunk in upstream.aiter_bytes(CHUNK_BYTES):
+            digest.update(chunk)
+            if held is not None:
+                yield held
+            held = chunk
+    finally:
+        await upstream.aclose()
+    observed = digest.hexdigest()
+    if observed != expected_sha256:
+        held = None  # the unverified tail is dropped, never sent (nor kept in the traceback)
+        log.error("stored body does not match its hash; transfer cut off",
+                  expected_sha256=expected_sha256, observed_sha256=observed)
+        if on_damaged is not None:
+            await on_damaged(observed)
+        raise DamagedBody(observed)
+    if held is not None:
+        yield held

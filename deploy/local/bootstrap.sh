@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what MyBroker needs on a Debian 12 machine without a container engine:
 # the Python virtualenv (.venv, the project editable with its dev extras), and, as root, the
-# Debian packages chromium (browser tests) and rabbitmq-server (when no RabbitMQ is running).
+# Debian packages chromium (browser tests), LibreOffice without GUI (documents shown as PDF)
+# and rabbitmq-server (when no RabbitMQ is running).
 # Idempotent: a second run only checks. `make install` runs it; `make dev` / `make test` too.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,6 +26,12 @@ apt_install() {
 missing=()
 command -v make >/dev/null || missing+=(make)
 [ -x /usr/bin/chromium ] || missing+=(chromium fonts-dejavu-core)
+# The documents service converts office files, text, HTML and e-mails to PDF with soffice.
+for package in libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui \
+    fonts-dejavu-core; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" \
+    || missing+=("$package")
+done
 if ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && ! [ -x /usr/sbin/rabbitmq-server ]; then
   missing+=(rabbitmq-server)
 fi
@@ -54,4 +61,5 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 log "ready: .venv ($(.venv/bin/python --version)), chromium $(
-  /usr/bin/chromium --version 2>/dev/null | awk '{print $2}')"
+  /usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), $(soffice --version 2>/dev/null \
+  | awk '{print $1, $2}')"

@@ -1,37 +1,137 @@
-"""A client's documents: the list, the content (streamed), and the documents to sign."""
+"""A client's documents: the list, attachments, the content (streamed), the documents to sign."""
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from gateway.deps import CurrentCaller, GrantedDossier, Rpc, State
-from gateway.streaming import stream_download
+from gateway.streaming import (
+    UploadLimits,
+    receive_uploads,
+    store_upload,
+    stream_download,
+)
 from libs.contracts import documents, signing
+from libs.contracts.auth import AccessClaims
+from libs.servicekit.errors import Invalid
 
 router = APIRouter(prefix="/api/v1/dossiers/{dossier_id}", tags=["documents"])
+CONTEXT_HELP = "`general`, or `<kind>:<id>` with kind person, risk_object, contract, claim, request"
+
+
+def parse_context(value: str | None) -> documents.DocumentContext | None:
+    """`claim:CL1` -> the claim CL1's context; `general` or nothing -> the general data."""
+    if value is None or value in ("", "general"):
+        return None if value is None else documents.DocumentContext()
+    kind, _, ref_id = value.partition(":")
+    try:
+        return documents.DocumentContext(kind=documents.ContextKind(kind), ref_id=ref_id or None)
+    except ValueError:
+        raise Invalid("The context is not valid.", fields={"context": CONTEXT_HELP}) from None
 
 
 @router.get("/documents")
 async def list_documents(
-    dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc
+    dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc,
+    context: Annotated[str | None, Query(description=CONTEXT_HELP)] = None,
+    content_type: Annotated[str | None, Query(
+        alias="type", description="A content type, or a prefix ending in / (image/)")] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 100,
 ) -> documents.DocumentList:
-    """The dossier's documents ("Mijn documenten")."""
+    """The dossier's documents ("Mijn documenten"), or one context's; newest first, paginated."""
     return await rpc.call(documents.LIST_DOCUMENTS, documents.ListDocumentsQuery(
-        caller=claims.caller(), dossier_id=dossier_id))
+        caller=claims.caller(), dossier_id=dossier_id, context=parse_context(context),
+        content_type=content_type, page=page, page_size=page_size))
+
+
+@router.post(
+    "/documents",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {
+        "schema": {"type": "object", "required": ["file"], "properties": {
+            "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+            "context": {"type": "string"}, "title": {"type": "string"}}}}}}},
+)
+async def attach_documents(
+    dossier_id: GrantedDossier, request: Request, claims: CurrentCaller, rpc: Rpc, state: State
+) -> documents.DocumentList:
+    """A client attaches files in a context of their dossier (multipart: `file` up to 10
+    times, `context`, `title`): 2 MB each, 10 MB together, refused (413) mid-stream."""
+    settings = state.settings
+    uploads = await receive_uploads(request, memory_bytes=settings.upload_memory_bytes,
+                                    limits=UploadLimits(
+                                        max_file_bytes=settings.attachment_max_bytes,
+                                        max_files=settings.attachment_max_files,
+                                        max_total_bytes=settings.attachment_max_total_bytes))
+    try:
+        fields = uploads[0].fields
+        context = parse_context(fields.get("context"))
+        stored = [await store_upload(rpc, state.storage, claims.caller(), dossier_id,
+                                     fields.get("title", "").strip() or upload.filename,
+                                     upload, context)
+                  for upload in uploads]
+    finally:
+        for upload in uploads:
+            upload.close()
+    return documents.DocumentList(documents=stored, total=len(stored), page_size=len(stored))
+
+
+async def _download(
+    dossier_id: str, document_id: str, claims: AccessClaims, rpc: Rpc, state: State,
+    variant: documents.BodyVariant, range_header: str | None, as_attachment: bool = False,
+) -> StreamingResponse:
+    caller = claims.caller()
+    ticket = await rpc.call(documents.OPEN_DOWNLOAD, documents.OpenDownloadRequest(
+        caller=caller, dossier_id=dossier_id, document_id=document_id, variant=variant))
+
+    async def report_damaged(observed_sha256: str) -> None:
+        await rpc.call(documents.REPORT_DAMAGED, documents.ReportDamagedRequest(
+            caller=caller, dossier_id=dossier_id, document_id=document_id, variant=variant,
+            observed_sha256=observed_sha256))
+
+    return await stream_download(state.storage, ticket, range_header=range_header,
+                                 as_attachment=as_attachment, on_damaged=report_damaged)
 
 
 @router.get(
     "/documents/{document_id}/content",
     response_class=StreamingResponse,
     responses={200: {"content": {"application/octet-stream": {}},
-                     "description": "The document's body, with X-Content-SHA256"}},
+                     "description": "The original body, with X-Content-SHA256"}},
 )
 async def download_document(
-    dossier_id: GrantedDossier, document_id: str, claims: CurrentCaller, rpc: Rpc, state: State
+    dossier_id: GrantedDossier, document_id: str, claims: CurrentCaller, rpc: Rpc, state: State,
+    download: bool = False, range_header: Annotated[str | None, Header(alias="range")] = None,
 ) -> StreamingResponse:
-    """The document's content, streamed from the document store."""
-    ticket = await rpc.call(documents.OPEN_DOWNLOAD, documents.OpenDownloadRequest(
-        caller=claims.caller(), dossier_id=dossier_id, document_id=document_id))
-    return await stream_download(state.storage, ticket)
+    """The original file, streamed from the document store (`download=true`: as attachment)."""
+    return await _download(dossier_id, document_id, claims, rpc, state,
+                           documents.BodyVariant.ORIGINAL, range_header, as_attachment=download)
+
+
+@router.get(
+    "/documents/{document_id}/view",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/pdf": {}},
+                     "description": "The PDF rendition, or the image itself"}},
+)
+async def view_document(
+    dossier_id: GrantedDossier, document_id: str, claims: CurrentCaller, rpc: Rpc, state: State,
+    range_header: Annotated[str | None, Header(alias="range")] = None,
+) -> StreamingResponse:
+    """What the viewer shows: the document as PDF, or the image (404 while not ready)."""
+    return await _download(dossier_id, document_id, claims, rpc, state,
+                           documents.BodyVariant.VIEW, range_header)
+
+
+@router.get("/documents/{document_id}/thumbnail", response_class=StreamingResponse)
+async def document_thumbnail(
+    dossier_id: GrantedDossier, document_id: str, claims: CurrentCaller, rpc: Rpc, state: State,
+) -> StreamingResponse:
+    """A small JPEG of an image document."""
+    return await _download(dossier_id, document_id, claims, rpc, state,
+                           documents.BodyVariant.THUMBNAIL, None)
 
 
 @router.get("/documents-to-sign")

@@ -56,6 +56,7 @@ class MenuItem:
 MENU = (
     MenuItem("/", "Welcome"),
     MenuItem("/contracts", "My contracts"),
+    MenuItem("/documents", "My documents"),
 )
 
 

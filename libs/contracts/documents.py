@@ -1,12 +1,51 @@
 """Contracts of the documents service. Bodies never ride the bus: only references do."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
 from libs.contracts.caller import Caller
 from libs.contracts.envelope import Event
-from libs.contracts.rpc import RpcMethod
+from libs.contracts.rpc import Ack, RpcMethod
+
+
+class ContextKind(StrEnum):
+    """Where in the dossier a document belongs (manual 3.4: each part has a "Documents" button)."""
+
+    GENERAL = "general"  # the dossier's general data ("Mijn gegevens" lists every context)
+    PERSON = "person"
+    RISK_OBJECT = "risk_object"
+    CONTRACT = "contract"
+    CLAIM = "claim"
+    REQUEST = "request"  # a request, form or message (its attachments)
+
+
+class DocumentContext(BaseModel):
+    """A document's context: a kind and, except for the general data, the object's id."""
+
+    kind: ContextKind = ContextKind.GENERAL
+    ref_id: str | None = Field(default=None, pattern="^[A-Za-z0-9_.-]{1,64}$")
+
+
+class UploaderKind(StrEnum):
+    STAFF = "staff"
+    CLIENT = "client"
+
+
+class RenditionState(StrEnum):
+    """How far the viewable form (a PDF, or the image itself) is."""
+
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"  # the reason says why; the original stays downloadable
+
+
+class RenditionPublic(BaseModel):
+    state: RenditionState = RenditionState.PENDING
+    content_type: str | None = None  # application/pdf, or the image's own type
+    reason: str | None = None
+    has_thumbnail: bool = False
 
 
 class DocumentPublic(BaseModel):
@@ -14,11 +53,15 @@ class DocumentPublic(BaseModel):
     dossier_id: str
     title: str
     filename: str
-    content_type: str
+    content_type: str  # sniffed from the bytes, never the client's word
     size: int
     sha256: str
     uploaded_by: str
     uploaded_at: datetime
+    context: DocumentContext = Field(default_factory=DocumentContext)
+    uploader_kind: UploaderKind = UploaderKind.STAFF
+    rendition: RenditionPublic = Field(default_factory=RenditionPublic)
+    damaged: bool = False  # the stored body no longer matches its hash: never served
 
 
 class BeginUploadRequest(BaseModel):
@@ -28,6 +71,7 @@ class BeginUploadRequest(BaseModel):
     filename: str = Field(min_length=1, max_length=255)
     content_type: str
     size: int = Field(gt=0)
+    context: DocumentContext = Field(default_factory=DocumentContext)
 
 
 class UploadSlot(BaseModel):
@@ -49,16 +93,30 @@ class CompleteUploadRequest(BaseModel):
 class ListDocumentsQuery(BaseModel):
     caller: Caller
     dossier_id: str
+    context: DocumentContext | None = None  # None or the general context: every document
+    content_type: str | None = None  # filter on the type ("application/pdf", "image/", ...)
+    page: int = Field(default=1, ge=1)
+    page_size: int = Field(default=100, ge=1, le=100)
 
 
 class DocumentList(BaseModel):
     documents: list[DocumentPublic]
+    total: int | None = None
+    page: int = 1
+    page_size: int = 100
+
+
+class BodyVariant(StrEnum):
+    ORIGINAL = "original"
+    VIEW = "view"  # the PDF rendition, or the image itself
+    THUMBNAIL = "thumbnail"
 
 
 class OpenDownloadRequest(BaseModel):
     caller: Caller
     dossier_id: str
     document_id: str
+    variant: BodyVariant = BodyVariant.ORIGINAL
 
 
 class DownloadTicket(BaseModel):
@@ -66,12 +124,28 @@ class DownloadTicket(BaseModel):
 
     document: DocumentPublic
     download_url: str
+    # The body behind download_url (the original's values when absent).
+    filename: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+
+
+class ReportDamagedRequest(BaseModel):
+    """The gateway read a body whose hash differs from the stored one."""
+
+    caller: Caller
+    dossier_id: str
+    document_id: str
+    variant: BodyVariant
+    observed_sha256: str
 
 
 BEGIN_UPLOAD = RpcMethod("documents.rpc.begin_upload", BeginUploadRequest, UploadSlot)
 COMPLETE_UPLOAD = RpcMethod("documents.rpc.complete_upload", CompleteUploadRequest, DocumentPublic)
 LIST_DOCUMENTS = RpcMethod("documents.rpc.list_documents", ListDocumentsQuery, DocumentList)
 OPEN_DOWNLOAD = RpcMethod("documents.rpc.open_download", OpenDownloadRequest, DownloadTicket)
+REPORT_DAMAGED = RpcMethod("documents.rpc.report_damaged", ReportDamagedRequest, Ack)
 
 
 class DocumentPublished(Event):
@@ -82,3 +156,5 @@ class DocumentPublished(Event):
     document_id: str
     title: str
     uploaded_by: str
+    context: DocumentContext = Field(default_factory=DocumentContext)
+    uploader_kind: UploaderKind = UploaderKind.STAFF

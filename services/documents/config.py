@@ -17,5 +17,12 @@ class DocumentsSettings(ServiceSettings):
     s3_bucket: str = "mybroker-documents"
     s3_region: str = "us-east-1"
     s3_timeout_seconds: float = 10.0
-    max_upload_bytes: int = 50 * MIB
+    max_upload_bytes: int = 50 * MIB  # a staff upload
+    client_max_upload_bytes: int = 2 * MIB  # a client's attachment (manual 4.4 and 6)
+    dossier_quota_bytes: int = 1024 * MIB  # everything stored in one dossier together
+    soffice_path: str = "soffice"
+    conversion_timeout_seconds: float = 60.0
+    max_concurrent_conversions: int = 2
+    orphan_sweep_seconds: float = 3600.0
+    orphan_grace_seconds: float = 3600.0  # an upload younger than this may still be arriving
     presign_seconds: int = 300  # lifetime of the upload and download links the gateway gets

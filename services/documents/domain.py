@@ -6,11 +6,16 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from libs.contracts.documents import DocumentPublic
+from libs.contracts.documents import (
+    ContextKind,
+    DocumentContext,
+    DocumentPublic,
+    RenditionPublic,
+    RenditionState,
+    UploaderKind,
+)
+from services.documents.sniffing import ViewKind
 
-# This slice accepts PDF only: the manual shows every document as PDF, and conversion comes later.
-ALLOWED_CONTENT_TYPES = frozenset({"application/pdf"})
-PDF_SIGNATURE = b"%PDF-"
 # Dossier ids become the first part of an S3 key; the dossier import allows only these characters.
 DOSSIER_ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
@@ -37,10 +42,22 @@ class StoredDocument(BaseModel):
     state: DocumentState
     uploaded_by: str
     created_at: datetime
+    context: DocumentContext = DocumentContext()
+    uploader_kind: UploaderKind = UploaderKind.STAFF
     size: int | None = None
     sha256: str | None = None
     uploaded_at: datetime | None = None
     rejection_reason: str | None = None
+    view: ViewKind = ViewKind.NONE
+    rendition_state: RenditionState = RenditionState.PENDING
+    rendition_reason: str | None = None
+    rendition_key: str | None = None  # the PDF made from the original (None: view the original)
+    rendition_size: int | None = None
+    rendition_sha256: str | None = None
+    thumbnail_key: str | None = None
+    thumbnail_size: int | None = None
+    thumbnail_sha256: str | None = None
+    damaged: bool = False
 
     def to_public(self) -> DocumentPublic:
         """The metadata callers see; only a published document has all of it."""
@@ -56,7 +73,24 @@ class StoredDocument(BaseModel):
             sha256=self.sha256,
             uploaded_by=self.uploaded_by,
             uploaded_at=self.uploaded_at,
+            context=self.context,
+            uploader_kind=self.uploader_kind,
+            rendition=RenditionPublic(
+                state=self.rendition_state,
+                content_type=self.view_content_type(),
+                reason=self.rendition_reason,
+                has_thumbnail=self.thumbnail_key is not None,
+            ),
+            damaged=self.damaged,
         )
+
+    def view_content_type(self) -> str | None:
+        """The type of what the viewer shows: a PDF, or the image itself; None when nothing."""
+        if self.view == ViewKind.IMAGE:
+            return self.content_type
+        if self.view == ViewKind.NONE:
+            return None
+        return "application/pdf"
 
 
 def normalized_content_type(content_type: str) -> str:
@@ -80,8 +114,19 @@ def filename_problem(filename: str) -> str | None:
     return None
 
 
+def context_problem(context: DocumentContext) -> str | None:
+    """Why a context cannot hold documents, or None: every context but the general one names
+    its object."""
+    if context.kind == ContextKind.GENERAL and context.ref_id is not None:
+        return "The general context has no object id."
+    if context.kind != ContextKind.GENERAL and context.ref_id is None:
+        return f"A {context.kind.value} context needs the id of its object."
+    return None
+
+
 def upload_problems(
-    *, dossier_id: str, filename: str, content_type: str, size: int, max_bytes: int
+    *, dossier_id: str, filename: str, size: int, max_bytes: int, context: DocumentContext,
+    quota_left: int,
 ) -> dict[str, str]:
     """What is wrong with an announced upload, per field; empty when it may start."""
     problems: dict[str, str] = {}
@@ -89,20 +134,17 @@ def upload_problems(
         problems["dossier_id"] = "The dossier id is not valid."
     if (problem := filename_problem(filename)) is not None:
         problems["filename"] = problem
-    if normalized_content_type(content_type) not in ALLOWED_CONTENT_TYPES:
-        problems["content_type"] = "Only PDF documents can be published."
+    if (problem := context_problem(context)) is not None:
+        problems["context"] = problem
     if size > max_bytes:
         problems["size"] = f"The file is larger than the {_megabytes(max_bytes)} allowed."
+    elif size > quota_left:
+        problems["size"] = "The dossier's storage quota is used up."
     return problems
 
 
-def looks_like_pdf(head: bytes) -> bool:
-    """True when the first bytes are a PDF header (the declared type alone proves nothing)."""
-    return head.startswith(PDF_SIGNATURE)
-
-
 def stored_body_problem(
-    *, reported_size: int, stored_size: int, max_bytes: int, head: bytes
+    *, reported_size: int, stored_size: int, max_bytes: int
 ) -> str | None:
     """Why the body found in S3 may not be published, or None when it may."""
     if stored_size != reported_size:
@@ -111,9 +153,26 @@ def stored_body_problem(
         )
     if stored_size > max_bytes:
         return f"The file is larger than the {_megabytes(max_bytes)} allowed."
-    if not looks_like_pdf(head):
-        return "The file is not a PDF document."
     return None
+
+
+def initial_rendition(view: ViewKind) -> tuple[RenditionState, str | None]:
+    """A PDF is its own view; an unknown type has none; the rest wait for the worker."""
+    if view == ViewKind.PDF:
+        return RenditionState.READY, None
+    if view == ViewKind.NONE:
+        return RenditionState.FAILED, "This file type cannot be shown; download the original."
+    return RenditionState.PENDING, None
+
+
+def rendition_key(key: str) -> str:
+    """Where the PDF made from the object at `key` is kept."""
+    return f"{key}.view.pdf"
+
+
+def thumbnail_key(key: str) -> str:
+    """Where the thumbnail of the image at `key` is kept."""
+    return f"{key}.thumb.jpg"
 
 
 def _megabytes(size: int) -> str:

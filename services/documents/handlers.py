@@ -1,10 +1,11 @@
-"""Use cases of the documents service: staff publish PDFs into a dossier; callers open them."""
+"""Use cases of the documents service: staff publish documents, clients upload attachments."""
 
 from collections.abc import Callable
 from datetime import timedelta
 
 from libs.contracts.documents import (
     BeginUploadRequest,
+    BodyVariant,
     CompleteUploadRequest,
     DocumentList,
     DocumentPublic,
@@ -12,22 +13,27 @@ from libs.contracts.documents import (
     DownloadTicket,
     ListDocumentsQuery,
     OpenDownloadRequest,
+    RenditionState,
+    ReportDamagedRequest,
+    UploaderKind,
     UploadSlot,
 )
 from libs.contracts.envelope import new_id, utc_now
-from libs.servicekit.access import require_dossier_access, require_staff
-from libs.servicekit.errors import Conflict, Invalid, NotFound
+from libs.contracts.rpc import Ack
+from libs.servicekit.access import require_dossier_access
+from libs.servicekit.errors import Conflict, Gone, Invalid, NotFound
 from libs.servicekit.logs import get_logger
 from services.documents.domain import (
-    PDF_SIGNATURE,
     DocumentState,
     StoredDocument,
+    initial_rendition,
     normalized_content_type,
     object_key,
     stored_body_problem,
     upload_problems,
 )
 from services.documents.object_storage import ObjectStorage
+from services.documents.sniffing import HEAD_BYTES, sniff
 from services.documents.store import DocumentsStore
 
 log = get_logger(__name__)
@@ -42,25 +48,38 @@ class DocumentsHandlers:
         storage: ObjectStorage,
         *,
         max_upload_bytes: int,
+        client_max_upload_bytes: int,
+        dossier_quota_bytes: int,
         link_lifetime: timedelta,
         on_events_stored: Callable[[], None],
     ) -> None:
         self._store = store
         self._storage = storage
         self._max_upload_bytes = max_upload_bytes
+        self._client_max_upload_bytes = client_max_upload_bytes
+        self._dossier_quota_bytes = dossier_quota_bytes
         self._link_lifetime = link_lifetime
         self._on_events_stored = on_events_stored
 
+    def _max_bytes(self, uploader: UploaderKind) -> int:
+        if uploader == UploaderKind.STAFF:
+            return self._max_upload_bytes
+        return self._client_max_upload_bytes
+
     async def begin_upload(self, request: BeginUploadRequest) -> UploadSlot:
-        """Staff announce a document for a dossier; they get a short-lived link to upload it to."""
-        require_staff(request.caller)
+        """Staff publish, or a client attaches, a file in a dossier's context: they get a
+        short-lived link to upload it to."""
         require_dossier_access(request.caller, request.dossier_id)
+        uploader = UploaderKind.STAFF if request.caller.is_staff else UploaderKind.CLIENT
+        max_bytes = self._max_bytes(uploader)
         problems = upload_problems(
             dossier_id=request.dossier_id,
             filename=request.filename,
-            content_type=request.content_type,
             size=request.size,
-            max_bytes=self._max_upload_bytes,
+            max_bytes=max_bytes,
+            context=request.context,
+            quota_left=self._dossier_quota_bytes - await self._store.bytes_used(
+                request.dossier_id),
         )
         if problems:
             raise Invalid("The document cannot be uploaded.", fields=problems)
@@ -78,17 +97,16 @@ class DocumentsHandlers:
             state=DocumentState.UPLOADING,
             uploaded_by=request.caller.user_id,
             created_at=utc_now(),
+            context=request.context,
+            uploader_kind=uploader,
         ))
         log.info("upload begun", document_id=document_id, dossier_id=request.dossier_id)
-        return UploadSlot(
-            document_id=document_id, upload_url=upload_url, max_size=self._max_upload_bytes
-        )
+        return UploadSlot(document_id=document_id, upload_url=upload_url, max_size=max_bytes)
 
     async def complete_upload(self, request: CompleteUploadRequest) -> DocumentPublic:
         """Verify the uploaded body in S3, then publish the document and announce it."""
-        require_staff(request.caller)
         document = await self._store.get(request.document_id)
-        if document is None or not request.caller.may_see_dossier(document.dossier_id):
+        if document is None or not self._may_complete(request, document):
             raise NotFound("This document does not exist.")
         if document.state != DocumentState.UPLOADING:
             return self._completed_before(document, request)
@@ -98,12 +116,11 @@ class DocumentsHandlers:
             raise Invalid("Nothing was uploaded for this document.", fields={"file": "missing"})
         head = b""
         if stored_size > 0:
-            head = await self._storage.read_head(document.object_key, len(PDF_SIGNATURE))
+            head = await self._storage.read_head(document.object_key, HEAD_BYTES)
         problem = stored_body_problem(
             reported_size=request.size,
             stored_size=stored_size,
-            max_bytes=self._max_upload_bytes,
-            head=head,
+            max_bytes=self._max_bytes(document.uploader_kind),
         )
         if problem is not None:
             await self._store.reject(document.document_id, problem)
@@ -116,12 +133,19 @@ class DocumentsHandlers:
             document_id=document.document_id,
             title=document.title,
             uploaded_by=document.uploaded_by,
+            context=document.context,
+            uploader_kind=document.uploader_kind,
         )
+        # The type comes from the stored bytes: the client's declared type proves nothing.
+        sniffed = sniff(head, document.filename)
         published = await self._store.publish(
             document.document_id,
             size=stored_size,
             sha256=request.sha256,
             uploaded_at=utc_now(),
+            content_type=sniffed.content_type,
+            view=sniffed.view,
+            rendition=initial_rendition(sniffed.view),
             event=event,
         )
         if published:
@@ -131,6 +155,14 @@ class DocumentsHandlers:
         if latest is None:
             raise NotFound("This document does not exist.")
         return latest.to_public() if published else self._completed_before(latest, request)
+
+    @staticmethod
+    def _may_complete(request: CompleteUploadRequest, document: StoredDocument) -> bool:
+        """Staff of the office, or the client who began this upload."""
+        if request.caller.is_staff:
+            return True
+        return (request.caller.user_id == document.uploaded_by
+                and request.caller.may_see_dossier(document.dossier_id))
 
     @staticmethod
     def _completed_before(
@@ -148,9 +180,13 @@ class DocumentsHandlers:
         raise Conflict("This upload was already completed with another file.")
 
     async def list_documents(self, query: ListDocumentsQuery) -> DocumentList:
-        """The documents published in the dossier, newest first."""
+        """One page of the documents published in the dossier (or one context), newest first."""
         require_dossier_access(query.caller, query.dossier_id)
-        return DocumentList(documents=await self._store.list_published(query.dossier_id))
+        found, total = await self._store.list_published(
+            query.dossier_id, context=query.context, content_type=query.content_type,
+            skip=(query.page - 1) * query.page_size, limit=query.page_size)
+        return DocumentList(documents=found, total=total, page=query.page,
+                            page_size=query.page_size)
 
     async def open_download(self, request: OpenDownloadRequest) -> DownloadTicket:
         """A short-lived link to a published document's body, for the gateway to stream."""
@@ -162,5 +198,50 @@ class DocumentsHandlers:
             or document.state != DocumentState.PUBLISHED
         ):
             raise NotFound("This document does not exist.")
-        download_url = await self._storage.presign_get(document.object_key, self._link_lifetime)
-        return DownloadTicket(document=document.to_public(), download_url=download_url)
+        if document.damaged:
+            raise Gone("This document's file is damaged; your broker has been told.")
+        body = self._body(document, request.variant)
+        if body is None:
+            raise NotFound("This document has no such view (yet).")
+        key, filename, content_type, size, sha256 = body
+        download_url = await self._storage.presign_get(key, self._link_lifetime)
+        return DownloadTicket(
+            document=document.to_public(), download_url=download_url, filename=filename,
+            content_type=content_type, size=size, sha256=sha256)
+
+    @staticmethod
+    def _body(
+        document: StoredDocument, variant: BodyVariant
+    ) -> tuple[str, str, str, int, str] | None:
+        """Key, file name, type, size and hash of one variant of the document's body."""
+        assert document.size is not None and document.sha256 is not None  # published
+        original = (document.object_key, document.filename, document.content_type,
+                    document.size, document.sha256)
+        if variant == BodyVariant.ORIGINAL:
+            return original
+        if document.rendition_state != RenditionState.READY:
+            return None
+        stem = document.filename.rsplit(".", 1)[0] or "document"
+        if variant == BodyVariant.THUMBNAIL:
+            if (document.thumbnail_key is None or document.thumbnail_size is None
+                    or document.thumbnail_sha256 is None):
+                return None
+            return (document.thumbnail_key, f"{stem}-thumbnail.jpg", "image/jpeg",
+                    document.thumbnail_size, document.thumbnail_sha256)
+        if (document.rendition_key is None or document.rendition_size is None
+                or document.rendition_sha256 is None):
+            return original  # a PDF or an image is its own view
+        return (document.rendition_key, f"{stem}.pdf", "application/pdf",
+                document.rendition_size, document.rendition_sha256)
+
+    async def report_damaged(self, request: ReportDamagedRequest) -> Ack:
+        """The gateway found a body that does not match its hash: never serve it again."""
+        require_dossier_access(request.caller, request.dossier_id)
+        document = await self._store.get(request.document_id)
+        if document is None or document.dossier_id != request.dossier_id:
+            raise NotFound("This document does not exist.")
+        reason = f"The {request.variant.value} read back with sha256 {request.observed_sha256}."
+        await self._store.mark_damaged(document.document_id, reason)
+        log.error("document damaged", document_id=document.document_id,
+                  variant=request.variant.value, observed_sha256=request.observed_sha256)
+        return Ack()

@@ -4,7 +4,8 @@ import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
-from libs.servicekit.bus import create_broker
+from libs.contracts.documents import DocumentPublished
+from libs.servicekit.bus import create_broker, subscribe_event
 from libs.servicekit.logs import configure_logging
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.outbox import OutboxRelay
@@ -13,6 +14,8 @@ from services.documents import subscribers
 from services.documents.config import DocumentsSettings
 from services.documents.handlers import DocumentsHandlers
 from services.documents.object_storage import ObjectStorage
+from services.documents.orphans import OrphanSweep
+from services.documents.renditions import RenditionWorker
 from services.documents.store import DOCUMENTS, DocumentsStore
 
 SERVICE = "documents"
@@ -25,6 +28,17 @@ class DocumentsService:
     store: DocumentsStore
     storage: ObjectStorage
     relay: OutboxRelay
+    renditions: RenditionWorker
+    sweep: OrphanSweep
+    sweep_seconds: float
+
+    async def run(self) -> None:
+        """Serve until SIGINT/SIGTERM, sweeping orphans periodically meanwhile."""
+        sweeping = asyncio.create_task(self.sweep.run_every(self.sweep_seconds), name="sweep")
+        try:
+            await self.runtime.run()
+        finally:
+            sweeping.cancel()
 
 
 def build(settings: DocumentsSettings) -> DocumentsService:
@@ -45,10 +59,20 @@ def build(settings: DocumentsSettings) -> DocumentsService:
         store,
         storage,
         max_upload_bytes=settings.max_upload_bytes,
+        client_max_upload_bytes=settings.client_max_upload_bytes,
+        dossier_quota_bytes=settings.dossier_quota_bytes,
         link_lifetime=timedelta(seconds=settings.presign_seconds),
         on_events_stored=relay.notify,
     )
     subscribers.register(broker, handlers, prefetch=settings.rpc_prefetch)
+    renditions = RenditionWorker(
+        store, storage, soffice=settings.soffice_path,
+        timeout_seconds=settings.conversion_timeout_seconds,
+        max_concurrent=settings.max_concurrent_conversions)
+    # Its own queue: a slow conversion never holds up the RPC answers.
+    subscribe_event(broker, consumer=SERVICE, purpose="renditions",
+                    event_type=DocumentPublished, handle=renditions.on_document_published,
+                    prefetch=2 * settings.max_concurrent_conversions)
 
     async def prepare_storage() -> None:
         # Retried by the runtime until both answer; the service reports not-ready meanwhile.
@@ -59,7 +83,11 @@ def build(settings: DocumentsSettings) -> DocumentsService:
         SERVICE, settings, broker, database, relay=relay, prepare_database=prepare_storage
     )
     return DocumentsService(
-        runtime=runtime, handlers=handlers, store=store, storage=storage, relay=relay
+        runtime=runtime, handlers=handlers, store=store, storage=storage, relay=relay,
+        renditions=renditions,
+        sweep=OrphanSweep(store, storage,
+                          grace=timedelta(seconds=settings.orphan_grace_seconds)),
+        sweep_seconds=settings.orphan_sweep_seconds,
     )
 
 
@@ -67,4 +95,4 @@ def main() -> None:
     """Run the service until SIGINT/SIGTERM."""
     settings = DocumentsSettings()
     configure_logging(SERVICE, settings.log_level)
-    asyncio.run(build(settings).runtime.run())
+    asyncio.run(build(settings).run())

@@ -2,7 +2,8 @@
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -109,3 +110,22 @@ class ObjectStorage:
     async def remove(self, key: str) -> None:
         """Delete the object (absent objects are fine)."""
         await self._run(lambda: self._client.remove_object(self.bucket, key))
+
+    async def download_to(self, key: str, path: Path) -> None:
+        """Copy the object to a local file (streamed by the SDK, never whole in memory)."""
+        await self._run(lambda: self._client.fget_object(self.bucket, key, str(path)))
+
+    async def upload_from(self, key: str, path: Path, content_type: str) -> None:
+        """Store a local file as the object at `key`."""
+        await self._run(lambda: self._client.fput_object(
+            self.bucket, key, str(path), content_type=content_type))
+
+    async def keys_older_than(self, moment: datetime) -> list[str]:
+        """Every object key in the bucket last written before `moment`."""
+
+        def listing() -> list[str]:
+            return [str(stored.object_name)
+                    for stored in self._client.list_objects(self.bucket, recursive=True)
+                    if stored.last_modified is None or stored.last_modified < moment]
+
+        return await self._run(listing)

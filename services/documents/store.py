@@ -1,24 +1,50 @@
 """The documents service's MongoDB access: one metadata document per document."""
 
+import re
 from datetime import datetime
+from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from libs.contracts.documents import DocumentPublic
+from libs.contracts.documents import (
+    ContextKind,
+    DocumentContext,
+    DocumentPublic,
+    RenditionState,
+)
 from libs.contracts.envelope import Event
 from libs.servicekit.mongo import Document, stored_utc
 from libs.servicekit.outbox import new_document_events, record_events
 from services.documents.domain import DocumentState, StoredDocument
+from services.documents.sniffing import ViewKind
 
 DOCUMENTS = "documents"
+_TIMESTAMPS_SET_LATER = ("uploaded_at",)
 
 
 def _from_mongo(document: Document) -> StoredDocument:
     fields = {**document, "document_id": document["_id"]}
-    if fields.get("uploaded_at") is not None:  # written by $set: see stored_utc
-        fields["uploaded_at"] = stored_utc(fields["uploaded_at"])
+    for name in _TIMESTAMPS_SET_LATER:  # written by $set: see stored_utc
+        if fields.get(name) is not None:
+            fields[name] = stored_utc(fields[name])
     return StoredDocument.model_validate(fields)
+
+
+def _listing_filter(
+    dossier_id: str, context: DocumentContext | None, content_type: str | None
+) -> dict[str, Any]:
+    query: dict[str, Any] = {"dossier_id": dossier_id, "state": DocumentState.PUBLISHED.value}
+    # "Mijn gegevens" (the general context) lists the documents of every context (manual 3.4).
+    if context is not None and context.kind != ContextKind.GENERAL:
+        query["context.kind"] = context.kind.value
+        query["context.ref_id"] = context.ref_id
+    if content_type:
+        if content_type.endswith("/"):
+            query["content_type"] = {"$regex": "^" + re.escape(content_type)}
+        else:
+            query["content_type"] = content_type
+    return query
 
 
 class DocumentsStore:
@@ -32,11 +58,12 @@ class DocumentsStore:
         await self._documents.create_index(
             [("dossier_id", ASCENDING), ("state", ASCENDING), ("uploaded_at", DESCENDING)]
         )
+        await self._documents.create_index([("object_key", ASCENDING)])
 
     async def insert(self, document: StoredDocument) -> None:
         """Store a new document's metadata."""
-        fields = document.model_dump(exclude={"document_id"})
-        fields["state"] = document.state.value
+        fields = document.model_dump(mode="json", exclude={"document_id", "created_at"})
+        fields["created_at"] = document.created_at
         await self._documents.insert_one(
             {"_id": document.document_id, **fields, **new_document_events()}
         )
@@ -47,7 +74,9 @@ class DocumentsStore:
         return _from_mongo(found) if found is not None else None
 
     async def publish(
-        self, document_id: str, *, size: int, sha256: str, uploaded_at: datetime, event: Event
+        self, document_id: str, *, size: int, sha256: str, uploaded_at: datetime,
+        content_type: str, view: ViewKind, rendition: tuple[RenditionState, str | None],
+        event: Event,
     ) -> bool:
         """Publish an uploading document together with its event; False if it was not uploading."""
         result = await self._documents.update_one(
@@ -58,6 +87,10 @@ class DocumentsStore:
                     "size": size,
                     "sha256": sha256,
                     "uploaded_at": uploaded_at,
+                    "content_type": content_type,
+                    "view": view.value,
+                    "rendition_state": rendition[0].value,
+                    "rendition_reason": rendition[1],
                 }},
                 event,
             ),
@@ -71,9 +104,62 @@ class DocumentsStore:
             {"$set": {"state": DocumentState.REJECTED.value, "rejection_reason": reason}},
         )
 
-    async def list_published(self, dossier_id: str) -> list[DocumentPublic]:
-        """The published documents of a dossier, newest first."""
-        cursor = self._documents.find(
-            {"dossier_id": dossier_id, "state": DocumentState.PUBLISHED.value}
-        ).sort([("uploaded_at", DESCENDING), ("_id", DESCENDING)])
-        return [_from_mongo(document).to_public() async for document in cursor]
+    async def list_published(
+        self, dossier_id: str, *, context: DocumentContext | None = None,
+        content_type: str | None = None, skip: int = 0, limit: int = 100,
+    ) -> tuple[list[DocumentPublic], int]:
+        """One page of a dossier's published documents, newest first, and how many there are."""
+        query = _listing_filter(dossier_id, context, content_type)
+        total = await self._documents.count_documents(query)
+        cursor = self._documents.find(query).sort(
+            [("uploaded_at", DESCENDING), ("_id", DESCENDING)]).skip(skip).limit(limit)
+        return [_from_mongo(document).to_public() async for document in cursor], total
+
+    async def bytes_used(self, dossier_id: str) -> int:
+        """What the dossier's documents (published or arriving) take in storage."""
+        cursor = await self._documents.aggregate([
+            {"$match": {"dossier_id": dossier_id, "state": {"$in": [
+                DocumentState.UPLOADING.value, DocumentState.PUBLISHED.value]}}},
+            {"$group": {"_id": None, "total": {"$sum": "$declared_size"}}},
+        ])
+        totals = [row async for row in cursor]
+        return int(totals[0]["total"]) if totals else 0
+
+    async def finish_rendition(
+        self, document_id: str, *, state: RenditionState, reason: str | None = None,
+        rendition: tuple[str, int, str] | None = None,
+        thumbnail: tuple[str, int, str] | None = None,
+    ) -> bool:
+        """Record a pending rendition's outcome (key, size, sha256 of what was made)."""
+        fields: dict[str, Any] = {"rendition_state": state.value, "rendition_reason": reason}
+        if rendition is not None:
+            fields |= dict(zip(("rendition_key", "rendition_size", "rendition_sha256"),
+                               rendition, strict=True))
+        if thumbnail is not None:
+            fields |= dict(zip(("thumbnail_key", "thumbnail_size", "thumbnail_sha256"),
+                               thumbnail, strict=True))
+        result = await self._documents.update_one(
+            {"_id": document_id, "rendition_state": RenditionState.PENDING.value},
+            {"$set": fields})
+        return result.modified_count == 1
+
+    async def mark_damaged(self, document_id: str, reason: str) -> None:
+        """A body no longer matches its hash: the document is listed as damaged, never served."""
+        await self._documents.update_one(
+            {"_id": document_id}, {"$set": {"damaged": True, "damage_reason": reason}})
+
+    async def uploading_before(self, moment: datetime) -> list[StoredDocument]:
+        """Uploads begun before `moment` that never completed."""
+        cursor = self._documents.find({"state": DocumentState.UPLOADING.value,
+                                       "created_at": {"$lt": moment}})
+        return [_from_mongo(document) async for document in cursor]
+
+    async def published_documents(self) -> list[StoredDocument]:
+        """Every published document (the orphan sweep compares them with the bucket)."""
+        cursor = self._documents.find({"state": DocumentState.PUBLISHED.value})
+        return [_from_mongo(document) async for document in cursor]
+
+    async def known_keys(self, keys: list[str]) -> set[str]:
+        """Which of these object keys belong to a document (in any state)."""
+        cursor = self._documents.find({"object_key": {"$in": keys}}, {"object_key": 1})
+        return {document["object_key"] async for document in cursor}

@@ -13,3 +13,4 @@ def register(broker: RabbitBroker, handlers: DocumentsHandlers, *, prefetch: int
     serve_rpc(broker, documents.COMPLETE_UPLOAD, handlers.complete_upload, prefetch=prefetch)
     serve_rpc(broker, documents.LIST_DOCUMENTS, handlers.list_documents, prefetch=prefetch)
     serve_rpc(broker, documents.OPEN_DOWNLOAD, handlers.open_download, prefetch=prefetch)
+    serve_rpc(broker, documents.REPORT_DAMAGED, handlers.report_damaged, prefetch=prefetch)

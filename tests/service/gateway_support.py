@@ -117,7 +117,16 @@ class ObjectStore:
             self.objects[key] = request.content
             return httpx.Response(200)
         if key in self.objects:
-            return httpx.Response(200, content=self.objects[key])
+            body = self.objects[key]
+            ranged = request.headers.get("range", "")
+            if ranged.startswith("bytes="):  # one "first-last" range, as S3 answers it
+                first, _, last = ranged.removeprefix("bytes=").partition("-")
+                start, end = int(first), min(int(last or len(body) - 1), len(body) - 1)
+                if start >= len(body):
+                    return httpx.Response(416)
+                return httpx.Response(206, content=body[start:end + 1], headers={
+                    "Content-Range": f"bytes {start}-{end}/{len(body)}"})
+            return httpx.Response(200, content=body)
         return httpx.Response(404)
 
 

@@ -1,120 +1,35 @@
-"""The documents service: staff publish PDFs into a dossier; its clients list and download them.
+"""The documents service: staff publish documents into a dossier, clients attach files; they list
+and download them.
 
 Runs on the in-memory broker, the real Mongo-wire server and the real S3 (SeaweedFS/MinIO).
 """
 
 import hashlib
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from faststream.rabbit import RabbitQueue, TestRabbitBroker
-from minio import Minio
+from faststream.rabbit import TestRabbitBroker
 
 from libs.contracts import documents
-from libs.contracts.caller import Caller, Role
-from libs.servicekit.bus import EVENTS
-from libs.servicekit.errors import Conflict, Forbidden, Invalid, NotFound
+from libs.servicekit.errors import Conflict, Gone, Invalid, NotFound
 from services.documents.config import DocumentsSettings
 from services.documents.main import DocumentsService, build
-from tests.conftest import RUN_ID
 from tests.service.conftest import call_in_memory
-
-STAFF = Caller(user_id="staff1", role=Role.AGENT)
-CLIENT = Caller(user_id="u1", role=Role.CLIENT, dossier_ids=["D1", "D3"])
-POLICY_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + bytes(range(256)) * 40 + b"%%EOF"
-
-
-@pytest.fixture(scope="module")
-def bucket(s3_settings: dict[str, str]) -> Iterator[str]:
-    """A bucket of this test run, emptied and removed afterwards."""
-    name = f"test-documents-{RUN_ID}"
-    yield name
-    endpoint = httpx.URL(s3_settings["endpoint"])
-    client = Minio(f"{endpoint.host}:{endpoint.port}", access_key=s3_settings["access_key"],
-                   secret_key=s3_settings["secret_key"], secure=endpoint.scheme == "https",
-                   region="us-east-1")
-    if client.bucket_exists(name):
-        for stored in client.list_objects(name, recursive=True):
-            client.remove_object(name, stored.object_name)
-        client.remove_bucket(name)
-
-
-@pytest.fixture
-def published_events() -> list[dict[str, Any]]:
-    """DocumentPublished events the outbox relay sent out."""
-    return []
-
-
-@pytest.fixture
-async def service(
-    mongo_url: str, database_name: str, s3_settings: dict[str, str], bucket: str,
-    published_events: list[dict[str, Any]],
-) -> AsyncIterator[DocumentsService]:
-    built = build(DocumentsSettings(
-        mongo_url=mongo_url, mongo_db=database_name, s3_endpoint=s3_settings["endpoint"],
-        s3_access_key=s3_settings["access_key"], s3_secret_key=s3_settings["secret_key"],
-        s3_bucket=bucket))
-    queue = RabbitQueue("test.documents-published",
-                        routing_key=documents.DocumentPublished.routing_key)
-
-    @built.runtime.broker.subscriber(queue, EVENTS)
-    async def collect(body: dict[str, Any]) -> None:
-        published_events.append(body)
-
-    await built.store.ensure_indexes()
-    await built.storage.ensure_bucket()
-    async with TestRabbitBroker(built.runtime.broker):
-        yield built
-    await built.runtime.database.client.drop_database(database_name)
-
-
-async def begin(
-    service: DocumentsService, body: bytes, *, caller: Caller = STAFF, dossier_id: str = "D1",
-    content_type: str = "application/pdf", title: str = "Polis auto",
-) -> documents.UploadSlot:
-    request = documents.BeginUploadRequest(
-        caller=caller, dossier_id=dossier_id, title=title, filename="polis.pdf",
-        content_type=content_type, size=len(body))
-    return await call_in_memory(service.runtime.broker, documents.BEGIN_UPLOAD, request)
-
-
-async def put(slot: documents.UploadSlot, body: bytes) -> None:
-    async with httpx.AsyncClient() as http:
-        response = await http.put(slot.upload_url, content=body,
-                                  headers={"Content-Type": "application/pdf"})
-    response.raise_for_status()
-
-
-async def complete(
-    service: DocumentsService, slot: documents.UploadSlot, body: bytes, *, size: int | None = None
-) -> documents.DocumentPublic:
-    request = documents.CompleteUploadRequest(
-        caller=STAFF, document_id=slot.document_id, size=len(body) if size is None else size,
-        sha256=hashlib.sha256(body).hexdigest(), correlation_id="corr-1")
-    return await call_in_memory(service.runtime.broker, documents.COMPLETE_UPLOAD, request)
-
-
-async def publish(service: DocumentsService, body: bytes = POLICY_PDF, *, dossier_id: str = "D1",
-                  title: str = "Polis auto") -> documents.DocumentPublic:
-    slot = await begin(service, body, dossier_id=dossier_id, title=title)
-    await put(slot, body)
-    return await complete(service, slot, body)
-
-
-async def listed(service: DocumentsService, dossier_id: str = "D1",
-                 caller: Caller = CLIENT) -> list[str]:
-    query = documents.ListDocumentsQuery(caller=caller, dossier_id=dossier_id)
-    reply = await call_in_memory(service.runtime.broker, documents.LIST_DOCUMENTS, query)
-    return [document.title for document in reply.documents]
-
-
-async def open_download(service: DocumentsService, document_id: str, dossier_id: str = "D1",
-                        caller: Caller = CLIENT) -> documents.DownloadTicket:
-    request = documents.OpenDownloadRequest(caller=caller, dossier_id=dossier_id,
-                                            document_id=document_id)
-    return await call_in_memory(service.runtime.broker, documents.OPEN_DOWNLOAD, request)
+from tests.service.documents_support import (  # noqa: F401 - fixtures
+    CLIENT,
+    POLICY_PDF,
+    STAFF,
+    begin,
+    bucket_fixture,
+    complete,
+    listed,
+    open_download,
+    publish,
+    published_events_fixture,
+    put,
+    service_fixture,
+)
 
 
 async def test_a_published_pdf_is_listed_and_downloads_byte_for_byte(
@@ -140,17 +55,49 @@ async def test_a_published_pdf_is_listed_and_downloads_byte_for_byte(
             for e in published_events] == [(document.document_id, "D1", "Polis auto", "corr-1")]
 
 
-async def test_a_client_cannot_publish_documents(service: DocumentsService) -> None:
-    with pytest.raises(Forbidden):
-        await begin(service, POLICY_PDF, caller=CLIENT)
+async def test_a_client_attaches_a_file_to_a_claim_of_their_own_dossier(
+    service: DocumentsService,
+) -> None:
+    claim = documents.DocumentContext(kind=documents.ContextKind.CLAIM, ref_id="CL1")
+    slot = await begin(service, POLICY_PDF, caller=CLIENT, context=claim, title="Foto schade")
+    assert slot.max_size == 2 * 1024 * 1024
+    await put(slot, POLICY_PDF)
+    attached = await complete(service, slot, POLICY_PDF, caller=CLIENT)
+    assert (attached.uploader_kind, attached.uploaded_by) == (documents.UploaderKind.CLIENT, "u1")
+    assert attached.context == claim
+    assert await listed(service, context=claim) == ["Foto schade"]
 
 
-async def test_a_file_announced_as_another_type_than_pdf_is_refused(
+async def test_a_client_attachment_over_two_megabytes_is_refused(
+    service: DocumentsService,
+) -> None:
+    request = documents.BeginUploadRequest(
+        caller=CLIENT, dossier_id="D1", title="Groot", filename="groot.pdf",
+        content_type="application/pdf", size=2 * 1024 * 1024 + 1)
+    with pytest.raises(Invalid) as refused:
+        await call_in_memory(service.runtime.broker, documents.BEGIN_UPLOAD, request)
+    assert refused.value.fields == {"size": "The file is larger than the 2 MB allowed."}
+
+
+async def test_a_client_cannot_complete_someone_elses_upload(service: DocumentsService) -> None:
+    slot = await begin(service, POLICY_PDF)
+    await put(slot, POLICY_PDF)
+    with pytest.raises(NotFound):
+        await complete(service, slot, POLICY_PDF, caller=CLIENT)
+
+
+async def test_a_context_other_than_the_general_data_must_name_its_object(
     service: DocumentsService,
 ) -> None:
     with pytest.raises(Invalid) as refused:
-        await begin(service, b"GIF89a", content_type="image/gif")
-    assert refused.value.fields is not None and "content_type" in refused.value.fields
+        await begin(service, POLICY_PDF,
+                    context=documents.DocumentContext(kind=documents.ContextKind.CONTRACT))
+    assert refused.value.fields is not None and "context" in refused.value.fields
+
+
+async def test_the_declared_type_is_ignored_the_bytes_decide(service: DocumentsService) -> None:
+    document = await publish(service, b"GIF89a" + b"\x00" * 64, filename="foto.pdf")
+    assert document.content_type == "image/gif"
 
 
 async def test_a_file_over_fifty_megabytes_is_refused_before_any_upload(
@@ -181,15 +128,21 @@ async def test_a_size_other_than_stored_is_refused_and_the_document_stays_unpubl
     assert published_events == []
 
 
-async def test_a_body_that_is_not_a_pdf_is_refused_even_when_announced_as_pdf(
+async def test_a_zip_announced_as_pdf_is_kept_as_zip_and_offered_only_as_download(
     service: DocumentsService,
 ) -> None:
-    word_file = b"PK\x03\x04" + b"\x00" * 100
-    slot = await begin(service, word_file)
-    await put(slot, word_file)
-    with pytest.raises(Invalid, match="not a PDF"):
-        await complete(service, slot, word_file)
-    assert await listed(service) == []
+    archive = b"PK\x03\x04" + b"\x00" * 100
+    document = await publish(service, archive)
+    assert document.content_type == "application/zip"
+    assert document.rendition.state == documents.RenditionState.FAILED
+    assert document.rendition.reason is not None
+    original = await open_download(service, document.document_id)
+    assert original.content_type == "application/zip"
+    with pytest.raises(NotFound):
+        await call_in_memory(service.runtime.broker, documents.OPEN_DOWNLOAD,
+                             documents.OpenDownloadRequest(
+                                 caller=CLIENT, dossier_id="D1", document_id=document.document_id,
+                                 variant=documents.BodyVariant.VIEW))
 
 
 async def test_completing_before_the_body_arrived_is_refused_and_can_be_retried(
@@ -246,3 +199,62 @@ async def test_a_document_is_opened_only_through_its_own_dossier(
 async def test_staff_see_the_documents_of_every_dossier(service: DocumentsService) -> None:
     await publish(service, dossier_id="D2", title="Klantenfiche")
     assert await listed(service, "D2", caller=STAFF) == ["Klantenfiche"]
+
+
+async def test_a_context_lists_its_own_documents_and_the_general_data_lists_all(
+    service: DocumentsService,
+) -> None:
+    contract = documents.DocumentContext(kind=documents.ContextKind.CONTRACT, ref_id="c1")
+    risk = documents.DocumentContext(kind=documents.ContextKind.RISK_OBJECT, ref_id="r1")
+    await publish(service, title="Polis", context=contract)
+    await publish(service, title="Foto wagen", context=risk)
+    await publish(service, title="Algemeen")
+    assert await listed(service, context=contract) == ["Polis"]
+    assert await listed(service, context=risk) == ["Foto wagen"]
+    assert await listed(service, context=documents.DocumentContext()) == [
+        "Algemeen", "Foto wagen", "Polis"]
+
+
+async def test_the_list_is_paginated_and_filtered_by_type(service: DocumentsService) -> None:
+    for number in range(3):
+        await publish(service, title=f"Polis {number}")
+    await publish(service, b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, title="Foto",
+                  filename="foto.png")
+    query = documents.ListDocumentsQuery(caller=CLIENT, dossier_id="D1", page=2, page_size=2)
+    page = await call_in_memory(service.runtime.broker, documents.LIST_DOCUMENTS, query)
+    assert [document.title for document in page.documents] == ["Polis 1", "Polis 0"]
+    assert page.total == 4
+    assert await listed(service, content_type="image/") == ["Foto"]
+    assert await listed(service, content_type="application/pdf") == [
+        "Polis 2", "Polis 1", "Polis 0"]
+
+
+async def test_a_dossier_over_its_quota_refuses_more_uploads(
+    mongo_url: str, database_name: str, s3_settings: dict[str, str], bucket: str,
+) -> None:
+    built = build(DocumentsSettings(
+        mongo_url=mongo_url, mongo_db=database_name, s3_endpoint=s3_settings["endpoint"],
+        s3_access_key=s3_settings["access_key"], s3_secret_key=s3_settings["secret_key"],
+        s3_bucket=bucket, dossier_quota_bytes=len(POLICY_PDF) + 10))
+    async with TestRabbitBroker(built.runtime.broker):
+        await publish(built)
+        with pytest.raises(Invalid) as refused:
+            await begin(built, POLICY_PDF)
+    await built.runtime.database.client.drop_database(database_name)
+    assert refused.value.fields == {"size": "The dossier's storage quota is used up."}
+
+
+async def test_a_document_reported_damaged_is_never_served_again(
+    service: DocumentsService,
+) -> None:
+    document = await publish(service)
+    await call_in_memory(service.runtime.broker, documents.REPORT_DAMAGED,
+                         documents.ReportDamagedRequest(
+                             caller=CLIENT, dossier_id="D1", document_id=document.document_id,
+                             variant=documents.BodyVariant.ORIGINAL, observed_sha256="0" * 64))
+    query = documents.ListDocumentsQuery(caller=CLIENT, dossier_id="D1")
+    [listed_document] = (await call_in_memory(
+        service.runtime.broker, documents.LIST_DOCUMENTS, query)).documents
+    assert listed_document.damaged
+    with pytest.raises(Gone):
+        await open_download(service, document.document_id)

@@ -1,28 +1,35 @@
-"""Rules for documents the broker publishes: PDF only, a plain file name, a size limit."""
+"""Rules for documents: a plain file name, a context, a size limit and a dossier quota."""
 
 from datetime import UTC, datetime
 
 import pytest
 
-from libs.contracts.documents import DocumentPublic
+from libs.contracts.documents import (
+    ContextKind,
+    DocumentContext,
+    DocumentPublic,
+    RenditionPublic,
+    RenditionState,
+)
 from services.documents.domain import (
     DocumentState,
     StoredDocument,
     filename_problem,
-    looks_like_pdf,
+    initial_rendition,
     normalized_content_type,
     object_key,
     stored_body_problem,
     upload_problems,
 )
+from services.documents.sniffing import ViewKind
 
 MAX = 50 * 1024 * 1024
 
 
 def problems(**changes: object) -> dict[str, str]:
     announced: dict[str, object] = {
-        "dossier_id": "D-2024.001", "filename": "polis.pdf", "content_type": "application/pdf",
-        "size": 1000, "max_bytes": MAX,
+        "dossier_id": "D-2024.001", "filename": "polis.pdf", "size": 1000, "max_bytes": MAX,
+        "context": DocumentContext(), "quota_left": 10 * MAX,
     }
     announced.update(changes)
     return upload_problems(**announced)  # type: ignore[arg-type]
@@ -40,14 +47,37 @@ def test_a_file_over_the_maximum_size_is_refused_with_the_limit_in_megabytes() -
     assert problems(size=MAX + 1) == {"size": "The file is larger than the 50 MB allowed."}
 
 
-@pytest.mark.parametrize("content_type", ["image/png", "application/msword", "text/plain", ""])
-def test_only_pdf_documents_can_be_published_in_this_slice(content_type: str) -> None:
-    assert "content_type" in problems(content_type=content_type)
+def test_a_file_that_fits_the_limit_but_not_the_dossiers_quota_is_refused() -> None:
+    assert problems(size=1000, quota_left=999) == {
+        "size": "The dossier's storage quota is used up."}
+    assert problems(size=1000, quota_left=1000) == {}
 
 
-def test_the_content_type_is_compared_without_case_or_parameters() -> None:
+def test_the_declared_content_type_is_kept_without_case_or_parameters() -> None:
     assert normalized_content_type(" Application/PDF; name=x") == "application/pdf"
-    assert problems(content_type="Application/PDF; charset=binary") == {}
+
+
+@pytest.mark.parametrize(("context", "ok"), [
+    (DocumentContext(), True),
+    (DocumentContext(kind=ContextKind.CONTRACT, ref_id="c1"), True),
+    (DocumentContext(kind=ContextKind.CLAIM), False),
+    (DocumentContext(kind=ContextKind.GENERAL, ref_id="x"), False),
+])
+def test_a_context_names_its_object_except_the_general_data(
+    context: DocumentContext, ok: bool
+) -> None:
+    assert ("context" not in problems(context=context)) is ok
+
+
+@pytest.mark.parametrize(("view", "state"), [
+    (ViewKind.PDF, RenditionState.READY), (ViewKind.OFFICE, RenditionState.PENDING),
+    (ViewKind.TEXT, RenditionState.PENDING), (ViewKind.IMAGE, RenditionState.PENDING),
+    (ViewKind.NONE, RenditionState.FAILED),
+])
+def test_a_pdf_is_its_own_view_and_an_unknown_type_has_none(
+    view: ViewKind, state: RenditionState
+) -> None:
+    assert initial_rendition(view)[0] == state
 
 
 @pytest.mark.parametrize(
@@ -71,38 +101,26 @@ def test_a_dossier_id_that_cannot_name_a_storage_folder_is_refused(dossier_id: s
 
 
 def test_every_problem_is_reported_at_once() -> None:
-    assert set(problems(filename="a/b", content_type="image/png", size=MAX + 1)) == {
-        "filename", "content_type", "size"}
+    assert set(problems(filename="a/b", context=DocumentContext(kind=ContextKind.CLAIM),
+                        size=MAX + 1)) == {"filename", "context", "size"}
 
 
 def test_a_document_body_is_stored_under_its_dossier() -> None:
     assert object_key("D1", "abc") == "D1/abc"
 
 
-def test_a_pdf_is_recognised_by_its_header() -> None:
-    assert looks_like_pdf(b"%PDF-1.7")
-    assert not looks_like_pdf(b"PK\x03\x04")
-    assert not looks_like_pdf(b"%PD")
-
-
-def test_a_stored_body_of_the_reported_size_with_a_pdf_header_may_be_published() -> None:
-    assert stored_body_problem(reported_size=10, stored_size=10, max_bytes=MAX,
-                               head=b"%PDF-") is None
+def test_a_stored_body_of_the_reported_size_may_be_published() -> None:
+    assert stored_body_problem(reported_size=10, stored_size=10, max_bytes=MAX) is None
 
 
 def test_a_stored_body_of_another_size_than_reported_is_refused() -> None:
-    problem = stored_body_problem(reported_size=11, stored_size=10, max_bytes=MAX, head=b"%PDF-")
+    problem = stored_body_problem(reported_size=11, stored_size=10, max_bytes=MAX)
     assert problem == "The stored file has 10 bytes, not the 11 bytes reported."
 
 
 def test_a_stored_body_over_the_maximum_is_refused_even_when_reported_honestly() -> None:
-    assert stored_body_problem(reported_size=MAX + 1, stored_size=MAX + 1, max_bytes=MAX,
-                               head=b"%PDF-") is not None
-
-
-def test_a_stored_body_that_is_not_a_pdf_is_refused() -> None:
-    assert stored_body_problem(reported_size=4, stored_size=4, max_bytes=MAX,
-                               head=b"GIF8") == "The file is not a PDF document."
+    assert stored_body_problem(reported_size=MAX + 1, stored_size=MAX + 1, max_bytes=MAX
+                               ) is not None
 
 
 def _document(**changes: object) -> StoredDocument:
@@ -119,11 +137,13 @@ def _document(**changes: object) -> StoredDocument:
 def test_a_published_document_shows_its_verified_size_and_checksum() -> None:
     uploaded_at = datetime(2024, 5, 1, 10, tzinfo=UTC)
     document = _document(state=DocumentState.PUBLISHED, size=12, sha256="ab" * 32,
-                         uploaded_at=uploaded_at)
+                         uploaded_at=uploaded_at, view=ViewKind.PDF,
+                         rendition_state=RenditionState.READY)
     assert document.to_public() == DocumentPublic(
         document_id="doc1", dossier_id="D1", title="Polis", filename="polis.pdf",
         content_type="application/pdf", size=12, sha256="ab" * 32, uploaded_by="staff1",
-        uploaded_at=uploaded_at)
+        uploaded_at=uploaded_at, rendition=RenditionPublic(
+            state=RenditionState.READY, content_type="application/pdf"))
 
 
 def test_a_document_still_uploading_has_no_public_metadata() -> None:

@@ -1,0 +1,83 @@
+"""The client's document pages: "Mijn documenten" (or one context's documents) and the viewer.
+
+A context page links its "Documenten" button to /documents?context=<kind>:<id> (manual 3.4).
+The files themselves are streamed through /documents/{id}/file on the page's cookie session.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import Response
+
+from gateway.api.documents import parse_context
+from gateway.deps import Rpc, State
+from gateway.streaming import stream_download
+from gateway.web.pages import Pages, PageSession, active_dossier_id, dossier_choices
+from libs.contracts import documents
+from libs.servicekit.errors import Invalid, NotFound
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 20
+# The type filter of the list: value shown in the URL -> content type (or prefix).
+TYPE_FILTERS = {"pdf": "application/pdf", "image": "image/", "text": "text/"}
+
+
+@router.get("/documents")
+async def documents_page(
+    request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+    context: str | None = None, type: str = "", page: int = 1,
+) -> Response:
+    """My documents: newest first, filtered by type, 20 a page; or one context's documents."""
+    claims = session.claims
+    active = active_dossier_id(request, claims)
+    listing: documents.DocumentList | None = None
+    if active is not None:
+        listing = await rpc.call(documents.LIST_DOCUMENTS, documents.ListDocumentsQuery(
+            caller=claims.caller(), dossier_id=active, context=parse_context(context),
+            content_type=TYPE_FILTERS.get(type), page=max(page, 1), page_size=PAGE_SIZE))
+    total = listing.total or 0 if listing else 0
+    return pages.render(request, "documents/list.html", {
+        "dossiers": await dossier_choices(rpc, claims), "active": active,
+        "documents": listing.documents if listing else [], "context": context or "",
+        "type": type if type in TYPE_FILTERS else "", "page": max(page, 1),
+        "pages": max(1, -(-total // PAGE_SIZE)), "total": total}, session=session)
+
+
+@router.get("/documents/{document_id}")
+async def viewer_page(
+    document_id: str, request: Request, session: PageSession, pages: Pages, rpc: Rpc
+) -> Response:
+    """The viewer: the PDF (or the image) shown inline, with a download of the original."""
+    claims = session.claims
+    active = active_dossier_id(request, claims)
+    if active is None:
+        raise NotFound("This document does not exist.")
+    ticket = await rpc.call(documents.OPEN_DOWNLOAD, documents.OpenDownloadRequest(
+        caller=claims.caller(), dossier_id=active, document_id=document_id))
+    return pages.render(request, "documents/viewer.html", {
+        "dossiers": await dossier_choices(rpc, claims), "active": active,
+        "document": ticket.document}, session=session)
+
+
+@router.get("/documents/{document_id}/file")
+async def document_file(
+    document_id: str, request: Request, session: PageSession, rpc: Rpc, state: State,
+    variant: documents.BodyVariant = documents.BodyVariant.VIEW, download: bool = False,
+    range_header: Annotated[str | None, Header(alias="range")] = None,
+) -> Response:
+    """A document's body for the pages (the viewer's PDF, an image, the original)."""
+    claims = session.claims
+    active = active_dossier_id(request, claims)
+    if active is None:
+        raise Invalid("Choose a dossier first.")
+    caller = claims.caller()
+    ticket = await rpc.call(documents.OPEN_DOWNLOAD, documents.OpenDownloadRequest(
+        caller=caller, dossier_id=active, document_id=document_id, variant=variant))
+
+    async def report_damaged(observed_sha256: str) -> None:
+        await rpc.call(documents.REPORT_DAMAGED, documents.ReportDamagedRequest(
+            caller=caller, dossier_id=active, document_id=document_id, variant=variant,
+            observed_sha256=observed_sha256))
+
+    return await stream_download(state.storage, ticket, range_header=range_header,
+                                 as_attachment=download, on_damaged=report_damaged)

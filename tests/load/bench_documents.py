@@ -1,0 +1,246 @@
+"""Benchmark: documents streamed through the gateway versus straight to/from S3, and renditions.
+
+Starts its own stack (every service and the gateway as processes, as the system tests do) on
+the infrastructure of `make test`'s wrapper, then:
+1. writes a file of --megabytes (default 200) on disk and uploads it as staff through the
+   gateway (multipart, streamed), sampling the gateway process's RSS every 50 ms;
+2. downloads it through the gateway (streamed to nowhere, hash verified by the gateway);
+3. PUTs and GETs the same file straight to a presigned S3 URL (what the gateway itself does);
+4. publishes one file of each supported type and reads the conversion time of each from the
+   documents service's log.
+Prints MB/s of both paths and their ratio, the gateway's RSS before/peak, and the conversions.
+
+    .venv/bin/python -m deploy.local.stack test -- .venv/bin/python -m tests.load.bench_documents
+
+Loopback only; the load generator shares the machine with the stack: compare, don't quote.
+"""
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from minio import Minio
+from PIL import Image
+
+from deploy.local.applications import SERVICES, ApplicationConfig, ApplicationStack
+from deploy.local.demo_pdf import text_pdf
+from deploy.local.demo_secrets import new_password, write_signing_keys
+from deploy.local.processes import ProcessGroup, free_port
+from deploy.local.seed_demo import bearer
+from tests.system.stack import (
+    SystemStack,
+    _storage_and_mail,
+    import_dossiers,
+    new_client,
+    staff_log_in,
+)
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "documents"
+MIB = 1024 * 1024
+DOSSIER = "DOS-2019-00417"
+
+
+@dataclass
+class RssSampler:
+    """Samples a process's resident memory in a thread."""
+
+    pid: int
+    samples: list[int] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def rss(self) -> int:
+        """The process's RSS in bytes now."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def __enter__(self) -> "RssSampler":
+        def sample() -> None:
+            while not self._stop.wait(0.05):
+                self.samples.append(self.rss())
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _start(base: Path, max_bytes: int) -> SystemStack:
+    run_id = uuid.uuid4().hex[:8]
+    group = ProcessGroup(base / "logs")
+    storage, mail = _storage_and_mail(group, base)
+    keys = write_signing_keys(base / "secrets")
+    limits = {"MYBROKER_GATEWAY_MAX_UPLOAD_BYTES": str(max_bytes),
+              "MYBROKER_DOCUMENTS_MAX_UPLOAD_BYTES": str(max_bytes),
+              "MYBROKER_DOCUMENTS_DOSSIER_QUOTA_BYTES": str(4 * max_bytes)}
+    config = ApplicationConfig(
+        environment="test", amqp_url=os.environ["MYBROKER_TEST_AMQP_URL"],
+        mongo_url=os.environ["MYBROKER_TEST_MONGO_URL"], mongo_db_prefix=f"bench_{run_id}",
+        storage=storage, mail=mail, private_key_path=keys.private_key_path,
+        public_key_path=keys.public_key_path, admin_email=f"admin.{run_id}@mybroker.example",
+        admin_password=new_password(), office_email=f"office.{run_id}@mybroker.example",
+        gateway_port=free_port(), health_ports={name: free_port() for name in SERVICES},
+        s3_bucket=f"bench-{run_id}", extra_environment=limits)
+    applications = ApplicationStack(config, group)
+    applications.start_all()
+    return SystemStack(config=config, applications=applications, group=group)
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as file:
+        while chunk := file.read(MIB):
+            yield chunk
+
+
+def _big_file(directory: Path, megabytes: int) -> tuple[Path, str]:
+    path = directory / "groot.pdf"
+    digest = hashlib.sha256()
+    block = b"%PDF-1.7\n" + os.urandom(MIB - 9)
+    with path.open("wb") as file:
+        for number in range(megabytes):
+            chunk = block if number == 0 else block[9:] + block[:9]
+            file.write(chunk)
+            digest.update(chunk)
+    return path, digest.hexdigest()
+
+
+def _rate(size: int, seconds: float) -> float:
+    return size / MIB / seconds
+
+
+def _through_gateway(stack: SystemStack, gateway: httpx.Client, path: Path, sha256: str,
+                     pid: int) -> dict[str, float]:
+    token = staff_log_in(stack, gateway)
+    client = new_client(stack, gateway, "Pieter Dupont", [DOSSIER])
+    size = path.stat().st_size
+    with RssSampler(pid) as upload_rss, path.open("rb") as file:
+        before = upload_rss.rss()
+        started = time.perf_counter()
+        response = gateway.post(f"/admin/api/v1/dossiers/{DOSSIER}/documents",
+                                headers=bearer(token), data={"title": "Groot"},
+                                files={"file": ("groot.pdf", file, "application/pdf")})
+        upload_seconds = time.perf_counter() - started
+    response.raise_for_status()
+    document = response.json()
+    assert document["sha256"] == sha256
+    with RssSampler(pid) as download_rss:
+        digest = hashlib.sha256()
+        started = time.perf_counter()
+        with gateway.stream("GET", f"/api/v1/dossiers/{DOSSIER}/documents/"
+                            f"{document['document_id']}/content",
+                            headers=bearer(client.log_in(gateway))) as download:
+            download.raise_for_status()
+            for chunk in download.iter_bytes(MIB):
+                digest.update(chunk)
+        download_seconds = time.perf_counter() - started
+    assert digest.hexdigest() == sha256
+    return {"upload_mb_s": _rate(size, upload_seconds),
+            "download_mb_s": _rate(size, download_seconds),
+            "rss_before_mb": before / MIB,
+            "rss_peak_upload_mb": max(upload_rss.samples, default=before) / MIB,
+            "rss_peak_download_mb": max(download_rss.samples, default=before) / MIB}
+
+
+def _direct(stack: SystemStack, path: Path, sha256: str) -> dict[str, float]:
+    storage = stack.config.storage
+    endpoint = httpx.URL(storage.endpoint)
+    client = Minio(f"{endpoint.host}:{endpoint.port}", access_key=storage.access_key,
+                   secret_key=storage.secret_key, secure=False, region="us-east-1")
+    key = f"bench/{uuid.uuid4().hex}"
+    bucket = stack.config.s3_bucket
+    size = path.stat().st_size
+    with httpx.Client(timeout=300.0) as http:
+        started = time.perf_counter()
+        http.put(client.presigned_put_object(bucket, key, expires=timedelta(minutes=5)),
+                 content=_file_chunks(path),
+                 headers={"Content-Length": str(size)}).raise_for_status()
+        upload_seconds = time.perf_counter() - started
+        digest = hashlib.sha256()
+        started = time.perf_counter()
+        with http.stream("GET", client.presigned_get_object(
+                bucket, key, expires=timedelta(minutes=5))) as response:
+            response.raise_for_status()
+            for chunk in response.iter_bytes(MIB):
+                digest.update(chunk)
+        download_seconds = time.perf_counter() - started
+    client.remove_object(bucket, key)
+    assert digest.hexdigest() == sha256
+    return {"upload_mb_s": _rate(size, upload_seconds),
+            "download_mb_s": _rate(size, download_seconds)}
+
+
+def _conversions(stack: SystemStack, gateway: httpx.Client, base: Path) -> dict[str, float]:
+    picture = io.BytesIO()
+    Image.new("RGB", (1600, 1200), (30, 120, 200)).save(picture, "PNG")
+    files = [(p.name, p.read_bytes()) for p in sorted(FIXTURES.iterdir())] + [
+        ("notitie.txt", b"Polis AUTO-2024-0001\n" * 200),
+        ("pagina.html", b"<html><body><p>Polis AUTO-2024-0001</p></body></html>"),
+        ("mail.eml", b"From: a@b.be\r\nTo: c@d.be\r\nSubject: Polis\r\n\r\nAUTO-2024-0001\r\n"),
+        ("polis.pdf", text_pdf("Polis", ["AUTO-2024-0001"])), ("foto.png", picture.getvalue())]
+    token = staff_log_in(stack, gateway)
+    published = gateway.post(
+        f"/admin/api/v1/dossiers/{DOSSIER}/documents/batch", headers=bearer(token),
+        files=[("file", (name, body, "application/octet-stream")) for name, body in files])
+    published.raise_for_status()
+    by_id = {d["document_id"]: d["filename"] for d in published.json()["documents"]}
+    deadline = time.monotonic() + 300
+    seconds: dict[str, float] = {}
+    log_path = base / "logs" / "documents.log"
+    while len(seconds) < len(by_id) - 1 and time.monotonic() < deadline:  # the PDF needs none
+        time.sleep(0.5)
+        for line in log_path.read_text().splitlines():
+            if '"rendition' not in line:
+                continue
+            entry = json.loads(line[line.index("{"):])
+            if entry.get("document_id") in by_id:
+                seconds[by_id[entry["document_id"]]] = float(entry.get("seconds", -1))
+    return seconds
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--megabytes", type=int, default=200)
+    arguments = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-documents-") as directory:
+        base = Path(directory)
+        stack = _start(base, (arguments.megabytes + 8) * MIB)
+        try:
+            with httpx.Client(base_url=stack.gateway_url, timeout=600.0) as gateway:
+                import_dossiers(stack, gateway, "dupont")
+                path, sha256 = _big_file(base, arguments.megabytes)
+                pid = stack.group.processes["gateway"].pid
+                via_gateway = _through_gateway(stack, gateway, path, sha256, pid)
+                direct = _direct(stack, path, sha256)
+                conversions = _conversions(stack, gateway, base)
+        finally:
+            stack.group.stop_all()
+    print(f"file: {arguments.megabytes} MB")
+    for direction in ("upload", "download"):
+        key = f"{direction}_mb_s"
+        print(f"{direction}: gateway {via_gateway[key]:.1f} MB/s, direct S3 {direct[key]:.1f} "
+              f"MB/s, ratio {via_gateway[key] / direct[key]:.2f}")
+    print(f"gateway RSS: before {via_gateway['rss_before_mb']:.1f} MB, peak during upload "
+          f"{via_gateway['rss_peak_upload_mb']:.1f} MB, during download "
+          f"{via_gateway['rss_peak_download_mb']:.1f} MB")
+    for filename, seconds in sorted(conversions.items()):
+        print(f"conversion {filename}: {seconds:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
