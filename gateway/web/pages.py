@@ -81,6 +81,11 @@ def active_dossier_id(request: Request, claims: AccessClaims) -> str | None:
 def sign_in_problem(error: ServiceError, _: Callable[[str], str]) -> tuple[str, int]:
     """What the login or activation form says about a refused attempt, and its status."""
     if isinstance(error, RateLimited):
+        retry_after = (error.fields or {}).get("retry_after", "")
+        if retry_after.isdigit():  # auth says how long the back-off lasts
+            minutes = max(1, -(-int(retry_after) // 60))
+            return _("Too many failed attempts. Please try again in %(minutes)s minute(s).") % {
+                "minutes": minutes}, 429
         return _("Too many attempts. Please wait a few minutes and try again."), 429
     if isinstance(error, Unavailable):
         return _(
@@ -196,8 +201,8 @@ async def activate(
                     token=token, password=password))
                 state.verifier.verify(pair.access_token)
             except Invalid:
-                error, status = _(
-                    "This password is not accepted. Choose a longer one."), 422
+                error, status = _("This password is not accepted: it is too common or too "
+                                  "easy to guess. Choose another one."), 422
             except (Unauthenticated, Gone, NotFound):
                 error, status = _("This activation link has expired or was already "
                                           "used. Please ask your broker for a new invitation."), 410

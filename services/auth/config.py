@@ -30,6 +30,16 @@ class AuthSettings(ServiceSettings):
         default=2, ge=1, description="Hashes computed at once; a login flood queues behind these"
     )
 
+    # Back-off after failed logins (ASVS 6.3.1): per typed e-mail address and per client IP.
+    account_failure_limit: int = Field(default=10, ge=1, description="Failures before back-off")
+    account_first_wait_seconds: int = Field(default=60, ge=1)
+    account_longest_wait_seconds: int = Field(default=3600, ge=1)
+    ip_failure_limit: int = Field(
+        default=50, ge=1, description="Failures from one address before back-off (offices share"
+        " one address behind NAT)")
+    ip_first_wait_seconds: int = Field(default=60, ge=1)
+    ip_longest_wait_seconds: int = Field(default=3600, ge=1)
+
     bootstrap_admin_email: str = ""
     bootstrap_admin_password: SecretStr = SecretStr("")
     bootstrap_admin_name: str = "Office admin"

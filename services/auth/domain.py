@@ -8,11 +8,13 @@ from enum import StrEnum
 
 from libs.contracts.auth import AccessClaims, UserPublic
 from libs.contracts.caller import STAFF_ROLES, Role
+from services.auth.password_policy import is_common_password
 
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 128  # bounds the hashing work one request can ask for
 MAX_ACCESS_TOKEN_SECONDS = 300  # gateways trust a token this long without asking auth
 WRONG_CREDENTIALS = "E-mail address or password is wrong."
+COMMON_PASSWORD = "This password is too common or too predictable; choose another one."  # noqa: S105
 
 
 class UserStatus(StrEnum):
@@ -56,11 +58,16 @@ def normalize_email(email: str) -> str:
 
 
 def password_problem(password: str) -> str | None:
-    """Why a new password is refused, or None. Length only: composition rules add nothing (NIST)."""
+    """Why a new password is refused, or None: length and the common-passwords list only.
+
+    Composition rules ("a digit and a capital") add nothing (NIST 800-63B, ASVS 6.2).
+    """
     if len(password) < PASSWORD_MIN_LENGTH:
         return f"The password must have at least {PASSWORD_MIN_LENGTH} characters."
     if len(password) > PASSWORD_MAX_LENGTH:
         return f"The password must have at most {PASSWORD_MAX_LENGTH} characters."
+    if is_common_password(password):
+        return COMMON_PASSWORD
     return None
 
 

@@ -5,6 +5,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from libs.contracts.envelope import utc_now
 from libs.servicekit.bus import create_broker
 from libs.servicekit.logs import configure_logging
 from libs.servicekit.mongo import create_mongo_client
@@ -18,6 +19,7 @@ from services.auth.handlers import AuthHandlers
 from services.auth.passwords import password_hasher
 from services.auth.sessions import SessionKeeper
 from services.auth.store import OUTBOX_COLLECTIONS, AuthStore
+from services.auth.throttle import BackOffPolicy, LoginThrottle
 
 SERVICE = "auth"
 
@@ -46,8 +48,18 @@ def build(settings: AuthSettings) -> AuthService:
                              maximum=timedelta(days=settings.session_max_days)),
         notify=relay.notify,
     )
+    throttle = LoginThrottle(
+        store,
+        account=BackOffPolicy(settings.account_failure_limit,
+                              timedelta(seconds=settings.account_first_wait_seconds),
+                              timedelta(seconds=settings.account_longest_wait_seconds)),
+        client_ip=BackOffPolicy(settings.ip_failure_limit,
+                                timedelta(seconds=settings.ip_first_wait_seconds),
+                                timedelta(seconds=settings.ip_longest_wait_seconds)),
+        clock=utc_now,
+    )
     handlers = AuthHandlers(
-        store, password_hasher(settings), sessions,
+        store, password_hasher(settings), sessions, throttle,
         invitation_days=settings.invitation_days, notify=relay.notify,
     )
     subscribers.register(broker, handlers, prefetch=settings.rpc_prefetch)

@@ -5,6 +5,7 @@ Two quirks of the Mongo-wire server used here shape the code: a top-level dateti
 an equality match on an indexed array field finds nothing (so array lookups use `$in`).
 """
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,10 +18,12 @@ from libs.contracts.caller import Role
 from libs.servicekit.mongo import Document, stored_utc
 from libs.servicekit.outbox import PENDING_COUNT_FIELD, new_document_events, record_events
 from services.auth.domain import Account, SessionRecord, UserStatus
+from services.auth.throttle import ThrottleState
 
 USERS = "users"
 INVITATIONS = "invitations"
 SESSIONS = "sessions"
+THROTTLES = "login_throttles"
 OUTBOX_COLLECTIONS = [INVITATIONS, SESSIONS]
 
 PREVIOUS_HASHES_KEPT = 50  # rotated refresh tokens remembered per session, for reuse detection
@@ -53,6 +56,13 @@ def _session(doc: Document) -> SessionRecord:
     )
 
 
+def _throttle(doc: Document) -> ThrottleState:
+    return ThrottleState(
+        key=doc["_id"], failures=int(doc["failures"]),
+        last_failure_at=stored_utc(doc["last_failure_at"]),
+    )
+
+
 class StoredInvitation:
     """An invitation as stored: the token only as its hash."""
 
@@ -72,6 +82,7 @@ class AuthStore:
         self._users = database[USERS]
         self._invitations = database[INVITATIONS]
         self._sessions = database[SESSIONS]
+        self._throttles = database[THROTTLES]
 
     async def ensure_indexes(self) -> None:
         """Indexes the queries below rely on; unique ones enforce the rules."""
@@ -252,3 +263,23 @@ class AuthStore:
         """Ids of the sessions ended at or after `since`."""
         cursor = self._sessions.find({"revoked_at": {"$gte": since}}, {"_id": 1})
         return [doc["_id"] async for doc in cursor]
+
+    # --- failed-login throttles ----------------------------------------------------------------
+
+    async def find_throttles(self, keys: Sequence[str]) -> list[ThrottleState]:
+        """The consecutive failures of `keys` (keys without failures are absent)."""
+        cursor = self._throttles.find({"_id": {"$in": list(keys)}})
+        return [_throttle(doc) async for doc in cursor]
+
+    async def record_failure(self, key: str, now: datetime) -> ThrottleState:
+        """Count one more failure of `key`, atomically (replicas share the count)."""
+        doc = await self._throttles.find_one_and_update(
+            {"_id": key}, {"$inc": {"failures": 1}, "$set": {"last_failure_at": now}},
+            upsert=True, return_document=ReturnDocument.AFTER,
+        )
+        assert doc is not None  # upsert with ReturnDocument.AFTER always returns the document
+        return _throttle(doc)
+
+    async def clear_throttles(self, keys: Sequence[str]) -> None:
+        """Forget the failures of `keys`: a success resets the back-off."""
+        await self._throttles.delete_many({"_id": {"$in": list(keys)}})
