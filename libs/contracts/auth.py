@@ -112,6 +112,37 @@ class RevokedSessions(BaseModel):
     session_ids: list[str]
 
 
+class PasswordResetRequest(BaseModel):
+    """"Forgot your password?": same answer whether or not the address has an account."""
+
+    email: str = Field(max_length=320)
+    client_ip: str | None = None
+
+
+class PasswordResetLookupRequest(BaseModel):
+    token: str
+
+
+class PasswordResetPreview(BaseModel):
+    """What the reset page shows: whose password is being reset."""
+
+    email: EmailStr
+
+
+class ResetPasswordRequest(BaseModel):
+    token: str
+    password: str
+
+
+class ChangePasswordRequest(BaseModel):
+    """A signed-in user changes their password; their other sessions end."""
+
+    caller: Caller
+    session_id: str = Field(description="The session that stays open (the caller's own)")
+    current_password: str
+    new_password: str
+
+
 # --- RPC methods ----------------------------------------------------------------------------
 
 CREATE_STAFF = RpcMethod("auth.rpc.create_staff", CreateStaffRequest, UserPublic)
@@ -129,6 +160,12 @@ GET_USER = RpcMethod("auth.rpc.get_user", UserLookupRequest, UserPublic)
 LIST_REVOKED_SESSIONS = RpcMethod(
     "auth.rpc.list_revoked_sessions", RevokedSessionsRequest, RevokedSessions
 )
+REQUEST_PASSWORD_RESET = RpcMethod("auth.rpc.request_password_reset", PasswordResetRequest, Ack)
+LOOK_UP_PASSWORD_RESET = RpcMethod(
+    "auth.rpc.look_up_password_reset", PasswordResetLookupRequest, PasswordResetPreview
+)
+RESET_PASSWORD = RpcMethod("auth.rpc.reset_password", ResetPasswordRequest, TokenPair)
+CHANGE_PASSWORD = RpcMethod("auth.rpc.change_password", ChangePasswordRequest, Ack)
 
 # --- events ---------------------------------------------------------------------------------
 
@@ -154,6 +191,32 @@ class SessionRevoked(Event):
 
     session_id: str
     user_id: str
+
+
+class PasswordResetRequested(Event):
+    """Someone asked to reset an account's password; the notifier mails the reset link."""
+
+    routing_key = "auth.password_reset.requested"
+
+    reset_id: str
+    user_id: str
+    email: EmailStr
+    display_name: str
+    language: str
+    reset_token: str = Field(description="Secret for the link; only its hash is stored")
+    expires_at: datetime
+
+
+class PasswordChanged(Event):
+    """An account's password was changed or reset; the notifier warns its owner by mail."""
+
+    routing_key = "auth.password.changed"
+
+    user_id: str
+    email: EmailStr
+    display_name: str
+    language: str
+    how: str = Field(description="reset (through the mail link) | change (signed in)")
 
 
 # --- access token ---------------------------------------------------------------------------

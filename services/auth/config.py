@@ -22,6 +22,8 @@ class AuthSettings(ServiceSettings):
     refresh_idle_days: int = Field(default=14, ge=1, description="Session ends when unused so long")
     session_max_days: int = Field(default=30, ge=1, description="Session ends so long after login")
     invitation_days: int = Field(default=7, ge=1)
+    password_reset_minutes: int = Field(
+        default=30, ge=5, le=30, description="A reset link works so long (ASVS: at most 30 min)")
 
     argon2_memory_kib: int = Field(default=MIN_ARGON2_MEMORY_KIB, ge=MIN_ARGON2_MEMORY_KIB)
     argon2_time_cost: int = Field(default=MIN_ARGON2_TIME_COST, ge=MIN_ARGON2_TIME_COST)

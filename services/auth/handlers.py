@@ -71,6 +71,7 @@ class AuthHandlers:
     ) -> None:
         self._store = store
         self._hasher = hasher
+        self.hasher = hasher  # shared with the password handlers: one bound on hashing
         self._sessions = sessions
         self._throttle = throttle
         self._invitation_days = invitation_days

@@ -16,6 +16,7 @@ from services.auth.access_tokens import AccessTokenSigner, signing_key_from_sett
 from services.auth.config import AuthSettings
 from services.auth.domain import SessionLimits
 from services.auth.handlers import AuthHandlers
+from services.auth.password_resets import PasswordHandlers
 from services.auth.passwords import password_hasher
 from services.auth.sessions import SessionKeeper
 from services.auth.store import OUTBOX_COLLECTIONS, AuthStore
@@ -28,6 +29,7 @@ SERVICE = "auth"
 class AuthService:
     runtime: ServiceRuntime
     handlers: AuthHandlers
+    password_handlers: PasswordHandlers
     store: AuthStore
     relay: OutboxRelay
     signer: AccessTokenSigner
@@ -62,7 +64,11 @@ def build(settings: AuthSettings) -> AuthService:
         store, password_hasher(settings), sessions, throttle,
         invitation_days=settings.invitation_days, notify=relay.notify,
     )
-    subscribers.register(broker, handlers, prefetch=settings.rpc_prefetch)
+    password_handlers = PasswordHandlers(
+        store, handlers.hasher, sessions, throttle,
+        reset_minutes=settings.password_reset_minutes, notify=relay.notify,
+    )
+    subscribers.register(broker, handlers, password_handlers, prefetch=settings.rpc_prefetch)
 
     async def prepare_database() -> None:
         """Indexes, then the office's first admin when configured and none exists yet."""
@@ -76,7 +82,8 @@ def build(settings: AuthSettings) -> AuthService:
     runtime = ServiceRuntime(
         SERVICE, settings, broker, database, relay=relay, prepare_database=prepare_database
     )
-    return AuthService(runtime=runtime, handlers=handlers, store=store, relay=relay,
+    return AuthService(runtime=runtime, handlers=handlers, password_handlers=password_handlers,
+                       store=store, relay=relay,
                        signer=signer, prepare_database=prepare_database)
 
 

@@ -13,7 +13,12 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from libs.contracts.auth import InvitationCreated, SessionRevoked
+from libs.contracts.auth import (
+    InvitationCreated,
+    PasswordChanged,
+    PasswordResetRequested,
+    SessionRevoked,
+)
 from libs.contracts.caller import Role
 from libs.servicekit.mongo import Document, stored_utc
 from libs.servicekit.outbox import PENDING_COUNT_FIELD, new_document_events, record_events
@@ -24,7 +29,9 @@ USERS = "users"
 INVITATIONS = "invitations"
 SESSIONS = "sessions"
 THROTTLES = "login_throttles"
-OUTBOX_COLLECTIONS = [INVITATIONS, SESSIONS]
+PASSWORD_RESETS = "password_resets"  # noqa: S105 - a collection name
+# Users carry PasswordChanged; password resets carry PasswordResetRequested.
+OUTBOX_COLLECTIONS = [INVITATIONS, SESSIONS, USERS, PASSWORD_RESETS]
 
 PREVIOUS_HASHES_KEPT = 50  # rotated refresh tokens remembered per session, for reuse detection
 # Kept past their end so a late logout, reuse or "revoked since" question still finds them.
@@ -75,6 +82,16 @@ class StoredInvitation:
         self.used_at = _optional_utc(doc.get("used_at"))
 
 
+class StoredPasswordReset:
+    """A password-reset link as stored: the token only as its hash."""
+
+    def __init__(self, doc: Document) -> None:
+        self.reset_id: str = doc["_id"]
+        self.user_id: str = doc["user_id"]
+        self.expires_at = stored_utc(doc["expires_at"])
+        self.used_at = _optional_utc(doc.get("used_at"))
+
+
 class AuthStore:
     """Users, invitations and sessions, one document each."""
 
@@ -83,6 +100,7 @@ class AuthStore:
         self._invitations = database[INVITATIONS]
         self._sessions = database[SESSIONS]
         self._throttles = database[THROTTLES]
+        self._resets = database[PASSWORD_RESETS]
 
     async def ensure_indexes(self) -> None:
         """Indexes the queries below rely on; unique ones enforce the rules."""
@@ -95,7 +113,11 @@ class AuthStore:
         await self._sessions.create_index("previous_refresh_hashes")
         await self._sessions.create_index("revoked_at")
         await self._sessions.create_index("purge_at", expireAfterSeconds=0)
-        for collection in (self._invitations, self._sessions):
+        await self._resets.create_index("token_hash", unique=True)
+        await self._resets.create_index("user_id")
+        await self._resets.create_index("purge_at", expireAfterSeconds=0)
+        await self._sessions.create_index("user_id")
+        for collection in (self._invitations, self._sessions, self._users, self._resets):
             await collection.create_index(PENDING_COUNT_FIELD)
 
     # --- users ---------------------------------------------------------------------------------
@@ -156,6 +178,17 @@ class AuthStore:
     async def replace_password_hash(self, user_id: str, password_hash: str) -> None:
         """Store a hash recomputed with the current cost parameters."""
         await self._users.update_one({"_id": user_id}, {"$set": {"password_hash": password_hash}})
+
+    async def set_password(
+        self, user_id: str, password_hash: str, event: PasswordChanged
+    ) -> Account | None:
+        """Give an active account a new password and store PasswordChanged with it."""
+        doc = await self._users.find_one_and_update(
+            {"_id": user_id, "status": UserStatus.ACTIVE.value},
+            record_events({"$set": {"password_hash": password_hash}}, event),
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else _account(doc)
 
     async def add_grant(self, user_id: str, dossier_id: str) -> Account | None:
         """Give the account access to a dossier (no-op if it has it)."""
@@ -259,10 +292,48 @@ class AuthStore:
         )
         return result.modified_count == 1
 
+    async def open_sessions_of(self, user_id: str) -> list[SessionRecord]:
+        """The user's sessions that have not been ended."""
+        cursor = self._sessions.find({"user_id": user_id, "revoked_at": None})
+        return [_session(doc) async for doc in cursor]
+
     async def sessions_revoked_since(self, since: datetime) -> list[str]:
         """Ids of the sessions ended at or after `since`."""
         cursor = self._sessions.find({"revoked_at": {"$gte": since}}, {"_id": 1})
         return [doc["_id"] async for doc in cursor]
+
+    # --- password resets -----------------------------------------------------------------------
+
+    async def insert_password_reset(
+        self, event: PasswordResetRequested, token_hash: str, now: datetime
+    ) -> None:
+        """Store a reset link (its token only as a hash) and the event that mails it."""
+        await self._resets.insert_one({
+            "_id": event.reset_id, "user_id": event.user_id, "token_hash": token_hash,
+            "created_at": now, "expires_at": event.expires_at, "used_at": None,
+            "purge_at": event.expires_at + INVITATION_RETENTION,
+            **new_document_events(event),
+        })
+
+    async def expire_open_password_resets(self, user_id: str, now: datetime) -> None:
+        """End the user's unused reset links: only the newest one works."""
+        await self._resets.update_many(
+            {"user_id": user_id, "used_at": None, "expires_at": {"$gt": now}},
+            {"$set": {"expires_at": now}},
+        )
+
+    async def find_password_reset(self, token_hash: str) -> StoredPasswordReset | None:
+        """The reset whose token hashes to `token_hash`."""
+        doc = await self._resets.find_one({"token_hash": token_hash})
+        return None if doc is None else StoredPasswordReset(doc)
+
+    async def use_password_reset(self, reset_id: str, now: datetime) -> bool:
+        """Mark the reset used; False if it was used or expired meanwhile (single use)."""
+        result = await self._resets.update_one(
+            {"_id": reset_id, "used_at": None, "expires_at": {"$gt": now}},
+            {"$set": {"used_at": now}},
+        )
+        return result.modified_count == 1
 
     # --- failed-login throttles ----------------------------------------------------------------
 

@@ -5,9 +5,12 @@ from faststream.rabbit import RabbitBroker
 from libs.contracts import auth
 from libs.servicekit.rpc import serve_rpc
 from services.auth.handlers import AuthHandlers
+from services.auth.password_resets import PasswordHandlers
 
 
-def register(broker: RabbitBroker, handlers: AuthHandlers, *, prefetch: int) -> None:
+def register(
+    broker: RabbitBroker, handlers: AuthHandlers, passwords: PasswordHandlers, *, prefetch: int
+) -> None:
     """Wire every RPC method of the service (auth consumes no events)."""
     serve_rpc(broker, auth.CREATE_STAFF, handlers.create_staff, prefetch=prefetch)
     serve_rpc(broker, auth.INVITE_CLIENT, handlers.invite_client, prefetch=prefetch)
@@ -21,3 +24,7 @@ def register(broker: RabbitBroker, handlers: AuthHandlers, *, prefetch: int) -> 
     serve_rpc(broker, auth.GET_USER, handlers.get_user, prefetch=prefetch)
     serve_rpc(broker, auth.LIST_REVOKED_SESSIONS, handlers.list_revoked_sessions,
               prefetch=prefetch)
+    serve_rpc(broker, auth.REQUEST_PASSWORD_RESET, passwords.request_reset, prefetch=prefetch)
+    serve_rpc(broker, auth.LOOK_UP_PASSWORD_RESET, passwords.look_up_reset, prefetch=prefetch)
+    serve_rpc(broker, auth.RESET_PASSWORD, passwords.reset_password, prefetch=prefetch)
+    serve_rpc(broker, auth.CHANGE_PASSWORD, passwords.change_password, prefetch=prefetch)
