@@ -28,6 +28,8 @@ class MailKind(StrEnum):
 
     INVITATION = "invitation"
     NEW_REQUEST = "new-request"
+    PASSWORD_RESET = "password-reset"  # noqa: S105 - a mail kind
+    PASSWORD_CHANGED = "password-changed"  # noqa: S105 - a mail kind
 
 
 @dataclass(frozen=True)

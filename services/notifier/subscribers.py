@@ -2,7 +2,7 @@
 
 from faststream.rabbit import RabbitBroker
 
-from libs.contracts.auth import InvitationCreated
+from libs.contracts.auth import InvitationCreated, PasswordChanged, PasswordResetRequested
 from libs.contracts.requests import RequestSubmitted
 from libs.servicekit.bus import subscribe_event
 from services.notifier.handlers import NotifierHandlers
@@ -19,4 +19,13 @@ def register(broker: RabbitBroker, handlers: NotifierHandlers, *, prefetch: int)
     subscribe_event(
         broker, consumer=CONSUMER, purpose="request-mails", event_type=RequestSubmitted,
         handle=handlers.send_new_request_mail, prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="password-reset-mails",
+        event_type=PasswordResetRequested, handle=handlers.send_password_reset_mail,
+        prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="password-changed-mails", event_type=PasswordChanged,
+        handle=handlers.send_password_changed_mail, prefetch=prefetch,
     )
