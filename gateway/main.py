@@ -19,7 +19,7 @@ from gateway.deps import GatewayState, RpcCaller
 from gateway.observability import RequestContext
 from gateway.problems import install_problem_handlers
 from gateway.tokens import DenyList, RevocationListener, TokenVerifier, load_public_key
-from gateway.web import pages
+from gateway.web import access_pages, pages
 from gateway.web.rendering import PageRenderer
 from gateway.web.session import SessionRefresher
 from libs.contracts import auth
@@ -127,6 +127,7 @@ def create_app(
     for router in (auth_routes.router, me.router, dossiers.router, documents.router,
                    requests.router, admin.router, health.router, pages.router):
         app.include_router(router)
+    app.include_router(access_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
