@@ -22,6 +22,8 @@ class AuthSettings(ServiceSettings):
     refresh_idle_days: int = Field(default=14, ge=1, description="Session ends when unused so long")
     session_max_days: int = Field(default=30, ge=1, description="Session ends so long after login")
     invitation_days: int = Field(default=7, ge=1)
+    registration_confirmation_hours: int = Field(
+        default=24, ge=1, le=168, description="A registration's confirmation link works so long")
     password_reset_minutes: int = Field(
         default=30, ge=5, le=30, description="A reset link works so long (ASVS: at most 30 min)")
 

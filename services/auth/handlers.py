@@ -11,7 +11,9 @@ from libs.contracts.rpc import Ack
 from libs.servicekit.access import require_staff
 from libs.servicekit.errors import Conflict, Forbidden, Gone, Invalid, NotFound, Unauthenticated
 from libs.servicekit.logs import correlation_id, get_logger
+from services.auth.audit import AuditTrail
 from services.auth.domain import (
+    AWAITS_BROKER,
     WRONG_CREDENTIALS,
     Account,
     InvitationState,
@@ -64,6 +66,7 @@ class AuthHandlers:
         hasher: PasswordHasher,
         sessions: SessionKeeper,
         throttle: LoginThrottle,
+        audit: AuditTrail,
         *,
         invitation_days: int,
         notify: Callable[[], None],
@@ -71,9 +74,9 @@ class AuthHandlers:
     ) -> None:
         self._store = store
         self._hasher = hasher
-        self.hasher = hasher  # shared with the password handlers: one bound on hashing
         self._sessions = sessions
         self._throttle = throttle
+        self._audit = audit
         self._invitation_days = invitation_days
         self._notify = notify
         self._clock = clock
@@ -92,6 +95,8 @@ class AuthHandlers:
         )
         log.info("staff account created", user_id=account.user_id, role=account.role.value,
                  by=request.caller.user_id)
+        await self._audit.record(request.caller, request.origin, "staff.create",
+                                 account.user_id, role=account.role.value)
         return account.public()
 
     async def bootstrap_admin(self, email: str, display_name: str, password: str) -> bool:
@@ -131,6 +136,8 @@ class AuthHandlers:
         self._notify()
         log.info("client invited", invitation_id=event.invitation_id, user_id=account.user_id,
                  by=request.caller.user_id)
+        await self._audit.record(request.caller, request.origin, "invitation.create",
+                                 account.user_id, dossier_ids=",".join(account.dossier_ids))
         return auth.InvitationPublic(
             invitation_id=event.invitation_id, user_id=account.user_id, email=account.email,
             expires_at=event.expires_at,
@@ -212,6 +219,10 @@ class AuthHandlers:
             log.info("login refused", user_id=None, client_ip=request.client_ip)
             await self._refuse_login(keys)
         matches = await self._hasher.verify(request.password, account.password_hash)
+        if matches and account.status is UserStatus.PENDING:
+            # Only someone holding the password learns that the account waits for the broker.
+            await self._throttle.succeeded(keys)
+            raise Forbidden(AWAITS_BROKER)
         if not matches or account.status is not UserStatus.ACTIVE:
             log.info("login refused", user_id=account.user_id, client_ip=request.client_ip)
             await self._refuse_login(keys)
@@ -272,6 +283,8 @@ class AuthHandlers:
             raise NotFound("This user does not exist.")
         log.info("dossier granted", user_id=account.user_id, dossier_id=request.dossier_id,
                  by=request.caller.user_id)
+        await self._audit.record(request.caller, request.origin, "grant.add", account.user_id,
+                                 dossier_id=request.dossier_id)
         return account.public()
 
     async def revoke_dossier(self, request: auth.GrantRequest) -> auth.UserPublic:
@@ -282,6 +295,8 @@ class AuthHandlers:
             raise NotFound("This user does not exist.")
         log.info("dossier grant revoked", user_id=account.user_id,
                  dossier_id=request.dossier_id, by=request.caller.user_id)
+        await self._audit.record(request.caller, request.origin, "grant.remove",
+                                 account.user_id, dossier_id=request.dossier_id)
         return account.public()
 
     async def get_user(self, request: auth.UserLookupRequest) -> auth.UserPublic:

@@ -13,11 +13,16 @@ from libs.servicekit.outbox import OutboxRelay
 from libs.servicekit.runtime import ServiceRuntime
 from services.auth import subscribers
 from services.auth.access_tokens import AccessTokenSigner, signing_key_from_settings
+from services.auth.accounts import AccountHandlers
+from services.auth.audit import AuditTrail
+from services.auth.background import BackgroundWork
 from services.auth.config import AuthSettings
 from services.auth.domain import SessionLimits
 from services.auth.handlers import AuthHandlers
 from services.auth.password_resets import PasswordHandlers
 from services.auth.passwords import password_hasher
+from services.auth.registration_store import REGISTRATION_OUTBOX_COLLECTIONS, RegistrationStore
+from services.auth.registrations import RegistrationHandlers
 from services.auth.sessions import SessionKeeper
 from services.auth.store import OUTBOX_COLLECTIONS, AuthStore
 from services.auth.throttle import BackOffPolicy, LoginThrottle
@@ -30,6 +35,9 @@ class AuthService:
     runtime: ServiceRuntime
     handlers: AuthHandlers
     password_handlers: PasswordHandlers
+    registration_handlers: RegistrationHandlers
+    account_handlers: AccountHandlers
+    background: BackgroundWork
     store: AuthStore
     relay: OutboxRelay
     signer: AccessTokenSigner
@@ -41,7 +49,8 @@ def build(settings: AuthSettings) -> AuthService:
     broker = create_broker(settings.amqp_url, SERVICE)
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = AuthStore(database)
-    relay = OutboxRelay(broker, database, OUTBOX_COLLECTIONS)
+    relay = OutboxRelay(
+        broker, database, OUTBOX_COLLECTIONS + REGISTRATION_OUTBOX_COLLECTIONS)
     signer = AccessTokenSigner(signing_key_from_settings(settings))
     sessions = SessionKeeper(
         store, signer,
@@ -60,19 +69,33 @@ def build(settings: AuthSettings) -> AuthService:
                                 timedelta(seconds=settings.ip_longest_wait_seconds)),
         clock=utc_now,
     )
+    registration_store = RegistrationStore(database)
+    audit = AuditTrail(registration_store)
+    background = BackgroundWork()
+    hasher = password_hasher(settings)  # one hasher: one bound on concurrent hashing
     handlers = AuthHandlers(
-        store, password_hasher(settings), sessions, throttle,
+        store, hasher, sessions, throttle, audit,
         invitation_days=settings.invitation_days, notify=relay.notify,
     )
     password_handlers = PasswordHandlers(
-        store, handlers.hasher, sessions, throttle,
-        reset_minutes=settings.password_reset_minutes, notify=relay.notify,
+        store, hasher, sessions, throttle,
+        reset_minutes=settings.password_reset_minutes, background=background,
+        notify=relay.notify,
     )
-    subscribers.register(broker, handlers, password_handlers, prefetch=settings.rpc_prefetch)
+    registration_handlers = RegistrationHandlers(
+        store, registration_store, hasher, audit, background,
+        confirmation_hours=settings.registration_confirmation_hours, notify=relay.notify,
+    )
+    account_handlers = AccountHandlers(store, sessions, handlers, audit)
+    subscribers.register(
+        broker, handlers, password_handlers, registration_handlers, account_handlers,
+        prefetch=settings.rpc_prefetch,
+    )
 
     async def prepare_database() -> None:
         """Indexes, then the office's first admin when configured and none exists yet."""
         await store.ensure_indexes()
+        await registration_store.ensure_indexes()
         await handlers.bootstrap_admin(
             settings.bootstrap_admin_email, settings.bootstrap_admin_name,
             settings.bootstrap_admin_password.get_secret_value(),
@@ -82,9 +105,11 @@ def build(settings: AuthSettings) -> AuthService:
     runtime = ServiceRuntime(
         SERVICE, settings, broker, database, relay=relay, prepare_database=prepare_database
     )
-    return AuthService(runtime=runtime, handlers=handlers, password_handlers=password_handlers,
-                       store=store, relay=relay,
-                       signer=signer, prepare_database=prepare_database)
+    return AuthService(
+        runtime=runtime, handlers=handlers, password_handlers=password_handlers,
+        registration_handlers=registration_handlers, account_handlers=account_handlers,
+        background=background, store=store, relay=relay, signer=signer,
+        prepare_database=prepare_database)
 
 
 def main() -> None:

@@ -4,16 +4,15 @@ After a reset or a change every other session of the account ends: whoever knew 
 password (or held a stolen refresh token) is out.
 """
 
-import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from libs.contracts import auth
 from libs.contracts.envelope import new_id, utc_now
 from libs.contracts.rpc import Ack
 from libs.servicekit.errors import Gone, Invalid, NotFound, Unauthenticated
 from libs.servicekit.logs import correlation_id, get_logger
+from services.auth.background import BackgroundWork
 from services.auth.domain import (
     InvitationState,
     UserStatus,
@@ -45,6 +44,7 @@ class PasswordHandlers:
         throttle: LoginThrottle,
         *,
         reset_minutes: int,
+        background: BackgroundWork,
         notify: Callable[[], None],
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -55,7 +55,7 @@ class PasswordHandlers:
         self._reset_lifetime = timedelta(minutes=reset_minutes)
         self._notify = notify
         self._clock = clock
-        self._background: set[asyncio.Task[None]] = set()
+        self._background = background
 
     # --- reset by mail link --------------------------------------------------------------------
 
@@ -65,40 +65,27 @@ class PasswordHandlers:
         Doing the work after the reply keeps the answer time independent of whether the
         address has an account (no enumeration by timing, ASVS 6.3.8).
         """
-        self._run_later(self._send_reset_link(normalize_email(request.email)))
+        self._background.start(self._send_reset_link(normalize_email(request.email)),
+                               "password reset link")
         return Ack()
 
-    def _run_later(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._background.add(task)  # keep a reference until done (asyncio holds weak ones)
-        task.add_done_callback(self._background.discard)
-
-    async def settle(self) -> None:
-        """Wait for the work started after replies (tests, and a clean shutdown)."""
-        while self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
-
     async def _send_reset_link(self, email: str) -> None:
-        try:
-            account = await self._store.find_user_by_email(email)
-            if account is None or account.status is not UserStatus.ACTIVE:
-                log.info("password reset asked for no active account")
-                return
-            now = self._clock()
-            await self._store.expire_open_password_resets(account.user_id, now)
-            token = new_secret_token()  # 256 bits; only its hash is stored
-            event = auth.PasswordResetRequested(
-                reset_id=new_id(), user_id=account.user_id, email=account.email,
-                display_name=account.display_name, language=account.language,
-                reset_token=token, expires_at=now + self._reset_lifetime,
-                correlation_id=correlation_id.get(),
-            )
-            await self._store.insert_password_reset(event, hash_token(token), now)
-            self._notify()
-            log.info("password reset link made", user_id=account.user_id,
-                     reset_id=event.reset_id)
-        except Exception:  # after the reply nobody else can log it
-            log.exception("password reset link not made")
+        account = await self._store.find_user_by_email(email)
+        if account is None or account.status is not UserStatus.ACTIVE:
+            log.info("password reset asked for no active account")
+            return
+        now = self._clock()
+        await self._store.expire_open_password_resets(account.user_id, now)
+        token = new_secret_token()  # 256 bits; only its hash is stored
+        event = auth.PasswordResetRequested(
+            reset_id=new_id(), user_id=account.user_id, email=account.email,
+            display_name=account.display_name, language=account.language,
+            reset_token=token, expires_at=now + self._reset_lifetime,
+            correlation_id=correlation_id.get(),
+        )
+        await self._store.insert_password_reset(event, hash_token(token), now)
+        self._notify()
+        log.info("password reset link made", user_id=account.user_id, reset_id=event.reset_id)
 
     async def _open_reset(self, token: str) -> StoredPasswordReset:
         reset = await self._store.find_password_reset(hash_token(token))

@@ -190,6 +190,23 @@ class AuthStore:
         )
         return None if doc is None else _account(doc)
 
+    async def open_pending_user(self, user_id: str, dossier_ids: list[str]) -> Account | None:
+        """The broker approved a registered account: active, with its dossier grants."""
+        doc = await self._users.find_one_and_update(
+            {"_id": user_id, "status": UserStatus.PENDING.value},
+            {"$set": {"status": UserStatus.ACTIVE.value, "dossier_ids": list(dossier_ids)}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else _account(doc)
+
+    async def set_status(self, user_id: str, status: UserStatus) -> Account | None:
+        """Put the account in `status` (disable, refuse); None if it does not exist."""
+        doc = await self._users.find_one_and_update(
+            {"_id": user_id}, {"$set": {"status": status.value}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else _account(doc)
+
     async def add_grant(self, user_id: str, dossier_id: str) -> Account | None:
         """Give the account access to a dossier (no-op if it has it)."""
         doc = await self._users.find_one_and_update(

@@ -4,12 +4,15 @@ from faststream.rabbit import RabbitBroker
 
 from libs.contracts import auth
 from libs.servicekit.rpc import serve_rpc
+from services.auth.accounts import AccountHandlers
 from services.auth.handlers import AuthHandlers
 from services.auth.password_resets import PasswordHandlers
+from services.auth.registrations import RegistrationHandlers
 
 
 def register(
-    broker: RabbitBroker, handlers: AuthHandlers, passwords: PasswordHandlers, *, prefetch: int
+    broker: RabbitBroker, handlers: AuthHandlers, passwords: PasswordHandlers,
+    registrations: RegistrationHandlers, accounts: AccountHandlers, *, prefetch: int,
 ) -> None:
     """Wire every RPC method of the service (auth consumes no events)."""
     serve_rpc(broker, auth.CREATE_STAFF, handlers.create_staff, prefetch=prefetch)
@@ -28,3 +31,14 @@ def register(
     serve_rpc(broker, auth.LOOK_UP_PASSWORD_RESET, passwords.look_up_reset, prefetch=prefetch)
     serve_rpc(broker, auth.RESET_PASSWORD, passwords.reset_password, prefetch=prefetch)
     serve_rpc(broker, auth.CHANGE_PASSWORD, passwords.change_password, prefetch=prefetch)
+    serve_rpc(broker, auth.REGISTER, registrations.register, prefetch=prefetch)
+    serve_rpc(broker, auth.LOOK_UP_REGISTRATION, registrations.look_up, prefetch=prefetch)
+    serve_rpc(broker, auth.CONFIRM_REGISTRATION, registrations.confirm, prefetch=prefetch)
+    serve_rpc(broker, auth.LIST_REGISTRATIONS, registrations.list_registrations,
+              prefetch=prefetch)
+    serve_rpc(broker, auth.APPROVE_REGISTRATION, registrations.approve, prefetch=prefetch)
+    serve_rpc(broker, auth.REFUSE_REGISTRATION, registrations.refuse, prefetch=prefetch)
+    serve_rpc(broker, auth.DISABLE_USER, accounts.disable_user, prefetch=prefetch)
+    serve_rpc(broker, auth.RESEND_INVITATION, accounts.resend_invitation, prefetch=prefetch)
+    serve_rpc(broker, auth.REVOKE_INVITATION, accounts.revoke_invitation, prefetch=prefetch)
+    serve_rpc(broker, auth.LIST_AUDIT, accounts.list_audit, prefetch=prefetch)

@@ -41,7 +41,7 @@ async def active_client(service: AuthService) -> tuple[str, auth.TokenPair]:
 async def ask_reset(service: AuthService, email: str = EMAIL) -> None:
     await call_in_memory(service.runtime.broker, auth.REQUEST_PASSWORD_RESET,
                          auth.PasswordResetRequest(email=email))
-    await service.password_handlers.settle()
+    await service.background.settle()
 
 
 async def reset_links(service: AuthService) -> list[auth.PasswordResetRequested]:
@@ -179,7 +179,7 @@ async def test_a_reset_request_takes_as_long_for_an_unknown_address_as_for_a_kno
             await call_in_memory(service.runtime.broker, auth.REQUEST_PASSWORD_RESET,
                                  auth.PasswordResetRequest(email=email))
             times.append(time.perf_counter() - started)
-    await service.password_handlers.settle()
+    await service.background.settle()
     difference_ms = abs(statistics.median(known) - statistics.median(unknown)) * 1000
     print(f"reset request median difference {difference_ms:.3f} ms")
     assert difference_ms < 5
