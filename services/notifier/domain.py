@@ -30,6 +30,8 @@ class MailKind(StrEnum):
     NEW_REQUEST = "new-request"
     PASSWORD_RESET = "password-reset"  # noqa: S105 - a mail kind
     PASSWORD_CHANGED = "password-changed"  # noqa: S105 - a mail kind
+    REGISTRATION_CONFIRMATION = "registration-confirmation"
+    REGISTRATION_DECISION = "registration-decision"
 
 
 @dataclass(frozen=True)

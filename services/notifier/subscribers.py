@@ -2,7 +2,13 @@
 
 from faststream.rabbit import RabbitBroker
 
-from libs.contracts.auth import InvitationCreated, PasswordChanged, PasswordResetRequested
+from libs.contracts.auth import (
+    InvitationCreated,
+    PasswordChanged,
+    PasswordResetRequested,
+    RegistrationConfirmationRequested,
+    RegistrationDecided,
+)
 from libs.contracts.requests import RequestSubmitted
 from libs.servicekit.bus import subscribe_event
 from services.notifier.handlers import NotifierHandlers
@@ -28,4 +34,14 @@ def register(broker: RabbitBroker, handlers: NotifierHandlers, *, prefetch: int)
     subscribe_event(
         broker, consumer=CONSUMER, purpose="password-changed-mails", event_type=PasswordChanged,
         handle=handlers.send_password_changed_mail, prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="registration-confirmation-mails",
+        event_type=RegistrationConfirmationRequested,
+        handle=handlers.send_registration_confirmation_mail, prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="registration-decision-mails",
+        event_type=RegistrationDecided, handle=handlers.send_registration_decision_mail,
+        prefetch=prefetch,
     )

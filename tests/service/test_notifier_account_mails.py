@@ -5,7 +5,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from libs.contracts.auth import PasswordChanged, PasswordResetRequested
+from libs.contracts.auth import (
+    PasswordChanged,
+    PasswordResetRequested,
+    RegistrationConfirmationRequested,
+    RegistrationDecided,
+)
 from services.notifier.main import NotifierService
 from tests.service.test_notifier import (  # noqa: F401 - fixtures
     PUBLIC_URL,
@@ -67,3 +72,39 @@ async def test_the_owner_is_warned_when_the_password_changed(
         how="change", occurred_at=datetime.now(UTC) - timedelta(seconds=1)))
     assert mail_sink.mails[0]["Subject"] == "Votre mot de passe MyBroker a été modifié"
     assert f"{PUBLIC_URL}/forgot-password" in body_of(mail_sink)
+
+
+# --- self-registration ------------------------------------------------------------------------
+
+
+async def test_a_registered_person_receives_the_confirmation_link(
+    service: NotifierService, mail_sink: MailSink,
+) -> None:
+    event = RegistrationConfirmationRequested(
+        registration_id="g1", email="lotte@example.be", display_name="Lotte Maes",
+        language="en", confirmation_token="confirm-secret",
+        expires_at=datetime(2025, 3, 2, 9, 0, tzinfo=UTC))
+    await publish(service.runtime.broker, event)
+    assert mail_sink.mails[0]["Subject"] == "Confirm your registration with MyBroker"
+    assert f"{PUBLIC_URL}/register/confirm?token=confirm-secret" in body_of(mail_sink)
+
+
+async def test_an_approved_client_is_mailed_the_login_link(
+    service: NotifierService, mail_sink: MailSink,
+) -> None:
+    await publish(service.runtime.broker, RegistrationDecided(
+        registration_id="g1", user_id="u1", email="lotte@example.be",
+        display_name="Lotte Maes", language="nl", approved=True))
+    assert mail_sink.mails[0]["Subject"] == "Uw toegang tot MyBroker is goedgekeurd"
+    assert f"{PUBLIC_URL}/login" in body_of(mail_sink)
+
+
+async def test_a_refused_client_is_mailed_the_reason(
+    service: NotifierService, mail_sink: MailSink,
+) -> None:
+    await publish(service.runtime.broker, RegistrationDecided(
+        registration_id="g1", user_id="u1", email="lotte@example.be",
+        display_name="Lotte Maes", language="fr", approved=False,
+        reason="Nous ne vous connaissons pas comme client."))
+    assert mail_sink.mails[0]["Subject"] == "Votre inscription à MyBroker"
+    assert "Nous ne vous connaissons pas comme client." in body_of(mail_sink)
