@@ -14,12 +14,16 @@ from fastapi.staticfiles import StaticFiles
 
 from gateway.api import admin, documents, dossiers, health, me, requests
 from gateway.api import auth as auth_routes
+from gateway.api.admin_accounts import router as admin_accounts_router
+from gateway.api.registration import router as registration_router
 from gateway.config import GatewaySettings
 from gateway.deps import GatewayState, RpcCaller
 from gateway.observability import RequestContext
 from gateway.problems import install_problem_handlers
 from gateway.tokens import DenyList, RevocationListener, TokenVerifier, load_public_key
-from gateway.web import access_pages, pages
+from gateway.web import pages
+from gateway.web.access_pages import router as access_pages_router
+from gateway.web.registration_pages import router as registration_pages_router
 from gateway.web.rendering import PageRenderer
 from gateway.web.session import SessionRefresher
 from libs.contracts import auth
@@ -127,7 +131,9 @@ def create_app(
     for router in (auth_routes.router, me.router, dossiers.router, documents.router,
                    requests.router, admin.router, health.router, pages.router):
         app.include_router(router)
-    app.include_router(access_pages.router)
+    for access_router in (access_pages_router, registration_router, admin_accounts_router,
+                          registration_pages_router):  # issue 3: access and identity
+        app.include_router(access_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -22,7 +22,7 @@ def _client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def _new_password_problem(
+def new_password_problem(
     password: str, confirmation: str, _: Callable[[str], str]
 ) -> str | None:
     """What the form says before asking auth (auth stays the judge of the password)."""
@@ -94,7 +94,7 @@ async def reset_password(
     _ = pages.gettext(pages.language(request))
     preview, error, status = await _reset_preview(rpc, token, _)
     if preview is not None:
-        error = _new_password_problem(password, password_confirmation, _)
+        error = new_password_problem(password, password_confirmation, _)
         status = 422
         if error is None:
             try:
@@ -134,7 +134,7 @@ async def change_password(
 ) -> Response:
     """Change the password; the other sessions end, this one stays."""
     _ = pages.gettext(pages.language(request, session))
-    error = _new_password_problem(password, password_confirmation, _)
+    error = new_password_problem(password, password_confirmation, _)
     status = 422
     if error is None:
         claims = session.claims

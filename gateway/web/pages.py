@@ -28,6 +28,7 @@ from gateway.web.session import (
 from libs.contracts import auth, dossier, signing
 from libs.contracts.auth import AccessClaims
 from libs.servicekit.errors import (
+    Forbidden,
     Gone,
     Invalid,
     NotFound,
@@ -90,6 +91,9 @@ def sign_in_problem(error: ServiceError, _: Callable[[str], str]) -> tuple[str, 
     if isinstance(error, Unavailable):
         return _(
             "MyBroker is temporarily unavailable. Please try again in a moment."), 503
+    if isinstance(error, Forbidden):  # right password, account not yet approved
+        return _("Your account awaits the approval of your broker. You will receive an "
+                 "e-mail as soon as it is approved."), 403
     return _("The e-mail address or password is not correct."), 401
 
 
