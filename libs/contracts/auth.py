@@ -259,6 +259,56 @@ class AuditLog(BaseModel):
     entries: list[AuditEntry]
 
 
+class EidLoginRequest(BaseModel):
+    """A client certificate forwarded by the trusted proxy (PEM)."""
+
+    certificate_pem: str = Field(max_length=20_000)
+    client_ip: str | None = None
+
+
+class EidLoginReply(BaseModel):
+    """Logged in (tokens), or an eID not linked yet (link_token to ask for the link)."""
+
+    tokens: TokenPair | None = None
+    link_token: str | None = Field(
+        default=None, description="Proves the checked eID for 30 minutes; give it with an e-mail")
+    display_name: str | None = None
+
+
+class EidLinkRequest(BaseModel):
+    """The eID holder asks to link the card to the account of this e-mail address."""
+
+    link_token: str
+    email: EmailStr
+
+
+class EidLinkPublic(BaseModel):
+    """A request to link an eID to an account, as staff see it."""
+
+    link_id: str
+    status: str = Field(description="requested | accepted")
+    email: EmailStr
+    display_name: str
+    national_number: str
+    created_at: datetime
+    user_id: str | None = None
+    decided_by: str | None = None
+
+
+class EidLinkList(BaseModel):
+    links: list[EidLinkPublic]
+
+
+class ListEidLinksRequest(BaseModel):
+    caller: Caller
+
+
+class AcceptEidLinkRequest(BaseModel):
+    caller: Caller
+    link_id: str
+    origin: StaffOrigin | None = None
+
+
 # --- RPC methods ----------------------------------------------------------------------------
 
 CREATE_STAFF = RpcMethod("auth.rpc.create_staff", CreateStaffRequest, UserPublic)
@@ -302,6 +352,10 @@ DISABLE_USER = RpcMethod("auth.rpc.disable_user", AccountActionRequest, UserPubl
 RESEND_INVITATION = RpcMethod("auth.rpc.resend_invitation", AccountActionRequest, InvitationPublic)
 REVOKE_INVITATION = RpcMethod("auth.rpc.revoke_invitation", AccountActionRequest, UserPublic)
 LIST_AUDIT = RpcMethod("auth.rpc.list_audit", AuditQuery, AuditLog)
+EID_LOG_IN = RpcMethod("auth.rpc.eid_log_in", EidLoginRequest, EidLoginReply)
+REQUEST_EID_LINK = RpcMethod("auth.rpc.request_eid_link", EidLinkRequest, Ack)
+LIST_EID_LINKS = RpcMethod("auth.rpc.list_eid_links", ListEidLinksRequest, EidLinkList)
+ACCEPT_EID_LINK = RpcMethod("auth.rpc.accept_eid_link", AcceptEidLinkRequest, EidLinkPublic)
 
 # --- events ---------------------------------------------------------------------------------
 
@@ -380,6 +434,18 @@ class RegistrationDecided(Event):
     language: str
     approved: bool
     reason: str | None = None
+
+
+class EidLinked(Event):
+    """Staff linked an eID to an account; the notifier tells the client it now logs in."""
+
+    routing_key = "auth.eid.linked"
+
+    link_id: str
+    user_id: str
+    email: EmailStr
+    display_name: str
+    language: str
 
 
 # --- access token ---------------------------------------------------------------------------

@@ -44,6 +44,9 @@ class AuthSettings(ServiceSettings):
     ip_first_wait_seconds: int = Field(default=60, ge=1)
     ip_longest_wait_seconds: int = Field(default=3600, ge=1)
 
+    eid_trust_bundle_path: str = Field(
+        default="", description="PEM bundle of the eID roots and Citizen CAs; empty: no eID login")
+
     bootstrap_admin_email: str = ""
     bootstrap_admin_password: SecretStr = SecretStr("")
     bootstrap_admin_name: str = "Office admin"

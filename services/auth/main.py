@@ -18,6 +18,7 @@ from services.auth.audit import AuditTrail
 from services.auth.background import BackgroundWork
 from services.auth.config import AuthSettings
 from services.auth.domain import SessionLimits
+from services.auth.eid_login import EID_LINKS, EidHandlers, trust_bundle_from
 from services.auth.handlers import AuthHandlers
 from services.auth.password_resets import PasswordHandlers
 from services.auth.passwords import password_hasher
@@ -37,6 +38,7 @@ class AuthService:
     password_handlers: PasswordHandlers
     registration_handlers: RegistrationHandlers
     account_handlers: AccountHandlers
+    eid_handlers: EidHandlers
     background: BackgroundWork
     store: AuthStore
     relay: OutboxRelay
@@ -50,7 +52,7 @@ def build(settings: AuthSettings) -> AuthService:
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = AuthStore(database)
     relay = OutboxRelay(
-        broker, database, OUTBOX_COLLECTIONS + REGISTRATION_OUTBOX_COLLECTIONS)
+        broker, database, [*OUTBOX_COLLECTIONS, *REGISTRATION_OUTBOX_COLLECTIONS, EID_LINKS])
     signer = AccessTokenSigner(signing_key_from_settings(settings))
     sessions = SessionKeeper(
         store, signer,
@@ -87,15 +89,20 @@ def build(settings: AuthSettings) -> AuthService:
         confirmation_hours=settings.registration_confirmation_hours, notify=relay.notify,
     )
     account_handlers = AccountHandlers(store, sessions, handlers, audit)
+    eid_handlers = EidHandlers(
+        database, store, sessions, audit,
+        trust_bundle=trust_bundle_from(settings.eid_trust_bundle_path), notify=relay.notify,
+    )
     subscribers.register(
         broker, handlers, password_handlers, registration_handlers, account_handlers,
-        prefetch=settings.rpc_prefetch,
+        eid_handlers, prefetch=settings.rpc_prefetch,
     )
 
     async def prepare_database() -> None:
         """Indexes, then the office's first admin when configured and none exists yet."""
         await store.ensure_indexes()
         await registration_store.ensure_indexes()
+        await eid_handlers.ensure_indexes()
         await handlers.bootstrap_admin(
             settings.bootstrap_admin_email, settings.bootstrap_admin_name,
             settings.bootstrap_admin_password.get_secret_value(),
@@ -108,6 +115,7 @@ def build(settings: AuthSettings) -> AuthService:
     return AuthService(
         runtime=runtime, handlers=handlers, password_handlers=password_handlers,
         registration_handlers=registration_handlers, account_handlers=account_handlers,
+        eid_handlers=eid_handlers,
         background=background, store=store, relay=relay, signer=signer,
         prepare_database=prepare_database)
 

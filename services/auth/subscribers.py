@@ -5,6 +5,7 @@ from faststream.rabbit import RabbitBroker
 from libs.contracts import auth
 from libs.servicekit.rpc import serve_rpc
 from services.auth.accounts import AccountHandlers
+from services.auth.eid_login import EidHandlers
 from services.auth.handlers import AuthHandlers
 from services.auth.password_resets import PasswordHandlers
 from services.auth.registrations import RegistrationHandlers
@@ -12,7 +13,8 @@ from services.auth.registrations import RegistrationHandlers
 
 def register(
     broker: RabbitBroker, handlers: AuthHandlers, passwords: PasswordHandlers,
-    registrations: RegistrationHandlers, accounts: AccountHandlers, *, prefetch: int,
+    registrations: RegistrationHandlers, accounts: AccountHandlers, eid: EidHandlers, *,
+    prefetch: int,
 ) -> None:
     """Wire every RPC method of the service (auth consumes no events)."""
     serve_rpc(broker, auth.CREATE_STAFF, handlers.create_staff, prefetch=prefetch)
@@ -42,3 +44,7 @@ def register(
     serve_rpc(broker, auth.RESEND_INVITATION, accounts.resend_invitation, prefetch=prefetch)
     serve_rpc(broker, auth.REVOKE_INVITATION, accounts.revoke_invitation, prefetch=prefetch)
     serve_rpc(broker, auth.LIST_AUDIT, accounts.list_audit, prefetch=prefetch)
+    serve_rpc(broker, auth.EID_LOG_IN, eid.log_in, prefetch=prefetch)
+    serve_rpc(broker, auth.REQUEST_EID_LINK, eid.request_link, prefetch=prefetch)
+    serve_rpc(broker, auth.LIST_EID_LINKS, eid.list_links, prefetch=prefetch)
+    serve_rpc(broker, auth.ACCEPT_EID_LINK, eid.accept_link, prefetch=prefetch)

@@ -32,6 +32,7 @@ class MailKind(StrEnum):
     PASSWORD_CHANGED = "password-changed"  # noqa: S105 - a mail kind
     REGISTRATION_CONFIRMATION = "registration-confirmation"
     REGISTRATION_DECISION = "registration-decision"
+    EID_LINKED = "eid-linked"
 
 
 @dataclass(frozen=True)

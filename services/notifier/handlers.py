@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from email.message import EmailMessage
 
 from libs.contracts.auth import (
+    EidLinked,
     InvitationCreated,
     PasswordChanged,
     PasswordResetRequested,
@@ -21,6 +22,7 @@ from services.notifier.config import NotifierSettings
 from services.notifier.domain import invitation_mail, new_request_mail
 from services.notifier.mailer import SmtpMailer
 from services.notifier.registration_mails import (
+    eid_linked_mail,
     registration_confirmation_mail,
     registration_decision_mail,
 )
@@ -71,6 +73,13 @@ class NotifierHandlers:
     async def send_registration_decision_mail(self, event: RegistrationDecided) -> None:
         """Tell the person the broker approved or refused the registration."""
         mail = registration_decision_mail(
+            event, sender=self._settings.from_email, public_url=self._settings.public_url
+        )
+        await self._send_once(event, mail)
+
+    async def send_eid_linked_mail(self, event: EidLinked) -> None:
+        """Tell the client their eID now logs them in."""
+        mail = eid_linked_mail(
             event, sender=self._settings.from_email, public_url=self._settings.public_url
         )
         await self._send_once(event, mail)

@@ -4,7 +4,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from urllib.parse import quote
 
-from libs.contracts.auth import RegistrationConfirmationRequested, RegistrationDecided
+from libs.contracts.auth import EidLinked, RegistrationConfirmationRequested, RegistrationDecided
 from services.notifier.domain import MailKind, MailText, _mail, mail_language, one_line, shown_time
 
 CONFIRMATION_TEXTS = {
@@ -143,3 +143,47 @@ def registration_decision_mail(
     recipient = Address(display_name=name, addr_spec=str(event.email))
     return _mail(event, MailKind.REGISTRATION_DECISION, sender, str(recipient), text.subject,
                  body)
+
+
+EID_LINKED_TEXTS = {
+    "nl": MailText(
+        subject="Uw eID is gekoppeld aan MyBroker",
+        body=(
+            "Beste {name},\n\n"
+            "Uw verzekeringsmakelaar heeft uw elektronische identiteitskaart gekoppeld aan uw "
+            "toegang tot MyBroker. Voortaan kunt u zich ook aanmelden met uw eID:\n{link}\n\n"
+            "Hebt u dit niet gevraagd? Verwittig dan meteen uw makelaar.\n\n"
+            "Met vriendelijke groeten,\nUw verzekeringsmakelaar\n"
+        ),
+    ),
+    "fr": MailText(
+        subject="Votre eID est liée à MyBroker",
+        body=(
+            "Bonjour {name},\n\n"
+            "Votre courtier en assurances a lié votre carte d'identité électronique à votre "
+            "accès à MyBroker. Vous pouvez désormais aussi vous connecter avec votre eID :\n"
+            "{link}\n\n"
+            "Vous n'avez rien demandé ? Prévenez immédiatement votre courtier.\n\n"
+            "Meilleures salutations,\nVotre courtier en assurances\n"
+        ),
+    ),
+    "en": MailText(
+        subject="Your eID is linked to MyBroker",
+        body=(
+            "Dear {name},\n\n"
+            "Your insurance broker linked your electronic identity card to your access to "
+            "MyBroker. From now on you can also log in with your eID:\n{link}\n\n"
+            "Did you not ask for this? Then tell your broker at once.\n\n"
+            "Kind regards,\nYour insurance broker\n"
+        ),
+    ),
+}
+
+
+def eid_linked_mail(event: EidLinked, *, sender: str, public_url: str) -> EmailMessage:
+    """The confirmation that the client's eID now logs in."""
+    text = EID_LINKED_TEXTS[mail_language(event.language)]
+    name = one_line(event.display_name)
+    body = text.body.format(name=name, link=f"{public_url.rstrip('/')}/eid")
+    recipient = Address(display_name=name, addr_spec=str(event.email))
+    return _mail(event, MailKind.EID_LINKED, sender, str(recipient), text.subject, body)

@@ -3,6 +3,7 @@
 from faststream.rabbit import RabbitBroker
 
 from libs.contracts.auth import (
+    EidLinked,
     InvitationCreated,
     PasswordChanged,
     PasswordResetRequested,
@@ -44,4 +45,8 @@ def register(broker: RabbitBroker, handlers: NotifierHandlers, *, prefetch: int)
         broker, consumer=CONSUMER, purpose="registration-decision-mails",
         event_type=RegistrationDecided, handle=handlers.send_registration_decision_mail,
         prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="eid-linked-mails", event_type=EidLinked,
+        handle=handlers.send_eid_linked_mail, prefetch=prefetch,
     )

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from libs.contracts.auth import (
+    EidLinked,
     PasswordChanged,
     PasswordResetRequested,
     RegistrationConfirmationRequested,
@@ -108,3 +109,13 @@ async def test_a_refused_client_is_mailed_the_reason(
         reason="Nous ne vous connaissons pas comme client."))
     assert mail_sink.mails[0]["Subject"] == "Votre inscription à MyBroker"
     assert "Nous ne vous connaissons pas comme client." in body_of(mail_sink)
+
+
+async def test_a_client_is_told_their_eid_now_logs_in(
+    service: NotifierService, mail_sink: MailSink,
+) -> None:
+    await publish(service.runtime.broker, EidLinked(
+        link_id="l1", user_id="u1", email="lotte@example.be", display_name="Lotte Maes",
+        language="nl"))
+    assert mail_sink.mails[0]["Subject"] == "Uw eID is gekoppeld aan MyBroker"
+    assert f"{PUBLIC_URL}/eid" in body_of(mail_sink)
