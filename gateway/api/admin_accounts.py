@@ -94,3 +94,18 @@ async def audit_log(
 ) -> auth.AuditLog:
     """The newest staff actions: who, what, when, from where (office admin only)."""
     return await rpc.call(auth.LIST_AUDIT, auth.AuditQuery(caller=claims.caller(), limit=limit))
+
+
+@router.get("/eid-links")
+async def list_eid_links(claims: StaffCaller, rpc: Rpc) -> auth.EidLinkList:
+    """Requests to link an eID card to an account, waiting for staff."""
+    return await rpc.call(auth.LIST_EID_LINKS, auth.ListEidLinksRequest(caller=claims.caller()))
+
+
+@router.post("/eid-links/{link_id}/accept")
+async def accept_eid_link(
+    link_id: str, claims: StaffCaller, rpc: Rpc, request: Request
+) -> auth.EidLinkPublic:
+    """Link the card to the client account of the given address; the client is mailed."""
+    return await rpc.call(auth.ACCEPT_EID_LINK, auth.AcceptEidLinkRequest(
+        caller=claims.caller(), link_id=link_id, origin=origin_of(request)))
