@@ -1,6 +1,8 @@
 """Settings of the gateway (`MYBROKER_GATEWAY_*`, falling back to shared `MYBROKER_*`)."""
 
-from pydantic import Field, model_validator
+from ipaddress import IPv4Network, IPv6Network, ip_network
+
+from pydantic import Field, SecretStr, model_validator
 
 from libs.servicekit.settings import ServiceSettings, env_prefix
 
@@ -29,9 +31,21 @@ class GatewaySettings(ServiceSettings):
     attachment_max_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     attachment_max_files: int = Field(default=10, gt=0)
     attachment_max_total_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    # eID: the TLS proxy forwards the client certificate; only the proxy may (deploy/eid-proxy.md)
+    trusted_proxy_secret: SecretStr = Field(
+        default=SecretStr(""), description="Sent by the proxy in X-MyBroker-Proxy-Auth")
+    trusted_proxy_networks: str = Field(
+        default="", description="Comma-separated proxy addresses/networks, e.g. 10.0.0.0/8")
+
+    def proxy_networks(self) -> list[IPv4Network | IPv6Network]:
+        """The trusted proxy networks, parsed."""
+        return [ip_network(part.strip(), strict=False)
+                for part in self.trusted_proxy_networks.replace(" ", ",").split(",")
+                if part.strip()]
 
     @model_validator(mode="after")
     def _production_is_locked_down(self) -> "GatewaySettings":
+        self.proxy_networks()  # a mistyped network stops the start, not the first eID login
         if self.environment == "prod":
             if not self.cookie_secure:
                 raise ValueError("MYBROKER_GATEWAY_COOKIE_SECURE must be true in production")

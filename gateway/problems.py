@@ -25,6 +25,7 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:mybroker:problem:"
 API_PATH_PREFIXES = ("/api/", "/admin/api/")
 WWW_AUTHENTICATE = 'Bearer realm="mybroker"'
+RETRY_AFTER_FIELD = "retry_after"  # seconds; a RATE_LIMITED service error may carry it
 
 STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.INVALID: 422,
@@ -114,7 +115,12 @@ def install_problem_handlers(app: FastAPI, render_page_error: PageErrorRenderer)
         if status >= 500:
             log.warning("service error", code=str(error.code), detail=error.detail,
                         path=request.url.path)
-        return answer(request, status, str(error.code), error.detail, error.fields)
+        fields = dict(error.fields or {})
+        retry_after = fields.pop(RETRY_AFTER_FIELD, None)
+        response = answer(request, status, str(error.code), error.detail, fields or None)
+        if retry_after is not None and retry_after.isdigit():
+            response.headers["Retry-After"] = retry_after  # RFC 9110 §10.2.3
+        return response
 
     async def on_problem(request: Request, error: Exception) -> Response:
         assert isinstance(error, Problem)

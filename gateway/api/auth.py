@@ -1,10 +1,11 @@
-"""Sign-in routes: login, refresh, logout, and activation of an invited account."""
+"""Sign-in routes: login, refresh, logout, activation of an invited account, password reset."""
 
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
 from gateway.deps import CurrentCaller, Rpc, State
 from libs.contracts import auth
+from libs.contracts.rpc import Ack
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -62,3 +63,47 @@ async def activate(body: ActivateBody, rpc: Rpc) -> auth.TokenPair:
     """Choose the password of an invited account; the client is signed in."""
     return await rpc.call(auth.ACTIVATE, auth.ActivateRequest(
         token=body.token, password=body.password))
+
+
+class PasswordResetBody(BaseModel):
+    email: str = Field(min_length=1, max_length=320)
+
+
+class ResetPasswordBody(BaseModel):
+    token: str = Field(min_length=1)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class ChangePasswordBody(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+@router.post("/password-reset", status_code=status.HTTP_202_ACCEPTED)
+async def request_password_reset(body: PasswordResetBody, request: Request, rpc: Rpc) -> Ack:
+    """Mail a reset link if the address has an account; the answer is the same either way."""
+    client_ip = request.client.host if request.client else None
+    return await rpc.call(auth.REQUEST_PASSWORD_RESET, auth.PasswordResetRequest(
+        email=body.email, client_ip=client_ip))
+
+
+@router.get("/password-reset/{token}")
+async def look_up_password_reset(token: str, rpc: Rpc) -> auth.PasswordResetPreview:
+    """Whose password a reset link resets (404 unknown, 410 expired or used)."""
+    return await rpc.call(auth.LOOK_UP_PASSWORD_RESET,
+                          auth.PasswordResetLookupRequest(token=token))
+
+
+@router.post("/password-reset/confirm")
+async def reset_password(body: ResetPasswordBody, rpc: Rpc) -> auth.TokenPair:
+    """Choose a new password through the link: other sessions end, this one is signed in."""
+    return await rpc.call(auth.RESET_PASSWORD, auth.ResetPasswordRequest(
+        token=body.token, password=body.password))
+
+
+@router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
+async def change_password(body: ChangePasswordBody, claims: CurrentCaller, rpc: Rpc) -> None:
+    """Change the password (the current one is asked again); other sessions end."""
+    await rpc.call(auth.CHANGE_PASSWORD, auth.ChangePasswordRequest(
+        caller=claims.caller(), session_id=claims.sid,
+        current_password=body.current_password, new_password=body.new_password))

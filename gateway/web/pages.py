@@ -28,6 +28,7 @@ from gateway.web.session import (
 from libs.contracts import auth, dossier, signing
 from libs.contracts.auth import AccessClaims
 from libs.servicekit.errors import (
+    Forbidden,
     Gone,
     Invalid,
     NotFound,
@@ -81,10 +82,18 @@ def active_dossier_id(request: Request, claims: AccessClaims) -> str | None:
 def sign_in_problem(error: ServiceError, _: Callable[[str], str]) -> tuple[str, int]:
     """What the login or activation form says about a refused attempt, and its status."""
     if isinstance(error, RateLimited):
+        retry_after = (error.fields or {}).get("retry_after", "")
+        if retry_after.isdigit():  # auth says how long the back-off lasts
+            minutes = max(1, -(-int(retry_after) // 60))
+            return _("Too many failed attempts. Please try again in %(minutes)s minute(s).") % {
+                "minutes": minutes}, 429
         return _("Too many attempts. Please wait a few minutes and try again."), 429
     if isinstance(error, Unavailable):
         return _(
             "MyBroker is temporarily unavailable. Please try again in a moment."), 503
+    if isinstance(error, Forbidden):  # right password, account not yet approved
+        return _("Your account awaits the approval of your broker. You will receive an "
+                 "e-mail as soon as it is approved."), 403
     return _("The e-mail address or password is not correct."), 401
 
 
@@ -196,8 +205,8 @@ async def activate(
                     token=token, password=password))
                 state.verifier.verify(pair.access_token)
             except Invalid:
-                error, status = _(
-                    "This password is not accepted. Choose a longer one."), 422
+                error, status = _("This password is not accepted: it is too common or too "
+                                  "easy to guess. Choose another one."), 422
             except (Unauthenticated, Gone, NotFound):
                 error, status = _("This activation link has expired or was already "
                                           "used. Please ask your broker for a new invitation."), 410

@@ -1,6 +1,6 @@
 """Contracts of the auth service: accounts, invitations, sessions, dossier grants."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, EmailStr, Field
 
@@ -44,12 +44,20 @@ class InvitationPublic(BaseModel):
 # --- RPC requests ---------------------------------------------------------------------------
 
 
+class StaffOrigin(BaseModel):
+    """Where a staff action came from, for the audit log (filled in by the gateway)."""
+
+    client_ip: str | None = None
+    user_agent: str | None = Field(default=None, max_length=500)
+
+
 class CreateStaffRequest(BaseModel):
     caller: Caller
     email: EmailStr
     display_name: str = Field(min_length=1, max_length=200)
     role: Role
     password: str
+    origin: StaffOrigin | None = None
 
 
 class InviteClientRequest(BaseModel):
@@ -59,6 +67,7 @@ class InviteClientRequest(BaseModel):
     language: str = Field(default="nl", pattern="^(nl|fr|en)$")
     dossier_ids: list[str] = Field(default_factory=list)
     correlation_id: str | None = None
+    origin: StaffOrigin | None = None
 
 
 class InvitationLookupRequest(BaseModel):
@@ -97,6 +106,7 @@ class GrantRequest(BaseModel):
     caller: Caller
     user_id: str
     dossier_id: str
+    origin: StaffOrigin | None = None
 
 
 class UserLookupRequest(BaseModel):
@@ -110,6 +120,193 @@ class RevokedSessionsRequest(BaseModel):
 
 class RevokedSessions(BaseModel):
     session_ids: list[str]
+
+
+class PasswordResetRequest(BaseModel):
+    """"Forgot your password?": same answer whether or not the address has an account."""
+
+    email: str = Field(max_length=320)
+    client_ip: str | None = None
+
+
+class PasswordResetLookupRequest(BaseModel):
+    token: str
+
+
+class PasswordResetPreview(BaseModel):
+    """What the reset page shows: whose password is being reset."""
+
+    email: EmailStr
+
+
+class ResetPasswordRequest(BaseModel):
+    token: str
+    password: str
+
+
+class ChangePasswordRequest(BaseModel):
+    """A signed-in user changes their password; their other sessions end."""
+
+    caller: Caller
+    session_id: str = Field(description="The session that stays open (the caller's own)")
+    current_password: str
+    new_password: str
+
+
+class RegisterRequest(BaseModel):
+    """Self-registration ("Zich inschrijven"); the same answer whether the address is known."""
+
+    last_name: str = Field(min_length=1, max_length=100)
+    first_name: str = Field(min_length=1, max_length=100)
+    birth_date: date
+    email: EmailStr
+    phone: str = Field(min_length=6, max_length=30)
+    national_number: str | None = Field(default=None, max_length=20)
+    message: str | None = Field(default=None, max_length=2000)
+    language: str = Field(default="nl", pattern="^(nl|fr|en)$")
+    client_ip: str | None = None
+
+
+class RegistrationLookupRequest(BaseModel):
+    token: str
+
+
+class RegistrationPreview(BaseModel):
+    """What the confirmation page shows: the address, read-only, and the name."""
+
+    email: EmailStr
+    display_name: str
+
+
+class ConfirmRegistrationRequest(BaseModel):
+    token: str
+    password: str
+
+
+class RegistrationPublic(BaseModel):
+    """A registration as staff see it."""
+
+    registration_id: str
+    status: str = Field(description="awaiting_confirmation | pending | approved | refused")
+    last_name: str
+    first_name: str
+    birth_date: date
+    email: EmailStr
+    phone: str
+    national_number: str | None = None
+    message: str | None = None
+    language: str
+    user_id: str | None = None
+    created_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    refusal_reason: str | None = None
+    dossier_ids: list[str] = Field(default_factory=list)
+
+
+class RegistrationList(BaseModel):
+    registrations: list[RegistrationPublic]
+
+
+class ListRegistrationsRequest(BaseModel):
+    caller: Caller
+    status: str = Field(
+        default="pending", pattern="^(awaiting_confirmation|pending|approved|refused)$")
+
+
+class ApproveRegistrationRequest(BaseModel):
+    caller: Caller
+    registration_id: str
+    dossier_ids: list[str] = Field(min_length=1, description="Dossiers the client gets access to")
+    origin: StaffOrigin | None = None
+
+
+class RefuseRegistrationRequest(BaseModel):
+    caller: Caller
+    registration_id: str
+    reason: str = Field(min_length=1, max_length=1000)
+    origin: StaffOrigin | None = None
+
+
+class AccountActionRequest(BaseModel):
+    """A staff action on one account: disable it, resend or revoke its invitation."""
+
+    caller: Caller
+    user_id: str
+    origin: StaffOrigin | None = None
+
+
+class AuditQuery(BaseModel):
+    caller: Caller
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class AuditEntry(BaseModel):
+    """One staff action: who, what, on what, when, from where."""
+
+    entry_id: str
+    at: datetime
+    actor_id: str
+    actor_role: Role
+    action: str
+    target: str
+    details: dict[str, str] = Field(default_factory=dict)
+    client_ip: str | None = None
+    user_agent: str | None = None
+
+
+class AuditLog(BaseModel):
+    entries: list[AuditEntry]
+
+
+class EidLoginRequest(BaseModel):
+    """A client certificate forwarded by the trusted proxy (PEM)."""
+
+    certificate_pem: str = Field(max_length=20_000)
+    client_ip: str | None = None
+
+
+class EidLoginReply(BaseModel):
+    """Logged in (tokens), or an eID not linked yet (link_token to ask for the link)."""
+
+    tokens: TokenPair | None = None
+    link_token: str | None = Field(
+        default=None, description="Proves the checked eID for 30 minutes; give it with an e-mail")
+    display_name: str | None = None
+
+
+class EidLinkRequest(BaseModel):
+    """The eID holder asks to link the card to the account of this e-mail address."""
+
+    link_token: str
+    email: EmailStr
+
+
+class EidLinkPublic(BaseModel):
+    """A request to link an eID to an account, as staff see it."""
+
+    link_id: str
+    status: str = Field(description="requested | accepted")
+    email: EmailStr
+    display_name: str
+    national_number: str
+    created_at: datetime
+    user_id: str | None = None
+    decided_by: str | None = None
+
+
+class EidLinkList(BaseModel):
+    links: list[EidLinkPublic]
+
+
+class ListEidLinksRequest(BaseModel):
+    caller: Caller
+
+
+class AcceptEidLinkRequest(BaseModel):
+    caller: Caller
+    link_id: str
+    origin: StaffOrigin | None = None
 
 
 # --- RPC methods ----------------------------------------------------------------------------
@@ -129,6 +326,36 @@ GET_USER = RpcMethod("auth.rpc.get_user", UserLookupRequest, UserPublic)
 LIST_REVOKED_SESSIONS = RpcMethod(
     "auth.rpc.list_revoked_sessions", RevokedSessionsRequest, RevokedSessions
 )
+REQUEST_PASSWORD_RESET = RpcMethod("auth.rpc.request_password_reset", PasswordResetRequest, Ack)
+LOOK_UP_PASSWORD_RESET = RpcMethod(
+    "auth.rpc.look_up_password_reset", PasswordResetLookupRequest, PasswordResetPreview
+)
+RESET_PASSWORD = RpcMethod("auth.rpc.reset_password", ResetPasswordRequest, TokenPair)
+CHANGE_PASSWORD = RpcMethod("auth.rpc.change_password", ChangePasswordRequest, Ack)
+REGISTER = RpcMethod("auth.rpc.register", RegisterRequest, Ack)
+LOOK_UP_REGISTRATION = RpcMethod(
+    "auth.rpc.look_up_registration", RegistrationLookupRequest, RegistrationPreview
+)
+CONFIRM_REGISTRATION = RpcMethod(
+    "auth.rpc.confirm_registration", ConfirmRegistrationRequest, Ack
+)
+LIST_REGISTRATIONS = RpcMethod(
+    "auth.rpc.list_registrations", ListRegistrationsRequest, RegistrationList
+)
+APPROVE_REGISTRATION = RpcMethod(
+    "auth.rpc.approve_registration", ApproveRegistrationRequest, RegistrationPublic
+)
+REFUSE_REGISTRATION = RpcMethod(
+    "auth.rpc.refuse_registration", RefuseRegistrationRequest, RegistrationPublic
+)
+DISABLE_USER = RpcMethod("auth.rpc.disable_user", AccountActionRequest, UserPublic)
+RESEND_INVITATION = RpcMethod("auth.rpc.resend_invitation", AccountActionRequest, InvitationPublic)
+REVOKE_INVITATION = RpcMethod("auth.rpc.revoke_invitation", AccountActionRequest, UserPublic)
+LIST_AUDIT = RpcMethod("auth.rpc.list_audit", AuditQuery, AuditLog)
+EID_LOG_IN = RpcMethod("auth.rpc.eid_log_in", EidLoginRequest, EidLoginReply)
+REQUEST_EID_LINK = RpcMethod("auth.rpc.request_eid_link", EidLinkRequest, Ack)
+LIST_EID_LINKS = RpcMethod("auth.rpc.list_eid_links", ListEidLinksRequest, EidLinkList)
+ACCEPT_EID_LINK = RpcMethod("auth.rpc.accept_eid_link", AcceptEidLinkRequest, EidLinkPublic)
 
 # --- events ---------------------------------------------------------------------------------
 
@@ -154,6 +381,71 @@ class SessionRevoked(Event):
 
     session_id: str
     user_id: str
+
+
+class PasswordResetRequested(Event):
+    """Someone asked to reset an account's password; the notifier mails the reset link."""
+
+    routing_key = "auth.password_reset.requested"
+
+    reset_id: str
+    user_id: str
+    email: EmailStr
+    display_name: str
+    language: str
+    reset_token: str = Field(description="Secret for the link; only its hash is stored")
+    expires_at: datetime
+
+
+class PasswordChanged(Event):
+    """An account's password was changed or reset; the notifier warns its owner by mail."""
+
+    routing_key = "auth.password.changed"
+
+    user_id: str
+    email: EmailStr
+    display_name: str
+    language: str
+    how: str = Field(description="reset (through the mail link) | change (signed in)")
+
+
+class RegistrationConfirmationRequested(Event):
+    """Someone registered; the notifier mails the link to confirm the address."""
+
+    routing_key = "auth.registration.confirmation_requested"
+
+    registration_id: str
+    email: EmailStr
+    display_name: str
+    language: str
+    confirmation_token: str = Field(description="Secret for the link; only its hash is stored")
+    expires_at: datetime
+
+
+class RegistrationDecided(Event):
+    """Staff approved or refused a registration; the notifier tells the client."""
+
+    routing_key = "auth.registration.decided"
+
+    registration_id: str
+    user_id: str | None
+    email: EmailStr
+    display_name: str
+    language: str
+    approved: bool
+    reason: str | None = None
+
+
+class EidLinked(Event):
+    """Staff linked an eID to an account; the notifier tells the client it now logs in."""
+
+    routing_key = "auth.eid.linked"
+
+    link_id: str
+    user_id: str
+    email: EmailStr
+    display_name: str
+    language: str
 
 
 # --- access token ---------------------------------------------------------------------------

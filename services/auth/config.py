@@ -22,6 +22,10 @@ class AuthSettings(ServiceSettings):
     refresh_idle_days: int = Field(default=14, ge=1, description="Session ends when unused so long")
     session_max_days: int = Field(default=30, ge=1, description="Session ends so long after login")
     invitation_days: int = Field(default=7, ge=1)
+    registration_confirmation_hours: int = Field(
+        default=24, ge=1, le=168, description="A registration's confirmation link works so long")
+    password_reset_minutes: int = Field(
+        default=30, ge=5, le=30, description="A reset link works so long (ASVS: at most 30 min)")
 
     argon2_memory_kib: int = Field(default=MIN_ARGON2_MEMORY_KIB, ge=MIN_ARGON2_MEMORY_KIB)
     argon2_time_cost: int = Field(default=MIN_ARGON2_TIME_COST, ge=MIN_ARGON2_TIME_COST)
@@ -29,6 +33,19 @@ class AuthSettings(ServiceSettings):
     password_hashing_concurrency: int = Field(
         default=2, ge=1, description="Hashes computed at once; a login flood queues behind these"
     )
+
+    # Back-off after failed logins (ASVS 6.3.1): per typed e-mail address and per client IP.
+    account_failure_limit: int = Field(default=10, ge=1, description="Failures before back-off")
+    account_first_wait_seconds: int = Field(default=60, ge=1)
+    account_longest_wait_seconds: int = Field(default=3600, ge=1)
+    ip_failure_limit: int = Field(
+        default=50, ge=1, description="Failures from one address before back-off (offices share"
+        " one address behind NAT)")
+    ip_first_wait_seconds: int = Field(default=60, ge=1)
+    ip_longest_wait_seconds: int = Field(default=3600, ge=1)
+
+    eid_trust_bundle_path: str = Field(
+        default="", description="PEM bundle of the eID roots and Citizen CAs; empty: no eID login")
 
     bootstrap_admin_email: str = ""
     bootstrap_admin_password: SecretStr = SecretStr("")

@@ -3,22 +3,31 @@
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+
+from stdnum.be import nn as belgian_nn
+from stdnum.exceptions import ValidationError
 
 from libs.contracts.auth import AccessClaims, UserPublic
 from libs.contracts.caller import STAFF_ROLES, Role
+from services.auth.password_policy import is_common_password
 
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 128  # bounds the hashing work one request can ask for
 MAX_ACCESS_TOKEN_SECONDS = 300  # gateways trust a token this long without asking auth
 WRONG_CREDENTIALS = "E-mail address or password is wrong."
+AWAITS_BROKER = (
+    "Your account awaits the approval of your broker. You will receive an e-mail as soon as "
+    "it is approved.")
+COMMON_PASSWORD = "This password is too common or too predictable; choose another one."  # noqa: S105
 
 
 class UserStatus(StrEnum):
     """Where an account stands; only an active account may log in."""
 
     INVITED = "invited"  # the broker sent the activation link; no password yet
+    PENDING = "pending"  # registered and confirmed by the client; awaits the broker's approval
     ACTIVE = "active"
     DISABLED = "disabled"
 
@@ -56,11 +65,16 @@ def normalize_email(email: str) -> str:
 
 
 def password_problem(password: str) -> str | None:
-    """Why a new password is refused, or None. Length only: composition rules add nothing (NIST)."""
+    """Why a new password is refused, or None: length and the common-passwords list only.
+
+    Composition rules ("a digit and a capital") add nothing (NIST 800-63B, ASVS 6.2).
+    """
     if len(password) < PASSWORD_MIN_LENGTH:
         return f"The password must have at least {PASSWORD_MIN_LENGTH} characters."
     if len(password) > PASSWORD_MAX_LENGTH:
         return f"The password must have at most {PASSWORD_MAX_LENGTH} characters."
+    if is_common_password(password):
+        return COMMON_PASSWORD
     return None
 
 
@@ -170,3 +184,27 @@ def decide_refresh(
     if now >= limits.idle_expiry(session):
         return RefreshOutcome.EXPIRED
     return RefreshOutcome.ROTATE
+
+
+# --- self-registration ------------------------------------------------------------------------
+
+
+class RegistrationStatus(StrEnum):
+    """Where a self-registration stands (manual 1.1, "Zich inschrijven")."""
+
+    AWAITING_CONFIRMATION = "awaiting_confirmation"  # the address is not confirmed yet
+    PENDING = "pending"  # confirmed, password chosen: the broker decides
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+def national_number_problem(national_number: str, birth_date: date) -> str | None:
+    """Why a Belgian national register number is refused, or None (checksum, birth date)."""
+    try:
+        compact = belgian_nn.validate(national_number)
+    except ValidationError:
+        return "This is not a valid Belgian national register number."
+    born = belgian_nn.get_birth_date(compact)  # None when the number hides the day or month
+    if born is not None and born != birth_date:
+        return "The national register number does not match the birth date."
+    return None

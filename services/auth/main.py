@@ -5,6 +5,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from libs.contracts.envelope import utc_now
 from libs.servicekit.bus import create_broker
 from libs.servicekit.logs import configure_logging
 from libs.servicekit.mongo import create_mongo_client
@@ -12,12 +13,20 @@ from libs.servicekit.outbox import OutboxRelay
 from libs.servicekit.runtime import ServiceRuntime
 from services.auth import subscribers
 from services.auth.access_tokens import AccessTokenSigner, signing_key_from_settings
+from services.auth.accounts import AccountHandlers
+from services.auth.audit import AuditTrail
+from services.auth.background import BackgroundWork
 from services.auth.config import AuthSettings
 from services.auth.domain import SessionLimits
+from services.auth.eid_login import EID_LINKS, EidHandlers, trust_bundle_from
 from services.auth.handlers import AuthHandlers
+from services.auth.password_resets import PasswordHandlers
 from services.auth.passwords import password_hasher
+from services.auth.registration_store import REGISTRATION_OUTBOX_COLLECTIONS, RegistrationStore
+from services.auth.registrations import RegistrationHandlers
 from services.auth.sessions import SessionKeeper
 from services.auth.store import OUTBOX_COLLECTIONS, AuthStore
+from services.auth.throttle import BackOffPolicy, LoginThrottle
 
 SERVICE = "auth"
 
@@ -26,6 +35,11 @@ SERVICE = "auth"
 class AuthService:
     runtime: ServiceRuntime
     handlers: AuthHandlers
+    password_handlers: PasswordHandlers
+    registration_handlers: RegistrationHandlers
+    account_handlers: AccountHandlers
+    eid_handlers: EidHandlers
+    background: BackgroundWork
     store: AuthStore
     relay: OutboxRelay
     signer: AccessTokenSigner
@@ -37,7 +51,8 @@ def build(settings: AuthSettings) -> AuthService:
     broker = create_broker(settings.amqp_url, SERVICE)
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = AuthStore(database)
-    relay = OutboxRelay(broker, database, OUTBOX_COLLECTIONS)
+    relay = OutboxRelay(
+        broker, database, [*OUTBOX_COLLECTIONS, *REGISTRATION_OUTBOX_COLLECTIONS, EID_LINKS])
     signer = AccessTokenSigner(signing_key_from_settings(settings))
     sessions = SessionKeeper(
         store, signer,
@@ -46,15 +61,48 @@ def build(settings: AuthSettings) -> AuthService:
                              maximum=timedelta(days=settings.session_max_days)),
         notify=relay.notify,
     )
+    throttle = LoginThrottle(
+        store,
+        account=BackOffPolicy(settings.account_failure_limit,
+                              timedelta(seconds=settings.account_first_wait_seconds),
+                              timedelta(seconds=settings.account_longest_wait_seconds)),
+        client_ip=BackOffPolicy(settings.ip_failure_limit,
+                                timedelta(seconds=settings.ip_first_wait_seconds),
+                                timedelta(seconds=settings.ip_longest_wait_seconds)),
+        clock=utc_now,
+    )
+    registration_store = RegistrationStore(database)
+    audit = AuditTrail(registration_store)
+    background = BackgroundWork()
+    hasher = password_hasher(settings)  # one hasher: one bound on concurrent hashing
     handlers = AuthHandlers(
-        store, password_hasher(settings), sessions,
+        store, hasher, sessions, throttle, audit,
         invitation_days=settings.invitation_days, notify=relay.notify,
     )
-    subscribers.register(broker, handlers, prefetch=settings.rpc_prefetch)
+    password_handlers = PasswordHandlers(
+        store, hasher, sessions, throttle,
+        reset_minutes=settings.password_reset_minutes, background=background,
+        notify=relay.notify,
+    )
+    registration_handlers = RegistrationHandlers(
+        store, registration_store, hasher, audit, background,
+        confirmation_hours=settings.registration_confirmation_hours, notify=relay.notify,
+    )
+    account_handlers = AccountHandlers(store, sessions, handlers, audit)
+    eid_handlers = EidHandlers(
+        database, store, sessions, audit,
+        trust_bundle=trust_bundle_from(settings.eid_trust_bundle_path), notify=relay.notify,
+    )
+    subscribers.register(
+        broker, handlers, password_handlers, registration_handlers, account_handlers,
+        eid_handlers, prefetch=settings.rpc_prefetch,
+    )
 
     async def prepare_database() -> None:
         """Indexes, then the office's first admin when configured and none exists yet."""
         await store.ensure_indexes()
+        await registration_store.ensure_indexes()
+        await eid_handlers.ensure_indexes()
         await handlers.bootstrap_admin(
             settings.bootstrap_admin_email, settings.bootstrap_admin_name,
             settings.bootstrap_admin_password.get_secret_value(),
@@ -64,8 +112,12 @@ def build(settings: AuthSettings) -> AuthService:
     runtime = ServiceRuntime(
         SERVICE, settings, broker, database, relay=relay, prepare_database=prepare_database
     )
-    return AuthService(runtime=runtime, handlers=handlers, store=store, relay=relay,
-                       signer=signer, prepare_database=prepare_database)
+    return AuthService(
+        runtime=runtime, handlers=handlers, password_handlers=password_handlers,
+        registration_handlers=registration_handlers, account_handlers=account_handlers,
+        eid_handlers=eid_handlers,
+        background=background, store=store, relay=relay, signer=signer,
+        prepare_database=prepare_database)
 
 
 def main() -> None:

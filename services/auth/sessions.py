@@ -114,6 +114,17 @@ class SessionKeeper:
             log.info("session revoked", session_id=session.session_id, reason=reason)
             self._notify()
 
+    async def revoke_all_of(
+        self, user_id: str, reason: str, *, keep_session_id: str | None = None
+    ) -> int:
+        """End every open session of the user except `keep_session_id`; how many ended."""
+        ended = 0
+        for session in await self._store.open_sessions_of(user_id):
+            if session.session_id != keep_session_id:
+                await self.revoke(session, reason)
+                ended += 1
+        return ended
+
     async def find_by_refresh_token(self, refresh_token: str) -> SessionRecord | None:
         """The session a refresh token (current or rotated) belongs to."""
         return await self._store.find_session_by_refresh_hash(hash_token(refresh_token))

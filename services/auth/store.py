@@ -5,6 +5,7 @@ Two quirks of the Mongo-wire server used here shape the code: a top-level dateti
 an equality match on an indexed array field finds nothing (so array lookups use `$in`).
 """
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,16 +13,25 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from libs.contracts.auth import InvitationCreated, SessionRevoked
+from libs.contracts.auth import (
+    InvitationCreated,
+    PasswordChanged,
+    PasswordResetRequested,
+    SessionRevoked,
+)
 from libs.contracts.caller import Role
 from libs.servicekit.mongo import Document, stored_utc
 from libs.servicekit.outbox import PENDING_COUNT_FIELD, new_document_events, record_events
 from services.auth.domain import Account, SessionRecord, UserStatus
+from services.auth.throttle import ThrottleState
 
 USERS = "users"
 INVITATIONS = "invitations"
 SESSIONS = "sessions"
-OUTBOX_COLLECTIONS = [INVITATIONS, SESSIONS]
+THROTTLES = "login_throttles"
+PASSWORD_RESETS = "password_resets"  # noqa: S105 - a collection name
+# Users carry PasswordChanged; password resets carry PasswordResetRequested.
+OUTBOX_COLLECTIONS = [INVITATIONS, SESSIONS, USERS, PASSWORD_RESETS]
 
 PREVIOUS_HASHES_KEPT = 50  # rotated refresh tokens remembered per session, for reuse detection
 # Kept past their end so a late logout, reuse or "revoked since" question still finds them.
@@ -53,6 +63,13 @@ def _session(doc: Document) -> SessionRecord:
     )
 
 
+def _throttle(doc: Document) -> ThrottleState:
+    return ThrottleState(
+        key=doc["_id"], failures=int(doc["failures"]),
+        last_failure_at=stored_utc(doc["last_failure_at"]),
+    )
+
+
 class StoredInvitation:
     """An invitation as stored: the token only as its hash."""
 
@@ -65,6 +82,16 @@ class StoredInvitation:
         self.used_at = _optional_utc(doc.get("used_at"))
 
 
+class StoredPasswordReset:
+    """A password-reset link as stored: the token only as its hash."""
+
+    def __init__(self, doc: Document) -> None:
+        self.reset_id: str = doc["_id"]
+        self.user_id: str = doc["user_id"]
+        self.expires_at = stored_utc(doc["expires_at"])
+        self.used_at = _optional_utc(doc.get("used_at"))
+
+
 class AuthStore:
     """Users, invitations and sessions, one document each."""
 
@@ -72,6 +99,8 @@ class AuthStore:
         self._users = database[USERS]
         self._invitations = database[INVITATIONS]
         self._sessions = database[SESSIONS]
+        self._throttles = database[THROTTLES]
+        self._resets = database[PASSWORD_RESETS]
 
     async def ensure_indexes(self) -> None:
         """Indexes the queries below rely on; unique ones enforce the rules."""
@@ -84,7 +113,11 @@ class AuthStore:
         await self._sessions.create_index("previous_refresh_hashes")
         await self._sessions.create_index("revoked_at")
         await self._sessions.create_index("purge_at", expireAfterSeconds=0)
-        for collection in (self._invitations, self._sessions):
+        await self._resets.create_index("token_hash", unique=True)
+        await self._resets.create_index("user_id")
+        await self._resets.create_index("purge_at", expireAfterSeconds=0)
+        await self._sessions.create_index("user_id")
+        for collection in (self._invitations, self._sessions, self._users, self._resets):
             await collection.create_index(PENDING_COUNT_FIELD)
 
     # --- users ---------------------------------------------------------------------------------
@@ -145,6 +178,34 @@ class AuthStore:
     async def replace_password_hash(self, user_id: str, password_hash: str) -> None:
         """Store a hash recomputed with the current cost parameters."""
         await self._users.update_one({"_id": user_id}, {"$set": {"password_hash": password_hash}})
+
+    async def set_password(
+        self, user_id: str, password_hash: str, event: PasswordChanged
+    ) -> Account | None:
+        """Give an active account a new password and store PasswordChanged with it."""
+        doc = await self._users.find_one_and_update(
+            {"_id": user_id, "status": UserStatus.ACTIVE.value},
+            record_events({"$set": {"password_hash": password_hash}}, event),
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else _account(doc)
+
+    async def open_pending_user(self, user_id: str, dossier_ids: list[str]) -> Account | None:
+        """The broker approved a registered account: active, with its dossier grants."""
+        doc = await self._users.find_one_and_update(
+            {"_id": user_id, "status": UserStatus.PENDING.value},
+            {"$set": {"status": UserStatus.ACTIVE.value, "dossier_ids": list(dossier_ids)}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else _account(doc)
+
+    async def set_status(self, user_id: str, status: UserStatus) -> Account | None:
+        """Put the account in `status` (disable, refuse); None if it does not exist."""
+        doc = await self._users.find_one_and_update(
+            {"_id": user_id}, {"$set": {"status": status.value}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else _account(doc)
 
     async def add_grant(self, user_id: str, dossier_id: str) -> Account | None:
         """Give the account access to a dossier (no-op if it has it)."""
@@ -248,7 +309,65 @@ class AuthStore:
         )
         return result.modified_count == 1
 
+    async def open_sessions_of(self, user_id: str) -> list[SessionRecord]:
+        """The user's sessions that have not been ended."""
+        cursor = self._sessions.find({"user_id": user_id, "revoked_at": None})
+        return [_session(doc) async for doc in cursor]
+
     async def sessions_revoked_since(self, since: datetime) -> list[str]:
         """Ids of the sessions ended at or after `since`."""
         cursor = self._sessions.find({"revoked_at": {"$gte": since}}, {"_id": 1})
         return [doc["_id"] async for doc in cursor]
+
+    # --- password resets -----------------------------------------------------------------------
+
+    async def insert_password_reset(
+        self, event: PasswordResetRequested, token_hash: str, now: datetime
+    ) -> None:
+        """Store a reset link (its token only as a hash) and the event that mails it."""
+        await self._resets.insert_one({
+            "_id": event.reset_id, "user_id": event.user_id, "token_hash": token_hash,
+            "created_at": now, "expires_at": event.expires_at, "used_at": None,
+            "purge_at": event.expires_at + INVITATION_RETENTION,
+            **new_document_events(event),
+        })
+
+    async def expire_open_password_resets(self, user_id: str, now: datetime) -> None:
+        """End the user's unused reset links: only the newest one works."""
+        await self._resets.update_many(
+            {"user_id": user_id, "used_at": None, "expires_at": {"$gt": now}},
+            {"$set": {"expires_at": now}},
+        )
+
+    async def find_password_reset(self, token_hash: str) -> StoredPasswordReset | None:
+        """The reset whose token hashes to `token_hash`."""
+        doc = await self._resets.find_one({"token_hash": token_hash})
+        return None if doc is None else StoredPasswordReset(doc)
+
+    async def use_password_reset(self, reset_id: str, now: datetime) -> bool:
+        """Mark the reset used; False if it was used or expired meanwhile (single use)."""
+        result = await self._resets.update_one(
+            {"_id": reset_id, "used_at": None, "expires_at": {"$gt": now}},
+            {"$set": {"used_at": now}},
+        )
+        return result.modified_count == 1
+
+    # --- failed-login throttles ----------------------------------------------------------------
+
+    async def find_throttles(self, keys: Sequence[str]) -> list[ThrottleState]:
+        """The consecutive failures of `keys` (keys without failures are absent)."""
+        cursor = self._throttles.find({"_id": {"$in": list(keys)}})
+        return [_throttle(doc) async for doc in cursor]
+
+    async def record_failure(self, key: str, now: datetime) -> ThrottleState:
+        """Count one more failure of `key`, atomically (replicas share the count)."""
+        doc = await self._throttles.find_one_and_update(
+            {"_id": key}, {"$inc": {"failures": 1}, "$set": {"last_failure_at": now}},
+            upsert=True, return_document=ReturnDocument.AFTER,
+        )
+        assert doc is not None  # upsert with ReturnDocument.AFTER always returns the document
+        return _throttle(doc)
+
+    async def clear_throttles(self, keys: Sequence[str]) -> None:
+        """Forget the failures of `keys`: a success resets the back-off."""
+        await self._throttles.delete_many({"_id": {"$in": list(keys)}})

@@ -4,10 +4,18 @@ from faststream.rabbit import RabbitBroker
 
 from libs.contracts import auth
 from libs.servicekit.rpc import serve_rpc
+from services.auth.accounts import AccountHandlers
+from services.auth.eid_login import EidHandlers
 from services.auth.handlers import AuthHandlers
+from services.auth.password_resets import PasswordHandlers
+from services.auth.registrations import RegistrationHandlers
 
 
-def register(broker: RabbitBroker, handlers: AuthHandlers, *, prefetch: int) -> None:
+def register(
+    broker: RabbitBroker, handlers: AuthHandlers, passwords: PasswordHandlers,
+    registrations: RegistrationHandlers, accounts: AccountHandlers, eid: EidHandlers, *,
+    prefetch: int,
+) -> None:
     """Wire every RPC method of the service (auth consumes no events)."""
     serve_rpc(broker, auth.CREATE_STAFF, handlers.create_staff, prefetch=prefetch)
     serve_rpc(broker, auth.INVITE_CLIENT, handlers.invite_client, prefetch=prefetch)
@@ -21,3 +29,22 @@ def register(broker: RabbitBroker, handlers: AuthHandlers, *, prefetch: int) -> 
     serve_rpc(broker, auth.GET_USER, handlers.get_user, prefetch=prefetch)
     serve_rpc(broker, auth.LIST_REVOKED_SESSIONS, handlers.list_revoked_sessions,
               prefetch=prefetch)
+    serve_rpc(broker, auth.REQUEST_PASSWORD_RESET, passwords.request_reset, prefetch=prefetch)
+    serve_rpc(broker, auth.LOOK_UP_PASSWORD_RESET, passwords.look_up_reset, prefetch=prefetch)
+    serve_rpc(broker, auth.RESET_PASSWORD, passwords.reset_password, prefetch=prefetch)
+    serve_rpc(broker, auth.CHANGE_PASSWORD, passwords.change_password, prefetch=prefetch)
+    serve_rpc(broker, auth.REGISTER, registrations.register, prefetch=prefetch)
+    serve_rpc(broker, auth.LOOK_UP_REGISTRATION, registrations.look_up, prefetch=prefetch)
+    serve_rpc(broker, auth.CONFIRM_REGISTRATION, registrations.confirm, prefetch=prefetch)
+    serve_rpc(broker, auth.LIST_REGISTRATIONS, registrations.list_registrations,
+              prefetch=prefetch)
+    serve_rpc(broker, auth.APPROVE_REGISTRATION, registrations.approve, prefetch=prefetch)
+    serve_rpc(broker, auth.REFUSE_REGISTRATION, registrations.refuse, prefetch=prefetch)
+    serve_rpc(broker, auth.DISABLE_USER, accounts.disable_user, prefetch=prefetch)
+    serve_rpc(broker, auth.RESEND_INVITATION, accounts.resend_invitation, prefetch=prefetch)
+    serve_rpc(broker, auth.REVOKE_INVITATION, accounts.revoke_invitation, prefetch=prefetch)
+    serve_rpc(broker, auth.LIST_AUDIT, accounts.list_audit, prefetch=prefetch)
+    serve_rpc(broker, auth.EID_LOG_IN, eid.log_in, prefetch=prefetch)
+    serve_rpc(broker, auth.REQUEST_EID_LINK, eid.request_link, prefetch=prefetch)
+    serve_rpc(broker, auth.LIST_EID_LINKS, eid.list_links, prefetch=prefetch)
+    serve_rpc(broker, auth.ACCEPT_EID_LINK, eid.accept_link, prefetch=prefetch)

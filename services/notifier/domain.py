@@ -28,6 +28,11 @@ class MailKind(StrEnum):
 
     INVITATION = "invitation"
     NEW_REQUEST = "new-request"
+    PASSWORD_RESET = "password-reset"  # noqa: S105 - a mail kind
+    PASSWORD_CHANGED = "password-changed"  # noqa: S105 - a mail kind
+    REGISTRATION_CONFIRMATION = "registration-confirmation"
+    REGISTRATION_DECISION = "registration-decision"
+    EID_LINKED = "eid-linked"
 
 
 @dataclass(frozen=True)

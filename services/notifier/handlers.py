@@ -5,14 +5,27 @@ import contextlib
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
 
-from libs.contracts.auth import InvitationCreated
+from libs.contracts.auth import (
+    EidLinked,
+    InvitationCreated,
+    PasswordChanged,
+    PasswordResetRequested,
+    RegistrationConfirmationRequested,
+    RegistrationDecided,
+)
 from libs.contracts.envelope import Event
 from libs.contracts.requests import RequestSubmitted
 from libs.servicekit.inbox import Inbox
 from libs.servicekit.logs import get_logger
+from services.notifier.account_mails import password_changed_mail, password_reset_mail
 from services.notifier.config import NotifierSettings
 from services.notifier.domain import invitation_mail, new_request_mail
 from services.notifier.mailer import SmtpMailer
+from services.notifier.registration_mails import (
+    eid_linked_mail,
+    registration_confirmation_mail,
+    registration_decision_mail,
+)
 
 log = get_logger(__name__)
 
@@ -30,6 +43,43 @@ class NotifierHandlers:
     async def send_invitation_mail(self, event: InvitationCreated) -> None:
         """Mail the invited client the activation link, in the client's language."""
         mail = invitation_mail(
+            event, sender=self._settings.from_email, public_url=self._settings.public_url
+        )
+        await self._send_once(event, mail)
+
+    async def send_password_reset_mail(self, event: PasswordResetRequested) -> None:
+        """Mail the client the link to choose a new password."""
+        mail = password_reset_mail(
+            event, sender=self._settings.from_email, public_url=self._settings.public_url
+        )
+        await self._send_once(event, mail)
+
+    async def send_password_changed_mail(self, event: PasswordChanged) -> None:
+        """Warn the client that their password changed (so a stranger's change is noticed)."""
+        mail = password_changed_mail(
+            event, sender=self._settings.from_email, public_url=self._settings.public_url
+        )
+        await self._send_once(event, mail)
+
+    async def send_registration_confirmation_mail(
+        self, event: RegistrationConfirmationRequested
+    ) -> None:
+        """Mail the registered person the link to confirm the address."""
+        mail = registration_confirmation_mail(
+            event, sender=self._settings.from_email, public_url=self._settings.public_url
+        )
+        await self._send_once(event, mail)
+
+    async def send_registration_decision_mail(self, event: RegistrationDecided) -> None:
+        """Tell the person the broker approved or refused the registration."""
+        mail = registration_decision_mail(
+            event, sender=self._settings.from_email, public_url=self._settings.public_url
+        )
+        await self._send_once(event, mail)
+
+    async def send_eid_linked_mail(self, event: EidLinked) -> None:
+        """Tell the client their eID now logs them in."""
+        mail = eid_linked_mail(
             event, sender=self._settings.from_email, public_url=self._settings.public_url
         )
         await self._send_once(event, mail)

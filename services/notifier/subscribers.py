@@ -2,7 +2,14 @@
 
 from faststream.rabbit import RabbitBroker
 
-from libs.contracts.auth import InvitationCreated
+from libs.contracts.auth import (
+    EidLinked,
+    InvitationCreated,
+    PasswordChanged,
+    PasswordResetRequested,
+    RegistrationConfirmationRequested,
+    RegistrationDecided,
+)
 from libs.contracts.requests import RequestSubmitted
 from libs.servicekit.bus import subscribe_event
 from services.notifier.handlers import NotifierHandlers
@@ -19,4 +26,27 @@ def register(broker: RabbitBroker, handlers: NotifierHandlers, *, prefetch: int)
     subscribe_event(
         broker, consumer=CONSUMER, purpose="request-mails", event_type=RequestSubmitted,
         handle=handlers.send_new_request_mail, prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="password-reset-mails",
+        event_type=PasswordResetRequested, handle=handlers.send_password_reset_mail,
+        prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="password-changed-mails", event_type=PasswordChanged,
+        handle=handlers.send_password_changed_mail, prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="registration-confirmation-mails",
+        event_type=RegistrationConfirmationRequested,
+        handle=handlers.send_registration_confirmation_mail, prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="registration-decision-mails",
+        event_type=RegistrationDecided, handle=handlers.send_registration_decision_mail,
+        prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="eid-linked-mails", event_type=EidLinked,
+        handle=handlers.send_eid_linked_mail, prefetch=prefetch,
     )

@@ -6,6 +6,7 @@ import pytest
 
 from libs.contracts.caller import Role
 from services.auth.domain import (
+    COMMON_PASSWORD,
     MAX_ACCESS_TOKEN_SECONDS,
     Account,
     InvitationState,
@@ -22,6 +23,7 @@ from services.auth.domain import (
     normalize_email,
     password_problem,
 )
+from services.auth.password_policy import common_passwords
 
 NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 LIMITS = SessionLimits(idle=timedelta(days=14), maximum=timedelta(days=30))
@@ -29,8 +31,9 @@ LIMITS = SessionLimits(idle=timedelta(days=14), maximum=timedelta(days=30))
 
 # --- passwords ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("password", ["a" * 12, "correct horse battery staple", "ü" * 128,
-                                      "123456789012"])
+@pytest.mark.parametrize("password", ["correct horse battery staple", "ü" * 127 + "x",
+                                      "voorjaar in gent", "zeedijk 112 de panne",
+                                      "ALLCAPSNODIGITS", "8 4 1 9 3 7 2 6 5 0"])
 def test_a_password_of_12_to_128_characters_is_accepted_whatever_it_contains(
     password: str,
 ) -> None:
@@ -42,7 +45,21 @@ def test_a_password_shorter_than_12_characters_is_refused() -> None:
 
 
 def test_a_password_longer_than_128_characters_is_refused() -> None:
-    assert password_problem("a" * 129) == "The password must have at most 128 characters."
+    assert password_problem("ab" * 64 + "c") == "The password must have at most 128 characters."
+
+
+@pytest.mark.parametrize("password", [
+    "qwerty123456", "leavemealone", "1qaz2wsx3edc",  # on zxcvbn's list as they are
+    "Password1234", "Summer2024!!!!", "  iloveyou!!  ", "Welkom123456",  # listed, decorated
+    "aaaaaaaaaaaa", "abcabcabcabc", "abcdefghijkl", "123456789012", "987654321098",  # patterns
+])
+def test_a_common_or_trivially_predictable_password_is_refused(password: str) -> None:
+    assert password_problem(password) == COMMON_PASSWORD
+
+
+def test_the_common_passwords_list_is_zxcvbns_thirty_thousand() -> None:
+    assert len(common_passwords()) > 25_000
+    assert "password" in common_passwords()
 
 
 def test_an_email_address_is_one_account_whatever_its_case_and_surrounding_spaces() -> None:

@@ -1,0 +1,111 @@
+"""Admin API for accounts: registrations to decide, disabling, invitations, the audit log.
+
+Every action passes where it came from (client address, user agent) for auth's audit log.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from gateway.deps import Rpc, StaffCaller
+from libs.contracts import auth
+
+router = APIRouter(prefix="/admin/api/v1", tags=["admin: accounts"])
+
+
+def origin_of(request: Request) -> auth.StaffOrigin:
+    """Where a staff request came from, for the audit log."""
+    return auth.StaffOrigin(
+        client_ip=request.client.host if request.client else None,
+        user_agent=(request.headers.get("user-agent") or "")[:500] or None,
+    )
+
+
+class ApprovalBody(BaseModel):
+    dossier_ids: list[str] = Field(min_length=1)
+
+
+class RefusalBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+@router.get("/registrations")
+async def list_registrations(
+    claims: StaffCaller, rpc: Rpc,
+    status: Annotated[str, Query(pattern="^(awaiting_confirmation|pending|approved|refused)$")]
+    = "pending",
+) -> auth.RegistrationList:
+    """Registrations in a status; by default those waiting for a decision."""
+    return await rpc.call(auth.LIST_REGISTRATIONS, auth.ListRegistrationsRequest(
+        caller=claims.caller(), status=status))
+
+
+@router.post("/registrations/{registration_id}/approve")
+async def approve_registration(
+    registration_id: str, body: ApprovalBody, claims: StaffCaller, rpc: Rpc, request: Request,
+) -> auth.RegistrationPublic:
+    """Approve a registration and link the account to dossiers; the client is mailed."""
+    return await rpc.call(auth.APPROVE_REGISTRATION, auth.ApproveRegistrationRequest(
+        caller=claims.caller(), registration_id=registration_id, dossier_ids=body.dossier_ids,
+        origin=origin_of(request)))
+
+
+@router.post("/registrations/{registration_id}/refuse")
+async def refuse_registration(
+    registration_id: str, body: RefusalBody, claims: StaffCaller, rpc: Rpc, request: Request,
+) -> auth.RegistrationPublic:
+    """Refuse a registration with a reason; the client is mailed the reason."""
+    return await rpc.call(auth.REFUSE_REGISTRATION, auth.RefuseRegistrationRequest(
+        caller=claims.caller(), registration_id=registration_id, reason=body.reason,
+        origin=origin_of(request)))
+
+
+@router.post("/users/{user_id}/disable")
+async def disable_user(
+    user_id: str, claims: StaffCaller, rpc: Rpc, request: Request
+) -> auth.UserPublic:
+    """Disable an account: no more logins, and its sessions end now."""
+    return await rpc.call(auth.DISABLE_USER, auth.AccountActionRequest(
+        caller=claims.caller(), user_id=user_id, origin=origin_of(request)))
+
+
+@router.post("/users/{user_id}/invitation/resend", status_code=201)
+async def resend_invitation(
+    user_id: str, claims: StaffCaller, rpc: Rpc, request: Request
+) -> auth.InvitationPublic:
+    """Mail a new activation link to an invited client (the older link stops working)."""
+    return await rpc.call(auth.RESEND_INVITATION, auth.AccountActionRequest(
+        caller=claims.caller(), user_id=user_id, origin=origin_of(request)))
+
+
+@router.post("/users/{user_id}/invitation/revoke")
+async def revoke_invitation(
+    user_id: str, claims: StaffCaller, rpc: Rpc, request: Request
+) -> auth.UserPublic:
+    """The invited client's activation link stops working."""
+    return await rpc.call(auth.REVOKE_INVITATION, auth.AccountActionRequest(
+        caller=claims.caller(), user_id=user_id, origin=origin_of(request)))
+
+
+@router.get("/audit")
+async def audit_log(
+    claims: StaffCaller, rpc: Rpc, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> auth.AuditLog:
+    """The newest staff actions: who, what, when, from where (office admin only)."""
+    return await rpc.call(auth.LIST_AUDIT, auth.AuditQuery(caller=claims.caller(), limit=limit))
+
+
+@router.get("/eid-links")
+async def list_eid_links(claims: StaffCaller, rpc: Rpc) -> auth.EidLinkList:
+    """Requests to link an eID card to an account, waiting for staff."""
+    return await rpc.call(auth.LIST_EID_LINKS, auth.ListEidLinksRequest(caller=claims.caller()))
+
+
+@router.post("/eid-links/{link_id}/accept")
+async def accept_eid_link(
+    link_id: str, claims: StaffCaller, rpc: Rpc, request: Request
+) -> auth.EidLinkPublic:
+    """Link the card to the client account of the given address; the client is mailed."""
+    return await rpc.call(auth.ACCEPT_EID_LINK, auth.AcceptEidLinkRequest(
+        caller=claims.caller(), link_id=link_id, origin=origin_of(request)))

@@ -1,0 +1,160 @@
+"""Log in with the Belgian eID (manual 1.1, "Aanmelden met eID").
+
+A checked card linked to an active account logs in. An unknown card gets a link token: the
+holder gives an e-mail address, staff accept the link, a mail confirms it, and from then on
+the card logs in. Links and card numbers are stored in `eid_links`; the number on the account.
+"""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+
+from libs.contracts import auth
+from libs.contracts.caller import Role
+from libs.contracts.envelope import new_id, utc_now
+from libs.contracts.rpc import Ack
+from libs.servicekit.access import require_staff
+from libs.servicekit.errors import Conflict, Gone, NotFound, Unauthenticated, Unavailable
+from libs.servicekit.logs import correlation_id, get_logger
+from libs.servicekit.mongo import Document, stored_utc
+from libs.servicekit.outbox import PENDING_COUNT_FIELD, record_events
+from services.auth.audit import AuditTrail
+from services.auth.domain import UserStatus, hash_token, new_secret_token, normalize_email
+from services.auth.eid import EidRefused, certificate_from_header, load_trust_bundle
+from services.auth.eid import verify_citizen_certificate as verify_card
+from services.auth.sessions import SessionKeeper
+from services.auth.store import USERS, AuthStore
+
+log = get_logger(__name__)
+EID_LINKS = "eid_links"
+LINK_TOKEN_LIFETIME = timedelta(minutes=30)
+CARD_REFUSED = "This eID card cannot be used to log in."
+NOT_CONFIGURED = "Logging in with eID is not available."
+SPENT_LINK = "This eID check has expired; please insert your card and start again."
+NO_ACCOUNT = "No active client account has this e-mail address."
+
+
+def _public(doc: Document) -> auth.EidLinkPublic:
+    return auth.EidLinkPublic(
+        link_id=doc["_id"], status=doc["status"], email=doc["email"],
+        display_name=doc["display_name"], national_number=doc["national_number"],
+        created_at=stored_utc(doc["created_at"]), user_id=doc.get("user_id"),
+        decided_by=doc.get("decided_by"))
+
+
+class EidHandlers:
+    """eID login, link requests, and the staff's acceptance."""
+
+    def __init__(
+        self, database: AsyncDatabase[Document], store: AuthStore, sessions: SessionKeeper,
+        audit: AuditTrail, *, trust_bundle: list[x509.Certificate] | None,
+        notify: Callable[[], None], clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._links = database[EID_LINKS]
+        self._users = database[USERS]
+        self._store = store
+        self._sessions = sessions
+        self._audit = audit
+        self._bundle = trust_bundle
+        self._notify = notify
+        self._clock = clock
+
+    async def ensure_indexes(self) -> None:
+        """Indexes the lookups below rely on."""
+        await self._links.create_index("token_hash", unique=True)
+        await self._links.create_index("status")
+        await self._links.create_index(PENDING_COUNT_FIELD)
+        await self._users.create_index("national_number")
+
+    async def log_in(self, request: auth.EidLoginRequest) -> auth.EidLoginReply:
+        """A checked card: logged in if linked, else a token to ask for the link."""
+        if self._bundle is None:
+            raise Unavailable(NOT_CONFIGURED)
+        now = self._clock()
+        try:
+            identity = verify_card(certificate_from_header(request.certificate_pem),
+                                   self._bundle, now)
+        except EidRefused as refused:
+            log.info("eID refused", reason=str(refused), client_ip=request.client_ip)
+            raise Unauthenticated(CARD_REFUSED) from refused
+        doc = await self._users.find_one({"national_number": identity.national_number})
+        if doc is not None:
+            account = await self._store.find_user(doc["_id"])
+            if account is None or account.status is not UserStatus.ACTIVE:
+                raise Unauthenticated(CARD_REFUSED)
+            log.info("eID login", user_id=account.user_id)
+            return auth.EidLoginReply(tokens=await self._sessions.open(account))
+        token = new_secret_token()
+        await self._links.insert_one({
+            "_id": new_id(), "status": "identified", "token_hash": hash_token(token),
+            "national_number": identity.national_number, "display_name": identity.display_name,
+            "email": None, "created_at": now, "expires_at": now + LINK_TOKEN_LIFETIME,
+            "user_id": None, "decided_by": None,
+        })
+        return auth.EidLoginReply(link_token=token, display_name=identity.display_name)
+
+    async def request_link(self, request: auth.EidLinkRequest) -> Ack:
+        """The card holder names the account's address; staff decide (same answer for all)."""
+        doc = await self._links.find_one({"token_hash": hash_token(request.link_token)})
+        if doc is None:
+            raise NotFound(SPENT_LINK)
+        if doc["status"] != "identified" or self._clock() >= stored_utc(doc["expires_at"]):
+            raise Gone(SPENT_LINK)
+        result = await self._links.update_one(
+            {"_id": doc["_id"], "status": "identified"},
+            {"$set": {"status": "requested", "email": normalize_email(str(request.email))}})
+        if result.modified_count != 1:
+            raise Gone(SPENT_LINK)
+        log.info("eID link requested", link_id=doc["_id"])
+        return Ack()
+
+    async def list_links(self, request: auth.ListEidLinksRequest) -> auth.EidLinkList:
+        """The link requests waiting for staff, oldest first."""
+        require_staff(request.caller)
+        cursor = self._links.find({"status": "requested"}).sort("created_at", 1)
+        return auth.EidLinkList(links=[_public(doc) async for doc in cursor])
+
+    async def accept_link(self, request: auth.AcceptEidLinkRequest) -> auth.EidLinkPublic:
+        """Staff link the card to the client account of the given address; a mail confirms."""
+        require_staff(request.caller)
+        doc = await self._links.find_one({"_id": request.link_id})
+        if doc is None:
+            raise NotFound("This eID link request does not exist.")
+        if doc["status"] != "requested":
+            raise Conflict("This eID link request was decided already.")
+        account = await self._store.find_user_by_email(doc["email"])
+        if account is None or account.role is not Role.CLIENT or (
+                account.status is not UserStatus.ACTIVE):
+            raise Conflict(NO_ACCOUNT)
+        other = await self._users.find_one({"national_number": doc["national_number"]})
+        if other is not None and other["_id"] != account.user_id:
+            raise Conflict("This eID card is linked to another account already.")
+        await self._users.update_one({"_id": account.user_id},
+                                     {"$set": {"national_number": doc["national_number"]}})
+        event = auth.EidLinked(
+            link_id=doc["_id"], user_id=account.user_id, email=account.email,
+            display_name=account.display_name, language=account.language,
+            correlation_id=correlation_id.get())
+        updated = await self._links.find_one_and_update(
+            {"_id": doc["_id"], "status": "requested"},
+            record_events({"$set": {"status": "accepted", "user_id": account.user_id,
+                                    "decided_by": request.caller.user_id,
+                                    "decided_at": self._clock()}}, event),
+            return_document=ReturnDocument.AFTER)
+        if updated is None:
+            raise Conflict("This eID link request was decided already.")
+        self._notify()
+        await self._audit.record(request.caller, request.origin, "eid.link.accept",
+                                 account.user_id, link_id=doc["_id"])
+        return _public(updated)
+
+
+def trust_bundle_from(path: str) -> list[x509.Certificate] | None:
+    """The configured eID trust bundle, or None when eID login is not configured."""
+    if not path:
+        return None
+    return load_trust_bundle(Path(path).read_bytes())

@@ -1,0 +1,123 @@
+"""Mails about a client's own account: the password-reset link and the "password changed" notice.
+
+Texts in NL (the default), FR and EN, like the invitation in domain.py (pure, no I/O).
+"""
+
+from email.headerregistry import Address
+from email.message import EmailMessage
+from urllib.parse import quote
+
+from libs.contracts.auth import PasswordChanged, PasswordResetRequested
+from services.notifier.domain import MailKind, MailText, _mail, mail_language, one_line, shown_time
+
+PASSWORD_RESET_TEXTS = {
+    "nl": MailText(
+        subject="Een nieuw wachtwoord voor MyBroker",
+        body=(
+            "Beste {name},\n\n"
+            "Iemand, wellicht uzelf, vroeg een nieuw wachtwoord voor uw toegang tot MyBroker.\n\n"
+            "Klik op de volgende link en kies een nieuw wachtwoord:\n{link}\n\n"
+            "Deze link is geldig tot {expires} en kan maar één keer gebruikt worden. Daarna "
+            "worden al uw andere sessies afgemeld.\n\n"
+            "Hebt u niets gevraagd? Dan mag u deze e-mail negeren: uw wachtwoord blijft "
+            "ongewijzigd.\n\n"
+            "Met vriendelijke groeten,\nUw verzekeringsmakelaar\n"
+        ),
+    ),
+    "fr": MailText(
+        subject="Un nouveau mot de passe pour MyBroker",
+        body=(
+            "Bonjour {name},\n\n"
+            "Quelqu'un, sans doute vous-même, a demandé un nouveau mot de passe pour votre "
+            "accès à MyBroker.\n\n"
+            "Cliquez sur le lien suivant et choisissez un nouveau mot de passe :\n{link}\n\n"
+            "Ce lien est valable jusqu'au {expires} et ne peut être utilisé qu'une seule fois. "
+            "Ensuite, toutes vos autres sessions seront fermées.\n\n"
+            "Vous n'avez rien demandé ? Vous pouvez ignorer cet e-mail : votre mot de passe "
+            "reste inchangé.\n\n"
+            "Meilleures salutations,\nVotre courtier en assurances\n"
+        ),
+    ),
+    "en": MailText(
+        subject="A new password for MyBroker",
+        body=(
+            "Dear {name},\n\n"
+            "Someone, probably you, asked for a new password for your access to MyBroker.\n\n"
+            "Follow this link and choose a new password:\n{link}\n\n"
+            "This link is valid until {expires} and can be used only once. Afterwards all "
+            "your other sessions are signed out.\n\n"
+            "Did you not ask for this? Then you may ignore this e-mail: your password stays "
+            "as it is.\n\n"
+            "Kind regards,\nYour insurance broker\n"
+        ),
+    ),
+}
+
+PASSWORD_CHANGED_TEXTS = {
+    "nl": MailText(
+        subject="Uw wachtwoord voor MyBroker is gewijzigd",
+        body=(
+            "Beste {name},\n\n"
+            "Het wachtwoord van uw toegang tot MyBroker werd zonet gewijzigd. Al uw andere "
+            "sessies zijn afgemeld.\n\n"
+            "Was u dit niet? Vraag dan meteen een nieuw wachtwoord aan via {link} en "
+            "verwittig uw verzekeringsmakelaar.\n\n"
+            "Met vriendelijke groeten,\nUw verzekeringsmakelaar\n"
+        ),
+    ),
+    "fr": MailText(
+        subject="Votre mot de passe MyBroker a été modifié",
+        body=(
+            "Bonjour {name},\n\n"
+            "Le mot de passe de votre accès à MyBroker vient d'être modifié. Toutes vos autres "
+            "sessions ont été fermées.\n\n"
+            "Ce n'était pas vous ? Demandez immédiatement un nouveau mot de passe via {link} "
+            "et prévenez votre courtier en assurances.\n\n"
+            "Meilleures salutations,\nVotre courtier en assurances\n"
+        ),
+    ),
+    "en": MailText(
+        subject="Your MyBroker password was changed",
+        body=(
+            "Dear {name},\n\n"
+            "The password of your access to MyBroker has just been changed. All your other "
+            "sessions were signed out.\n\n"
+            "Was this not you? Then ask for a new password at once at {link} and tell your "
+            "insurance broker.\n\n"
+            "Kind regards,\nYour insurance broker\n"
+        ),
+    ),
+}
+
+
+def password_reset_link(public_url: str, token: str) -> str:
+    """The web page where the client chooses a new password."""
+    return f"{public_url.rstrip('/')}/reset-password?token={quote(token, safe='')}"
+
+
+def forgot_password_link(public_url: str) -> str:
+    """The web page where a new reset link can be asked."""
+    return f"{public_url.rstrip('/')}/forgot-password"
+
+
+def password_reset_mail(
+    event: PasswordResetRequested, *, sender: str, public_url: str
+) -> EmailMessage:
+    """The reset link, in the client's language, with when it stops working."""
+    text = PASSWORD_RESET_TEXTS[mail_language(event.language)]
+    name = one_line(event.display_name)
+    body = text.body.format(
+        name=name, link=password_reset_link(public_url, event.reset_token),
+        expires=shown_time(event.expires_at),
+    )
+    recipient = Address(display_name=name, addr_spec=str(event.email))
+    return _mail(event, MailKind.PASSWORD_RESET, sender, str(recipient), text.subject, body)
+
+
+def password_changed_mail(event: PasswordChanged, *, sender: str, public_url: str) -> EmailMessage:
+    """The security notice after a password change or reset (ASVS 6.2.x: tell the owner)."""
+    text = PASSWORD_CHANGED_TEXTS[mail_language(event.language)]
+    name = one_line(event.display_name)
+    body = text.body.format(name=name, link=forgot_password_link(public_url))
+    recipient = Address(display_name=name, addr_spec=str(event.email))
+    return _mail(event, MailKind.PASSWORD_CHANGED, sender, str(recipient), text.subject, body)

@@ -1,0 +1,104 @@
+"""Log in with eID (manual 1.1): a linked card logs in; an unknown card asks for a link, staff
+accept it, and from then on the card logs in."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from faststream.rabbit import TestRabbitBroker
+
+from libs.contracts import auth
+from libs.servicekit.errors import Conflict, Gone, Unauthenticated
+from libs.servicekit.outbox import OUTBOX_FIELD
+from services.auth.eid_login import CARD_REFUSED, EID_LINKS
+from services.auth.main import AuthService, build
+from tests.eid_test_ca import as_forwarded_header, citizen_certificate, eid_hierarchy
+from tests.service.conftest import call_in_memory
+from tests.service.test_auth import ADMIN, AGENT, activate, claims_of, invite, settings
+
+HIERARCHY = eid_hierarchy()
+EMAIL = "lotte.maes@example.be"
+ORIGIN = auth.StaffOrigin(client_ip="192.0.2.10", user_agent="Firefox/140")
+
+
+@pytest.fixture
+async def service(
+    mongo_url: str, database_name: str, tmp_path: Path
+) -> AsyncIterator[AuthService]:
+    bundle = tmp_path / "eid-trust.pem"
+    bundle.write_bytes(HIERARCHY.bundle_pem)
+    built = build(settings(mongo_url, database_name, eid_trust_bundle_path=str(bundle)))
+    await built.prepare_database()
+    async with TestRabbitBroker(built.runtime.broker):
+        yield built
+    await built.runtime.database.client.drop_database(database_name)
+
+
+async def call(service: AuthService, method: Any, request: Any) -> Any:
+    return await call_in_memory(service.runtime.broker, method, request)
+
+
+async def present_card(service: AuthService, **card: Any) -> auth.EidLoginReply:
+    header = as_forwarded_header(citizen_certificate(HIERARCHY.citizen_ca, **card))
+    reply: auth.EidLoginReply = await call(service, auth.EID_LOG_IN, auth.EidLoginRequest(
+        certificate_pem=header, client_ip="198.51.100.7"))
+    return reply
+
+
+async def test_an_unknown_card_is_linked_by_staff_and_then_logs_in(service: AuthService) -> None:
+    invitation, token = await invite(service, email=EMAIL)
+    await activate(service, token)
+
+    first = await present_card(service)
+    assert first.tokens is None and first.link_token
+    assert first.display_name == "Lotte Anna Maes"
+    await call(service, auth.REQUEST_EID_LINK, auth.EidLinkRequest(
+        link_token=first.link_token, email=EMAIL))
+    [link] = (await call(service, auth.LIST_EID_LINKS,
+                         auth.ListEidLinksRequest(caller=AGENT))).links
+    assert (link.email, link.national_number, link.status) == (EMAIL, "85073003328", "requested")
+
+    accepted = await call(service, auth.ACCEPT_EID_LINK, auth.AcceptEidLinkRequest(
+        caller=AGENT, link_id=link.link_id, origin=ORIGIN))
+    assert (accepted.status, accepted.user_id) == ("accepted", invitation.user_id)
+    doc = await service.runtime.database[EID_LINKS].find_one({"_id": link.link_id})
+    assert doc is not None
+    [event] = doc[OUTBOX_FIELD].values()
+    assert event["routing_key"] == auth.EidLinked.routing_key  # the confirmation mail
+
+    again = await present_card(service)
+    assert again.tokens is not None
+    assert claims_of(service, again.tokens).sub == invitation.user_id
+    audit = await call(service, auth.LIST_AUDIT, auth.AuditQuery(caller=ADMIN))
+    assert audit.entries[0].action == "eid.link.accept"
+
+
+async def test_a_card_of_another_hierarchy_does_not_log_in(service: AuthService) -> None:
+    stranger = eid_hierarchy()
+    header = as_forwarded_header(citizen_certificate(stranger.citizen_ca))
+    with pytest.raises(Unauthenticated, match=CARD_REFUSED):
+        await call(service, auth.EID_LOG_IN, auth.EidLoginRequest(certificate_pem=header))
+
+
+async def test_a_link_token_is_used_once(service: AuthService) -> None:
+    reply = await present_card(service)
+    assert reply.link_token is not None
+    request = auth.EidLinkRequest(link_token=reply.link_token, email=EMAIL)
+    await call(service, auth.REQUEST_EID_LINK, request)
+    with pytest.raises(Gone):
+        await call(service, auth.REQUEST_EID_LINK, request)
+
+
+async def test_a_link_to_an_address_without_an_active_account_cannot_be_accepted(
+    service: AuthService,
+) -> None:
+    reply = await present_card(service)
+    assert reply.link_token is not None
+    await call(service, auth.REQUEST_EID_LINK, auth.EidLinkRequest(
+        link_token=reply.link_token, email="nobody@example.be"))
+    [link] = (await call(service, auth.LIST_EID_LINKS,
+                         auth.ListEidLinksRequest(caller=AGENT))).links
+    with pytest.raises(Conflict):
+        await call(service, auth.ACCEPT_EID_LINK, auth.AcceptEidLinkRequest(
+            caller=AGENT, link_id=link.link_id))
