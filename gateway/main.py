@@ -12,14 +12,14 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from gateway.api import admin, documents, dossiers, health, me, requests
+from gateway.api import admin, documents, dossier_views, dossiers, health, me, requests
 from gateway.api import auth as auth_routes
 from gateway.config import GatewaySettings
 from gateway.deps import GatewayState, RpcCaller
 from gateway.observability import RequestContext
 from gateway.problems import install_problem_handlers
 from gateway.tokens import DenyList, RevocationListener, TokenVerifier, load_public_key
-from gateway.web import pages
+from gateway.web import dossier_pages, pages
 from gateway.web.rendering import PageRenderer
 from gateway.web.session import SessionRefresher
 from libs.contracts import auth
@@ -126,6 +126,8 @@ def create_app(
     app.add_middleware(RequestContext)
     for router in (auth_routes.router, me.router, dossiers.router, documents.router,
                    requests.router, admin.router, health.router, pages.router):
+        app.include_router(router)
+    for router in (dossier_views.router, dossier_views.admin_router, dossier_pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -369,6 +369,8 @@ class InvoicePage(PageInfo):
     items: list[Invoice]
     open_amount_cents: int = Field(description="Open and overdue invoices of the whole dossier")
     overdue_count: int
+    overdue_invoice_ids: list[str] = Field(
+        default_factory=list, description="Invoices of this page not paid by their due date")
     currency: str = "EUR"
 
 
@@ -386,6 +388,7 @@ class ContractDetail(BaseModel):
     risk_objects: list[RiskObject]
     claims: list[Claim]
     invoices: list[Invoice]
+    overdue_invoice_ids: list[str] = Field(default_factory=list)
 
 
 class ClaimDetail(BaseModel):

@@ -25,7 +25,7 @@ from libs.contracts.dossier import (
 )
 from libs.servicekit.access import require_dossier_access
 from libs.servicekit.errors import Invalid, NotFound
-from services.dossier.domain import cover_lines, next_renewal
+from services.dossier.domain import cover_lines, is_overdue, next_renewal
 from services.dossier.store import SORT_FIELDS, DossierStore, ModelT
 
 DOSSIER_NOT_FOUND = "This dossier does not exist."
@@ -108,13 +108,14 @@ class DossierConsultation:
         """A contract with its risk objects, claims and invoices."""
         contract = await self._get(query, Contract)
         dossier_id = query.dossier_id
+        invoices = await self._store.find(dossier_id, Invoice, contract_id=contract.contract_id)
         return ContractDetail(
             dossier_id=dossier_id, contract=contract,
             risk_objects=await self._store.find(
                 dossier_id, RiskObject, risk_object_id={"$in": contract.risk_object_ids}),
             claims=_newest_first(await self._store.find(
                 dossier_id, Claim, contract_id=contract.contract_id)),
-            invoices=await self._store.find(dossier_id, Invoice, contract_id=contract.contract_id),
+            invoices=invoices, overdue_invoice_ids=_overdue_ids(invoices),
         )
 
     async def list_claims(self, query: ListQuery) -> ClaimPage:
@@ -140,8 +141,13 @@ class DossierConsultation:
         open_cents, overdue = await self._store.open_invoice_totals(
             info.dossier_id, datetime.now(UTC).date())
         return InvoicePage(**info.model_dump(), items=invoices, open_amount_cents=open_cents,
-                           overdue_count=overdue)
+                           overdue_count=overdue, overdue_invoice_ids=_overdue_ids(invoices))
 
 
 def _newest_first(claims: list[Claim]) -> list[Claim]:
     return sorted(claims, key=lambda claim: claim.occurred_on, reverse=True)
+
+
+def _overdue_ids(invoices: list[Invoice]) -> list[str]:
+    today = datetime.now(UTC).date()
+    return [invoice.invoice_id for invoice in invoices if is_overdue(invoice, today)]
