@@ -28,7 +28,7 @@ from gateway.web.session import (
     queue_cookie_deletion,
     store_tokens,
 )
-from libs.contracts import auth, signing
+from libs.contracts import auth, requests, signing
 from libs.contracts.auth import AccessClaims
 from libs.servicekit.errors import (
     Gone,
@@ -215,6 +215,23 @@ async def activate(
 # --- the client zone --------------------------------------------------------------------------
 
 
+RECENT_REQUESTS = 5
+
+
+async def recent_requests(
+    rpc: RpcCaller, claims: AccessClaims, dossier_id: str | None
+) -> list[requests.RequestPublic] | None:
+    """The latest requests sent in the dossier (None while the requests service is away)."""
+    if dossier_id is None:
+        return []
+    try:
+        listed = await rpc.call(requests.LIST_REQUESTS, requests.ListRequestsQuery(
+            caller=claims.caller(), dossier_id=dossier_id))
+    except Unavailable:
+        return None
+    return sorted(listed.requests, key=lambda r: r.sent_at, reverse=True)[:RECENT_REQUESTS]
+
+
 @router.get("/")
 async def welcome_page(request: Request, session: PageSession, pages: Pages, rpc: Rpc) -> Response:
     """Welcome (manual 3.1): the forms, the documents to sign, the active dossier."""
@@ -229,9 +246,10 @@ async def welcome_page(request: Request, session: PageSession, pages: Pages, rpc
                 caller=claims.caller(), dossier_id=active))).documents
         except Unavailable:
             to_sign_unavailable = True  # the rest of the page is still useful
+    recent = await recent_requests(rpc, claims, active)
     return pages.render(request, "welcome.html", {
         "dossiers": dossiers, "active": active, "to_sign": to_sign,
-        "to_sign_unavailable": to_sign_unavailable}, session=session)
+        "to_sign_unavailable": to_sign_unavailable, "recent_requests": recent}, session=session)
 
 
 @router.post("/dossier", dependencies=[CsrfChecked])

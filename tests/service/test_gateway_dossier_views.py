@@ -1,13 +1,13 @@
 """The insurance file through the gateway: JSON views, the office's import, and the pages."""
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from libs.contracts import dossier
+from libs.contracts import dossier, requests
 from libs.contracts.caller import Role
 from libs.servicekit.errors import NotFound
 from tests.service.gateway_support import (
@@ -182,3 +182,19 @@ def test_an_unknown_detail_is_a_readable_not_found_page(gateway: Gateway) -> Non
     sign_in(gateway)
     page = gateway.client.get("/claims/S-OTHER")
     assert page.status_code == 404 and "bestaat niet" in page.text
+
+
+def test_the_welcome_page_shows_the_recent_requests_newest_first(gateway: Gateway) -> None:
+    def sent(subject: str, day: int, status: str) -> requests.RequestPublic:
+        return requests.RequestPublic(
+            request_id=subject, dossier_id="D1", kind="message", subject=subject, body="...",
+            status=status, sent_by="u1", sent_at=datetime(2026, 11, day, 9, 0, tzinfo=UTC))
+
+    gateway.rpc.answer(requests.LIST_REQUESTS, requests.RequestList(requests=[
+        sent("Vraag over de omnium", 3, "accepted"), sent("Nieuw adres", 20, "pending")]))
+    sign_in(gateway)
+    page = gateway.client.get("/")
+    assert page.status_code == 200
+    assert "Recente aanvragen" in page.text
+    assert page.text.index("Nieuw adres") < page.text.index("Vraag over de omnium")
+    assert "In afwachting" in page.text and "Aanvaard" in page.text

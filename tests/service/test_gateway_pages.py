@@ -12,7 +12,7 @@ from libs.servicekit.errors import Gone, Invalid, Unauthenticated, Unavailable
 from tests.service.gateway_support import (
     Gateway,
     gateway_fixture,  # noqa: F401 - the `gateway` fixture
-    )
+)
 
 
 def csrf(gateway: Gateway) -> str:
