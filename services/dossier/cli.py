@@ -6,10 +6,13 @@ summary (created / updated / unchanged / removed / rejected with reasons). A fil
 record (a JSON object), a list of records (a JSON array), or one record per line (`.jsonl`);
 a directory is read file by file in name order.
 
-Objects that cannot even be read (a date that is no date, a missing field) are refused here,
-one by one with their line and field, and the rest of the record is still sent; the service
-then refuses objects that break a rule. When a record had unreadable objects, `--remove-missing`
-is not applied to it: an unreadable object must not make its stored version disappear.
+A record with more than 500 objects in a list is sent in parts (partial records, reference
+order: risk objects before the contracts using them), so no request outlives the gateway's RPC
+timeout. Objects that cannot even be read (a date that is no date, a missing field) are
+refused here, one by one with their line and field, and the rest of the record is still sent;
+the service then refuses objects that break a rule. When a record had unreadable objects,
+`--remove-missing` is not applied to it: an unreadable object must not make its stored version
+disappear.
 """
 
 import argparse
@@ -29,6 +32,9 @@ from services.dossier.import_plan import KIND_ORDER, LIST_NAMES
 from services.dossier.store import MODELS
 
 IMPORT_PATH = "/admin/api/v1/dossier-imports"
+# Objects per request: an import of a few hundred objects answers well within the gateway's
+# RPC timeout (5 s); a bigger record is sent as several partial records of this size.
+PART_SIZE = 500
 RECORD_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
 
@@ -164,6 +170,72 @@ class AdminApi:
         self._http.close()
 
 
+def record_parts(record: dict[str, Any], size: int = PART_SIZE
+                 ) -> Iterator[tuple[dict[str, Any], str | None, int]]:
+    """A record cut into partial records of at most `size` objects, in reference order.
+
+    Yields (part, list name, offset of the part's first object in that list); the first part
+    carries the dossier's own fields and the lists small enough to travel together.
+    """
+    header = {key: value for key, value in record.items()
+              if key not in LIST_NAMES.values()}
+    first = dict(header)
+    sent = False
+    for kind in KIND_ORDER:
+        name = LIST_NAMES[kind]
+        items = record.get(name)
+        if not isinstance(items, list):
+            continue
+        if len(items) <= size:
+            first[name] = items
+            continue
+        if len(first) > len(header):  # the smaller lists that must go before this one
+            yield first, None, 0
+            first = dict(header)
+        for offset in range(0, len(items), size):
+            yield {**header, name: items[offset:offset + size]}, name, offset
+        sent = True
+    if len(first) > len(header) or not sent:
+        yield first, None, 0
+
+
+def _shifted(path: str, name: str | None, offset: int) -> str:
+    """A path of a part (`claims[3].x`) as a path of the whole record (`claims[503].x`)."""
+    if name is None or not path.startswith(f"{name}["):
+        return path
+    index, rest = path[len(name) + 1:].split("]", 1)
+    return f"{name}[{int(index) + offset}]{rest}"
+
+
+def send_record(api: AdminApi, record: dict[str, Any], remove_missing: bool) -> ImportReport:
+    """Upsert one record; a big one goes in parts (without removals, which need it whole)."""
+    parts = [(record, None, 0)] if remove_missing else list(record_parts(record))
+    total = ImportReport(dossier_id=str(record.get("dossier_id", "?")), dossier="unchanged")
+    for number, (part, name, offset) in enumerate(parts):
+        response = api.upsert(part, remove_missing)
+        if response.status_code != 200:
+            problem = response.json() if response.headers.get("content-type", "").endswith(
+                "json") else {"detail": response.text[:300]}
+            total.dossier = "rejected" if number == 0 else total.dossier
+            total.rejected += 1
+            total.rejections.append(Rejection(
+                path=name or "record", object_id="",
+                reasons=problem.get("errors") or {"record": str(problem.get("detail"))}))
+            if number == 0:
+                break
+            continue
+        report = ImportReport.model_validate(response.json())
+        if number == 0 or report.dossier in ("created", "rejected"):
+            total.dossier = report.dossier
+        for field_name in ("created", "updated", "unchanged", "removed", "rejected"):
+            setattr(total, field_name, getattr(total, field_name) + getattr(report, field_name))
+        total.rejections += [Rejection(
+            path=_shifted(r.path, name, offset), object_id=r.object_id,
+            reasons={_shifted(k, name, offset): v for k, v in r.reasons.items()})
+            for r in report.rejections]
+    return total
+
+
 def import_records(api: AdminApi, records: list[SourceRecord], remove_missing: bool,
                    out: TextIO) -> Totals:
     """Send every record, printing a progress line each; return the totals."""
@@ -178,16 +250,7 @@ def import_records(api: AdminApi, records: list[SourceRecord], remove_missing: b
             print(f"{progress}: rejected ({reason})", file=out)
             continue
         cleaned, unreadable = split_unreadable(source.data)
-        response = api.upsert(cleaned, remove_missing and not unreadable)
-        if response.status_code == 200:
-            report = ImportReport.model_validate(response.json())
-        else:
-            problem = response.json() if response.headers.get("content-type", "").endswith(
-                "json") else {"detail": response.text[:300]}
-            report = ImportReport(
-                dossier_id=str(source.data.get("dossier_id", "?")), dossier="rejected", rejected=1,
-                rejections=[Rejection(path="record", object_id="", reasons=problem.get("errors")
-                                      or {"record": str(problem.get("detail"))})])
+        report = send_record(api, cleaned, remove_missing and not unreadable)
         report.rejected += len(unreadable)
         report.rejections = unreadable + report.rejections
         totals.add(source.location, report)

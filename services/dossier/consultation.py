@@ -25,6 +25,7 @@ from libs.contracts.dossier import (
 )
 from libs.servicekit.access import require_dossier_access
 from libs.servicekit.errors import Invalid, NotFound
+from libs.servicekit.mongo import Document
 from services.dossier.domain import cover_lines, is_overdue, next_renewal
 from services.dossier.store import SORT_FIELDS, DossierStore, ModelT
 
@@ -41,15 +42,17 @@ class DossierConsultation:
     def __init__(self, store: DossierStore) -> None:
         self._store = store
 
-    async def _open(self, caller_query: DossierQuery | ListQuery | ObjectQuery) -> str:
+    async def _open(self, caller_query: DossierQuery | ListQuery | ObjectQuery) -> Document:
         require_dossier_access(caller_query.caller, caller_query.dossier_id)
-        if await self._store.get_header(caller_query.dossier_id) is None:
+        header = await self._store.get_header(caller_query.dossier_id)
+        if header is None:
             raise NotFound(DOSSIER_NOT_FOUND)
-        return caller_query.dossier_id
+        return header
 
     async def _page(self, query: ListQuery, kind: ObjectKind,
                     model: type[ModelT]) -> tuple[PageInfo, list[ModelT]]:
-        dossier_id = await self._open(query)
+        header = await self._open(query)
+        dossier_id = query.dossier_id
         sort = query.sort or DEFAULT_SORT[kind]
         if sort not in SORT_FIELDS[kind]:
             raise Invalid("This list cannot be sorted that way.", fields={
@@ -57,23 +60,23 @@ class DossierConsultation:
         items = await self._store.page(
             dossier_id, model, sort=sort, descending=query.descending,
             skip=(query.page - 1) * query.page_size, limit=query.page_size)
-        info = PageInfo(dossier_id=dossier_id, total=await self._store.count(dossier_id, kind),
+        info = PageInfo(dossier_id=dossier_id, total=self._store.total(header, kind),
                         page=query.page, page_size=query.page_size, sort=sort,
                         descending=query.descending)
         return info, items
 
     async def _get(self, query: ObjectQuery, model: type[ModelT]) -> ModelT:
-        dossier_id = await self._open(query)
-        found = await self._store.get(dossier_id, model, query.object_id)
+        await self._open(query)
+        found = await self._store.get(query.dossier_id, model, query.object_id)
         if found is None:
             raise NotFound("This item does not exist in the dossier.")
         return found
 
     async def list_persons(self, query: DossierQuery) -> PersonList:
         """My data: the persons of the household."""
-        dossier_id = await self._open(query)
-        return PersonList(dossier_id=dossier_id,
-                          persons=await self._store.find(dossier_id, Person))
+        await self._open(query)
+        return PersonList(dossier_id=query.dossier_id,
+                          persons=await self._store.find(query.dossier_id, Person))
 
     async def list_risk_objects(self, query: ListQuery) -> RiskObjectPage:
         """My risks: one page, each risk object with its renewal date and what covers it."""

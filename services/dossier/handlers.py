@@ -33,7 +33,7 @@ from libs.servicekit.access import require_dossier_access, require_staff
 from libs.servicekit.errors import NotFound
 from libs.servicekit.logs import correlation_id, get_logger
 from services.dossier.domain import covered_risk_objects, validate_import
-from services.dossier.import_plan import KIND_ORDER, object_id, plan_record
+from services.dossier.import_plan import KIND_ORDER, LIST_NAMES, object_id, plan_record
 from services.dossier.store import DossierStore, digest
 
 log = get_logger(__name__)
@@ -45,6 +45,21 @@ EVENT_CLASSES: dict[ObjectKind, tuple[type[Event], str, str]] = {
     "claim": (ClaimChanged, "claim_id", "claim"),
     "invoice": (InvoiceChanged, "invoice_id", "invoice"),
 }
+
+
+# The kinds each kind refers to: an import checks references against what is stored of them.
+REFERENCED: dict[ObjectKind, tuple[ObjectKind, ...]] = {
+    "person": (), "risk_object": ("person",), "contract": ("risk_object",),
+    "claim": ("contract", "risk_object"), "invoice": ("contract",),
+}
+
+
+def kinds_to_read(record: DossierRecord, *, remove_missing: bool) -> set[ObjectKind]:
+    """What of the stored dossier an import of `record` must know (everything for removals)."""
+    if remove_missing:
+        return set(KIND_ORDER)
+    given = [kind for kind in KIND_ORDER if getattr(record, LIST_NAMES[kind]) is not None]
+    return {referenced for kind in given for referenced in REFERENCED[kind]}
 
 
 def change_event(kind: ObjectKind, change: Change, item_id: str, item: BaseModel | None, *,
@@ -95,8 +110,10 @@ class DossierHandlers:
             return ImportReport(dossier_id=dossier_id, dossier="rejected", rejected=1,
                                 rejections=[Rejection(path="name", object_id=dossier_id, reasons={
                                     "name": "required: this dossier is new"})])
-        plan = plan_record(record, await self._store.stored_state(dossier_id),
-                           remove_missing=remove_missing)
+        stored = await self._store.stored_state(
+            dossier_id, kinds_to_read(record, remove_missing=remove_missing),
+            with_references=remove_missing)
+        plan = plan_record(record, stored, remove_missing=remove_missing)
         report = ImportReport(dossier_id=dossier_id, dossier="unchanged",
                               rejected=len(plan.rejections), rejections=plan.rejections)
         name = record.name or (header or {})["name"]
@@ -111,15 +128,18 @@ class DossierHandlers:
         if events:
             await self._store.save_header(
                 dossier_id, {"name": name, "broker_reference": reference}, *events)
+        added: dict[ObjectKind, int] = {}
         for kind in KIND_ORDER:
-            await self._write_kind(record.dossier_id, kind, plan.accepted[kind], report,
-                                   correlation)
+            added[kind] = await self._write_kind(record.dossier_id, kind, plan.accepted[kind],
+                                                 report, correlation)
         for kind in reversed(KIND_ORDER):  # users are removed before what they use
             removals = [(item_id, change_event(kind, "removed", item_id, None,
                                                dossier_id=dossier_id, correlation=correlation))
                         for item_id in plan.removals[kind]]
             await self._store.remove_objects(dossier_id, kind, removals)
             report.removed += len(removals)
+            added[kind] -= len(removals)
+        await self._store.add_counts(dossier_id, added)
         self._on_events_stored()
         log.info("dossier imported", dossier_id=dossier_id, dossier=report.dossier,
                  created=report.created, updated=report.updated, unchanged=report.unchanged,
@@ -127,11 +147,14 @@ class DossierHandlers:
         return report
 
     async def _write_kind(self, dossier_id: str, kind: ObjectKind, accepted: list[BaseModel],
-                          report: ImportReport, correlation: str | None) -> None:
+                          report: ImportReport, correlation: str | None) -> int:
+        """Write what changed of `accepted`; return how many became present (new ones)."""
         if not accepted:
-            return
-        stored = await self._store.stored_digests(dossier_id, kind)
+            return 0
+        stored = await self._store.stored_digests(
+            dossier_id, kind, [object_id(kind, item) for item in accepted])
         writes: list[tuple[BaseModel, Event, bool]] = []
+        created = 0
         for item in accepted:
             item_id = object_id(kind, item)
             known = item_id in stored
@@ -141,13 +164,15 @@ class DossierHandlers:
             change: Change = "updated" if known and stored[item_id] is not None else "created"
             if change == "created":
                 report.created += 1
+                created += 1
             else:
                 report.updated += 1
             writes.append((item, change_event(kind, change, item_id, item, dossier_id=dossier_id,
                                               correlation=correlation), known))
         if writes:
-            await self._store.write_objects(
-                dossier_id, kind, writes, await self._store.next_position(dossier_id, kind))
+            first = await self._store.reserve_positions(dossier_id, kind, len(writes))
+            await self._store.write_objects(dossier_id, kind, writes, first_position=first)
+        return created
 
     async def get_dossier_summary(self, query: DossierQuery) -> DossierSummary:
         """Name and size of one dossier the caller may see."""
