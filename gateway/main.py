@@ -12,7 +12,16 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from gateway.api import admin, admin_documents, documents, dossiers, health, me, requests
+from gateway.api import (
+    admin,
+    admin_documents,
+    documents,
+    dossier_views,
+    dossiers,
+    health,
+    me,
+    requests,
+)
 from gateway.api import auth as auth_routes
 from gateway.api.admin_accounts import router as admin_accounts_router
 from gateway.api.eid import router as eid_router
@@ -22,7 +31,7 @@ from gateway.deps import GatewayState, RpcCaller
 from gateway.observability import RequestContext
 from gateway.problems import install_problem_handlers
 from gateway.tokens import DenyList, RevocationListener, TokenVerifier, load_public_key
-from gateway.web import document_pages, pages
+from gateway.web import document_pages, dossier_pages, pages
 from gateway.web.access_pages import router as access_pages_router
 from gateway.web.eid_pages import router as eid_pages_router
 from gateway.web.registration_pages import router as registration_pages_router
@@ -138,6 +147,8 @@ def create_app(
     for access_router in (access_pages_router, registration_router, admin_accounts_router,
                           registration_pages_router, eid_router, eid_pages_router):  # issue 3
         app.include_router(access_router)
+    for router in (dossier_views.router, dossier_views.admin_router, dossier_pages.router):
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -1,4 +1,7 @@
-"""The client zone's web pages: sign-in, activation, welcome, my contracts, language, dossier."""
+"""The client zone's web pages: sign-in, activation, welcome, language, dossier.
+
+The insurance file's pages (my data, risks, contracts, claims, invoices) are in dossier_pages.
+"""
 
 from collections.abc import Callable
 from typing import Annotated
@@ -25,7 +28,7 @@ from gateway.web.session import (
     queue_cookie_deletion,
     store_tokens,
 )
-from libs.contracts import auth, dossier, signing
+from libs.contracts import auth, requests, signing
 from libs.contracts.auth import AccessClaims
 from libs.servicekit.errors import (
     Forbidden,
@@ -221,6 +224,23 @@ async def activate(
 # --- the client zone --------------------------------------------------------------------------
 
 
+RECENT_REQUESTS = 5
+
+
+async def recent_requests(
+    rpc: RpcCaller, claims: AccessClaims, dossier_id: str | None
+) -> list[requests.RequestPublic] | None:
+    """The latest requests sent in the dossier (None while the requests service is away)."""
+    if dossier_id is None:
+        return []
+    try:
+        listed = await rpc.call(requests.LIST_REQUESTS, requests.ListRequestsQuery(
+            caller=claims.caller(), dossier_id=dossier_id))
+    except Unavailable:
+        return None
+    return sorted(listed.requests, key=lambda r: r.sent_at, reverse=True)[:RECENT_REQUESTS]
+
+
 @router.get("/")
 async def welcome_page(request: Request, session: PageSession, pages: Pages, rpc: Rpc) -> Response:
     """Welcome (manual 3.1): the forms, the documents to sign, the active dossier."""
@@ -235,27 +255,10 @@ async def welcome_page(request: Request, session: PageSession, pages: Pages, rpc
                 caller=claims.caller(), dossier_id=active))).documents
         except Unavailable:
             to_sign_unavailable = True  # the rest of the page is still useful
+    recent = await recent_requests(rpc, claims, active)
     return pages.render(request, "welcome.html", {
         "dossiers": dossiers, "active": active, "to_sign": to_sign,
-        "to_sign_unavailable": to_sign_unavailable}, session=session)
-
-
-@router.get("/contracts")
-async def contracts_page(
-    request: Request, session: PageSession, pages: Pages, rpc: Rpc
-) -> Response:
-    """My contracts: policy, insurer, product, risk objects, premium and guarantees."""
-    claims = session.claims
-    dossiers = await dossier_choices(rpc, claims)
-    active = active_dossier_id(request, claims)
-    contracts: dossier.ContractList | None = None
-    if active is not None:
-        contracts = await rpc.call(dossier.LIST_CONTRACTS, dossier.DossierQuery(
-            caller=claims.caller(), dossier_id=active))
-    risk_objects = {r.risk_object_id: r for r in contracts.risk_objects} if contracts else {}
-    return pages.render(request, "contracts.html", {
-        "dossiers": dossiers, "active": active, "risk_objects": risk_objects,
-        "contracts": contracts.contracts if contracts else []}, session=session)
+        "to_sign_unavailable": to_sign_unavailable, "recent_requests": recent}, session=session)
 
 
 @router.post("/dossier", dependencies=[CsrfChecked])

@@ -55,7 +55,11 @@ class MenuItem:
 
 MENU = (
     MenuItem("/", "Welcome"),
+    MenuItem("/my-data", "My data"),
+    MenuItem("/risks", "My risks"),
     MenuItem("/contracts", "My contracts"),
+    MenuItem("/claims", "My claims"),
+    MenuItem("/invoices", "My invoices"),
     MenuItem("/documents", "My documents"),
 )
 

@@ -1,6 +1,7 @@
 """Contracts of the dossier service: the client's insurance file."""
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -16,6 +17,8 @@ class Address(BaseModel):
     postal_code: str
     city: str
     country: str = "BE"
+    valid_from: date | None = Field(default=None, description="Since when this address holds")
+    valid_until: date | None = Field(default=None, description="Until when (None: still valid)")
 
 
 class Person(BaseModel):
@@ -31,11 +34,42 @@ class Person(BaseModel):
     address: Address | None = None
 
 
+class VehicleDetails(BaseModel):
+    """What identifies a vehicle (risk object of kind `vehicle`)."""
+
+    license_plate: str | None = Field(default=None, description="Belgian plate, e.g. 1-ABC-123")
+    make: str | None = None
+    model: str | None = None
+    vin: str | None = Field(default=None, description="Chassis number (ISO 3779, 17 characters)")
+    first_registration: date | None = None
+
+
+class BuildingDetails(BaseModel):
+    """What identifies a building (risk object of kind `building`)."""
+
+    address: Address | None = None
+    building_type: str | None = Field(
+        default=None, description="house | apartment | commercial | other (free text allowed)")
+    occupancy: str | None = Field(
+        default=None, description="owner | tenant | landlord | owner-occupier (free text allowed)")
+
+
+class InsuredPersonDetails(BaseModel):
+    """A person-related risk (kind `person`: health, life, accident)."""
+
+    person_id: str | None = Field(default=None, description="The insured person of the dossier")
+    cover: str | None = Field(default=None, description="health | life | accident | other")
+
+
 class RiskObject(BaseModel):
     risk_object_id: str
     kind: str = Field(description="vehicle | building | person | other")
     description: str
     details: dict[str, str] = Field(default_factory=dict, description="Kind-specific fields")
+    vehicle: VehicleDetails | None = Field(default=None, description="Only for kind vehicle")
+    building: BuildingDetails | None = Field(default=None, description="Only for kind building")
+    insured_person: InsuredPersonDetails | None = Field(
+        default=None, description="Only for kind person")
 
 
 class Guarantee(BaseModel):
@@ -43,6 +77,9 @@ class Guarantee(BaseModel):
     label: str
     insured_amount_cents: int | None = None
     deductible_cents: int | None = None
+    optional: bool = Field(
+        default=False, description="An optional cover chosen on top of the included ones")
+    summary: str | None = Field(default=None, description="What it covers, in plain words")
 
 
 class Contract(BaseModel):
@@ -57,6 +94,11 @@ class Contract(BaseModel):
     currency: str = "EUR"
     risk_object_ids: list[str] = Field(default_factory=list)
     guarantees: list[Guarantee] = Field(default_factory=list)
+    renewal_date: date | None = Field(default=None, description="Next yearly renewal (due date)")
+    periodicity: str = Field(
+        default="yearly", description="How the premium is paid: yearly | half-yearly | "
+        "quarterly | monthly")
+    branch: str | None = Field(default=None, description="Insurance branch, e.g. car, fire")
 
 
 class Claim(BaseModel):
@@ -66,7 +108,13 @@ class Claim(BaseModel):
     risk_object_id: str | None = None
     occurred_on: date
     description: str
-    status: str = Field(default="open", description="open | closed")
+    status: str = Field(default="open", description="open | in_progress | closed")
+    risk_object_ids: list[str] = Field(
+        default_factory=list, description="Further risk objects concerned (several allowed)")
+    insurer_reference: str | None = Field(default=None, description="The insurer's claim number")
+    claimed_amount_cents: int | None = None
+    paid_amount_cents: int | None = None
+    currency: str = "EUR"
 
 
 class Invoice(BaseModel):
@@ -76,7 +124,8 @@ class Invoice(BaseModel):
     due_date: date
     amount_cents: int
     currency: str = "EUR"
-    status: str = Field(default="open", description="open | paid")
+    status: str = Field(default="open", description="open | paid | overdue")
+    invoice_date: date | None = None
 
 
 class DossierImport(BaseModel):
@@ -140,3 +189,220 @@ class DossierImported(Event):
     routing_key = "dossier.dossier.imported"
 
     name: str
+
+
+# --- bulk import by the broker's external references (issue 4) -------------------------------
+
+ObjectKind = Literal["person", "risk_object", "contract", "claim", "invoice"]
+Change = Literal["created", "updated", "removed"]
+
+
+class DossierRecord(BaseModel):
+    """One dossier's data to upsert, keyed by the broker's own ids.
+
+    A list left out (null) is not touched; a list given is upserted object by object (same
+    object twice = unchanged). With `remove_missing`, stored objects of a given list that the
+    record no longer holds are removed.
+    """
+
+    dossier_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str | None = Field(default=None, min_length=1, max_length=200,
+                             description="Required when the dossier is new")
+    broker_reference: str | None = Field(
+        default=None, description="Client number in the broker's management system")
+    persons: list[Person] | None = None
+    risk_objects: list[RiskObject] | None = None
+    contracts: list[Contract] | None = None
+    claims: list[Claim] | None = None
+    invoices: list[Invoice] | None = None
+
+
+class UpsertDossierRequest(BaseModel):
+    caller: Caller
+    record: DossierRecord
+    remove_missing: bool = False
+    correlation_id: str | None = None
+
+
+class Rejection(BaseModel):
+    """An object the import refused, and why; the other objects of the record still went in."""
+
+    path: str = Field(description="Where in the record, e.g. contracts[3]")
+    object_id: str = Field(description="The broker's id of the refused object ('' if none)")
+    reasons: dict[str, str] = Field(description="Field path -> what is wrong")
+
+
+class ImportReport(BaseModel):
+    """What one dossier record changed."""
+
+    dossier_id: str
+    dossier: Literal["created", "updated", "unchanged", "rejected"]
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    rejected: int = 0
+    rejections: list[Rejection] = Field(default_factory=list)
+
+
+UPSERT_DOSSIER = RpcMethod("dossier.rpc.upsert_dossier", UpsertDossierRequest, ImportReport)
+
+
+class PersonChanged(Event):
+    """A person of a dossier was created, updated or removed by an import."""
+
+    routing_key = "dossier.person.changed"
+
+    change: Change
+    person_id: str
+    person: Person | None = Field(default=None, description="None when removed")
+
+
+class RiskObjectChanged(Event):
+    routing_key = "dossier.risk_object.changed"
+
+    change: Change
+    risk_object_id: str
+    risk_object: RiskObject | None = None
+
+
+class ContractChanged(Event):
+    """Carries the contract's risk object ids (requests validate claim forms with them)."""
+
+    routing_key = "dossier.contract.changed"
+
+    change: Change
+    contract_id: str
+    contract: Contract | None = None
+
+
+class ClaimChanged(Event):
+    routing_key = "dossier.claim.changed"
+
+    change: Change
+    claim_id: str
+    claim: Claim | None = None
+
+
+class InvoiceChanged(Event):
+    routing_key = "dossier.invoice.changed"
+
+    change: Change
+    invoice_id: str
+    invoice: Invoice | None = None
+
+
+class DossierChanged(Event):
+    """The dossier itself (name, broker reference) was created or updated."""
+
+    routing_key = "dossier.dossier.changed"
+
+    change: Change
+    name: str
+    broker_reference: str | None = None
+
+
+# --- consultation: paginated lists and details (manual 3.1) ----------------------------------
+
+
+class ListQuery(BaseModel):
+    caller: Caller
+    dossier_id: str
+    page: int = Field(default=1, ge=1)
+    page_size: int = Field(default=20, ge=1, le=100)
+    sort: str | None = Field(default=None, description="A field the list can be sorted on")
+    descending: bool = False
+
+
+class ObjectQuery(BaseModel):
+    caller: Caller
+    dossier_id: str
+    object_id: str
+
+
+class PageInfo(BaseModel):
+    dossier_id: str
+    total: int
+    page: int
+    page_size: int
+    sort: str
+    descending: bool
+
+
+class CoverLine(BaseModel):
+    """One contract covering a risk object, with its guarantees grouped (plain-language summary)."""
+
+    contract_id: str
+    policy_number: str
+    insurer: str
+    product: str
+    status: str
+    renewal_date: date | None = None
+    included: list[str] = Field(description="Labels of the included guarantees")
+    optional: list[str] = Field(description="Labels of the optional guarantees chosen")
+
+
+class RiskObjectLine(BaseModel):
+    risk_object: RiskObject
+    next_renewal: date | None = Field(description="Earliest renewal of its active contracts")
+    covers: list[CoverLine]
+
+
+class PersonList(BaseModel):
+    dossier_id: str
+    persons: list[Person]
+
+
+class RiskObjectPage(PageInfo):
+    items: list[RiskObjectLine]
+
+
+class ContractPage(PageInfo):
+    items: list[Contract]
+
+
+class ClaimPage(PageInfo):
+    items: list[Claim]
+
+
+class InvoicePage(PageInfo):
+    items: list[Invoice]
+    open_amount_cents: int = Field(description="Open and overdue invoices of the whole dossier")
+    overdue_count: int
+    overdue_invoice_ids: list[str] = Field(
+        default_factory=list, description="Invoices of this page not paid by their due date")
+    currency: str = "EUR"
+
+
+class RiskObjectDetail(BaseModel):
+    dossier_id: str
+    risk_object: RiskObject
+    covers: list[CoverLine]
+    contracts: list[Contract]
+    claims: list[Claim]
+
+
+class ContractDetail(BaseModel):
+    dossier_id: str
+    contract: Contract
+    risk_objects: list[RiskObject]
+    claims: list[Claim]
+    invoices: list[Invoice]
+    overdue_invoice_ids: list[str] = Field(default_factory=list)
+
+
+class ClaimDetail(BaseModel):
+    dossier_id: str
+    claim: Claim
+    contract: Contract | None
+    risk_objects: list[RiskObject]
+
+
+LIST_PERSONS = RpcMethod("dossier.rpc.list_persons", DossierQuery, PersonList)
+LIST_RISK_OBJECTS = RpcMethod("dossier.rpc.list_risk_objects", ListQuery, RiskObjectPage)
+GET_RISK_OBJECT = RpcMethod("dossier.rpc.get_risk_object", ObjectQuery, RiskObjectDetail)
+LIST_CONTRACT_PAGE = RpcMethod("dossier.rpc.list_contract_page", ListQuery, ContractPage)
+GET_CONTRACT = RpcMethod("dossier.rpc.get_contract", ObjectQuery, ContractDetail)
+LIST_CLAIMS = RpcMethod("dossier.rpc.list_claims", ListQuery, ClaimPage)
+GET_CLAIM = RpcMethod("dossier.rpc.get_claim", ObjectQuery, ClaimDetail)
+LIST_INVOICES = RpcMethod("dossier.rpc.list_invoices", ListQuery, InvoicePage)

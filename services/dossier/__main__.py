@@ -1,3 +1,5 @@
-from services.dossier.main import main
+import sys
 
-main()
+from services.dossier.cli import run
+
+run(sys.argv[1:])

@@ -6,17 +6,19 @@ whose risk object or a claim whose contract is missing.
 """
 
 from collections.abc import Iterable
+from datetime import date
 
 from libs.contracts.dossier import (
     Claim,
     Contract,
+    CoverLine,
     DossierImport,
-    DossierSummary,
     Invoice,
     Person,
     RiskObject,
 )
 from libs.servicekit.errors import Invalid
+from services.dossier.import_plan import KIND_ORDER, LIST_NAMES, field_problems
 
 POLICYHOLDER = "policyholder"
 NEGATIVE_MONEY = "must not be negative"
@@ -115,6 +117,11 @@ def import_problems(dossier: DossierImport) -> Problems:
     _check_claims(problems, dossier.claims, contract_ids, risk_object_ids)
     _check_invoices(problems, dossier.invoices, contract_ids)
     _check_policyholder(problems, dossier.persons)
+    # The field rules of each object (plates, VINs, postal codes, national numbers...).
+    for kind in KIND_ORDER:
+        for index, item in enumerate(getattr(dossier, LIST_NAMES[kind])):
+            for path, reason in field_problems(kind, item, f"{LIST_NAMES[kind]}[{index}]").items():
+                problems.setdefault(path, reason)
     return problems
 
 
@@ -138,12 +145,34 @@ def covered_risk_objects(contracts: list[Contract],
             if risk_object.risk_object_id in covered]
 
 
-def summarize(dossier: DossierImport) -> DossierSummary:
-    """What the dossier chooser and the admin pages show of a dossier."""
-    return DossierSummary(
-        dossier_id=dossier.dossier_id,
-        name=dossier.name,
-        broker_reference=dossier.broker_reference,
-        person_count=len(dossier.persons),
-        contract_count=len(dossier.contracts),
-    )
+
+ENDED = "ended"
+
+
+def cover_lines(risk_object_id: str, contracts: list[Contract]) -> list[CoverLine]:
+    """What covers a risk object, contract by contract, guarantees grouped included/optional.
+
+    Ended contracts cover nothing any more and are left out of the summary.
+    """
+    return [
+        CoverLine(
+            contract_id=contract.contract_id, policy_number=contract.policy_number,
+            insurer=contract.insurer, product=contract.product, status=contract.status,
+            renewal_date=contract.renewal_date,
+            included=[g.label for g in contract.guarantees if not g.optional],
+            optional=[g.label for g in contract.guarantees if g.optional],
+        )
+        for contract in contracts
+        if risk_object_id in contract.risk_object_ids and contract.status != ENDED
+    ]
+
+
+def next_renewal(covers: list[CoverLine]) -> date | None:
+    """The earliest renewal date among the covering contracts, if any has one."""
+    dates = [cover.renewal_date for cover in covers if cover.renewal_date is not None]
+    return min(dates) if dates else None
+
+
+def is_overdue(invoice: Invoice, today: date) -> bool:
+    """An invoice not paid by its due date (or marked overdue by the broker's system)."""
+    return invoice.status == "overdue" or (invoice.status == "open" and invoice.due_date < today)

@@ -10,8 +10,9 @@ from libs.servicekit.outbox import OutboxRelay
 from libs.servicekit.runtime import ServiceRuntime
 from services.dossier import subscribers
 from services.dossier.config import DossierSettings
+from services.dossier.consultation import DossierConsultation
 from services.dossier.handlers import DossierHandlers
-from services.dossier.store import DOSSIERS, DossierStore
+from services.dossier.store import COLLECTIONS, DOSSIERS, DossierStore
 
 SERVICE = "dossier"
 
@@ -29,9 +30,10 @@ def build(settings: DossierSettings) -> DossierService:
     broker = create_broker(settings.amqp_url, SERVICE)
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = DossierStore(database)
-    relay = OutboxRelay(broker, database, [DOSSIERS])
+    relay = OutboxRelay(broker, database, [DOSSIERS, *COLLECTIONS.values()])
     handlers = DossierHandlers(store, on_events_stored=relay.notify)
-    subscribers.register(broker, handlers, prefetch=settings.rpc_prefetch)
+    consultation = DossierConsultation(store)
+    subscribers.register(broker, handlers, consultation, prefetch=settings.rpc_prefetch)
     runtime = ServiceRuntime(
         SERVICE, settings, broker, database, relay=relay, prepare_database=store.ensure_indexes
     )

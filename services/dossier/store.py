@@ -1,102 +1,309 @@
-"""The dossier service's MongoDB access.
+"""The dossier service's MongoDB access: one collection per object kind.
 
-One document per dossier in `dossiers`, `_id` = the dossier id, holding the whole import
-(persons, risk objects, contracts, claims, invoices as arrays of sub-documents) plus its outbox.
-Why one document and not one collection per kind: an import replaces the dossier as a whole, and
-a single-document write is atomic, so a re-import can never be half-applied and its
-DossierImported event is stored in that same write without multi-document transactions (which
-nx-27017 does not isolate). A household's dossier is a few kilobytes, far below MongoDB's 16 MB
-document limit. The arrays are only ever written whole with `$set`, never `$push`ed (nx-27017
-stores pushed sub-documents as strings).
+`dossiers` holds one small document per dossier (name, broker reference). `persons`,
+`risk_objects`, `contracts`, `claims` and `invoices` hold one document per object, `_id` =
+"<dossier id>:<broker's object id>" (dossier ids cannot hold ":"), with the object's fields at
+the top level (so lists sort and filter on indexed fields), a digest of its content (a re-import
+of the same object is recognised as unchanged and not written), `present` (False once removed:
+a tombstone keeps the removal's event in the same write) and the document's own outbox.
 
-The import is written with `$set` of every dossier field + upsert rather than `replace_one`, so
-events of an earlier import that the relay has not published yet stay in the outbox.
+Why not one document per dossier any more: an office's biggest dossiers hold thousands of
+contracts and claims; one document would be rewritten whole on every change and read whole for
+one page. Each object write is single-document atomic and carries its change event, so no event
+is ever lost or sent for a write that did not happen. An import writes only after every object
+was judged (nothing of a refused object is written) and in reference order - risk objects
+before the contracts using them, removals in the reverse order - so a reader never meets a
+reference to a missing object; an interrupted import is completed by running it again.
 
-Dates are stored as ISO-8601 strings ("2024-03-01"): MongoDB has no date-only type, and such
-strings compare in date order and round-trip exactly, with no time zone to get wrong.
+Dates are stored as ISO-8601 strings ("2024-03-01"): they compare in date order and round-trip
+exactly, with no time zone to get wrong.
 """
 
-from typing import Any
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import date
+from typing import Any, TypeVar
 
-from pymongo import ASCENDING
+from pydantic import BaseModel
+from pymongo import ASCENDING, DESCENDING, InsertOne, ReturnDocument, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from libs.contracts.dossier import (
+    Claim,
     Contract,
-    DossierImport,
-    DossierImported,
     DossierSummary,
+    Invoice,
+    ObjectKind,
+    Person,
     RiskObject,
 )
-from libs.contracts.envelope import utc_now
+from libs.contracts.envelope import Event, utc_now
 from libs.servicekit.mongo import Document
-from libs.servicekit.outbox import PENDING_COUNT_FIELD, record_events
+from libs.servicekit.outbox import PENDING_COUNT_FIELD, new_document_events, record_events
+from services.dossier.import_plan import (
+    ID_FIELDS,
+    KIND_ORDER,
+    LIST_NAMES,
+    StoredState,
+    claim_risk_object_ids,
+    object_id,
+)
 
 DOSSIERS = "dossiers"
-SUMMARY_FIELDS = {"name": 1, "broker_reference": 1, "person_count": 1, "contract_count": 1}
+COLLECTIONS: dict[ObjectKind, str] = dict(LIST_NAMES)
+MODELS: dict[ObjectKind, type[BaseModel]] = {
+    "person": Person, "risk_object": RiskObject, "contract": Contract, "claim": Claim,
+    "invoice": Invoice,
+}
+# Fields each list may be sorted on (each has an index led by dossier_id and present).
+SORT_FIELDS: dict[ObjectKind, tuple[str, ...]] = {
+    "person": ("position",),
+    "risk_object": ("position", "description", "kind"),
+    "contract": ("position", "policy_number", "insurer", "product", "status", "renewal_date",
+                 "start_date"),
+    "claim": ("occurred_on", "claim_number", "status"),
+    "invoice": ("due_date", "invoice_number", "status", "amount_cents"),
+}
+# Fields that find the objects using another one (arrays are matched with $in: nx-27017).
+REFERENCE_FIELDS: dict[ObjectKind, tuple[str, ...]] = {
+    "contract": ("risk_object_ids",),
+    "claim": ("contract_id", "all_risk_object_ids"),
+    "invoice": ("contract_id",),
+}
+KINDS_OF_MODELS: dict[type[BaseModel], ObjectKind] = {
+    model: kind for kind, model in MODELS.items()}
+WRITE_BATCH = 500
+ModelT = TypeVar("ModelT", bound=BaseModel)
+OPEN_INVOICE_STATUSES = ["open", "overdue"]
 
 
-def _to_document(dossier: DossierImport) -> dict[str, Any]:
-    """The stored fields of an import; mode="json" turns every date into its ISO string."""
-    fields = dossier.model_dump(mode="json", exclude={"dossier_id"})
-    # Kept with the data so the chooser reads a summary without loading whole dossiers.
-    fields["person_count"] = len(dossier.persons)
-    fields["contract_count"] = len(dossier.contracts)
+def document_id(dossier_id: str, item_id: str) -> str:
+    """The `_id` of an object of a dossier."""
+    return f"{dossier_id}:{item_id}"
+
+
+def digest(item: BaseModel) -> str:
+    """A fingerprint of an object's content: equal digests = nothing to write."""
+    canonical = json.dumps(item.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def sort_key(value: Any, item_id: str) -> str:
+    """One string per object that sorts like `value` and is unique (ties broken by the id).
+
+    nx-27017 sorts on a single field several times faster than on two, and a unique key keeps
+    pages stable; missing values come first, numbers are zero-padded to sort as numbers.
+    """
+    if value is None:
+        shown = ""
+    elif isinstance(value, int):
+        shown = f"{value:015d}"
+    else:
+        shown = str(value)
+    return f"{shown}\x1f{item_id}"
+
+
+def _fields(kind: ObjectKind, item: BaseModel) -> dict[str, Any]:
+    fields = item.model_dump(mode="json")
+    item_id = object_id(kind, item)
+    for name in SORT_FIELDS[kind]:
+        if name != "position":  # set once, when the object first arrives
+            fields[f"s_{name}"] = sort_key(fields.get(name), item_id)
+    if isinstance(item, Claim):
+        fields["all_risk_object_ids"] = claim_risk_object_ids(item)
+    fields["digest"] = digest(item)
+    fields["present"] = True
+    fields["updated_at"] = utc_now()
     return fields
 
 
-def _to_summary(document: Document) -> DossierSummary:
-    return DossierSummary(
-        dossier_id=document["_id"],
-        name=document["name"],
-        broker_reference=document.get("broker_reference"),
-        person_count=document["person_count"],
-        contract_count=document["contract_count"],
-    )
-
-
 class DossierStore:
-    """Dossiers, one document each, with their pending events."""
+    """Dossiers and their objects, each object a document with its pending events."""
 
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._dossiers = database[DOSSIERS]
+        self._objects: dict[ObjectKind, AsyncCollection[Document]] = {
+            kind: database[name] for kind, name in COLLECTIONS.items()}
 
     async def ensure_indexes(self) -> None:
-        """Indexes the queries below and the outbox relay rely on."""
+        """Indexes the list pages, the detail lookups and the outbox relay rely on."""
         await self._dossiers.create_index([(PENDING_COUNT_FIELD, ASCENDING)])
+        for kind, collection in self._objects.items():
+            await collection.create_index([(PENDING_COUNT_FIELD, ASCENDING)])
+            await collection.create_index([("dossier_id", ASCENDING), ("present", ASCENDING)])
+            for name in SORT_FIELDS[kind]:
+                await collection.create_index(
+                    [("dossier_id", ASCENDING), ("present", ASCENDING), (f"s_{name}", ASCENDING)])
+            for name in REFERENCE_FIELDS.get(kind, ()):
+                await collection.create_index([("dossier_id", ASCENDING), (name, ASCENDING)])
 
-    async def save_import(
-        self, dossier: DossierImport, *, imported_by: str, event: DossierImported
-    ) -> bool:
-        """Store `dossier` whole (creating or replacing it) with `event`; True if it is new."""
-        fields = _to_document(dossier)
-        fields["imported_at"] = utc_now()
-        fields["imported_by"] = imported_by
-        result = await self._dossiers.update_one(
-            {"_id": dossier.dossier_id}, record_events({"$set": fields}, event), upsert=True
-        )
-        return result.upserted_id is not None
+    # --- the dossier itself --------------------------------------------------------------------
+
+    async def get_header(self, dossier_id: str) -> Document | None:
+        """The stored dossier document (name, broker reference, counts), or None."""
+        return await self._dossiers.find_one(
+            {"_id": dossier_id}, {"name": 1, "broker_reference": 1, "counts": 1})
+
+    async def add_counts(self, dossier_id: str, deltas: dict[ObjectKind, int]) -> None:
+        """Change how many present objects of each kind the dossier holds, after an import.
+
+        Kept in the dossier document because nx-27017 counts by scanning: a list page reads
+        its total here instead of counting 10,000 claims on every request.
+        """
+        changed = {f"counts.{kind}": delta for kind, delta in deltas.items() if delta}
+        if changed:
+            await self._dossiers.update_one({"_id": dossier_id}, {"$inc": changed})
+
+    @staticmethod
+    def total(header: Document, kind: ObjectKind) -> int:
+        """The number of present objects of `kind` recorded in a dossier document."""
+        counts: dict[str, int] = header.get("counts") or {}
+        return int(counts.get(kind, 0))
+
+    async def save_header(self, dossier_id: str, fields: dict[str, Any], *events: Event) -> None:
+        """Create or update the dossier document with `events` in its outbox."""
+        update = {"$set": {**fields, "imported_at": utc_now()}}
+        await self._dossiers.update_one(
+            {"_id": dossier_id}, record_events(update, *events) if events else update,
+            upsert=True)
 
     async def get_summary(self, dossier_id: str) -> DossierSummary | None:
         """The summary of one dossier, or None if it was never imported."""
-        document = await self._dossiers.find_one({"_id": dossier_id}, SUMMARY_FIELDS)
-        return None if document is None else _to_summary(document)
+        header = await self.get_header(dossier_id)
+        return None if header is None else await self._summary(header)
 
     async def list_summaries(self, dossier_ids: list[str]) -> list[DossierSummary]:
         """Summaries of the imported dossiers among `dossier_ids`, in the order asked."""
-        cursor = self._dossiers.find({"_id": {"$in": dossier_ids}}, SUMMARY_FIELDS)
-        found = {document["_id"]: _to_summary(document) async for document in cursor}
+        cursor = self._dossiers.find({"_id": {"$in": dossier_ids}},
+                                     {"name": 1, "broker_reference": 1, "counts": 1})
+        found = {document["_id"]: await self._summary(document) async for document in cursor}
         return [found[dossier_id] for dossier_id in dossier_ids if dossier_id in found]
 
-    async def get_contracts(
-        self, dossier_id: str
-    ) -> tuple[list[Contract], list[RiskObject]] | None:
-        """The contracts and the risk objects of one dossier, or None if it was never imported."""
-        document = await self._dossiers.find_one(
-            {"_id": dossier_id}, {"contracts": 1, "risk_objects": 1}
+    async def _summary(self, header: Document) -> DossierSummary:
+        return DossierSummary(
+            dossier_id=header["_id"], name=header["name"],
+            broker_reference=header.get("broker_reference"),
+            person_count=self.total(header, "person"),
+            contract_count=self.total(header, "contract"),
         )
-        if document is None:
-            return None
-        contracts = [Contract.model_validate(item) for item in document["contracts"]]
-        risk_objects = [RiskObject.model_validate(item) for item in document["risk_objects"]]
-        return contracts, risk_objects
+
+    # --- writing objects -----------------------------------------------------------------------
+
+    async def stored_state(self, dossier_id: str, kinds: set[ObjectKind], *,
+                           with_references: bool) -> StoredState:
+        """The ids present of `kinds`, and who uses whom when `with_references` (removals).
+
+        An import reads only what its checks need: nx-27017 reads by scanning, and the
+        biggest dossiers hold tens of thousands of objects.
+        """
+        state = StoredState()
+        projection = {"present": 1, "risk_object_ids": 1, "contract_id": 1,
+                      "all_risk_object_ids": 1} if with_references else {}
+        for kind in KIND_ORDER:
+            if kind not in kinds:
+                continue
+            id_field = ID_FIELDS[kind]
+            cursor = self._objects[kind].find(
+                {"dossier_id": dossier_id, "present": True}, {**projection, id_field: 1})
+            async for document in cursor:
+                item_id = document[id_field]
+                state.ids[kind].add(item_id)
+                if not with_references:
+                    continue
+                if kind == "contract":
+                    state.contract_risk_objects[item_id] = set(document["risk_object_ids"])
+                elif kind == "claim":
+                    state.claim_contract[item_id] = document["contract_id"]
+                    state.claim_risk_objects[item_id] = set(document["all_risk_object_ids"])
+                elif kind == "invoice":
+                    state.invoice_contract[item_id] = document["contract_id"]
+        return state
+
+    async def stored_digests(self, dossier_id: str, kind: ObjectKind,
+                             item_ids: list[str]) -> dict[str, str | None]:
+        """Digest of the stored objects among `item_ids` (None for a removed one), by id."""
+        cursor = self._objects[kind].find(
+            {"_id": {"$in": [document_id(dossier_id, item_id) for item_id in item_ids]}},
+            {"digest": 1, "present": 1, ID_FIELDS[kind]: 1})
+        return {document[ID_FIELDS[kind]]: (document["digest"] if document["present"] else None)
+                async for document in cursor}
+
+    async def reserve_positions(self, dossier_id: str, kind: ObjectKind, count: int) -> int:
+        """The first of `count` new places in the broker's order of `kind` (arrival order)."""
+        header = await self._dossiers.find_one_and_update(
+            {"_id": dossier_id}, {"$inc": {f"next_position.{kind}": count}},
+            projection={"next_position": 1}, return_document=ReturnDocument.AFTER)
+        reserved: int = (header or {}).get("next_position", {}).get(kind, count)
+        return reserved - count
+
+    async def write_objects(
+        self, dossier_id: str, kind: ObjectKind,
+        writes: Sequence[tuple[BaseModel, Event, bool]], first_position: int,
+    ) -> None:
+        """Insert (new) or update (known) objects, each with its event, in batches."""
+        operations: list[InsertOne[Document] | UpdateOne] = []
+        for offset, (item, event, known) in enumerate(writes):
+            key = document_id(dossier_id, object_id(kind, item))
+            fields = _fields(kind, item)
+            if known:
+                operations.append(UpdateOne({"_id": key}, record_events({"$set": fields}, event)))
+            else:
+                position = first_position + offset
+                operations.append(InsertOne({
+                    "_id": key, "dossier_id": dossier_id, "position": position,
+                    "s_position": sort_key(position, key), **fields,
+                    **new_document_events(event)}))
+        for start in range(0, len(operations), WRITE_BATCH):
+            await self._objects[kind].bulk_write(operations[start:start + WRITE_BATCH])
+
+    async def remove_objects(
+        self, dossier_id: str, kind: ObjectKind, removals: Sequence[tuple[str, Event]]
+    ) -> None:
+        """Mark objects removed (tombstones), each with its event."""
+        operations = [
+            UpdateOne({"_id": document_id(dossier_id, item_id)}, record_events(
+                {"$set": {"present": False, "digest": None, "updated_at": utc_now()}}, event))
+            for item_id, event in removals]
+        for start in range(0, len(operations), WRITE_BATCH):
+            await self._objects[kind].bulk_write(operations[start:start + WRITE_BATCH])
+
+    # --- reading objects -----------------------------------------------------------------------
+
+    async def page(
+        self, dossier_id: str, model: type[ModelT], *, sort: str, descending: bool, skip: int,
+        limit: int,
+    ) -> list[ModelT]:
+        """One page of the present objects of `model`'s kind, sorted on an indexed field."""
+        direction = DESCENDING if descending else ASCENDING
+        collection = self._objects[KINDS_OF_MODELS[model]]
+        cursor = collection.find({"dossier_id": dossier_id, "present": True}).sort(
+            f"s_{sort}", direction).skip(skip).limit(limit)
+        return [model.model_validate(document) async for document in cursor]
+
+    async def find(self, dossier_id: str, model: type[ModelT], **match: Any) -> list[ModelT]:
+        """The present objects of `model`'s kind matching `match`, in the broker's order."""
+        cursor = self._objects[KINDS_OF_MODELS[model]].find(
+            {"dossier_id": dossier_id, "present": True, **match}).sort("s_position", ASCENDING)
+        return [model.model_validate(document) async for document in cursor]
+
+    async def get(self, dossier_id: str, model: type[ModelT], item_id: str) -> ModelT | None:
+        """One present object, or None."""
+        document = await self._objects[KINDS_OF_MODELS[model]].find_one(
+            {"_id": document_id(dossier_id, item_id), "present": True})
+        return None if document is None else model.model_validate(document)
+
+    async def open_invoice_totals(self, dossier_id: str, today: date) -> tuple[int, int]:
+        """(open amount in cents, number overdue) over the dossier's unpaid invoices."""
+        unpaid = {"dossier_id": dossier_id, "present": True,
+                  "status": {"$in": OPEN_INVOICE_STATUSES}}
+        total = 0
+        async for group in await self._objects["invoice"].aggregate([
+                {"$match": unpaid}, {"$group": {"_id": None, "total": {"$sum": "$amount_cents"}}}]):
+            total = int(group["total"])
+        overdue = await self._objects["invoice"].count_documents({"$or": [
+            {**unpaid, "status": "overdue"},
+            {**unpaid, "status": "open", "due_date": {"$lt": today.isoformat()}},
+        ]})
+        return total, overdue

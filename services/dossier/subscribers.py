@@ -4,12 +4,15 @@ from faststream.rabbit import RabbitBroker
 
 from libs.contracts import dossier
 from libs.servicekit.rpc import serve_rpc
+from services.dossier.consultation import DossierConsultation
 from services.dossier.handlers import DossierHandlers
 
 
-def register(broker: RabbitBroker, handlers: DossierHandlers, *, prefetch: int) -> None:
+def register(broker: RabbitBroker, handlers: DossierHandlers, consultation: DossierConsultation,
+             *, prefetch: int) -> None:
     """Wire every RPC method and event subscription of the service."""
     serve_rpc(broker, dossier.IMPORT_DOSSIER, handlers.import_dossier, prefetch=prefetch)
+    serve_rpc(broker, dossier.UPSERT_DOSSIER, handlers.upsert_dossier, prefetch=prefetch)
     serve_rpc(
         broker, dossier.GET_DOSSIER_SUMMARY, handlers.get_dossier_summary, prefetch=prefetch
     )
@@ -18,3 +21,13 @@ def register(broker: RabbitBroker, handlers: DossierHandlers, *, prefetch: int) 
         prefetch=prefetch,
     )
     serve_rpc(broker, dossier.LIST_CONTRACTS, handlers.list_contracts, prefetch=prefetch)
+    serve_rpc(broker, dossier.LIST_PERSONS, consultation.list_persons, prefetch=prefetch)
+    serve_rpc(broker, dossier.LIST_RISK_OBJECTS, consultation.list_risk_objects,
+              prefetch=prefetch)
+    serve_rpc(broker, dossier.GET_RISK_OBJECT, consultation.get_risk_object, prefetch=prefetch)
+    serve_rpc(broker, dossier.LIST_CONTRACT_PAGE, consultation.list_contract_page,
+              prefetch=prefetch)
+    serve_rpc(broker, dossier.GET_CONTRACT, consultation.get_contract, prefetch=prefetch)
+    serve_rpc(broker, dossier.LIST_CLAIMS, consultation.list_claims, prefetch=prefetch)
+    serve_rpc(broker, dossier.GET_CLAIM, consultation.get_claim, prefetch=prefetch)
+    serve_rpc(broker, dossier.LIST_INVOICES, consultation.list_invoices, prefetch=prefetch)

@@ -101,9 +101,11 @@ def serve_baseline(port: int, mongo_url: str, mongo_db: str) -> None:
 
     from libs.contracts.dossier import Contract, ContractList, RiskObject
     from libs.servicekit.mongo import create_mongo_client
+    from services.dossier.domain import covered_risk_objects
+    from services.dossier.store import DossierStore
 
     app = FastAPI()
-    dossiers = create_mongo_client(mongo_url)[mongo_db]["dossiers"]
+    store = DossierStore(create_mongo_client(mongo_url)[mongo_db])  # the same queries, no RPC
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -111,14 +113,12 @@ def serve_baseline(port: int, mongo_url: str, mongo_db: str) -> None:
 
     @app.get("/dossiers/{dossier_id}/contracts")
     async def contracts(dossier_id: str) -> ContractList:
-        document = await dossiers.find_one({"_id": dossier_id},
-                                           {"contracts": 1, "risk_objects": 1})
-        if document is None:
+        if await store.get_header(dossier_id) is None:
             raise HTTPException(404)
+        contracts = await store.find(dossier_id, Contract)
         return ContractList(
-            dossier_id=dossier_id,
-            contracts=[Contract.model_validate(item) for item in document["contracts"]],
-            risk_objects=[RiskObject.model_validate(item) for item in document["risk_objects"]],
+            dossier_id=dossier_id, contracts=contracts,
+            risk_objects=covered_risk_objects(contracts, await store.find(dossier_id, RiskObject)),
         )
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)

@@ -159,6 +159,16 @@ def sample_contracts(dossier_id: str = "D1") -> dossier.ContractList:
     )
 
 
+def sample_contract_page(query: BaseModel) -> dossier.ContractPage:
+    """The household's contracts as one page of "my contracts" for the asked dossier."""
+    assert isinstance(query, dossier.ListQuery)
+    contracts = sample_contracts(query.dossier_id).contracts
+    return dossier.ContractPage(
+        dossier_id=query.dossier_id, total=len(contracts), page=query.page,
+        page_size=query.page_size, sort=query.sort or "position", descending=query.descending,
+        items=contracts)
+
+
 def household_rpc() -> FakeRpc:
     """A fake whose services know dossiers D1 and D2 and answer the pages' queries."""
     rpc = FakeRpc()
@@ -170,6 +180,7 @@ def household_rpc() -> FakeRpc:
                                contract_count=1),
     ]))
     rpc.answer(dossier.LIST_CONTRACTS, lambda request: sample_contracts())
+    rpc.answer(dossier.LIST_CONTRACT_PAGE, sample_contract_page)
     rpc.answer(signing.LIST_DOCUMENTS_TO_SIGN, signing.DocumentsToSign(documents=[]))
     return rpc
 

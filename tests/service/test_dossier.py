@@ -14,7 +14,7 @@ from libs.servicekit.bus import EVENTS
 from libs.servicekit.errors import Forbidden, Invalid, NotFound
 from services.dossier.config import DossierSettings
 from services.dossier.main import DossierService, build
-from services.dossier.store import DOSSIERS
+from services.dossier.store import COLLECTIONS, DOSSIERS
 from tests.service.conftest import call_in_memory
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -56,8 +56,15 @@ async def list_contracts(
 
 
 async def pending_events(service: DossierService, dossier_id: str) -> list[dict[str, Any]]:
+    """The events stored with the dossier document (dossier-level events)."""
     stored = await service.runtime.database[DOSSIERS].find_one({"_id": dossier_id})
     return [] if stored is None else list(stored.get("outbox", {}).values())
+
+
+async def stored_objects(service: DossierService) -> int:
+    """How many object documents every collection holds (removed ones included)."""
+    database = service.runtime.database
+    return sum([await database[name].count_documents({}) for name in COLLECTIONS.values()])
 
 
 async def test_an_imported_dossier_lists_its_contracts_with_the_risk_objects_they_cover(
@@ -91,7 +98,9 @@ async def test_a_reimport_replaces_the_dossier(service: DossierService) -> None:
     assert [c.contract_id for c in listed.contracts] == ["C-00417-AUTO", "C-00417-BAF"]
     assert [r.risk_object_id for r in listed.risk_objects] == ["R-00417-1"]
     assert await service.runtime.database[DOSSIERS].count_documents({}) == 1
-    assert len(await pending_events(service, DUPONT)) == 2  # one per import, none lost
+    routing_keys = sorted(e["routing_key"] for e in await pending_events(service, DUPONT))
+    assert routing_keys == ["dossier.dossier.changed", "dossier.dossier.changed",
+                            "dossier.dossier.imported", "dossier.dossier.imported"]
 
 
 async def test_an_invalid_import_writes_nothing_and_names_the_bad_fields(
@@ -109,6 +118,7 @@ async def test_an_invalid_import_writes_nothing_and_names_the_bad_fields(
         "claims[0].contract_id": "unknown contract C9",
     }
     assert await service.runtime.database[DOSSIERS].count_documents({}) == 0
+    assert await stored_objects(service) == 0
     with pytest.raises(NotFound):
         await list_contracts(service, DUPONT, caller=AGENT)
 
@@ -128,7 +138,7 @@ async def test_an_invalid_reimport_leaves_the_stored_dossier_as_it_was(
     query = dossier.DossierQuery(caller=PIETER, dossier_id=DUPONT)
     summary = await call_in_memory(service.runtime.broker, dossier.GET_DOSSIER_SUMMARY, query)
     assert (summary.name, summary.contract_count) == ("Gezin Dupont - Claes", 3)
-    assert len(await pending_events(service, DUPONT)) == 1
+    assert len(await pending_events(service, DUPONT)) == 2  # of the first import only
 
 
 async def test_a_malformed_date_is_refused_with_its_field(service: DossierService) -> None:
@@ -189,23 +199,23 @@ async def test_an_import_is_announced_on_the_events_exchange(
     mongo_url: str, database_name: str
 ) -> None:
     built = build(DossierSettings(mongo_url=mongo_url, mongo_db=database_name))
-    received: list[dossier.DossierImported] = []
+    received: list[dict[str, Any]] = []
 
     @built.runtime.broker.subscriber(
-        RabbitQueue("test.dossier-imported", routing_key=dossier.DossierImported.routing_key),
-        EVENTS,
-    )
+        RabbitQueue("test.dossier-events", routing_key="dossier.#"), EVENTS)
     async def _listen(body: dict[str, Any]) -> None:
-        received.append(dossier.DossierImported.model_validate(body))
+        received.append(body)
 
     try:
         async with TestRabbitBroker(built.runtime.broker):
             await import_dossier(built, exported("peeters"))
-            assert len(await pending_events(built, PEETERS)) == 1
+            assert len(await pending_events(built, PEETERS)) == 2  # changed (created), imported
 
-            assert await built.relay.relay_pending() == 1
+            assert await built.relay.relay_pending() == 6  # + person, risk, contract, invoice
 
-            assert [(e.dossier_id, e.name) for e in received] == [(PEETERS, "An Peeters")]
+            imported = [dossier.DossierImported.model_validate(body) for body in received
+                        if body.get("name") and "change" not in body]
+            assert [(e.dossier_id, e.name) for e in imported] == [(PEETERS, "An Peeters")]
             assert await pending_events(built, PEETERS) == []
             assert await built.relay.relay_pending() == 0
     finally:

@@ -11,7 +11,6 @@ from libs.servicekit.errors import Invalid
 from services.dossier.domain import (
     covered_risk_objects,
     import_problems,
-    summarize,
     validate_import,
 )
 
@@ -193,9 +192,3 @@ def test_only_the_risk_objects_a_contract_covers_are_listed_with_the_contracts()
     covered = covered_risk_objects(dossier.contracts, dossier.risk_objects)
     assert [r.risk_object_id for r in covered] == ["R-00417-1", "R-00417-2"]
 
-
-def test_the_summary_counts_persons_and_contracts() -> None:
-    summary = summarize(DossierImport.model_validate(exported()))
-    assert (summary.name, summary.person_count, summary.contract_count) == (
-        "Gezin Dupont - Claes", 3, 3
-    )

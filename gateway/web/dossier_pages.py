@@ -1,0 +1,149 @@
+"""The client's insurance file as pages (manual 3.1): my data, risks, contracts, claims, invoices.
+
+A list opens a detail at its own address (a deep link); the detail closes with the cross and
+returns to the list. Every query goes to the active dossier of the signed-in client only.
+"""
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from gateway.deps import Rpc
+from gateway.web.pages import Pages, PageSession, active_dossier_id, dossier_choices
+from libs.contracts import dossier
+from libs.contracts.auth import AccessClaims
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 20
+
+PageNumber = Annotated[int, Query(ge=1, le=100_000)]
+SortField = Annotated[str | None, Query(max_length=40)]
+Order = Annotated[Literal["asc", "desc"], Query()]
+
+
+async def _zone(request: Request, session: PageSession, rpc: Rpc) -> dict[str, Any]:
+    """What every page of the zone shows around its content: the dossiers and the active one."""
+    claims = session.claims
+    return {"dossiers": await dossier_choices(rpc, claims),
+            "active": active_dossier_id(request, claims)}
+
+
+def _list_query(claims: AccessClaims, dossier_id: str, page: int, sort: str | None,
+                order: str) -> dossier.ListQuery:
+    return dossier.ListQuery(caller=claims.caller(), dossier_id=dossier_id, page=page,
+                             page_size=PAGE_SIZE, sort=sort, descending=order == "desc")
+
+
+def _object_query(claims: AccessClaims, dossier_id: str, object_id: str) -> dossier.ObjectQuery:
+    return dossier.ObjectQuery(caller=claims.caller(), dossier_id=dossier_id, object_id=object_id)
+
+
+def _pages(info: dossier.PageInfo) -> int:
+    return max(1, -(-info.total // info.page_size))
+
+
+@router.get("/my-data")
+async def my_data_page(request: Request, session: PageSession, pages: Pages, rpc: Rpc) -> Response:
+    """My data: the persons of the household with their details."""
+    context = await _zone(request, session, rpc)
+    persons: list[dossier.Person] = []
+    if context["active"]:
+        persons = (await rpc.call(dossier.LIST_PERSONS, dossier.DossierQuery(
+            caller=session.claims.caller(), dossier_id=context["active"]))).persons
+    return pages.render(request, "dossier/persons.html", {**context, "persons": persons},
+                        session=session)
+
+
+@router.get("/risks")
+async def risks_page(request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+                     page: PageNumber = 1, sort: SortField = None, order: Order = "asc"
+                     ) -> Response:
+    """My risks: each risk object with its renewal date and what covers it, at a glance."""
+    context = await _zone(request, session, rpc)
+    listed = None
+    if context["active"]:
+        listed = await rpc.call(dossier.LIST_RISK_OBJECTS, _list_query(
+            session.claims, context["active"], page, sort, order))
+    return pages.render(request, "dossier/risks.html", {
+        **context, "listed": listed, "page_count": _pages(listed) if listed else 1},
+        session=session)
+
+
+@router.get("/risks/{risk_object_id}")
+async def risk_page(request: Request, risk_object_id: str, session: PageSession, pages: Pages,
+                    rpc: Rpc) -> Response:
+    """A risk object: its contracts, their guarantees and the claims on it (manual 3.1)."""
+    context = await _zone(request, session, rpc)
+    detail = await rpc.call(dossier.GET_RISK_OBJECT, _object_query(
+        session.claims, context["active"] or "", risk_object_id))
+    return pages.render(request, "dossier/risk.html", {**context, "detail": detail},
+                        session=session)
+
+
+@router.get("/contracts")
+async def contracts_page(request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+                         page: PageNumber = 1, sort: SortField = None, order: Order = "asc"
+                         ) -> Response:
+    """My contracts: policy, insurer, product, renewal and premium, one page at a time."""
+    context = await _zone(request, session, rpc)
+    listed = None
+    if context["active"]:
+        listed = await rpc.call(dossier.LIST_CONTRACT_PAGE, _list_query(
+            session.claims, context["active"], page, sort, order))
+    return pages.render(request, "dossier/contracts.html", {
+        **context, "listed": listed, "page_count": _pages(listed) if listed else 1},
+        session=session)
+
+
+@router.get("/contracts/{contract_id}")
+async def contract_page(request: Request, contract_id: str, session: PageSession, pages: Pages,
+                        rpc: Rpc) -> Response:
+    """A contract: guarantees, risk objects, claims and invoices."""
+    context = await _zone(request, session, rpc)
+    detail = await rpc.call(dossier.GET_CONTRACT, _object_query(
+        session.claims, context["active"] or "", contract_id))
+    return pages.render(request, "dossier/contract.html", {**context, "detail": detail},
+                        session=session)
+
+
+@router.get("/claims")
+async def claims_page(request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+                      page: PageNumber = 1, sort: SortField = None, order: Order = "desc"
+                      ) -> Response:
+    """My claims, the newest first unless sorted otherwise."""
+    context = await _zone(request, session, rpc)
+    listed = None
+    if context["active"]:
+        listed = await rpc.call(dossier.LIST_CLAIMS, _list_query(
+            session.claims, context["active"], page, sort, order))
+    return pages.render(request, "dossier/claims.html", {
+        **context, "listed": listed, "page_count": _pages(listed) if listed else 1},
+        session=session)
+
+
+@router.get("/claims/{claim_id}")
+async def claim_page(request: Request, claim_id: str, session: PageSession, pages: Pages,
+                     rpc: Rpc) -> Response:
+    """A claim: its contract, the risk objects concerned, the insurer's reference, amounts."""
+    context = await _zone(request, session, rpc)
+    detail = await rpc.call(dossier.GET_CLAIM, _object_query(
+        session.claims, context["active"] or "", claim_id))
+    return pages.render(request, "dossier/claim.html", {**context, "detail": detail},
+                        session=session)
+
+
+@router.get("/invoices")
+async def invoices_page(request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+                        page: PageNumber = 1, sort: SortField = None, order: Order = "asc"
+                        ) -> Response:
+    """My invoices: the open amount at a glance, overdue ones highlighted."""
+    context = await _zone(request, session, rpc)
+    listed = None
+    if context["active"]:
+        listed = await rpc.call(dossier.LIST_INVOICES, _list_query(
+            session.claims, context["active"], page, sort, order))
+    return pages.render(request, "dossier/invoices.html", {
+        **context, "listed": listed, "page_count": _pages(listed) if listed else 1},
+        session=session)
+

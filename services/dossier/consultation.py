@@ -1,0 +1,156 @@
+"""Use cases of the client's consultation (manual 3.1): lists by page, and each detail."""
+
+from datetime import UTC, datetime
+
+from libs.contracts.dossier import (
+    Claim,
+    ClaimDetail,
+    ClaimPage,
+    Contract,
+    ContractDetail,
+    ContractPage,
+    DossierQuery,
+    Invoice,
+    InvoicePage,
+    ListQuery,
+    ObjectKind,
+    ObjectQuery,
+    PageInfo,
+    Person,
+    PersonList,
+    RiskObject,
+    RiskObjectDetail,
+    RiskObjectLine,
+    RiskObjectPage,
+)
+from libs.servicekit.access import require_dossier_access
+from libs.servicekit.errors import Invalid, NotFound
+from libs.servicekit.mongo import Document
+from services.dossier.domain import cover_lines, is_overdue, next_renewal
+from services.dossier.store import SORT_FIELDS, DossierStore, ModelT
+
+DOSSIER_NOT_FOUND = "This dossier does not exist."
+DEFAULT_SORT: dict[ObjectKind, str] = {
+    "risk_object": "position", "contract": "position", "claim": "occurred_on",
+    "invoice": "due_date", "person": "position",
+}
+
+
+class DossierConsultation:
+    """What a client (or staff) reads of a dossier; every query checks the caller first."""
+
+    def __init__(self, store: DossierStore) -> None:
+        self._store = store
+
+    async def _open(self, caller_query: DossierQuery | ListQuery | ObjectQuery) -> Document:
+        require_dossier_access(caller_query.caller, caller_query.dossier_id)
+        header = await self._store.get_header(caller_query.dossier_id)
+        if header is None:
+            raise NotFound(DOSSIER_NOT_FOUND)
+        return header
+
+    async def _page(self, query: ListQuery, kind: ObjectKind,
+                    model: type[ModelT]) -> tuple[PageInfo, list[ModelT]]:
+        header = await self._open(query)
+        dossier_id = query.dossier_id
+        sort = query.sort or DEFAULT_SORT[kind]
+        if sort not in SORT_FIELDS[kind]:
+            raise Invalid("This list cannot be sorted that way.", fields={
+                "sort": "one of " + ", ".join(SORT_FIELDS[kind])})
+        items = await self._store.page(
+            dossier_id, model, sort=sort, descending=query.descending,
+            skip=(query.page - 1) * query.page_size, limit=query.page_size)
+        info = PageInfo(dossier_id=dossier_id, total=self._store.total(header, kind),
+                        page=query.page, page_size=query.page_size, sort=sort,
+                        descending=query.descending)
+        return info, items
+
+    async def _get(self, query: ObjectQuery, model: type[ModelT]) -> ModelT:
+        await self._open(query)
+        found = await self._store.get(query.dossier_id, model, query.object_id)
+        if found is None:
+            raise NotFound("This item does not exist in the dossier.")
+        return found
+
+    async def list_persons(self, query: DossierQuery) -> PersonList:
+        """My data: the persons of the household."""
+        await self._open(query)
+        return PersonList(dossier_id=query.dossier_id,
+                          persons=await self._store.find(query.dossier_id, Person))
+
+    async def list_risk_objects(self, query: ListQuery) -> RiskObjectPage:
+        """My risks: one page, each risk object with its renewal date and what covers it."""
+        info, risk_objects = await self._page(query, "risk_object", RiskObject)
+        ids = [risk_object.risk_object_id for risk_object in risk_objects]
+        contracts = await self._store.find(info.dossier_id, Contract,
+                                           risk_object_ids={"$in": ids})
+        lines = []
+        for risk_object in risk_objects:
+            covers = cover_lines(risk_object.risk_object_id, contracts)
+            lines.append(RiskObjectLine(risk_object=risk_object, covers=covers,
+                                        next_renewal=next_renewal(covers)))
+        return RiskObjectPage(**info.model_dump(), items=lines)
+
+    async def get_risk_object(self, query: ObjectQuery) -> RiskObjectDetail:
+        """A risk object with its contracts, their guarantees and the claims on it."""
+        risk_object = await self._get(query, RiskObject)
+        contracts = await self._store.find(query.dossier_id, Contract,
+                                           risk_object_ids={"$in": [query.object_id]})
+        claims = await self._store.find(query.dossier_id, Claim,
+                                        all_risk_object_ids={"$in": [query.object_id]})
+        return RiskObjectDetail(
+            dossier_id=query.dossier_id, risk_object=risk_object, contracts=contracts,
+            claims=_newest_first(claims), covers=cover_lines(query.object_id, contracts))
+
+    async def list_contract_page(self, query: ListQuery) -> ContractPage:
+        """My contracts: one page."""
+        info, contracts = await self._page(query, "contract", Contract)
+        return ContractPage(**info.model_dump(), items=contracts)
+
+    async def get_contract(self, query: ObjectQuery) -> ContractDetail:
+        """A contract with its risk objects, claims and invoices."""
+        contract = await self._get(query, Contract)
+        dossier_id = query.dossier_id
+        invoices = await self._store.find(dossier_id, Invoice, contract_id=contract.contract_id)
+        return ContractDetail(
+            dossier_id=dossier_id, contract=contract,
+            risk_objects=await self._store.find(
+                dossier_id, RiskObject, risk_object_id={"$in": contract.risk_object_ids}),
+            claims=_newest_first(await self._store.find(
+                dossier_id, Claim, contract_id=contract.contract_id)),
+            invoices=invoices, overdue_invoice_ids=_overdue_ids(invoices),
+        )
+
+    async def list_claims(self, query: ListQuery) -> ClaimPage:
+        """My claims: one page."""
+        info, claims = await self._page(query, "claim", Claim)
+        return ClaimPage(**info.model_dump(), items=claims)
+
+    async def get_claim(self, query: ObjectQuery) -> ClaimDetail:
+        """A claim with its contract and the risk objects concerned."""
+        claim = await self._get(query, Claim)
+        risk_ids = list(dict.fromkeys(
+            ([claim.risk_object_id] if claim.risk_object_id else []) + claim.risk_object_ids))
+        return ClaimDetail(
+            dossier_id=query.dossier_id, claim=claim,
+            contract=await self._store.get(query.dossier_id, Contract, claim.contract_id),
+            risk_objects=await self._store.find(
+                query.dossier_id, RiskObject, risk_object_id={"$in": risk_ids}),
+        )
+
+    async def list_invoices(self, query: ListQuery) -> InvoicePage:
+        """My invoices: one page, plus the open amount and the number overdue of them all."""
+        info, invoices = await self._page(query, "invoice", Invoice)
+        open_cents, overdue = await self._store.open_invoice_totals(
+            info.dossier_id, datetime.now(UTC).date())
+        return InvoicePage(**info.model_dump(), items=invoices, open_amount_cents=open_cents,
+                           overdue_count=overdue, overdue_invoice_ids=_overdue_ids(invoices))
+
+
+def _newest_first(claims: list[Claim]) -> list[Claim]:
+    return sorted(claims, key=lambda claim: claim.occurred_on, reverse=True)
+
+
+def _overdue_ids(invoices: list[Invoice]) -> list[str]:
+    today = datetime.now(UTC).date()
+    return [invoice.invoice_id for invoice in invoices if is_overdue(invoice, today)]

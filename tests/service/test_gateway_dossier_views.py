@@ -1,0 +1,200 @@
+"""The insurance file through the gateway: JSON views, the office's import, and the pages."""
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from libs.contracts import dossier, requests
+from libs.contracts.caller import Role
+from libs.servicekit.errors import NotFound
+from tests.service.gateway_support import (
+    Gateway,
+    gateway_fixture,  # noqa: F401 - the `gateway` fixture
+)
+from tests.service.test_gateway_pages import sign_in
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+
+def dupont() -> dossier.DossierImport:
+    data: dict[str, Any] = json.loads((FIXTURES / "dossier_dupont.json").read_text("utf-8"))
+    return dossier.DossierImport.model_validate(data)
+
+
+def risk_detail(query: BaseModel) -> dossier.RiskObjectDetail:
+    assert isinstance(query, dossier.ObjectQuery)
+    data = dupont()
+    car = data.risk_objects[0]
+    return dossier.RiskObjectDetail(
+        dossier_id=query.dossier_id, risk_object=car, contracts=data.contracts[:1],
+        claims=data.claims, covers=[dossier.CoverLine(
+            contract_id="C-00417-AUTO", policy_number="AU-7712.345.219", insurer="AG Insurance",
+            product="Autoverzekering Top Drive", status="active", renewal_date=date(2026, 3, 15),
+            included=["Volledige omnium"], optional=["Pechbijstand Benelux"])])
+
+
+def contract_detail(query: BaseModel) -> dossier.ContractDetail:
+    assert isinstance(query, dossier.ObjectQuery)
+    data = dupont()
+    return dossier.ContractDetail(
+        dossier_id=query.dossier_id, contract=data.contracts[0],
+        risk_objects=data.risk_objects[:1], claims=data.claims, invoices=data.invoices[:1])
+
+
+def claim_detail(query: BaseModel) -> dossier.ClaimDetail:
+    assert isinstance(query, dossier.ObjectQuery)
+    data = dupont()
+    return dossier.ClaimDetail(dossier_id=query.dossier_id, claim=data.claims[0],
+                               contract=data.contracts[0], risk_objects=data.risk_objects[:1])
+
+
+def invoice_page(query: BaseModel) -> dossier.InvoicePage:
+    assert isinstance(query, dossier.ListQuery)
+    invoices = dupont().invoices
+    return dossier.InvoicePage(
+        dossier_id=query.dossier_id, total=45, page=query.page, page_size=query.page_size,
+        sort="due_date", descending=False, items=invoices, open_amount_cents=48720,
+        overdue_count=1, overdue_invoice_ids=["F-00417-2"])
+
+
+def test_a_risk_list_page_is_asked_with_its_paging_and_sort(gateway: Gateway) -> None:
+    gateway.rpc.answer(dossier.LIST_RISK_OBJECTS, lambda query: dossier.RiskObjectPage(
+        dossier_id="D1", total=0, page=3, page_size=10, sort="kind", descending=True, items=[]))
+    response = gateway.client.get(
+        "/api/v1/dossiers/D1/risk-objects?page=3&page_size=10&sort=kind&order=desc",
+        headers=gateway.bearer())
+    assert response.status_code == 200, response.text
+    [query] = gateway.rpc.called(dossier.LIST_RISK_OBJECTS)
+    assert isinstance(query, dossier.ListQuery)
+    assert (query.page, query.page_size, query.sort, query.descending) == (3, 10, "kind", True)
+
+
+def test_a_page_size_above_100_is_refused_before_any_service(gateway: Gateway) -> None:
+    response = gateway.client.get("/api/v1/dossiers/D1/claims?page_size=5000",
+                                  headers=gateway.bearer())
+    assert response.status_code == 422
+    assert gateway.rpc.called(dossier.LIST_CLAIMS) == []
+
+
+def test_a_detail_of_another_clients_dossier_is_not_found_without_asking_a_service(
+    gateway: Gateway,
+) -> None:
+    for path in ("risk-objects/R1", "contracts/C1", "claims/S1", "invoices", "persons"):
+        response = gateway.client.get(f"/api/v1/dossiers/D2/{path}",
+                                      headers=gateway.bearer(dossiers=("D1",)))
+        assert response.status_code == 404, path
+    assert [m for m in gateway.rpc.methods if m.startswith("dossier.")] == []
+
+
+def test_the_contract_detail_has_its_own_address(gateway: Gateway) -> None:
+    gateway.rpc.answer(dossier.GET_CONTRACT, contract_detail)
+    response = gateway.client.get("/api/v1/dossiers/D1/contracts/C-00417-AUTO",
+                                  headers=gateway.bearer())
+    assert response.status_code == 200
+    assert response.json()["contract"]["policy_number"] == "AU-7712.345.219"
+    [query] = gateway.rpc.called(dossier.GET_CONTRACT)
+    assert isinstance(query, dossier.ObjectQuery) and query.object_id == "C-00417-AUTO"
+
+
+def test_staff_upsert_a_record_and_read_the_report(gateway: Gateway) -> None:
+    gateway.rpc.answer(dossier.UPSERT_DOSSIER, lambda request: dossier.ImportReport(
+        dossier_id="D1", dossier="unchanged", unchanged=11))
+    response = gateway.client.post(
+        "/admin/api/v1/dossier-imports?remove_missing=true",
+        json={"dossier_id": "D1", "invoices": []},
+        headers=gateway.bearer(role=Role.ADMIN, dossiers=()))
+    assert response.status_code == 200, response.text
+    assert response.json()["unchanged"] == 11
+    [request] = gateway.rpc.called(dossier.UPSERT_DOSSIER)
+    assert isinstance(request, dossier.UpsertDossierRequest)
+    assert request.remove_missing and request.record.invoices == []
+    assert request.record.contracts is None  # left out: not touched
+
+
+def test_a_client_may_not_import(gateway: Gateway) -> None:
+    response = gateway.client.post("/admin/api/v1/dossier-imports", json={"dossier_id": "D1"},
+                                   headers=gateway.bearer())
+    assert response.status_code == 403
+
+
+def test_the_import_schema_is_published(gateway: Gateway) -> None:
+    schema = gateway.client.get("/admin/api/v1/dossier-imports/schema",
+                                headers=gateway.bearer(role=Role.AGENT, dossiers=()))
+    assert schema.status_code == 200
+    assert set(schema.json()["properties"]) >= {"dossier_id", "contracts", "claims"}
+    openapi = gateway.client.get("/api/openapi.json").json()
+    assert "DossierRecord" in openapi["components"]["schemas"]
+    assert "VehicleDetails" in openapi["components"]["schemas"]
+
+
+def test_the_vehicle_page_shows_its_contracts_guarantees_claims_and_a_close_cross(
+    gateway: Gateway,
+) -> None:
+    gateway.rpc.answer(dossier.GET_RISK_OBJECT, risk_detail)
+    sign_in(gateway)
+    page = gateway.client.get("/risks/R-00417-1")
+    assert page.status_code == 200
+    for shown in ("1-ABC-123", "WVWZZZCDZMW123456", "Volledige omnium", "Pechbijstand Benelux",
+                  "Optie", "SCH-2024-018832", 'href="/claims/S-00417-1"',
+                  'href="/contracts/C-00417-AUTO"', "Vervaldag 15 mrt 2026"):
+        assert shown in page.text, shown
+    assert 'class="close" href="/risks"' in page.text
+
+
+def test_the_contract_page_lists_guarantees_risk_objects_claims_and_invoices(
+    gateway: Gateway,
+) -> None:
+    gateway.rpc.answer(dossier.GET_CONTRACT, contract_detail)
+    sign_in(gateway)
+    gateway.client.get("/lang/fr")
+    page = gateway.client.get("/contracts/C-00417-AUTO")
+    assert page.status_code == 200
+    for shown in ("AU-7712.345.219", "Garanties", "Volledige omnium", "VF-2025-031177",
+                  "Payée", 'href="/risks/R-00417-1"', 'class="close" href="/contracts"'):
+        assert shown in page.text, shown
+
+
+def test_the_claim_page_names_the_insurers_reference(gateway: Gateway) -> None:
+    gateway.rpc.answer(dossier.GET_CLAIM, claim_detail)
+    sign_in(gateway)
+    gateway.client.get("/lang/en")
+    page = gateway.client.get("/claims/S-00417-1")
+    assert "AG-SIN-2024-5518772" in page.text and "In progress" in page.text
+    assert "€1,843.50" in page.text
+
+
+def test_my_invoices_show_the_open_amount_and_highlight_the_overdue(gateway: Gateway) -> None:
+    gateway.rpc.answer(dossier.LIST_INVOICES, invoice_page)
+    sign_in(gateway)
+    page = gateway.client.get("/invoices?page=2")
+    assert page.status_code == 200
+    assert "Openstaand bedrag" in page.text and "€\xa0487,20" in page.text
+    assert "1 factuur/facturen vervallen" in page.text
+    assert page.text.count('class="row invoice overdue"') == 1
+    assert "Pagina 2 van 3" in page.text and 'href="/invoices?page=3' in page.text
+
+
+def test_an_unknown_detail_is_a_readable_not_found_page(gateway: Gateway) -> None:
+    gateway.rpc.answer(dossier.GET_CLAIM, NotFound("This item does not exist in the dossier."))
+    sign_in(gateway)
+    page = gateway.client.get("/claims/S-OTHER")
+    assert page.status_code == 404 and "bestaat niet" in page.text
+
+
+def test_the_welcome_page_shows_the_recent_requests_newest_first(gateway: Gateway) -> None:
+    def sent(subject: str, day: int, status: str) -> requests.RequestPublic:
+        return requests.RequestPublic(
+            request_id=subject, dossier_id="D1", kind="message", subject=subject, body="...",
+            status=status, sent_by="u1", sent_at=datetime(2026, 11, day, 9, 0, tzinfo=UTC))
+
+    gateway.rpc.answer(requests.LIST_REQUESTS, requests.RequestList(requests=[
+        sent("Vraag over de omnium", 3, "accepted"), sent("Nieuw adres", 20, "pending")]))
+    sign_in(gateway)
+    page = gateway.client.get("/")
+    assert page.status_code == 200
+    assert "Recente aanvragen" in page.text
+    assert page.text.index("Nieuw adres") < page.text.index("Vraag over de omnium")
+    assert "In afwachting" in page.text and "Aanvaard" in page.text
