@@ -198,3 +198,14 @@ def test_the_welcome_page_shows_the_recent_requests_newest_first(gateway: Gatewa
     assert "Recente aanvragen" in page.text
     assert page.text.index("Nieuw adres") < page.text.index("Vraag over de omnium")
     assert "In afwachting" in page.text and "Aanvaard" in page.text
+
+
+def test_each_detail_page_has_a_documents_button_for_its_context(gateway: Gateway) -> None:
+    gateway.rpc.answer(dossier.GET_CONTRACT, contract_detail)
+    gateway.rpc.answer(dossier.GET_CLAIM, claim_detail)
+    sign_in(gateway)
+    contract_page = gateway.client.get("/contracts/C-00417-AUTO")
+    assert 'href="/documents?context=contract:C-00417-AUTO"' in contract_page.text
+    assert "Documenten" in contract_page.text
+    claim_page = gateway.client.get("/claims/S-00417-1")
+    assert 'href="/documents?context=claim:S-00417-1"' in claim_page.text
