@@ -157,5 +157,9 @@ def main() -> None:
     """Serve the gateway on its host and port until SIGINT/SIGTERM."""
     settings = GatewaySettings()
     configure_logging("gateway", settings.log_level)
+    # The client address (per-IP login back-off, audit log) comes from X-Forwarded-For only
+    # when the connection is from the trusted proxy; anyone else's header is ignored.
+    trusted_proxies = settings.trusted_proxy_networks.replace(" ", ",") or "127.0.0.1"
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_config=None, access_log=False, proxy_headers=True)
+                log_config=None, access_log=False, proxy_headers=True,
+                forwarded_allow_ips=trusted_proxies)
