@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from gateway.config import GatewaySettings
 from gateway.tokens import DenyList, TokenVerifier
-from libs.contracts.auth import AccessClaims
+from libs.contracts.auth import AccessClaims, StaffOrigin
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
 from libs.servicekit.errors import Forbidden, NotFound, Unauthenticated
 
@@ -98,3 +98,11 @@ def granted_dossier(dossier_id: str, claims: CurrentCaller) -> str:
 
 
 GrantedDossier = Annotated[str, Depends(granted_dossier)]
+
+
+def origin_of(request: Request) -> StaffOrigin:
+    """Where a staff request came from, for the audit log."""
+    return StaffOrigin(
+        client_ip=request.client.host if request.client else None,
+        user_agent=(request.headers.get("user-agent") or "")[:500] or None,
+    )

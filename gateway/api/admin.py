@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, EmailStr, Field
 
-from gateway.deps import Rpc, StaffCaller, State
+from gateway.deps import Rpc, StaffCaller, State, origin_of
 from gateway.streaming import receive_upload, store_upload
 from libs.contracts import auth, documents, dossier, requests
 from libs.contracts.caller import Role
@@ -27,19 +27,22 @@ class InvitationCreate(BaseModel):
 
 
 @router.post("/staff", status_code=status.HTTP_201_CREATED)
-async def create_staff(body: StaffCreate, staff: StaffCaller, rpc: Rpc) -> auth.UserPublic:
+async def create_staff(
+    body: StaffCreate, staff: StaffCaller, rpc: Rpc, request: Request
+) -> auth.UserPublic:
     """Create an agent or admin account (office admins only)."""
     return await rpc.call(auth.CREATE_STAFF, auth.CreateStaffRequest(
-        caller=staff.caller(), **body.model_dump()))
+        caller=staff.caller(), origin=origin_of(request), **body.model_dump()))
 
 
 @router.post("/invitations", status_code=status.HTTP_201_CREATED)
 async def invite_client(
-    body: InvitationCreate, staff: StaffCaller, rpc: Rpc
+    body: InvitationCreate, staff: StaffCaller, rpc: Rpc, request: Request
 ) -> auth.InvitationPublic:
     """Invite a client: they get an e-mail with an activation link."""
     return await rpc.call(auth.INVITE_CLIENT, auth.InviteClientRequest(
-        caller=staff.caller(), correlation_id=correlation_id.get(), **body.model_dump()))
+        caller=staff.caller(), correlation_id=correlation_id.get(), origin=origin_of(request),
+        **body.model_dump()))
 
 
 @router.post("/dossiers", status_code=status.HTTP_201_CREATED)
@@ -60,20 +63,22 @@ async def read_dossier(dossier_id: str, staff: StaffCaller, rpc: Rpc) -> dossier
 
 @router.put("/dossiers/{dossier_id}/grants/{user_id}")
 async def grant_dossier(
-    dossier_id: str, user_id: str, staff: StaffCaller, rpc: Rpc
+    dossier_id: str, user_id: str, staff: StaffCaller, rpc: Rpc, request: Request
 ) -> auth.UserPublic:
     """Give a user access to a dossier (effective at their next token refresh)."""
     return await rpc.call(auth.GRANT_DOSSIER, auth.GrantRequest(
-        caller=staff.caller(), user_id=user_id, dossier_id=dossier_id))
+        caller=staff.caller(), user_id=user_id, dossier_id=dossier_id,
+        origin=origin_of(request)))
 
 
 @router.delete("/dossiers/{dossier_id}/grants/{user_id}")
 async def revoke_dossier(
-    dossier_id: str, user_id: str, staff: StaffCaller, rpc: Rpc
+    dossier_id: str, user_id: str, staff: StaffCaller, rpc: Rpc, request: Request
 ) -> auth.UserPublic:
     """Take a user's access to a dossier away."""
     return await rpc.call(auth.REVOKE_DOSSIER, auth.GrantRequest(
-        caller=staff.caller(), user_id=user_id, dossier_id=dossier_id))
+        caller=staff.caller(), user_id=user_id, dossier_id=dossier_id,
+        origin=origin_of(request)))
 
 
 @router.post(

@@ -8,18 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from gateway.deps import Rpc, StaffCaller
+from gateway.deps import Rpc, StaffCaller, origin_of
 from libs.contracts import auth
 
 router = APIRouter(prefix="/admin/api/v1", tags=["admin: accounts"])
-
-
-def origin_of(request: Request) -> auth.StaffOrigin:
-    """Where a staff request came from, for the audit log."""
-    return auth.StaffOrigin(
-        client_ip=request.client.host if request.client else None,
-        user_agent=(request.headers.get("user-agent") or "")[:500] or None,
-    )
 
 
 class ApprovalBody(BaseModel):

@@ -242,3 +242,20 @@ def test_the_openapi_document_is_published(gateway: Gateway) -> None:
     assert "/api/v1/dossiers/{dossier_id}/contracts" in paths
     assert "/admin/api/v1/dossiers/{dossier_id}/documents" in paths
     assert gateway.client.get("/api/docs").status_code == 200
+
+
+def test_a_staff_grant_reaches_auth_with_where_it_came_from_for_the_audit_log(
+    gateway: Gateway,
+) -> None:
+    gateway.rpc.answer(auth.GRANT_DOSSIER, auth.UserPublic(
+        user_id="u-an", email="an@example.be", display_name="An", role=Role.CLIENT,
+        status="active", dossier_ids=["D1"]))
+    response = gateway.client.put(
+        "/admin/api/v1/dossiers/D1/grants/u-an",
+        headers={**gateway.bearer(role=Role.AGENT, dossiers=()), "User-Agent": "office-pc"})
+    assert response.status_code == 200
+    [request] = gateway.rpc.called(auth.GRANT_DOSSIER)
+    assert isinstance(request, auth.GrantRequest)
+    assert request.origin is not None
+    assert request.origin.user_agent == "office-pc"
+    assert request.origin.client_ip
