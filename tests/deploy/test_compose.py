@@ -18,7 +18,7 @@ from libs.servicekit.probe import probe
 from tests.deploy.manifests import COMPOSE_FILE, REPOSITORY, compose
 
 PROCESSES = (*SERVICES, "gateway")
-NGINX_TEMPLATE = REPOSITORY / "deploy" / "nginx" / "templates" / "mybroker.conf.template"
+NGINX_TEMPLATE = REPOSITORY / "deploy" / "nginx" / "templates" / "default.conf.template"
 
 
 def _compose_schema_errors(document: Any) -> list[str]:

@@ -8,9 +8,11 @@ collected by OpenTelemetry's in-memory exporter.
 import asyncio
 import contextlib
 import json
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -22,6 +24,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from prometheus_client import REGISTRY
 
+from deploy.local import infra
 from gateway.config import GatewaySettings
 from gateway.main import create_app
 from libs.contracts import auth
@@ -53,6 +56,19 @@ def spans() -> Iterator[InMemorySpanExporter]:
     provider.add_span_processor(processor)
     yield exporter
     processor.shutdown()
+
+
+@pytest.fixture
+def own_vhost(amqp_url: str) -> Iterator[str]:
+    """A RabbitMQ vhost of this test alone: the session's system stack (started by the browser
+    tests) consumes the same RPC queues in the run's vhost and would answer in our place."""
+    vhost = f"mybroker-trace-{uuid.uuid4().hex[:8]}"
+    if not infra.create_vhost(vhost):
+        pytest.skip("creating a RabbitMQ vhost needs rabbitmqctl as root; the running stack "
+                    "would compete for the requests service's RPC queue")
+    parts = urlsplit(amqp_url)
+    yield urlunsplit(parts._replace(path="/" + quote(vhost, safe="")))
+    infra.delete_vhost(vhost)
 
 
 @pytest.fixture
@@ -104,9 +120,10 @@ async def _wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> Non
 
 
 async def test_a_message_sent_through_the_gateway_is_one_trace_across_the_services(
-    spans: InMemorySpanExporter, mail_sink: tuple[MailSink, int], amqp_url: str,
+    spans: InMemorySpanExporter, mail_sink: tuple[MailSink, int], own_vhost: str,
     mongo_url: str, database_name: str, tmp_path: Path,
 ) -> None:
+    amqp_url = own_vhost
     sink, smtp_port = mail_sink
     key = write_signing_key(tmp_path)
     rpc = RpcClient(amqp_url, timeout_seconds=5.0)
