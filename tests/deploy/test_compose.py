@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import crossplane
+import dockerfile
 import jsonschema
 import pytest
 
@@ -87,21 +89,66 @@ def test_the_test_fixtures_container_mode_uses_the_compose_images() -> None:
         assert f'"{services[name]["image"]}"' in fixtures
 
 
+def _stages() -> dict[str, list[tuple[str, tuple[str, ...], tuple[str, ...]]]]:
+    """The Dockerfile's stages by name, each a list of (instruction, arguments, flags), as
+    BuildKit's own parser reads them."""
+    stages: dict[str, list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = {}
+    current: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
+    for command in dockerfile.parse_file(str(REPOSITORY / "Dockerfile")):
+        if command.cmd == "FROM":
+            current = stages.setdefault(command.value[-1], [])
+        current.append((command.cmd, command.value, command.flags))
+    return stages
+
+
 def test_the_image_runs_as_an_unprivileged_user_with_a_health_check() -> None:
-    dockerfile = (REPOSITORY / "Dockerfile").read_text()
-    stages = re.split(r"^FROM ", dockerfile, flags=re.MULTILINE)[1:]
-    names = [stage.split("\n", 1)[0].split(" AS ")[-1] for stage in stages]
-    assert names == ["build", "runtime-base", "documents", "app"]
-    runtime = [stage for stage in stages if not stage.startswith("${PYTHON_IMAGE} AS build")]
-    for stage in runtime:
-        users = re.findall(r"^USER (\S+)", stage, flags=re.MULTILINE)
-        assert not users or users[-1] == "10001:10001"
-    assert "HEALTHCHECK" in stages[1] and "python:3.11-slim" in dockerfile
-    assert "libreoffice-writer-nogui" in stages[2] and "fonts-" in stages[2]
-    assert "build-essential" not in dockerfile and "gcc" not in dockerfile
-    ignored = [line for line in (REPOSITORY / ".dockerignore").read_text().splitlines()
-               if line and not line.startswith("#")]
-    assert ignored[0] == "*"  # an allow-list: .env, .run, .venv never reach the build context
+    stages = _stages()
+    assert list(stages) == ["build", "runtime-base", "documents", "app"]
+    assert stages["build"][0][1][0] == "${PYTHON_IMAGE}"
+    assert "python:3.11-slim" in (REPOSITORY / "Dockerfile").read_text()
+    for name in ("runtime-base", "documents"):
+        users = [args[0] for cmd, args, _ in stages[name] if cmd == "USER"]
+        assert users[-1] == "10001:10001", name
+    assert stages["app"][0][1][0] == "runtime-base"  # inherits the user and the health check
+    healthcheck = [args for cmd, args, _ in stages["runtime-base"] if cmd == "HEALTHCHECK"]
+    assert healthcheck == [("CMD", "python", "-m", "libs.servicekit.probe")]
+    copies = [(args, flags) for cmd, args, flags in stages["runtime-base"] if cmd == "COPY"]
+    assert copies == [(("/opt/venv", "/opt/venv"), ("--from=build",))]
+    installs = " ".join(args[0] for cmd, args, _ in stages["documents"] if cmd == "RUN")
+    assert "libreoffice-writer-nogui" in installs and "fonts-" in installs
+    runs = " ".join(args[0] for stage in stages.values() for cmd, args, _ in stage if cmd == "RUN")
+    assert "build-essential" not in runs and "gcc" not in runs
+
+
+def test_every_file_the_image_copies_is_in_the_build_context() -> None:
+    ignore = [line for line in (REPOSITORY / ".dockerignore").read_text().splitlines()
+              if line and not line.startswith("#")]
+    assert ignore[0] == "*"  # an allow-list: .env, .run, .venv never reach the build context
+    allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
+    sources = [args[:-1] for cmd, args, flags in _stages()["build"]
+               if cmd == "COPY" and not flags]
+    for source in (path for group in sources for path in group):
+        assert source in allowed, source
+        assert (REPOSITORY / source).exists(), source
+
+
+def _nginx_errors(template: str, tmp_path: Path) -> list[str]:
+    """Problems nginx's parser finds in `template` rendered into an http block like the image's."""
+    (tmp_path / "conf.d").mkdir(exist_ok=True)
+    (tmp_path / "conf.d" / "default.conf").write_text(
+        template.replace("${MYBROKER_PROXY_SECRET}", "proxy-secret"))
+    main = tmp_path / "nginx.conf"
+    main.write_text("events {}\nhttp {\n    include conf.d/*.conf;\n}\n")
+    # `http2 on;` is nginx >= 1.25.1 (the image has 1.27); the parser's directive table predates it.
+    parsed = crossplane.parse(str(main), strict=True, ignore=["http2"])
+    return [error["error"] for error in parsed["errors"]]
+
+
+def test_the_proxy_configuration_parses_as_nginx(tmp_path: Path) -> None:
+    template = NGINX_TEMPLATE.read_text()
+    assert _nginx_errors(template, tmp_path) == []
+    broken = template.replace("ssl_verify_client optional_no_ca;", "ssl_verify_clent optional;")
+    assert _nginx_errors(broken, tmp_path) != []
 
 
 def test_the_proxy_forwards_the_eid_certificate_only_on_the_eid_server() -> None:
