@@ -159,7 +159,10 @@ def test_the_proxy_forwards_the_eid_certificate_only_on_the_eid_server() -> None
     assert "ssl_verify_client" not in portal
     assert 'proxy_set_header X-SSL-Client-Cert "";' in portal
     assert "ssl_verify_client optional_no_ca;" in eid
-    assert "proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;" in eid
+    eid_login, eid_rest = eid.split("location / {")
+    assert "location ~ ^/(eid|api/v1/auth/eid)(/|$)" in eid_login
+    assert "proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;" in eid_login
+    assert 'proxy_set_header X-SSL-Client-Cert "";' in eid_rest
     for server in (portal, eid):
         assert 'proxy_set_header X-MyBroker-Proxy-Auth "${MYBROKER_PROXY_SECRET}";' in server
     proxy = compose()["services"]["proxy"]

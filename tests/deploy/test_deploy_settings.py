@@ -15,8 +15,8 @@ from tests.deploy.manifests import KUSTOMIZATIONS, Manifest, compose, of_kind, r
 PROCESSES = (*SERVICES, "gateway")
 # Read outside the settings classes: the image's health check (libs/servicekit/probe.py).
 READ_ELSEWHERE = {"MYBROKER_PROBE_URL"}
-# Set for a setting another issue's branch adds (remove the entry once it is merged).
-COMING = {"MYBROKER_GATEWAY_TRUSTED_PROXY_SECRET": "issue 3: the gateway trusts the proxy"}
+# Set for a setting another issue's branch adds, before it is merged: variable -> why.
+COMING: dict[str, str] = {}
 
 
 def settings_class(process: str) -> type[BaseSettings]:
