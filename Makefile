@@ -6,7 +6,7 @@ STACK := $(PY) -m deploy.local.stack
 PYTEST := $(PY) -m pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev infra test lint unit service system browser bench clean
+.PHONY: help install dev infra test lint unit service system browser bench clean secrets
 
 help: ## this list
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ browser: .venv/.installed ## Playwright + Debian chromium on the web pages
 
 bench: .venv/.installed ## contracts benchmark against a running `make dev` (BENCH_ARGS=--seconds 20)
 	$(PY) -m tests.load.bench_contracts --run-dir .run/dev $(BENCH_ARGS)
+
+secrets: ## .env, JWT keys and a self-signed TLS cert for docker compose (kept if present)
+	deploy/compose/dev-secrets.sh
 
 clean: ## remove run directories of stopped stacks (logs, data)
 	rm -rf .run

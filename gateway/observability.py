@@ -1,13 +1,15 @@
-"""Per-request correlation id (forwarded on every RPC) and request metrics by route."""
+"""Per-request correlation id and trace (forwarded on every RPC) and request metrics by route."""
 
 import re
 import time
 
+from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from libs.contracts.envelope import new_id
 from libs.servicekit.logs import correlation_id
+from libs.servicekit.tracing import mark_failed, span
 
 CORRELATION_HEADER = b"x-correlation-id"
 _ACCEPTED_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -22,7 +24,8 @@ http_seconds = Histogram(
 
 
 class RequestContext:
-    """ASGI middleware: sets the correlation id and counts each request under its route."""
+    """ASGI middleware: sets the correlation id, opens the request's trace (continuing an
+    incoming `traceparent`), and counts each request under its route."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -46,10 +49,22 @@ class RequestContext:
                                       (CORRELATION_HEADER, request_id.encode())]
             await send(message)
 
+        headers = {key.decode("latin-1"): value.decode("latin-1")
+                   for key, value in scope["headers"] if key in (b"traceparent", b"tracestate")}
         try:
-            await self.app(scope, receive, send_with_id)
+            with span(f"{scope['method']} request", SpanKind.SERVER, parent=headers,
+                      attributes={"http.request.method": scope["method"],
+                                  "correlation_id": request_id}) as current:
+                try:
+                    await self.app(scope, receive, send_with_id)
+                finally:
+                    route = getattr(scope.get("route"), "path", "unmatched")
+                    current.update_name(f"{scope['method']} {route}")
+                    current.set_attribute("http.route", route)
+                    current.set_attribute("http.response.status_code", status)
+                    if status >= 500:
+                        mark_failed(current, f"answered {status}")
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
             http_requests.labels(scope["method"], route, str(status)).inc()
             http_seconds.labels(scope["method"], route).observe(time.perf_counter() - started)
             correlation_id.reset(token)

@@ -22,12 +22,12 @@ def _from_containers(kind: str) -> str:
         if kind == "mongo":
             from testcontainers.mongodb import MongoDbContainer
 
-            container = MongoDbContainer("mongo:7")
+            container = MongoDbContainer("mongo:7.0")  # the docker-compose.yml images
             container.start()
             return str(container.get_connection_url())
         from testcontainers.rabbitmq import RabbitMqContainer
 
-        rabbit = RabbitMqContainer("rabbitmq:3.13")
+        rabbit = RabbitMqContainer("rabbitmq:3.13-management")
         rabbit.start()
         params = rabbit.get_connection_params()
         return f"amqp://guest:guest@{params.host}:{params.port}/"

@@ -25,6 +25,7 @@ apt_install() {
 # --- Debian packages -----------------------------------------------------------------------
 missing=()
 command -v make >/dev/null || missing+=(make)
+command -v openssl >/dev/null || missing+=(openssl)  # tests/deploy: the compose secrets script
 [ -x /usr/bin/chromium ] || missing+=(chromium fonts-dejavu-core)
 # The documents service converts office files, text, HTML and e-mails to PDF with soffice.
 for package in libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui \

@@ -1,5 +1,6 @@
 """RabbitMQ topology: the events exchange, per-consumer durable queues with dead-lettering."""
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -12,8 +13,11 @@ from faststream.rabbit import (
     RabbitExchange,
     RabbitQueue,
 )
+from faststream.rabbit.annotations import RabbitMessage
+from opentelemetry.trace import SpanKind
+from prometheus_client import Counter, Histogram
 
-from libs.contracts.envelope import Event
+from libs.contracts.envelope import Event, utc_now
 from libs.contracts.topology import (
     DEAD_LETTER_EXCHANGE,
     DEAD_LETTER_QUEUE,
@@ -21,6 +25,7 @@ from libs.contracts.topology import (
     MAX_DELIVERIES,
 )
 from libs.servicekit.logs import correlation_id, get_logger
+from libs.servicekit.tracing import span
 
 EventT = TypeVar("EventT", bound=Event)
 
@@ -28,6 +33,18 @@ EVENTS = RabbitExchange(EVENTS_EXCHANGE, type=ExchangeType.TOPIC, durable=True)
 DEAD_LETTERS = RabbitExchange(DEAD_LETTER_EXCHANGE, type=ExchangeType.FANOUT, durable=True)
 
 log = get_logger(__name__)
+events_consumed = Counter(
+    "mybroker_events_consumed_total", "Events handled, by queue and outcome (ok or failed)",
+    ["queue", "outcome"],
+)
+event_handle_seconds = Histogram(
+    "mybroker_event_handle_seconds", "Time to handle one event", ["queue"]
+)
+event_lag_seconds = Histogram(
+    "mybroker_event_lag_seconds", "From the event's occurrence to the start of its handling "
+    "(outbox relay + queue wait)", ["queue"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
+)
 
 
 def create_broker(amqp_url: str, service: str) -> RabbitBroker:
@@ -81,11 +98,24 @@ def subscribe_event(
         title=f"{consumer}.{purpose}",
         description=event_type.__doc__,
     )
-    async def _consume(body: dict[str, Any]) -> None:
+    async def _consume(body: dict[str, Any], message: RabbitMessage) -> None:
         event = event_type.model_validate(body)
+        queue = f"{consumer}.{purpose}"
+        if event.occurred_at.tzinfo is not None:
+            event_lag_seconds.labels(queue).observe(
+                max(0.0, (utc_now() - event.occurred_at).total_seconds()))
         token = correlation_id.set(event.correlation_id)
+        started = time.perf_counter()
+        outcome = "failed"
         try:
-            log.info("handling event", routing_key=event_type.routing_key, event_id=event.event_id)
-            await handle(event)
+            with span(f"consume {queue}", SpanKind.CONSUMER, parent=message.headers,
+                      attributes={"messaging.destination.name": queue,
+                                  "messaging.message.id": event.event_id}):
+                log.info("handling event", routing_key=event_type.routing_key,
+                         event_id=event.event_id)
+                await handle(event)
+            outcome = "ok"
         finally:
             correlation_id.reset(token)
+            events_consumed.labels(queue, outcome).inc()
+            event_handle_seconds.labels(queue).observe(time.perf_counter() - started)

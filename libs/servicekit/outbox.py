@@ -13,13 +13,15 @@ import contextlib
 from typing import Any
 
 from faststream.rabbit import RabbitBroker
-from prometheus_client import Counter
+from opentelemetry.trace import SpanKind
+from prometheus_client import Counter, Gauge
 from pymongo.asynchronous.database import AsyncDatabase
 
 from libs.contracts.envelope import Event, utc_now
 from libs.servicekit.bus import EVENTS
 from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document
+from libs.servicekit.tracing import current_carrier, span
 
 OUTBOX_FIELD = "outbox"
 PENDING_COUNT_FIELD = "outbox_pending"
@@ -32,15 +34,24 @@ events_published = Counter(
 publish_failures = Counter(
     "mybroker_outbox_publish_failures_total", "Outbox publish attempts that failed"
 )
+backlog = Gauge(
+    "mybroker_outbox_backlog_events", "Events stored but not yet published (at the last pass)",
+    ["collection"],
+)
+TRACE_FIELD = "trace"
 
 
 def _entry(event: Event) -> Document:
-    return {
+    entry: Document = {
         "event_id": event.event_id,
         "routing_key": event.routing_key,
         "payload": event.model_dump(mode="json"),
         "stored_at": utc_now(),
     }
+    # The trace of the action that caused the event: the relay publishes inside it.
+    if carrier := current_carrier():
+        entry[TRACE_FIELD] = carrier
+    return entry
 
 
 def new_document_events(*events: Event) -> Document:
@@ -87,18 +98,11 @@ class OutboxRelay:
         sent = 0
         for name in self._collections:
             collection = self._database[name]
-            async for document in collection.find(PENDING, {OUTBOX_FIELD: 1}):
+            pending = [document async for document in collection.find(PENDING, {OUTBOX_FIELD: 1})]
+            backlog.labels(name).set(sum(len(document[OUTBOX_FIELD]) for document in pending))
+            for document in pending:
                 for entry in document[OUTBOX_FIELD].values():
-                    await self._broker.publish(
-                        entry["payload"],
-                        exchange=EVENTS,
-                        routing_key=entry["routing_key"],
-                        message_id=entry["event_id"],
-                        correlation_id=entry["payload"].get("correlation_id"),
-                        content_type="application/json",
-                        persist=True,
-                        mandatory=False,
-                    )
+                    await self._publish(entry)
                     await collection.update_one(
                         {"_id": document["_id"]},
                         {
@@ -106,11 +110,28 @@ class OutboxRelay:
                             "$inc": {PENDING_COUNT_FIELD: -1},
                         },
                     )
+                    backlog.labels(name).dec()
                     events_published.labels(entry["routing_key"]).inc()
                     log.info("event published", routing_key=entry["routing_key"],
                              event_id=entry["event_id"])
                     sent += 1
         return sent
+
+    async def _publish(self, entry: Document) -> None:
+        with span(f"publish {entry['routing_key']}", SpanKind.PRODUCER,
+                  parent=entry.get(TRACE_FIELD) or {},
+                  attributes={"messaging.message.id": entry["event_id"]}):
+            await self._broker.publish(
+                entry["payload"],
+                exchange=EVENTS,
+                routing_key=entry["routing_key"],
+                message_id=entry["event_id"],
+                correlation_id=entry["payload"].get("correlation_id"),
+                content_type="application/json",
+                persist=True,
+                mandatory=False,
+                headers=dict(current_carrier()),  # the consumers continue the trace
+            )
 
     async def run(self) -> None:
         """Relay until cancelled; failures are logged and retried with back-off."""

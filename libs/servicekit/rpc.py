@@ -6,6 +6,7 @@ in flight at once (faststream's `broker.request()` serializes every call behind 
 """
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,15 +16,33 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from faststream import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
 from faststream.rabbit.annotations import RabbitMessage
+from opentelemetry.trace import SpanKind
+from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, ValidationError
 
 from libs.contracts.errors import ErrorCode
 from libs.contracts.rpc import ReplyT, RequestT, RpcEnvelope, RpcErrorBody, RpcMethod
 from libs.servicekit.errors import ServiceError, Unavailable
 from libs.servicekit.logs import correlation_id, get_logger
+from libs.servicekit.tracing import current_carrier, mark_failed, span
 
 log = get_logger(__name__)
 CORRELATION_HEADER = "x-correlation-id"
+
+rpc_handled = Counter(
+    "mybroker_rpc_handled_total", "RPC requests answered, by outcome (ok or error code)",
+    ["queue", "outcome"],
+)
+rpc_handle_seconds = Histogram(
+    "mybroker_rpc_handle_seconds", "Time to answer an RPC request", ["queue"]
+)
+rpc_calls = Counter(
+    "mybroker_rpc_calls_total", "RPC calls made, by outcome (ok, error code or unavailable)",
+    ["queue", "outcome"],
+)
+rpc_call_seconds = Histogram(
+    "mybroker_rpc_call_seconds", "Time from sending an RPC request to its reply", ["queue"]
+)
 
 
 def _invalid_fields(error: ValidationError) -> dict[str, str]:
@@ -48,23 +67,32 @@ def serve_rpc(
     )
     async def _answer(body: dict[str, Any], message: RabbitMessage) -> dict[str, Any]:
         token = correlation_id.set(message.headers.get(CORRELATION_HEADER))
-        try:
-            request = method.request.model_validate(body)
-            reply = await handle(request)
-            envelope = RpcEnvelope(result=reply.model_dump(mode="json"))
-        except ValidationError as error:
-            envelope = RpcEnvelope(error=RpcErrorBody(
-                code=ErrorCode.INVALID, detail="The request is not valid.",
-                fields=_invalid_fields(error)))
-        except ServiceError as error:
-            envelope = RpcEnvelope(
-                error=RpcErrorBody(code=error.code, detail=error.detail, fields=error.fields))
-        except Exception:
-            log.exception("rpc handler failed", queue=method.queue)
-            envelope = RpcEnvelope(error=RpcErrorBody(
-                code=ErrorCode.INTERNAL, detail="The service failed to handle the request."))
-        finally:
-            correlation_id.reset(token)
+        started = time.perf_counter()
+        with span(f"rpc {method.queue}", SpanKind.SERVER, parent=message.headers,
+                  attributes={"rpc.method": method.queue}) as current:
+            try:
+                request = method.request.model_validate(body)
+                reply = await handle(request)
+                envelope = RpcEnvelope(result=reply.model_dump(mode="json"))
+            except ValidationError as error:
+                envelope = RpcEnvelope(error=RpcErrorBody(
+                    code=ErrorCode.INVALID, detail="The request is not valid.",
+                    fields=_invalid_fields(error)))
+            except ServiceError as error:
+                envelope = RpcEnvelope(
+                    error=RpcErrorBody(code=error.code, detail=error.detail, fields=error.fields))
+            except Exception:
+                log.exception("rpc handler failed", queue=method.queue)
+                envelope = RpcEnvelope(error=RpcErrorBody(
+                    code=ErrorCode.INTERNAL, detail="The service failed to handle the request."))
+            finally:
+                correlation_id.reset(token)
+            outcome = "ok" if envelope.error is None else str(envelope.error.code)
+            current.set_attribute("rpc.outcome", outcome)
+            if outcome == ErrorCode.INTERNAL:
+                mark_failed(current, "the handler failed")
+        rpc_handled.labels(method.queue, outcome).inc()
+        rpc_handle_seconds.labels(method.queue).observe(time.perf_counter() - started)
         return envelope.model_dump(mode="json")
 
 
@@ -117,12 +145,31 @@ class RpcClient:
     ) -> ReplyT:
         """Send `request` to `method` and wait for its typed reply or raise its ServiceError."""
         if self._channel is None or self._reply_queue is None:
+            rpc_calls.labels(method.queue, ErrorCode.UNAVAILABLE.value).inc()
             raise Unavailable("The message bus is not connected.")
-        timeout = timeout_seconds or self._timeout
+        started = time.perf_counter()
+        outcome = ErrorCode.INTERNAL.value
+        try:
+            with span(f"rpc {method.queue}", SpanKind.CLIENT,
+                      attributes={"rpc.method": method.queue}):
+                reply = await self._call(method, request, timeout_seconds or self._timeout)
+            outcome = "ok"
+            return reply
+        except ServiceError as error:
+            outcome = str(error.code)
+            raise
+        finally:
+            rpc_calls.labels(method.queue, outcome).inc()
+            rpc_call_seconds.labels(method.queue).observe(time.perf_counter() - started)
+
+    async def _call(
+        self, method: RpcMethod[RequestT, ReplyT], request: BaseModel, wait_seconds: float
+    ) -> ReplyT:
+        assert self._channel is not None and self._reply_queue is not None
         call_id = uuid.uuid4().hex
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._pending[call_id] = future
-        headers: dict[str, Any] = {}
+        headers: dict[str, Any] = current_carrier()  # the trace continues in the service
         if (current := correlation_id.get()) is not None:
             headers[CORRELATION_HEADER] = current
         message = aio_pika.Message(
@@ -130,15 +177,15 @@ class RpcClient:
             content_type="application/json",
             correlation_id=call_id,
             reply_to=self._reply_queue.name,
-            expiration=timeout,  # a request nobody took in time is dropped, not answered late
+            expiration=wait_seconds,  # a request nobody took in time is dropped, not answered late
             headers=headers,
         )
         try:
             await self._channel.default_exchange.publish(message, routing_key=method.queue)
-            body = await asyncio.wait_for(future, timeout)
+            body = await asyncio.wait_for(future, wait_seconds)
         except TimeoutError:
             raise Unavailable(
-                f"{method.queue.split('.')[0]} did not answer within {timeout:g} s."
+                f"{method.queue.split('.')[0]} did not answer within {wait_seconds:g} s."
             ) from None
         except aio_pika.exceptions.AMQPError as error:
             raise Unavailable(f"The message bus refused the call: {error}") from None

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Makes the secrets of a docker-compose installation, never committed:
+#   .env                                 random passwords + the first admin (from .env.example)
+#   deploy/compose/secrets/jwt-*.pem     Ed25519 key pair auth signs access tokens with
+#   deploy/compose/secrets/tls/tls.*     self-signed TLS certificate for localhost (dev only)
+# Keeps what exists (run with --force to make everything anew). `make secrets` runs it.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+force=false
+[ "${1:-}" = "--force" ] && force=true
+secrets=deploy/compose/secrets
+mkdir -p "$secrets/tls"
+chmod 700 "$secrets"
+
+random() { openssl rand -base64 48 | tr -dc 'A-Za-z0-9' | head -c "${1:-32}"; }
+
+if $force || [ ! -f .env ]; then
+  admin_password="$(random 24)"
+  sed -e "s/^RABBITMQ_PASSWORD=.*/RABBITMQ_PASSWORD=$(random 32)/" \
+      -e "s/^MINIO_ROOT_PASSWORD=.*/MINIO_ROOT_PASSWORD=$(random 32)/" \
+      -e "s/^MYBROKER_S3_ACCESS_KEY=.*/MYBROKER_S3_ACCESS_KEY=documents$(random 8)/" \
+      -e "s/^MYBROKER_S3_SECRET_KEY=.*/MYBROKER_S3_SECRET_KEY=$(random 40)/" \
+      -e "s/^MYBROKER_ADMIN_PASSWORD=.*/MYBROKER_ADMIN_PASSWORD=$admin_password/" \
+      -e "s/^MYBROKER_PROXY_SECRET=.*/MYBROKER_PROXY_SECRET=$(random 48)/" \
+      .env.example > .env
+  chmod 600 .env
+  echo "wrote .env (first admin: $(grep '^MYBROKER_ADMIN_EMAIL=' .env | cut -d= -f2) / $admin_password)"
+fi
+
+if $force || [ ! -f "$secrets/jwt-private.pem" ]; then
+  openssl genpkey -algorithm ed25519 -out "$secrets/jwt-private.pem"
+  openssl pkey -in "$secrets/jwt-private.pem" -pubout -out "$secrets/jwt-public.pem"
+  # Read by uid 10001 inside the containers through a bind mount: the directory stays 0700.
+  chmod 644 "$secrets/jwt-private.pem" "$secrets/jwt-public.pem"
+  echo "wrote $secrets/jwt-private.pem and jwt-public.pem"
+fi
+
+if $force || [ ! -f "$secrets/tls/tls.crt" ]; then
+  openssl req -x509 -newkey rsa:3072 -nodes -days 365 -subj "/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -keyout "$secrets/tls/tls.key" -out "$secrets/tls/tls.crt" 2>/dev/null
+  chmod 644 "$secrets/tls/tls.key"
+  echo "wrote $secrets/tls/tls.crt (self-signed, localhost, 365 days)"
+fi

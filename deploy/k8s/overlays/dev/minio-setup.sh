@@ -1,0 +1,20 @@
+#!/bin/sh
+# Runs once in the minio/mc image (docker compose up, and the dev overlay's Job minio-setup):
+# the documents bucket (private) and an access key for the documents service limited to that
+# bucket. Idempotent.
+set -eu
+mc alias set local http://minio:9000 "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD"
+mc mb --ignore-existing local/mybroker-documents
+mc anonymous set none local/mybroker-documents
+cat > /tmp/documents-policy.json <<'POLICY'
+{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+  "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket",
+             "s3:GetBucketLocation"],
+  "Resource": ["arn:aws:s3:::mybroker-documents", "arn:aws:s3:::mybroker-documents/*"]}]}
+POLICY
+mc admin policy create local mybroker-documents /tmp/documents-policy.json
+if ! mc admin user info local "$S3_ACCESS_KEY" >/dev/null 2>&1; then
+  mc admin user add local "$S3_ACCESS_KEY" "$S3_SECRET_KEY"
+fi
+mc admin policy attach local mybroker-documents --user "$S3_ACCESS_KEY" || true
+echo "bucket mybroker-documents ready"

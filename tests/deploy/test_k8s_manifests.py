@@ -1,0 +1,141 @@
+"""The Kubernetes manifests: every overlay renders, every resource is valid against the
+Kubernetes 1.37 schemas (shipped in `kubernetes-validate`, no network), and the deployments keep
+the operational promises of deploy/README.md."""
+
+import copy
+from typing import Any
+
+import kubernetes_validate
+import pytest
+
+from deploy.local.applications import SERVICES
+from tests.deploy.manifests import KUSTOMIZATIONS, Manifest, of_kind, render
+
+KUBERNETES_VERSION = "1.37.0"
+# Operator resources of the prod overlay: their CRDs are not in the Kubernetes schemas, so only
+# their kind and API group are checked here (deploy/README.md names the operators).
+OPERATOR_KINDS = {
+    ("mongodbcommunity.mongodb.com/v1", "MongoDBCommunity"),
+    ("rabbitmq.com/v1beta1", "RabbitmqCluster"),
+    ("rabbitmq.com/v1beta1", "Vhost"),
+    ("rabbitmq.com/v1beta1", "User"),
+    ("rabbitmq.com/v1beta1", "Permission"),
+    ("rabbitmq.com/v1beta1", "Policy"),
+    ("minio.min.io/v2", "Tenant"),
+}
+PROCESSES = (*SERVICES, "gateway")
+
+
+def _schema_problems(manifests: tuple[Manifest, ...]) -> list[str]:
+    problems = []
+    for manifest in manifests:
+        if (manifest["apiVersion"], manifest["kind"]) in OPERATOR_KINDS:
+            continue
+        try:
+            kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            where = "/".join(str(part) for part in error.path)
+            problems.append(f"{manifest['kind']}/{manifest['metadata']['name']} {where}: "
+                            f"{error.message}")
+        except kubernetes_validate.SchemaNotFoundError:
+            problems.append(f"{manifest['apiVersion']} {manifest['kind']}: no schema")
+    return problems
+
+
+@pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
+def test_every_rendered_resource_is_valid_kubernetes(kustomization: str) -> None:
+    manifests = render(kustomization)
+    assert len(manifests) > 30
+    assert _schema_problems(manifests) == []
+
+
+def test_the_schema_check_refuses_an_unknown_field() -> None:
+    deployment = copy.deepcopy(of_kind(render("base"), "Deployment")["auth"])
+    deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbes"] = {}
+    assert len(_schema_problems((deployment,))) == 1
+
+
+def test_prod_uses_only_known_operator_resources() -> None:
+    kinds = {(m["apiVersion"], m["kind"]) for m in render("overlays/prod")}
+    assert kinds >= OPERATOR_KINDS
+    assert of_kind(render("overlays/prod"), "RabbitmqCluster")["mybroker-rabbitmq"]["spec"][
+        "replicas"] == 3
+    assert of_kind(render("overlays/prod"), "MongoDBCommunity")["mybroker-mongodb"]["spec"][
+        "members"] == 3
+
+
+def _container(deployment: Manifest) -> dict[str, Any]:
+    containers: list[dict[str, Any]] = deployment["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1
+    return containers[0]
+
+
+@pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
+def test_each_process_runs_locked_down_with_probes_and_a_writable_tmp(kustomization: str) -> None:
+    deployments = of_kind(render(kustomization), "Deployment")
+    for name in PROCESSES:
+        pod = deployments[name]["spec"]["template"]["spec"]
+        container = _container(deployments[name])
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+        assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
+        assert container["resources"]["requests"] and container["resources"]["limits"]
+        assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+        assert pod["terminationGracePeriodSeconds"] >= 30
+        module = "gateway" if name == "gateway" else f"services.{name}"
+        assert container["command"] == ["python", "-m", module]
+
+
+def test_documents_runs_the_image_with_libreoffice_and_the_others_the_app_image() -> None:
+    deployments = of_kind(render("overlays/prod"), "Deployment")
+    images = {name: _container(deployments[name])["image"] for name in PROCESSES}
+    assert images.pop("documents") == "registry.mybroker.example/mybroker/documents:0.1.0"
+    assert set(images.values()) == {"registry.mybroker.example/mybroker/app:0.1.0"}
+
+
+def test_autoscalers_and_disruption_budgets_cover_every_process() -> None:
+    manifests = render("overlays/prod")
+    autoscalers = of_kind(manifests, "HorizontalPodAutoscaler")
+    budgets = of_kind(manifests, "PodDisruptionBudget")
+    for name in PROCESSES:
+        assert autoscalers[name]["spec"]["scaleTargetRef"]["name"] == name
+        assert autoscalers[name]["spec"]["minReplicas"] >= 2
+        assert budgets[name]["spec"]["selector"]["matchLabels"] == {
+            "app.kubernetes.io/name": name}
+
+
+def test_only_the_gateway_admits_traffic_and_only_from_the_ingress_controller() -> None:
+    policies = of_kind(render("base"), "NetworkPolicy")
+    deny = policies["mybroker-default-deny"]["spec"]
+    assert deny["policyTypes"] == ["Ingress", "Egress"] and "ingress" not in deny
+    admitting = {name: p["spec"] for name, p in policies.items() if p["spec"].get("ingress")}
+    assert set(admitting) == {"mybroker-gateway-from-ingress", "mybroker-metrics-from-monitoring"}
+    gateway = admitting["mybroker-gateway-from-ingress"]
+    assert gateway["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "gateway"}
+    assert gateway["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "ingress-nginx"}
+    egress_ports = {port["port"] for rule in
+                    policies["mybroker-egress-infrastructure"]["spec"]["egress"]
+                    for port in rule["ports"]}
+    assert egress_ports == {53, 5672, 27017, 9000}
+
+
+def test_the_eid_host_asks_for_a_client_certificate_and_forwards_it() -> None:
+    ingresses = of_kind(render("overlays/prod"), "Ingress")
+    eid = ingresses["mybroker-eid"]["metadata"]["annotations"]
+    assert eid["nginx.ingress.kubernetes.io/auth-tls-verify-client"] == "optional"
+    assert eid["nginx.ingress.kubernetes.io/auth-tls-secret"] == "mybroker/mybroker-eid-ca"
+    assert "X-SSL-Client-Cert $ssl_client_escaped_cert" in eid[
+        "nginx.ingress.kubernetes.io/configuration-snippet"]
+    portal = ingresses["mybroker"]["metadata"]["annotations"]
+    assert "auth-tls-verify-client" not in " ".join(portal)
+    assert 'X-SSL-Client-Cert ""' in portal["nginx.ingress.kubernetes.io/configuration-snippet"]
+    for ingress in ingresses.values():
+        assert ingress["spec"]["tls"][0]["secretName"] == "mybroker-tls"
+
+
+def test_no_secret_is_committed_in_any_overlay() -> None:
+    for kustomization in KUSTOMIZATIONS:
+        assert of_kind(render(kustomization), "Secret") == {}
