@@ -71,7 +71,8 @@ async def test_rpc_calls_run_concurrently_and_errors_keep_their_type(
     elapsed = time.perf_counter() - started
 
     assert [r.value for r in replies] == [i * 2 for i in range(50)]
-    assert elapsed < 50 * 0.05 / 4, "50 calls of 50 ms must overlap, not queue one by one"
+    # One by one they would take 2.5 s; the margin absorbs a loaded 2-core machine.
+    assert elapsed < 50 * 0.05 / 2, "50 calls of 50 ms must overlap, not queue one by one"
     with pytest.raises(Conflict, match="negative numbers clash"):
         await rpc_client.call(double, Number(value=-1))
 
