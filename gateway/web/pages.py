@@ -125,13 +125,15 @@ async def log_in(
         pair = await rpc.call(auth.LOG_IN, auth.LoginRequest(
             email=email.strip(), password=password,
             client_ip=request.client.host if request.client else None))
-        state.verifier.verify(pair.access_token)
+        claims = state.verifier.verify(pair.access_token)
     except ServiceError as error:
         message, status = sign_in_problem(error, _)
         return pages.render(request, "login.html", {
             "next": safe_next(next), "email": email, "error": message}, status_code=status)
     store_tokens(request, pair)
     queue_cookie_deletion(request, DOSSIER_COOKIE)  # a new user starts in their first dossier
+    if claims.caller().is_staff and safe_next(next) == "/":
+        return pages.redirect(request, "/admin")  # staff land on the office pages
     return pages.redirect(request, next)
 
 
@@ -245,6 +247,8 @@ async def recent_requests(
 async def welcome_page(request: Request, session: PageSession, pages: Pages, rpc: Rpc) -> Response:
     """Welcome (manual 3.1): the forms, the documents to sign, the active dossier."""
     claims = session.claims
+    if claims.caller().is_staff:
+        return pages.redirect(request, "/admin")  # staff have no client zone of their own
     dossiers = await dossier_choices(rpc, claims)
     active = active_dossier_id(request, claims)
     to_sign: list[signing.DocumentToSign] = []

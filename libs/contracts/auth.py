@@ -114,6 +114,13 @@ class UserLookupRequest(BaseModel):
     user_id: str
 
 
+class FindUserRequest(BaseModel):
+    """Staff look an account up by its e-mail address."""
+
+    caller: Caller
+    email: EmailStr
+
+
 class RevokedSessionsRequest(BaseModel):
     since: datetime
 
@@ -323,6 +330,7 @@ LOG_OUT = RpcMethod("auth.rpc.log_out", LogoutRequest, Ack)
 GRANT_DOSSIER = RpcMethod("auth.rpc.grant_dossier", GrantRequest, UserPublic)
 REVOKE_DOSSIER = RpcMethod("auth.rpc.revoke_dossier", GrantRequest, UserPublic)
 GET_USER = RpcMethod("auth.rpc.get_user", UserLookupRequest, UserPublic)
+FIND_USER = RpcMethod("auth.rpc.find_user", FindUserRequest, UserPublic)
 LIST_REVOKED_SESSIONS = RpcMethod(
     "auth.rpc.list_revoked_sessions", RevokedSessionsRequest, RevokedSessions
 )

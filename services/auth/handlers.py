@@ -308,3 +308,11 @@ class AuthHandlers:
         if account is None:
             raise NotFound("This user does not exist.")
         return account.public()
+
+    async def find_user(self, request: auth.FindUserRequest) -> auth.UserPublic:
+        """The account of an e-mail address, for staff only."""
+        require_staff(request.caller)
+        account = await self._store.find_user_by_email(normalize_email(str(request.email)))
+        if account is None:
+            raise NotFound("No account has this e-mail address.")
+        return account.public()

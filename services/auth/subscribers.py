@@ -27,6 +27,7 @@ def register(
     serve_rpc(broker, auth.GRANT_DOSSIER, handlers.grant_dossier, prefetch=prefetch)
     serve_rpc(broker, auth.REVOKE_DOSSIER, handlers.revoke_dossier, prefetch=prefetch)
     serve_rpc(broker, auth.GET_USER, handlers.get_user, prefetch=prefetch)
+    serve_rpc(broker, auth.FIND_USER, handlers.find_user, prefetch=prefetch)
     serve_rpc(broker, auth.LIST_REVOKED_SESSIONS, handlers.list_revoked_sessions,
               prefetch=prefetch)
     serve_rpc(broker, auth.REQUEST_PASSWORD_RESET, passwords.request_reset, prefetch=prefetch)

@@ -288,3 +288,19 @@ async def test_a_client_sees_their_own_account_but_not_another_one(
     seen_by_staff = await call_in_memory(service.runtime.broker, auth.GET_USER,
                                          auth.UserLookupRequest(caller=AGENT, user_id=els.user_id))
     assert seen_by_staff.email == "els@example.be"
+
+
+async def test_staff_find_an_account_by_its_e_mail_address_and_clients_cannot(
+    service: AuthService,
+) -> None:
+    jan, _ = await invite(service, email="jan@example.be")
+    found = await call_in_memory(service.runtime.broker, auth.FIND_USER, auth.FindUserRequest(
+        caller=AGENT, email="Jan@Example.be"))
+    assert (found.user_id, found.status) == (jan.user_id, "invited")
+    with pytest.raises(NotFound):
+        await call_in_memory(service.runtime.broker, auth.FIND_USER, auth.FindUserRequest(
+            caller=AGENT, email="nobody@example.be"))
+    client = Caller(user_id=jan.user_id, role=Role.CLIENT, dossier_ids=["D1"])
+    with pytest.raises(Forbidden):
+        await call_in_memory(service.runtime.broker, auth.FIND_USER, auth.FindUserRequest(
+            caller=client, email="jan@example.be"))
