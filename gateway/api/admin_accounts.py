@@ -101,3 +101,13 @@ async def accept_eid_link(
     """Link the card to the client account of the given address; the client is mailed."""
     return await rpc.call(auth.ACCEPT_EID_LINK, auth.AcceptEidLinkRequest(
         caller=claims.caller(), link_id=link_id, origin=origin_of(request)))
+
+
+@router.post("/eid-links/{link_id}/refuse")
+async def refuse_eid_link(
+    link_id: str, body: RefusalBody, claims: StaffCaller, rpc: Rpc, request: Request
+) -> auth.EidLinkPublic:
+    """Refuse to link the card; the given address is mailed the reason."""
+    return await rpc.call(auth.REFUSE_EID_LINK, auth.RefuseEidLinkRequest(
+        caller=claims.caller(), link_id=link_id, reason=body.reason,
+        origin=origin_of(request)))

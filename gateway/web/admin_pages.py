@@ -28,6 +28,7 @@ DONE_MESSAGES: dict[str, str] = {
     "approved": _mark("The registration is approved; the client has been mailed."),
     "refused": _mark("The registration is refused; the client has been mailed the reason."),
     "eid_accepted": _mark("The eID is linked; the client has been mailed."),
+    "eid_refused": _mark("The eID link is refused; the given address has been mailed the reason."),
     "invited": _mark("The invitation has been mailed."),
     "resent": _mark("A new activation link has been mailed; the previous one no longer works."),
     "revoked": _mark("The invitation no longer works."),
@@ -164,6 +165,28 @@ async def accept_eid_link(
         return await _requests_page(request, session, pages, rpc, error=message,
                                     status_code=status)
     return pages.redirect(request, "/admin?done=eid_accepted")
+
+
+@router.post("/admin/eid-links/{link_id}/refuse", dependencies=[CsrfChecked])
+async def refuse_eid_link(
+    link_id: str, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Refuse to link the card, with a reason mailed to the given address."""
+    _staff(session)
+    _ = pages.gettext(pages.language(request, session))
+    if not reason.strip():
+        return await _requests_page(request, session, pages, rpc, status_code=422, error=_(
+            "Give the reason of the refusal; the client reads it in their mail."))
+    try:
+        await rpc.call(auth.REFUSE_EID_LINK, auth.RefuseEidLinkRequest(
+            caller=session.claims.caller(), link_id=link_id, reason=reason.strip(),
+            origin=origin_of(request)))
+    except ServiceError as refused:
+        message, status = _problem(refused, _)
+        return await _requests_page(request, session, pages, rpc, error=message,
+                                    status_code=status)
+    return pages.redirect(request, "/admin?done=eid_refused")
 
 
 # --- invitations and accounts --------------------------------------------------------------

@@ -293,7 +293,7 @@ class EidLinkPublic(BaseModel):
     """A request to link an eID to an account, as staff see it."""
 
     link_id: str
-    status: str = Field(description="requested | accepted")
+    status: str = Field(description="requested | accepted | refused")
     email: EmailStr
     display_name: str
     national_number: str
@@ -313,6 +313,13 @@ class ListEidLinksRequest(BaseModel):
 class AcceptEidLinkRequest(BaseModel):
     caller: Caller
     link_id: str
+    origin: StaffOrigin | None = None
+
+
+class RefuseEidLinkRequest(BaseModel):
+    caller: Caller
+    link_id: str
+    reason: str = Field(min_length=1, max_length=1000)
     origin: StaffOrigin | None = None
 
 
@@ -364,6 +371,7 @@ EID_LOG_IN = RpcMethod("auth.rpc.eid_log_in", EidLoginRequest, EidLoginReply)
 REQUEST_EID_LINK = RpcMethod("auth.rpc.request_eid_link", EidLinkRequest, Ack)
 LIST_EID_LINKS = RpcMethod("auth.rpc.list_eid_links", ListEidLinksRequest, EidLinkList)
 ACCEPT_EID_LINK = RpcMethod("auth.rpc.accept_eid_link", AcceptEidLinkRequest, EidLinkPublic)
+REFUSE_EID_LINK = RpcMethod("auth.rpc.refuse_eid_link", RefuseEidLinkRequest, EidLinkPublic)
 
 # --- events ---------------------------------------------------------------------------------
 
@@ -454,6 +462,18 @@ class EidLinked(Event):
     email: EmailStr
     display_name: str
     language: str
+
+
+class EidLinkRefused(Event):
+    """Staff refused to link an eID; the notifier tells the given address, with the reason."""
+
+    routing_key = "auth.eid.link_refused"
+
+    link_id: str
+    email: EmailStr
+    display_name: str
+    language: str
+    reason: str
 
 
 # --- access token ---------------------------------------------------------------------------

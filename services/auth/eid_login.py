@@ -152,6 +152,31 @@ class EidHandlers:
                                  account.user_id, link_id=doc["_id"])
         return _public(updated)
 
+    async def refuse_link(self, request: auth.RefuseEidLinkRequest) -> auth.EidLinkPublic:
+        """Staff refuse a link request with a reason; the given address is mailed it."""
+        require_staff(request.caller)
+        doc = await self._links.find_one({"_id": request.link_id})
+        if doc is None:
+            raise NotFound("This eID link request does not exist.")
+        if doc["status"] != "requested":
+            raise Conflict("This eID link request was decided already.")
+        account = await self._store.find_user_by_email(doc["email"])
+        event = auth.EidLinkRefused(
+            link_id=doc["_id"], email=doc["email"], display_name=doc["display_name"],
+            language=account.language if account is not None else "nl",
+            reason=request.reason.strip(), correlation_id=correlation_id.get())
+        updated = await self._links.find_one_and_update(
+            {"_id": doc["_id"], "status": "requested"},
+            record_events({"$set": {"status": "refused", "decided_by": request.caller.user_id,
+                                    "decided_at": self._clock()}}, event),
+            return_document=ReturnDocument.AFTER)
+        if updated is None:
+            raise Conflict("This eID link request was decided already.")
+        self._notify()
+        await self._audit.record(request.caller, request.origin, "eid.link.refuse",
+                                 doc["email"], link_id=doc["_id"])
+        return _public(updated)
+
 
 def trust_bundle_from(path: str) -> list[x509.Certificate] | None:
     """The configured eID trust bundle, or None when eID login is not configured."""

@@ -49,3 +49,4 @@ def register(
     serve_rpc(broker, auth.REQUEST_EID_LINK, eid.request_link, prefetch=prefetch)
     serve_rpc(broker, auth.LIST_EID_LINKS, eid.list_links, prefetch=prefetch)
     serve_rpc(broker, auth.ACCEPT_EID_LINK, eid.accept_link, prefetch=prefetch)
+    serve_rpc(broker, auth.REFUSE_EID_LINK, eid.refuse_link, prefetch=prefetch)

@@ -33,6 +33,7 @@ class MailKind(StrEnum):
     REGISTRATION_CONFIRMATION = "registration-confirmation"
     REGISTRATION_DECISION = "registration-decision"
     EID_LINKED = "eid-linked"
+    EID_LINK_REFUSED = "eid-link-refused"
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from email.message import EmailMessage
 
 from libs.contracts.auth import (
     EidLinked,
+    EidLinkRefused,
     InvitationCreated,
     PasswordChanged,
     PasswordResetRequested,
@@ -22,6 +23,7 @@ from services.notifier.config import NotifierSettings
 from services.notifier.domain import invitation_mail, new_request_mail
 from services.notifier.mailer import SmtpMailer
 from services.notifier.registration_mails import (
+    eid_link_refused_mail,
     eid_linked_mail,
     registration_confirmation_mail,
     registration_decision_mail,
@@ -83,6 +85,11 @@ class NotifierHandlers:
             event, sender=self._settings.from_email, public_url=self._settings.public_url
         )
         await self._send_once(event, mail)
+
+    async def send_eid_link_refused_mail(self, event: EidLinkRefused) -> None:
+        """Tell the card holder the broker refused the eID link, and why."""
+        await self._send_once(event, eid_link_refused_mail(
+            event, sender=self._settings.from_email))
 
     async def send_new_request_mail(self, event: RequestSubmitted) -> None:
         """Tell the office a client sent a message or request."""

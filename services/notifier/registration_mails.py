@@ -4,7 +4,12 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from urllib.parse import quote
 
-from libs.contracts.auth import EidLinked, RegistrationConfirmationRequested, RegistrationDecided
+from libs.contracts.auth import (
+    EidLinked,
+    EidLinkRefused,
+    RegistrationConfirmationRequested,
+    RegistrationDecided,
+)
 from services.notifier.domain import MailKind, MailText, _mail, mail_language, one_line, shown_time
 
 CONFIRMATION_TEXTS = {
@@ -187,3 +192,49 @@ def eid_linked_mail(event: EidLinked, *, sender: str, public_url: str) -> EmailM
     body = text.body.format(name=name, link=f"{public_url.rstrip('/')}/eid")
     recipient = Address(display_name=name, addr_spec=str(event.email))
     return _mail(event, MailKind.EID_LINKED, sender, str(recipient), text.subject, body)
+
+
+EID_LINK_REFUSED_TEXTS = {
+    "nl": MailText(
+        subject="Uw eID werd niet gekoppeld aan MyBroker",
+        body=(
+            "Beste {name},\n\n"
+            "Uw verzekeringsmakelaar heeft uw vraag om uw elektronische identiteitskaart te "
+            "koppelen aan MyBroker geweigerd, om deze reden:\n\n{reason}\n\n"
+            "U kunt zich verder aanmelden met uw e-mailadres en wachtwoord. Hebt u vragen? "
+            "Neem dan contact op met uw makelaar.\n\n"
+            "Met vriendelijke groeten,\nUw verzekeringsmakelaar\n"
+        ),
+    ),
+    "fr": MailText(
+        subject="Votre eID n'a pas été liée à MyBroker",
+        body=(
+            "Bonjour {name},\n\n"
+            "Votre courtier en assurances a refusé de lier votre carte d'identité électronique "
+            "à MyBroker, pour la raison suivante :\n\n{reason}\n\n"
+            "Vous pouvez toujours vous connecter avec votre adresse e-mail et votre mot de "
+            "passe. Des questions ? Contactez votre courtier.\n\n"
+            "Meilleures salutations,\nVotre courtier en assurances\n"
+        ),
+    ),
+    "en": MailText(
+        subject="Your eID was not linked to MyBroker",
+        body=(
+            "Dear {name},\n\n"
+            "Your insurance broker refused to link your electronic identity card to MyBroker, "
+            "for this reason:\n\n{reason}\n\n"
+            "You can still log in with your e-mail address and password. Any questions? "
+            "Contact your broker.\n\n"
+            "Kind regards,\nYour insurance broker\n"
+        ),
+    ),
+}
+
+
+def eid_link_refused_mail(event: EidLinkRefused, *, sender: str) -> EmailMessage:
+    """The broker's refusal to link an eID, with the reason."""
+    text = EID_LINK_REFUSED_TEXTS[mail_language(event.language)]
+    name = one_line(event.display_name)
+    body = text.body.format(name=name, reason=event.reason.strip())
+    recipient = Address(display_name=name, addr_spec=str(event.email))
+    return _mail(event, MailKind.EID_LINK_REFUSED, sender, str(recipient), text.subject, body)

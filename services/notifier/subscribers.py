@@ -4,6 +4,7 @@ from faststream.rabbit import RabbitBroker
 
 from libs.contracts.auth import (
     EidLinked,
+    EidLinkRefused,
     InvitationCreated,
     PasswordChanged,
     PasswordResetRequested,
@@ -49,4 +50,8 @@ def register(broker: RabbitBroker, handlers: NotifierHandlers, *, prefetch: int)
     subscribe_event(
         broker, consumer=CONSUMER, purpose="eid-linked-mails", event_type=EidLinked,
         handle=handlers.send_eid_linked_mail, prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="eid-link-refused-mails", event_type=EidLinkRefused,
+        handle=handlers.send_eid_link_refused_mail, prefetch=prefetch,
     )

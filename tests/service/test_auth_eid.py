@@ -102,3 +102,29 @@ async def test_a_link_to_an_address_without_an_active_account_cannot_be_accepted
     with pytest.raises(Conflict):
         await call(service, auth.ACCEPT_EID_LINK, auth.AcceptEidLinkRequest(
             caller=AGENT, link_id=link.link_id))
+
+
+async def test_staff_refuse_a_link_with_a_reason_and_the_card_still_does_not_log_in(
+    service: AuthService,
+) -> None:
+    reply = await present_card(service)
+    assert reply.link_token is not None
+    await call(service, auth.REQUEST_EID_LINK, auth.EidLinkRequest(
+        link_token=reply.link_token, email=EMAIL))
+    [link] = (await call(service, auth.LIST_EID_LINKS,
+                         auth.ListEidLinksRequest(caller=AGENT))).links
+    refused = await call(service, auth.REFUSE_EID_LINK, auth.RefuseEidLinkRequest(
+        caller=AGENT, link_id=link.link_id, reason="Dit adres kennen we niet.", origin=ORIGIN))
+    assert refused.status == "refused"
+    doc = await service.runtime.database[EID_LINKS].find_one({"_id": link.link_id})
+    assert doc is not None
+    [event] = doc[OUTBOX_FIELD].values()
+    assert event["routing_key"] == auth.EidLinkRefused.routing_key  # the refusal mail
+    assert (await call(service, auth.LIST_EID_LINKS,
+                       auth.ListEidLinksRequest(caller=AGENT))).links == []
+    with pytest.raises(Conflict):
+        await call(service, auth.ACCEPT_EID_LINK, auth.AcceptEidLinkRequest(
+            caller=AGENT, link_id=link.link_id))
+    assert (await present_card(service)).tokens is None
+    audit = await call(service, auth.LIST_AUDIT, auth.AuditQuery(caller=ADMIN))
+    assert audit.entries[0].action == "eid.link.refuse"

@@ -230,3 +230,18 @@ def test_the_office_pages_speak_french(gateway: Gateway) -> None:
     gateway.client.get("/lang/fr")
     page = gateway.client.get("/admin")
     assert "Inscriptions à approuver" in page.text and "Approuver" in page.text
+
+
+def test_refusing_an_eid_link_sends_the_reason(gateway: Gateway) -> None:
+    sign_in_as_staff(gateway)
+    with_requests(gateway)
+    gateway.rpc.answer(auth.REFUSE_EID_LINK, auth.EidLinkPublic(
+        link_id="l1", status="refused", email="jan@example.be", display_name="Jan Claes",
+        national_number="85073003328", created_at=WHEN))
+    response = gateway.client.post("/admin/eid-links/l1/refuse", data={
+        "reason": "Onbekend adres.", "csrf_token": csrf(gateway)})
+    assert response.headers["location"] == "/admin?done=eid_refused"
+    [request] = gateway.rpc.called(auth.REFUSE_EID_LINK)
+    assert request.reason == "Onbekend adres."  # type: ignore[attr-defined]
+    page = gateway.client.get("/admin?done=eid_refused")
+    assert "De eID-koppeling is geweigerd" in page.text

@@ -7,6 +7,7 @@ import pytest
 
 from libs.contracts.auth import (
     EidLinked,
+    EidLinkRefused,
     PasswordChanged,
     PasswordResetRequested,
     RegistrationConfirmationRequested,
@@ -119,3 +120,13 @@ async def test_a_client_is_told_their_eid_now_logs_in(
         language="nl"))
     assert mail_sink.mails[0]["Subject"] == "Uw eID is gekoppeld aan MyBroker"
     assert f"{PUBLIC_URL}/eid" in body_of(mail_sink)
+
+
+async def test_a_card_holder_is_told_the_eid_link_was_refused_and_why(
+    service: NotifierService, mail_sink: MailSink,
+) -> None:
+    await publish(service.runtime.broker, EidLinkRefused(
+        link_id="l1", email="lotte@example.be", display_name="Lotte Maes", language="nl",
+        reason="Dit adres kennen we niet."))
+    assert mail_sink.mails[0]["Subject"] == "Uw eID werd niet gekoppeld aan MyBroker"
+    assert "Dit adres kennen we niet." in body_of(mail_sink)
