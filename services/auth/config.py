@@ -44,6 +44,11 @@ class AuthSettings(ServiceSettings):
     ip_first_wait_seconds: int = Field(default=60, ge=1)
     ip_longest_wait_seconds: int = Field(default=3600, ge=1)
 
+    # Account mails (reset links, registration confirmations) per address (ASVS 2.x abuse).
+    mail_limit_per_address: int = Field(
+        default=3, ge=1, description="Mails of one kind to one address within the window")
+    mail_limit_window_minutes: int = Field(default=60, ge=1)
+
     eid_trust_bundle_path: str = Field(
         default="", description="PEM bundle of the eID roots and Citizen CAs; empty: no eID login")
 

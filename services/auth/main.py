@@ -20,6 +20,7 @@ from services.auth.config import AuthSettings
 from services.auth.domain import SessionLimits
 from services.auth.eid_login import EID_LINKS, EidHandlers, trust_bundle_from
 from services.auth.handlers import AuthHandlers
+from services.auth.mail_quota import MailQuota
 from services.auth.password_resets import PasswordHandlers
 from services.auth.passwords import password_hasher
 from services.auth.registration_store import REGISTRATION_OUTBOX_COLLECTIONS, RegistrationStore
@@ -74,6 +75,8 @@ def build(settings: AuthSettings) -> AuthService:
     registration_store = RegistrationStore(database)
     audit = AuditTrail(registration_store)
     background = BackgroundWork()
+    mail_quota = MailQuota(database, limit=settings.mail_limit_per_address,
+                           window=timedelta(minutes=settings.mail_limit_window_minutes))
     hasher = password_hasher(settings)  # one hasher: one bound on concurrent hashing
     handlers = AuthHandlers(
         store, hasher, sessions, throttle, audit,
@@ -82,11 +85,12 @@ def build(settings: AuthSettings) -> AuthService:
     password_handlers = PasswordHandlers(
         store, hasher, sessions, throttle,
         reset_minutes=settings.password_reset_minutes, background=background,
-        notify=relay.notify,
+        mail_quota=mail_quota, notify=relay.notify,
     )
     registration_handlers = RegistrationHandlers(
         store, registration_store, hasher, audit, background,
-        confirmation_hours=settings.registration_confirmation_hours, notify=relay.notify,
+        confirmation_hours=settings.registration_confirmation_hours, mail_quota=mail_quota,
+        notify=relay.notify,
     )
     account_handlers = AccountHandlers(store, sessions, handlers, audit)
     eid_handlers = EidHandlers(
@@ -103,6 +107,7 @@ def build(settings: AuthSettings) -> AuthService:
         await store.ensure_indexes()
         await registration_store.ensure_indexes()
         await eid_handlers.ensure_indexes()
+        await mail_quota.ensure_indexes()
         await handlers.bootstrap_admin(
             settings.bootstrap_admin_email, settings.bootstrap_admin_name,
             settings.bootstrap_admin_password.get_secret_value(),

@@ -22,6 +22,7 @@ from services.auth.domain import (
     normalize_email,
     password_problem,
 )
+from services.auth.mail_quota import MailQuota
 from services.auth.passwords import PasswordHasher
 from services.auth.sessions import SessionKeeper
 from services.auth.store import AuthStore, StoredPasswordReset
@@ -45,6 +46,7 @@ class PasswordHandlers:
         *,
         reset_minutes: int,
         background: BackgroundWork,
+        mail_quota: MailQuota,
         notify: Callable[[], None],
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -56,6 +58,7 @@ class PasswordHandlers:
         self._notify = notify
         self._clock = clock
         self._background = background
+        self._mail_quota = mail_quota
 
     # --- reset by mail link --------------------------------------------------------------------
 
@@ -73,6 +76,10 @@ class PasswordHandlers:
         account = await self._store.find_user_by_email(email)
         if account is None or account.status is not UserStatus.ACTIVE:
             log.info("password reset asked for no active account")
+            return
+        if not await self._mail_quota.allow("password-reset", email):
+            log.warning("password reset not mailed: the address had its share this hour",
+                        user_id=account.user_id)
             return
         now = self._clock()
         await self._store.expire_open_password_resets(account.user_id, now)

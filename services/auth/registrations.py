@@ -27,6 +27,7 @@ from services.auth.domain import (
     normalize_email,
     password_problem,
 )
+from services.auth.mail_quota import MailQuota
 from services.auth.passwords import PasswordHasher
 from services.auth.registration_store import RegistrationStore, StoredRegistration
 from services.auth.store import AuthStore
@@ -51,6 +52,7 @@ class RegistrationHandlers:
         background: BackgroundWork,
         *,
         confirmation_hours: int,
+        mail_quota: MailQuota,
         notify: Callable[[], None],
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -60,6 +62,7 @@ class RegistrationHandlers:
         self._audit = audit
         self._background = background
         self._confirmation_lifetime = timedelta(hours=confirmation_hours)
+        self._mail_quota = mail_quota
         self._notify = notify
         self._clock = clock
 
@@ -78,6 +81,9 @@ class RegistrationHandlers:
         email = normalize_email(str(request.email))
         if await self._store.find_user_by_email(email) is not None:
             log.info("registration for an address that has an account; nothing sent")
+            return
+        if not await self._mail_quota.allow("registration", email):
+            log.warning("registration not mailed: the address had its share this hour")
             return
         now = self._clock()
         token = new_secret_token()

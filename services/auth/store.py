@@ -62,11 +62,13 @@ def _session(doc: Document) -> SessionRecord:
         revoked_at=_optional_utc(doc.get("revoked_at")),
     )
 
+# A key's failures are forgotten a day after its last one (well past the longest back-off).
+THROTTLE_MEMORY = timedelta(hours=24)
 
 def _throttle(doc: Document) -> ThrottleState:
     return ThrottleState(
         key=doc["_id"], failures=int(doc["failures"]),
-        last_failure_at=stored_utc(doc["last_failure_at"]),
+        last_failure_at=stored_utc(doc["last"]["failure_at"]),
     )
 
 
@@ -117,6 +119,7 @@ class AuthStore:
         await self._resets.create_index("user_id")
         await self._resets.create_index("purge_at", expireAfterSeconds=0)
         await self._sessions.create_index("user_id")
+        await self._throttles.create_index("last.forget_at", expireAfterSeconds=0)
         for collection in (self._invitations, self._sessions, self._users, self._resets):
             await collection.create_index(PENDING_COUNT_FIELD)
 
@@ -362,7 +365,10 @@ class AuthStore:
     async def record_failure(self, key: str, now: datetime) -> ThrottleState:
         """Count one more failure of `key`, atomically (replicas share the count)."""
         doc = await self._throttles.find_one_and_update(
-            {"_id": key}, {"$inc": {"failures": 1}, "$set": {"last_failure_at": now}},
+            # A sub-document set as a whole keeps its dates as dates (a top-level $set would
+            # store a string), so the TTL index on `last.forget_at` can forget quiet keys.
+            {"_id": key}, {"$inc": {"failures": 1}, "$set": {"last": {
+                "failure_at": now, "forget_at": now + THROTTLE_MEMORY}}},
             upsert=True, return_document=ReturnDocument.AFTER,
         )
         assert doc is not None  # upsert with ReturnDocument.AFTER always returns the document

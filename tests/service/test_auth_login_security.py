@@ -4,7 +4,7 @@ import asyncio
 import statistics
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -65,8 +65,8 @@ async def let_the_wait_pass(service: AuthService) -> None:
     """Move every recorded failure two hours back, as if the client waited."""
     collection = service.runtime.database[THROTTLES]
     async for doc in collection.find({}):
-        await collection.update_one({"_id": doc["_id"]}, {"$set": {
-            "last_failure_at": time_ago(hours=2)}})
+        await collection.update_one({"_id": doc["_id"]}, {"$set": {"last": {
+            "failure_at": time_ago(hours=2), "forget_at": time_ago(hours=-22)}}})
 
 
 def time_ago(**delta: float) -> datetime:
@@ -219,3 +219,17 @@ async def test_after_logout_the_refresh_token_is_refused_within_a_second(
                              auth.RefreshRequest(refresh_token=pair.refresh_token))
     assert time.perf_counter() - started < 1.0
 
+
+
+async def test_a_failed_login_is_forgotten_by_the_database_a_day_later(
+    service: AuthService,
+) -> None:
+    await fail_times(service, 1)
+    indexes = await service.runtime.database[THROTTLES].index_information()
+    assert any(index["key"] == [("last.forget_at", 1)] and index.get("expireAfterSeconds") == 0
+               for index in indexes.values())
+    async for doc in service.runtime.database[THROTTLES].find({}):
+        forget_at = doc["last"]["forget_at"]
+        assert isinstance(forget_at, datetime)  # a date, or the TTL would never fire
+        assert timedelta(hours=23) < forget_at.replace(tzinfo=UTC) - utc_now() <= timedelta(
+            hours=24)

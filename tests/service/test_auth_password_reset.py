@@ -225,3 +225,10 @@ async def test_guessing_the_current_password_is_throttled_like_a_login(
             await change(service, user_id, here, "not my password at all")
     with pytest.raises(RateLimited):
         await change(service, user_id, here, "not my password at all")
+
+
+async def test_an_address_gets_at_most_three_reset_mails_an_hour(service: AuthService) -> None:
+    await active_client(service)
+    for _ in range(5):
+        await ask_reset(service)  # every request is answered alike
+    assert len(await reset_links(service)) == 3

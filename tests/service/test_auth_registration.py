@@ -274,3 +274,13 @@ async def test_every_staff_action_is_in_the_audit_log_with_who_when_and_where(
 async def test_only_the_office_admin_reads_the_audit_log(service: AuthService) -> None:
     with pytest.raises(Forbidden):
         await call(service, auth.LIST_AUDIT, auth.AuditQuery(caller=AGENT))
+
+
+async def test_an_address_gets_at_most_three_registration_mails_an_hour(
+    service: AuthService,
+) -> None:
+    for _ in range(4):
+        await register(service)  # every request is answered alike
+    assert len(await confirmation_links(service)) == 3
+    await register(service, email="someone.else@example.be")  # another address is not held up
+    assert len(await confirmation_links(service)) == 4
