@@ -33,6 +33,7 @@ class MailKind(StrEnum):
     REGISTRATION_CONFIRMATION = "registration-confirmation"
     REGISTRATION_DECISION = "registration-decision"
     EID_LINKED = "eid-linked"
+    DOCUMENTS_PUBLISHED = "documents-published"  # one per client of the dossier
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from libs.contracts.auth import (
     RegistrationConfirmationRequested,
     RegistrationDecided,
 )
+from libs.contracts.documents import DocumentsBatchPublished
 from libs.contracts.requests import RequestSubmitted
 from libs.servicekit.bus import subscribe_event
 from services.notifier.handlers import NotifierHandlers
@@ -49,4 +50,9 @@ def register(broker: RabbitBroker, handlers: NotifierHandlers, *, prefetch: int)
     subscribe_event(
         broker, consumer=CONSUMER, purpose="eid-linked-mails", event_type=EidLinked,
         handle=handlers.send_eid_linked_mail, prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="documents-published-mails",
+        event_type=DocumentsBatchPublished, handle=handlers.send_documents_published_mails,
+        prefetch=prefetch,
     )
