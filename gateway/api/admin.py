@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, EmailStr, Field
 
+from gateway.api.admin_documents import announce_batch
 from gateway.deps import Rpc, StaffCaller, State, origin_of
 from gateway.streaming import receive_upload, store_upload
 from libs.contracts import auth, documents, dossier, requests
@@ -97,9 +98,11 @@ async def publish_document(
         request, max_bytes=settings.max_upload_bytes, memory_bytes=settings.upload_memory_bytes)
     try:
         title = upload.fields.get("title", "").strip() or upload.filename
-        return await store_upload(rpc, state.storage, staff.caller(), dossier_id, title, upload)
+        stored = await store_upload(rpc, state.storage, staff.caller(), dossier_id, title, upload)
     finally:
         upload.close()
+    await announce_batch(rpc, staff.caller(), dossier_id, [stored])  # a batch of one: one mail
+    return stored
 
 
 @router.get("/dossiers/{dossier_id}/requests")

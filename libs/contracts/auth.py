@@ -323,6 +323,24 @@ class RefuseEidLinkRequest(BaseModel):
     origin: StaffOrigin | None = None
 
 
+class DossierMembersRequest(BaseModel):
+    """Who should hear about news in a dossier (staff, or a service acting for the office)."""
+
+    caller: Caller
+    dossier_id: str
+
+
+class DossierMember(BaseModel):
+    user_id: str
+    email: EmailStr
+    display_name: str
+    language: str = "nl"
+
+
+class DossierMembers(BaseModel):
+    members: list[DossierMember]
+
+
 # --- RPC methods ----------------------------------------------------------------------------
 
 CREATE_STAFF = RpcMethod("auth.rpc.create_staff", CreateStaffRequest, UserPublic)
@@ -338,6 +356,9 @@ GRANT_DOSSIER = RpcMethod("auth.rpc.grant_dossier", GrantRequest, UserPublic)
 REVOKE_DOSSIER = RpcMethod("auth.rpc.revoke_dossier", GrantRequest, UserPublic)
 GET_USER = RpcMethod("auth.rpc.get_user", UserLookupRequest, UserPublic)
 FIND_USER = RpcMethod("auth.rpc.find_user", FindUserRequest, UserPublic)
+LIST_DOSSIER_MEMBERS = RpcMethod(
+    "auth.rpc.list_dossier_members", DossierMembersRequest, DossierMembers
+)
 LIST_REVOKED_SESSIONS = RpcMethod(
     "auth.rpc.list_revoked_sessions", RevokedSessionsRequest, RevokedSessions
 )

@@ -141,11 +141,28 @@ class ReportDamagedRequest(BaseModel):
     observed_sha256: str
 
 
+class PublishBatchRequest(BaseModel):
+    """Staff finished publishing these documents together: the client hears of them once."""
+
+    caller: Caller
+    dossier_id: str
+    batch_id: str = Field(pattern="^[0-9a-f]{32}$", description="Chosen by the gateway; "
+                          "a repeated request with the same id announces nothing new")
+    document_ids: list[str] = Field(min_length=1, max_length=100)
+    correlation_id: str | None = None
+
+
+class BatchPublic(BaseModel):
+    batch_id: str
+    count: int
+
+
 BEGIN_UPLOAD = RpcMethod("documents.rpc.begin_upload", BeginUploadRequest, UploadSlot)
 COMPLETE_UPLOAD = RpcMethod("documents.rpc.complete_upload", CompleteUploadRequest, DocumentPublic)
 LIST_DOCUMENTS = RpcMethod("documents.rpc.list_documents", ListDocumentsQuery, DocumentList)
 OPEN_DOWNLOAD = RpcMethod("documents.rpc.open_download", OpenDownloadRequest, DownloadTicket)
 REPORT_DAMAGED = RpcMethod("documents.rpc.report_damaged", ReportDamagedRequest, Ack)
+PUBLISH_BATCH = RpcMethod("documents.rpc.publish_batch", PublishBatchRequest, BatchPublic)
 
 
 class DocumentPublished(Event):
@@ -158,3 +175,14 @@ class DocumentPublished(Event):
     uploaded_by: str
     context: DocumentContext = Field(default_factory=DocumentContext)
     uploader_kind: UploaderKind = UploaderKind.STAFF
+
+
+class DocumentsBatchPublished(Event):
+    """Staff published one or more documents together into a dossier's context (one mail)."""
+
+    routing_key = "documents.batch.published"
+
+    batch_id: str
+    context: DocumentContext = Field(default_factory=DocumentContext)
+    titles: list[str]
+    count: int

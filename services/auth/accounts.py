@@ -1,5 +1,5 @@
 """Staff actions on accounts: disable (ends its sessions), resend or revoke an invitation, and
-reading the audit log (office admin only)."""
+reading the audit log (office admin only); who should hear news of a dossier."""
 
 from collections.abc import Callable
 from datetime import datetime
@@ -78,6 +78,17 @@ class AccountHandlers:
         await self._audit.record(request.caller, request.origin, "invitation.revoke",
                                  account.user_id, links_ended=str(ended))
         return account.public()
+
+    async def list_dossier_members(
+        self, request: auth.DossierMembersRequest
+    ) -> auth.DossierMembers:
+        """The active clients granted a dossier, to tell them news of it (staff and services)."""
+        require_staff(request.caller)
+        accounts = await self._store.active_clients_of(request.dossier_id)
+        return auth.DossierMembers(members=[
+            auth.DossierMember(user_id=account.user_id, email=account.email,
+                               display_name=account.display_name, language=account.language)
+            for account in accounts])
 
     async def list_audit(self, request: auth.AuditQuery) -> auth.AuditLog:
         """The newest staff actions (the office admin checks who did what)."""

@@ -108,6 +108,7 @@ class AuthStore:
         """Indexes the queries below rely on; unique ones enforce the rules."""
         await self._users.create_index("email", unique=True)
         await self._users.create_index("role")
+        await self._users.create_index("dossier_ids")
         await self._invitations.create_index("token_hash", unique=True)
         await self._invitations.create_index("user_id")
         await self._invitations.create_index("purge_at", expireAfterSeconds=0)
@@ -149,6 +150,15 @@ class AuthStore:
         """The account with this (normalized) e-mail address."""
         doc = await self._users.find_one({"email": email})
         return None if doc is None else _account(doc)
+
+    async def active_clients_of(self, dossier_id: str) -> list[Account]:
+        """The active client accounts granted `dossier_id`, by e-mail address."""
+        # `$in`, not equality: the server here finds nothing by equality on an indexed array.
+        cursor = self._users.find({
+            "dossier_ids": {"$in": [dossier_id]}, "role": Role.CLIENT.value,
+            "status": UserStatus.ACTIVE.value,
+        }).sort("email", 1)
+        return [_account(doc) async for doc in cursor]
 
     async def admin_exists(self) -> bool:
         """True when the office has at least one admin."""

@@ -45,6 +45,8 @@ def register(
     serve_rpc(broker, auth.RESEND_INVITATION, accounts.resend_invitation, prefetch=prefetch)
     serve_rpc(broker, auth.REVOKE_INVITATION, accounts.revoke_invitation, prefetch=prefetch)
     serve_rpc(broker, auth.LIST_AUDIT, accounts.list_audit, prefetch=prefetch)
+    serve_rpc(broker, auth.LIST_DOSSIER_MEMBERS, accounts.list_dossier_members,
+              prefetch=prefetch)
     serve_rpc(broker, auth.EID_LOG_IN, eid.log_in, prefetch=prefetch)
     serve_rpc(broker, auth.REQUEST_EID_LINK, eid.request_link, prefetch=prefetch)
     serve_rpc(broker, auth.LIST_EID_LINKS, eid.list_links, prefetch=prefetch)

@@ -4,15 +4,18 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from libs.contracts.documents import (
+    BatchPublic,
     BeginUploadRequest,
     BodyVariant,
     CompleteUploadRequest,
     DocumentList,
     DocumentPublic,
     DocumentPublished,
+    DocumentsBatchPublished,
     DownloadTicket,
     ListDocumentsQuery,
     OpenDownloadRequest,
+    PublishBatchRequest,
     RenditionState,
     ReportDamagedRequest,
     UploaderKind,
@@ -20,7 +23,7 @@ from libs.contracts.documents import (
 )
 from libs.contracts.envelope import new_id, utc_now
 from libs.contracts.rpc import Ack
-from libs.servicekit.access import require_dossier_access
+from libs.servicekit.access import require_dossier_access, require_staff
 from libs.servicekit.errors import Conflict, Gone, Invalid, NotFound
 from libs.servicekit.logs import get_logger
 from services.documents.domain import (
@@ -178,6 +181,36 @@ class DocumentsHandlers:
         if document.state == DocumentState.REJECTED:
             raise Conflict(f"This upload was refused: {document.rejection_reason}")
         raise Conflict("This upload was already completed with another file.")
+
+    async def publish_batch(self, request: PublishBatchRequest) -> BatchPublic:
+        """Staff finished publishing documents together: announce them once, as one batch
+        (the client gets one mail per batch, not one per file)."""
+        require_staff(request.caller)
+        require_dossier_access(request.caller, request.dossier_id)
+        wanted = list(dict.fromkeys(request.document_ids))  # order kept, repeats dropped
+        found = {document.document_id: document
+                 for document in await self._store.get_many(wanted)}
+        batch = [found.get(document_id) for document_id in wanted]
+        if any(document is None or document.dossier_id != request.dossier_id
+               or document.state != DocumentState.PUBLISHED for document in batch):
+            raise NotFound("A document of this batch does not exist (or is not published).")
+        published = [document for document in batch if document is not None]
+        if any(document.uploader_kind != UploaderKind.STAFF for document in published):
+            raise Invalid("Only documents the office published form a batch.",
+                          fields={"document_ids": "a client's upload"})
+        contexts = {(document.context.kind, document.context.ref_id) for document in published}
+        if len(contexts) != 1:
+            raise Invalid("The documents of one batch share one context.",
+                          fields={"document_ids": "several contexts"})
+        event = DocumentsBatchPublished(
+            dossier_id=request.dossier_id, correlation_id=request.correlation_id,
+            batch_id=request.batch_id, context=published[0].context,
+            titles=[document.title for document in published], count=len(published))
+        if await self._store.insert_batch(request.batch_id, dossier_id=request.dossier_id,
+                                          document_ids=wanted, event=event):
+            self._on_events_stored()
+            log.info("batch published", batch_id=request.batch_id, count=len(published))
+        return BatchPublic(batch_id=request.batch_id, count=len(published))
 
     async def list_documents(self, query: ListDocumentsQuery) -> DocumentList:
         """One page of the documents published in the dossier (or one context), newest first."""

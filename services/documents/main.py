@@ -16,7 +16,7 @@ from services.documents.handlers import DocumentsHandlers
 from services.documents.object_storage import ObjectStorage
 from services.documents.orphans import OrphanSweep
 from services.documents.renditions import RenditionWorker
-from services.documents.store import DOCUMENTS, DocumentsStore
+from services.documents.store import BATCHES, DOCUMENTS, DocumentsStore
 
 SERVICE = "documents"
 
@@ -54,7 +54,7 @@ def build(settings: DocumentsSettings) -> DocumentsService:
         bucket=settings.s3_bucket,
         timeout_seconds=settings.s3_timeout_seconds,
     )
-    relay = OutboxRelay(broker, database, [DOCUMENTS])
+    relay = OutboxRelay(broker, database, [DOCUMENTS, BATCHES])
     handlers = DocumentsHandlers(
         store,
         storage,

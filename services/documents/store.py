@@ -6,6 +6,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from libs.contracts.documents import (
     ContextKind,
@@ -20,6 +21,7 @@ from services.documents.domain import DocumentState, StoredDocument
 from services.documents.sniffing import ViewKind
 
 DOCUMENTS = "documents"
+BATCHES = "batches"  # one per staff batch, carrying its DocumentsBatchPublished in its outbox
 _TIMESTAMPS_SET_LATER = ("uploaded_at",)
 
 
@@ -52,6 +54,7 @@ class DocumentsStore:
 
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._documents = database[DOCUMENTS]
+        self._batches = database[BATCHES]
 
     async def ensure_indexes(self) -> None:
         """Indexes the queries below rely on."""
@@ -67,6 +70,23 @@ class DocumentsStore:
         await self._documents.insert_one(
             {"_id": document.document_id, **fields, **new_document_events()}
         )
+
+    async def get_many(self, document_ids: list[str]) -> list[StoredDocument]:
+        """The documents with these ids (those that exist), in any state."""
+        cursor = self._documents.find({"_id": {"$in": document_ids}})
+        return [_from_mongo(document) async for document in cursor]
+
+    async def insert_batch(
+        self, batch_id: str, *, dossier_id: str, document_ids: list[str], event: Event
+    ) -> bool:
+        """Record a staff batch with its announcement; False if this batch was recorded before."""
+        try:
+            await self._batches.insert_one({
+                "_id": batch_id, "dossier_id": dossier_id, "document_ids": list(document_ids),
+                "published_at": event.occurred_at, **new_document_events(event)})
+        except DuplicateKeyError:
+            return False
+        return True
 
     async def get(self, document_id: str) -> StoredDocument | None:
         """The document with this id, in any state."""

@@ -34,6 +34,7 @@ class MailKind(StrEnum):
     REGISTRATION_DECISION = "registration-decision"
     EID_LINKED = "eid-linked"
     EID_LINK_REFUSED = "eid-link-refused"
+    DOCUMENTS_PUBLISHED = "documents-published"  # one per client of the dossier
 
 
 @dataclass(frozen=True)

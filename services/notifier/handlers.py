@@ -2,9 +2,13 @@
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from email.message import EmailMessage
+from typing import Protocol
 
+from pydantic import BaseModel
+
+from libs.contracts import auth
 from libs.contracts.auth import (
     EidLinked,
     EidLinkRefused,
@@ -14,12 +18,16 @@ from libs.contracts.auth import (
     RegistrationConfirmationRequested,
     RegistrationDecided,
 )
+from libs.contracts.caller import Caller, Role
+from libs.contracts.documents import DocumentsBatchPublished
 from libs.contracts.envelope import Event
 from libs.contracts.requests import RequestSubmitted
+from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
 from libs.servicekit.inbox import Inbox
 from libs.servicekit.logs import get_logger
 from services.notifier.account_mails import password_changed_mail, password_reset_mail
 from services.notifier.config import NotifierSettings
+from services.notifier.document_mails import documents_published_mail
 from services.notifier.domain import invitation_mail, new_request_mail
 from services.notifier.mailer import SmtpMailer
 from services.notifier.registration_mails import (
@@ -30,13 +38,28 @@ from services.notifier.registration_mails import (
 )
 
 log = get_logger(__name__)
+# The notifier asks auth who the clients of a dossier are on the office's behalf.
+NOTIFIER_CALLER = Caller(user_id="service:notifier", role=Role.AGENT)
+
+
+class RpcCalling(Protocol):
+    """What the notifier needs of servicekit's RpcClient (tests pass a fake)."""
+
+    async def call(self, method: RpcMethod[RequestT, ReplyT], request: BaseModel) -> ReplyT:
+        """Send `request` to `method` and return its typed reply (or raise its error)."""
+        ...
 
 
 class NotifierHandlers:
     """One method per event consumed."""
 
-    def __init__(self, inbox: Inbox, mailer: SmtpMailer, settings: NotifierSettings) -> None:
+    def __init__(
+        self, inbox: Inbox, mailer: SmtpMailer, settings: NotifierSettings, *,
+        rpc: RpcCalling, recipient_inbox: Callable[[str], Inbox],
+    ) -> None:
         self._inbox = inbox
+        self._rpc = rpc
+        self._recipient_inbox = recipient_inbox
         self._mailer = mailer
         self._settings = settings
         # event id -> (lock, holders): the same event delivered twice at once is sent once.
@@ -102,18 +125,40 @@ class NotifierHandlers:
         )
         await self._send_once(event, mail)
 
-    async def _send_once(self, event: Event, mail: EmailMessage) -> None:
+    async def send_documents_published_mails(self, event: DocumentsBatchPublished) -> None:
+        """Tell every client of the dossier, once per batch, which documents the office
+        published (a failure for one client redelivers the event; the others are not mailed
+        twice)."""
+        if event.dossier_id is None:
+            log.warning("batch without dossier; nobody to tell", event_id=event.event_id)
+            return
+        reply = await self._rpc.call(auth.LIST_DOSSIER_MEMBERS, auth.DossierMembersRequest(
+            caller=NOTIFIER_CALLER, dossier_id=event.dossier_id))
+        if not reply.members:
+            log.info("no client to tell of new documents", dossier_id=event.dossier_id)
+        for member in reply.members:
+            mail = documents_published_mail(
+                event, member, sender=self._settings.from_email,
+                public_url=self._settings.public_url)
+            await self._send_once(event, mail, inbox=self._recipient_inbox(member.user_id),
+                                  lock_key=f"{event.event_id}:{member.user_id}")
+
+    async def _send_once(
+        self, event: Event, mail: EmailMessage, *, inbox: Inbox | None = None,
+        lock_key: str | None = None,
+    ) -> None:
         """Send unless the inbox has the event; record it after sending.
 
         A crash between sending and recording resends the same Message-ID, which the SMTP side
         can drop; an SMTP failure raises so the event is redelivered (and dead-lettered at last).
         """
-        async with self._exclusive(event.event_id):
-            if await self._inbox.already_processed(event):
+        inbox = inbox or self._inbox
+        async with self._exclusive(lock_key or event.event_id):
+            if await inbox.already_processed(event):
                 log.info("mail already sent", event_id=event.event_id)
                 return
             await self._mailer.send(mail)
-            await self._inbox.record(
+            await inbox.record(
                 event, {"recipient": str(mail["To"]), "message_id": str(mail["Message-ID"])}
             )
             log.info("mail sent", event_id=event.event_id, message_id=mail["Message-ID"])

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from libs.servicekit.bus import create_broker
 from libs.servicekit.logs import configure_logging
 from libs.servicekit.mongo import create_mongo_client
+from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
 from services.notifier import subscribers
 from services.notifier.config import NotifierSettings
-from services.notifier.handlers import NotifierHandlers
+from services.notifier.handlers import NotifierHandlers, RpcCalling
 from services.notifier.mailer import SmtpMailer
 from services.notifier.store import NotifierStore
 
@@ -21,23 +22,43 @@ class NotifierService:
     runtime: ServiceRuntime
     handlers: NotifierHandlers
     store: NotifierStore
+    rpc_client: RpcClient | None  # None when the caller passed its own RPC (tests)
+
+    async def run(self) -> None:
+        """Serve until SIGINT/SIGTERM, then close the RPC connection."""
+        try:
+            await self.runtime.run()
+        finally:
+            if self.rpc_client is not None:
+                await self.rpc_client.close()
 
 
-def build(settings: NotifierSettings) -> NotifierService:
-    """Build the service from its settings (tests call this with their own)."""
+def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> NotifierService:
+    """Build the service from its settings (tests call this with their own, and a fake `rpc`)."""
     broker = create_broker(settings.amqp_url, SERVICE)
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = NotifierStore(database, consumer=SERVICE)
-    handlers = NotifierHandlers(store.inbox, SmtpMailer(settings), settings)
+    # Who the clients of a dossier are is auth's to say: asked over RPC.
+    rpc_client: RpcClient | None = None
+    if rpc is None:
+        rpc = rpc_client = RpcClient(settings.amqp_url,
+                                     timeout_seconds=settings.rpc_timeout_seconds)
+    handlers = NotifierHandlers(store.inbox, SmtpMailer(settings), settings, rpc=rpc,
+                                recipient_inbox=store.recipient_inbox)
     subscribers.register(broker, handlers, prefetch=settings.event_prefetch)
-    runtime = ServiceRuntime(
-        SERVICE, settings, broker, database, prepare_database=store.ensure_indexes
-    )
-    return NotifierService(runtime=runtime, handlers=handlers, store=store)
+
+    async def prepare() -> None:
+        # Retried by the runtime until both answer; the service reports not-ready meanwhile.
+        await store.ensure_indexes()
+        if rpc_client is not None and not rpc_client.connected:
+            await rpc_client.connect()
+
+    runtime = ServiceRuntime(SERVICE, settings, broker, database, prepare_database=prepare)
+    return NotifierService(runtime=runtime, handlers=handlers, store=store, rpc_client=rpc_client)
 
 
 def main() -> None:
     """Run the service until SIGINT/SIGTERM."""
     settings = NotifierSettings()
     configure_logging(SERVICE, settings.log_level)
-    asyncio.run(build(settings).runtime.run())
+    asyncio.run(build(settings).run())

@@ -11,6 +11,7 @@ from libs.contracts.auth import (
     RegistrationConfirmationRequested,
     RegistrationDecided,
 )
+from libs.contracts.documents import DocumentsBatchPublished
 from libs.contracts.requests import RequestSubmitted
 from libs.servicekit.bus import subscribe_event
 from services.notifier.handlers import NotifierHandlers
@@ -54,4 +55,9 @@ def register(broker: RabbitBroker, handlers: NotifierHandlers, *, prefetch: int)
     subscribe_event(
         broker, consumer=CONSUMER, purpose="eid-link-refused-mails", event_type=EidLinkRefused,
         handle=handlers.send_eid_link_refused_mail, prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="documents-published-mails",
+        event_type=DocumentsBatchPublished, handle=handlers.send_documents_published_mails,
+        prefetch=prefetch,
     )

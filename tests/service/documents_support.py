@@ -44,10 +44,16 @@ def published_events_fixture() -> list[dict[str, Any]]:
     return []
 
 
+@pytest.fixture(name="published_batches")
+def published_batches_fixture() -> list[dict[str, Any]]:
+    """DocumentsBatchPublished events the outbox relay sent out."""
+    return []
+
+
 @pytest.fixture(name="service")
 async def service_fixture(
     mongo_url: str, database_name: str, s3_settings: dict[str, str], bucket: str,
-    published_events: list[dict[str, Any]],
+    published_events: list[dict[str, Any]], published_batches: list[dict[str, Any]],
 ) -> AsyncIterator[DocumentsService]:
     built = build(DocumentsSettings(
         mongo_url=mongo_url, mongo_db=database_name, s3_endpoint=s3_settings["endpoint"],
@@ -59,6 +65,12 @@ async def service_fixture(
     @built.runtime.broker.subscriber(queue, EVENTS)
     async def collect(body: dict[str, Any]) -> None:
         published_events.append(body)
+
+    @built.runtime.broker.subscriber(
+        RabbitQueue("test.documents-batches",
+                    routing_key=documents.DocumentsBatchPublished.routing_key), EVENTS)
+    async def collect_batch(body: dict[str, Any]) -> None:
+        published_batches.append(body)
 
     await built.store.ensure_indexes()
     await built.storage.ensure_bucket()

@@ -25,6 +25,7 @@ from tests.service.documents_support import (  # noqa: F401 - fixtures
     CLIENT,
     bucket_fixture,
     publish,
+    published_batches_fixture,
     published_events_fixture,
     service_fixture,
 )

@@ -26,6 +26,7 @@ from tests.service.documents_support import (  # noqa: F401 - fixtures
     listed,
     open_download,
     publish,
+    published_batches_fixture,
     published_events_fixture,
     put,
     service_fixture,

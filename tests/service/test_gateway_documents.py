@@ -15,6 +15,7 @@ from libs.contracts import documents
 from libs.contracts.caller import Role
 from libs.contracts.envelope import utc_now
 from libs.contracts.rpc import Ack
+from libs.servicekit.errors import Unavailable
 from tests.service.gateway_support import (
     Gateway,
     gateway_fixture,  # noqa: F401 - the `gateway` fixture
@@ -48,6 +49,15 @@ def accept_uploads(gateway: Gateway, max_size: int = 10_000) -> None:
         return published(request.document_id, size=request.size, sha256=request.sha256)
 
     gateway.rpc.answer(documents.COMPLETE_UPLOAD, complete)
+    accept_batches(gateway)
+
+
+def accept_batches(gateway: Gateway) -> None:
+    def batch(request: object) -> documents.BatchPublic:
+        assert isinstance(request, documents.PublishBatchRequest)
+        return documents.BatchPublic(batch_id=request.batch_id, count=len(request.document_ids))
+
+    gateway.rpc.answer(documents.PUBLISH_BATCH, batch)
 
 
 def test_an_upload_over_the_limit_is_refused_and_nothing_is_stored(gateway: Gateway) -> None:
@@ -95,6 +105,9 @@ def test_an_upload_is_streamed_to_the_store_and_completed_with_its_hash(
     [complete] = gateway.rpc.called(documents.COMPLETE_UPLOAD)
     assert isinstance(complete, documents.CompleteUploadRequest)
     assert complete.sha256 == hashlib.sha256(body).hexdigest()
+    [announced] = gateway.rpc.called(documents.PUBLISH_BATCH)  # a batch of one: one mail
+    assert isinstance(announced, documents.PublishBatchRequest)
+    assert (announced.dossier_id, announced.document_ids) == ("D1", ["doc1"])
 
 
 def test_an_upload_without_a_file_names_the_missing_field(gateway: Gateway) -> None:
@@ -321,3 +334,53 @@ def test_the_list_passes_context_type_and_page(gateway: Gateway) -> None:
     assert (query.context, query.content_type, query.page, query.page_size) == (
         documents.DocumentContext(kind=documents.ContextKind.CONTRACT, ref_id="c1"),
         "image/", 3, 20)
+
+
+def accept_numbered_uploads(gateway: Gateway, *, failing: int | None = None) -> None:
+    """Every upload gets its own id (doc1, doc2, ...); completing number `failing` fails."""
+    begun: list[str] = []
+
+    def begin(request: object) -> documents.UploadSlot:
+        begun.append(f"doc{len(begun) + 1}")
+        return documents.UploadSlot(document_id=begun[-1], max_size=10_000,
+                                    upload_url=f"{STORE}/{begun[-1]}?X-Amz-Signature=abc")
+
+    def complete(request: object) -> documents.DocumentPublic:
+        assert isinstance(request, documents.CompleteUploadRequest)
+        if failing is not None and request.document_id == f"doc{failing}":
+            raise Unavailable("The document store refused the file.")
+        return published(request.document_id, size=request.size, sha256=request.sha256)
+
+    gateway.rpc.answer(documents.BEGIN_UPLOAD, begin)
+    gateway.rpc.answer(documents.COMPLETE_UPLOAD, complete)
+    accept_batches(gateway)
+
+
+def test_a_batch_of_files_is_announced_once_with_every_document(gateway: Gateway) -> None:
+    accept_numbered_uploads(gateway)
+    response = gateway.client.post(
+        "/admin/api/v1/dossiers/D1/documents/batch", headers=staff(gateway),
+        data={"context": "contract:C-1"},
+        files=[("file", ("polis.pdf", b"%PDF-1.4 polis", "application/pdf")),
+               ("file", ("kaart.txt", b"groene kaart", "text/plain"))])
+    assert response.status_code == 201, response.text
+    [announced] = gateway.rpc.called(documents.PUBLISH_BATCH)
+    assert isinstance(announced, documents.PublishBatchRequest)
+    assert (announced.dossier_id, announced.document_ids) == ("D1", ["doc1", "doc2"])
+    assert announced.caller.user_id == "agent1"
+
+
+def test_when_a_file_of_a_batch_fails_the_ones_published_before_are_still_announced(
+    gateway: Gateway,
+) -> None:
+    accept_numbered_uploads(gateway, failing=2)
+    response = gateway.client.post(
+        "/admin/api/v1/dossiers/D1/documents/batch", headers=staff(gateway),
+        files=[("file", ("een.txt", b"een", "text/plain")),
+               ("file", ("twee.txt", b"twee", "text/plain")),
+               ("file", ("drie.txt", b"drie", "text/plain"))])
+    assert response.status_code == 503
+    [announced] = gateway.rpc.called(documents.PUBLISH_BATCH)
+    assert isinstance(announced, documents.PublishBatchRequest)
+    assert announced.document_ids == ["doc1"]
+    assert len(gateway.rpc.called(documents.BEGIN_UPLOAD)) == 2  # the third was never begun
