@@ -27,7 +27,7 @@ class ImportLocks:
     """Per-dossier import locks: `async with locks.holding(dossier_id): ...`."""
 
     def __init__(self, database: AsyncDatabase[Document], *, hold_seconds: float = 900.0,
-                 wait_seconds: float = 240.0, poll_seconds: float = 0.05) -> None:
+                 wait_seconds: float = 100.0, poll_seconds: float = 0.05) -> None:
         self._locks = database[IMPORT_LOCKS]
         self._hold = hold_seconds  # longer than the biggest import; a dead holder's lock ends
         self._wait = wait_seconds  # below the gateway's import timeout

@@ -109,8 +109,8 @@ def overdue_from(invoice: Invoice) -> str:
     """The first day an invoice counts as overdue, as a string that sorts like a date.
 
     "0000-00-00" (before every date) once the broker's system marked it overdue, its due
-    date while open, "9999-99-99" (after every date) once paid: "overdue on `today`" is then one indexed range
-    query, `overdue_from < today`, on the dossier's invoices.
+    date while open, "9999-99-99" (after every date) once paid: "overdue on `today`" is
+    then one indexed range query, `overdue_from < today`, on the dossier's invoices.
     """
     if invoice.status == "overdue":
         return "0000-00-00"

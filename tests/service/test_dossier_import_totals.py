@@ -1,26 +1,32 @@
 """Imports of one dossier run one at a time, and the list totals always match what is stored."""
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
+from faststream.rabbit import TestRabbitBroker
 from pydantic import BaseModel
 
 from libs.contracts import dossier
 from libs.contracts.dossier import ObjectKind
 from libs.contracts.envelope import Event
 from libs.servicekit.errors import ServiceError
-from services.dossier.main import DossierService
+from services.dossier.config import DossierSettings
+from services.dossier.main import DossierService, build
 from services.dossier.store import COLLECTIONS
 from tests.service.conftest import call_in_memory
-from tests.service.test_dossier_import import (  # noqa: F401 - the `service` fixture
-    AGENT,
-    DUPONT,
-    exported,
-    service,
-    upsert,
-)
+from tests.service.test_dossier_import import AGENT, DUPONT, exported, upsert
+
+
+@pytest.fixture
+async def service(mongo_url: str, database_name: str) -> AsyncIterator[DossierService]:
+    """The dossier service on the in-memory broker and a database of its own."""
+    built = build(DossierSettings(mongo_url=mongo_url, mongo_db=database_name))
+    await built.store.ensure_indexes()
+    async with TestRabbitBroker(built.runtime.broker):
+        yield built
+    await built.runtime.database.client.drop_database(database_name)
 
 
 async def totals(service: DossierService) -> dict[str, int]:
