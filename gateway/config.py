@@ -27,6 +27,9 @@ class GatewaySettings(ServiceSettings):
         default=1024 * 1024, gt=0, description="An upload above this size spools to disk"
     )
     storage_timeout_seconds: float = Field(default=30.0, gt=0)
+    import_timeout_seconds: float = Field(
+        default=110.0, gt=0, description="How long one dossier import (record) may take in the "
+        "dossier service before the gateway answers 503; below the proxies' 120 s read timeout")
     # A client's attachments (manual 4.4 and 6): per file, files at once, all files together.
     attachment_max_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     attachment_max_files: int = Field(default=10, gt=0)

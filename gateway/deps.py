@@ -24,7 +24,8 @@ from libs.servicekit.errors import Forbidden, NotFound, Unauthenticated
 class RpcCaller(Protocol):
     """The servicekit RpcClient's calling interface (tests pass a fake with the same method)."""
 
-    async def call(self, method: RpcMethod[RequestT, ReplyT], request: BaseModel) -> ReplyT:
+    async def call(self, method: RpcMethod[RequestT, ReplyT], request: BaseModel, *,
+                   timeout_seconds: float | None = None) -> ReplyT:
         """Send `request` to `method`; return its reply or raise its ServiceError."""
         ...
 

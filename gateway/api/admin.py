@@ -48,11 +48,12 @@ async def invite_client(
 
 @router.post("/dossiers", status_code=status.HTTP_201_CREATED)
 async def import_dossier(
-    body: dossier.DossierImport, staff: StaffCaller, rpc: Rpc
+    body: dossier.DossierImport, staff: StaffCaller, rpc: Rpc, state: State
 ) -> dossier.DossierSummary:
     """Create or replace a dossier from the broker's management system export."""
     return await rpc.call(dossier.IMPORT_DOSSIER, dossier.ImportDossierRequest(
-        caller=staff.caller(), dossier=body, correlation_id=correlation_id.get()))
+        caller=staff.caller(), dossier=body, correlation_id=correlation_id.get()),
+        timeout_seconds=state.settings.import_timeout_seconds)
 
 
 @router.get("/dossiers/{dossier_id}")

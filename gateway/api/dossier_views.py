@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
-from gateway.deps import CurrentCaller, GrantedDossier, Rpc, StaffCaller
+from gateway.deps import CurrentCaller, GrantedDossier, Rpc, StaffCaller, State
 from libs.contracts import dossier
 from libs.contracts.auth import AccessClaims
 from libs.servicekit.logs import correlation_id
@@ -113,14 +113,15 @@ async def list_invoices(
 
 @admin_router.post("", status_code=status.HTTP_200_OK)
 async def upsert_dossier(
-    body: dossier.DossierRecord, staff: StaffCaller, rpc: Rpc, remove_missing: bool = False
+    body: dossier.DossierRecord, staff: StaffCaller, rpc: Rpc, state: State,
+    remove_missing: bool = False,
 ) -> dossier.ImportReport:
     """Upsert one dossier record by the broker's ids: unchanged objects are not rewritten,
     refused objects are reported while the valid ones go in; `remove_missing` removes stored
     objects of the given lists that the record no longer holds."""
     return await rpc.call(dossier.UPSERT_DOSSIER, dossier.UpsertDossierRequest(
         caller=staff.caller(), record=body, remove_missing=remove_missing,
-        correlation_id=correlation_id.get()))
+        correlation_id=correlation_id.get()), timeout_seconds=state.settings.import_timeout_seconds)
 
 
 @admin_router.get("/schema")

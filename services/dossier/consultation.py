@@ -141,9 +141,11 @@ class DossierConsultation:
     async def list_invoices(self, query: ListQuery) -> InvoicePage:
         """My invoices: one page, plus the open amount and the number overdue of them all."""
         info, invoices = await self._page(query, "invoice", Invoice)
-        open_cents, overdue = await self._store.open_invoice_totals(
+        header = await self._store.get_header(info.dossier_id) or {}
+        overdue = await self._store.overdue_invoice_count(
             info.dossier_id, datetime.now(UTC).date())
-        return InvoicePage(**info.model_dump(), items=invoices, open_amount_cents=open_cents,
+        return InvoicePage(**info.model_dump(), items=invoices,
+                           open_amount_cents=int(header.get("open_invoice_cents", 0)),
                            overdue_count=overdue, overdue_invoice_ids=_overdue_ids(invoices))
 
 

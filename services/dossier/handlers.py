@@ -34,6 +34,7 @@ from libs.servicekit.errors import NotFound
 from libs.servicekit.logs import correlation_id, get_logger
 from services.dossier.domain import covered_risk_objects, validate_import
 from services.dossier.import_plan import KIND_ORDER, LIST_NAMES, object_id, plan_record
+from services.dossier.locks import ImportLocks
 from services.dossier.store import DossierStore, digest
 
 log = get_logger(__name__)
@@ -73,8 +74,10 @@ def change_event(kind: ObjectKind, change: Change, item_id: str, item: BaseModel
 class DossierHandlers:
     """One method per command, plus the dossier chooser's queries."""
 
-    def __init__(self, store: DossierStore, on_events_stored: Callable[[], None]) -> None:
+    def __init__(self, store: DossierStore, locks: ImportLocks,
+                 on_events_stored: Callable[[], None]) -> None:
         self._store = store
+        self._locks = locks
         self._on_events_stored = on_events_stored
 
     async def import_dossier(self, request: ImportDossierRequest) -> DossierSummary:
@@ -104,6 +107,13 @@ class DossierHandlers:
     async def _import(self, record: DossierRecord, *, remove_missing: bool,
                       correlation: str | None, extra_events: tuple[Event, ...] = ()
                       ) -> ImportReport:
+        async with self._locks.holding(record.dossier_id):  # one import per dossier at a time
+            return await self._import_alone(record, remove_missing=remove_missing,
+                                            correlation=correlation, extra_events=extra_events)
+
+    async def _import_alone(self, record: DossierRecord, *, remove_missing: bool,
+                            correlation: str | None, extra_events: tuple[Event, ...]
+                            ) -> ImportReport:
         dossier_id = record.dossier_id
         header = await self._store.get_header(dossier_id)
         if header is None and record.name is None:
@@ -128,18 +138,16 @@ class DossierHandlers:
         if events:
             await self._store.save_header(
                 dossier_id, {"name": name, "broker_reference": reference}, *events)
-        added: dict[ObjectKind, int] = {}
         for kind in KIND_ORDER:
-            added[kind] = await self._write_kind(record.dossier_id, kind, plan.accepted[kind],
-                                                 report, correlation)
+            await self._write_kind(record.dossier_id, kind, plan.accepted[kind], report,
+                                   correlation)
         for kind in reversed(KIND_ORDER):  # users are removed before what they use
             removals = [(item_id, change_event(kind, "removed", item_id, None,
                                                dossier_id=dossier_id, correlation=correlation))
                         for item_id in plan.removals[kind]]
             await self._store.remove_objects(dossier_id, kind, removals)
             report.removed += len(removals)
-            added[kind] -= len(removals)
-        await self._store.add_counts(dossier_id, added)
+        await self._store.recount(dossier_id)
         self._on_events_stored()
         log.info("dossier imported", dossier_id=dossier_id, dossier=report.dossier,
                  created=report.created, updated=report.updated, unchanged=report.unchanged,
@@ -147,14 +155,13 @@ class DossierHandlers:
         return report
 
     async def _write_kind(self, dossier_id: str, kind: ObjectKind, accepted: list[BaseModel],
-                          report: ImportReport, correlation: str | None) -> int:
-        """Write what changed of `accepted`; return how many became present (new ones)."""
+                          report: ImportReport, correlation: str | None) -> None:
+        """Write what changed of `accepted`, each object with its change event."""
         if not accepted:
-            return 0
+            return
         stored = await self._store.stored_digests(
             dossier_id, kind, [object_id(kind, item) for item in accepted])
         writes: list[tuple[BaseModel, Event, bool]] = []
-        created = 0
         for item in accepted:
             item_id = object_id(kind, item)
             known = item_id in stored
@@ -164,7 +171,6 @@ class DossierHandlers:
             change: Change = "updated" if known and stored[item_id] is not None else "created"
             if change == "created":
                 report.created += 1
-                created += 1
             else:
                 report.updated += 1
             writes.append((item, change_event(kind, change, item_id, item, dossier_id=dossier_id,
@@ -172,7 +178,6 @@ class DossierHandlers:
         if writes:
             first = await self._store.reserve_positions(dossier_id, kind, len(writes))
             await self._store.write_objects(dossier_id, kind, writes, first_position=first)
-        return created
 
     async def get_dossier_summary(self, query: DossierQuery) -> DossierSummary:
         """Name and size of one dossier the caller may see."""

@@ -169,6 +169,7 @@ class StoredState:
     claim_contract: dict[str, str] = field(default_factory=dict)
     claim_risk_objects: dict[str, set[str]] = field(default_factory=dict)
     invoice_contract: dict[str, str] = field(default_factory=dict)
+    risk_object_person: dict[str, str] = field(default_factory=dict)  # the insured person
 
 
 @dataclass
@@ -212,6 +213,10 @@ def _reference_problems(kind: ObjectKind, item: BaseModel, path: str,
     return problems
 
 
+def _insured_person_id(risk_object: RiskObject) -> str | None:
+    return risk_object.insured_person.person_id if risk_object.insured_person else None
+
+
 def _users(kind: ObjectKind, object_id: str, stored: StoredState,
            surviving: dict[ObjectKind, dict[str, BaseModel | None]]) -> list[str]:
     """Surviving objects that refer to the object `object_id` of `kind` (blocks its removal)."""
@@ -230,6 +235,12 @@ def _users(kind: ObjectKind, object_id: str, stored: StoredState,
                 stored.invoice_contract.get(invoice_id)
             if contract_id == object_id:
                 users.append(f"invoice {invoice_id}")
+    if kind == "person":
+        for risk_object_id, risk_object in surviving["risk_object"].items():
+            person_id = _insured_person_id(risk_object) if isinstance(risk_object, RiskObject) \
+                else stored.risk_object_person.get(risk_object_id)
+            if person_id == object_id:
+                users.append(f"risk object {risk_object_id}")
     if kind == "risk_object":
         for contract_id, contract in surviving["contract"].items():
             risk_ids = set(contract.risk_object_ids) if isinstance(contract, Contract) else \
@@ -283,7 +294,8 @@ def _keep_used_removals(plan: RecordPlan, stored: StoredState) -> None:
             stored.ids[kind] - set(plan.removals[kind]))
         kept.update({object_id(kind, item): item for item in plan.accepted[kind]})
         surviving[kind] = kept
-    for kind in ("contract", "risk_object"):
+    # Users before what they use: a risk object kept keeps its insured person.
+    for kind in ("contract", "risk_object", "person"):
         still_removed: list[str] = []
         for removed_id in plan.removals[kind]:
             users = _users(kind, removed_id, stored, surviving)

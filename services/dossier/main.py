@@ -12,6 +12,7 @@ from services.dossier import subscribers
 from services.dossier.config import DossierSettings
 from services.dossier.consultation import DossierConsultation
 from services.dossier.handlers import DossierHandlers
+from services.dossier.locks import ImportLocks
 from services.dossier.store import COLLECTIONS, DOSSIERS, DossierStore
 
 SERVICE = "dossier"
@@ -31,7 +32,7 @@ def build(settings: DossierSettings) -> DossierService:
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = DossierStore(database)
     relay = OutboxRelay(broker, database, [DOSSIERS, *COLLECTIONS.values()])
-    handlers = DossierHandlers(store, on_events_stored=relay.notify)
+    handlers = DossierHandlers(store, ImportLocks(database), on_events_stored=relay.notify)
     consultation = DossierConsultation(store)
     subscribers.register(broker, handlers, consultation, prefetch=settings.rpc_prefetch)
     runtime = ServiceRuntime(

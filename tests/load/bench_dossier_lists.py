@@ -114,6 +114,27 @@ def percentile(values: list[float], fraction: float) -> float:
     return 1000 * ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
+def check_answers(gateway: httpx.Client, headers: dict[str, str], base: str,
+                  data: dict[str, Any]) -> None:
+    """Fast is worth nothing if wrong: the totals and a risk object's claims are exact."""
+    today = date.today().isoformat()
+    unpaid = [i for i in data["invoices"] if i["status"] in ("open", "overdue")]
+    expected = {
+        "open_amount_cents": sum(i["amount_cents"] for i in unpaid),
+        "overdue_count": sum(1 for i in unpaid
+                             if i["status"] == "overdue" or i["due_date"] < today),
+        "total": len(data["invoices"]),
+    }
+    page = gateway.get(f"{base}/invoices?page=1", headers=headers).json()
+    got = {name: page[name] for name in expected}
+    claims_of_r42 = sum(1 for c in data["claims"] if c["risk_object_id"] == "R00042")
+    detail = gateway.get(f"{base}/risk-objects/R00042", headers=headers).json()
+    print(f"invoices: expected {expected}, got {got}; claims on R00042: expected "
+          f"{claims_of_r42}, got {len(detail['claims'])}")
+    if got != expected or len(detail["claims"]) != claims_of_r42:
+        raise SystemExit("wrong answers")
+
+
 def main() -> None:
     """Build the dossier, then time its list pages."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -167,6 +188,7 @@ def main() -> None:
             f"{base}/contracts/C00042",
             f"{base}/risk-objects/R00042",
         ]
+        check_answers(gateway, headers, base, data)
         print(f"{'page':<72} {'p50 ms':>8} {'p95 ms':>8}")
         for path in pages:
             latencies = []

@@ -35,14 +35,17 @@ class FakeRpc:
 
     replies: dict[str, Reply] = field(default_factory=dict)
     calls: list[tuple[str, BaseModel]] = field(default_factory=list)
+    timeouts: dict[str, float | None] = field(default_factory=dict)  # last one asked per method
 
     def answer(self, method: RpcMethod[RequestT, ReplyT], reply: Reply) -> None:
         """Reply to `method` with `reply` from now on."""
         self.replies[method.queue] = reply
 
-    async def call(self, method: RpcMethod[RequestT, ReplyT], request: BaseModel) -> ReplyT:
+    async def call(self, method: RpcMethod[RequestT, ReplyT], request: BaseModel, *,
+                   timeout_seconds: float | None = None) -> ReplyT:
         """Record the call and answer it like a service would."""
         self.calls.append((method.queue, request))
+        self.timeouts[method.queue] = timeout_seconds
         reply = self.replies.get(method.queue)
         if reply is None:
             raise Unavailable(f"{method.queue} did not answer (no canned reply).")

@@ -112,6 +112,8 @@ def test_staff_upsert_a_record_and_read_the_report(gateway: Gateway) -> None:
     assert isinstance(request, dossier.UpsertDossierRequest)
     assert request.remove_missing and request.record.invoices == []
     assert request.record.contracts is None  # left out: not touched
+    # A big dossier takes minutes: the gateway waits for it longer than for a page.
+    assert gateway.rpc.timeouts[dossier.UPSERT_DOSSIER.queue] == 110.0
 
 
 def test_a_client_may_not_import(gateway: Gateway) -> None:

@@ -127,3 +127,29 @@ def test_a_refused_new_version_keeps_the_stored_one_usable() -> None:
     assert [r.object_id for r in result.rejections] == ["R-00417-1"]
     assert "C-00417-AUTO" in accepted_ids(result, "contract", "contract_id")
     assert result.removals["risk_object"] == []
+
+
+def test_a_person_still_insured_by_a_risk_object_is_not_removed() -> None:
+    stored = stored_dupont()
+    stored.ids["risk_object"].add("R-00417-3")
+    stored.risk_object_person = {"R-00417-3": "P-00417-3"}
+    data = exported()
+    data["persons"] = [p for p in data["persons"] if p["person_id"] != "P-00417-3"]
+    del data["risk_objects"]  # the stored hospitalisation cover of the child stays
+    result = plan(data, stored, remove_missing=True)
+    assert result.removals["person"] == []
+    [refusal] = result.rejections
+    assert refusal.object_id == "P-00417-3"
+    assert refusal.reasons["persons"] == "not removed: still used by risk object R-00417-3"
+
+
+def test_a_person_is_removed_with_the_risk_object_that_insured_them() -> None:
+    stored = stored_dupont()
+    stored.ids["risk_object"].add("R-00417-3")
+    stored.risk_object_person = {"R-00417-3": "P-00417-3"}
+    data = exported()
+    data["persons"] = [p for p in data["persons"] if p["person_id"] != "P-00417-3"]
+    result = plan(data, stored, remove_missing=True)  # R-00417-3 is not in the export either
+    assert result.rejections == []
+    assert result.removals["risk_object"] == ["R-00417-3"]
+    assert result.removals["person"] == ["P-00417-3"]
