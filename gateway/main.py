@@ -33,6 +33,7 @@ from gateway.problems import install_problem_handlers
 from gateway.tokens import DenyList, RevocationListener, TokenVerifier, load_public_key
 from gateway.web import document_pages, dossier_pages, pages
 from gateway.web.access_pages import router as access_pages_router
+from gateway.web.admin_document_pages import router as admin_document_pages_router
 from gateway.web.admin_pages import router as admin_pages_router
 from gateway.web.eid_pages import router as eid_pages_router
 from gateway.web.registration_pages import router as registration_pages_router
@@ -145,6 +146,7 @@ def create_app(
         app.include_router(router)
     app.include_router(admin_documents.router)
     app.include_router(document_pages.router)
+    app.include_router(admin_document_pages_router)  # issue 6: the staff's upload page
     for access_router in (access_pages_router, registration_router, admin_accounts_router,
                           registration_pages_router, eid_router, eid_pages_router,
                           admin_pages_router):  # issue 3

@@ -239,9 +239,11 @@ async def _read_chunks(upload: SpooledUpload) -> AsyncIterator[bytes]:
 
 async def store_upload(
     rpc: RpcCaller, storage: httpx.AsyncClient, caller: Caller, dossier_id: str, title: str,
-    upload: SpooledUpload, context: documents.DocumentContext | None = None,
+    upload: SpooledUpload, context: documents.DocumentContext | None = None, *,
+    viewable_only: bool = False,
 ) -> documents.DocumentPublic:
-    """Reserve the document, stream the spooled body to its presigned PUT, then complete it."""
+    """Reserve the document, stream the spooled body to its presigned PUT, then complete it
+    (`viewable_only`: a type MyBroker cannot show is refused)."""
     slot = await rpc.call(documents.BEGIN_UPLOAD, documents.BeginUploadRequest(
         caller=caller, dossier_id=dossier_id, title=title, filename=upload.filename,
         content_type=upload.content_type, size=upload.size,
@@ -260,7 +262,7 @@ async def store_upload(
         raise Unavailable("The document store refused the file.")
     return await rpc.call(documents.COMPLETE_UPLOAD, documents.CompleteUploadRequest(
         caller=caller, document_id=slot.document_id, size=upload.size, sha256=upload.sha256,
-        correlation_id=correlation_id.get()))
+        correlation_id=correlation_id.get(), viewable_only=viewable_only))
 
 
 def content_disposition(filename: str, disposition: str = "attachment") -> str:

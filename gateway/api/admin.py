@@ -102,7 +102,7 @@ async def publish_document(
         stored = await store_upload(rpc, state.storage, staff.caller(), dossier_id, title, upload)
     finally:
         upload.close()
-    await announce_batch(rpc, staff.caller(), dossier_id, [stored])  # a batch of one: one mail
+    await announce_batch(rpc, staff.caller(), dossier_id, [stored.document_id])  # one mail
     return stored
 
 

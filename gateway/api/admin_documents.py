@@ -50,20 +50,20 @@ async def publish_documents(
     except Exception:
         if stored:  # what is published stays published: the client still hears of it
             with contextlib.suppress(Exception):
-                await announce_batch(rpc, caller, dossier_id, stored)
+                await announce_batch(rpc, caller, dossier_id,
+                                     [document.document_id for document in stored])
         raise
     finally:
         for upload in uploads:
             upload.close()
-    await announce_batch(rpc, caller, dossier_id, stored)
+    await announce_batch(rpc, caller, dossier_id, [document.document_id for document in stored])
     return documents.DocumentList(documents=stored, total=len(stored), page_size=len(stored))
 
 
 async def announce_batch(
-    rpc: RpcCaller, caller: Caller, dossier_id: str, stored: list[documents.DocumentPublic]
+    rpc: RpcCaller, caller: Caller, dossier_id: str, document_ids: list[str]
 ) -> documents.BatchPublic:
     """Tell the documents service these staff uploads form one batch (one mail to the client)."""
     return await rpc.call(documents.PUBLISH_BATCH, documents.PublishBatchRequest(
-        caller=caller, dossier_id=dossier_id, batch_id=new_id(),
-        document_ids=[document.document_id for document in stored],
+        caller=caller, dossier_id=dossier_id, batch_id=new_id(), document_ids=document_ids,
         correlation_id=correlation_id.get()))

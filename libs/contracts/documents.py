@@ -88,6 +88,8 @@ class CompleteUploadRequest(BaseModel):
     size: int
     sha256: str = Field(pattern="^[0-9a-f]{64}$")
     correlation_id: str | None = None
+    viewable_only: bool = Field(default=False, description="Refuse (and remove) a file of a "
+                                "type MyBroker cannot show; the staff upload page asks this")
 
 
 class ListDocumentsQuery(BaseModel):

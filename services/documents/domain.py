@@ -156,6 +156,13 @@ def stored_body_problem(
     return None
 
 
+def unviewable_problem(view: ViewKind, *, viewable_only: bool) -> str | None:
+    """Why a file may not be published when only files MyBroker can show are wanted, or None."""
+    if viewable_only and view == ViewKind.NONE:
+        return "MyBroker cannot show this type of file (unknown type)."
+    return None
+
+
 def initial_rendition(view: ViewKind) -> tuple[RenditionState, str | None]:
     """A PDF is its own view; an unknown type has none; the rest wait for the worker."""
     if view == ViewKind.PDF:

@@ -33,6 +33,7 @@ from services.documents.domain import (
     normalized_content_type,
     object_key,
     stored_body_problem,
+    unviewable_problem,
     upload_problems,
 )
 from services.documents.object_storage import ObjectStorage
@@ -120,11 +121,13 @@ class DocumentsHandlers:
         head = b""
         if stored_size > 0:
             head = await self._storage.read_head(document.object_key, HEAD_BYTES)
+        # The type comes from the stored bytes: the client's declared type proves nothing.
+        sniffed = sniff(head, document.filename)
         problem = stored_body_problem(
             reported_size=request.size,
             stored_size=stored_size,
             max_bytes=self._max_bytes(document.uploader_kind),
-        )
+        ) or unviewable_problem(sniffed.view, viewable_only=request.viewable_only)
         if problem is not None:
             await self._store.reject(document.document_id, problem)
             await self._storage.remove(document.object_key)
@@ -139,8 +142,6 @@ class DocumentsHandlers:
             context=document.context,
             uploader_kind=document.uploader_kind,
         )
-        # The type comes from the stored bytes: the client's declared type proves nothing.
-        sniffed = sniff(head, document.filename)
         published = await self._store.publish(
             document.document_id,
             size=stored_size,

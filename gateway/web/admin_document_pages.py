@@ -1,0 +1,206 @@
+"""The office page that publishes documents into a dossier's context (issue 6).
+
+Staff choose a dossier, then a context among the dossier's objects (listed by name), give each
+file a title and send them. The page's script uploads the files one by one to /files (so each
+has its own progress bar and its own error: one refused file never loses the others), then
+announces the published ones together to /batches: the documents service's PUBLISH_BATCH, the
+same call as the admin API's batch, so the client gets one mail per batch.
+The script's requests carry the CSRF token in a header (a form of another site cannot set one):
+checking it before the body is read keeps a forged upload from being read at all.
+"""
+
+import hmac
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Body, Depends, Request
+from fastapi.responses import JSONResponse, Response
+
+from gateway.api.admin_documents import MAX_FILES_PER_BATCH, announce_batch
+from gateway.api.documents import parse_context
+from gateway.deps import Rpc, RpcCaller, State
+from gateway.problems import Problem
+from gateway.streaming import UploadLimits, receive_uploads, store_upload
+from gateway.web.admin_pages import Translate, _page, _staff
+from gateway.web.pages import Pages, PageSession
+from gateway.web.session import CSRF_COOKIE
+from libs.contracts import documents, dossier
+from libs.contracts.caller import Caller
+from libs.servicekit.errors import Invalid, NotFound, ServiceError, Unavailable
+
+router = APIRouter(include_in_schema=False)
+CSRF_HEADER = "X-CSRF-Token"
+MAX_OBJECTS_PER_KIND = 1000  # the context list shows this many persons, contracts... at most
+_PAGE_SIZE = 100
+_Item = TypeVar("_Item")
+
+
+@dataclass(frozen=True)
+class ContextChoice:
+    """One entry of the context list: `value` as the API writes a context, and a name."""
+
+    value: str
+    name: str
+
+
+async def check_csrf_header(request: Request) -> None:
+    """Refuse a script request whose CSRF header does not match the cookie."""
+    submitted = request.headers.get(CSRF_HEADER, "")
+    expected = request.cookies.get(CSRF_COOKIE)
+    if not (submitted and expected
+            and hmac.compare_digest(submitted.encode(), expected.encode())):
+        raise Problem(403, "csrf", "The page has expired or did not come from MyBroker.")
+
+
+CsrfHeaderChecked = Depends(check_csrf_header)
+
+
+async def _every_page(fetch: Callable[[int], Awaitable[tuple[list[_Item], int]]]) -> list[_Item]:
+    """The items of a paged list, page after page, up to MAX_OBJECTS_PER_KIND."""
+    items, total = await fetch(1)
+    page = 1
+    while len(items) < min(total, MAX_OBJECTS_PER_KIND) and page * _PAGE_SIZE < total:
+        page += 1
+        more, total = await fetch(page)
+        if not more:
+            break
+        items.extend(more)
+    return items[:MAX_OBJECTS_PER_KIND]
+
+
+async def context_choices(
+    rpc: RpcCaller, caller: Caller, dossier_id: str, _: Translate
+) -> dict[str, list[ContextChoice]]:
+    """The dossier's contexts by group: its general data, persons, risk objects, contracts,
+    claims, each object by the name the client knows it by."""
+    def query(page: int) -> dossier.ListQuery:
+        return dossier.ListQuery(caller=caller, dossier_id=dossier_id, page=page,
+                                 page_size=_PAGE_SIZE)
+
+    async def risk_objects(page: int) -> tuple[list[dossier.RiskObject], int]:
+        found = await rpc.call(dossier.LIST_RISK_OBJECTS, query(page))
+        return [line.risk_object for line in found.items], found.total
+
+    async def contracts(page: int) -> tuple[list[dossier.Contract], int]:
+        found = await rpc.call(dossier.LIST_CONTRACT_PAGE, query(page))
+        return found.items, found.total
+
+    async def claims(page: int) -> tuple[list[dossier.Claim], int]:
+        found = await rpc.call(dossier.LIST_CLAIMS, query(page))
+        return found.items, found.total
+
+    persons = await rpc.call(dossier.LIST_PERSONS, dossier.DossierQuery(
+        caller=caller, dossier_id=dossier_id))
+    return {
+        _("General data"): [ContextChoice("general", _("The dossier's general data"))],
+        _("Persons"): [ContextChoice(f"person:{p.person_id}", f"{p.first_name} {p.last_name}")
+                       for p in persons.persons[:MAX_OBJECTS_PER_KIND]],
+        _("Risk objects"): [ContextChoice(f"risk_object:{r.risk_object_id}", r.description)
+                            for r in await _every_page(risk_objects)],
+        _("Contracts"): [ContextChoice(f"contract:{c.contract_id}",
+                                       f"{c.policy_number} · {c.product} ({c.insurer})")
+                         for c in await _every_page(contracts)],
+        _("Claims"): [ContextChoice(f"claim:{c.claim_id}", f"{c.claim_number} · {c.description}")
+                      for c in await _every_page(claims)],
+    }
+
+
+@router.get("/admin/documents")
+async def publish_page(
+    request: Request, session: PageSession, pages: Pages, rpc: Rpc, state: State,
+    dossier_id: str = "", context: str = "general",
+) -> Response:
+    """Choose a dossier and a context, then publish several files into it."""
+    caller = _staff(session).claims.caller()
+    _ = pages.gettext(pages.language(request, session))
+    chosen = dossier_id.strip()
+    values: dict[str, Any] = {"dossier_id": chosen, "context": context, "summary": None,
+                              "contexts": {}, "recent": [], "error": None}
+    if chosen:
+        try:
+            values["summary"] = await rpc.call(dossier.GET_DOSSIER_SUMMARY, dossier.DossierQuery(
+                caller=caller, dossier_id=chosen))
+            values["contexts"] = await context_choices(rpc, caller, chosen, _)
+            recent = await rpc.call(documents.LIST_DOCUMENTS, documents.ListDocumentsQuery(
+                caller=caller, dossier_id=chosen, context=parse_context(context),
+                page_size=20))
+            values["recent"] = recent.documents
+        except (NotFound, Invalid):
+            values.update(summary=None, error=_("No dossier has this number."))
+    return _page(pages, request, session, "admin/documents.html", {
+        **values, "max_file_bytes": state.settings.max_upload_bytes,
+        "max_files": MAX_FILES_PER_BATCH}, status_code=404 if values["error"] else 200)
+
+
+def _refusal(error: ServiceError | Problem, _: Translate) -> tuple[str, int]:
+    """What the page shows beside a refused file, and the status."""
+    fields = (error.fields or {}) if isinstance(error, ServiceError) else {}
+    if isinstance(error, Problem):
+        if error.code.startswith("too_large"):
+            return _("The file is too large."), error.status
+        return _("The file could not be sent: %(detail)s") % {"detail": error.detail}, error.status
+    if isinstance(error, NotFound):
+        return _("This dossier or context does not exist."), 404
+    if isinstance(error, Unavailable):
+        return _("The document store cannot be reached; try this file again later."), 503
+    if isinstance(error, Invalid):
+        if "quota" in fields.get("size", ""):
+            return _("The dossier's storage quota is used up."), 422
+        if "size" in fields:
+            return _("The file is too large."), 413
+        if "unknown type" in fields.get("file", ""):
+            return _("MyBroker cannot show this type of file (unknown type)."), 422
+        if "context" in fields:
+            return _("Choose a context."), 422
+        return _("Some information is not valid: %(detail)s") % {"detail": error.detail}, 422
+    return _("The file could not be published: %(detail)s") % {"detail": error.detail}, 409
+
+
+@router.post("/admin/documents/{dossier_id}/files", dependencies=[CsrfHeaderChecked])
+async def publish_file(
+    dossier_id: str, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+    state: State,
+) -> JSONResponse:
+    """One file of the page's batch (multipart: `file`, `title`, `context`), published but
+    not yet announced; answers the document, or the reason it was refused."""
+    caller = _staff(session).claims.caller()
+    _ = pages.gettext(pages.language(request, session))
+    settings = state.settings
+    try:
+        [upload] = await receive_uploads(request, memory_bytes=settings.upload_memory_bytes,
+                                         limits=UploadLimits(settings.max_upload_bytes))
+    except (ServiceError, Problem) as refused:
+        message, status = _refusal(refused, _)
+        return JSONResponse({"error": message}, status_code=status)
+    try:
+        title = " ".join(upload.fields.get("title", "").split())[:200] or upload.filename
+        document = await store_upload(
+            rpc, state.storage, caller, dossier_id, title, upload,
+            parse_context(upload.fields.get("context", "general")), viewable_only=True)
+    except (ServiceError, Problem) as refused:
+        message, status = _refusal(refused, _)
+        return JSONResponse({"error": message}, status_code=status)
+    finally:
+        upload.close()
+    return JSONResponse(status_code=201, content={
+        "document_id": document.document_id, "title": document.title,
+        "filename": document.filename})
+
+
+@router.post("/admin/documents/{dossier_id}/batches", dependencies=[CsrfHeaderChecked])
+async def announce_files(
+    dossier_id: str, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+    document_ids: Annotated[list[str], Body(embed=True, min_length=1, max_length=100)],
+) -> JSONResponse:
+    """The page's files are all sent: announce the published ones as one batch (one mail)."""
+    caller = _staff(session).claims.caller()
+    _ = pages.gettext(pages.language(request, session))
+    try:
+        batch = await announce_batch(rpc, caller, dossier_id, document_ids)
+    except (ServiceError, Problem) as refused:
+        message, status = _refusal(refused, _)
+        return JSONResponse({"error": message}, status_code=status)
+    return JSONResponse({"count": batch.count, "message": _(
+        "%(count)s document(s) published; the client gets one e-mail about them.") % {
+        "count": batch.count}})

@@ -1,0 +1,130 @@
+"""In the browser: the office publishes several files at once on "Documenten publiceren", each
+with its title and progress bar; a refused file does not stop the others; the client sees the
+documents in "Mijn documenten" and gets one mail for the batch (manual 3.4)."""
+
+import re
+import time
+import uuid
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from deploy.local.demo_pdf import text_pdf
+from deploy.local.maildir import mails_to, wait_for_mail
+from tests.system.stack import ClientLogin, SystemStack, fixture_dossier, new_client
+
+pytestmark = pytest.mark.browser
+DUPONT = fixture_dossier("dupont")["dossier_id"]
+CAR_CONTRACT = "contract:C-00417-AUTO"
+
+
+@pytest.fixture(scope="module")
+def dupont_mail_client(system_stack: SystemStack, dupont_family: ClientLogin) -> ClientLogin:
+    """A client of the Dupont dossier with an address of its own, to count the mails it gets."""
+    with httpx.Client(base_url=system_stack.gateway_url, timeout=30.0) as gateway:
+        return new_client(system_stack, gateway, "Sofie Claes", [DUPONT])
+
+
+def _staff_opens_the_publish_page(page: Page, stack: SystemStack) -> None:
+    page.goto(f"{stack.gateway_url}/login?next=/admin/documents")
+    page.fill("#email", stack.config.admin_email)
+    page.fill("#password", stack.config.admin_password)
+    page.get_by_role("button", name="Aanmelden").click()
+    expect(page.get_by_role("heading", name="Documenten publiceren")).to_be_visible()
+    page.get_by_label("Dossiernummer").fill(DUPONT)
+    page.get_by_role("button", name="Kiezen").click()
+    context = page.get_by_label("Context")
+    expect(context).to_contain_text("AU-7712.345.219 · Autoverzekering Top Drive")
+    expect(context).to_contain_text("Pieter Dupont")
+    context.select_option(CAR_CONTRACT)  # the page reloads with that context's documents
+    page.wait_for_url(re.compile(r".*context=contract%3AC-00417-AUTO.*"))
+
+
+def test_staff_publish_two_files_with_progress_and_the_client_reads_them_with_one_mail(
+    browser: Browser, system_stack: SystemStack, dupont_mail_client: ClientLogin,
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    titles = [f"Groene kaart {tag}", f"Bijvoegsel {tag}"]
+    page = browser.new_page(locale="nl-BE", viewport={"width": 1280, "height": 900})
+    try:
+        _staff_opens_the_publish_page(page, system_stack)
+        page.get_by_label("Kies bestanden, of sleep ze hierheen").set_input_files([
+            {"name": "groene-kaart.pdf", "mimeType": "application/pdf",
+             "buffer": text_pdf("Groene kaart", ["AU-7712.345.219"])},
+            {"name": "bijvoegsel.txt", "mimeType": "text/plain",
+             "buffer": f"Bijvoegsel {tag}: bestuurder Lotte Dupont\n".encode()},
+            {"name": "archief.bin", "mimeType": "application/octet-stream",
+             "buffer": bytes(range(256)) * 40},
+        ])
+        rows = page.locator("#upload-list li")
+        expect(rows).to_have_count(3)
+        for row, title in zip(rows.all()[:2], titles, strict=True):
+            row.get_by_label("Titel").fill(title)
+        page.get_by_role("button", name="Publiceren").click()
+
+        summary = page.locator("#publish-summary")
+        expect(summary).to_contain_text("2 van 3 bestand(en) gepubliceerd", timeout=30_000)
+        expect(summary).to_contain_text("de klant krijgt er één e-mail over")
+        expect(rows.nth(0)).to_contain_text("Gepubliceerd")
+        expect(rows.nth(1)).to_contain_text("Gepubliceerd")
+        # The file MyBroker cannot show is refused with its reason; the others went through.
+        expect(rows.nth(2)).to_contain_text("onbekend type")
+        for row in rows.all()[:2]:
+            assert row.locator("progress").evaluate("bar => bar.value") == 100
+        assert page.locator("#overall-progress").evaluate("bar => bar.value") == 100
+        listed = page.locator("#context-documents")
+        for title in titles:
+            expect(listed).to_contain_text(title)
+    finally:
+        page.close()
+
+    client = browser.new_page(locale="nl-BE", viewport={"width": 1280, "height": 900})
+    try:
+        client.goto(f"{system_stack.gateway_url}/login?next=/documents")
+        client.fill("#email", dupont_mail_client.email)
+        client.fill("#password", dupont_mail_client.password)
+        client.get_by_role("button", name="Aanmelden").click()
+        expect(client.get_by_role("heading", name="Mijn documenten")).to_be_visible()
+        for title in titles:
+            expect(client.get_by_role("link", name=title)).to_be_visible()
+        expect(client.get_by_role("link", name=re.compile("archief"))).to_have_count(0)
+    finally:
+        client.close()
+
+    mail = wait_for_mail(system_stack.maildir, dupont_mail_client.email, containing=tag)
+    assert mail.subject == "2 nieuwe documenten in MyBroker"
+    assert all(title in mail.text for title in titles)
+    time.sleep(1.0)  # a second mail for the same batch would have arrived by now
+    assert [m.key for m in mails_to(system_stack.maildir, dupont_mail_client.email)
+            if tag in m.text] == [mail.key]
+
+
+def test_on_a_phone_staff_drop_a_file_and_publish_it(
+    browser: Browser, system_stack: SystemStack,
+) -> None:
+    title = f"Foto schade {uuid.uuid4().hex[:8]}"
+    page = browser.new_page(locale="nl-BE", viewport={"width": 375, "height": 812})
+    try:
+        _staff_opens_the_publish_page(page, system_stack)
+        # Drag and drop: the drop event carries the file, as a desktop's file manager sends it.
+        dropped = page.evaluate_handle("""() => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File(["Schade aan de achterbumper\\n"], "schade.txt",
+                                        {type: "text/plain"}));
+            return transfer;
+        }""")
+        page.dispatch_event("#drop-zone", "drop", {"dataTransfer": dropped})
+        row = page.locator("#upload-list li")
+        expect(row).to_have_count(1)
+        row.get_by_label("Titel").fill(title)
+        publish = page.get_by_role("button", name="Publiceren")
+        publish.scroll_into_view_if_needed()
+        publish.click()
+        expect(page.locator("#publish-summary")).to_contain_text(
+            "1 van 1 bestand(en) gepubliceerd", timeout=30_000)
+        expect(page.locator("#context-documents")).to_contain_text(title)
+        # Nothing sticks out sideways at 375 px: the page needs no horizontal scrolling.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    finally:
+        page.close()
