@@ -8,7 +8,7 @@ import uuid
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from deploy.local.demo_pdf import text_pdf
 from deploy.local.maildir import mails_to, wait_for_mail
@@ -49,14 +49,15 @@ def test_staff_publish_two_files_with_progress_and_the_client_reads_them_with_on
     page = browser.new_page(locale="nl-BE", viewport={"width": 1280, "height": 900})
     try:
         _staff_opens_the_publish_page(page, system_stack)
-        page.get_by_label("Kies bestanden, of sleep ze hierheen").set_input_files([
+        files: list[FilePayload] = [
             {"name": "groene-kaart.pdf", "mimeType": "application/pdf",
              "buffer": text_pdf("Groene kaart", ["AU-7712.345.219"])},
             {"name": "bijvoegsel.txt", "mimeType": "text/plain",
              "buffer": f"Bijvoegsel {tag}: bestuurder Lotte Dupont\n".encode()},
             {"name": "archief.bin", "mimeType": "application/octet-stream",
              "buffer": bytes(range(256)) * 40},
-        ])
+        ]
+        page.get_by_label("Kies bestanden, of sleep ze hierheen").set_input_files(files)
         rows = page.locator("#upload-list li")
         expect(rows).to_have_count(3)
         for row, title in zip(rows.all()[:2], titles, strict=True):

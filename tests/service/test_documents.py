@@ -146,6 +146,24 @@ async def test_a_zip_announced_as_pdf_is_kept_as_zip_and_offered_only_as_downloa
                                  variant=documents.BodyVariant.VIEW))
 
 
+async def test_the_staff_page_refuses_a_type_mybroker_cannot_show_and_removes_its_body(
+    service: DocumentsService, published_events: list[dict[str, Any]],
+) -> None:
+    archive = b"PK\x03\x04" + b"\x00" * 100
+    slot = await begin(service, archive, filename="archief.zip")
+    await put(slot, archive)
+    request = documents.CompleteUploadRequest(
+        caller=STAFF, document_id=slot.document_id, size=len(archive),
+        sha256=hashlib.sha256(archive).hexdigest(), viewable_only=True)
+    with pytest.raises(Invalid, match="unknown type"):
+        await call_in_memory(service.runtime.broker, documents.COMPLETE_UPLOAD, request)
+
+    assert await listed(service) == []
+    assert await service.storage.stored_size(f"D1/{slot.document_id}") is None
+    assert await service.relay.relay_pending() == 0
+    assert published_events == []
+
+
 async def test_completing_before_the_body_arrived_is_refused_and_can_be_retried(
     service: DocumentsService,
 ) -> None:
