@@ -16,9 +16,16 @@ from email.message import EmailMessage
 from html.parser import HTMLParser
 from pathlib import Path
 
-from PIL import Image
+import pi_heif
+from PIL import Image, ImageOps
+
+from services.documents.outlook_msg import UnreadableMessage, read_message
+from services.documents.sniffing import OUTLOOK_MESSAGE
+
+pi_heif.register_heif_opener()  # Pillow opens HEIC photos (decoding only)
 
 THUMBNAIL_PIXELS = (320, 320)
+VIEW_PIXELS = (4096, 4096)  # a JPEG view of an image browsers cannot show is at most this big
 _BLOCK_TAGS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
                          "table", "section", "article", "header", "footer", "blockquote"})
 _INVISIBLE_TAGS = frozenset({"script", "style", "head", "title", "template", "noscript"})
@@ -82,8 +89,24 @@ def _mail_text(message: EmailMessage) -> tuple[str, list[str]]:
     return text, attachments
 
 
+def _outlook_text(raw: bytes) -> str:
+    try:
+        message = read_message(raw)
+    except UnreadableMessage as error:
+        raise ConversionFailed(f"The Outlook message could not be read ({error}).") from None
+    headers = [f"{name}: {value}" for name, value in (
+        ("From", message.sender), ("To", message.to), ("Cc", message.cc),
+        ("Date", message.date), ("Subject", message.subject)) if value]
+    if message.attachments:
+        headers.append(f"Attachments: {', '.join(message.attachments)}")
+    text = message.text or text_of_html(message.html)
+    return "\n".join(headers) + "\n\n" + text.replace("\r\n", "\n")
+
+
 def readable_text(raw: bytes, content_type: str) -> str:
     """The text to show of a text, HTML or e-mail file (an e-mail's headers first)."""
+    if content_type == OUTLOOK_MESSAGE:
+        return _outlook_text(raw)
     if content_type == "message/rfc822":
         message = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
@@ -132,11 +155,21 @@ async def soffice_to_pdf(
     return produced
 
 
-def make_thumbnail(source: Path, target: Path) -> None:
-    """A JPEG of at most THUMBNAIL_PIXELS of an image (blocking: run it in a thread)."""
+def _save_jpeg(source: Path, target: Path, pixels: tuple[int, int], quality: int) -> None:
     try:
         with Image.open(source) as image:
-            image.thumbnail(THUMBNAIL_PIXELS)
-            image.convert("RGB").save(target, "JPEG", quality=80)
+            upright = ImageOps.exif_transpose(image)  # a phone's photo stands as it was taken
+            upright.thumbnail(pixels)
+            upright.convert("RGB").save(target, "JPEG", quality=quality)
     except (OSError, ValueError, Image.DecompressionBombError) as error:
         raise ConversionFailed(f"The image could not be read ({error}).") from None
+
+
+def make_thumbnail(source: Path, target: Path) -> None:
+    """A JPEG of at most THUMBNAIL_PIXELS of an image (blocking: run it in a thread)."""
+    _save_jpeg(source, target, THUMBNAIL_PIXELS, 80)
+
+
+def make_image_view(source: Path, target: Path) -> None:
+    """A JPEG a browser shows of an image it cannot (HEIC), at most VIEW_PIXELS (blocking)."""
+    _save_jpeg(source, target, VIEW_PIXELS, 88)

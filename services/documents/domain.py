@@ -14,7 +14,7 @@ from libs.contracts.documents import (
     RenditionState,
     UploaderKind,
 )
-from services.documents.sniffing import ViewKind
+from services.documents.sniffing import BROWSER_IMAGE_TYPES, ViewKind
 
 # Dossier ids become the first part of an S3 key; the dossier import allows only these characters.
 DOSSIER_ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -51,7 +51,9 @@ class StoredDocument(BaseModel):
     view: ViewKind = ViewKind.NONE
     rendition_state: RenditionState = RenditionState.PENDING
     rendition_reason: str | None = None
-    rendition_key: str | None = None  # the PDF made from the original (None: view the original)
+    # The PDF made from the original, or the JPEG of an image browsers cannot show (HEIC);
+    # None: the original is its own view.
+    rendition_key: str | None = None
     rendition_size: int | None = None
     rendition_sha256: str | None = None
     thumbnail_key: str | None = None
@@ -87,7 +89,7 @@ class StoredDocument(BaseModel):
     def view_content_type(self) -> str | None:
         """The type of what the viewer shows: a PDF, or the image itself; None when nothing."""
         if self.view == ViewKind.IMAGE:
-            return self.content_type
+            return self.content_type if self.content_type in BROWSER_IMAGE_TYPES else "image/jpeg"
         if self.view == ViewKind.NONE:
             return None
         return "application/pdf"
@@ -175,6 +177,16 @@ def initial_rendition(view: ViewKind) -> tuple[RenditionState, str | None]:
 def rendition_key(key: str) -> str:
     """Where the PDF made from the object at `key` is kept."""
     return f"{key}.view.pdf"
+
+
+def image_view_key(key: str) -> str:
+    """Where the JPEG shown of the image at `key` is kept, when browsers cannot show it."""
+    return f"{key}.view.jpg"
+
+
+def needs_image_view(content_type: str) -> bool:
+    """An image browsers do not show themselves (HEIC) is viewed as a JPEG made of it."""
+    return content_type not in BROWSER_IMAGE_TYPES
 
 
 def thumbnail_key(key: str) -> str:

@@ -37,7 +37,7 @@ from services.documents.domain import (
     upload_problems,
 )
 from services.documents.object_storage import ObjectStorage
-from services.documents.sniffing import HEAD_BYTES, sniff
+from services.documents.sniffing import HEAD_BYTES, ViewKind, sniff
 from services.documents.store import DocumentsStore
 
 log = get_logger(__name__)
@@ -265,6 +265,9 @@ class DocumentsHandlers:
         if (document.rendition_key is None or document.rendition_size is None
                 or document.rendition_sha256 is None):
             return original  # a PDF or an image is its own view
+        if document.view == ViewKind.IMAGE:  # a JPEG of a HEIC photo
+            return (document.rendition_key, f"{stem}.jpg", "image/jpeg",
+                    document.rendition_size, document.rendition_sha256)
         return (document.rendition_key, f"{stem}.pdf", "application/pdf",
                 document.rendition_size, document.rendition_sha256)
 

@@ -19,7 +19,8 @@ from services.documents.object_storage import ObjectStorage
 from services.documents.store import DocumentsStore
 
 log = get_logger(__name__)
-_DERIVED_SUFFIXES = (".view.pdf", ".thumb.jpg")  # renditions and thumbnails of an original
+# Renditions (PDF, or the JPEG of a HEIC photo) and thumbnails of an original.
+_DERIVED_SUFFIXES = (".view.pdf", ".view.jpg", ".thumb.jpg")
 
 
 @dataclass

@@ -17,11 +17,18 @@ from libs.contracts.documents import DocumentPublished, RenditionState
 from libs.servicekit.logs import get_logger
 from services.documents.conversion import (
     ConversionFailed,
+    make_image_view,
     make_thumbnail,
     readable_text,
     soffice_to_pdf,
 )
-from services.documents.domain import StoredDocument, rendition_key, thumbnail_key
+from services.documents.domain import (
+    StoredDocument,
+    image_view_key,
+    needs_image_view,
+    rendition_key,
+    thumbnail_key,
+)
 from services.documents.object_storage import ObjectStorage
 from services.documents.sniffing import ViewKind
 from services.documents.store import DocumentsStore
@@ -98,16 +105,14 @@ class RenditionWorker:
         source = workdir / ("original" + Path(document.filename).suffix.lower()[:10])
         await self._storage.download_to(document.object_key, source)
         if document.view == ViewKind.IMAGE:
-            thumbnail = workdir / "thumbnail.jpg"
-            await asyncio.to_thread(make_thumbnail, source, thumbnail)
-            return None, await self._store_file(
-                thumbnail_key(document.object_key), thumbnail, "image/jpeg")
+            return await self._image_views(document, source, workdir)
         if document.view == ViewKind.TEXT:
             if source.stat().st_size > MAX_TEXT_BYTES:
                 raise ConversionFailed("The text is too long to be shown as PDF.")
             text = workdir / "document.txt"
-            text.write_text(readable_text(source.read_bytes(), document.content_type),
-                            encoding="utf-8")
+            readable = await asyncio.to_thread(
+                readable_text, source.read_bytes(), document.content_type)
+            text.write_text(readable, encoding="utf-8")
             pdf = await soffice_to_pdf(text, workdir, soffice=self._soffice, profile=profile,
                                        timeout_seconds=self._timeout_seconds, utf8_text=True)
         elif document.view == ViewKind.OFFICE:
@@ -117,6 +122,21 @@ class RenditionWorker:
             raise ConversionFailed("This file type cannot be shown; download the original.")
         return await self._store_file(
             rendition_key(document.object_key), pdf, "application/pdf"), None
+
+    async def _image_views(
+        self, document: StoredDocument, source: Path, workdir: Path
+    ) -> tuple[tuple[str, int, str] | None, tuple[str, int, str]]:
+        """The thumbnail of an image, and a JPEG to view when browsers cannot show it."""
+        view = None
+        if needs_image_view(document.content_type):
+            jpeg = workdir / "view.jpg"
+            await asyncio.to_thread(make_image_view, source, jpeg)
+            view = await self._store_file(image_view_key(document.object_key), jpeg,
+                                          "image/jpeg")
+        thumbnail = workdir / "thumbnail.jpg"
+        await asyncio.to_thread(make_thumbnail, source, thumbnail)
+        return view, await self._store_file(
+            thumbnail_key(document.object_key), thumbnail, "image/jpeg")
 
     async def _store_file(self, key: str, path: Path, content_type: str) -> tuple[str, int, str]:
         size, sha256 = await asyncio.to_thread(_file_digest, path)

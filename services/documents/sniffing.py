@@ -18,9 +18,9 @@ class ViewKind(StrEnum):
     """How the document is shown: every document except images as PDF (manual 3.4)."""
 
     PDF = "pdf"  # already a PDF: shown as is
-    IMAGE = "image"  # shown as the image, with a thumbnail
+    IMAGE = "image"  # shown as the image (a JPEG of it if browsers cannot), with a thumbnail
     OFFICE = "office"  # converted by LibreOffice
-    TEXT = "text"  # plain text, HTML, e-mail: rendered to a safe HTML page, then to PDF
+    TEXT = "text"  # plain text, HTML, e-mail (.eml, .msg): rewritten as plain text, then PDF
     NONE = "none"  # cannot be shown; downloadable only
 
 
@@ -41,7 +41,7 @@ _OLE2_BY_EXTENSION = {
     ".doc": "application/msword",
     ".xls": "application/vnd.ms-excel",
     ".ppt": "application/vnd.ms-powerpoint",
-    ".msg": "application/vnd.ms-outlook",
+    ".msg": "application/vnd.ms-outlook",  # OUTLOOK_MESSAGE
 }
 _OOXML_BY_EXTENSION = {
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -57,8 +57,12 @@ _ODF_TYPES = frozenset({
 _HEADER_LINE = re.compile(rb"^[A-Za-z][A-Za-z0-9-]{0,60}:[ \t]")
 _MAIL_HEADERS = (b"from:", b"to:", b"subject:", b"date:", b"received:", b"message-id:",
                  b"mime-version:", b"return-path:")
-IMAGE_TYPES = frozenset(content_type for _, content_type in _IMAGES) | {"image/webp"}
-INLINE_TYPES = IMAGE_TYPES | {"application/pdf"}  # the only types a browser may show inline
+HEIC = "image/heic"
+OUTLOOK_MESSAGE = "application/vnd.ms-outlook"
+# What every browser shows itself; another image (HEIC, the iPhone's photos) gets a JPEG view.
+BROWSER_IMAGE_TYPES = frozenset(content_type for _, content_type in _IMAGES) | {"image/webp"}
+IMAGE_TYPES = BROWSER_IMAGE_TYPES | {HEIC}
+INLINE_TYPES = BROWSER_IMAGE_TYPES | {"application/pdf"}  # the only types shown inline
 
 
 def sniff(head: bytes, filename: str) -> Sniffed:
@@ -72,15 +76,15 @@ def sniff(head: bytes, filename: str) -> Sniffed:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return Sniffed("image/webp", ViewKind.IMAGE)
     if head[4:8] == b"ftyp" and head[8:12] in {b"heic", b"heix", b"mif1", b"msf1"}:
-        return Sniffed("image/heic", ViewKind.NONE)  # browsers cannot show it; no decoder here
+        return Sniffed(HEIC, ViewKind.IMAGE)  # shown through a JPEG made of it
     if head.startswith(b"{\\rtf"):
         return Sniffed("application/rtf", ViewKind.OFFICE)
     if head.startswith(_OLE2):
         member = _OLE2_BY_EXTENSION.get(extension)
         if member is None:
             return Sniffed("application/x-ole-storage", ViewKind.NONE)
-        if extension == ".msg":
-            return Sniffed(member, ViewKind.NONE)  # no maintained reader installed
+        if member == OUTLOOK_MESSAGE:
+            return Sniffed(member, ViewKind.TEXT)  # read by outlook_msg, like an .eml
         return Sniffed(member, ViewKind.OFFICE)
     if head.startswith(b"PK\x03\x04"):
         return _sniff_zip(head, extension)

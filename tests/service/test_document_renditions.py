@@ -20,6 +20,7 @@ from libs.contracts import documents
 from libs.contracts.documents import BodyVariant, RenditionState
 from services.documents.config import DocumentsSettings
 from services.documents.main import DocumentsService, build
+from tests.document_samples import converted, heic_bytes, msg_bytes, pptx_bytes, webp_bytes
 from tests.service.conftest import call_in_memory
 from tests.service.documents_support import (  # noqa: F401 - fixtures
     CLIENT,
@@ -102,6 +103,78 @@ async def test_an_image_is_shown_as_itself_with_a_thumbnail(service: DocumentsSe
     assert document.rendition.content_type == "image/png"
     assert document.rendition.has_thumbnail
     assert await body_of(service, document.document_id, BodyVariant.VIEW) == picture.getvalue()
+    thumbnail = Image.open(io.BytesIO(
+        await body_of(service, document.document_id, BodyVariant.THUMBNAIL)))
+    assert thumbnail.format == "JPEG" and max(thumbnail.size) == 320
+
+
+@pytest.mark.parametrize("extension", ["pptx", "ppt", "odp"])
+async def test_a_presentation_is_shown_as_a_pdf_with_its_text(
+    service: DocumentsService, extension: str
+) -> None:
+    slides = pptx_bytes("Polis", "AUTO-2024-0001")
+    original = slides if extension == "pptx" else converted(slides, "polis.pptx", extension)
+    document = await rendered(service, original, f"polis.{extension}")
+    assert document.content_type.startswith("application/vnd."), document.content_type
+    assert document.rendition.state == RenditionState.READY, document.rendition.reason
+    assert "AUTO-2024-0001" in pdf_text(await body_of(service, document.document_id,
+                                                      BodyVariant.VIEW))
+
+
+async def test_an_outlook_message_is_shown_as_a_pdf_with_headers_text_and_attachments(
+    service: DocumentsService,
+) -> None:
+    message = msg_bytes(sender="Jan Makelaar", sender_email="jan@kantoor.be",
+                        to="An Peeters", subject="Uw polis",
+                        body="Beste An,\r\nhierbij uw polis AUTO-2024-0001 — één.\r\n",
+                        attachments={"groene-kaart.pdf": b"%PDF-1.4\n" * 600,
+                                     "foto.jpg": b"\xff\xd8\xff" + b"\x00" * 100})
+    document = await rendered(service, message, "Uw polis.msg")
+    assert document.content_type == "application/vnd.ms-outlook"
+    assert document.rendition.state == RenditionState.READY, document.rendition.reason
+    text = pdf_text(await body_of(service, document.document_id, BodyVariant.VIEW))
+    for shown in ("Jan Makelaar", "jan@kantoor.be", "An Peeters", "Uw polis",
+                  "AUTO-2024-0001", "één", "groene-kaart.pdf", "foto.jpg", "03 Nov 2025"):
+        assert shown in text, (shown, text)
+    assert await body_of(service, document.document_id, BodyVariant.ORIGINAL) == message
+
+
+async def test_an_ole_file_named_msg_that_is_no_message_fails_with_a_reason(
+    service: DocumentsService,
+) -> None:
+    not_a_message = (FIXTURES / "polis.doc").read_bytes()
+    document = await rendered(service, not_a_message, "bericht.msg")
+    assert document.rendition.state == RenditionState.FAILED
+    assert "Outlook message could not be read" in (document.rendition.reason or "")
+    assert await body_of(service, document.document_id, BodyVariant.ORIGINAL) == not_a_message
+
+
+async def test_a_heic_photo_is_viewed_as_a_jpeg_and_downloaded_as_heic(
+    service: DocumentsService,
+) -> None:
+    photo = heic_bytes()
+    document = await rendered(service, photo, "IMG_0042.HEIC")
+    assert document.content_type == "image/heic"
+    assert document.rendition.state == RenditionState.READY, document.rendition.reason
+    assert document.rendition.content_type == "image/jpeg"
+    view = Image.open(io.BytesIO(await body_of(service, document.document_id,
+                                               BodyVariant.VIEW)))
+    assert view.format == "JPEG" and view.size == (800, 600)
+    assert view.getpixel((400, 300)) == pytest.approx((240, 200, 40), abs=12)
+    thumbnail = Image.open(io.BytesIO(
+        await body_of(service, document.document_id, BodyVariant.THUMBNAIL)))
+    assert thumbnail.format == "JPEG" and max(thumbnail.size) == 320
+    assert await body_of(service, document.document_id, BodyVariant.ORIGINAL) == photo
+
+
+async def test_a_webp_picture_is_shown_as_itself_with_a_thumbnail(
+    service: DocumentsService,
+) -> None:
+    picture = webp_bytes()
+    document = await rendered(service, picture, "schade.webp")
+    assert document.rendition.state == RenditionState.READY, document.rendition.reason
+    assert document.rendition.content_type == "image/webp"
+    assert await body_of(service, document.document_id, BodyVariant.VIEW) == picture
     thumbnail = Image.open(io.BytesIO(
         await body_of(service, document.document_id, BodyVariant.THUMBNAIL)))
     assert thumbnail.format == "JPEG" and max(thumbnail.size) == 320
