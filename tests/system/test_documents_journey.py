@@ -14,6 +14,7 @@ from pypdf import PdfReader
 
 from deploy.local.demo_pdf import text_pdf
 from deploy.local.seed_demo import bearer
+from tests.document_samples import converted, heic_bytes, msg_bytes, pptx_bytes, webp_bytes
 from tests.system.conftest import DUPONT
 from tests.system.stack import ClientLogin, SystemStack, staff_log_in
 
@@ -32,9 +33,21 @@ def _png() -> bytes:
 
 def _office_files() -> list[tuple[str, bytes]]:
     files = [(path.name, path.read_bytes()) for path in sorted(FIXTURES.iterdir())]
+    slides = pptx_bytes("Polis", TEXT)  # made now: .ppt and .odp by LibreOffice from it
+    outlook = msg_bytes(sender="Jan Makelaar", sender_email="jan@kantoor.be", to="Pieter Dupont",
+                        subject="Uw polis", body=f"Beste Pieter, uw polis {TEXT}.\r\n",
+                        attachments={"groene-kaart.pdf": text_pdf("Groene kaart", [TEXT])})
     return [*files, ("notitie.txt", f"Polis {TEXT} — één\n".encode()),
             ("polis.html", f"<html><body><h1>Polis</h1><p>{TEXT}</p></body></html>".encode()),
-            ("mail.eml", MAIL), ("polis.pdf", text_pdf("Polis", [TEXT]))]
+            ("mail.eml", MAIL), ("polis.pdf", text_pdf("Polis", [TEXT])),
+            ("slides.pptx", slides), ("slides.ppt", converted(slides, "slides.pptx", "ppt")),
+            ("slides.odp", converted(slides, "slides.pptx", "odp")), ("bericht.msg", outlook)]
+
+
+# Images are shown as themselves, except HEIC (browsers cannot show it): a JPEG made of it.
+IMAGE_VIEWS = {"schade.png": ("image/png", (640, 480)),
+               "schade.webp": ("image/webp", (800, 600)),
+               "IMG_0042.HEIC": ("image/jpeg", (800, 600))}
 
 
 def _wait_until_rendered(gateway: httpx.Client, client: dict[str, str], ids: set[str],
@@ -57,7 +70,8 @@ def published(
 ) -> dict[str, dict[str, Any]]:
     """Every supported type, published at once into a contract's context: file name -> doc."""
     staff_token = staff_log_in(system_stack, gateway)
-    files = [*_office_files(), ("schade.png", _png())]
+    files = [*_office_files(), ("schade.png", _png()), ("schade.webp", webp_bytes()),
+             ("IMG_0042.HEIC", heic_bytes())]
     response = gateway.post(
         f"/admin/api/v1/dossiers/{DUPONT}/documents/batch", headers=bearer(staff_token),
         data={"context": "contract:c-sys"},
@@ -81,8 +95,10 @@ def test_every_published_type_is_shown_as_a_pdf_with_its_text_or_as_an_image(
         assert view.status_code == 200, f"{filename}: {view.text}"
         assert view.headers["x-content-type-options"] == "nosniff"
         assert view.headers["content-disposition"].startswith("inline;")
-        if filename.endswith(".png"):
-            assert view.headers["content-type"] == "image/png"
+        if filename in IMAGE_VIEWS:
+            content_type, size = IMAGE_VIEWS[filename]
+            assert view.headers["content-type"] == content_type
+            assert Image.open(io.BytesIO(view.content)).size == size, filename
             continue
         assert view.headers["content-type"] == "application/pdf", filename
         text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(view.content)).pages)
@@ -93,11 +109,12 @@ def test_another_client_gets_not_found_for_the_documents(
     gateway: httpx.Client, peeters_client: ClientLogin, published: dict[str, dict[str, Any]],
 ) -> None:
     intruder = bearer(peeters_client.log_in(gateway))
-    document_id = published["polis.docx"]["document_id"]
-    for variant in ("content", "view", "thumbnail"):
-        response = gateway.get(f"/api/v1/dossiers/{DUPONT}/documents/{document_id}/{variant}",
-                               headers=intruder)
-        assert response.status_code == 404, variant
+    for filename, document in published.items():
+        for variant in ("content", "view", "thumbnail"):
+            response = gateway.get(
+                f"/api/v1/dossiers/{DUPONT}/documents/{document['document_id']}/{variant}",
+                headers=intruder)
+            assert response.status_code == 404, (filename, variant)
 
 
 def test_a_pdf_viewer_reads_a_range_of_the_rendition(
