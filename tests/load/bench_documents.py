@@ -6,8 +6,8 @@ the infrastructure of `make test`'s wrapper, then:
    gateway (multipart, streamed), sampling the gateway process's RSS every 50 ms;
 2. downloads it through the gateway (streamed to nowhere, hash verified by the gateway);
 3. PUTs and GETs the same file straight to a presigned S3 URL (what the gateway itself does);
-4. publishes one file of each supported type and reads the conversion time of each from the
-   documents service's log.
+4. publishes one file of each supported type, one at a time, --rounds times, and reads the
+   conversion time of each from the documents service's log (--conversions-only: just this).
 Prints MB/s of both paths and their ratio, the gateway's RSS before/peak, and the conversions.
 
     .venv/bin/python -m deploy.local.stack test -- .venv/bin/python -m tests.load.bench_documents
@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import os
+import statistics
 import tempfile
 import threading
 import time
@@ -38,6 +39,7 @@ from deploy.local.demo_pdf import text_pdf
 from deploy.local.demo_secrets import new_password, write_signing_keys
 from deploy.local.processes import ProcessGroup, free_port
 from deploy.local.seed_demo import bearer
+from tests.document_samples import converted, heic_bytes, msg_bytes, pptx_bytes, webp_bytes
 from tests.system.stack import (
     SystemStack,
     _storage_and_mail,
@@ -184,31 +186,57 @@ def _direct(stack: SystemStack, path: Path, sha256: str) -> dict[str, float]:
             "download_mb_s": _rate(size, download_seconds)}
 
 
-def _conversions(stack: SystemStack, gateway: httpx.Client, base: Path) -> dict[str, float]:
+def _sample_files() -> list[tuple[str, bytes]]:
+    """One file of every type MyBroker shows (office files from fixtures, the rest made now)."""
     picture = io.BytesIO()
     Image.new("RGB", (1600, 1200), (30, 120, 200)).save(picture, "PNG")
-    files = [(p.name, p.read_bytes()) for p in sorted(FIXTURES.iterdir())] + [
+    slides = pptx_bytes("Polis", "AUTO-2024-0001")
+    return [(p.name, p.read_bytes()) for p in sorted(FIXTURES.iterdir())] + [
+        ("slides.pptx", slides), ("slides.ppt", converted(slides, "slides.pptx", "ppt")),
+        ("slides.odp", converted(slides, "slides.pptx", "odp")),
         ("notitie.txt", b"Polis AUTO-2024-0001\n" * 200),
         ("pagina.html", b"<html><body><p>Polis AUTO-2024-0001</p></body></html>"),
         ("mail.eml", b"From: a@b.be\r\nTo: c@d.be\r\nSubject: Polis\r\n\r\nAUTO-2024-0001\r\n"),
-        ("polis.pdf", text_pdf("Polis", ["AUTO-2024-0001"])), ("foto.png", picture.getvalue())]
-    token = staff_log_in(stack, gateway)
-    published = gateway.post(
-        f"/admin/api/v1/dossiers/{DOSSIER}/documents/batch", headers=bearer(token),
-        files=[("file", (name, body, "application/octet-stream")) for name, body in files])
-    published.raise_for_status()
-    by_id = {d["document_id"]: d["filename"] for d in published.json()["documents"]}
-    deadline = time.monotonic() + 300
-    seconds: dict[str, float] = {}
-    log_path = base / "logs" / "documents.log"
-    while len(seconds) < len(by_id) - 1 and time.monotonic() < deadline:  # the PDF needs none
-        time.sleep(0.5)
+        ("bericht.msg", msg_bytes(sender="Jan Makelaar", sender_email="jan@kantoor.be",
+                                  to="Pieter Dupont", subject="Polis", body="AUTO-2024-0001\r\n",
+                                  attachments={"polis.pdf": text_pdf("Polis", ["x"])})),
+        ("polis.pdf", text_pdf("Polis", ["AUTO-2024-0001"])), ("foto.png", picture.getvalue()),
+        ("foto.webp", webp_bytes()), ("foto.heic", heic_bytes())]
+
+
+def _rendition_seconds(log_path: Path, document_id: str, deadline: float) -> tuple[float, str]:
+    """The seconds the documents service logged for the document's rendition, and its state."""
+    while time.monotonic() < deadline:
         for line in log_path.read_text().splitlines():
-            if '"rendition' not in line:
-                continue
-            entry = json.loads(line[line.index("{"):])
-            if entry.get("document_id") in by_id:
-                seconds[by_id[entry["document_id"]]] = float(entry.get("seconds", -1))
+            if '"rendition' in line and document_id in line:
+                entry = json.loads(line[line.index("{"):])
+                state = "ready" if entry.get("event") == "rendition ready" else "failed"
+                return float(entry.get("seconds", -1)), state
+        time.sleep(0.2)
+    return -1.0, "timeout"
+
+
+def _conversions(
+    stack: SystemStack, gateway: httpx.Client, base: Path, rounds: int
+) -> dict[str, list[float]]:
+    """Each type published alone, one after the other (no conversion waits for another):
+    the seconds of each round as the worker logged them (download, convert, upload)."""
+    token = staff_log_in(stack, gateway)
+    log_path = base / "logs" / "documents.log"
+    seconds: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for name, body in _sample_files():
+            if name.endswith(".pdf"):
+                continue  # a PDF is its own view: nothing to convert
+            published = gateway.post(
+                f"/admin/api/v1/dossiers/{DOSSIER}/documents/batch", headers=bearer(token),
+                files=[("file", (name, body, "application/octet-stream"))])
+            published.raise_for_status()
+            document_id = published.json()["documents"][0]["document_id"]
+            took, state = _rendition_seconds(log_path, document_id, time.monotonic() + 120)
+            if state != "ready":
+                raise SystemExit(f"{name}: rendition {state}")
+            seconds.setdefault(name, []).append(took)
     return seconds
 
 
@@ -216,6 +244,9 @@ def main() -> None:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--megabytes", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3, help="conversions of each type")
+    parser.add_argument("--conversions-only", action="store_true",
+                        help="skip the big transfer; only time the conversions")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-documents-") as directory:
         base = Path(directory)
@@ -223,14 +254,27 @@ def main() -> None:
         try:
             with httpx.Client(base_url=stack.gateway_url, timeout=600.0) as gateway:
                 import_dossiers(stack, gateway, "dupont")
-                path, sha256 = _big_file(base, arguments.megabytes)
-                pid = stack.group.processes["gateway"].pid
-                via_gateway = _through_gateway(stack, gateway, path, sha256, pid)
-                direct = _direct(stack, path, sha256)
-                conversions = _conversions(stack, gateway, base)
+                if not arguments.conversions_only:
+                    path, sha256 = _big_file(base, arguments.megabytes)
+                    pid = stack.group.processes["gateway"].pid
+                    via_gateway = _through_gateway(stack, gateway, path, sha256, pid)
+                    direct = _direct(stack, path, sha256)
+                conversions = _conversions(stack, gateway, base, arguments.rounds)
         finally:
             stack.group.stop_all()
-    print(f"file: {arguments.megabytes} MB")
+    if not arguments.conversions_only:
+        _print_transfer(arguments.megabytes, via_gateway, direct)
+    print(f"\nconversion per type, {arguments.rounds} round(s), one at a time (seconds)")
+    print("| file | type | first | median | min |")
+    print("|---|---|---|---|---|")
+    for filename, times in sorted(conversions.items(), key=lambda item: item[0].split(".")[-1]):
+        print(f"| {filename} | {filename.rsplit('.', 1)[-1]} | {times[0]:.2f} | "
+              f"{statistics.median(times):.2f} | {min(times):.2f} |")
+
+
+def _print_transfer(megabytes: int, via_gateway: dict[str, float],
+                    direct: dict[str, float]) -> None:
+    print(f"file: {megabytes} MB")
     for direction in ("upload", "download"):
         key = f"{direction}_mb_s"
         print(f"{direction}: gateway {via_gateway[key]:.1f} MB/s, direct S3 {direct[key]:.1f} "
@@ -238,8 +282,6 @@ def main() -> None:
     print(f"gateway RSS: before {via_gateway['rss_before_mb']:.1f} MB, peak during upload "
           f"{via_gateway['rss_peak_upload_mb']:.1f} MB, during download "
           f"{via_gateway['rss_peak_download_mb']:.1f} MB")
-    for filename, seconds in sorted(conversions.items()):
-        print(f"conversion {filename}: {seconds:.2f} s")
 
 
 if __name__ == "__main__":
