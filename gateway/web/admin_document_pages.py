@@ -117,17 +117,21 @@ async def publish_page(
     chosen = dossier_id.strip()
     values: dict[str, Any] = {"dossier_id": chosen, "context": context, "summary": None,
                               "contexts": {}, "recent": [], "error": None}
+    try:
+        shown_context = parse_context(context)
+    except Invalid:
+        shown_context, values["context"] = None, "general"  # a mistyped address: the general data
     if chosen:
         try:
             values["summary"] = await rpc.call(dossier.GET_DOSSIER_SUMMARY, dossier.DossierQuery(
                 caller=caller, dossier_id=chosen))
+        except (NotFound, Invalid):
+            values["error"] = _("No dossier has this number.")
+        else:
             values["contexts"] = await context_choices(rpc, caller, chosen, _)
             recent = await rpc.call(documents.LIST_DOCUMENTS, documents.ListDocumentsQuery(
-                caller=caller, dossier_id=chosen, context=parse_context(context),
-                page_size=20))
+                caller=caller, dossier_id=chosen, context=shown_context, page_size=20))
             values["recent"] = recent.documents
-        except (NotFound, Invalid):
-            values.update(summary=None, error=_("No dossier has this number."))
     return _page(pages, request, session, "admin/documents.html", {
         **values, "max_file_bytes": state.settings.max_upload_bytes,
         "max_files": MAX_FILES_PER_BATCH}, status_code=404 if values["error"] else 200)

@@ -64,6 +64,16 @@ def test_the_page_lists_the_dossiers_contexts_by_name(gateway: Gateway) -> None:
     assert 'data-files-url="/admin/documents/D1/files"' in page.text
 
 
+def test_a_mistyped_context_in_the_address_shows_the_general_data(gateway: Gateway) -> None:
+    sign_in_as_staff(gateway)
+    with_dossier(gateway)
+    page = gateway.client.get("/admin/documents?dossier_id=D1&context=polis:1")
+    assert page.status_code == 200
+    assert '<option value="general" selected>' in page.text
+    [listed] = gateway.rpc.called(documents.LIST_DOCUMENTS)
+    assert isinstance(listed, documents.ListDocumentsQuery) and listed.context is None
+
+
 def test_an_unknown_dossier_number_is_said_so(gateway: Gateway) -> None:
     sign_in_as_staff(gateway)
     gateway.rpc.answer(dossier.GET_DOSSIER_SUMMARY, Invalid("no such dossier"))
