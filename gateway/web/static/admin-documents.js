@@ -21,8 +21,8 @@
   var entries = [];  // {file, row, title, bar, status, sent, state}
   var busy = false;
 
-  if (contextChoice) {  // the list below shows the chosen context: reload it on a change
-    contextChoice.addEventListener("change", function () { contextChoice.form.submit(); });
+  if (contextChoice) {  // the list below follows the chosen context
+    contextChoice.addEventListener("change", function () { showContextDocuments(); });
   }
 
   function stem(name) {
@@ -109,7 +109,7 @@
     return new Promise(function (resolve) {
       var body = new FormData();
       body.append("title", entry.title.value);
-      body.append("context", form.elements.context.value);
+      body.append("context", contextChoice ? contextChoice.value : "general");
       body.append("file", entry.file, entry.file.name);
       var request = new XMLHttpRequest();
       request.open("POST", text.filesUrl);
@@ -183,16 +183,20 @@
   }
 
   async function showContextDocuments() {
-    // The page itself, fetched again, holds the context's list with the new documents.
+    // The page of the chosen context, fetched, holds its list (with any new documents).
+    var address = text.pageUrl + "&context=" +
+      encodeURIComponent(contextChoice ? contextChoice.value : "general");
+    var response = await fetch(address, {credentials: "same-origin"});
     var section = document.getElementById("context-documents");
-    var response = await fetch(window.location.href, {credentials: "same-origin"});
     if (!response.ok || !section) { return; }
     var page = new DOMParser().parseFromString(await response.text(), "text/html");
     var fresh = page.getElementById("context-documents");
     if (fresh) { section.replaceWith(document.adoptNode(fresh)); }
+    window.history.replaceState(null, "", address);  // a reload shows the same context
   }
 
   input.addEventListener("change", function () { addFiles(input.files); });
+  if (input.files.length) { addFiles(input.files); }  // chosen before this script ran
   zone.addEventListener("dragover", function (event) {
     event.preventDefault();
     zone.classList.add("dragging");
@@ -207,4 +211,6 @@
     event.preventDefault();
     if (!busy) { publish(); }
   });
+  form.hidden = false;  // without this script the page says it needs JavaScript
+  form.dataset.ready = "true";
 }());
