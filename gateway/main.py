@@ -28,6 +28,7 @@ from gateway.api.eid import router as eid_router
 from gateway.api.registration import router as registration_router
 from gateway.config import GatewaySettings
 from gateway.deps import GatewayState, RpcCaller
+from gateway.login_gate import LoginGate
 from gateway.observability import RequestContext
 from gateway.problems import install_problem_handlers
 from gateway.tokens import DenyList, RevocationListener, TokenVerifier, load_public_key
@@ -78,7 +79,10 @@ def create_app(
     storage_client = storage or httpx.AsyncClient(
         timeout=httpx.Timeout(settings.storage_timeout_seconds), follow_redirects=False)
     state = GatewayState(settings=settings, rpc=rpc_caller, verifier=verifier,
-                         deny_list=deny_list, storage=storage_client)
+                         deny_list=deny_list, storage=storage_client,
+                         logins=LoginGate(in_flight=settings.logins_in_flight,
+                                          waiting=settings.logins_waiting,
+                                          max_wait_seconds=settings.rpc_timeout_seconds))
     state.checks["token_key"] = lambda: verifier.has_key
     state.checks["bus"] = (lambda: True) if rpc is not None else (lambda: bus_client.connected)
 
