@@ -32,7 +32,7 @@ from gateway.login_gate import LoginGate
 from gateway.observability import RequestContext
 from gateway.problems import install_problem_handlers
 from gateway.tokens import DenyList, RevocationListener, TokenVerifier, load_public_key
-from gateway.web import document_pages, dossier_pages, pages
+from gateway.web import admin_list_pages, document_pages, dossier_pages, pages
 from gateway.web.access_pages import router as access_pages_router
 from gateway.web.admin_pages import router as admin_pages_router
 from gateway.web.eid_pages import router as eid_pages_router
@@ -151,7 +151,7 @@ def create_app(
     app.include_router(document_pages.router)
     for access_router in (access_pages_router, registration_router, admin_accounts_router,
                           registration_pages_router, eid_router, eid_pages_router,
-                          admin_pages_router):  # issue 3
+                          admin_pages_router, admin_list_pages.router):  # issue 3
         app.include_router(access_router)
     for router in (dossier_views.router, dossier_views.admin_router, dossier_pages.router):
         app.include_router(router)
