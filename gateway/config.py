@@ -34,6 +34,9 @@ class GatewaySettings(ServiceSettings):
     attachment_max_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     attachment_max_files: int = Field(default=10, gt=0)
     attachment_max_total_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    # A login flood: so many logins go to auth at once, so many more wait (then 503 at once).
+    logins_in_flight: int = Field(default=8, ge=1, description="Logins sent to auth at once")
+    logins_waiting: int = Field(default=32, ge=0, description="Logins waiting for their turn")
     # eID: the TLS proxy forwards the client certificate; only the proxy may (deploy/eid-proxy.md)
     trusted_proxy_secret: SecretStr = Field(
         default=SecretStr(""), description="Sent by the proxy in X-MyBroker-Proxy-Auth")

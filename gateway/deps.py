@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from gateway.config import GatewaySettings
+from gateway.login_gate import LoginGate
 from gateway.tokens import DenyList, TokenVerifier
 from libs.contracts.auth import AccessClaims, StaffOrigin
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
@@ -39,6 +40,7 @@ class GatewayState:
     verifier: TokenVerifier
     deny_list: DenyList
     storage: httpx.AsyncClient
+    logins: LoginGate
     checks: dict[str, Callable[[], bool]] = field(default_factory=dict)  # readiness
 
 

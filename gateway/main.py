@@ -28,10 +28,11 @@ from gateway.api.eid import router as eid_router
 from gateway.api.registration import router as registration_router
 from gateway.config import GatewaySettings
 from gateway.deps import GatewayState, RpcCaller
+from gateway.login_gate import LoginGate
 from gateway.observability import RequestContext
 from gateway.problems import install_problem_handlers
 from gateway.tokens import DenyList, RevocationListener, TokenVerifier, load_public_key
-from gateway.web import document_pages, dossier_pages, pages
+from gateway.web import admin_list_pages, document_pages, dossier_pages, pages
 from gateway.web.access_pages import router as access_pages_router
 from gateway.web.admin_document_pages import router as admin_document_pages_router
 from gateway.web.admin_pages import router as admin_pages_router
@@ -79,7 +80,10 @@ def create_app(
     storage_client = storage or httpx.AsyncClient(
         timeout=httpx.Timeout(settings.storage_timeout_seconds), follow_redirects=False)
     state = GatewayState(settings=settings, rpc=rpc_caller, verifier=verifier,
-                         deny_list=deny_list, storage=storage_client)
+                         deny_list=deny_list, storage=storage_client,
+                         logins=LoginGate(in_flight=settings.logins_in_flight,
+                                          waiting=settings.logins_waiting,
+                                          max_wait_seconds=settings.rpc_timeout_seconds))
     state.checks["token_key"] = lambda: verifier.has_key
     state.checks["bus"] = (lambda: True) if rpc is not None else (lambda: bus_client.connected)
 
@@ -149,7 +153,7 @@ def create_app(
     app.include_router(admin_document_pages_router)  # issue 6: the staff's upload page
     for access_router in (access_pages_router, registration_router, admin_accounts_router,
                           registration_pages_router, eid_router, eid_pages_router,
-                          admin_pages_router):  # issue 3
+                          admin_pages_router, admin_list_pages.router):  # issue 3
         app.include_router(access_router)
     for router in (dossier_views.router, dossier_views.admin_router, dossier_pages.router):
         app.include_router(router)

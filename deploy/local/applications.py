@@ -39,6 +39,8 @@ class ApplicationConfig:
     from_email: str = "no-reply@mybroker.example"
     s3_bucket: str = "mybroker-documents"
     log_level: str = "INFO"
+    eid_trust_bundle_path: Path | None = None  # eID login only with a bundle and a proxy secret
+    trusted_proxy_secret: str = ""
     extra_environment: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -80,6 +82,10 @@ def application_environment(config: ApplicationConfig) -> dict[str, str]:
         "MYBROKER_GATEWAY_JWT_PUBLIC_KEY_PATH": str(config.public_key_path),
         "PYTHONUNBUFFERED": "1",
     }
+    if config.eid_trust_bundle_path is not None:
+        own["MYBROKER_AUTH_EID_TRUST_BUNDLE_PATH"] = str(config.eid_trust_bundle_path)
+    if config.trusted_proxy_secret:
+        own["MYBROKER_GATEWAY_TRUSTED_PROXY_SECRET"] = config.trusted_proxy_secret
     for name, port in config.health_ports.items():
         own[f"MYBROKER_{name.upper()}_HEALTH_PORT"] = str(port)
     return inherited | own | dict(config.extra_environment)

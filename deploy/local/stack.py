@@ -35,6 +35,7 @@ from deploy.local.applications import (
     ApplicationStack,
     application_environment,
 )
+from deploy.local.demo_eid import DemoEid, write_demo_eid
 from deploy.local.demo_secrets import new_password, new_s3_keys, write_signing_keys
 from deploy.local.processes import ProcessGroup, StartupError, free_port, log_tail
 from deploy.local.seed_demo import DemoOffice, SeedError, seed_demo_office
@@ -182,6 +183,7 @@ def run_dev() -> int:
             infrastructure = start_infrastructure(group, run_dir, ports, vhost,
                                                   _reuse("MYBROKER_LOCAL_"))
             keys = write_signing_keys(run_dir / "secrets")
+            eid = write_demo_eid(run_dir / "eid")
             # A reused MongoDB keeps data: this run gets databases of its own, dropped at the end.
             if not infrastructure.started_mongo:
                 prefix = f"mybroker_dev_{uuid.uuid4().hex[:8]}"
@@ -195,6 +197,8 @@ def run_dev() -> int:
                 gateway_port=gateway_port,
                 health_ports={name: health_base + index
                               for index, name in enumerate(SERVICES, start=1)},
+                eid_trust_bundle_path=eid.trust_bundle_path,
+                trusted_proxy_secret=eid.proxy_secret,
             )
             _write_env_file(run_dir / "mybroker.env", config)
             _log("starting the services and the gateway")
@@ -204,7 +208,7 @@ def run_dev() -> int:
             office = seed_demo_office(config.gateway_url, config.admin_email,
                                       config.admin_password, infrastructure.mail.maildir)
             _write_demo_file(run_dir / "demo.json", config, office)
-            _print_welcome(config, office, run_dir)
+            _print_welcome(config, office, run_dir, eid)
             _watch(group)
         except KeyboardInterrupt:
             _log("stopping")
@@ -232,7 +236,9 @@ def _write_demo_file(path: Path, config: ApplicationConfig, office: DemoOffice) 
     path.chmod(0o600)
 
 
-def _print_welcome(config: ApplicationConfig, office: DemoOffice, run_dir: Path) -> None:
+def _print_welcome(
+    config: ApplicationConfig, office: DemoOffice, run_dir: Path, eid: DemoEid
+) -> None:
     base = config.gateway_url
     logins = "\n".join(
         f"    {email:<28} {client.password}   dossiers {', '.join(client.dossier_ids)}"
@@ -249,6 +255,11 @@ MyBroker runs. Ctrl-C stops everything this command started.
         config.office_email})
   Logs              {run_dir / 'logs'}/<process>.log
   Environment       {run_dir / 'mybroker.env'}   (demo logins: {run_dir / 'demo.json'})
+  eID login         the demo card in {eid.trust_bundle_path.parent}, as the proxy sends it:
+    curl -X POST {base}/api/v1/auth/eid/login -H 'X-MyBroker-Proxy-Auth: {eid.proxy_secret}' \\
+      -H "X-SSL-Client-Cert: $(cat {eid.card_header_path})"
+    (unknown card: POST its link_token and a client's e-mail to /api/v1/auth/eid/link, accept
+    it at {base}/admin, then the same curl logs in)
 """, flush=True)
 
 

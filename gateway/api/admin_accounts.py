@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from gateway.deps import Rpc, StaffCaller, origin_of
+from libs.contracts import account_lists as lists
 from libs.contracts import auth
 
 router = APIRouter(prefix="/admin/api/v1", tags=["admin: accounts"])
@@ -20,6 +21,33 @@ class ApprovalBody(BaseModel):
 
 class RefusalBody(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
+
+
+@router.get("/accounts")
+async def list_accounts(
+    claims: StaffCaller, rpc: Rpc,
+    role: lists.AccountRoleFilter | None = None,
+    status: lists.AccountStatusFilter | None = None,
+    contains: Annotated[str, Query(max_length=100)] = "",
+    after: Annotated[str, Query(max_length=320)] = "",
+    limit: Annotated[int, Query(ge=1, le=lists.MAX_PAGE)] = 50,
+) -> lists.AccountPage:
+    """Accounts by e-mail address, a page at a time (`after` = `next_after`); agents: clients."""
+    return await rpc.call(lists.LIST_ACCOUNTS, lists.ListAccountsRequest(
+        caller=claims.caller(), role=role, status=status, contains=contains, after=after,
+        limit=limit))
+
+
+@router.get("/invitations")
+async def list_invitations(
+    claims: StaffCaller, rpc: Rpc,
+    state: lists.InvitationStateFilter | None = None,
+    after: Annotated[str, Query(max_length=200)] = "",
+    limit: Annotated[int, Query(ge=1, le=lists.MAX_PAGE)] = 50,
+) -> lists.InvitationPage:
+    """Invitations, newest first, a page at a time; resend or revoke them per account."""
+    return await rpc.call(lists.LIST_INVITATIONS, lists.ListInvitationsRequest(
+        caller=claims.caller(), state=state, after=after, limit=limit))
 
 
 @router.get("/registrations")

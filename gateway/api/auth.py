@@ -29,11 +29,12 @@ class ActivateBody(BaseModel):
 
 
 @router.post("/login")
-async def log_in(body: LoginBody, request: Request, rpc: Rpc) -> auth.TokenPair:
+async def log_in(body: LoginBody, request: Request, rpc: Rpc, state: State) -> auth.TokenPair:
     """Exchange e-mail and password for an access token and a refresh token."""
     client_ip = request.client.host if request.client else None
-    return await rpc.call(auth.LOG_IN, auth.LoginRequest(
-        email=body.email, password=body.password, client_ip=client_ip))
+    async with state.logins.admitted():  # a flood gets 503 + Retry-After, not a timeout
+        return await rpc.call(auth.LOG_IN, auth.LoginRequest(
+            email=body.email, password=body.password, client_ip=client_ip))
 
 
 @router.post("/refresh")

@@ -39,19 +39,19 @@ DONE_MESSAGES: dict[str, str] = {
 }
 
 
-def _staff(session: WebSession) -> WebSession:
+def staff_only(session: WebSession) -> WebSession:
     if not session.claims.caller().is_staff:
         raise Forbidden("Only the broker's staff may use the office pages.")
     return session
 
 
 def _office_admin(session: WebSession) -> WebSession:
-    if _staff(session).claims.role != Role.ADMIN:
+    if staff_only(session).claims.role != Role.ADMIN:
         raise Forbidden("Only an office admin may do this.")
     return session
 
 
-def _problem(error: ServiceError, _: Translate) -> tuple[str, int]:
+def refusal_message(error: ServiceError, _: Translate) -> tuple[str, int]:
     """A readable message for a refused action, and the page's status."""
     if isinstance(error, NotFound):
         return _("This item does not exist (any more). Check what you typed."), 404
@@ -71,8 +71,9 @@ def _dossier_ids(text: str) -> list[str]:
     return [part for part in text.replace(",", " ").split() if part]
 
 
-def _page(pages: Pages, request: Request, session: WebSession, template: str,
-          context: dict[str, Any], *, status_code: int = 200, done: str = "") -> Response:
+def office_page(pages: Pages, request: Request, session: WebSession, template: str,
+                context: dict[str, Any], *, status_code: int = 200, done: str = "") -> Response:
+    """An office page with the notice of a done action and the admin flag of the menu."""
     _ = pages.gettext(pages.language(request, session))
     notice = _(DONE_MESSAGES[done]) if done in DONE_MESSAGES else None
     return pages.render(request, template, {
@@ -91,7 +92,7 @@ async def _requests_page(
     registrations = await rpc.call(auth.LIST_REGISTRATIONS, auth.ListRegistrationsRequest(
         caller=caller, status="pending"))
     links = await rpc.call(auth.LIST_EID_LINKS, auth.ListEidLinksRequest(caller=caller))
-    return _page(pages, request, session, "admin/requests.html", {
+    return office_page(pages, request, session, "admin/requests.html", {
         "registrations": registrations.registrations,
         "eid_links": [link for link in links.links if link.status == "requested"],
         "error": error}, status_code=status_code, done=done)
@@ -102,7 +103,7 @@ async def admin_home(
     request: Request, session: PageSession, pages: Pages, rpc: Rpc, done: str = ""
 ) -> Response:
     """Registrations to approve or refuse, eID link requests to accept."""
-    return await _requests_page(request, _staff(session), pages, rpc, done=done)
+    return await _requests_page(request, staff_only(session), pages, rpc, done=done)
 
 
 @router.post("/admin/registrations/{registration_id}/approve", dependencies=[CsrfChecked])
@@ -111,7 +112,7 @@ async def approve_registration(
     dossier_ids: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Approve a registration, granting the typed dossiers."""
-    _staff(session)
+    staff_only(session)
     _ = pages.gettext(pages.language(request, session))
     ids = _dossier_ids(dossier_ids)
     if not ids:
@@ -122,7 +123,7 @@ async def approve_registration(
             caller=session.claims.caller(), registration_id=registration_id, dossier_ids=ids,
             origin=origin_of(request)))
     except ServiceError as refused:
-        message, status = _problem(refused, _)
+        message, status = refusal_message(refused, _)
         return await _requests_page(request, session, pages, rpc, error=message,
                                     status_code=status)
     return pages.redirect(request, "/admin?done=approved")
@@ -134,7 +135,7 @@ async def refuse_registration(
     reason: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     """Refuse a registration with a reason the client reads in their mail."""
-    _staff(session)
+    staff_only(session)
     _ = pages.gettext(pages.language(request, session))
     if not reason.strip():
         return await _requests_page(request, session, pages, rpc, status_code=422, error=_(
@@ -144,7 +145,7 @@ async def refuse_registration(
             caller=session.claims.caller(), registration_id=registration_id,
             reason=reason.strip(), origin=origin_of(request)))
     except ServiceError as refused:
-        message, status = _problem(refused, _)
+        message, status = refusal_message(refused, _)
         return await _requests_page(request, session, pages, rpc, error=message,
                                     status_code=status)
     return pages.redirect(request, "/admin?done=refused")
@@ -155,13 +156,13 @@ async def accept_eid_link(
     link_id: str, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
 ) -> Response:
     """Link the card to the account of the address the holder gave."""
-    _staff(session)
+    staff_only(session)
     _ = pages.gettext(pages.language(request, session))
     try:
         await rpc.call(auth.ACCEPT_EID_LINK, auth.AcceptEidLinkRequest(
             caller=session.claims.caller(), link_id=link_id, origin=origin_of(request)))
     except ServiceError as refused:
-        message, status = _problem(refused, _)
+        message, status = refusal_message(refused, _)
         return await _requests_page(request, session, pages, rpc, error=message,
                                     status_code=status)
     return pages.redirect(request, "/admin?done=eid_accepted")
@@ -173,7 +174,7 @@ async def refuse_eid_link(
     reason: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     """Refuse to link the card, with a reason mailed to the given address."""
-    _staff(session)
+    staff_only(session)
     _ = pages.gettext(pages.language(request, session))
     if not reason.strip():
         return await _requests_page(request, session, pages, rpc, status_code=422, error=_(
@@ -183,7 +184,7 @@ async def refuse_eid_link(
             caller=session.claims.caller(), link_id=link_id, reason=reason.strip(),
             origin=origin_of(request)))
     except ServiceError as refused:
-        message, status = _problem(refused, _)
+        message, status = refusal_message(refused, _)
         return await _requests_page(request, session, pages, rpc, error=message,
                                     status_code=status)
     return pages.redirect(request, "/admin?done=eid_refused")
@@ -205,7 +206,7 @@ async def _accounts_page(
                 caller=session.claims.caller(), email=email.strip()))
         except (NotFound, Invalid):
             error, status_code = _("No account has this e-mail address."), 404
-    return _page(pages, request, session, "admin/accounts.html", {
+    return office_page(pages, request, session, "admin/accounts.html", {
         "email": email.strip(), "account": account, "error": error,
         "invite": invite or {"email": "", "display_name": "", "language": "nl",
                              "dossier_ids": ""}}, status_code=status_code, done=done)
@@ -217,7 +218,7 @@ async def accounts_page(
     email: str = "", done: str = "",
 ) -> Response:
     """Invite a client; find an account by e-mail address and act on it."""
-    return await _accounts_page(request, _staff(session), pages, rpc, email=email, done=done)
+    return await _accounts_page(request, staff_only(session), pages, rpc, email=email, done=done)
 
 
 @router.post("/admin/invitations", dependencies=[CsrfChecked])
@@ -229,7 +230,7 @@ async def invite_client(
     dossier_ids: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Invite a client: they are mailed an activation link."""
-    _staff(session)
+    staff_only(session)
     _ = pages.gettext(pages.language(request, session))
     typed = {"email": email, "display_name": display_name, "language": language,
              "dossier_ids": dossier_ids}
@@ -244,7 +245,7 @@ async def invite_client(
     try:
         await rpc.call(auth.INVITE_CLIENT, invitation)
     except ServiceError as refused:
-        message, status = _problem(refused, _)
+        message, status = refusal_message(refused, _)
         return await _accounts_page(request, session, pages, rpc, invite=typed, error=message,
                                     status_code=status)
     return pages.redirect(request, f"/admin/accounts?done=invited&email={quote(email.strip())}")
@@ -254,12 +255,12 @@ async def _account_action(
     request: Request, session: WebSession, pages: Pages, rpc: Rpc, email: str, done: str,
     call: Callable[[], Any],
 ) -> Response:
-    _staff(session)
+    staff_only(session)
     _ = pages.gettext(pages.language(request, session))
     try:
         await call()
     except ServiceError as refused:
-        message, status = _problem(refused, _)
+        message, status = refusal_message(refused, _)
         return await _accounts_page(request, session, pages, rpc, email=email, error=message,
                                     status_code=status)
     return pages.redirect(request, f"/admin/accounts?done={done}&email={quote(email)}")
@@ -312,7 +313,7 @@ async def change_grant(
         auth.GRANT_DOSSIER, "granted")
     if not dossier_id.strip():
         _ = pages.gettext(pages.language(request, session))
-        return await _accounts_page(request, _staff(session), pages, rpc, email=email,
+        return await _accounts_page(request, staff_only(session), pages, rpc, email=email,
                                     status_code=422, error=_("Give a dossier number."))
     return await _account_action(request, session, pages, rpc, email, done, lambda: rpc.call(
         method, auth.GrantRequest(caller=session.claims.caller(), user_id=user_id,
@@ -327,7 +328,7 @@ async def staff_page(
     request: Request, session: PageSession, pages: Pages, done: str = ""
 ) -> Response:
     """The form to create an agent or office admin account (office admins only)."""
-    return _page(pages, request, _office_admin(session), "admin/staff.html", {
+    return office_page(pages, request, _office_admin(session), "admin/staff.html", {
         "values": {"email": "", "display_name": "", "role": "agent"}, "error": None},
         done=done)
 
@@ -356,11 +357,11 @@ async def create_staff(
         try:
             await rpc.call(auth.CREATE_STAFF, staff)
         except ServiceError as refused:
-            error, status = _problem(refused, _)
+            error, status = refusal_message(refused, _)
         else:
             return pages.redirect(request, "/admin/staff?done=staff_created")
-    return _page(pages, request, session, "admin/staff.html", {"values": values, "error": error},
-                 status_code=status)
+    return office_page(pages, request, session, "admin/staff.html",
+                       {"values": values, "error": error}, status_code=status)
 
 
 @router.get("/admin/audit")
@@ -370,4 +371,4 @@ async def audit_page(
     """The newest staff actions: who, what, when, from where (office admins only)."""
     log = await rpc.call(auth.LIST_AUDIT, auth.AuditQuery(
         caller=_office_admin(session).claims.caller(), limit=200))
-    return _page(pages, request, session, "admin/audit.html", {"entries": log.entries})
+    return office_page(pages, request, session, "admin/audit.html", {"entries": log.entries})

@@ -91,6 +91,10 @@ def sign_in_problem(error: ServiceError, _: Callable[[str], str]) -> tuple[str, 
             return _("Too many failed attempts. Please try again in %(minutes)s minute(s).") % {
                 "minutes": minutes}, 429
         return _("Too many attempts. Please wait a few minutes and try again."), 429
+    retry_after = (error.fields or {}).get("retry_after", "")
+    if isinstance(error, Unavailable) and retry_after.isdigit():  # a flood of log-ins
+        return _("Too many log-ins at the moment. Please try again in %(seconds)s seconds.") % {
+            "seconds": retry_after}, 503
     if isinstance(error, Unavailable):
         return _(
             "MyBroker is temporarily unavailable. Please try again in a moment."), 503
@@ -122,9 +126,10 @@ async def log_in(
     """Sign in with e-mail and password; the tokens go into httponly cookies."""
     _ = pages.gettext(pages.language(request))
     try:
-        pair = await rpc.call(auth.LOG_IN, auth.LoginRequest(
-            email=email.strip(), password=password,
-            client_ip=request.client.host if request.client else None))
+        async with state.logins.admitted():
+            pair = await rpc.call(auth.LOG_IN, auth.LoginRequest(
+                email=email.strip(), password=password,
+                client_ip=request.client.host if request.client else None))
         claims = state.verifier.verify(pair.access_token)
     except ServiceError as error:
         message, status = sign_in_problem(error, _)

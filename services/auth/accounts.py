@@ -51,7 +51,8 @@ class AccountHandlers:
         disabled = await self._store.set_status(account.user_id, UserStatus.DISABLED)
         if disabled is None:
             raise NotFound(NO_USER)
-        await self._store.expire_open_invitations(account.user_id, self._clock())
+        await self._store.expire_open_invitations(account.user_id, self._clock(),
+                                                  "account disabled")
         ended = await self._sessions.revoke_all_of(account.user_id, "account disabled")
         await self._audit.record(request.caller, request.origin, "account.disable",
                                  account.user_id, sessions_ended=str(ended))
@@ -74,7 +75,8 @@ class AccountHandlers:
         account = await self._account(request)
         if account.status is not UserStatus.INVITED:
             raise Conflict(NOT_INVITED)
-        ended = await self._store.expire_open_invitations(account.user_id, self._clock())
+        ended = await self._store.expire_open_invitations(account.user_id, self._clock(),
+                                                          "revoked")
         await self._audit.record(request.caller, request.origin, "invitation.revoke",
                                  account.user_id, links_ended=str(ended))
         return account.public()

@@ -33,6 +33,11 @@ class AuthSettings(ServiceSettings):
     password_hashing_concurrency: int = Field(
         default=2, ge=1, description="Hashes computed at once; a login flood queues behind these"
     )
+    password_hashing_queue: int = Field(
+        default=16, ge=0, description="Logins that may wait for a hash; more get 503 at once")
+    password_hashing_wait_seconds: float = Field(
+        default=3.0, gt=0, description="A login waits so long for a hash, then gets 503 (keep it"
+        " under the gateway's RPC timeout)")
 
     # Back-off after failed logins (ASVS 6.3.1): per typed e-mail address and per client IP.
     account_failure_limit: int = Field(default=10, ge=1, description="Failures before back-off")

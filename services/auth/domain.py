@@ -115,6 +115,18 @@ def invitation_state(
     return InvitationState.OPEN
 
 
+def listed_invitation_state(
+    expires_at: datetime, used_at: datetime | None, ended: str | None, now: datetime
+) -> str:
+    """What the office list calls an invitation: used, revoked (by staff, a newer link or the
+    account's disabling), expired, or pending (the link still works)."""
+    if used_at is not None:
+        return "used"
+    if ended:
+        return "revoked"
+    return "expired" if now >= expires_at else "pending"
+
+
 # --- access tokens ----------------------------------------------------------------------------
 
 

@@ -20,8 +20,18 @@ from stdnum.exceptions import ValidationError
 MAX_CHAIN_LENGTH = 5  # root, Citizen CA, leaf in practice; a bound against loops
 
 
+NOT_A_CARD = "This is not the authentication certificate of a Belgian eID card."
+OUT_OF_DATE = "This eID card has expired or is not valid yet."
+UNTRUSTED = "This card was not issued by a recognised Belgian eID authority."
+
+
 class EidRefused(Exception):
-    """The certificate cannot log anyone in; the message says why (for logs, not clients)."""
+    """The certificate cannot log anyone in; the message says why (for logs), `public` what
+    the card holder is told (nothing they do not know: it is their own certificate)."""
+
+    def __init__(self, reason: str, public: str = NOT_A_CARD) -> None:
+        super().__init__(reason)
+        self.public = public
 
 
 @dataclass(frozen=True)
@@ -68,16 +78,16 @@ def _is_self_signed(certificate: x509.Certificate) -> bool:
 def _within_dates(certificate: x509.Certificate, now: datetime) -> None:
     if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
         raise EidRefused(f"certificate {certificate.subject.rfc4514_string()} is outside its "
-                         "validity dates")
+                         "validity dates", OUT_OF_DATE)
 
 
 def _require_ca(certificate: x509.Certificate) -> None:
     try:
         constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
     except x509.ExtensionNotFound as error:
-        raise EidRefused("an issuing certificate is not marked as a CA") from error
+        raise EidRefused("an issuing certificate is not marked as a CA", UNTRUSTED) from error
     if not constraints.value.ca:
-        raise EidRefused("an issuing certificate is not a CA")
+        raise EidRefused("an issuing certificate is not a CA", UNTRUSTED)
 
 
 def _issuer_of(
@@ -91,7 +101,7 @@ def _issuer_of(
         except (ValueError, TypeError, InvalidSignature):
             continue
         return candidate
-    raise EidRefused("the certificate was not issued by a trusted eID authority")
+    raise EidRefused("the certificate was not issued by a trusted eID authority", UNTRUSTED)
 
 
 def _require_authentication_key_usage(certificate: x509.Certificate) -> None:
@@ -135,4 +145,4 @@ def verify_citizen_certificate(
         if _is_self_signed(issuer):
             return _identity(leaf)
         current = issuer
-    raise EidRefused("the certificate chain is too long")
+    raise EidRefused("the certificate chain is too long", UNTRUSTED)

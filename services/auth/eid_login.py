@@ -80,7 +80,7 @@ class EidHandlers:
                                    self._bundle, now)
         except EidRefused as refused:
             log.info("eID refused", reason=str(refused), client_ip=request.client_ip)
-            raise Unauthenticated(CARD_REFUSED) from refused
+            raise Unauthenticated(refused.public) from refused
         doc = await self._users.find_one({"national_number": identity.national_number})
         if doc is not None:
             account = await self._store.find_user(doc["_id"])

@@ -124,7 +124,7 @@ class AuthHandlers:
         account = await self._invited_account(request)
         now = self._clock()
         # Only the newest link works: an earlier mail may have gone to a wrong inbox.
-        await self._store.expire_open_invitations(account.user_id, now)
+        await self._store.expire_open_invitations(account.user_id, now, "replaced")
         token = new_secret_token()
         event = auth.InvitationCreated(
             invitation_id=new_id(), user_id=account.user_id, email=account.email,

@@ -13,6 +13,7 @@ from libs.servicekit.outbox import OutboxRelay
 from libs.servicekit.runtime import ServiceRuntime
 from services.auth import subscribers
 from services.auth.access_tokens import AccessTokenSigner, signing_key_from_settings
+from services.auth.account_lists import AccountListHandlers
 from services.auth.accounts import AccountHandlers
 from services.auth.audit import AuditTrail
 from services.auth.background import BackgroundWork
@@ -40,6 +41,7 @@ class AuthService:
     registration_handlers: RegistrationHandlers
     account_handlers: AccountHandlers
     eid_handlers: EidHandlers
+    list_handlers: AccountListHandlers
     background: BackgroundWork
     store: AuthStore
     relay: OutboxRelay
@@ -97,9 +99,10 @@ def build(settings: AuthSettings) -> AuthService:
         database, store, sessions, audit,
         trust_bundle=trust_bundle_from(settings.eid_trust_bundle_path), notify=relay.notify,
     )
+    list_handlers = AccountListHandlers(database)
     subscribers.register(
         broker, handlers, password_handlers, registration_handlers, account_handlers,
-        eid_handlers, prefetch=settings.rpc_prefetch,
+        eid_handlers, list_handlers, prefetch=settings.rpc_prefetch,
     )
 
     async def prepare_database() -> None:
@@ -107,6 +110,7 @@ def build(settings: AuthSettings) -> AuthService:
         await store.ensure_indexes()
         await registration_store.ensure_indexes()
         await eid_handlers.ensure_indexes()
+        await list_handlers.ensure_indexes()
         await mail_quota.ensure_indexes()
         await handlers.bootstrap_admin(
             settings.bootstrap_admin_email, settings.bootstrap_admin_name,
@@ -120,7 +124,7 @@ def build(settings: AuthSettings) -> AuthService:
     return AuthService(
         runtime=runtime, handlers=handlers, password_handlers=password_handlers,
         registration_handlers=registration_handlers, account_handlers=account_handlers,
-        eid_handlers=eid_handlers,
+        eid_handlers=eid_handlers, list_handlers=list_handlers,
         background=background, store=store, relay=relay, signer=signer,
         prepare_database=prepare_database)
 

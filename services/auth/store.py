@@ -39,11 +39,17 @@ INVITATION_RETENTION = timedelta(days=30)
 SESSION_RETENTION = timedelta(days=7)
 
 
+def invitation_list_key(created_at: datetime, invitation_id: str) -> str:
+    """The office list's sort key: newest first by creation, unique by id (a keyset cursor)."""
+    return f"{created_at.strftime('%Y%m%dT%H%M%S.%f')}|{invitation_id}"
+
+
 def _optional_utc(value: Any) -> datetime | None:
     return None if value is None else stored_utc(value)
 
 
-def _account(doc: Document) -> Account:
+def account_of(doc: Document) -> Account:
+    """The account a `users` document stores."""
     return Account(
         user_id=doc["_id"], email=doc["email"], display_name=doc["display_name"],
         role=Role(doc["role"]), status=UserStatus(doc["status"]),
@@ -144,12 +150,12 @@ class AuthStore:
     async def find_user(self, user_id: str) -> Account | None:
         """The account with this id."""
         doc = await self._users.find_one({"_id": user_id})
-        return None if doc is None else _account(doc)
+        return None if doc is None else account_of(doc)
 
     async def find_user_by_email(self, email: str) -> Account | None:
         """The account with this (normalized) e-mail address."""
         doc = await self._users.find_one({"email": email})
-        return None if doc is None else _account(doc)
+        return None if doc is None else account_of(doc)
 
     async def active_clients_of(self, dossier_id: str) -> list[Account]:
         """The active client accounts granted `dossier_id`, by e-mail address."""
@@ -158,7 +164,7 @@ class AuthStore:
             "dossier_ids": {"$in": [dossier_id]}, "role": Role.CLIENT.value,
             "status": UserStatus.ACTIVE.value,
         }).sort("email", 1)
-        return [_account(doc) async for doc in cursor]
+        return [account_of(doc) async for doc in cursor]
 
     async def admin_exists(self) -> bool:
         """True when the office has at least one admin."""
@@ -174,7 +180,7 @@ class AuthStore:
              "$addToSet": {"dossier_ids": {"$each": dossier_ids}}},
             return_document=ReturnDocument.AFTER,
         )
-        return None if doc is None else _account(doc)
+        return None if doc is None else account_of(doc)
 
     async def activate_user(
         self, user_id: str, password_hash: str, now: datetime
@@ -186,7 +192,7 @@ class AuthStore:
                       "activated_at": now}},
             return_document=ReturnDocument.AFTER,
         )
-        return None if doc is None else _account(doc)
+        return None if doc is None else account_of(doc)
 
     async def replace_password_hash(self, user_id: str, password_hash: str) -> None:
         """Store a hash recomputed with the current cost parameters."""
@@ -201,7 +207,7 @@ class AuthStore:
             record_events({"$set": {"password_hash": password_hash}}, event),
             return_document=ReturnDocument.AFTER,
         )
-        return None if doc is None else _account(doc)
+        return None if doc is None else account_of(doc)
 
     async def open_pending_user(self, user_id: str, dossier_ids: list[str]) -> Account | None:
         """The broker approved a registered account: active, with its dossier grants."""
@@ -210,7 +216,7 @@ class AuthStore:
             {"$set": {"status": UserStatus.ACTIVE.value, "dossier_ids": list(dossier_ids)}},
             return_document=ReturnDocument.AFTER,
         )
-        return None if doc is None else _account(doc)
+        return None if doc is None else account_of(doc)
 
     async def set_status(self, user_id: str, status: UserStatus) -> Account | None:
         """Put the account in `status` (disable, refuse); None if it does not exist."""
@@ -218,7 +224,7 @@ class AuthStore:
             {"_id": user_id}, {"$set": {"status": status.value}},
             return_document=ReturnDocument.AFTER,
         )
-        return None if doc is None else _account(doc)
+        return None if doc is None else account_of(doc)
 
     async def add_grant(self, user_id: str, dossier_id: str) -> Account | None:
         """Give the account access to a dossier (no-op if it has it)."""
@@ -226,7 +232,7 @@ class AuthStore:
             {"_id": user_id}, {"$addToSet": {"dossier_ids": dossier_id}},
             return_document=ReturnDocument.AFTER,
         )
-        return None if doc is None else _account(doc)
+        return None if doc is None else account_of(doc)
 
     async def remove_grant(self, user_id: str, dossier_id: str) -> Account | None:
         """Take a dossier away from the account (no-op if it did not have it)."""
@@ -234,7 +240,7 @@ class AuthStore:
             {"_id": user_id}, {"$pull": {"dossier_ids": dossier_id}},
             return_document=ReturnDocument.AFTER,
         )
-        return None if doc is None else _account(doc)
+        return None if doc is None else account_of(doc)
 
     # --- invitations ---------------------------------------------------------------------------
 
@@ -245,16 +251,17 @@ class AuthStore:
         await self._invitations.insert_one({
             "_id": event.invitation_id, "user_id": event.user_id, "email": event.email,
             "token_hash": token_hash, "created_by": created_by, "created_at": now,
-            "expires_at": event.expires_at, "used_at": None,
+            "expires_at": event.expires_at, "used_at": None, "ended": None,
             "purge_at": event.expires_at + INVITATION_RETENTION,
+            "list_key": invitation_list_key(now, event.invitation_id),
             **new_document_events(event),
         })
 
-    async def expire_open_invitations(self, user_id: str, now: datetime) -> int:
-        """End the user's unused links: only the newest invitation works."""
+    async def expire_open_invitations(self, user_id: str, now: datetime, why: str) -> int:
+        """End the user's unused links (`why`: revoked, replaced, account disabled)."""
         result = await self._invitations.update_many(
             {"user_id": user_id, "used_at": None, "expires_at": {"$gt": now}},
-            {"$set": {"expires_at": now}},
+            {"$set": {"expires_at": now, "ended": why}},
         )
         return result.modified_count
 

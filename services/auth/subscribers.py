@@ -2,8 +2,9 @@
 
 from faststream.rabbit import RabbitBroker
 
-from libs.contracts import auth
+from libs.contracts import account_lists, auth
 from libs.servicekit.rpc import serve_rpc
+from services.auth.account_lists import AccountListHandlers
 from services.auth.accounts import AccountHandlers
 from services.auth.eid_login import EidHandlers
 from services.auth.handlers import AuthHandlers
@@ -13,8 +14,8 @@ from services.auth.registrations import RegistrationHandlers
 
 def register(
     broker: RabbitBroker, handlers: AuthHandlers, passwords: PasswordHandlers,
-    registrations: RegistrationHandlers, accounts: AccountHandlers, eid: EidHandlers, *,
-    prefetch: int,
+    registrations: RegistrationHandlers, accounts: AccountHandlers, eid: EidHandlers,
+    lists: AccountListHandlers, *, prefetch: int,
 ) -> None:
     """Wire every RPC method of the service (auth consumes no events)."""
     serve_rpc(broker, auth.CREATE_STAFF, handlers.create_staff, prefetch=prefetch)
@@ -52,3 +53,5 @@ def register(
     serve_rpc(broker, auth.LIST_EID_LINKS, eid.list_links, prefetch=prefetch)
     serve_rpc(broker, auth.ACCEPT_EID_LINK, eid.accept_link, prefetch=prefetch)
     serve_rpc(broker, auth.REFUSE_EID_LINK, eid.refuse_link, prefetch=prefetch)
+    serve_rpc(broker, account_lists.LIST_ACCOUNTS, lists.list_accounts, prefetch=prefetch)
+    serve_rpc(broker, account_lists.LIST_INVITATIONS, lists.list_invitations, prefetch=prefetch)

@@ -35,6 +35,7 @@ from minio import Minio
 from PIL import Image
 
 from deploy.local.applications import SERVICES, ApplicationConfig, ApplicationStack
+from deploy.local.demo_eid import write_demo_eid
 from deploy.local.demo_pdf import text_pdf
 from deploy.local.demo_secrets import new_password, write_signing_keys
 from deploy.local.processes import ProcessGroup, free_port
@@ -87,6 +88,7 @@ def _start(base: Path, max_bytes: int) -> SystemStack:
     group = ProcessGroup(base / "logs")
     storage, mail = _storage_and_mail(group, base)
     keys = write_signing_keys(base / "secrets")
+    eid = write_demo_eid(base / "eid")
     limits = {"MYBROKER_GATEWAY_MAX_UPLOAD_BYTES": str(max_bytes),
               "MYBROKER_DOCUMENTS_MAX_UPLOAD_BYTES": str(max_bytes),
               "MYBROKER_DOCUMENTS_DOSSIER_QUOTA_BYTES": str(4 * max_bytes)}
@@ -100,7 +102,7 @@ def _start(base: Path, max_bytes: int) -> SystemStack:
         s3_bucket=f"bench-{run_id}", extra_environment=limits)
     applications = ApplicationStack(config, group)
     applications.start_all()
-    return SystemStack(config=config, applications=applications, group=group)
+    return SystemStack(config=config, applications=applications, group=group, eid=eid)
 
 
 def _file_chunks(path: Path) -> Iterator[bytes]:

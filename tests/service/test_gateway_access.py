@@ -10,6 +10,7 @@ from gateway.config import GatewaySettings
 from libs.contracts import auth
 from libs.contracts.rpc import Ack
 from libs.servicekit.errors import Gone, Invalid, RateLimited
+from services.auth.passwords import HashingBusy
 from tests.service.gateway_support import (
     Gateway,
     gateway_fixture,  # noqa: F401 - the `gateway` fixture
@@ -185,3 +186,26 @@ def test_a_signed_in_client_changes_the_password_from_the_account_page(
     gateway.rpc.answer(auth.CHANGE_PASSWORD, Ack())
     done = gateway.client.post("/account/password", data=form)
     assert "Uw wachtwoord is gewijzigd." in done.text
+
+
+BUSY = HashingBusy(4)  # what auth answers when its queue of logins waiting for a hash is full
+
+
+def test_a_login_during_a_flood_is_503_with_retry_after_at_once(gateway: Gateway) -> None:
+    gateway.rpc.answer(auth.LOG_IN, BUSY)
+    response = gateway.client.post("/api/v1/auth/login", json={
+        "email": "an@example.be", "password": "a password of hers"})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "4"
+    assert response.json()["detail"] == (
+        "Too many log-ins at the moment. Please try again in 4 seconds.")
+
+
+def test_the_login_page_says_how_many_seconds_to_wait_during_a_flood(gateway: Gateway) -> None:
+    gateway.rpc.answer(auth.LOG_IN, BUSY)
+    response = gateway.client.post("/login", data={
+        "email": "an@example.be", "password": "a password", "csrf_token": csrf(gateway)})
+    assert response.status_code == 503
+    assert "Te veel aanmeldingen op dit moment. Probeer het opnieuw over 4 seconden." in (
+        response.text)
+    assert 'value="an@example.be"' in response.text  # what was typed is kept

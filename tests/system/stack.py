@@ -20,6 +20,7 @@ import pytest
 
 from deploy.local import infra
 from deploy.local.applications import SERVICES, ApplicationConfig, ApplicationStack
+from deploy.local.demo_eid import DemoEid, write_demo_eid
 from deploy.local.demo_secrets import new_password, new_s3_keys, write_signing_keys
 from deploy.local.processes import ProcessGroup, free_port
 from deploy.local.seed_demo import import_dossier, invite_and_activate, log_in
@@ -32,6 +33,7 @@ class SystemStack:
     config: ApplicationConfig
     applications: ApplicationStack
     group: ProcessGroup
+    eid: DemoEid  # auth trusts its CA; the gateway trusts its proxy secret
 
     @property
     def gateway_url(self) -> str:
@@ -75,6 +77,7 @@ def _start(mongo_url: str, amqp_url: str, base: Path) -> SystemStack:
     try:
         storage, mail = _storage_and_mail(group, base)
         keys = write_signing_keys(base / "secrets")
+        eid = write_demo_eid(base / "eid")
         config = ApplicationConfig(
             environment="test", amqp_url=amqp_url, mongo_url=mongo_url,
             mongo_db_prefix=f"system_{run_id}", storage=storage, mail=mail,
@@ -83,13 +86,14 @@ def _start(mongo_url: str, amqp_url: str, base: Path) -> SystemStack:
             office_email=f"office.{run_id}@mybroker.example",
             gateway_port=free_port(), health_ports={name: free_port() for name in SERVICES},
             s3_bucket=f"system-{run_id}",
+            eid_trust_bundle_path=eid.trust_bundle_path, trusted_proxy_secret=eid.proxy_secret,
         )
         applications = ApplicationStack(config, group)
         applications.start_all()
     except BaseException:
         group.stop_all()
         raise
-    return SystemStack(config=config, applications=applications, group=group)
+    return SystemStack(config=config, applications=applications, group=group, eid=eid)
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,11 @@
 """Passwords are hashed with argon2id at the OWASP minimum, a bounded number at a time."""
 
 import asyncio
+import os
 import threading
 import time
 
-from services.auth.passwords import PasswordHasher
+from services.auth.passwords import HashingBusy, PasswordHasher
 
 
 def _hasher(concurrency: int = 2) -> PasswordHasher:
@@ -87,3 +88,72 @@ async def test_an_unknown_email_costs_one_real_verification_like_a_known_one() -
     hasher._hash = CountingHash()  # type: ignore[assignment]
     await hasher.verify_nothing("any password at all")
     assert verified == [dummy]
+
+
+class _BlockedHash:
+    """Hashes that wait until the test lets them finish."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def hash(self, password: str) -> str:
+        self.release.wait(5)
+        return "hashed"
+
+
+async def test_a_login_beyond_the_full_queue_is_told_at_once_when_to_retry() -> None:
+    hasher = PasswordHasher(memory_kib=19456, time_cost=2, concurrency=1, queue_limit=2)
+    blocked = _BlockedHash()
+    hasher._hash = blocked  # type: ignore[assignment]
+    running = [asyncio.create_task(hasher.hash(f"password {n:04}")) for n in range(3)]
+    await asyncio.sleep(0.05)  # one hashing, two waiting: the queue is full
+    started = time.monotonic()
+    try:
+        await hasher.hash("one login too many")
+    except HashingBusy as busy:
+        assert time.monotonic() - started < 0.05
+        assert busy.fields is not None and int(busy.fields["retry_after"]) >= 1
+        assert "Too many log-ins at the moment" in busy.detail
+        assert str(busy.code) == "unavailable"  # 503 + Retry-After at the gateway
+    else:
+        raise AssertionError("the fourth login was not refused")
+    finally:
+        blocked.release.set()
+    assert await asyncio.gather(*running) == ["hashed"] * 3  # the queued ones all finished
+
+
+async def test_a_login_that_waits_too_long_for_a_hash_gives_up_before_the_rpc_timeout() -> None:
+    hasher = PasswordHasher(memory_kib=19456, time_cost=2, concurrency=1, queue_limit=10,
+                            max_wait_seconds=0.1)
+    blocked = _BlockedHash()
+    hasher._hash = blocked  # type: ignore[assignment]
+    first = asyncio.create_task(hasher.hash("the first password"))
+    await asyncio.sleep(0.02)
+    started = time.monotonic()
+    try:
+        await hasher.hash("the second password")
+    except HashingBusy:
+        assert 0.09 <= time.monotonic() - started < 0.5
+    else:
+        raise AssertionError("the waiting login did not give up")
+    finally:
+        blocked.release.set()
+    assert await first == "hashed"
+    assert await hasher.hash("after the wait") == "hashed"  # the slot was not lost
+
+
+async def test_hashes_run_in_threads_at_the_lowest_cpu_priority() -> None:
+    hasher = _hasher(concurrency=1)
+    seen: list[tuple[int, int]] = []
+
+    class PriorityProbe:
+        def hash(self, password: str) -> str:
+            thread = threading.get_native_id()
+            seen.append((os.getpriority(os.PRIO_PROCESS, thread), os.sched_getscheduler(thread)))
+            return "hashed"
+
+    hasher._hash = PriorityProbe()  # type: ignore[assignment]
+    await hasher.hash("a password to hash")
+    assert seen == [(19, os.SCHED_IDLE)]
+    main_thread = threading.get_native_id()
+    assert os.getpriority(os.PRIO_PROCESS, main_thread) < 19  # the event loop is untouched

@@ -1,0 +1,113 @@
+"""The office's list pages: every account (filters: role, status, text) and every invitation
+(pending, used, expired, revoked) with resend and revoke. Pages follow auth's keyset cursor
+("next page" carries `after`); a row links to the account page of /admin/accounts.
+"""
+
+from typing import Annotated, Any, get_args
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from gateway.deps import Rpc, origin_of
+from gateway.web.admin_pages import office_page, refusal_message, staff_only
+from gateway.web.pages import CsrfChecked, Pages, PageSession
+from libs.contracts import account_lists as lists
+from libs.contracts import auth
+from libs.contracts.caller import Role
+from libs.servicekit.errors import ServiceError
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 25
+
+
+def _choice(value: str, allowed: tuple[str, ...]) -> str | None:
+    """A filter from the query string: one of `allowed`, else no filter (a stale bookmark)."""
+    return value if value in allowed else None
+
+
+@router.get("/admin/account-list")
+async def account_list_page(
+    request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+    role: str = "", status: str = "",
+    contains: Annotated[str, Query(max_length=100)] = "",
+    after: Annotated[str, Query(max_length=320)] = "",
+) -> Response:
+    """All accounts by e-mail address; the office admin also sees staff accounts."""
+    staff_only(session)
+    is_admin = session.claims.role == Role.ADMIN
+    roles = get_args(lists.AccountRoleFilter) if is_admin else ("client",)
+    filters: dict[str, Any] = {"role": _choice(role, roles),
+                               "status": _choice(status, get_args(lists.AccountStatusFilter)),
+                               "contains": contains.strip()}
+    listed = await rpc.call(lists.LIST_ACCOUNTS, lists.ListAccountsRequest(
+        caller=session.claims.caller(), after=after, limit=PAGE_SIZE, **filters))
+    shown = {key: value for key, value in filters.items() if value}
+    return office_page(pages, request, session, "admin/account_list.html", {
+        "accounts": listed.accounts, "filters": filters, "roles": roles,
+        "statuses": get_args(lists.AccountStatusFilter), "is_first_page": not after,
+        "first_page": "/admin/account-list?" + urlencode(shown),
+        "next_page": None if listed.next_after is None else
+        "/admin/account-list?" + urlencode({**shown, "after": listed.next_after}),
+        "error": None})
+
+
+async def _invitation_page(
+    request: Request, session: PageSession, pages: Pages, rpc: Rpc, *, state: str = "",
+    after: str = "", done: str = "", error: str | None = None, status_code: int = 200,
+) -> Response:
+    chosen = _choice(state, get_args(lists.InvitationStateFilter))
+    listed = await rpc.call(lists.LIST_INVITATIONS, lists.ListInvitationsRequest(
+        caller=session.claims.caller(), state=chosen, after=after, limit=PAGE_SIZE))
+    shown = {"state": chosen} if chosen else {}
+    return office_page(pages, request, session, "admin/invitations.html", {
+        "invitations": listed.invitations, "state": chosen or "",
+        "states": get_args(lists.InvitationStateFilter), "is_first_page": not after,
+        "first_page": "/admin/invitations?" + urlencode(shown),
+        "next_page": None if listed.next_after is None else
+        "/admin/invitations?" + urlencode({**shown, "after": listed.next_after}),
+        "error": error}, status_code=status_code, done=done)
+
+
+@router.get("/admin/invitations")
+async def invitations_page(
+    request: Request, session: PageSession, pages: Pages, rpc: Rpc, state: str = "",
+    after: Annotated[str, Query(max_length=200)] = "", done: str = "",
+) -> Response:
+    """Every invitation, newest first, with its state; resend or revoke an open one."""
+    return await _invitation_page(request, staff_only(session), pages, rpc, state=state,
+                                  after=after, done=done)
+
+
+async def _invitation_action(
+    request: Request, session: PageSession, pages: Pages, rpc: Rpc, user_id: str,
+    method: Any, done: str,
+) -> Response:
+    staff_only(session)
+    _ = pages.gettext(pages.language(request, session))
+    try:
+        await rpc.call(method, auth.AccountActionRequest(
+            caller=session.claims.caller(), user_id=user_id, origin=origin_of(request)))
+    except ServiceError as refused:
+        message, status = refusal_message(refused, _)
+        return await _invitation_page(request, session, pages, rpc, error=message,
+                                      status_code=status)
+    return pages.redirect(request, f"/admin/invitations?done={done}")
+
+
+@router.post("/admin/invitations/{user_id}/resend", dependencies=[CsrfChecked])
+async def resend_listed_invitation(
+    user_id: str, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+) -> Response:
+    """Mail the invited client a new link; the older one stops working."""
+    return await _invitation_action(request, session, pages, rpc, user_id,
+                                    auth.RESEND_INVITATION, "resent")
+
+
+@router.post("/admin/invitations/{user_id}/revoke", dependencies=[CsrfChecked])
+async def revoke_listed_invitation(
+    user_id: str, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+) -> Response:
+    """The invited client's link stops working."""
+    return await _invitation_action(request, session, pages, rpc, user_id,
+                                    auth.REVOKE_INVITATION, "revoked")
