@@ -117,6 +117,9 @@ class OpenDownloadRequest(BaseModel):
     dossier_id: str
     document_id: str
     variant: BodyVariant = BodyVariant.ORIGINAL
+    ranged: bool = Field(default=False, description="The caller wants a byte range of the "
+                         "body: a part cannot be checked against the hash, so the service "
+                         "first makes sure the whole stored body was verified recently")
 
 
 class DownloadTicket(BaseModel):
@@ -129,10 +132,23 @@ class DownloadTicket(BaseModel):
     content_type: str | None = None
     size: int | None = None
     sha256: str | None = None
+    ranges: bool = Field(default=False, description="The body may be served in byte ranges: "
+                         "a PDF whose stored body matched its hash recently; otherwise it is "
+                         "served whole, verified on the way")
 
 
 class ReportDamagedRequest(BaseModel):
     """The gateway read a body whose hash differs from the stored one."""
+
+    caller: Caller
+    dossier_id: str
+    document_id: str
+    variant: BodyVariant
+    observed_sha256: str
+
+
+class ReportVerifiedRequest(BaseModel):
+    """The gateway read a whole body and it matched its hash: ranges of it may be served."""
 
     caller: Caller
     dossier_id: str
@@ -162,6 +178,7 @@ COMPLETE_UPLOAD = RpcMethod("documents.rpc.complete_upload", CompleteUploadReque
 LIST_DOCUMENTS = RpcMethod("documents.rpc.list_documents", ListDocumentsQuery, DocumentList)
 OPEN_DOWNLOAD = RpcMethod("documents.rpc.open_download", OpenDownloadRequest, DownloadTicket)
 REPORT_DAMAGED = RpcMethod("documents.rpc.report_damaged", ReportDamagedRequest, Ack)
+REPORT_VERIFIED = RpcMethod("documents.rpc.report_verified", ReportVerifiedRequest, Ack)
 PUBLISH_BATCH = RpcMethod("documents.rpc.publish_batch", PublishBatchRequest, BatchPublic)
 
 

@@ -122,8 +122,10 @@ class ObjectStore:
         if key in self.objects:
             body = self.objects[key]
             ranged = request.headers.get("range", "")
-            if ranged.startswith("bytes="):  # one "first-last" range, as S3 answers it
+            if ranged.startswith("bytes="):  # one "first-last" or "-suffix" range, as S3
                 first, _, last = ranged.removeprefix("bytes=").partition("-")
+                if not first:
+                    first, last = str(max(len(body) - int(last), 0)), ""
                 start, end = int(first), min(int(last or len(body) - 1), len(body) - 1)
                 if start >= len(body):
                     return httpx.Response(416)
