@@ -11,6 +11,7 @@ from libs.contracts.documents import (
     BodyVariant,
     ContextKind,
     DocumentContext,
+    DocumentProblem,
     DocumentPublic,
     RenditionPublic,
     RenditionState,
@@ -91,6 +92,7 @@ class StoredDocument(BaseModel):
     thumbnail_size: int | None = None
     thumbnail_sha256: str | None = None
     damaged: bool = False
+    damage_reason: str | None = None
     original_verified_at: datetime | None = None
     rendition_verified_at: datetime | None = None
     thumbnail_verified_at: datetime | None = None
@@ -120,6 +122,14 @@ class StoredDocument(BaseModel):
             ),
             damaged=self.damaged,
         )
+
+    def to_problem(self) -> DocumentProblem:
+        """What staff see of a damaged document or a failed upload."""
+        return DocumentProblem(
+            document_id=self.document_id, dossier_id=self.dossier_id, title=self.title,
+            filename=self.filename, problem="damaged" if self.damaged else "upload_failed",
+            reason=self.damage_reason if self.damaged else self.rejection_reason,
+            created_at=self.created_at)
 
     def stored_bodies(self) -> list[Body]:
         """Every object this published document keeps in S3."""

@@ -9,6 +9,8 @@ from libs.contracts.documents import (
     BeginUploadRequest,
     CompleteUploadRequest,
     DocumentList,
+    DocumentProblemList,
+    DocumentProblemsQuery,
     DocumentPublic,
     DocumentPublished,
     DocumentsBatchPublished,
@@ -224,6 +226,13 @@ class DocumentsHandlers:
             skip=(query.page - 1) * query.page_size, limit=query.page_size)
         return DocumentList(documents=found, total=total, page=query.page,
                             page_size=query.page_size)
+
+    async def list_document_problems(self, query: DocumentProblemsQuery) -> DocumentProblemList:
+        """Staff: damaged documents and failed uploads (what the orphan sweep and the integrity
+        checks found), the latest first."""
+        require_staff(query.caller)
+        found = await self._store.with_problems(query.limit)
+        return DocumentProblemList(problems=[document.to_problem() for document in found])
 
     async def open_download(self, request: OpenDownloadRequest) -> DownloadTicket:
         """A short-lived link to a published document's body, for the gateway to stream; for a

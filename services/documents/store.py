@@ -190,6 +190,13 @@ class DocumentsStore:
         return [document for document in due
                 if document.scrubbed_at is None or document.scrubbed_at < before]
 
+    async def with_problems(self, limit: int) -> list[StoredDocument]:
+        """Damaged documents and refused or abandoned uploads, the latest begun first."""
+        cursor = self._documents.find(
+            {"$or": [{"damaged": True}, {"state": DocumentState.REJECTED.value}]}
+        ).sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit)
+        return [_from_mongo(document) async for document in cursor]
+
     async def uploading_before(self, moment: datetime) -> list[StoredDocument]:
         """Uploads begun before `moment` that never completed."""
         cursor = self._documents.find({"state": DocumentState.UPLOADING.value,

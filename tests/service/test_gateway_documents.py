@@ -131,6 +131,23 @@ def test_clients_cannot_publish_documents(gateway: Gateway) -> None:
     assert response.status_code == 403
 
 
+def test_staff_list_the_document_problems_and_clients_may_not(gateway: Gateway) -> None:
+    problem = documents.DocumentProblem(
+        document_id="doc7", dossier_id="D1", title="Polis", filename="polis.pdf",
+        problem="upload_failed", reason="The upload was never completed.",
+        created_at=utc_now())
+    gateway.rpc.answer(documents.LIST_DOCUMENT_PROBLEMS,
+                       documents.DocumentProblemList(problems=[problem]))
+    response = gateway.client.get("/admin/api/v1/documents/problems?limit=20",
+                                  headers=staff(gateway))
+    assert response.status_code == 200
+    assert response.json()["problems"][0]["reason"] == "The upload was never completed."
+    [query] = gateway.rpc.called(documents.LIST_DOCUMENT_PROBLEMS)
+    assert isinstance(query, documents.DocumentProblemsQuery) and query.limit == 20
+    assert gateway.client.get("/admin/api/v1/documents/problems",
+                              headers=gateway.bearer()).status_code == 403
+
+
 def test_a_download_streams_the_body_with_its_name_size_and_hash(gateway: Gateway) -> None:
     body = b"%PDF-1.7 fake pdf body" * 100
     gateway.store.objects["/mybroker-documents/doc9"] = body

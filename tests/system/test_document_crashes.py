@@ -134,6 +134,14 @@ def upload_in_background(stack: SystemStack, staff: dict[str, str], title: str,
     return thread, outcome
 
 
+def document_problems(stack: SystemStack, gateway: httpx.Client) -> dict[str, dict[str, Any]]:
+    """What the office sees in the admin API's list of document problems, by document id."""
+    response = gateway.get("/admin/api/v1/documents/problems",
+                           headers=bearer(staff_log_in(stack, gateway)))
+    assert response.status_code == 200, response.text
+    return {problem["document_id"]: problem for problem in response.json()["problems"]}
+
+
 def listed_titles(gateway: httpx.Client, client: ClientLogin) -> list[str]:
     """What the client sees in "Mijn documenten"."""
     response = gateway.get(f"/api/v1/dossiers/{DUPONT}/documents",
@@ -191,6 +199,9 @@ def test_an_upload_whose_service_is_killed_between_the_s3_and_the_metadata_write
     assert documents_metric(
         system_stack, "mybroker_documents_orphan_sweep_completed_timestamp_seconds") > 0
     assert "Frozen" not in listed_titles(gateway, dupont_client)
+    problem = document_problems(system_stack, gateway)[begun["document_id"]]
+    assert (problem["problem"], problem["reason"]) == (
+        "upload_failed", "The upload was never completed.")
 
 
 def test_an_upload_whose_gateway_is_killed_while_it_stores_the_body_is_swept(
@@ -292,3 +303,4 @@ def test_a_published_document_whose_body_vanished_from_s3_is_swept_and_served_41
                             kind="missing_body") >= 1
     assert documents_metric(system_stack, "mybroker_documents_damaged_total",
                             found_by="sweep") >= 1
+    assert document_problems(system_stack, gateway)[document_id]["problem"] == "damaged"
