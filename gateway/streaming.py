@@ -1,27 +1,19 @@
-"""File bodies between client and object storage: streamed, bounded in memory, never on the bus.
+"""Uploads between client and object storage: streamed, bounded in memory, never on the bus.
 
-Upload: the multipart body is parsed as it arrives; each file part is counted, hashed (sha256)
+The multipart body is parsed as it arrives; each file part is counted, hashed (sha256)
 and spooled to a temporary file, and refused with 413 the moment a limit is passed (per file,
 number of files, all files together): reading stops there. Then the documents service hands
 out a presigned PUT, the spooled file is streamed to it with its Content-Length, and the upload
-is completed with the size and hash measured here.
-Download: the documents service hands out a presigned GET whose body is relayed chunk by chunk
-and hashed on the way; the last chunk is held back until the hash matches, so a damaged body
-never reaches the client whole (the transfer is cut off and the document reported damaged).
-A Range request (PDF viewers ask for one) is passed to the store and its 206 relayed.
+is completed with the size and hash measured here. Downloads: see gateway/downloads.py.
 """
 
 import hashlib
-import re
-import unicodedata
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from tempfile import SpooledTemporaryFile
-from urllib.parse import quote
 
 import httpx
 from fastapi import Request
-from fastapi.responses import StreamingResponse
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from gateway.deps import RpcCaller
@@ -37,10 +29,6 @@ MAX_FIELD_BYTES = 16 * 1024  # text fields (title, ...) are short
 MAX_PARTS = 16
 MULTIPART_OVERHEAD_BYTES = 64 * 1024  # headers and boundaries around the file part
 
-
-# Only these are shown by the browser itself; every other type is offered as a download.
-INLINE_CONTENT_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "image/gif",
-                                  "image/webp"})
 
 
 def too_large(max_bytes: int) -> Problem:
@@ -263,100 +251,3 @@ async def store_upload(
     return await rpc.call(documents.COMPLETE_UPLOAD, documents.CompleteUploadRequest(
         caller=caller, document_id=slot.document_id, size=upload.size, sha256=upload.sha256,
         correlation_id=correlation_id.get(), viewable_only=viewable_only))
-
-
-def content_disposition(filename: str, disposition: str = "attachment") -> str:
-    """RFC 6266: an ASCII `filename` fallback plus the exact UTF-8 name in `filename*`."""
-    # "é" keeps its "e"; a character without an ASCII base becomes "_" rather than vanish.
-    ascii_name = "".join(
-        char if char.isascii() else ("" if unicodedata.combining(char) else "_")
-        for char in unicodedata.normalize("NFKD", filename))
-    fallback = re.sub(r"[^A-Za-z0-9 !#$&+,.;=@^_`{}~()\[\]-]", "_", ascii_name).strip()
-    fallback = fallback or "document"
-    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
-
-DamageReport = Callable[[str], Awaitable[None]]
-
-
-async def stream_download(
-    storage: httpx.AsyncClient, ticket: documents.DownloadTicket, *,
-    range_header: str | None = None, as_attachment: bool = False,
-    on_damaged: DamageReport | None = None,
-) -> StreamingResponse:
-    """Relay the object behind a presigned GET, with safe headers; verify its hash on the way."""
-    document = ticket.document
-    content_type = ticket.content_type or document.content_type
-    size = ticket.size if ticket.size is not None else document.size
-    expected = ticket.sha256 or document.sha256
-    # Ranges serve PDF viewers; everything else comes whole, so it can be verified whole.
-    ranged = range_header is not None and content_type == "application/pdf"
-    headers = {"Range": range_header} if ranged and range_header else {}
-    try:
-        upstream = await storage.send(
-            storage.build_request("GET", ticket.download_url, headers=headers), stream=True)
-    except httpx.HTTPError as error:
-        log.warning("object storage unreachable", error=str(error))
-        raise Unavailable("The document store cannot be reached.") from None
-    if ranged and upstream.status_code == 416:
-        await upstream.aclose()
-        raise Problem(416, "range_not_satisfiable", "The requested range is not in the file.")
-    if upstream.status_code not in (200, 206) or (upstream.status_code == 206 and not ranged):
-        await upstream.aclose()
-        log.warning("object storage refused the download", status=upstream.status_code)
-        raise Unavailable("The document cannot be read right now.")
-    inline = content_type in INLINE_CONTENT_TYPES and not as_attachment
-    response_headers = {
-        "Content-Disposition": content_disposition(
-            ticket.filename or document.filename, "inline" if inline else "attachment"),
-        "X-Content-Type-Options": "nosniff",
-        "X-Content-SHA256": expected,
-        "Accept-Ranges": "bytes" if content_type == "application/pdf" else "none",
-        "Cache-Control": "private, no-store",
-    }
-    if upstream.status_code == 206:
-        response_headers["Content-Range"] = upstream.headers.get("content-range", "")
-        response_headers["Content-Length"] = upstream.headers.get("content-length", "")
-        body = _relay(upstream)
-    else:
-        response_headers["Content-Length"] = str(size)
-        body = _relay_verified(upstream, expected, on_damaged)
-    return StreamingResponse(body, status_code=upstream.status_code, media_type=content_type,
-                             headers=response_headers)
-
-
-async def _relay(upstream: httpx.Response) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in upstream.aiter_bytes(CHUNK_BYTES):
-            yield chunk
-    finally:  # also when the client goes away mid-download
-        await upstream.aclose()
-
-
-class DamagedBody(Exception):
-    """The body read from the store does not match its hash: the transfer is cut off."""
-
-
-async def _relay_verified(
-    upstream: httpx.Response, expected_sha256: str, on_damaged: DamageReport | None
-) -> AsyncIterator[bytes]:
-    digest = hashlib.sha256()
-    held: bytes | None = None
-    try:
-        async for chunk in upstream.aiter_bytes(CHUNK_BYTES):
-            digest.update(chunk)
-            if held is not None:
-                yield held
-            held = chunk
-    finally:
-        await upstream.aclose()
-    observed = digest.hexdigest()
-    if observed != expected_sha256:
-        held = None  # the unverified tail is dropped, never sent (nor kept in the traceback)
-        log.error("stored body does not match its hash; transfer cut off",
-                  expected_sha256=expected_sha256, observed_sha256=observed)
-        if on_damaged is not None:
-            await on_damaged(observed)
-        raise DamagedBody(observed)
-    if held is not None:
-        yield held

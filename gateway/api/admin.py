@@ -1,6 +1,8 @@
 """The admin API for broker staff: staff accounts, invitations, dossiers, grants, documents."""
 
-from fastapi import APIRouter, Request, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, EmailStr, Field
 
 from gateway.api.admin_documents import announce_batch
@@ -104,6 +106,16 @@ async def publish_document(
         upload.close()
     await announce_batch(rpc, staff.caller(), dossier_id, [stored.document_id])  # one mail
     return stored
+
+
+@router.get("/documents/problems")
+async def list_document_problems(
+    staff: StaffCaller, rpc: Rpc, limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> documents.DocumentProblemList:
+    """Documents to look at: damaged ones (never served to clients) and uploads that failed
+    (refused, or abandoned by a crash and cleaned up by the orphan sweep), the latest first."""
+    return await rpc.call(documents.LIST_DOCUMENT_PROBLEMS, documents.DocumentProblemsQuery(
+        caller=staff.caller(), limit=limit))
 
 
 @router.get("/dossiers/{dossier_id}/requests")

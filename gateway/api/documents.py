@@ -6,12 +6,8 @@ from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from gateway.deps import CurrentCaller, GrantedDossier, Rpc, State
-from gateway.streaming import (
-    UploadLimits,
-    receive_uploads,
-    store_upload,
-    stream_download,
-)
+from gateway.downloads import open_and_stream
+from gateway.streaming import UploadLimits, receive_uploads, store_upload
 from libs.contracts import documents, signing
 from libs.contracts.auth import AccessClaims
 from libs.servicekit.errors import Invalid
@@ -80,19 +76,13 @@ async def attach_documents(
 
 async def _download(
     dossier_id: str, document_id: str, claims: AccessClaims, rpc: Rpc, state: State,
-    variant: documents.BodyVariant, range_header: str | None, as_attachment: bool = False,
+    variant: documents.BodyVariant, range_header: str | None, if_range: str | None = None,
+    as_attachment: bool = False,
 ) -> StreamingResponse:
-    caller = claims.caller()
-    ticket = await rpc.call(documents.OPEN_DOWNLOAD, documents.OpenDownloadRequest(
-        caller=caller, dossier_id=dossier_id, document_id=document_id, variant=variant))
-
-    async def report_damaged(observed_sha256: str) -> None:
-        await rpc.call(documents.REPORT_DAMAGED, documents.ReportDamagedRequest(
-            caller=caller, dossier_id=dossier_id, document_id=document_id, variant=variant,
-            observed_sha256=observed_sha256))
-
-    return await stream_download(state.storage, ticket, range_header=range_header,
-                                 as_attachment=as_attachment, on_damaged=report_damaged)
+    return await open_and_stream(rpc, state.storage, claims.caller(), dossier_id=dossier_id,
+                                 document_id=document_id, variant=variant,
+                                 range_header=range_header, if_range=if_range,
+                                 as_attachment=as_attachment)
 
 
 @router.get(
@@ -104,10 +94,13 @@ async def _download(
 async def download_document(
     dossier_id: GrantedDossier, document_id: str, claims: CurrentCaller, rpc: Rpc, state: State,
     download: bool = False, range_header: Annotated[str | None, Header(alias="range")] = None,
+    if_range: Annotated[str | None, Header(alias="if-range")] = None,
 ) -> StreamingResponse:
-    """The original file, streamed from the document store (`download=true`: as attachment)."""
+    """The original file, streamed from the document store (`download=true`: as attachment);
+    one byte range of a PDF (206) once its stored body is verified, else the whole file."""
     return await _download(dossier_id, document_id, claims, rpc, state,
-                           documents.BodyVariant.ORIGINAL, range_header, as_attachment=download)
+                           documents.BodyVariant.ORIGINAL, range_header, if_range,
+                           as_attachment=download)
 
 
 @router.get(
@@ -119,10 +112,11 @@ async def download_document(
 async def view_document(
     dossier_id: GrantedDossier, document_id: str, claims: CurrentCaller, rpc: Rpc, state: State,
     range_header: Annotated[str | None, Header(alias="range")] = None,
+    if_range: Annotated[str | None, Header(alias="if-range")] = None,
 ) -> StreamingResponse:
     """What the viewer shows: the document as PDF, or the image (404 while not ready)."""
     return await _download(dossier_id, document_id, claims, rpc, state,
-                           documents.BodyVariant.VIEW, range_header)
+                           documents.BodyVariant.VIEW, range_header, if_range)
 
 
 @router.get("/documents/{document_id}/thumbnail", response_class=StreamingResponse)

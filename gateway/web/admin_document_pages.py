@@ -22,7 +22,7 @@ from gateway.api.documents import parse_context
 from gateway.deps import Rpc, RpcCaller, State
 from gateway.problems import Problem
 from gateway.streaming import UploadLimits, receive_uploads, store_upload
-from gateway.web.admin_pages import Translate, _page, _staff
+from gateway.web.admin_pages import Translate, office_page, staff_only
 from gateway.web.pages import Pages, PageSession
 from gateway.web.session import CSRF_COOKIE
 from libs.contracts import documents, dossier
@@ -112,7 +112,7 @@ async def publish_page(
     dossier_id: str = "", context: str = "general",
 ) -> Response:
     """Choose a dossier and a context, then publish several files into it."""
-    caller = _staff(session).claims.caller()
+    caller = staff_only(session).claims.caller()
     _ = pages.gettext(pages.language(request, session))
     chosen = dossier_id.strip()
     values: dict[str, Any] = {"dossier_id": chosen, "context": context, "summary": None,
@@ -132,7 +132,7 @@ async def publish_page(
             recent = await rpc.call(documents.LIST_DOCUMENTS, documents.ListDocumentsQuery(
                 caller=caller, dossier_id=chosen, context=shown_context, page_size=20))
             values["recent"] = recent.documents
-    return _page(pages, request, session, "admin/documents.html", {
+    return office_page(pages, request, session, "admin/documents.html", {
         **values, "max_file_bytes": state.settings.max_upload_bytes,
         "max_files": MAX_FILES_PER_BATCH}, status_code=404 if values["error"] else 200)
 
@@ -168,7 +168,7 @@ async def publish_file(
 ) -> JSONResponse:
     """One file of the page's batch (multipart: `file`, `title`, `context`), published but
     not yet announced; answers the document, or the reason it was refused."""
-    caller = _staff(session).claims.caller()
+    caller = staff_only(session).claims.caller()
     _ = pages.gettext(pages.language(request, session))
     settings = state.settings
     try:
@@ -198,7 +198,7 @@ async def announce_files(
     document_ids: Annotated[list[str], Body(embed=True, min_length=1, max_length=100)],
 ) -> JSONResponse:
     """The page's files are all sent: announce the published ones as one batch (one mail)."""
-    caller = _staff(session).claims.caller()
+    caller = staff_only(session).claims.caller()
     _ = pages.gettext(pages.language(request, session))
     try:
         batch = await announce_batch(rpc, caller, dossier_id, document_ids)

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from gateway.api.documents import parse_context
 from gateway.deps import Rpc, State
-from gateway.streaming import stream_download
+from gateway.downloads import open_and_stream
 from gateway.web.pages import Pages, PageSession, active_dossier_id, dossier_choices
 from libs.contracts import documents
 from libs.servicekit.errors import Invalid, NotFound
@@ -64,20 +64,14 @@ async def document_file(
     document_id: str, request: Request, session: PageSession, rpc: Rpc, state: State,
     variant: documents.BodyVariant = documents.BodyVariant.VIEW, download: bool = False,
     range_header: Annotated[str | None, Header(alias="range")] = None,
+    if_range: Annotated[str | None, Header(alias="if-range")] = None,
 ) -> Response:
     """A document's body for the pages (the viewer's PDF, an image, the original)."""
     claims = session.claims
     active = active_dossier_id(request, claims)
     if active is None:
         raise Invalid("Choose a dossier first.")
-    caller = claims.caller()
-    ticket = await rpc.call(documents.OPEN_DOWNLOAD, documents.OpenDownloadRequest(
-        caller=caller, dossier_id=active, document_id=document_id, variant=variant))
-
-    async def report_damaged(observed_sha256: str) -> None:
-        await rpc.call(documents.REPORT_DAMAGED, documents.ReportDamagedRequest(
-            caller=caller, dossier_id=active, document_id=document_id, variant=variant,
-            observed_sha256=observed_sha256))
-
-    return await stream_download(state.storage, ticket, range_header=range_header,
-                                 as_attachment=download, on_damaged=report_damaged)
+    return await open_and_stream(rpc, state.storage, claims.caller(), dossier_id=active,
+                                 document_id=document_id, variant=variant,
+                                 range_header=range_header, if_range=if_range,
+                                 as_attachment=download)

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -119,6 +120,9 @@ class OpenDownloadRequest(BaseModel):
     dossier_id: str
     document_id: str
     variant: BodyVariant = BodyVariant.ORIGINAL
+    ranged: bool = Field(default=False, description="The caller wants a byte range of the "
+                         "body: a part cannot be checked against the hash, so the service "
+                         "first makes sure the whole stored body was verified recently")
 
 
 class DownloadTicket(BaseModel):
@@ -131,10 +135,23 @@ class DownloadTicket(BaseModel):
     content_type: str | None = None
     size: int | None = None
     sha256: str | None = None
+    ranges: bool = Field(default=False, description="The body may be served in byte ranges: "
+                         "a PDF whose stored body matched its hash recently; otherwise it is "
+                         "served whole, verified on the way")
 
 
 class ReportDamagedRequest(BaseModel):
     """The gateway read a body whose hash differs from the stored one."""
+
+    caller: Caller
+    dossier_id: str
+    document_id: str
+    variant: BodyVariant
+    observed_sha256: str
+
+
+class ReportVerifiedRequest(BaseModel):
+    """The gateway read a whole body and it matched its hash: ranges of it may be served."""
 
     caller: Caller
     dossier_id: str
@@ -159,11 +176,37 @@ class BatchPublic(BaseModel):
     count: int
 
 
+class DocumentProblemsQuery(BaseModel):
+    """Staff ask which documents need a look."""
+
+    caller: Caller
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class DocumentProblem(BaseModel):
+    """A damaged document (never served) or an upload that failed (never listed)."""
+
+    document_id: str
+    dossier_id: str
+    title: str
+    filename: str
+    problem: Literal["damaged", "upload_failed"]
+    reason: str | None = None
+    created_at: datetime  # when the upload began
+
+
+class DocumentProblemList(BaseModel):
+    problems: list[DocumentProblem]
+
+
 BEGIN_UPLOAD = RpcMethod("documents.rpc.begin_upload", BeginUploadRequest, UploadSlot)
 COMPLETE_UPLOAD = RpcMethod("documents.rpc.complete_upload", CompleteUploadRequest, DocumentPublic)
 LIST_DOCUMENTS = RpcMethod("documents.rpc.list_documents", ListDocumentsQuery, DocumentList)
 OPEN_DOWNLOAD = RpcMethod("documents.rpc.open_download", OpenDownloadRequest, DownloadTicket)
 REPORT_DAMAGED = RpcMethod("documents.rpc.report_damaged", ReportDamagedRequest, Ack)
+REPORT_VERIFIED = RpcMethod("documents.rpc.report_verified", ReportVerifiedRequest, Ack)
+LIST_DOCUMENT_PROBLEMS = RpcMethod("documents.rpc.list_document_problems", DocumentProblemsQuery,
+                                   DocumentProblemList)
 PUBLISH_BATCH = RpcMethod("documents.rpc.publish_batch", PublishBatchRequest, BatchPublic)
 
 

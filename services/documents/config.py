@@ -26,3 +26,10 @@ class DocumentsSettings(ServiceSettings):
     orphan_sweep_seconds: float = 3600.0
     orphan_grace_seconds: float = 3600.0  # an upload younger than this may still be arriving
     presign_seconds: int = 300  # lifetime of the upload and download links the gateway gets
+    # Integrity of stored bodies. A byte range cannot be checked against the hash, so a range
+    # is served only from a body that hashed right within `verified_for_seconds`; the scrubber
+    # re-hashes every body once it is older, at most `scrub_bytes_per_second`.
+    verified_for_seconds: float = 86400.0
+    range_check_wait_seconds: float = 3.0  # longer: the whole body is served, verified, instead
+    scrub_bytes_per_second: int = 4 * MIB
+    scrub_idle_seconds: float = 60.0  # the scrubber's rest when every body is fresh

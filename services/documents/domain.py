@@ -1,14 +1,17 @@
 """Rules of the documents the broker publishes into a dossier (no I/O)."""
 
 import re
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel
 
 from libs.contracts.documents import (
+    BodyVariant,
     ContextKind,
     DocumentContext,
+    DocumentProblem,
     DocumentPublic,
     RenditionPublic,
     RenditionState,
@@ -27,6 +30,37 @@ class DocumentState(StrEnum):
     UPLOADING = "uploading"  # an upload slot was handed out; the body is on its way to S3
     PUBLISHED = "published"  # the stored body was verified; listed in the dossier
     REJECTED = "rejected"  # the stored body failed verification and was removed
+
+
+class StoredBody(StrEnum):
+    """The objects a document keeps in S3: the original, its PDF rendition, its thumbnail."""
+
+    ORIGINAL = "original"
+    RENDITION = "rendition"
+    THUMBNAIL = "thumbnail"
+
+
+@dataclass(frozen=True)
+class Body:
+    """One stored object of a document, with what serving and verifying it need."""
+
+    stored: StoredBody
+    key: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    verified_at: datetime | None  # when its stored bytes last hashed right, end to end
+
+    @property
+    def rangeable(self) -> bool:
+        """PDF viewers ask for byte ranges; every other body is served whole."""
+        return self.content_type == "application/pdf"
+
+
+def verified_recently(verified_at: datetime | None, now: datetime, verified_for: timedelta) -> bool:
+    """A range of a body may be served only when the whole body hashed right this recently."""
+    return verified_at is not None and now - verified_at <= verified_for
 
 
 class StoredDocument(BaseModel):
@@ -60,6 +94,11 @@ class StoredDocument(BaseModel):
     thumbnail_size: int | None = None
     thumbnail_sha256: str | None = None
     damaged: bool = False
+    damage_reason: str | None = None
+    original_verified_at: datetime | None = None
+    rendition_verified_at: datetime | None = None
+    thumbnail_verified_at: datetime | None = None
+    scrubbed_at: datetime | None = None  # the scrubber's last pass (publication counts as one)
 
     def to_public(self) -> DocumentPublic:
         """The metadata callers see; only a published document has all of it."""
@@ -85,6 +124,48 @@ class StoredDocument(BaseModel):
             ),
             damaged=self.damaged,
         )
+
+    def to_problem(self) -> DocumentProblem:
+        """What staff see of a damaged document or a failed upload."""
+        return DocumentProblem(
+            document_id=self.document_id, dossier_id=self.dossier_id, title=self.title,
+            filename=self.filename, problem="damaged" if self.damaged else "upload_failed",
+            reason=self.damage_reason if self.damaged else self.rejection_reason,
+            created_at=self.created_at)
+
+    def stored_bodies(self) -> list[Body]:
+        """Every object this published document keeps in S3."""
+        if self.size is None or self.sha256 is None:
+            return []
+        stem = self.filename.rsplit(".", 1)[0] or "document"
+        bodies = [Body(StoredBody.ORIGINAL, self.object_key, self.filename, self.content_type,
+                       self.size, self.sha256, self.original_verified_at)]
+        if (self.rendition_key is not None and self.rendition_size is not None
+                and self.rendition_sha256 is not None):
+            # The view of a document: a PDF, or the JPEG of a photo browsers cannot show (HEIC).
+            view_name, view_type = ((f"{stem}.jpg", "image/jpeg") if self.view == ViewKind.IMAGE
+                                    else (f"{stem}.pdf", "application/pdf"))
+            bodies.append(Body(StoredBody.RENDITION, self.rendition_key, view_name, view_type,
+                               self.rendition_size, self.rendition_sha256,
+                               self.rendition_verified_at))
+        if (self.thumbnail_key is not None and self.thumbnail_size is not None
+                and self.thumbnail_sha256 is not None):
+            bodies.append(Body(StoredBody.THUMBNAIL, self.thumbnail_key,
+                               f"{stem}-thumbnail.jpg", "image/jpeg", self.thumbnail_size,
+                               self.thumbnail_sha256, self.thumbnail_verified_at))
+        return bodies
+
+    def body(self, variant: BodyVariant) -> Body | None:
+        """The body a variant is served from; None while it does not exist (yet)."""
+        bodies = {body.stored: body for body in self.stored_bodies()}
+        if variant == BodyVariant.ORIGINAL:
+            return bodies.get(StoredBody.ORIGINAL)
+        if self.rendition_state != RenditionState.READY:
+            return None
+        if variant == BodyVariant.THUMBNAIL:
+            return bodies.get(StoredBody.THUMBNAIL)
+        # A PDF or an image is its own view.
+        return bodies.get(StoredBody.RENDITION, bodies.get(StoredBody.ORIGINAL))
 
     def view_content_type(self) -> str | None:
         """The type of what the viewer shows: a PDF, or the image itself; None when nothing."""

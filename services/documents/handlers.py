@@ -3,12 +3,14 @@
 from collections.abc import Callable
 from datetime import timedelta
 
+from libs.contracts.caller import Caller
 from libs.contracts.documents import (
     BatchPublic,
     BeginUploadRequest,
-    BodyVariant,
     CompleteUploadRequest,
     DocumentList,
+    DocumentProblemList,
+    DocumentProblemsQuery,
     DocumentPublic,
     DocumentPublished,
     DocumentsBatchPublished,
@@ -16,8 +18,8 @@ from libs.contracts.documents import (
     ListDocumentsQuery,
     OpenDownloadRequest,
     PublishBatchRequest,
-    RenditionState,
     ReportDamagedRequest,
+    ReportVerifiedRequest,
     UploaderKind,
     UploadSlot,
 )
@@ -27,6 +29,7 @@ from libs.servicekit.access import require_dossier_access, require_staff
 from libs.servicekit.errors import Conflict, Gone, Invalid, NotFound
 from libs.servicekit.logs import get_logger
 from services.documents.domain import (
+    Body,
     DocumentState,
     StoredDocument,
     initial_rendition,
@@ -36,8 +39,9 @@ from services.documents.domain import (
     unviewable_problem,
     upload_problems,
 )
+from services.documents.integrity import BodyVerifier, FoundBy, RangeCheck, record_damage
 from services.documents.object_storage import ObjectStorage
-from services.documents.sniffing import HEAD_BYTES, ViewKind, sniff
+from services.documents.sniffing import HEAD_BYTES, sniff
 from services.documents.store import DocumentsStore
 
 log = get_logger(__name__)
@@ -50,6 +54,7 @@ class DocumentsHandlers:
         self,
         store: DocumentsStore,
         storage: ObjectStorage,
+        verifier: BodyVerifier,
         *,
         max_upload_bytes: int,
         client_max_upload_bytes: int,
@@ -59,6 +64,7 @@ class DocumentsHandlers:
     ) -> None:
         self._store = store
         self._storage = storage
+        self._verifier = verifier
         self._max_upload_bytes = max_upload_bytes
         self._client_max_upload_bytes = client_max_upload_bytes
         self._dossier_quota_bytes = dossier_quota_bytes
@@ -222,54 +228,46 @@ class DocumentsHandlers:
         return DocumentList(documents=found, total=total, page=query.page,
                             page_size=query.page_size)
 
+    async def list_document_problems(self, query: DocumentProblemsQuery) -> DocumentProblemList:
+        """Staff: damaged documents and failed uploads (what the orphan sweep and the integrity
+        checks found), the latest first."""
+        require_staff(query.caller)
+        found = await self._store.with_problems(query.limit)
+        return DocumentProblemList(problems=[document.to_problem() for document in found])
+
     async def open_download(self, request: OpenDownloadRequest) -> DownloadTicket:
-        """A short-lived link to a published document's body, for the gateway to stream."""
-        require_dossier_access(request.caller, request.dossier_id)
-        document = await self._store.get(request.document_id)
+        """A short-lived link to a published document's body, for the gateway to stream; for a
+        range of a PDF, only once the whole stored body hashed right recently."""
+        document = await self._published(request.caller, request.dossier_id,
+                                         request.document_id)
+        body = document.body(request.variant)
+        if body is None:
+            raise NotFound("This document has no such view (yet).")
+        ranges = False
+        if request.ranged and body.rangeable:
+            check = await self._verifier.check_for_ranges(document, body)
+            if check == RangeCheck.DAMAGED:
+                raise Gone("This document's file is damaged; your broker has been told.")
+            ranges = check == RangeCheck.VERIFIED
+        download_url = await self._storage.presign_get(body.key, self._link_lifetime)
+        return DownloadTicket(
+            document=document.to_public(), download_url=download_url, filename=body.filename,
+            content_type=body.content_type, size=body.size, sha256=body.sha256, ranges=ranges)
+
+    async def _published(self, caller: Caller, dossier_id: str, document_id: str
+                         ) -> StoredDocument:
+        """The caller's published, undamaged document (404 / 410 otherwise)."""
+        require_dossier_access(caller, dossier_id)
+        document = await self._store.get(document_id)
         if (
             document is None
-            or document.dossier_id != request.dossier_id
+            or document.dossier_id != dossier_id
             or document.state != DocumentState.PUBLISHED
         ):
             raise NotFound("This document does not exist.")
         if document.damaged:
             raise Gone("This document's file is damaged; your broker has been told.")
-        body = self._body(document, request.variant)
-        if body is None:
-            raise NotFound("This document has no such view (yet).")
-        key, filename, content_type, size, sha256 = body
-        download_url = await self._storage.presign_get(key, self._link_lifetime)
-        return DownloadTicket(
-            document=document.to_public(), download_url=download_url, filename=filename,
-            content_type=content_type, size=size, sha256=sha256)
-
-    @staticmethod
-    def _body(
-        document: StoredDocument, variant: BodyVariant
-    ) -> tuple[str, str, str, int, str] | None:
-        """Key, file name, type, size and hash of one variant of the document's body."""
-        assert document.size is not None and document.sha256 is not None  # published
-        original = (document.object_key, document.filename, document.content_type,
-                    document.size, document.sha256)
-        if variant == BodyVariant.ORIGINAL:
-            return original
-        if document.rendition_state != RenditionState.READY:
-            return None
-        stem = document.filename.rsplit(".", 1)[0] or "document"
-        if variant == BodyVariant.THUMBNAIL:
-            if (document.thumbnail_key is None or document.thumbnail_size is None
-                    or document.thumbnail_sha256 is None):
-                return None
-            return (document.thumbnail_key, f"{stem}-thumbnail.jpg", "image/jpeg",
-                    document.thumbnail_size, document.thumbnail_sha256)
-        if (document.rendition_key is None or document.rendition_size is None
-                or document.rendition_sha256 is None):
-            return original  # a PDF or an image is its own view
-        if document.view == ViewKind.IMAGE:  # a JPEG of a HEIC photo
-            return (document.rendition_key, f"{stem}.jpg", "image/jpeg",
-                    document.rendition_size, document.rendition_sha256)
-        return (document.rendition_key, f"{stem}.pdf", "application/pdf",
-                document.rendition_size, document.rendition_sha256)
+        return document
 
     async def report_damaged(self, request: ReportDamagedRequest) -> Ack:
         """The gateway found a body that does not match its hash: never serve it again."""
@@ -278,7 +276,14 @@ class DocumentsHandlers:
         if document is None or document.dossier_id != request.dossier_id:
             raise NotFound("This document does not exist.")
         reason = f"The {request.variant.value} read back with sha256 {request.observed_sha256}."
-        await self._store.mark_damaged(document.document_id, reason)
-        log.error("document damaged", document_id=document.document_id,
-                  variant=request.variant.value, observed_sha256=request.observed_sha256)
+        await record_damage(self._store, document, reason, FoundBy.DOWNLOAD)
+        return Ack()
+
+    async def report_verified(self, request: ReportVerifiedRequest) -> Ack:
+        """The gateway read a whole body and it hashed right: ranges of it may be served."""
+        document = await self._published(request.caller, request.dossier_id,
+                                         request.document_id)
+        body: Body | None = document.body(request.variant)
+        if body is not None and body.sha256 == request.observed_sha256:
+            await self._store.record_verified(document.document_id, [body.stored], utc_now())
         return Ack()

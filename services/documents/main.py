@@ -13,6 +13,7 @@ from libs.servicekit.runtime import ServiceRuntime
 from services.documents import subscribers
 from services.documents.config import DocumentsSettings
 from services.documents.handlers import DocumentsHandlers
+from services.documents.integrity import BodyVerifier
 from services.documents.object_storage import ObjectStorage
 from services.documents.orphans import OrphanSweep
 from services.documents.renditions import RenditionWorker
@@ -31,14 +32,19 @@ class DocumentsService:
     renditions: RenditionWorker
     sweep: OrphanSweep
     sweep_seconds: float
+    verifier: BodyVerifier
 
     async def run(self) -> None:
-        """Serve until SIGINT/SIGTERM, sweeping orphans periodically meanwhile."""
-        sweeping = asyncio.create_task(self.sweep.run_every(self.sweep_seconds), name="sweep")
+        """Serve until SIGINT/SIGTERM, sweeping orphans and scrubbing bodies meanwhile."""
+        background = [
+            asyncio.create_task(self.sweep.run_every(self.sweep_seconds), name="sweep"),
+            asyncio.create_task(self.verifier.run_scrubber(), name="scrubber"),
+        ]
         try:
             await self.runtime.run()
         finally:
-            sweeping.cancel()
+            for task in background:
+                task.cancel()
 
 
 def build(settings: DocumentsSettings) -> DocumentsService:
@@ -55,9 +61,15 @@ def build(settings: DocumentsSettings) -> DocumentsService:
         timeout_seconds=settings.s3_timeout_seconds,
     )
     relay = OutboxRelay(broker, database, [DOCUMENTS, BATCHES])
+    verifier = BodyVerifier(
+        store, storage, verified_for=timedelta(seconds=settings.verified_for_seconds),
+        range_wait_seconds=settings.range_check_wait_seconds,
+        scrub_bytes_per_second=settings.scrub_bytes_per_second,
+        scrub_idle_seconds=settings.scrub_idle_seconds)
     handlers = DocumentsHandlers(
         store,
         storage,
+        verifier,
         max_upload_bytes=settings.max_upload_bytes,
         client_max_upload_bytes=settings.client_max_upload_bytes,
         dossier_quota_bytes=settings.dossier_quota_bytes,
@@ -88,6 +100,7 @@ def build(settings: DocumentsSettings) -> DocumentsService:
         sweep=OrphanSweep(store, storage,
                           grace=timedelta(seconds=settings.orphan_grace_seconds)),
         sweep_seconds=settings.orphan_sweep_seconds,
+        verifier=verifier,
     )
 
 

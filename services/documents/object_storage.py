@@ -1,6 +1,8 @@
 """The documents service's S3 access (minio SDK). The SDK blocks, so every call runs in a thread."""
 
 import asyncio
+import hashlib
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,6 +19,7 @@ from libs.servicekit.logs import get_logger
 T = TypeVar("T")
 log = get_logger(__name__)
 MISSING_OBJECT_CODES = frozenset({"NoSuchKey", "NoSuchObject"})
+HASH_CHUNK_BYTES = 1024 * 1024
 
 
 class ObjectStorage:
@@ -106,6 +109,42 @@ class ObjectStorage:
                 response.release_conn()
 
         return await self._run(read)
+
+    async def hash_object(self, key: str, *, bytes_per_second: int | None = None) -> str | None:
+        """The sha256 of the whole stored object (None when nothing is stored), read in
+        chunks; with `bytes_per_second`, paced so a background check never hogs the store."""
+        digest = hashlib.sha256()
+
+        def open_object() -> urllib3.BaseHTTPResponse | None:
+            try:
+                return self._client.get_object(self.bucket, key)
+            except S3Error as error:
+                if error.code in MISSING_OBJECT_CODES:
+                    return None
+                raise
+
+        response = await self._run(open_object)
+        if response is None:
+            return None
+
+        def read_and_hash() -> int:
+            # Reading and hashing both happen in the thread: hashlib releases the GIL.
+            chunk = response.read(HASH_CHUNK_BYTES)
+            digest.update(chunk)
+            return len(chunk)
+
+        started, done = time.monotonic(), 0
+        try:
+            while read := await self._run(read_and_hash):
+                done += read
+                if bytes_per_second:
+                    ahead = done / bytes_per_second - (time.monotonic() - started)
+                    if ahead > 0:
+                        await asyncio.sleep(ahead)
+        finally:
+            response.close()
+            response.release_conn()
+        return digest.hexdigest()
 
     async def remove(self, key: str) -> None:
         """Delete the object (absent objects are fine)."""

@@ -17,12 +17,13 @@ from libs.contracts.documents import (
 from libs.contracts.envelope import Event
 from libs.servicekit.mongo import Document, stored_utc
 from libs.servicekit.outbox import new_document_events, record_events
-from services.documents.domain import DocumentState, StoredDocument
+from services.documents.domain import DocumentState, StoredBody, StoredDocument
 from services.documents.sniffing import ViewKind
 
 DOCUMENTS = "documents"
 BATCHES = "batches"  # one per staff batch, carrying its DocumentsBatchPublished in its outbox
-_TIMESTAMPS_SET_LATER = ("uploaded_at",)
+_TIMESTAMPS_SET_LATER = ("uploaded_at", "original_verified_at", "rendition_verified_at",
+                         "thumbnail_verified_at", "scrubbed_at")
 
 
 def _from_mongo(document: Document) -> StoredDocument:
@@ -107,6 +108,8 @@ class DocumentsStore:
                     "size": size,
                     "sha256": sha256,
                     "uploaded_at": uploaded_at,
+                    # The scrubber's clock starts here: the gateway hashed the body as it came.
+                    "scrubbed_at": uploaded_at,
                     "content_type": content_type,
                     "view": view.value,
                     "rendition_state": rendition[0].value,
@@ -167,6 +170,32 @@ class DocumentsStore:
         """A body no longer matches its hash: the document is listed as damaged, never served."""
         await self._documents.update_one(
             {"_id": document_id}, {"$set": {"damaged": True, "damage_reason": reason}})
+
+    async def record_verified(self, document_id: str, bodies: list[StoredBody],
+                              verified_at: datetime, *, scrubbed: bool = False) -> None:
+        """These bodies of the document hashed right at `verified_at` (read whole from S3)."""
+        fields: dict[str, Any] = {f"{body.value}_verified_at": verified_at for body in bodies}
+        if scrubbed:
+            fields["scrubbed_at"] = verified_at
+        await self._documents.update_one({"_id": document_id}, {"$set": fields})
+
+    async def due_for_scrub(self, before: datetime, limit: int) -> list[StoredDocument]:
+        """Published, undamaged documents not scrubbed since `before`, the longest ago first."""
+        # The timestamp is compared here, not in the query: a `$set` datetime reads back from
+        # the Mongo-wire server as a string (see stored_utc), so only its order is trusted.
+        cursor = self._documents.find(
+            {"state": DocumentState.PUBLISHED.value, "damaged": {"$ne": True}}
+        ).sort([("scrubbed_at", ASCENDING), ("_id", ASCENDING)]).limit(limit)
+        due = [_from_mongo(document) async for document in cursor]
+        return [document for document in due
+                if document.scrubbed_at is None or document.scrubbed_at < before]
+
+    async def with_problems(self, limit: int) -> list[StoredDocument]:
+        """Damaged documents and refused or abandoned uploads, the latest begun first."""
+        cursor = self._documents.find(
+            {"$or": [{"damaged": True}, {"state": DocumentState.REJECTED.value}]}
+        ).sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit)
+        return [_from_mongo(document) async for document in cursor]
 
     async def uploading_before(self, moment: datetime) -> list[StoredDocument]:
         """Uploads begun before `moment` that never completed."""

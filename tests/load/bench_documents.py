@@ -8,7 +8,8 @@ the infrastructure of `make test`'s wrapper, then:
 3. PUTs and GETs the same file straight to a presigned S3 URL (what the gateway itself does);
 4. publishes one file of each supported type, one at a time, --rounds times, and reads the
    conversion time of each from the documents service's log (--conversions-only: just this).
-Prints MB/s of both paths and their ratio, the gateway's RSS before/peak, and the conversions.
+Prints MB/s of both paths and their ratio, the gateway's CPU seconds and RSS before/peak, and
+the conversions. On a shared machine the MB/s swing with the load; the CPU seconds much less.
 
     .venv/bin/python -m deploy.local.stack test -- .venv/bin/python -m tests.load.bench_documents
 
@@ -83,6 +84,12 @@ class RssSampler:
         self._thread.join()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process used so far: steadier than MB/s on a busy machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _start(base: Path, max_bytes: int) -> SystemStack:
     run_id = uuid.uuid4().hex[:8]
     group = ProcessGroup(base / "logs")
@@ -134,15 +141,18 @@ def _through_gateway(stack: SystemStack, gateway: httpx.Client, path: Path, sha2
     size = path.stat().st_size
     with RssSampler(pid) as upload_rss, path.open("rb") as file:
         before = upload_rss.rss()
+        cpu_before = _cpu_seconds(pid)
         started = time.perf_counter()
         response = gateway.post(f"/admin/api/v1/dossiers/{DOSSIER}/documents",
                                 headers=bearer(token), data={"title": "Groot"},
                                 files={"file": ("groot.pdf", file, "application/pdf")})
         upload_seconds = time.perf_counter() - started
+    upload_cpu = _cpu_seconds(pid) - cpu_before
     response.raise_for_status()
     document = response.json()
     assert document["sha256"] == sha256
     with RssSampler(pid) as download_rss:
+        cpu_before = _cpu_seconds(pid)
         digest = hashlib.sha256()
         started = time.perf_counter()
         with gateway.stream("GET", f"/api/v1/dossiers/{DOSSIER}/documents/"
@@ -152,8 +162,10 @@ def _through_gateway(stack: SystemStack, gateway: httpx.Client, path: Path, sha2
             for chunk in download.iter_bytes(MIB):
                 digest.update(chunk)
         download_seconds = time.perf_counter() - started
+    download_cpu = _cpu_seconds(pid) - cpu_before
     assert digest.hexdigest() == sha256
     return {"upload_mb_s": _rate(size, upload_seconds),
+            "upload_cpu_s": upload_cpu, "download_cpu_s": download_cpu,
             "download_mb_s": _rate(size, download_seconds),
             "rss_before_mb": before / MIB,
             "rss_peak_upload_mb": max(upload_rss.samples, default=before) / MIB,
@@ -281,6 +293,8 @@ def _print_transfer(megabytes: int, via_gateway: dict[str, float],
         key = f"{direction}_mb_s"
         print(f"{direction}: gateway {via_gateway[key]:.1f} MB/s, direct S3 {direct[key]:.1f} "
               f"MB/s, ratio {via_gateway[key] / direct[key]:.2f}")
+    print(f"gateway CPU: upload {via_gateway['upload_cpu_s']:.2f} s, download "
+          f"{via_gateway['download_cpu_s']:.2f} s")
     print(f"gateway RSS: before {via_gateway['rss_before_mb']:.1f} MB, peak during upload "
           f"{via_gateway['rss_peak_upload_mb']:.1f} MB, during download "
           f"{via_gateway['rss_peak_download_mb']:.1f} MB")

@@ -4,6 +4,7 @@ The fake has the RpcClient's `call(method, request)` interface and answers from 
 so the gateway is tested alone: every RPC it makes is recorded and can be asserted on.
 """
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,10 +21,11 @@ from pydantic import BaseModel
 
 from gateway.config import GatewaySettings
 from gateway.main import create_app
-from libs.contracts import auth, dossier, signing
+from libs.contracts import auth, documents, dossier, signing
 from libs.contracts.auth import AccessClaims
 from libs.contracts.caller import Role
-from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
+from libs.contracts.envelope import utc_now
+from libs.contracts.rpc import Ack, ReplyT, RequestT, RpcMethod
 from libs.servicekit.errors import ServiceError, Unavailable
 
 Reply = BaseModel | ServiceError | Callable[[BaseModel], BaseModel]
@@ -122,8 +124,10 @@ class ObjectStore:
         if key in self.objects:
             body = self.objects[key]
             ranged = request.headers.get("range", "")
-            if ranged.startswith("bytes="):  # one "first-last" range, as S3 answers it
+            if ranged.startswith("bytes="):  # one "first-last" or "-suffix" range, as S3
                 first, _, last = ranged.removeprefix("bytes=").partition("-")
+                if not first:
+                    first, last = str(max(len(body) - int(last), 0)), ""
                 start, end = int(first), min(int(last or len(body) - 1), len(body) - 1)
                 if start >= len(body):
                     return httpx.Response(416)
@@ -221,3 +225,26 @@ def run_gateway(tmp_path: Path, rpc: FakeRpc, **settings: object) -> Iterator[Ga
 def gateway_fixture(tmp_path: Path) -> Iterator[Gateway]:
     """The gateway on a household's fake services, with a 1 KiB upload limit."""
     yield from run_gateway(tmp_path, household_rpc(), max_upload_bytes=1024)
+
+
+STORE = "http://s3.test/mybroker-documents"  # the fake S3 bucket behind every presigned URL
+
+
+def published(document_id: str, *, size: int, sha256: str, filename: str = "polis.pdf",
+              content_type: str = "application/pdf") -> documents.DocumentPublic:
+    return documents.DocumentPublic(
+        document_id=document_id, dossier_id="D1", title="Polis", filename=filename,
+        content_type=content_type, size=size, sha256=sha256, uploaded_by="agent1",
+        uploaded_at=utc_now())
+
+
+def ticket_for(gateway: Gateway, body: bytes, *, filename: str = "polis.pdf",
+               content_type: str = "application/pdf", sha256: str | None = None,
+               ranges: bool = False) -> None:
+    gateway.store.objects["/mybroker-documents/doc9"] = body
+    digest = sha256 or hashlib.sha256(body).hexdigest()
+    gateway.rpc.answer(documents.OPEN_DOWNLOAD, documents.DownloadTicket(
+        document=published("doc9", size=len(body), sha256=digest, filename=filename,
+                           content_type=content_type),
+        download_url=f"{STORE}/doc9?X-Amz-Signature=abc", ranges=ranges))
+    gateway.rpc.answer(documents.REPORT_VERIFIED, Ack())

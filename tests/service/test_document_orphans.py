@@ -8,13 +8,15 @@ from faststream.rabbit import TestRabbitBroker
 
 from libs.contracts import documents
 from libs.contracts.envelope import utc_now
-from libs.servicekit.errors import Gone, NotFound
+from libs.servicekit.errors import Forbidden, Gone, NotFound
 from services.documents.config import DocumentsSettings
 from services.documents.domain import DocumentState
 from services.documents.main import DocumentsService, build
 from services.documents.orphans import OrphanSweep
 from tests.conftest import RUN_ID
+from tests.service.conftest import call_in_memory
 from tests.service.documents_support import (
+    CLIENT,
     POLICY_PDF,
     STAFF,
     begin,
@@ -112,3 +114,24 @@ async def test_an_upload_within_the_grace_period_is_left_to_finish(
                                grace=timedelta(hours=1)).sweep()
     assert report.abandoned_uploads == [] and report.stray_objects == []
     assert (await complete(service, slot, POLICY_PDF)).size == len(POLICY_PDF)
+
+
+async def test_staff_see_the_swept_upload_and_the_lost_body_among_the_document_problems(
+    service: DocumentsService,
+) -> None:
+    lost = await publish(service)
+    await service.storage.remove(f"D1/{lost.document_id}")
+    abandoned = await begin(service, POLICY_PDF)
+    await sweep_now(service).sweep()
+
+    problems = await call_in_memory(service.runtime.broker, documents.LIST_DOCUMENT_PROBLEMS,
+                                    documents.DocumentProblemsQuery(caller=STAFF))
+
+    by_id = {problem.document_id: problem for problem in problems.problems}
+    assert by_id[abandoned.document_id].problem == "upload_failed"
+    assert by_id[abandoned.document_id].reason == "The upload was never completed."
+    assert by_id[lost.document_id].problem == "damaged"
+    assert by_id[lost.document_id].reason == "The stored file is missing."
+    with pytest.raises(Forbidden):
+        await call_in_memory(service.runtime.broker, documents.LIST_DOCUMENT_PROBLEMS,
+                             documents.DocumentProblemsQuery(caller=CLIENT))

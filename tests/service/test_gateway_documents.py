@@ -10,34 +10,26 @@ import pytest
 import structlog
 
 from gateway import problems
-from gateway.streaming import DamagedBody
+from gateway.downloads import DamagedBody
 from libs.contracts import documents
 from libs.contracts.caller import Role
 from libs.contracts.envelope import utc_now
 from libs.contracts.rpc import Ack
 from libs.servicekit.errors import Unavailable
 from tests.service.gateway_support import (
+    STORE,
     Gateway,
     gateway_fixture,  # noqa: F401 - the `gateway` fixture
     household_rpc,
+    published,
     run_gateway,
+    ticket_for,
 )
 
 MIB = 1024 * 1024
 
-STORE = "http://s3.test/mybroker-documents"
-
-
 def staff(gateway: Gateway) -> dict[str, str]:
     return gateway.bearer(role=Role.AGENT, dossiers=(), user_id="agent1")
-
-
-def published(document_id: str, *, size: int, sha256: str, filename: str = "polis.pdf",
-              content_type: str = "application/pdf") -> documents.DocumentPublic:
-    return documents.DocumentPublic(
-        document_id=document_id, dossier_id="D1", title="Polis", filename=filename,
-        content_type=content_type, size=size, sha256=sha256, uploaded_by="agent1",
-        uploaded_at=utc_now())
 
 
 def accept_uploads(gateway: Gateway, max_size: int = 10_000) -> None:
@@ -131,6 +123,23 @@ def test_clients_cannot_publish_documents(gateway: Gateway) -> None:
     assert response.status_code == 403
 
 
+def test_staff_list_the_document_problems_and_clients_may_not(gateway: Gateway) -> None:
+    problem = documents.DocumentProblem(
+        document_id="doc7", dossier_id="D1", title="Polis", filename="polis.pdf",
+        problem="upload_failed", reason="The upload was never completed.",
+        created_at=utc_now())
+    gateway.rpc.answer(documents.LIST_DOCUMENT_PROBLEMS,
+                       documents.DocumentProblemList(problems=[problem]))
+    response = gateway.client.get("/admin/api/v1/documents/problems?limit=20",
+                                  headers=staff(gateway))
+    assert response.status_code == 200
+    assert response.json()["problems"][0]["reason"] == "The upload was never completed."
+    [query] = gateway.rpc.called(documents.LIST_DOCUMENT_PROBLEMS)
+    assert isinstance(query, documents.DocumentProblemsQuery) and query.limit == 20
+    assert gateway.client.get("/admin/api/v1/documents/problems",
+                              headers=gateway.bearer()).status_code == 403
+
+
 def test_a_download_streams_the_body_with_its_name_size_and_hash(gateway: Gateway) -> None:
     body = b"%PDF-1.7 fake pdf body" * 100
     gateway.store.objects["/mybroker-documents/doc9"] = body
@@ -163,16 +172,6 @@ def test_a_download_the_store_has_lost_is_a_503_problem(gateway: Gateway) -> Non
     assert response.headers["content-type"] == "application/problem+json"
 
 
-def ticket_for(gateway: Gateway, body: bytes, *, filename: str = "polis.pdf",
-               content_type: str = "application/pdf", sha256: str | None = None) -> None:
-    gateway.store.objects["/mybroker-documents/doc9"] = body
-    digest = sha256 or hashlib.sha256(body).hexdigest()
-    gateway.rpc.answer(documents.OPEN_DOWNLOAD, documents.DownloadTicket(
-        document=published("doc9", size=len(body), sha256=digest, filename=filename,
-                           content_type=content_type),
-        download_url=f"{STORE}/doc9?X-Amz-Signature=abc"))
-
-
 def test_the_download_button_asks_for_an_attachment_even_for_a_pdf(gateway: Gateway) -> None:
     ticket_for(gateway, b"%PDF-1.7 body")
     response = gateway.client.get("/api/v1/dossiers/D1/documents/doc9/content?download=true",
@@ -203,25 +202,6 @@ def test_a_file_name_cannot_inject_a_header(gateway: Gateway) -> None:
     disposition = response.headers["content-disposition"]
     assert "\r" not in disposition and "\n" not in disposition
     assert disposition.startswith('inline; filename="polis___Set-Cookie_ x=1;.pdf"')
-
-
-def test_a_pdf_viewer_gets_the_range_it_asks_for(gateway: Gateway) -> None:
-    body = b"%PDF-1.7 " + bytes(range(256)) * 10
-    ticket_for(gateway, body)
-    response = gateway.client.get("/api/v1/dossiers/D1/documents/doc9/content",
-                                  headers={**gateway.bearer(), "Range": "bytes=100-199"})
-    assert response.status_code == 206
-    assert response.content == body[100:200]
-    assert response.headers["content-range"] == f"bytes 100-199/{len(body)}"
-    assert response.headers["content-length"] == "100"
-    assert response.headers["accept-ranges"] == "bytes"
-
-
-def test_a_range_past_the_end_is_a_416_problem(gateway: Gateway) -> None:
-    ticket_for(gateway, b"%PDF-1.7 short")
-    response = gateway.client.get("/api/v1/dossiers/D1/documents/doc9/content",
-                                  headers={**gateway.bearer(), "Range": "bytes=5000-"})
-    assert response.status_code == 416
 
 
 def test_a_body_that_no_longer_matches_its_hash_is_cut_off_and_reported(
