@@ -75,6 +75,12 @@ REFERENCE_FIELDS: dict[ObjectKind, tuple[str, ...]] = {
 KINDS_OF_MODELS: dict[type[BaseModel], ObjectKind] = {
     model: kind for kind, model in MODELS.items()}
 WRITE_BATCH = 500
+SORT_KEY_PREFIX = "k"
+# Version of the fields derived from each object (sort keys, `overdue_from`, ...): objects
+# stored with an older one get them again at start (`fill_derived_fields`). 2: sort keys begin
+# with SORT_KEY_PREFIX; invoices have `overdue_from`.
+DERIVED_VERSION = 2
+DERIVED_VERSION_FIELD = "derived_version"
 ModelT = TypeVar("ModelT", bound=BaseModel)
 OPEN_INVOICE_STATUSES = ["open", "overdue"]
 
@@ -94,7 +100,11 @@ def sort_key(value: Any, item_id: str) -> str:
     """One string per object that sorts like `value` and is unique (ties broken by the id).
 
     nx-27017 sorts on a single field several times faster than on two, and a unique key keeps
-    pages stable; missing values come first, numbers are zero-padded to sort as numbers.
+    pages stable and is the boundary of keyset pages; missing values come first, numbers are
+    zero-padded to sort as numbers. The key begins with a letter: nx-27017 takes a query
+    string that begins like a date ("2024-03-01...", "01/03/2024...") for a datetime and
+    compares SQLite's `datetime()` of both sides, which is NULL for "2024-03-01<id>" - a range
+    on such keys matched nothing (found by walking a list sorted by date of loss).
     """
     if value is None:
         shown = ""
@@ -102,7 +112,7 @@ def sort_key(value: Any, item_id: str) -> str:
         shown = f"{value:015d}"
     else:
         shown = str(value)
-    return f"{shown}\x1f{item_id}"
+    return f"{SORT_KEY_PREFIX}{shown}\x1f{item_id}"
 
 
 def overdue_from(invoice: Invoice) -> str:
@@ -119,16 +129,26 @@ def overdue_from(invoice: Invoice) -> str:
     return "9999-99-99"
 
 
-def _fields(kind: ObjectKind, item: BaseModel) -> dict[str, Any]:
-    fields = item.model_dump(mode="json")
+def derived_fields(kind: ObjectKind, item: BaseModel) -> dict[str, Any]:
+    """What the store keeps beside an object's own fields so lists sort and filter on indexes:
+    the sort keys (but `s_position`, set once on arrival), a claim's risk objects in one
+    array, an invoice's `overdue_from`, and the version of these rules."""
+    values = item.model_dump(mode="json")
     item_id = object_id(kind, item)
-    for name in SORT_FIELDS[kind]:
-        if name != "position":  # set once, when the object first arrives
-            fields[f"s_{name}"] = sort_key(fields.get(name), item_id)
+    fields: dict[str, Any] = {
+        f"s_{name}": sort_key(values.get(name), item_id)
+        for name in SORT_FIELDS[kind] if name != "position"}
     if isinstance(item, Claim):
         fields["all_risk_object_ids"] = claim_risk_object_ids(item)
     if isinstance(item, Invoice):
         fields["overdue_from"] = overdue_from(item)
+    fields[DERIVED_VERSION_FIELD] = DERIVED_VERSION
+    return fields
+
+
+def _fields(kind: ObjectKind, item: BaseModel) -> dict[str, Any]:
+    fields = item.model_dump(mode="json")
+    fields.update(derived_fields(kind, item))
     fields["digest"] = digest(item)
     fields["present"] = True
     fields["updated_at"] = utc_now()
@@ -169,6 +189,39 @@ class DossierStore:
                     ("overdue_from", ASCENDING)])
             for name in REFERENCE_FIELDS.get(kind, ()):
                 await collection.create_index([("dossier_id", ASCENDING), (name, ASCENDING)])
+
+    async def fill_derived_fields(self) -> dict[str, int]:
+        """Derive again the fields of objects stored by an older version (`DERIVED_VERSION`);
+        how many objects of each kind were brought up to date.
+
+        Invoices stored before `overdue_from` existed were not counted overdue, and sort keys
+        of an older form would put objects out of place in keyset pages. Run at every start,
+        before the service answers: idempotent (an object of the current version is not
+        touched), writes no event (the object itself did not change), and also recounts the
+        dossiers whose totals were never counted.
+        """
+        filled: dict[str, int] = {}
+        older = {"$or": [{DERIVED_VERSION_FIELD: {"$exists": False}},
+                         {DERIVED_VERSION_FIELD: {"$lt": DERIVED_VERSION}}]}
+        for kind, collection in self._objects.items():
+            model = MODELS[kind]
+            operations: list[UpdateOne] = []
+            async for document in collection.find(older):
+                fields = derived_fields(kind, model.model_validate(document))
+                fields["s_position"] = sort_key(document.get("position"), document["_id"])
+                operations.append(UpdateOne({"_id": document["_id"]}, {"$set": fields}))
+            for start in range(0, len(operations), WRITE_BATCH):
+                await collection.bulk_write(operations[start:start + WRITE_BATCH])
+            if operations:
+                filled[kind] = len(operations)
+        uncounted = [header["_id"] async for header in self._dossiers.find(
+            {"$or": [{"counts": {"$exists": False}},
+                     {"open_invoice_cents": {"$exists": False}}]}, {"_id": 1})]
+        for dossier_id in uncounted:
+            await self.recount(dossier_id)
+        if uncounted:
+            filled["dossier"] = len(uncounted)
+        return filled
 
     # --- the dossier itself --------------------------------------------------------------------
 
@@ -315,15 +368,25 @@ class DossierStore:
     # --- reading objects -----------------------------------------------------------------------
 
     async def page(
-        self, dossier_id: str, model: type[ModelT], *, sort: str, descending: bool, skip: int,
-        limit: int,
-    ) -> list[ModelT]:
-        """One page of the present objects of `model`'s kind, sorted on an indexed field."""
-        direction = DESCENDING if descending else ASCENDING
-        collection = self._objects[KINDS_OF_MODELS[model]]
-        cursor = collection.find({"dossier_id": dossier_id, "present": True}).sort(
-            f"s_{sort}", direction).skip(skip).limit(limit)
-        return [model.model_validate(document) async for document in cursor]
+        self, dossier_id: str, model: type[ModelT], *, sort: str, descending: bool,
+        after: str | None, backward: bool, limit: int,
+    ) -> list[tuple[str, ModelT]]:
+        """Up to `limit` present objects past the sort key `after` (keyset paging), each with
+        its sort key, in the list's order - or, `backward`, those before it, nearest first.
+
+        One indexed range on the unique key `s_<sort>`: nx-27017 reads only the page, where
+        skipping to a deep page read every row before it. (The service tests walk a whole
+        list of thousands of rows with ties both ways, as nx-27017 has missed rows in other
+        indexed ranges.)
+        """
+        field = f"s_{sort}"
+        ascending = descending == backward  # reading backward turns the list's order
+        match: Document = {"dossier_id": dossier_id, "present": True}
+        if after is not None:
+            match[field] = {"$gt" if ascending else "$lt": after}
+        cursor = self._objects[KINDS_OF_MODELS[model]].find(match).sort(
+            field, ASCENDING if ascending else DESCENDING).limit(limit)
+        return [(document[field], model.model_validate(document)) async for document in cursor]
 
     async def find(self, dossier_id: str, model: type[ModelT], **match: Any) -> list[ModelT]:
         """The present objects of `model`'s kind matching `match`, in the broker's order."""
@@ -338,7 +401,11 @@ class DossierStore:
         return None if document is None else model.model_validate(document)
 
     async def overdue_invoice_count(self, dossier_id: str, today: date) -> int:
-        """How many present invoices are overdue on `today` (one indexed range query)."""
+        """How many present invoices are overdue on `today` (one indexed range query).
+
+        A `$count` aggregate, not a `find`: nx-27017 compares date-like strings with SQLite's
+        `datetime()`, NULL for "0000-00-00", so a `find` missed the invoices marked overdue.
+        """
         return await _count(self._objects["invoice"], {
             "dossier_id": dossier_id, "present": True,
             "overdue_from": {"$lt": today.isoformat()}})

@@ -99,10 +99,11 @@ async def test_the_claim_detail_names_its_contract(service: DossierService) -> N
 
 async def test_lists_are_paginated_and_sortable(service: DossierService) -> None:
     first = await call_in_memory(service.runtime.broker, dossier.LIST_CONTRACT_PAGE, listing(
-        page=1, page_size=2, sort="insurer", descending=True))
+        page_size=2, sort="insurer", descending=True))
     second = await call_in_memory(service.runtime.broker, dossier.LIST_CONTRACT_PAGE, listing(
-        page=2, page_size=2, sort="insurer", descending=True))
+        page_size=2, sort="insurer", descending=True, cursor=first.next_cursor))
     assert (first.total, first.sort, first.descending) == (3, "insurer", True)
+    assert (first.page, first.page_count, second.page, second.next_cursor) == (1, 2, 2, None)
     assert [c.insurer for c in first.items + second.items] == [
         "Ethias", "Baloise Belgium", "AG Insurance"]
     with pytest.raises(Invalid):

@@ -58,3 +58,9 @@ def test_sort_keys_sort_like_their_values_and_never_tie() -> None:
     assert sort_key(None, "x") < sort_key("2024-01-01", "x") < sort_key("2025-01-01", "a")
     assert sort_key(9, "x") < sort_key(10, "x")
     assert sort_key("AG", "C1") != sort_key("AG", "C2")
+
+
+def test_sort_keys_never_begin_like_a_date() -> None:
+    # nx-27017 compares a query string that begins like a date with SQLite's datetime().
+    for value in ("2024-01-01", "01/02/2024", 42, None, " 2024-01-01"):
+        assert not sort_key(value, "2024-01-01").lstrip()[0].isdigit()
