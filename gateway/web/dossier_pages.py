@@ -22,6 +22,7 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
 
 Cursor = Annotated[str | None, Query(max_length=1000)]
+Back = Annotated[str | None, Query(max_length=2000)]
 SortField = Annotated[str | None, Query(max_length=40)]
 Order = Annotated[Literal["asc", "desc"], Query()]
 
@@ -61,6 +62,15 @@ async def _listed(rpc: Rpc, method: RpcMethod[dossier.ListQuery, Any], claims: A
     return {"listed": listed}
 
 
+def _close_to(back: str | None, list_path: str) -> str:
+    """Where a detail's cross leads: the list page it was opened from (its sort and cursor,
+    manual 3.1: the cross closes the detail and returns to the list), else the list's start.
+    Only an address of that list is followed, never another page or site."""
+    if back is not None and (back == list_path or back.startswith(f"{list_path}?")):
+        return back
+    return list_path
+
+
 def _object_query(claims: AccessClaims, dossier_id: str, object_id: str) -> dossier.ObjectQuery:
     return dossier.ObjectQuery(caller=claims.caller(), dossier_id=dossier_id, object_id=object_id)
 
@@ -90,13 +100,13 @@ async def risks_page(request: Request, session: PageSession, pages: Pages, rpc: 
 
 @router.get("/risks/{risk_object_id}")
 async def risk_page(request: Request, risk_object_id: str, session: PageSession, pages: Pages,
-                    rpc: Rpc) -> Response:
+                    rpc: Rpc, back: Back = None) -> Response:
     """A risk object: its contracts, their guarantees and the claims on it (manual 3.1)."""
     context = await _zone(request, session, rpc)
     detail = await rpc.call(dossier.GET_RISK_OBJECT, _object_query(
         session.claims, context["active"] or "", risk_object_id))
-    return pages.render(request, "dossier/risk.html", {**context, "detail": detail},
-                        session=session)
+    return pages.render(request, "dossier/risk.html", {
+        **context, "detail": detail, "close_to": _close_to(back, "/risks")}, session=session)
 
 
 @router.get("/contracts")
@@ -112,13 +122,13 @@ async def contracts_page(request: Request, session: PageSession, pages: Pages, r
 
 @router.get("/contracts/{contract_id}")
 async def contract_page(request: Request, contract_id: str, session: PageSession, pages: Pages,
-                        rpc: Rpc) -> Response:
+                        rpc: Rpc, back: Back = None) -> Response:
     """A contract: guarantees, risk objects, claims and invoices."""
     context = await _zone(request, session, rpc)
     detail = await rpc.call(dossier.GET_CONTRACT, _object_query(
         session.claims, context["active"] or "", contract_id))
-    return pages.render(request, "dossier/contract.html", {**context, "detail": detail},
-                        session=session)
+    return pages.render(request, "dossier/contract.html", {
+        **context, "detail": detail, "close_to": _close_to(back, "/contracts")}, session=session)
 
 
 @router.get("/claims")
@@ -134,13 +144,13 @@ async def claims_page(request: Request, session: PageSession, pages: Pages, rpc:
 
 @router.get("/claims/{claim_id}")
 async def claim_page(request: Request, claim_id: str, session: PageSession, pages: Pages,
-                     rpc: Rpc) -> Response:
+                     rpc: Rpc, back: Back = None) -> Response:
     """A claim: its contract, the risk objects concerned, the insurer's reference, amounts."""
     context = await _zone(request, session, rpc)
     detail = await rpc.call(dossier.GET_CLAIM, _object_query(
         session.claims, context["active"] or "", claim_id))
-    return pages.render(request, "dossier/claim.html", {**context, "detail": detail},
-                        session=session)
+    return pages.render(request, "dossier/claim.html", {
+        **context, "detail": detail, "close_to": _close_to(back, "/claims")}, session=session)
 
 
 @router.get("/invoices")

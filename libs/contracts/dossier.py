@@ -401,6 +401,8 @@ class RiskObjectDetail(BaseModel):
     covers: list[CoverLine]
     contracts: list[Contract]
     claims: list[Claim]
+    insured_person: Person | None = Field(
+        default=None, description="The person of the dossier a person-related risk insures")
 
 
 class ContractDetail(BaseModel):

@@ -132,9 +132,12 @@ class DossierConsultation:
                                            risk_object_ids={"$in": [query.object_id]})
         claims = await self._store.find(query.dossier_id, Claim,
                                         all_risk_object_ids={"$in": [query.object_id]})
+        insured = risk_object.insured_person
         return RiskObjectDetail(
             dossier_id=query.dossier_id, risk_object=risk_object, contracts=contracts,
-            claims=_newest_first(claims), covers=cover_lines(query.object_id, contracts))
+            claims=_newest_first(claims), covers=cover_lines(query.object_id, contracts),
+            insured_person=await self._store.get(query.dossier_id, Person, insured.person_id)
+            if insured is not None and insured.person_id else None)
 
     async def list_contract_page(self, query: ListQuery) -> ContractPage:
         """My contracts: one page."""

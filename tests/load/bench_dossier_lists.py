@@ -164,7 +164,10 @@ def walk(gateway: httpx.Client, headers: dict[str, str], first: str, pages: int,
     """Follow `next` links `pages` times from `first`; the address reached, the ids seen."""
     address, seen = first, []
     for _ in range(pages):
-        body = gateway.get(address, headers=headers).json()
+        response = gateway.get(address, headers=headers)
+        if response.status_code != 200:
+            raise SystemExit(f"{address}: {response.status_code} {response.text[:300]}")
+        body = response.json()
         seen += [item[id_field] for item in body["items"]]
         address = body["links"]["next"]
     return address, seen

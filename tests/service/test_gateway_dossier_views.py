@@ -267,3 +267,78 @@ def test_each_detail_page_has_a_documents_button_for_its_context(gateway: Gatewa
     assert "Documenten" in contract_page.text
     claim_page = gateway.client.get("/claims/S-00417-1")
     assert 'href="/documents?context=claim:S-00417-1"' in claim_page.text
+
+
+def test_my_data_shows_each_persons_language_and_since_when_the_address_holds(
+    gateway: Gateway,
+) -> None:
+    persons = dupont().persons
+    gateway.rpc.answer(dossier.LIST_PERSONS, dossier.PersonList(dossier_id="D1", persons=persons))
+    sign_in(gateway)
+    gateway.client.get("/lang/fr")
+    page = gateway.client.get("/my-data")
+    assert page.status_code == 200
+    assert "Nederlands" in page.text  # Pieter's language, as the office writes to him
+    assert "Depuis le 15 juin 2019" in page.text  # his address holds since then
+
+
+def test_a_building_shows_its_type_whether_it_is_owned_and_the_brokers_further_details(
+    gateway: Gateway,
+) -> None:
+    def building(query: BaseModel) -> dossier.RiskObjectDetail:
+        assert isinstance(query, dossier.ObjectQuery)
+        return dossier.RiskObjectDetail(dossier_id=query.dossier_id,
+                                        risk_object=dupont().risk_objects[1], covers=[],
+                                        contracts=[], claims=[])
+
+    gateway.rpc.answer(dossier.GET_RISK_OBJECT, building)
+    sign_in(gateway)
+    page = gateway.client.get("/risks/R-00417-2")
+    assert page.status_code == 200
+    for shown in ("Type gebouw", "Woning", "U bent", "Eigenaar", "Construction year", "1932"):
+        assert shown in page.text, shown
+    assert "building_type" not in page.text  # shown once, translated, not as a raw field
+
+
+def test_a_person_related_risk_names_the_insured_person_and_the_kind_of_cover(
+    gateway: Gateway,
+) -> None:
+    pieter = dupont().persons[0]
+    life = dossier.RiskObject(
+        risk_object_id="R-LIFE", kind="person", description="Schuldsaldoverzekering",
+        insured_person=dossier.InsuredPersonDetails(person_id=pieter.person_id, cover="life"))
+    gateway.rpc.answer(dossier.GET_RISK_OBJECT, dossier.RiskObjectDetail(
+        dossier_id="D1", risk_object=life, covers=[], contracts=[], claims=[],
+        insured_person=pieter))
+    sign_in(gateway)
+    gateway.client.get("/lang/en")
+    page = gateway.client.get("/risks/R-LIFE")
+    assert "Insured person" in page.text and "Pieter Dupont" in page.text
+    assert "Kind of cover" in page.text and "Life" in page.text
+
+
+def test_an_invoice_shows_its_date_beside_its_due_date(gateway: Gateway) -> None:
+    gateway.rpc.answer(dossier.LIST_INVOICES, invoice_page)
+    sign_in(gateway)
+    page = gateway.client.get("/invoices")
+    assert "Gedateerd 13 feb 2025 · Te betalen op 15 mrt 2025" in page.text
+
+
+def test_the_cross_returns_to_the_list_page_the_detail_was_opened_from(
+    gateway: Gateway,
+) -> None:
+    gateway.rpc.answer(dossier.LIST_CLAIMS, lambda query: dossier.ClaimPage(
+        dossier_id="D1", total=45, page=2, page_count=3, page_size=20, sort="status",
+        descending=False, previous_cursor="c1", next_cursor="c3", last_cursor="c3",
+        items=dupont().claims))
+    gateway.rpc.answer(dossier.GET_CLAIM, claim_detail)
+    sign_in(gateway)
+    listed = gateway.client.get("/claims?sort=status&order=asc&cursor=c2")
+    opened = "/claims/S-00417-1?back=/claims%3Fsort%3Dstatus%26order%3Dasc%26cursor%3Dc2"
+    assert f'href="{opened}"' in listed.text
+    detail = gateway.client.get(opened)
+    assert 'class="close" href="/claims?sort=status&amp;order=asc&amp;cursor=c2"' in detail.text
+    # A shared detail link closes to the list; a `back` elsewhere is not followed.
+    for elsewhere in ("", "?back=https://evil.example/claims", "?back=/admin", "?back=//x"):
+        page = gateway.client.get(f"/claims/S-00417-1{elsewhere}")
+        assert 'class="close" href="/claims"' in page.text, elsewhere
