@@ -22,7 +22,6 @@ from services.dossier.main import DossierService, build
 from services.dossier.store import (
     COLLECTIONS,
     DERIVED_VERSION_FIELD,
-    SORT_KEY_PREFIX,
     document_id,
 )
 from tests.service.conftest import call_in_memory
@@ -171,18 +170,19 @@ async def test_invoices_stored_before_overdue_from_are_counted_overdue_after_a_r
 ) -> None:
     database = dupont_service.runtime.database
     invoices = database[COLLECTIONS["invoice"]]
-    # As the version before stored them: no `overdue_from`, sort keys without their leading
-    # letter, no version of the derived fields, and a dossier whose totals were never counted.
+    # As the version before stored them: no `overdue_from`, sort keys of the older form
+    # ("<value>\x1f<id>", without the dossier), no version of the derived fields, and a dossier
+    # whose totals were never counted.
     async for document in invoices.find():
         await invoices.update_one({"_id": document["_id"]}, {
             "$unset": {"overdue_from": "", DERIVED_VERSION_FIELD: ""},
-            "$set": {name: value.removeprefix(SORT_KEY_PREFIX) for name, value in document.items()
+            "$set": {name: value.split("\x1d", 1)[1] for name, value in document.items()
                      if name.startswith("s_")}})
     await database["dossiers"].update_one(
         {"_id": DUPONT}, {"$unset": {"counts": "", "open_invoice_cents": ""}})
     query = dossier.ListQuery(caller=PIETER, dossier_id=DUPONT)
     before = await call_in_memory(dupont_service.runtime.broker, dossier.LIST_INVOICES, query)
-    assert (before.overdue_count, before.total) == (0, 0)  # the old defect
+    assert (before.overdue_count, before.total, before.items) == (0, 0, [])  # the old defect
     pending_before = await invoices.find_one({"_id": document_id(DUPONT, "F-00417-2")})
 
     assert await dupont_service.store.fill_derived_fields() == {"invoice": 2, "dossier": 1}
@@ -211,3 +211,37 @@ async def test_an_up_to_date_store_is_left_alone_at_start(
     assert await dupont_service.store.fill_derived_fields() == {}
     assert {document["_id"]: document["updated_at"]
             async for document in invoices.find()} == stamps
+
+
+async def test_a_removed_invoice_leaves_the_list_and_comes_back_when_sent_again(
+    dupont_service: DossierService,
+) -> None:
+    record = exported()
+    paid, unpaid = record["invoices"]
+    query = dossier.ListQuery(caller=PIETER, dossier_id=DUPONT, sort="invoice_number")
+    await upsert(dupont_service, {"dossier_id": DUPONT, "invoices": [paid]}, remove_missing=True)
+    page = await call_in_memory(dupont_service.runtime.broker, dossier.LIST_INVOICES, query)
+    assert [invoice.invoice_id for invoice in page.items] == [paid["invoice_id"]]
+    assert page.total == 1
+
+    await upsert(dupont_service, {"dossier_id": DUPONT, "invoices": [paid, unpaid]})
+    page = await call_in_memory(dupont_service.runtime.broker, dossier.LIST_INVOICES, query)
+    assert [invoice.invoice_id for invoice in page.items] == [
+        paid["invoice_id"], unpaid["invoice_id"]]
+
+
+async def test_a_list_never_shows_objects_of_a_dossier_whose_id_begins_the_same(
+    dupont_service: DossierService,
+) -> None:
+    neighbour = exported()
+    neighbour["dossier_id"] = f"{DUPONT}0"  # "DOS-2019-004170": the same id and one more digit
+    await upsert(dupont_service, neighbour)
+    staff = dossier.ListQuery(caller=AGENT, dossier_id=DUPONT, page_size=100)
+    for method in (dossier.LIST_RISK_OBJECTS, dossier.LIST_CONTRACT_PAGE, dossier.LIST_CLAIMS,
+                   dossier.LIST_INVOICES):
+        page = await call_in_memory(dupont_service.runtime.broker, method, staff)
+        assert len(page.items) == page.total, method.queue
+    contracts = await call_in_memory(dupont_service.runtime.broker, dossier.LIST_CONTRACT_PAGE,
+                                     staff)
+    assert [c.contract_id for c in contracts.items] == [
+        c["contract_id"] for c in exported()["contracts"]]
