@@ -15,6 +15,7 @@ import pytest
 from faststream.rabbit import TestRabbitBroker
 
 from libs.contracts import dossier
+from libs.contracts.rpc import RpcMethod
 from libs.servicekit.errors import Invalid
 from libs.servicekit.outbox import OUTBOX_FIELD
 from services.dossier.config import DossierSettings
@@ -237,8 +238,10 @@ async def test_a_list_never_shows_objects_of_a_dossier_whose_id_begins_the_same(
     neighbour["dossier_id"] = f"{DUPONT}0"  # "DOS-2019-004170": the same id and one more digit
     await upsert(dupont_service, neighbour)
     staff = dossier.ListQuery(caller=AGENT, dossier_id=DUPONT, page_size=100)
-    for method in (dossier.LIST_RISK_OBJECTS, dossier.LIST_CONTRACT_PAGE, dossier.LIST_CLAIMS,
-                   dossier.LIST_INVOICES):
+    lists: list[RpcMethod[dossier.ListQuery, Any]] = [
+        dossier.LIST_RISK_OBJECTS, dossier.LIST_CONTRACT_PAGE, dossier.LIST_CLAIMS,
+        dossier.LIST_INVOICES]
+    for method in lists:
         page = await call_in_memory(dupont_service.runtime.broker, method, staff)
         assert len(page.items) == page.total, method.queue
     contracts = await call_in_memory(dupont_service.runtime.broker, dossier.LIST_CONTRACT_PAGE,
