@@ -32,7 +32,7 @@ class Paging(BaseModel):
     page_size: int = Field(default=20, ge=1, le=100)
     sort: str | None = Field(default=None, max_length=40)
     order: Literal["asc", "desc"] = "asc"
-    cursor: str | None = Field(default=None, max_length=1000,
+    cursor: str | None = Field(default=None, max_length=4000,
                                description="A cursor from the `links` of a page of this list")
 
 

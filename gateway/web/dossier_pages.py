@@ -21,7 +21,7 @@ from libs.servicekit.errors import Invalid
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
 
-Cursor = Annotated[str | None, Query(max_length=1000)]
+Cursor = Annotated[str | None, Query(max_length=4000)]
 Back = Annotated[str | None, Query(max_length=2000)]
 SortField = Annotated[str | None, Query(max_length=40)]
 Order = Annotated[Literal["asc", "desc"], Query()]

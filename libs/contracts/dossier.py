@@ -314,7 +314,7 @@ class ListQuery(BaseModel):
     sort: str | None = Field(default=None, description="A field the list can be sorted on")
     descending: bool = False
     cursor: str | None = Field(
-        default=None, max_length=1000,
+        default=None, max_length=4000,
         description="Opaque: a `*_cursor` of a page of this list, same sort and order")
 
 

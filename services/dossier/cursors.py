@@ -39,7 +39,7 @@ class PageCursor(BaseModel):
     sort: str = Field(max_length=40)
     descending: bool
     toward: Toward
-    key: str | None = Field(default=None, max_length=600,
+    key: str | None = Field(default=None, max_length=2000,
                             description="The boundary row's sort key (None for `last`)")
     page: int = Field(ge=1, description="The number of the page this cursor leads to")
 

@@ -76,6 +76,7 @@ KINDS_OF_MODELS: dict[type[BaseModel], ObjectKind] = {
     model: kind for kind, model in MODELS.items()}
 WRITE_BATCH = 500
 LIST_KEY_PREFIX = "k"
+SORTED_CHARACTERS = 200
 # Version of the fields derived from each object (list keys, `overdue_from`, ...): objects
 # stored with an older one get them again at start (`fill_derived_fields`). 2: list keys hold
 # the dossier and begin with LIST_KEY_PREFIX, removed objects have none; invoices have
@@ -117,8 +118,8 @@ def list_key(dossier_id: str, value: Any, item_id: str) -> str:
         shown = ""
     elif isinstance(value, int):
         shown = f"{value:015d}"
-    else:
-        shown = str(value)
+    else:  # a long description sorts on its start: the key stays short enough for a cursor
+        shown = str(value)[:SORTED_CHARACTERS]
     return f"{LIST_KEY_PREFIX}{dossier_id}\x1d{shown}\x1f{item_id}"
 
 

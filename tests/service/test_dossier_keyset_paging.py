@@ -248,3 +248,23 @@ async def test_a_list_never_shows_objects_of_a_dossier_whose_id_begins_the_same(
                                      staff)
     assert [c.contract_id for c in contracts.items] == [
         c["contract_id"] for c in exported()["contracts"]]
+
+
+async def test_a_list_sorted_on_long_descriptions_pages_on(
+    dupont_service: DossierService,
+) -> None:
+    long_ones = [{"risk_object_id": f"R-LONG-{n}", "kind": "other",
+                  "description": "Kunstcollectie " + "zeer lange beschrijving " * 60 + str(n)}
+                 for n in range(3)]
+    await upsert(dupont_service, {"dossier_id": DUPONT, "risk_objects": long_ones})
+    query = dossier.ListQuery(caller=PIETER, dossier_id=DUPONT, sort="description", page_size=2)
+    seen: list[str] = []
+    page = await call_in_memory(dupont_service.runtime.broker, dossier.LIST_RISK_OBJECTS, query)
+    while True:
+        seen += [line.risk_object.risk_object_id for line in page.items]
+        if page.next_cursor is None:
+            break
+        page = await call_in_memory(dupont_service.runtime.broker, dossier.LIST_RISK_OBJECTS,
+                                    query.model_copy(update={"cursor": page.next_cursor}))
+    assert sorted(seen) == sorted(["R-00417-1", "R-00417-2", "R-LONG-0", "R-LONG-1", "R-LONG-2"])
+    assert len(seen) == 5
