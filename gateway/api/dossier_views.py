@@ -1,13 +1,17 @@
 """A client's insurance file, view by view (manual 3.1), and the office's bulk import.
 
-Lists take `page`, `page_size`, `sort` and `order`; each detail has its own URL. The dossier id
-must be in the caller's token grants (else 404 before any RPC); the service checks again.
+Lists take `page_size`, `sort`, `order` and `cursor`: a page answers `links` to the first,
+previous, next and last pages (keyset paging: each cursor holds the boundary row, so a deep page
+is as fast as the first; a damaged or foreign cursor answers problem+json 422). Each detail has
+its own URL. The dossier id must be in the caller's token grants (else 404 before any RPC); the
+service checks again.
 """
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.deps import CurrentCaller, GrantedDossier, Rpc, StaffCaller, State
 from libs.contracts import dossier
@@ -16,15 +20,20 @@ from libs.servicekit.logs import correlation_id
 
 router = APIRouter(prefix="/api/v1/dossiers/{dossier_id}", tags=["dossiers"])
 admin_router = APIRouter(prefix="/admin/api/v1/dossier-imports", tags=["admin"])
+PageT = TypeVar("PageT", bound=dossier.PageInfo)
 
 
 class Paging(BaseModel):
-    """How a list is asked for: which page, how long, sorted on what."""
+    """How a list is asked for: how long a page, sorted on what, from which cursor."""
 
-    page: int = Field(default=1, ge=1)
+    # `page=N` of the former numbered pages is refused, not silently read as the first page.
+    model_config = ConfigDict(extra="forbid")
+
     page_size: int = Field(default=20, ge=1, le=100)
     sort: str | None = Field(default=None, max_length=40)
     order: Literal["asc", "desc"] = "asc"
+    cursor: str | None = Field(default=None, max_length=4000,
+                               description="A cursor from the `links` of a page of this list")
 
 
 PagingQuery = Annotated[Paging, Query()]
@@ -33,8 +42,23 @@ PagingQuery = Annotated[Paging, Query()]
 def list_query(claims: AccessClaims, dossier_id: str, paging: Paging) -> dossier.ListQuery:
     """The service query of one list page."""
     return dossier.ListQuery(
-        caller=claims.caller(), dossier_id=dossier_id, page=paging.page,
-        page_size=paging.page_size, sort=paging.sort, descending=paging.order == "desc")
+        caller=claims.caller(), dossier_id=dossier_id, page_size=paging.page_size,
+        sort=paging.sort, descending=paging.order == "desc", cursor=paging.cursor)
+
+
+def with_links(request: Request, page: PageT) -> PageT:
+    """`page` with the addresses of its first, previous, next and last pages."""
+
+    def address(cursor: str | None) -> str:
+        query = {"page_size": page.page_size, "sort": page.sort,
+                 "order": "desc" if page.descending else "asc"}
+        return f"{request.url.path}?{urlencode({**query, 'cursor': cursor} if cursor else query)}"
+
+    page.links = dossier.PageLinks(
+        first=address(None), last=address(page.last_cursor),
+        previous=address(page.previous_cursor) if page.previous_cursor else None,
+        next=address(page.next_cursor) if page.next_cursor else None)
+    return page
 
 
 def object_query(claims: AccessClaims, dossier_id: str, object_id: str) -> dossier.ObjectQuery:
@@ -53,11 +77,13 @@ async def list_persons(
 
 @router.get("/risk-objects")
 async def list_risk_objects(
-    dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc, paging: PagingQuery
+    request: Request, dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc,
+    paging: PagingQuery,
 ) -> dossier.RiskObjectPage:
     """My risks, each with its next renewal and what covers it (sort: position, description,
     kind)."""
-    return await rpc.call(dossier.LIST_RISK_OBJECTS, list_query(claims, dossier_id, paging))
+    return with_links(request, await rpc.call(
+        dossier.LIST_RISK_OBJECTS, list_query(claims, dossier_id, paging)))
 
 
 @router.get("/risk-objects/{risk_object_id}")
@@ -71,11 +97,13 @@ async def read_risk_object(
 
 @router.get("/contract-pages")
 async def list_contract_page(
-    dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc, paging: PagingQuery
+    request: Request, dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc,
+    paging: PagingQuery,
 ) -> dossier.ContractPage:
     """My contracts, one page (sort: position, policy_number, insurer, product, status,
     renewal_date, start_date). `/contracts` still answers every contract at once."""
-    return await rpc.call(dossier.LIST_CONTRACT_PAGE, list_query(claims, dossier_id, paging))
+    return with_links(request, await rpc.call(
+        dossier.LIST_CONTRACT_PAGE, list_query(claims, dossier_id, paging)))
 
 
 @router.get("/contracts/{contract_id}")
@@ -88,10 +116,12 @@ async def read_contract(
 
 @router.get("/claims")
 async def list_claims(
-    dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc, paging: PagingQuery
+    request: Request, dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc,
+    paging: PagingQuery,
 ) -> dossier.ClaimPage:
     """My claims (sort: occurred_on, claim_number, status)."""
-    return await rpc.call(dossier.LIST_CLAIMS, list_query(claims, dossier_id, paging))
+    return with_links(request, await rpc.call(
+        dossier.LIST_CLAIMS, list_query(claims, dossier_id, paging)))
 
 
 @router.get("/claims/{claim_id}")
@@ -104,11 +134,13 @@ async def read_claim(
 
 @router.get("/invoices")
 async def list_invoices(
-    dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc, paging: PagingQuery
+    request: Request, dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc,
+    paging: PagingQuery,
 ) -> dossier.InvoicePage:
     """My invoices with the open amount and the number overdue (sort: due_date,
     invoice_number, status, amount_cents)."""
-    return await rpc.call(dossier.LIST_INVOICES, list_query(claims, dossier_id, paging))
+    return with_links(request, await rpc.call(
+        dossier.LIST_INVOICES, list_query(claims, dossier_id, paging)))
 
 
 @admin_router.post("", status_code=status.HTTP_200_OK)

@@ -1,7 +1,9 @@
 """The client's insurance file as pages (manual 3.1): my data, risks, contracts, claims, invoices.
 
 A list opens a detail at its own address (a deep link); the detail closes with the cross and
-returns to the list. Every query goes to the active dossier of the signed-in client only.
+returns to the list. A list page's address holds its sort, order and cursor (keyset paging), so
+it can be shared and opened again; a damaged or outdated cursor shows the list's first page with
+a notice instead. Every query goes to the active dossier of the signed-in client only.
 """
 
 from typing import Annotated, Any, Literal
@@ -13,11 +15,14 @@ from gateway.deps import Rpc
 from gateway.web.pages import Pages, PageSession, active_dossier_id, dossier_choices
 from libs.contracts import dossier
 from libs.contracts.auth import AccessClaims
+from libs.contracts.rpc import RpcMethod
+from libs.servicekit.errors import Invalid
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
 
-PageNumber = Annotated[int, Query(ge=1, le=100_000)]
+Cursor = Annotated[str | None, Query(max_length=4000)]
+Back = Annotated[str | None, Query(max_length=2000)]
 SortField = Annotated[str | None, Query(max_length=40)]
 Order = Annotated[Literal["asc", "desc"], Query()]
 
@@ -29,18 +34,45 @@ async def _zone(request: Request, session: PageSession, rpc: Rpc) -> dict[str, A
             "active": active_dossier_id(request, claims)}
 
 
-def _list_query(claims: AccessClaims, dossier_id: str, page: int, sort: str | None,
+def _list_query(claims: AccessClaims, dossier_id: str, cursor: str | None, sort: str | None,
                 order: str) -> dossier.ListQuery:
-    return dossier.ListQuery(caller=claims.caller(), dossier_id=dossier_id, page=page,
+    return dossier.ListQuery(caller=claims.caller(), dossier_id=dossier_id, cursor=cursor,
                              page_size=PAGE_SIZE, sort=sort, descending=order == "desc")
+
+
+async def _listed(rpc: Rpc, method: RpcMethod[dossier.ListQuery, Any], claims: AccessClaims,
+                  context: dict[str, Any], cursor: str | None, sort: str | None, order: str
+                  ) -> dict[str, Any]:
+    """One page of a list of the active dossier for a page's context (`listed`).
+
+    A shared link whose cursor no longer fits (damaged, or made for another sort) still shows
+    the list: its first page, with `page_link_outdated` set for a notice.
+    """
+    if not context["active"]:
+        return {"listed": None}
+    try:
+        listed = await rpc.call(method, _list_query(claims, context["active"], cursor, sort,
+                                                    order))
+    except Invalid:
+        if cursor is None:
+            raise
+        listed = await rpc.call(method, _list_query(claims, context["active"], None, sort,
+                                                    order))
+        return {"listed": listed, "page_link_outdated": True}
+    return {"listed": listed}
+
+
+def _close_to(back: str | None, list_path: str) -> str:
+    """Where a detail's cross leads: the list page it was opened from (its sort and cursor,
+    manual 3.1: the cross closes the detail and returns to the list), else the list's start.
+    Only an address of that list is followed, never another page or site."""
+    if back is not None and (back == list_path or back.startswith(f"{list_path}?")):
+        return back
+    return list_path
 
 
 def _object_query(claims: AccessClaims, dossier_id: str, object_id: str) -> dossier.ObjectQuery:
     return dossier.ObjectQuery(caller=claims.caller(), dossier_id=dossier_id, object_id=object_id)
-
-
-def _pages(info: dossier.PageInfo) -> int:
-    return max(1, -(-info.total // info.page_size))
 
 
 @router.get("/my-data")
@@ -57,93 +89,77 @@ async def my_data_page(request: Request, session: PageSession, pages: Pages, rpc
 
 @router.get("/risks")
 async def risks_page(request: Request, session: PageSession, pages: Pages, rpc: Rpc,
-                     page: PageNumber = 1, sort: SortField = None, order: Order = "asc"
+                     cursor: Cursor = None, sort: SortField = None, order: Order = "asc"
                      ) -> Response:
     """My risks: each risk object with its renewal date and what covers it, at a glance."""
     context = await _zone(request, session, rpc)
-    listed = None
-    if context["active"]:
-        listed = await rpc.call(dossier.LIST_RISK_OBJECTS, _list_query(
-            session.claims, context["active"], page, sort, order))
-    return pages.render(request, "dossier/risks.html", {
-        **context, "listed": listed, "page_count": _pages(listed) if listed else 1},
-        session=session)
+    listed = await _listed(rpc, dossier.LIST_RISK_OBJECTS, session.claims, context, cursor, sort,
+                           order)
+    return pages.render(request, "dossier/risks.html", {**context, **listed}, session=session)
 
 
 @router.get("/risks/{risk_object_id}")
 async def risk_page(request: Request, risk_object_id: str, session: PageSession, pages: Pages,
-                    rpc: Rpc) -> Response:
+                    rpc: Rpc, back: Back = None) -> Response:
     """A risk object: its contracts, their guarantees and the claims on it (manual 3.1)."""
     context = await _zone(request, session, rpc)
     detail = await rpc.call(dossier.GET_RISK_OBJECT, _object_query(
         session.claims, context["active"] or "", risk_object_id))
-    return pages.render(request, "dossier/risk.html", {**context, "detail": detail},
-                        session=session)
+    return pages.render(request, "dossier/risk.html", {
+        **context, "detail": detail, "close_to": _close_to(back, "/risks")}, session=session)
 
 
 @router.get("/contracts")
 async def contracts_page(request: Request, session: PageSession, pages: Pages, rpc: Rpc,
-                         page: PageNumber = 1, sort: SortField = None, order: Order = "asc"
+                         cursor: Cursor = None, sort: SortField = None, order: Order = "asc"
                          ) -> Response:
     """My contracts: policy, insurer, product, renewal and premium, one page at a time."""
     context = await _zone(request, session, rpc)
-    listed = None
-    if context["active"]:
-        listed = await rpc.call(dossier.LIST_CONTRACT_PAGE, _list_query(
-            session.claims, context["active"], page, sort, order))
-    return pages.render(request, "dossier/contracts.html", {
-        **context, "listed": listed, "page_count": _pages(listed) if listed else 1},
-        session=session)
+    listed = await _listed(rpc, dossier.LIST_CONTRACT_PAGE, session.claims, context, cursor, sort,
+                           order)
+    return pages.render(request, "dossier/contracts.html", {**context, **listed}, session=session)
 
 
 @router.get("/contracts/{contract_id}")
 async def contract_page(request: Request, contract_id: str, session: PageSession, pages: Pages,
-                        rpc: Rpc) -> Response:
+                        rpc: Rpc, back: Back = None) -> Response:
     """A contract: guarantees, risk objects, claims and invoices."""
     context = await _zone(request, session, rpc)
     detail = await rpc.call(dossier.GET_CONTRACT, _object_query(
         session.claims, context["active"] or "", contract_id))
-    return pages.render(request, "dossier/contract.html", {**context, "detail": detail},
-                        session=session)
+    return pages.render(request, "dossier/contract.html", {
+        **context, "detail": detail, "close_to": _close_to(back, "/contracts")}, session=session)
 
 
 @router.get("/claims")
 async def claims_page(request: Request, session: PageSession, pages: Pages, rpc: Rpc,
-                      page: PageNumber = 1, sort: SortField = None, order: Order = "desc"
+                      cursor: Cursor = None, sort: SortField = None, order: Order = "desc"
                       ) -> Response:
     """My claims, the newest first unless sorted otherwise."""
     context = await _zone(request, session, rpc)
-    listed = None
-    if context["active"]:
-        listed = await rpc.call(dossier.LIST_CLAIMS, _list_query(
-            session.claims, context["active"], page, sort, order))
-    return pages.render(request, "dossier/claims.html", {
-        **context, "listed": listed, "page_count": _pages(listed) if listed else 1},
-        session=session)
+    listed = await _listed(rpc, dossier.LIST_CLAIMS, session.claims, context, cursor, sort,
+                           order)
+    return pages.render(request, "dossier/claims.html", {**context, **listed}, session=session)
 
 
 @router.get("/claims/{claim_id}")
 async def claim_page(request: Request, claim_id: str, session: PageSession, pages: Pages,
-                     rpc: Rpc) -> Response:
+                     rpc: Rpc, back: Back = None) -> Response:
     """A claim: its contract, the risk objects concerned, the insurer's reference, amounts."""
     context = await _zone(request, session, rpc)
     detail = await rpc.call(dossier.GET_CLAIM, _object_query(
         session.claims, context["active"] or "", claim_id))
-    return pages.render(request, "dossier/claim.html", {**context, "detail": detail},
-                        session=session)
+    return pages.render(request, "dossier/claim.html", {
+        **context, "detail": detail, "close_to": _close_to(back, "/claims")}, session=session)
 
 
 @router.get("/invoices")
 async def invoices_page(request: Request, session: PageSession, pages: Pages, rpc: Rpc,
-                        page: PageNumber = 1, sort: SortField = None, order: Order = "asc"
+                        cursor: Cursor = None, sort: SortField = None, order: Order = "asc"
                         ) -> Response:
     """My invoices: the open amount at a glance, overdue ones highlighted."""
     context = await _zone(request, session, rpc)
-    listed = None
-    if context["active"]:
-        listed = await rpc.call(dossier.LIST_INVOICES, _list_query(
-            session.claims, context["active"], page, sort, order))
-    return pages.render(request, "dossier/invoices.html", {
-        **context, "listed": listed, "page_count": _pages(listed) if listed else 1},
-        session=session)
+    listed = await _listed(rpc, dossier.LIST_INVOICES, session.claims, context, cursor, sort,
+                           order)
+    return pages.render(request, "dossier/invoices.html", {**context, **listed}, session=session)
 

@@ -306,12 +306,16 @@ class DossierChanged(Event):
 
 
 class ListQuery(BaseModel):
+    """One page of a list: the first one, or the one a cursor of an earlier page leads to."""
+
     caller: Caller
     dossier_id: str
-    page: int = Field(default=1, ge=1)
     page_size: int = Field(default=20, ge=1, le=100)
     sort: str | None = Field(default=None, description="A field the list can be sorted on")
     descending: bool = False
+    cursor: str | None = Field(
+        default=None, max_length=4000,
+        description="Opaque: a `*_cursor` of a page of this list, same sort and order")
 
 
 class ObjectQuery(BaseModel):
@@ -320,13 +324,30 @@ class ObjectQuery(BaseModel):
     object_id: str
 
 
+class PageLinks(BaseModel):
+    """Addresses of the neighbouring pages (set by the gateway; None: there is none)."""
+
+    first: str
+    previous: str | None = None
+    next: str | None = None
+    last: str
+
+
 class PageInfo(BaseModel):
+    """Where a page lies in its list. Pages are found by keyset, not by number: each cursor
+    holds the boundary row's (sort value, id), so a deep page costs what the first one does."""
+
     dossier_id: str
-    total: int
-    page: int
+    total: int = Field(description="Objects in the whole list")
+    page: int = Field(description="This page's number (1 = first)")
+    page_count: int
     page_size: int
     sort: str
     descending: bool
+    previous_cursor: str | None = Field(default=None, description="None on the first page")
+    next_cursor: str | None = Field(default=None, description="None on the last page")
+    last_cursor: str = Field(description="Leads to the last page")
+    links: PageLinks | None = None
 
 
 class CoverLine(BaseModel):
@@ -380,6 +401,8 @@ class RiskObjectDetail(BaseModel):
     covers: list[CoverLine]
     contracts: list[Contract]
     claims: list[Claim]
+    insured_person: Person | None = Field(
+        default=None, description="The person of the dossier a person-related risk insures")
 
 
 class ContractDetail(BaseModel):

@@ -26,6 +26,7 @@ from libs.contracts.dossier import (
 from libs.servicekit.access import require_dossier_access
 from libs.servicekit.errors import Invalid, NotFound
 from libs.servicekit.mongo import Document
+from services.dossier import cursors
 from services.dossier.domain import cover_lines, is_overdue, next_renewal
 from services.dossier.store import SORT_FIELDS, DossierStore, ModelT
 
@@ -57,13 +58,46 @@ class DossierConsultation:
         if sort not in SORT_FIELDS[kind]:
             raise Invalid("This list cannot be sorted that way.", fields={
                 "sort": "one of " + ", ".join(SORT_FIELDS[kind])})
-        items = await self._store.page(
-            dossier_id, model, sort=sort, descending=query.descending,
-            skip=(query.page - 1) * query.page_size, limit=query.page_size)
-        info = PageInfo(dossier_id=dossier_id, total=self._store.total(header, kind),
-                        page=query.page, page_size=query.page_size, sort=sort,
-                        descending=query.descending)
-        return info, items
+        cursor = None if query.cursor is None else cursors.decode(
+            query.cursor, kind=kind, sort=sort, descending=query.descending)
+        total = self._store.total(header, kind)
+        size = query.page_size
+        read = cursors.window(cursor, page_size=size, total=total)
+        # One row more than the page tells whether the list goes on past it.
+        rows = await self._store.page(
+            dossier_id, model, sort=sort, descending=query.descending, after=read.key,
+            backward=read.backward, limit=read.limit + 1)
+        more = len(rows) > read.limit
+        rows = rows[:read.limit]
+        if read.backward:
+            rows.reverse()
+            has_previous, has_next = more, read.key is not None
+            page = max(read.page, 2) if more else 1  # nothing before it: the first page
+        else:
+            has_previous, has_next = read.key is not None, more
+            page = max(read.page, 2) if has_previous else 1
+        previous_key: str | None
+        next_key: str | None
+        if rows:
+            previous_key, next_key = rows[0][0], rows[-1][0]
+        else:  # the rows past the boundary went since the link was made: step back over it
+            previous_key = next_key = read.key
+
+        def leading(toward: cursors.Toward, key: str | None, number: int) -> str:
+            return cursors.encode(cursors.PageCursor(
+                kind=kind, sort=sort, descending=query.descending, toward=toward, key=key,
+                page=number))
+
+        page_count = cursors.page_count(total, size)
+        info = PageInfo(
+            dossier_id=dossier_id, total=total, page=page, page_count=max(page_count, page),
+            page_size=size, sort=sort, descending=query.descending,
+            previous_cursor=leading("before", previous_key, page - 1)
+            if has_previous and previous_key is not None else None,
+            next_cursor=leading("after", next_key, page + 1)
+            if has_next and next_key is not None else None,
+            last_cursor=leading("last", None, page_count))
+        return info, [item for _, item in rows]
 
     async def _get(self, query: ObjectQuery, model: type[ModelT]) -> ModelT:
         await self._open(query)
@@ -98,9 +132,12 @@ class DossierConsultation:
                                            risk_object_ids={"$in": [query.object_id]})
         claims = await self._store.find(query.dossier_id, Claim,
                                         all_risk_object_ids={"$in": [query.object_id]})
+        insured = risk_object.insured_person
         return RiskObjectDetail(
             dossier_id=query.dossier_id, risk_object=risk_object, contracts=contracts,
-            claims=_newest_first(claims), covers=cover_lines(query.object_id, contracts))
+            claims=_newest_first(claims), covers=cover_lines(query.object_id, contracts),
+            insured_person=await self._store.get(query.dossier_id, Person, insured.person_id)
+            if insured is not None and insured.person_id else None)
 
     async def list_contract_page(self, query: ListQuery) -> ContractPage:
         """My contracts: one page."""

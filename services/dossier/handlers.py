@@ -35,7 +35,7 @@ from libs.servicekit.logs import correlation_id, get_logger
 from services.dossier.domain import covered_risk_objects, validate_import
 from services.dossier.import_plan import KIND_ORDER, LIST_NAMES, object_id, plan_record
 from services.dossier.locks import ImportLocks
-from services.dossier.store import DossierStore, digest
+from services.dossier.store import DossierStore, Stored, digest
 
 log = get_logger(__name__)
 DOSSIER_NOT_FOUND = "This dossier does not exist."
@@ -161,20 +161,21 @@ class DossierHandlers:
             return
         stored = await self._store.stored_digests(
             dossier_id, kind, [object_id(kind, item) for item in accepted])
-        writes: list[tuple[BaseModel, Event, bool]] = []
+        writes: list[tuple[BaseModel, Event, Stored]] = []
         for item in accepted:
             item_id = object_id(kind, item)
-            known = item_id in stored
-            if known and stored[item_id] == digest(item):
+            was: Stored = "new" if item_id not in stored else (
+                "removed" if stored[item_id] is None else "present")
+            if was == "present" and stored[item_id] == digest(item):
                 report.unchanged += 1
                 continue
-            change: Change = "updated" if known and stored[item_id] is not None else "created"
+            change: Change = "updated" if was == "present" else "created"
             if change == "created":
                 report.created += 1
             else:
                 report.updated += 1
             writes.append((item, change_event(kind, change, item_id, item, dossier_id=dossier_id,
-                                              correlation=correlation), known))
+                                              correlation=correlation), was))
         if writes:
             first = await self._store.reserve_positions(dossier_id, kind, len(writes))
             await self._store.write_objects(dossier_id, kind, writes, first_position=first)

@@ -4,7 +4,7 @@ import asyncio
 from dataclasses import dataclass
 
 from libs.servicekit.bus import create_broker
-from libs.servicekit.logs import configure_logging
+from libs.servicekit.logs import configure_logging, get_logger
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.outbox import OutboxRelay
 from libs.servicekit.runtime import ServiceRuntime
@@ -16,6 +16,7 @@ from services.dossier.locks import ImportLocks
 from services.dossier.store import COLLECTIONS, DOSSIERS, DossierStore
 
 SERVICE = "dossier"
+log = get_logger(__name__)
 
 
 @dataclass
@@ -35,8 +36,15 @@ def build(settings: DossierSettings) -> DossierService:
     handlers = DossierHandlers(store, ImportLocks(database), on_events_stored=relay.notify)
     consultation = DossierConsultation(store)
     subscribers.register(broker, handlers, consultation, prefetch=settings.rpc_prefetch)
+
+    async def prepare_database() -> None:
+        await store.ensure_indexes()
+        filled = await store.fill_derived_fields()
+        if filled:
+            log.info("derived fields filled in", **filled)
+
     runtime = ServiceRuntime(
-        SERVICE, settings, broker, database, relay=relay, prepare_database=store.ensure_indexes
+        SERVICE, settings, broker, database, relay=relay, prepare_database=prepare_database
     )
     return DossierService(runtime=runtime, handlers=handlers, store=store, relay=relay)
 

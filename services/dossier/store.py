@@ -23,7 +23,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 from pymongo import ASCENDING, DESCENDING, InsertOne, ReturnDocument, UpdateOne
@@ -75,8 +75,18 @@ REFERENCE_FIELDS: dict[ObjectKind, tuple[str, ...]] = {
 KINDS_OF_MODELS: dict[type[BaseModel], ObjectKind] = {
     model: kind for kind, model in MODELS.items()}
 WRITE_BATCH = 500
+LIST_KEY_PREFIX = "k"
+SORTED_CHARACTERS = 200
+# Version of the fields derived from each object (list keys, `overdue_from`, ...): objects
+# stored with an older one get them again at start (`fill_derived_fields`). 2: list keys hold
+# the dossier and begin with LIST_KEY_PREFIX, removed objects have none; invoices have
+# `overdue_from`.
+DERIVED_VERSION = 2
+DERIVED_VERSION_FIELD = "derived_version"
 ModelT = TypeVar("ModelT", bound=BaseModel)
 OPEN_INVOICE_STATUSES = ["open", "overdue"]
+Stored = Literal["new", "present", "removed"]
+"""How an object about to be written is stored: not at all, present, or removed (tombstone)."""
 
 
 def document_id(dossier_id: str, item_id: str) -> str:
@@ -90,19 +100,35 @@ def digest(item: BaseModel) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def sort_key(value: Any, item_id: str) -> str:
-    """One string per object that sorts like `value` and is unique (ties broken by the id).
+def list_key(dossier_id: str, value: Any, item_id: str) -> str:
+    """One string per object and sort field: the object's place in its dossier's list.
 
-    nx-27017 sorts on a single field several times faster than on two, and a unique key keeps
-    pages stable; missing values come first, numbers are zero-padded to sort as numbers.
+    It holds the dossier, the sort value and the object's id, so that one dossier's list
+    sorted on a field is one range of one indexed field (`list_range`) and a page one indexed
+    range past its boundary row's key. Why one field: nx-27017 turns every equality into
+    "equal, or an array holding it", which no index serves - a page filtered on `dossier_id`
+    scanned the whole collection; a range on a single field is an index search. The id makes
+    the key unique (ties in the sort value keep one order: stable pages). Missing values come
+    first, numbers are zero-padded to sort as numbers. The key begins with a letter: nx-27017
+    takes a query string that begins like a date ("2024-03-01...", "01/03/2024...") for a
+    datetime and compares SQLite's `datetime()` of both sides, NULL for "2024-03-01<id>" - a
+    range on such keys matched nothing.
     """
     if value is None:
         shown = ""
     elif isinstance(value, int):
         shown = f"{value:015d}"
-    else:
-        shown = str(value)
-    return f"{shown}\x1f{item_id}"
+    else:  # a long description sorts on its start: the key stays short enough for a cursor
+        shown = str(value)[:SORTED_CHARACTERS]
+    return f"{LIST_KEY_PREFIX}{dossier_id}\x1d{shown}\x1f{item_id}"
+
+
+def list_range(dossier_id: str) -> tuple[str, str]:
+    """The bounds (both excluded) of every list key of a dossier's present objects.
+
+    Dossier ids hold no control characters, so no other dossier's keys fall in between.
+    """
+    return f"{LIST_KEY_PREFIX}{dossier_id}\x1d", f"{LIST_KEY_PREFIX}{dossier_id}\x1e"
 
 
 def overdue_from(invoice: Invoice) -> str:
@@ -119,20 +145,43 @@ def overdue_from(invoice: Invoice) -> str:
     return "9999-99-99"
 
 
-def _fields(kind: ObjectKind, item: BaseModel) -> dict[str, Any]:
-    fields = item.model_dump(mode="json")
+def derived_fields(kind: ObjectKind, item: BaseModel, dossier_id: str) -> dict[str, Any]:
+    """What the store keeps beside an object's own fields so lists sort and filter on indexes:
+    the list keys (but `s_position`, set when the object arrives), a claim's risk objects in
+    one array, an invoice's `overdue_from`, and the version of these rules."""
+    values = item.model_dump(mode="json")
     item_id = object_id(kind, item)
-    for name in SORT_FIELDS[kind]:
-        if name != "position":  # set once, when the object first arrives
-            fields[f"s_{name}"] = sort_key(fields.get(name), item_id)
+    fields: dict[str, Any] = {
+        f"s_{name}": list_key(dossier_id, values.get(name), item_id)
+        for name in SORT_FIELDS[kind] if name != "position"}
     if isinstance(item, Claim):
         fields["all_risk_object_ids"] = claim_risk_object_ids(item)
     if isinstance(item, Invoice):
         fields["overdue_from"] = overdue_from(item)
+    fields[DERIVED_VERSION_FIELD] = DERIVED_VERSION
+    return fields
+
+
+def arrival_fields(kind: ObjectKind, item: BaseModel, dossier_id: str, position: int
+                   ) -> dict[str, Any]:
+    """The place of an object that arrives (new, or back after a removal) in the broker's
+    order: after every object that came before it."""
+    return {"position": position,
+            "s_position": list_key(dossier_id, position, object_id(kind, item))}
+
+
+def _fields(kind: ObjectKind, item: BaseModel, dossier_id: str) -> dict[str, Any]:
+    fields = item.model_dump(mode="json")
+    fields.update(derived_fields(kind, item, dossier_id))
     fields["digest"] = digest(item)
     fields["present"] = True
     fields["updated_at"] = utc_now()
     return fields
+
+
+def _list_keys(kind: ObjectKind) -> dict[str, str]:
+    """`$unset` of every list key of `kind`: a removed object leaves every list."""
+    return {f"s_{name}": "" for name in SORT_FIELDS[kind]}
 
 
 async def _count(collection: AsyncCollection[Document], match: Document) -> int:
@@ -160,15 +209,55 @@ class DossierStore:
         for kind, collection in self._objects.items():
             await collection.create_index([(PENDING_COUNT_FIELD, ASCENDING)])
             await collection.create_index([("dossier_id", ASCENDING), ("present", ASCENDING)])
-            for name in SORT_FIELDS[kind]:
-                await collection.create_index(
-                    [("dossier_id", ASCENDING), ("present", ASCENDING), (f"s_{name}", ASCENDING)])
+            for name in SORT_FIELDS[kind]:  # list pages: one range of one field (list_key)
+                await collection.create_index([(f"s_{name}", ASCENDING)])
             if kind == "invoice":
                 await collection.create_index([
                     ("dossier_id", ASCENDING), ("present", ASCENDING),
                     ("overdue_from", ASCENDING)])
             for name in REFERENCE_FIELDS.get(kind, ()):
                 await collection.create_index([("dossier_id", ASCENDING), (name, ASCENDING)])
+
+    async def fill_derived_fields(self) -> dict[str, int]:
+        """Derive again the fields of objects stored by an older version (`DERIVED_VERSION`);
+        how many objects of each kind were brought up to date.
+
+        Invoices stored before `overdue_from` existed were not counted overdue, and objects
+        with sort keys of the older form (without their dossier) were in no list page. Run at
+        every start, before the service answers: idempotent (an object of the current version
+        is not touched), writes no event (the object itself did not change), and also recounts
+        the dossiers whose totals were never counted.
+        """
+        filled: dict[str, int] = {}
+        older = {"$or": [{DERIVED_VERSION_FIELD: {"$exists": False}},
+                         {DERIVED_VERSION_FIELD: {"$lt": DERIVED_VERSION}}]}
+        for kind, collection in self._objects.items():
+            model = MODELS[kind]
+            operations: list[UpdateOne] = []
+            async for document in collection.find(older):
+                item = model.model_validate(document)
+                dossier_id = document["dossier_id"]
+                if not document.get("present"):  # removed: in no list
+                    operations.append(UpdateOne({"_id": document["_id"]}, {
+                        "$unset": _list_keys(kind),
+                        "$set": {DERIVED_VERSION_FIELD: DERIVED_VERSION}}))
+                    continue
+                fields = derived_fields(kind, item, dossier_id)
+                fields["s_position"] = list_key(
+                    dossier_id, document.get("position"), object_id(kind, item))
+                operations.append(UpdateOne({"_id": document["_id"]}, {"$set": fields}))
+            for start in range(0, len(operations), WRITE_BATCH):
+                await collection.bulk_write(operations[start:start + WRITE_BATCH])
+            if operations:
+                filled[kind] = len(operations)
+        uncounted = [header["_id"] async for header in self._dossiers.find(
+            {"$or": [{"counts": {"$exists": False}},
+                     {"open_invoice_cents": {"$exists": False}}]}, {"_id": 1})]
+        for dossier_id in uncounted:
+            await self.recount(dossier_id)
+        if uncounted:
+            filled["dossier"] = len(uncounted)
+        return filled
 
     # --- the dossier itself --------------------------------------------------------------------
 
@@ -283,21 +372,23 @@ class DossierStore:
 
     async def write_objects(
         self, dossier_id: str, kind: ObjectKind,
-        writes: Sequence[tuple[BaseModel, Event, bool]], first_position: int,
+        writes: Sequence[tuple[BaseModel, Event, Stored]], first_position: int,
     ) -> None:
-        """Insert (new) or update (known) objects, each with its event, in batches."""
+        """Insert (new) or update (stored, maybe removed) objects, each with its event, in
+        batches; an object that arrives - new, or back after a removal - takes the next place
+        from `first_position` on in the broker's order."""
         operations: list[InsertOne[Document] | UpdateOne] = []
-        for offset, (item, event, known) in enumerate(writes):
+        for offset, (item, event, stored) in enumerate(writes):
             key = document_id(dossier_id, object_id(kind, item))
-            fields = _fields(kind, item)
-            if known:
-                operations.append(UpdateOne({"_id": key}, record_events({"$set": fields}, event)))
-            else:
-                position = first_position + offset
+            fields = _fields(kind, item, dossier_id)
+            if stored != "present":
+                fields.update(arrival_fields(kind, item, dossier_id, first_position + offset))
+            if stored == "new":
                 operations.append(InsertOne({
-                    "_id": key, "dossier_id": dossier_id, "position": position,
-                    "s_position": sort_key(position, key), **fields,
+                    "_id": key, "dossier_id": dossier_id, **fields,
                     **new_document_events(event)}))
+            else:
+                operations.append(UpdateOne({"_id": key}, record_events({"$set": fields}, event)))
         for start in range(0, len(operations), WRITE_BATCH):
             await self._objects[kind].bulk_write(operations[start:start + WRITE_BATCH])
 
@@ -307,7 +398,8 @@ class DossierStore:
         """Mark objects removed (tombstones), each with its event."""
         operations = [
             UpdateOne({"_id": document_id(dossier_id, item_id)}, record_events(
-                {"$set": {"present": False, "digest": None, "updated_at": utc_now()}}, event))
+                {"$set": {"present": False, "digest": None, "updated_at": utc_now()},
+                 "$unset": _list_keys(kind)}, event))
             for item_id, event in removals]
         for start in range(0, len(operations), WRITE_BATCH):
             await self._objects[kind].bulk_write(operations[start:start + WRITE_BATCH])
@@ -315,15 +407,27 @@ class DossierStore:
     # --- reading objects -----------------------------------------------------------------------
 
     async def page(
-        self, dossier_id: str, model: type[ModelT], *, sort: str, descending: bool, skip: int,
-        limit: int,
-    ) -> list[ModelT]:
-        """One page of the present objects of `model`'s kind, sorted on an indexed field."""
-        direction = DESCENDING if descending else ASCENDING
-        collection = self._objects[KINDS_OF_MODELS[model]]
-        cursor = collection.find({"dossier_id": dossier_id, "present": True}).sort(
-            f"s_{sort}", direction).skip(skip).limit(limit)
-        return [model.model_validate(document) async for document in cursor]
+        self, dossier_id: str, model: type[ModelT], *, sort: str, descending: bool,
+        after: str | None, backward: bool, limit: int,
+    ) -> list[tuple[str, ModelT]]:
+        """Up to `limit` present objects past the list key `after` (keyset paging; from the
+        list's start without one), each with its key, in the list's order - or, `backward`,
+        those before it, nearest first.
+
+        One range on one indexed field, `s_<sort>` (see `list_key`): nx-27017 searches its
+        index and reads only the page, the last page as fast as the first. (The service tests
+        walk a whole list of thousands of rows with ties both ways: nx-27017 has lost rows in
+        range queries before.)
+        """
+        field = f"s_{sort}"
+        ascending = descending == backward  # reading backward turns the list's order
+        low, high = list_range(dossier_id)
+        if after is not None:
+            low, high = (after, high) if ascending else (low, after)
+        cursor = self._objects[KINDS_OF_MODELS[model]].find(
+            {field: {"$gt": low, "$lt": high}}).sort(
+            field, ASCENDING if ascending else DESCENDING).limit(limit)
+        return [(document[field], model.model_validate(document)) async for document in cursor]
 
     async def find(self, dossier_id: str, model: type[ModelT], **match: Any) -> list[ModelT]:
         """The present objects of `model`'s kind matching `match`, in the broker's order."""
@@ -338,7 +442,11 @@ class DossierStore:
         return None if document is None else model.model_validate(document)
 
     async def overdue_invoice_count(self, dossier_id: str, today: date) -> int:
-        """How many present invoices are overdue on `today` (one indexed range query)."""
+        """How many present invoices are overdue on `today` (one indexed range query).
+
+        A `$count` aggregate, not a `find`: nx-27017 compares date-like strings with SQLite's
+        `datetime()`, NULL for "0000-00-00", so a `find` missed the invoices marked overdue.
+        """
         return await _count(self._objects["invoice"], {
             "dossier_id": dossier_id, "present": True,
             "overdue_from": {"$lt": today.isoformat()}})

@@ -171,9 +171,9 @@ def sample_contract_page(query: BaseModel) -> dossier.ContractPage:
     assert isinstance(query, dossier.ListQuery)
     contracts = sample_contracts(query.dossier_id).contracts
     return dossier.ContractPage(
-        dossier_id=query.dossier_id, total=len(contracts), page=query.page,
+        dossier_id=query.dossier_id, total=len(contracts), page=1, page_count=1,
         page_size=query.page_size, sort=query.sort or "position", descending=query.descending,
-        items=contracts)
+        last_cursor="last", items=contracts)
 
 
 def household_rpc() -> FakeRpc:

@@ -99,10 +99,11 @@ async def test_the_claim_detail_names_its_contract(service: DossierService) -> N
 
 async def test_lists_are_paginated_and_sortable(service: DossierService) -> None:
     first = await call_in_memory(service.runtime.broker, dossier.LIST_CONTRACT_PAGE, listing(
-        page=1, page_size=2, sort="insurer", descending=True))
+        page_size=2, sort="insurer", descending=True))
     second = await call_in_memory(service.runtime.broker, dossier.LIST_CONTRACT_PAGE, listing(
-        page=2, page_size=2, sort="insurer", descending=True))
+        page_size=2, sort="insurer", descending=True, cursor=first.next_cursor))
     assert (first.total, first.sort, first.descending) == (3, "insurer", True)
+    assert (first.page, first.page_count, second.page, second.next_cursor) == (1, 2, 2, None)
     assert [c.insurer for c in first.items + second.items] == [
         "Ethias", "Baloise Belgium", "AG Insurance"]
     with pytest.raises(Invalid):
@@ -132,3 +133,18 @@ async def test_another_clients_dossier_and_objects_are_not_found(
     staff = await call_in_memory(service.runtime.broker, dossier.GET_CONTRACT,
                                  item("C-01288-HUUR", caller=AGENT, dossier_id=PEETERS))
     assert staff.contract.product == "Brandverzekering huurder"
+
+
+async def test_a_person_related_risk_names_its_insured_person(service: DossierService) -> None:
+    record = dossier.DossierRecord(dossier_id=DUPONT, risk_objects=[dossier.RiskObject(
+        risk_object_id="R-00417-LEVEN", kind="person", description="Schuldsaldoverzekering",
+        insured_person=dossier.InsuredPersonDetails(person_id="P-00417-2", cover="life"))])
+    report = await call_in_memory(service.runtime.broker, dossier.UPSERT_DOSSIER,
+                                  dossier.UpsertDossierRequest(caller=AGENT, record=record))
+    assert report.created == 1, report
+    detail = await call_in_memory(service.runtime.broker, dossier.GET_RISK_OBJECT,
+                                  item("R-00417-LEVEN"))
+    assert detail.insured_person is not None
+    assert (detail.insured_person.first_name, detail.insured_person.role) == ("Sofie", "partner")
+    car = await call_in_memory(service.runtime.broker, dossier.GET_RISK_OBJECT, item("R-00417-1"))
+    assert car.insured_person is None

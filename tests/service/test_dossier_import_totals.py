@@ -14,7 +14,7 @@ from libs.contracts.envelope import Event
 from libs.servicekit.errors import ServiceError
 from services.dossier.config import DossierSettings
 from services.dossier.main import DossierService, build
-from services.dossier.store import COLLECTIONS
+from services.dossier.store import COLLECTIONS, Stored
 from tests.service.conftest import call_in_memory
 from tests.service.test_dossier_import import AGENT, DUPONT, exported, upsert
 
@@ -71,7 +71,7 @@ async def test_an_interrupted_import_run_again_leaves_exact_totals(
     write_objects = service.store.write_objects
 
     async def crash_at_the_claims(dossier_id: str, kind: ObjectKind,
-                                  writes: Sequence[tuple[BaseModel, Event, bool]],
+                                  writes: Sequence[tuple[BaseModel, Event, Stored]],
                                   first_position: int) -> None:
         if kind == "claim":
             raise ConnectionError("the database went away")

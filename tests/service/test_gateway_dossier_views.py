@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from libs.contracts import dossier, requests
 from libs.contracts.caller import Role
-from libs.servicekit.errors import NotFound
+from libs.servicekit.errors import Invalid, NotFound
 from tests.service.gateway_support import (
     Gateway,
     gateway_fixture,  # noqa: F401 - the `gateway` fixture
@@ -52,24 +52,63 @@ def claim_detail(query: BaseModel) -> dossier.ClaimDetail:
 
 
 def invoice_page(query: BaseModel) -> dossier.InvoicePage:
+    """Page 2 of 3 behind the cursor "c2" (the first page without one)."""
     assert isinstance(query, dossier.ListQuery)
+    if query.cursor not in (None, "c2"):
+        raise Invalid("This page link is damaged or out of date.")
+    second = query.cursor == "c2"
     invoices = dupont().invoices
     return dossier.InvoicePage(
-        dossier_id=query.dossier_id, total=45, page=query.page, page_size=query.page_size,
-        sort="due_date", descending=False, items=invoices, open_amount_cents=48720,
-        overdue_count=1, overdue_invoice_ids=["F-00417-2"])
+        dossier_id=query.dossier_id, total=45, page=2 if second else 1, page_count=3,
+        page_size=query.page_size, sort="due_date", descending=False,
+        previous_cursor="c1" if second else None, next_cursor="c3" if second else "c2",
+        last_cursor="c3", items=invoices, open_amount_cents=48720, overdue_count=1,
+        overdue_invoice_ids=["F-00417-2"])
 
 
-def test_a_risk_list_page_is_asked_with_its_paging_and_sort(gateway: Gateway) -> None:
-    gateway.rpc.answer(dossier.LIST_RISK_OBJECTS, lambda query: dossier.RiskObjectPage(
-        dossier_id="D1", total=0, page=3, page_size=10, sort="kind", descending=True, items=[]))
+def risk_page(query: BaseModel) -> dossier.RiskObjectPage:
+    assert isinstance(query, dossier.ListQuery)
+    return dossier.RiskObjectPage(
+        dossier_id="D1", total=25, page=2, page_count=3, page_size=10, sort="kind",
+        descending=True, previous_cursor="before-R11", next_cursor="after-R20",
+        last_cursor="last", items=[])
+
+
+def test_a_risk_list_page_is_asked_with_its_sort_and_cursor(gateway: Gateway) -> None:
+    gateway.rpc.answer(dossier.LIST_RISK_OBJECTS, risk_page)
     response = gateway.client.get(
-        "/api/v1/dossiers/D1/risk-objects?page=3&page_size=10&sort=kind&order=desc",
+        "/api/v1/dossiers/D1/risk-objects?cursor=after-R10&page_size=10&sort=kind&order=desc",
         headers=gateway.bearer())
     assert response.status_code == 200, response.text
     [query] = gateway.rpc.called(dossier.LIST_RISK_OBJECTS)
     assert isinstance(query, dossier.ListQuery)
-    assert (query.page, query.page_size, query.sort, query.descending) == (3, 10, "kind", True)
+    assert (query.cursor, query.page_size, query.sort, query.descending) == (
+        "after-R10", 10, "kind", True)
+
+
+def test_a_list_page_links_to_the_first_previous_next_and_last_pages(gateway: Gateway) -> None:
+    gateway.rpc.answer(dossier.LIST_RISK_OBJECTS, risk_page)
+    body = gateway.client.get("/api/v1/dossiers/D1/risk-objects?cursor=after-R10&page_size=10"
+                              "&sort=kind&order=desc", headers=gateway.bearer()).json()
+    path = "/api/v1/dossiers/D1/risk-objects?page_size=10&sort=kind&order=desc"
+    assert body["links"] == {"first": path, "previous": f"{path}&cursor=before-R11",
+                             "next": f"{path}&cursor=after-R20", "last": f"{path}&cursor=last"}
+    assert (body["page"], body["page_count"], body["total"]) == (2, 3, 25)
+
+
+def test_a_damaged_cursor_is_a_problem_not_a_page(gateway: Gateway) -> None:
+    gateway.rpc.answer(dossier.LIST_INVOICES, invoice_page)
+    response = gateway.client.get("/api/v1/dossiers/D1/invoices?cursor=forged",
+                                  headers=gateway.bearer())
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_numbered_page_is_refused_now_that_lists_page_by_cursor(gateway: Gateway) -> None:
+    response = gateway.client.get("/api/v1/dossiers/D1/claims?page=3", headers=gateway.bearer())
+    assert response.status_code == 422
+    assert "query.page" in response.json()["errors"]
+    assert gateway.rpc.called(dossier.LIST_CLAIMS) == []
 
 
 def test_a_page_size_above_100_is_refused_before_any_service(gateway: Gateway) -> None:
@@ -171,12 +210,29 @@ def test_the_claim_page_names_the_insurers_reference(gateway: Gateway) -> None:
 def test_my_invoices_show_the_open_amount_and_highlight_the_overdue(gateway: Gateway) -> None:
     gateway.rpc.answer(dossier.LIST_INVOICES, invoice_page)
     sign_in(gateway)
-    page = gateway.client.get("/invoices?page=2")
+    page = gateway.client.get("/invoices?cursor=c2")
     assert page.status_code == 200
     assert "Openstaand bedrag" in page.text and "€\xa0487,20" in page.text
     assert "1 factuur/facturen vervallen" in page.text
     assert page.text.count('class="row invoice overdue"') == 1
-    assert "Pagina 2 van 3" in page.text and 'href="/invoices?page=3' in page.text
+    assert "Pagina 2 van 3" in page.text
+    links = "/invoices?sort=due_date&amp;order=asc"
+    assert f'rel="first" href="{links}"' in page.text
+    assert f'rel="prev" href="{links}&amp;cursor=c1"' in page.text
+    assert f'rel="next" href="{links}&amp;cursor=c2"' not in page.text  # page 2 leads on to 3
+    assert f'rel="next" href="{links}&amp;cursor=c3"' in page.text
+    assert f'rel="last" href="{links}&amp;cursor=c3"' in page.text
+
+
+def test_an_outdated_page_link_shows_the_first_page_with_a_notice(gateway: Gateway) -> None:
+    gateway.rpc.answer(dossier.LIST_INVOICES, invoice_page)
+    sign_in(gateway)
+    page = gateway.client.get("/invoices?cursor=made-for-another-sort")
+    assert page.status_code == 200
+    assert "Die paginalink is niet meer geldig" in page.text
+    assert "Pagina 1 van 3" in page.text and "VF-2025-031177" in page.text
+    assert [query.cursor for query in gateway.rpc.called(dossier.LIST_INVOICES)
+            if isinstance(query, dossier.ListQuery)] == ["made-for-another-sort", None]
 
 
 def test_an_unknown_detail_is_a_readable_not_found_page(gateway: Gateway) -> None:
@@ -211,3 +267,78 @@ def test_each_detail_page_has_a_documents_button_for_its_context(gateway: Gatewa
     assert "Documenten" in contract_page.text
     claim_page = gateway.client.get("/claims/S-00417-1")
     assert 'href="/documents?context=claim:S-00417-1"' in claim_page.text
+
+
+def test_my_data_shows_each_persons_language_and_since_when_the_address_holds(
+    gateway: Gateway,
+) -> None:
+    persons = dupont().persons
+    gateway.rpc.answer(dossier.LIST_PERSONS, dossier.PersonList(dossier_id="D1", persons=persons))
+    sign_in(gateway)
+    gateway.client.get("/lang/fr")
+    page = gateway.client.get("/my-data")
+    assert page.status_code == 200
+    assert "Nederlands" in page.text  # Pieter's language, as the office writes to him
+    assert "Depuis le 15 juin 2019" in page.text  # his address holds since then
+
+
+def test_a_building_shows_its_type_whether_it_is_owned_and_the_brokers_further_details(
+    gateway: Gateway,
+) -> None:
+    def building(query: BaseModel) -> dossier.RiskObjectDetail:
+        assert isinstance(query, dossier.ObjectQuery)
+        return dossier.RiskObjectDetail(dossier_id=query.dossier_id,
+                                        risk_object=dupont().risk_objects[1], covers=[],
+                                        contracts=[], claims=[])
+
+    gateway.rpc.answer(dossier.GET_RISK_OBJECT, building)
+    sign_in(gateway)
+    page = gateway.client.get("/risks/R-00417-2")
+    assert page.status_code == 200
+    for shown in ("Type gebouw", "Woning", "U bent", "Eigenaar", "Construction year", "1932"):
+        assert shown in page.text, shown
+    assert "building_type" not in page.text  # shown once, translated, not as a raw field
+
+
+def test_a_person_related_risk_names_the_insured_person_and_the_kind_of_cover(
+    gateway: Gateway,
+) -> None:
+    pieter = dupont().persons[0]
+    life = dossier.RiskObject(
+        risk_object_id="R-LIFE", kind="person", description="Schuldsaldoverzekering",
+        insured_person=dossier.InsuredPersonDetails(person_id=pieter.person_id, cover="life"))
+    gateway.rpc.answer(dossier.GET_RISK_OBJECT, dossier.RiskObjectDetail(
+        dossier_id="D1", risk_object=life, covers=[], contracts=[], claims=[],
+        insured_person=pieter))
+    sign_in(gateway)
+    gateway.client.get("/lang/en")
+    page = gateway.client.get("/risks/R-LIFE")
+    assert "Insured person" in page.text and "Pieter Dupont" in page.text
+    assert "Kind of cover" in page.text and "Life" in page.text
+
+
+def test_an_invoice_shows_its_date_beside_its_due_date(gateway: Gateway) -> None:
+    gateway.rpc.answer(dossier.LIST_INVOICES, invoice_page)
+    sign_in(gateway)
+    page = gateway.client.get("/invoices")
+    assert "Gedateerd 13 feb 2025 · Te betalen op 15 mrt 2025" in page.text
+
+
+def test_the_cross_returns_to_the_list_page_the_detail_was_opened_from(
+    gateway: Gateway,
+) -> None:
+    gateway.rpc.answer(dossier.LIST_CLAIMS, lambda query: dossier.ClaimPage(
+        dossier_id="D1", total=45, page=2, page_count=3, page_size=20, sort="status",
+        descending=False, previous_cursor="c1", next_cursor="c3", last_cursor="c3",
+        items=dupont().claims))
+    gateway.rpc.answer(dossier.GET_CLAIM, claim_detail)
+    sign_in(gateway)
+    listed = gateway.client.get("/claims?sort=status&order=asc&cursor=c2")
+    opened = "/claims/S-00417-1?back=/claims%3Fsort%3Dstatus%26order%3Dasc%26cursor%3Dc2"
+    assert f'href="{opened}"' in listed.text
+    detail = gateway.client.get(opened)
+    assert 'class="close" href="/claims?sort=status&amp;order=asc&amp;cursor=c2"' in detail.text
+    # A shared detail link closes to the list; a `back` elsewhere is not followed.
+    for elsewhere in ("", "?back=https://evil.example/claims", "?back=/admin", "?back=//x"):
+        page = gateway.client.get(f"/claims/S-00417-1{elsewhere}")
+        assert 'class="close" href="/claims"' in page.text, elsewhere

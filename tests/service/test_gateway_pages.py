@@ -128,7 +128,8 @@ def test_my_contracts_lists_policies_with_premium_and_guarantees(gateway: Gatewa
     page = gateway.client.get("/contracts")
     assert page.status_code == 200
     for shown in ("AUTO-2024-0001", "WON-2023-0042", "AG Insurance", "Autoverzekering",
-                  "Omnium", "Burgerlijke aansprakelijkheid", 'href="/contracts/c1"'):
+                  "Omnium", "Burgerlijke aansprakelijkheid",
+                  'href="/contracts/c1?back=/contracts"'):
         assert shown in page.text
     assert "€\xa01.234,56" in page.text
 

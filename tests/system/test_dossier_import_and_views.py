@@ -100,3 +100,26 @@ def test_another_client_sees_nothing_of_it(
         assert response.status_code == 404, path
         assert set(response.json()) <= {"type", "title", "status", "detail", "instance"}
         assert "Dupont" not in response.text
+
+
+def test_the_client_pages_through_a_list_by_its_links_and_a_forged_cursor_is_refused(
+    gateway: httpx.Client, imported: dict[str, Any], household: ClientLogin,
+) -> None:
+    client = bearer(household.log_in(gateway))
+    first = gateway.get(f"/api/v1/dossiers/{imported['dossier_id']}/contract-pages"
+                        "?page_size=2&sort=insurer&order=desc", headers=client).json()
+    assert (first["page"], first["page_count"], first["links"]["previous"]) == (1, 2, None)
+    second = gateway.get(first["links"]["next"], headers=client).json()
+    assert (second["page"], second["links"]["next"]) == (2, None)
+    assert second == gateway.get(first["links"]["last"], headers=client).json() | {
+        "links": second["links"]}
+    insurers = [c["insurer"] for c in first["items"] + second["items"]]
+    assert insurers == sorted((c["insurer"] for c in imported["contracts"]), reverse=True)
+    back = gateway.get(second["links"]["previous"], headers=client).json()
+    assert back["items"] == first["items"]
+
+    forged = first["links"]["next"][:-6] + "AAAAAA"
+    refused = gateway.get(forged, headers=client)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "cursor" in refused.json()["errors"]

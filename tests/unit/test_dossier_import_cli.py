@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from services.dossier.cli import _shifted, read_records, record_parts, split_unreadable
-from services.dossier.store import sort_key
+from services.dossier.store import list_key, list_range
 
 
 def test_a_big_record_goes_in_parts_in_reference_order() -> None:
@@ -54,7 +54,24 @@ def test_records_are_read_from_json_lines_arrays_and_objects(tmp_path: Path) -> 
                     ("b.json[1]", True)]
 
 
-def test_sort_keys_sort_like_their_values_and_never_tie() -> None:
-    assert sort_key(None, "x") < sort_key("2024-01-01", "x") < sort_key("2025-01-01", "a")
-    assert sort_key(9, "x") < sort_key(10, "x")
-    assert sort_key("AG", "C1") != sort_key("AG", "C2")
+def test_list_keys_sort_like_their_values_and_never_tie() -> None:
+    assert list_key("D", None, "x") < list_key("D", "2024-01-01", "x") < list_key(
+        "D", "2025-01-01", "a")
+    assert list_key("D", 9, "x") < list_key("D", 10, "x")
+    assert list_key("D", "AG", "C1") != list_key("D", "AG", "C2")
+
+
+def test_a_dossiers_list_keys_lie_in_its_range_and_no_other_dossiers_do() -> None:
+    low, high = list_range("DOS-1")
+    for value in (None, "", "zzz", "\uffff", 10**12, "2024-01-01"):
+        assert low < list_key("DOS-1", value, "S1") < high
+    for other in ("DOS-10", "DOS-", "DOS-0", "DOS-1.2", "DOS-1_", "DOS-2"):
+        assert not low < list_key(other, "a", "S1") < high, other
+
+
+def test_list_keys_never_begin_like_a_date() -> None:
+    # nx-27017 compares a query string that begins like a date with SQLite's datetime().
+    for dossier_id in ("2024-01-01", "01-01-2024", "DOS-1"):
+        for value in ("2024-01-01", "01/02/2024", 42, None):
+            assert not list_key(dossier_id, value, "2024-01-01").lstrip()[0].isdigit()
+        assert not list_range(dossier_id)[0][0].isdigit()

@@ -1,0 +1,95 @@
+"""Page cursors of the dossier's lists (keyset paging; pure: no I/O).
+
+A page is not found by skipping the rows before it - nx-27017 reads every skipped row, so the
+last page of 10,000 claims took a second - but by its boundary: the stored sort key of the row
+next to it. Every sort key (`s_<field>` in the store) is the sort value followed by the object's
+id, so it is unique and ties in the sort value keep one order; "the next page" is then one
+indexed range, `s_<field> > key`, read in sort order up to the page size.
+
+A cursor is that boundary with its direction, the list, sort and order it belongs to and the
+number of the page it leads to, as URL-safe base64 of a small JSON object. It is opaque to
+callers and carries no secret: whatever a client writes in it, the query stays inside the
+dossiers the caller may see; a cursor that does not decode, or belongs to another list, sort
+or order, is refused as Invalid (problem+json 422 in the API).
+"""
+
+import base64
+import binascii
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from libs.contracts.dossier import ObjectKind
+from libs.servicekit.errors import Invalid
+
+DAMAGED = "This page link is damaged or out of date: open the list from its first page."
+
+Toward = Literal["after", "before", "last"]
+"""`after`: the rows following `key`; `before`: those preceding it; `last`: the list's end."""
+
+
+class PageCursor(BaseModel):
+    """Where a page starts (or ends), for one list in one sort order."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    v: Literal[1] = 1
+    kind: ObjectKind
+    sort: str = Field(max_length=40)
+    descending: bool
+    toward: Toward
+    key: str | None = Field(default=None, max_length=2000,
+                            description="The boundary row's sort key (None for `last`)")
+    page: int = Field(ge=1, description="The number of the page this cursor leads to")
+
+
+def encode(cursor: PageCursor) -> str:
+    """The opaque text of a cursor (fits in a URL as it is)."""
+    data = json.dumps(cursor.model_dump(exclude_defaults=False), separators=(",", ":"))
+    return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+
+
+def decode(text: str, *, kind: ObjectKind, sort: str, descending: bool) -> PageCursor:
+    """The cursor in `text`, checked to belong to this list, sort and order."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        cursor = PageCursor.model_validate_json(raw)
+    except (binascii.Error, ValueError, ValidationError):
+        raise Invalid(DAMAGED, fields={"cursor": "not a cursor of this list"}) from None
+    if (cursor.kind, cursor.sort, cursor.descending) != (kind, sort, descending):
+        raise Invalid(DAMAGED, fields={
+            "cursor": "made for another list, sort or order than the one asked"})
+    if (cursor.key is None) != (cursor.toward == "last"):
+        raise Invalid(DAMAGED, fields={"cursor": "not a cursor of this list"})
+    return cursor
+
+
+class Window(BaseModel):
+    """How to read one page: from which boundary, in which direction, how many rows."""
+
+    key: str | None
+    backward: bool = Field(description="Read against the list's order (then turn the rows)")
+    limit: int
+    page: int
+
+
+def window(cursor: PageCursor | None, *, page_size: int, total: int) -> Window:
+    """The read that finds the page `cursor` leads to (the first page without one).
+
+    The last page holds what is left after the full pages before it, as it would when walked
+    to from the first, so "previous" from there steps on the same page boundaries.
+    """
+    if cursor is None:
+        return Window(key=None, backward=False, limit=page_size, page=1)
+    if cursor.toward == "last":
+        count = page_count(total, page_size)
+        rest = total - (count - 1) * page_size
+        return Window(key=None, backward=True, limit=rest if rest > 0 else page_size, page=count)
+    return Window(key=cursor.key, backward=cursor.toward == "before", limit=page_size,
+                  page=cursor.page)
+
+
+def page_count(total: int, page_size: int) -> int:
+    """How many pages a list of `total` rows has (at least one, maybe empty)."""
+    return max(1, -(-total // page_size))
