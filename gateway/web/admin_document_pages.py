@@ -56,15 +56,13 @@ async def check_csrf_header(request: Request) -> None:
 CsrfHeaderChecked = Depends(check_csrf_header)
 
 
-async def _every_page(fetch: Callable[[int], Awaitable[tuple[list[_Item], int]]]) -> list[_Item]:
-    """The items of a paged list, page after page, up to MAX_OBJECTS_PER_KIND."""
-    items, total = await fetch(1)
-    page = 1
-    while len(items) < min(total, MAX_OBJECTS_PER_KIND) and page * _PAGE_SIZE < total:
-        page += 1
-        more, total = await fetch(page)
-        if not more:
-            break
+async def _every_page(
+    fetch: Callable[[str | None], Awaitable[tuple[list[_Item], str | None]]],
+) -> list[_Item]:
+    """The items of a list, page after page along its cursors, up to MAX_OBJECTS_PER_KIND."""
+    items, next_cursor = await fetch(None)
+    while next_cursor is not None and len(items) < MAX_OBJECTS_PER_KIND:
+        more, next_cursor = await fetch(next_cursor)
         items.extend(more)
     return items[:MAX_OBJECTS_PER_KIND]
 
@@ -74,21 +72,21 @@ async def context_choices(
 ) -> dict[str, list[ContextChoice]]:
     """The dossier's contexts by group: its general data, persons, risk objects, contracts,
     claims, each object by the name the client knows it by."""
-    def query(page: int) -> dossier.ListQuery:
-        return dossier.ListQuery(caller=caller, dossier_id=dossier_id, page=page,
+    def query(cursor: str | None) -> dossier.ListQuery:
+        return dossier.ListQuery(caller=caller, dossier_id=dossier_id, cursor=cursor,
                                  page_size=_PAGE_SIZE)
 
-    async def risk_objects(page: int) -> tuple[list[dossier.RiskObject], int]:
-        found = await rpc.call(dossier.LIST_RISK_OBJECTS, query(page))
-        return [line.risk_object for line in found.items], found.total
+    async def risk_objects(cursor: str | None) -> tuple[list[dossier.RiskObject], str | None]:
+        found = await rpc.call(dossier.LIST_RISK_OBJECTS, query(cursor))
+        return [line.risk_object for line in found.items], found.next_cursor
 
-    async def contracts(page: int) -> tuple[list[dossier.Contract], int]:
-        found = await rpc.call(dossier.LIST_CONTRACT_PAGE, query(page))
-        return found.items, found.total
+    async def contracts(cursor: str | None) -> tuple[list[dossier.Contract], str | None]:
+        found = await rpc.call(dossier.LIST_CONTRACT_PAGE, query(cursor))
+        return found.items, found.next_cursor
 
-    async def claims(page: int) -> tuple[list[dossier.Claim], int]:
-        found = await rpc.call(dossier.LIST_CLAIMS, query(page))
-        return found.items, found.total
+    async def claims(cursor: str | None) -> tuple[list[dossier.Claim], str | None]:
+        found = await rpc.call(dossier.LIST_CLAIMS, query(cursor))
+        return found.items, found.next_cursor
 
     persons = await rpc.call(dossier.LIST_PERSONS, dossier.DossierQuery(
         caller=caller, dossier_id=dossier_id))

@@ -23,10 +23,11 @@ def with_dossier(gateway: Gateway) -> None:
         dossier.Person(person_id="p1", role="policyholder", last_name="Peeters",
                        first_name="An")]))
     rpc.answer(dossier.LIST_RISK_OBJECTS, dossier.RiskObjectPage(
-        dossier_id="D1", total=0, page=1, page_size=100, sort="position", descending=False,
-        items=[]))
+        dossier_id="D1", total=0, page=1, page_count=1, page_size=100, sort="position",
+        descending=False, last_cursor="last", items=[]))
     rpc.answer(dossier.LIST_CLAIMS, dossier.ClaimPage(
-        dossier_id="D1", total=1, page=1, page_size=100, sort="occurred_on", descending=False,
+        dossier_id="D1", total=1, page=1, page_count=1, page_size=100, sort="occurred_on",
+        descending=False, last_cursor="last",
         items=[dossier.Claim(claim_id="cl1", claim_number="SCH-2025-7", contract_id="c1",
                              occurred_on=date(2025, 2, 1), description="Aanrijding")]))
     rpc.answer(documents.LIST_DOCUMENTS, documents.DocumentList(documents=[], total=0))
@@ -62,6 +63,29 @@ def test_the_page_lists_the_dossiers_contexts_by_name(gateway: Gateway) -> None:
         assert name in page.text
     assert '<option value="claim:cl1" selected>' in page.text
     assert 'data-files-url="/admin/documents/D1/files"' in page.text
+
+
+def test_the_context_list_follows_the_pages_of_a_long_list(gateway: Gateway) -> None:
+    sign_in_as_staff(gateway)
+    with_dossier(gateway)
+
+    def contract_page(request: object) -> dossier.ContractPage:
+        assert isinstance(request, dossier.ListQuery)
+        number = 2 if request.cursor == "page-2" else 1
+        return dossier.ContractPage(
+            dossier_id="D1", total=2, page=number, page_count=2, page_size=100,
+            sort="policy_number", descending=False, last_cursor="page-2",
+            next_cursor="page-2" if number == 1 else None,
+            items=[dossier.Contract(
+                contract_id=f"c{number}", policy_number=f"POL-{number}", insurer="AG Insurance",
+                product="Brand", start_date=date(2024, 1, 1), annual_premium_cents=45000)])
+
+    gateway.rpc.answer(dossier.LIST_CONTRACT_PAGE, contract_page)
+    page = gateway.client.get("/admin/documents?dossier_id=D1")
+    assert page.status_code == 200
+    assert "POL-1 · Brand (AG Insurance)" in page.text
+    assert "POL-2 · Brand (AG Insurance)" in page.text
+    assert len(gateway.rpc.called(dossier.LIST_CONTRACT_PAGE)) == 2
 
 
 def test_a_mistyped_context_in_the_address_shows_the_general_data(gateway: Gateway) -> None:
