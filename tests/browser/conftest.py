@@ -47,3 +47,4 @@ def dupont_family(system_stack: SystemStack) -> ClientLogin:
         import_dossiers(system_stack, gateway, "dupont")
         return new_client(system_stack, gateway, "Pieter Dupont",
                           [fixture_dossier("dupont")["dossier_id"]])
+

@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from deploy.local.demo_pdf import text_pdf
 from deploy.local.maildir import mails_to, wait_for_mail
+from tests.browser.support import log_in_as_office_admin
 from tests.system.stack import ClientLogin, SystemStack, fixture_dossier, new_client
 
 pytestmark = pytest.mark.browser
@@ -27,10 +28,7 @@ def dupont_mail_client(system_stack: SystemStack, dupont_family: ClientLogin) ->
 
 
 def _staff_opens_the_publish_page(page: Page, stack: SystemStack) -> None:
-    page.goto(f"{stack.gateway_url}/login?next=/admin/documents")
-    page.fill("#email", stack.config.admin_email)
-    page.fill("#password", stack.config.admin_password)
-    page.get_by_role("button", name="Aanmelden").click()
+    log_in_as_office_admin(page, stack, next_page="/admin/documents")
     expect(page.get_by_role("heading", name="Documenten publiceren")).to_be_visible()
     page.get_by_label("Dossiernummer").fill(DUPONT)
     page.get_by_role("button", name="Kiezen").click()

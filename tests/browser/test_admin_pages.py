@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from deploy.local.maildir import wait_for_mail
+from tests.browser.support import log_in_as_office_admin
 from tests.system.stack import SystemStack, fixture_dossier, import_dossiers
 
 pytestmark = pytest.mark.browser
@@ -34,10 +35,7 @@ def test_staff_approve_a_registration_on_the_office_page(
 
     page = browser.new_page(locale="nl-BE")
     try:
-        page.goto(f"{system_stack.gateway_url}/login")
-        page.fill("#email", system_stack.config.admin_email)
-        page.fill("#password", system_stack.config.admin_password)
-        page.get_by_role("button", name="Aanmelden").click()
+        log_in_as_office_admin(page, system_stack)
         expect(page.get_by_role("heading", name="Te behandelen aanvragen")).to_be_visible()
 
         card = page.locator("article", has_text=email)

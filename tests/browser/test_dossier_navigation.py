@@ -6,6 +6,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.browser.support import log_in
 from tests.system.stack import ClientLogin, SystemStack
 
 pytestmark = pytest.mark.browser
@@ -30,11 +31,7 @@ def test_risk_to_contract_to_guarantee_to_claim(
     context = browser.new_context(locale="nl-BE", **VIEWPORTS[device])  # type: ignore[arg-type]
     page = context.new_page()
     try:
-        page.goto(f"{system_stack.gateway_url}/login")
-        page.fill("#email", dupont_family.email)
-        page.fill("#password", dupont_family.password)
-        page.get_by_role("button", name="Aanmelden").click()
-        page.wait_for_url(re.compile(r"^(?!.*/login).*$"))
+        log_in(page, system_stack, dupont_family.email, dupont_family.password)
 
         open_menu_item(page, "Mijn risico's", device == "phone")
         expect(page.get_by_role("heading", name="Mijn risico's")).to_be_visible()

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from deploy.local.seed_demo import bearer
+from tests.browser.support import log_in_as_office_admin
 from tests.system.stack import SystemStack, staff_log_in
 
 pytestmark = pytest.mark.browser
@@ -34,10 +35,7 @@ def test_staff_find_an_invited_client_in_the_lists_and_revoke_the_invitation(
     context = browser.new_context(locale="nl-BE", **VIEWPORTS[device])  # type: ignore[arg-type]
     page = context.new_page()
     try:
-        page.goto(f"{system_stack.gateway_url}/login")
-        page.fill("#email", system_stack.config.admin_email)
-        page.fill("#password", system_stack.config.admin_password)
-        page.get_by_role("button", name="Aanmelden").click()
+        log_in_as_office_admin(page, system_stack)
         expect(page.get_by_role("heading", name="Te behandelen aanvragen")).to_be_visible()
 
         if device == "phone":

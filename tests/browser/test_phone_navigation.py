@@ -1,11 +1,11 @@
 """On a phone (375 px) every navigation item stays reachable: the folded menu holds the account
 links the top bar shows on a wider screen ("Wachtwoord wijzigen", "Afmelden")."""
 
-import re
 
 import pytest
 from playwright.sync_api import Browser, expect
 
+from tests.browser.support import log_in
 from tests.system.stack import ClientLogin, SystemStack
 
 pytestmark = pytest.mark.browser
@@ -19,11 +19,7 @@ def test_a_phone_user_opens_the_change_password_page_from_the_menu(
     context = browser.new_context(locale="nl-BE", **PHONE)  # type: ignore[arg-type]
     page = context.new_page()
     try:
-        page.goto(f"{system_stack.gateway_url}/login")
-        page.fill("#email", dupont_family.email)
-        page.fill("#password", dupont_family.password)
-        page.get_by_role("button", name="Aanmelden").click()
-        page.wait_for_url(re.compile(r"^(?!.*/login).*$"))
+        log_in(page, system_stack, dupont_family.email, dupont_family.password)
 
         change_password = page.get_by_role("link", name="Wachtwoord wijzigen")
         expect(change_password).to_be_hidden()  # folded away with the menu
@@ -48,11 +44,7 @@ def test_on_a_desktop_the_account_links_stay_in_the_top_bar(
     context = browser.new_context(locale="nl-BE", viewport={"width": 1280, "height": 800})
     page = context.new_page()
     try:
-        page.goto(f"{system_stack.gateway_url}/login")
-        page.fill("#email", dupont_family.email)
-        page.fill("#password", dupont_family.password)
-        page.get_by_role("button", name="Aanmelden").click()
-        page.wait_for_url(re.compile(r"^(?!.*/login).*$"))
+        log_in(page, system_stack, dupont_family.email, dupont_family.password)
         top_bar = page.locator("header.topbar")
         expect(top_bar.get_by_role("link", name="Wachtwoord wijzigen")).to_be_visible()
         expect(page.locator(".sidebar-account")).to_be_hidden()  # no double links
