@@ -203,6 +203,8 @@ async def announce_files(
     except (ServiceError, Problem) as refused:
         message, status = _refusal(refused, _)
         return JSONResponse({"error": message}, status_code=status)
-    return JSONResponse({"count": batch.count, "message": _(
+    # Files the service announced itself meanwhile (this call came late) were mailed already.
+    count = batch.count + batch.announced_before
+    return JSONResponse({"count": count, "message": _(
         "%(count)s document(s) published; the client gets one e-mail about them.") % {
-        "count": batch.count}})
+        "count": count}})
