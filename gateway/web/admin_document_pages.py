@@ -5,10 +5,13 @@ file a title and send them. The page's script uploads the files one by one to /f
 has its own progress bar and its own error: one refused file never loses the others), then
 announces the published ones together to /batches: the documents service's PUBLISH_BATCH, the
 same call as the admin API's batch, so the client gets one mail per batch.
+The problems page lists damaged documents (never served to clients) and failed uploads with
+their reason, the latest first, each with a link to its dossier's documents.
 The script's requests carry the CSRF token in a header (a form of another site cannot set one):
 checking it before the body is read keeps a forged upload from being read at all.
 """
 
+import asyncio
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +27,7 @@ from gateway.problems import Problem
 from gateway.streaming import UploadLimits, receive_uploads, store_upload
 from gateway.web.admin_pages import Translate, office_page, staff_only
 from gateway.web.pages import Pages, PageSession
+from gateway.web.rendering import _mark
 from gateway.web.session import CSRF_COOKIE
 from libs.contracts import documents, dossier
 from libs.contracts.caller import Caller
@@ -203,6 +207,54 @@ async def announce_files(
     except (ServiceError, Problem) as refused:
         message, status = _refusal(refused, _)
         return JSONResponse({"error": message}, status_code=status)
-    return JSONResponse({"count": batch.count, "message": _(
+    # Files the service announced itself meanwhile (this call came late) were mailed already.
+    count = batch.count + batch.announced_before
+    return JSONResponse({"count": count, "message": _(
         "%(count)s document(s) published; the client gets one e-mail about them.") % {
-        "count": batch.count}})
+        "count": count}})
+
+
+PROBLEMS_SHOWN = 100  # the documents service lists the latest problems, without pages
+# The documents service's fixed reasons, shown in the reader's language; the others carry
+# figures (sizes, a hash) and are shown as the service wrote them.
+KNOWN_REASONS = (
+    _mark("The upload was never completed."),
+    _mark("The stored file is missing."),
+    _mark("The stored original is missing."),
+    _mark("The stored rendition is missing."),
+    _mark("The stored thumbnail is missing."),
+    _mark("MyBroker cannot show this type of file (unknown type)."),
+)
+
+
+async def _dossier_names(rpc: RpcCaller, caller: Caller,
+                         dossier_ids: set[str]) -> dict[str, str]:
+    """The names of the dossiers that exist among these (a refused upload may name none)."""
+    async def name_of(dossier_id: str) -> tuple[str, str | None]:
+        try:
+            summary = await rpc.call(dossier.GET_DOSSIER_SUMMARY, dossier.DossierQuery(
+                caller=caller, dossier_id=dossier_id))
+        except (NotFound, Invalid):
+            return dossier_id, None
+        return dossier_id, summary.name
+
+    found = await asyncio.gather(*(name_of(dossier_id) for dossier_id in sorted(dossier_ids)))
+    return {dossier_id: name for dossier_id, name in found if name is not None}
+
+
+@router.get("/admin/document-problems")
+async def document_problems_page(
+    request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+) -> Response:
+    """Damaged documents and failed uploads with their reason, the latest first."""
+    caller = staff_only(session).claims.caller()
+    listed = await rpc.call(documents.LIST_DOCUMENT_PROBLEMS, documents.DocumentProblemsQuery(
+        caller=caller, limit=PROBLEMS_SHOWN))
+    names = await _dossier_names(rpc, caller, {problem.dossier_id for problem in listed.problems})
+    _ = pages.gettext(pages.language(request, session))
+    reasons = {problem.document_id: _(problem.reason) if problem.reason in KNOWN_REASONS
+               else problem.reason for problem in listed.problems}
+    return office_page(pages, request, session, "admin/document_problems.html", {
+        "problems": listed.problems, "dossier_names": names, "reasons": reasons,
+        "all_shown": len(listed.problems) < PROBLEMS_SHOWN, "shown": PROBLEMS_SHOWN,
+        "error": None})

@@ -1,5 +1,6 @@
 """The "Aanmelden met eID" pages: log in with the card, or ask to link an unknown card."""
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -16,6 +17,21 @@ from libs.servicekit.errors import Gone, Invalid, NotFound, Unauthenticated, Una
 router = APIRouter(include_in_schema=False)
 
 
+def _refusal_message(refused: Unauthenticated, _: Callable[[str], str]) -> str:
+    """Why the card cannot log in, as auth judged it; anything else (such as a linked account
+    that cannot log in) stays the general refusal."""
+    refusal = (refused.fields or {}).get(auth.EID_REFUSAL_FIELD)
+    if refusal == auth.EidRefusal.UNTRUSTED:
+        return _("This card was not issued by a recognised Belgian eID authority.")
+    if refusal == auth.EidRefusal.OUT_OF_DATE:
+        return _("This eID card has expired or is not valid yet. "
+                 "Use a valid card, or log in with your e-mail address and password.")
+    if refusal == auth.EidRefusal.NOT_AN_AUTHENTICATION_CERTIFICATE:
+        return _("The certificate sent is not the authentication certificate of a Belgian "
+                 "eID card. Choose the authentication certificate when the browser asks.")
+    return _("This eID card cannot be used to log in.")
+
+
 @router.get("/eid")
 async def eid_login(request: Request, pages: Pages, state: State, rpc: Rpc) -> Response:
     """A linked card logs in at once; an unknown one gets the form to ask for the link."""
@@ -29,9 +45,9 @@ async def eid_login(request: Request, pages: Pages, state: State, rpc: Rpc) -> R
         reply = await rpc.call(auth.EID_LOG_IN, auth.EidLoginRequest(
             certificate_pem=certificate,
             client_ip=request.client.host if request.client else None))
-    except Unauthenticated:
+    except Unauthenticated as refused:
         return pages.render(request, "access/eid.html", {
-            "error": _("This eID card cannot be used to log in.")}, status_code=401)
+            "error": _refusal_message(refused, _)}, status_code=401)
     except Unavailable:
         return pages.render(request, "access/eid.html", {
             "error": _("Logging in with eID is not available at the moment.")}, status_code=503)

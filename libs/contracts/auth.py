@@ -1,6 +1,7 @@
 """Contracts of the auth service: accounts, invitations, sessions, dossier grants."""
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from pydantic import BaseModel, EmailStr, Field
 
@@ -264,6 +265,19 @@ class AuditEntry(BaseModel):
 
 class AuditLog(BaseModel):
     entries: list[AuditEntry]
+
+
+class EidRefusal(StrEnum):
+    """Why a card cannot log in, given with a refused eID login under `EID_REFUSAL_FIELD`, so
+    a page says it in the reader's language. The card holder learns nothing new: it is their
+    own card; whether an account is linked to it is never told this way."""
+
+    NOT_AN_AUTHENTICATION_CERTIFICATE = "not_an_authentication_certificate"
+    OUT_OF_DATE = "out_of_date"
+    UNTRUSTED = "untrusted"
+
+
+EID_REFUSAL_FIELD = "certificate"
 
 
 class EidLoginRequest(BaseModel):

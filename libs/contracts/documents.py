@@ -173,7 +173,10 @@ class PublishBatchRequest(BaseModel):
 
 class BatchPublic(BaseModel):
     batch_id: str
-    count: int
+    count: int = Field(description="Documents this batch announces")
+    announced_before: int = Field(default=0, description=(
+        "Documents of the request an earlier batch announced already (such as the service's "
+        "own announcement of files whose batch never came); they are not announced again"))
 
 
 class DocumentProblemsQuery(BaseModel):

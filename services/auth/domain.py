@@ -115,6 +115,13 @@ def invitation_state(
     return InvitationState.OPEN
 
 
+def cut_short(created_at: datetime, expires_at: datetime) -> bool:
+    """True when an invitation stopped before its full lifetime: links live whole days (see
+    invitation_expiry), so an end off that grid was set by a revocation or a newer link."""
+    off_grid = (expires_at - created_at) % timedelta(days=1)
+    return timedelta(seconds=1) < off_grid < timedelta(days=1) - timedelta(seconds=1)
+
+
 def listed_invitation_state(
     expires_at: datetime, used_at: datetime | None, ended: str | None, now: datetime
 ) -> str:

@@ -17,21 +17,30 @@ from cryptography.x509.oid import NameOID
 from stdnum.be import nn as belgian_nn
 from stdnum.exceptions import ValidationError
 
+from libs.contracts.auth import EidRefusal
+
 MAX_CHAIN_LENGTH = 5  # root, Citizen CA, leaf in practice; a bound against loops
 
 
 NOT_A_CARD = "This is not the authentication certificate of a Belgian eID card."
 OUT_OF_DATE = "This eID card has expired or is not valid yet."
 UNTRUSTED = "This card was not issued by a recognised Belgian eID authority."
+_PUBLIC = {EidRefusal.NOT_AN_AUTHENTICATION_CERTIFICATE: NOT_A_CARD,
+           EidRefusal.OUT_OF_DATE: OUT_OF_DATE, EidRefusal.UNTRUSTED: UNTRUSTED}
 
 
 class EidRefused(Exception):
-    """The certificate cannot log anyone in; the message says why (for logs), `public` what
-    the card holder is told (nothing they do not know: it is their own certificate)."""
+    """The certificate cannot log anyone in; the message says why (for logs), `refusal` and
+    `public` what the card holder is told (nothing they do not know: it is their own
+    certificate)."""
 
-    def __init__(self, reason: str, public: str = NOT_A_CARD) -> None:
+    def __init__(
+        self, reason: str,
+        refusal: EidRefusal = EidRefusal.NOT_AN_AUTHENTICATION_CERTIFICATE,
+    ) -> None:
         super().__init__(reason)
-        self.public = public
+        self.refusal = refusal
+        self.public = _PUBLIC[refusal]
 
 
 @dataclass(frozen=True)
@@ -78,16 +87,17 @@ def _is_self_signed(certificate: x509.Certificate) -> bool:
 def _within_dates(certificate: x509.Certificate, now: datetime) -> None:
     if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
         raise EidRefused(f"certificate {certificate.subject.rfc4514_string()} is outside its "
-                         "validity dates", OUT_OF_DATE)
+                         "validity dates", EidRefusal.OUT_OF_DATE)
 
 
 def _require_ca(certificate: x509.Certificate) -> None:
     try:
         constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
     except x509.ExtensionNotFound as error:
-        raise EidRefused("an issuing certificate is not marked as a CA", UNTRUSTED) from error
+        raise EidRefused("an issuing certificate is not marked as a CA",
+                         EidRefusal.UNTRUSTED) from error
     if not constraints.value.ca:
-        raise EidRefused("an issuing certificate is not a CA", UNTRUSTED)
+        raise EidRefused("an issuing certificate is not a CA", EidRefusal.UNTRUSTED)
 
 
 def _issuer_of(
@@ -101,7 +111,8 @@ def _issuer_of(
         except (ValueError, TypeError, InvalidSignature):
             continue
         return candidate
-    raise EidRefused("the certificate was not issued by a trusted eID authority", UNTRUSTED)
+    raise EidRefused("the certificate was not issued by a trusted eID authority",
+                     EidRefusal.UNTRUSTED)
 
 
 def _require_authentication_key_usage(certificate: x509.Certificate) -> None:
@@ -145,4 +156,4 @@ def verify_citizen_certificate(
         if _is_self_signed(issuer):
             return _identity(leaf)
         current = issuer
-    raise EidRefused("the certificate chain is too long", UNTRUSTED)
+    raise EidRefused("the certificate chain is too long", EidRefusal.UNTRUSTED)

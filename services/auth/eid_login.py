@@ -80,7 +80,8 @@ class EidHandlers:
                                    self._bundle, now)
         except EidRefused as refused:
             log.info("eID refused", reason=str(refused), client_ip=request.client_ip)
-            raise Unauthenticated(refused.public) from refused
+            raise Unauthenticated(refused.public, fields={
+                auth.EID_REFUSAL_FIELD: refused.refusal.value}) from refused
         doc = await self._users.find_one({"national_number": identity.national_number})
         if doc is not None:
             account = await self._store.find_user(doc["_id"])

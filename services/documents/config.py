@@ -25,6 +25,10 @@ class DocumentsSettings(ServiceSettings):
     max_concurrent_conversions: int = 2
     orphan_sweep_seconds: float = 3600.0
     orphan_grace_seconds: float = 3600.0  # an upload younger than this may still be arriving
+    # Staff files the publish page sent but never announced (the browser closed before its
+    # batch call) are announced by the service once a dossier received none for this long.
+    announce_after_seconds: float = 600.0
+    announce_check_seconds: float = 60.0
     presign_seconds: int = 300  # lifetime of the upload and download links the gateway gets
     # Integrity of stored bodies. A byte range cannot be checked against the hash, so a range
     # is served only from a body that hashed right within `verified_for_seconds`; the scrubber

@@ -99,6 +99,9 @@ class StoredDocument(BaseModel):
     rendition_verified_at: datetime | None = None
     thumbnail_verified_at: datetime | None = None
     scrubbed_at: datetime | None = None  # the scrubber's last pass (publication counts as one)
+    # The staff batch whose announcement (one mail) names this document; set once, so no
+    # document is announced twice. Never set for a client's upload.
+    announced_in: str | None = None
 
     def to_public(self) -> DocumentPublic:
         """The metadata callers see; only a published document has all of it."""
@@ -277,3 +280,32 @@ def thumbnail_key(key: str) -> str:
 
 def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):g} MB"
+
+
+# --- announcements (one mail per staff batch) -------------------------------------------------
+
+
+def announced_context(documents: list[StoredDocument]) -> DocumentContext:
+    """The context a batch's mail names: the one its documents share, else the dossier's
+    general data, which lists the documents of every context (manual 3.4)."""
+    contexts = {(document.context.kind, document.context.ref_id) for document in documents}
+    return documents[0].context if len(contexts) == 1 else DocumentContext()
+
+
+def overdue_announcements(
+    unannounced: list[StoredDocument], now: datetime, wait: timedelta
+) -> dict[str, list[StoredDocument]]:
+    """The staff documents to announce now, per dossier: those of dossiers that received no
+    unannounced document for `wait` (the publish page may still be sending the batch's other
+    files: announcing earlier would split one batch over two mails)."""
+    by_dossier: dict[str, list[StoredDocument]] = {}
+    for document in unannounced:
+        if document.uploader_kind == UploaderKind.STAFF and document.announced_in is None:
+            by_dossier.setdefault(document.dossier_id, []).append(document)
+    return {dossier_id: sorted(documents, key=_published_moment)
+            for dossier_id, documents in by_dossier.items()
+            if max(_published_moment(document) for document in documents) <= now - wait}
+
+
+def _published_moment(document: StoredDocument) -> datetime:
+    return document.uploaded_at or document.created_at

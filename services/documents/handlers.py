@@ -13,7 +13,6 @@ from libs.contracts.documents import (
     DocumentProblemsQuery,
     DocumentPublic,
     DocumentPublished,
-    DocumentsBatchPublished,
     DownloadTicket,
     ListDocumentsQuery,
     OpenDownloadRequest,
@@ -28,6 +27,7 @@ from libs.contracts.rpc import Ack
 from libs.servicekit.access import require_dossier_access, require_staff
 from libs.servicekit.errors import Conflict, Gone, Invalid, NotFound
 from libs.servicekit.logs import get_logger
+from services.documents.announcements import BatchAnnouncer
 from services.documents.domain import (
     Body,
     DocumentState,
@@ -55,6 +55,7 @@ class DocumentsHandlers:
         store: DocumentsStore,
         storage: ObjectStorage,
         verifier: BodyVerifier,
+        announcer: BatchAnnouncer,
         *,
         max_upload_bytes: int,
         client_max_upload_bytes: int,
@@ -65,6 +66,7 @@ class DocumentsHandlers:
         self._store = store
         self._storage = storage
         self._verifier = verifier
+        self._announcer = announcer
         self._max_upload_bytes = max_upload_bytes
         self._client_max_upload_bytes = client_max_upload_bytes
         self._dossier_quota_bytes = dossier_quota_bytes
@@ -209,15 +211,12 @@ class DocumentsHandlers:
         if len(contexts) != 1:
             raise Invalid("The documents of one batch share one context.",
                           fields={"document_ids": "several contexts"})
-        event = DocumentsBatchPublished(
-            dossier_id=request.dossier_id, correlation_id=request.correlation_id,
-            batch_id=request.batch_id, context=published[0].context,
-            titles=[document.title for document in published], count=len(published))
-        if await self._store.insert_batch(request.batch_id, dossier_id=request.dossier_id,
-                                          document_ids=wanted, event=event):
-            self._on_events_stored()
-            log.info("batch published", batch_id=request.batch_id, count=len(published))
-        return BatchPublic(batch_id=request.batch_id, count=len(published))
+        # Documents the service announced meanwhile (the batch came late) are not announced
+        # again: the batch announces the others.
+        count, announced_before = await self._announcer.announce(
+            request.batch_id, request.dossier_id, wanted, request.correlation_id)
+        return BatchPublic(batch_id=request.batch_id, count=count,
+                           announced_before=announced_before)
 
     async def list_documents(self, query: ListDocumentsQuery) -> DocumentList:
         """One page of the documents published in the dossier (or one context), newest first."""

@@ -11,6 +11,7 @@ from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.outbox import OutboxRelay
 from libs.servicekit.runtime import ServiceRuntime
 from services.documents import subscribers
+from services.documents.announcements import BatchAnnouncer
 from services.documents.config import DocumentsSettings
 from services.documents.handlers import DocumentsHandlers
 from services.documents.integrity import BodyVerifier
@@ -33,12 +34,17 @@ class DocumentsService:
     sweep: OrphanSweep
     sweep_seconds: float
     verifier: BodyVerifier
+    announcer: BatchAnnouncer
+    announce_check_seconds: float
 
     async def run(self) -> None:
-        """Serve until SIGINT/SIGTERM, sweeping orphans and scrubbing bodies meanwhile."""
+        """Serve until SIGINT/SIGTERM, sweeping orphans, scrubbing bodies and announcing
+        staff batches that never came meanwhile."""
         background = [
             asyncio.create_task(self.sweep.run_every(self.sweep_seconds), name="sweep"),
             asyncio.create_task(self.verifier.run_scrubber(), name="scrubber"),
+            asyncio.create_task(self.announcer.run_every(self.announce_check_seconds),
+                                name="announcer"),
         ]
         try:
             await self.runtime.run()
@@ -66,10 +72,14 @@ def build(settings: DocumentsSettings) -> DocumentsService:
         range_wait_seconds=settings.range_check_wait_seconds,
         scrub_bytes_per_second=settings.scrub_bytes_per_second,
         scrub_idle_seconds=settings.scrub_idle_seconds)
+    announcer = BatchAnnouncer(
+        store, announce_after=timedelta(seconds=settings.announce_after_seconds),
+        on_events_stored=relay.notify)
     handlers = DocumentsHandlers(
         store,
         storage,
         verifier,
+        announcer,
         max_upload_bytes=settings.max_upload_bytes,
         client_max_upload_bytes=settings.client_max_upload_bytes,
         dossier_quota_bytes=settings.dossier_quota_bytes,
@@ -101,6 +111,8 @@ def build(settings: DocumentsSettings) -> DocumentsService:
                           grace=timedelta(seconds=settings.orphan_grace_seconds)),
         sweep_seconds=settings.orphan_sweep_seconds,
         verifier=verifier,
+        announcer=announcer,
+        announce_check_seconds=settings.announce_check_seconds,
     )
 
 

@@ -1,7 +1,9 @@
 """The documents service's MongoDB access: one metadata document per document."""
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
@@ -13,6 +15,7 @@ from libs.contracts.documents import (
     DocumentContext,
     DocumentPublic,
     RenditionState,
+    UploaderKind,
 )
 from libs.contracts.envelope import Event
 from libs.servicekit.mongo import Document, stored_utc
@@ -32,6 +35,28 @@ def _from_mongo(document: Document) -> StoredDocument:
         if fields.get(name) is not None:
             fields[name] = stored_utc(fields[name])
     return StoredDocument.model_validate(fields)
+
+
+class BatchState(StrEnum):
+    OPEN = "open"  # recorded, its documents being claimed
+    ANNOUNCED = "announced"  # closed: its event (if it claimed any document) is in its outbox
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    batch_id: str
+    dossier_id: str
+    document_ids: list[str]
+    state: BatchState
+    opened_at: datetime | None
+
+
+def _batch(found: Document) -> StoredBatch:
+    # Batches recorded before batches had a state were announced when recorded.
+    opened_at = found.get("opened_at")
+    return StoredBatch(found["_id"], found["dossier_id"], list(found["document_ids"]),
+                       BatchState(found.get("state", BatchState.ANNOUNCED.value)),
+                       None if opened_at is None else stored_utc(opened_at))
 
 
 def _listing_filter(
@@ -63,6 +88,7 @@ class DocumentsStore:
             [("dossier_id", ASCENDING), ("state", ASCENDING), ("uploaded_at", DESCENDING)]
         )
         await self._documents.create_index([("object_key", ASCENDING)])
+        await self._record_earlier_announcements()
 
     async def insert(self, document: StoredDocument) -> None:
         """Store a new document's metadata."""
@@ -77,17 +103,77 @@ class DocumentsStore:
         cursor = self._documents.find({"_id": {"$in": document_ids}})
         return [_from_mongo(document) async for document in cursor]
 
-    async def insert_batch(
-        self, batch_id: str, *, dossier_id: str, document_ids: list[str], event: Event
-    ) -> bool:
-        """Record a staff batch with its announcement; False if this batch was recorded before."""
+    # --- staff batches: one announcement (one mail) each -------------------------------------
+    # A batch is first recorded open with the documents asked for, then claims those not
+    # announced yet (each document's `announced_in`, set once: single-document atomic, so the
+    # page's batch and the service's own announcement never both announce a document), then
+    # closes with its event. An open batch left by a crash is finished by the announcer.
+
+    async def open_batch(
+        self, batch_id: str, *, dossier_id: str, document_ids: list[str], now: datetime
+    ) -> StoredBatch:
+        """Record a batch about to announce these documents; the batch as stored before when
+        this id was recorded already (a repeated request)."""
         try:
             await self._batches.insert_one({
                 "_id": batch_id, "dossier_id": dossier_id, "document_ids": list(document_ids),
-                "published_at": event.occurred_at, **new_document_events(event)})
+                "state": BatchState.OPEN.value, "opened_at": now})
         except DuplicateKeyError:
-            return False
-        return True
+            found = await self._batches.find_one({"_id": batch_id})
+            if found is not None:
+                return _batch(found)
+        return StoredBatch(batch_id, dossier_id, list(document_ids), BatchState.OPEN, now)
+
+    async def claim_for_batch(self, batch_id: str, dossier_id: str,
+                              document_ids: list[str]) -> list[StoredDocument]:
+        """Claim the documents no batch announced yet; the documents this batch announces."""
+        await self._documents.update_many(
+            {"_id": {"$in": document_ids}, "dossier_id": dossier_id, "announced_in": None},
+            {"$set": {"announced_in": batch_id}})
+        claimed = {document["_id"]: _from_mongo(document) async for document in
+                   self._documents.find({"_id": {"$in": document_ids}})
+                   if document.get("announced_in") == batch_id}
+        return [claimed[document_id] for document_id in document_ids if document_id in claimed]
+
+    async def close_batch(self, batch_id: str, document_ids: list[str],
+                          event: Event | None) -> bool:
+        """Close an open batch with its announcement (None: nothing left to announce); False
+        if it was closed meanwhile."""
+        update: dict[str, Any] = {"$set": {"state": BatchState.ANNOUNCED.value,
+                                           "document_ids": document_ids}}
+        if event is not None:
+            update["$set"]["published_at"] = event.occurred_at
+            update = record_events(update, event)
+        result = await self._batches.update_one(
+            {"_id": batch_id, "state": BatchState.OPEN.value}, update)
+        return result.modified_count == 1
+
+    async def open_batches(self) -> list[StoredBatch]:
+        """Batches recorded open and not closed: in progress, or left by a crash."""
+        cursor = self._batches.find({"state": BatchState.OPEN.value})
+        return [_batch(found) async for found in cursor]
+
+    async def unannounced_staff_documents(self) -> list[StoredDocument]:
+        """Published staff documents no batch announced (few: the last minutes' uploads)."""
+        # `announced_in` has no index: the server here matches an indexed null field wrongly.
+        cursor = self._documents.find({"state": DocumentState.PUBLISHED.value,
+                                       "uploader_kind": UploaderKind.STAFF.value,
+                                       "announced_in": None})
+        return [_from_mongo(document) async for document in cursor]
+
+    async def _record_earlier_announcements(self) -> None:
+        """Documents stored before `announced_in` existed get the batch that announced them
+        (none: the service announces it, as for any batch that never came)."""
+        announced: dict[str, str] = {}
+        async for batch in self._batches.find({}, {"document_ids": 1}):
+            announced.update({document_id: batch["_id"] for document_id in batch["document_ids"]})
+        async for document in self._documents.find({"announced_in": {"$exists": False}},
+                                                   {"announced_in": 1}):
+            if "announced_in" in document:
+                continue  # set meanwhile (a batch claimed it): never undone here
+            await self._documents.update_one(
+                {"_id": document["_id"], "announced_in": {"$exists": False}},
+                {"$set": {"announced_in": announced.get(document["_id"])}})
 
     async def get(self, document_id: str) -> StoredDocument | None:
         """The document with this id, in any state."""

@@ -1,6 +1,7 @@
 """In the browser: the office publishes several files at once on "Documenten publiceren", each
 with its title and progress bar; a refused file does not stop the others; the client sees the
-documents in "Mijn documenten" and gets one mail for the batch (manual 3.4)."""
+documents in "Mijn documenten" and gets one mail for the batch (manual 3.4); the refused file
+is listed on "Documentproblemen"."""
 
 import re
 import time
@@ -80,6 +81,14 @@ def test_staff_publish_two_files_with_progress_and_the_client_reads_them_with_on
         expect(page.get_by_label("Context")).to_have_value(CAR_CONTRACT)
         for title in titles:
             expect(page.locator("#context-documents")).to_contain_text(title)
+        # The refused file waits on "Documentproblemen" with its reason, linked to its dossier.
+        page.get_by_role("link", name="Documentproblemen").click()
+        expect(page.get_by_role("heading", name="Documentproblemen")).to_be_visible()
+        refused = page.locator("article.document-problem").filter(has_text="archief.bin").first
+        expect(refused).to_contain_text("Upload mislukt")
+        expect(refused).to_contain_text("onbekend type")
+        expect(refused.get_by_role("link")).to_have_attribute(
+            "href", f"/admin/documents?dossier_id={DUPONT}")
     finally:
         page.close()
 
@@ -129,6 +138,9 @@ def test_on_a_phone_staff_drop_a_file_and_publish_it(
             "1 van 1 bestand(en) gepubliceerd", timeout=30_000)
         expect(page.locator("#context-documents")).to_contain_text(title)
         # Nothing sticks out sideways at 375 px: the page needs no horizontal scrolling.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        page.goto(f"{system_stack.gateway_url}/admin/document-problems")
+        expect(page.get_by_role("heading", name="Documentproblemen")).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
     finally:
         page.close()

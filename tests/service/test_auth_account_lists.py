@@ -12,7 +12,7 @@ from libs.contracts.caller import Caller, Role
 from libs.contracts.envelope import utc_now
 from libs.servicekit.errors import Forbidden
 from services.auth.main import AuthService
-from services.auth.store import USERS
+from services.auth.store import INVITATIONS, USERS
 from tests.service.conftest import call_in_memory
 from tests.service.test_auth import ADMIN, AGENT, PASSWORD, activate, invite, service
 
@@ -150,3 +150,34 @@ async def test_invitations_are_read_page_by_page(service: AuthService) -> None:
             break
         after = page.next_after
     assert seen == [f"klant{number:02d}@example.be" for number in reversed(range(11))]
+
+
+async def test_links_revoked_before_reasons_were_recorded_show_as_revoked(
+    service: AuthService,
+) -> None:
+    # As the service stored them before `ended` existed: revoking moved `expires_at` to then.
+    revoked, _ = await invite(service, email="griet@example.be")
+    lapsed, _ = await invite(service, email="hanne@example.be")
+    used, token = await invite(service, email="ilse@example.be")
+    await activate(service, token)
+    stored = service.runtime.database[INVITATIONS]
+    for invitation in (revoked, lapsed, used):
+        await stored.update_one({"_id": invitation.invitation_id}, {"$unset": {"ended": ""}})
+    await stored.update_one({"_id": revoked.invitation_id},
+                            {"$set": {"expires_at": utc_now() - timedelta(minutes=1)}})
+    assert [i.state for i in (await invitations(service)).invitations][2] == "expired"
+
+    await service.list_handlers.ensure_indexes()  # what a starting auth service does
+
+    listed = await invitations(service)
+    assert [(i.email, i.state) for i in listed.invitations] == [
+        ("ilse@example.be", "used"), ("hanne@example.be", "pending"),
+        ("griet@example.be", "revoked")]
+    assert [i.email for i in (await invitations(service, state="revoked")).invitations] == [
+        "griet@example.be"]
+    # A week and a day later the untouched link has expired, the revoked one is still revoked.
+    service.list_handlers._clock = lambda: utc_now() + timedelta(days=8)
+    assert [i.email for i in (await invitations(service, state="expired")).invitations] == [
+        "hanne@example.be"]
+    assert [i.email for i in (await invitations(service, state="revoked")).invitations] == [
+        "griet@example.be"]

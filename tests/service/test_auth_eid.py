@@ -81,6 +81,7 @@ async def test_a_card_of_another_hierarchy_does_not_log_in(service: AuthService)
     with pytest.raises(Unauthenticated) as refused:
         await call(service, auth.EID_LOG_IN, auth.EidLoginRequest(certificate_pem=header))
     assert refused.value.detail == UNTRUSTED
+    assert refused.value.fields == {auth.EID_REFUSAL_FIELD: auth.EidRefusal.UNTRUSTED.value}
 
 
 async def test_a_link_token_is_used_once(service: AuthService) -> None:

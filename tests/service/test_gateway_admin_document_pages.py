@@ -180,3 +180,16 @@ def test_the_published_files_are_announced_as_one_batch(gateway: Gateway) -> Non
     [batch] = gateway.rpc.called(documents.PUBLISH_BATCH)
     assert isinstance(batch, documents.PublishBatchRequest)
     assert batch.dossier_id == "D1" and batch.document_ids == ["doc1", "doc2"]
+
+
+def test_files_the_service_announced_before_the_pages_batch_came_count_as_published(
+    gateway: Gateway,
+) -> None:
+    sign_in_as_staff(gateway, Role.AGENT)
+    gateway.rpc.answer(documents.PUBLISH_BATCH, lambda request: documents.BatchPublic(
+        batch_id="b" * 32, count=1, announced_before=2))
+    response = gateway.client.post("/admin/documents/D1/batches",
+                                   headers={"X-CSRF-Token": csrf(gateway)},
+                                   json={"document_ids": ["doc1", "doc2", "doc3"]})
+    assert response.json()["message"] == (
+        "3 document(en) gepubliceerd; de klant krijgt er één e-mail over.")

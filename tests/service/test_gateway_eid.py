@@ -108,6 +108,28 @@ def test_a_refused_card_says_so(gateway: Gateway) -> None:
     assert "Met deze eID-kaart kunt u zich niet aanmelden." in page.text
 
 
+@pytest.mark.parametrize(("refusal", "language", "message"), [
+    (auth.EidRefusal.UNTRUSTED, "nl",
+     "Deze kaart is niet uitgegeven door een erkende Belgische eID-instantie."),
+    (auth.EidRefusal.OUT_OF_DATE, "nl", "Deze eID-kaart is vervallen of nog niet geldig."),
+    (auth.EidRefusal.NOT_AN_AUTHENTICATION_CERTIFICATE, "nl",
+     "Het verstuurde certificaat is niet het authenticatiecertificaat"),
+    (auth.EidRefusal.OUT_OF_DATE, "fr", "Cette carte eID est expirée ou pas encore valable."),
+    (auth.EidRefusal.UNTRUSTED, "en",
+     "This card was not issued by a recognised Belgian eID authority."),
+])
+def test_the_eid_page_says_why_the_card_is_refused_in_the_reader_s_language(
+    gateway: Gateway, refusal: auth.EidRefusal, language: str, message: str,
+) -> None:
+    gateway.rpc.answer(auth.EID_LOG_IN, Unauthenticated(
+        "in English, from auth", fields={auth.EID_REFUSAL_FIELD: refusal.value}))
+    gateway.client.get(f"/lang/{language}?next=/login")
+    page = gateway.client.get("/eid", headers=FROM_PROXY)
+    assert page.status_code == 401
+    assert message in page.text.replace("&#39;", "'")
+    assert "in English, from auth" not in page.text
+
+
 def test_a_mistyped_proxy_network_stops_the_start() -> None:
     with pytest.raises(ValueError, match="does not appear to be an IPv4 or IPv6 network"):
         GatewaySettings(environment="test", trusted_proxy_networks="10.0.0.0/33")

@@ -15,6 +15,7 @@ from services.auth.domain import (
     SessionRecord,
     UserStatus,
     build_access_claims,
+    cut_short,
     decide_refresh,
     hash_token,
     invitation_expiry,
@@ -79,6 +80,18 @@ def test_secret_tokens_are_long_unique_and_stored_only_as_sha256() -> None:
 
 def test_an_invitation_is_valid_for_the_configured_number_of_days() -> None:
     assert invitation_expiry(NOW, 7) == NOW + timedelta(days=7)
+
+
+@pytest.mark.parametrize("lifetime", [timedelta(days=7), timedelta(days=14),
+                                      timedelta(days=7, milliseconds=1)])
+def test_an_invitation_that_lived_whole_days_was_not_cut_short(lifetime: timedelta) -> None:
+    assert not cut_short(NOW, NOW + lifetime)
+
+
+@pytest.mark.parametrize("lifetime", [timedelta(hours=3), timedelta(days=2, minutes=5),
+                                      timedelta(seconds=30)])
+def test_an_invitation_ended_off_the_whole_days_was_cut_short(lifetime: timedelta) -> None:
+    assert cut_short(NOW, NOW + lifetime)
 
 
 def test_an_unused_invitation_before_its_expiry_is_open() -> None:

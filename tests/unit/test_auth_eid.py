@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from libs.contracts.auth import EidRefusal
 from services.auth.eid import (
     EidRefused,
     certificate_from_header,
@@ -42,8 +43,9 @@ def test_garbage_in_the_header_is_refused() -> None:
 
 def test_a_certificate_of_another_hierarchy_is_refused() -> None:
     stranger = eid_hierarchy()
-    with pytest.raises(EidRefused, match="not issued by a trusted"):
+    with pytest.raises(EidRefused, match="not issued by a trusted") as refused:
         verify_citizen_certificate(citizen_certificate(stranger.citizen_ca), BUNDLE, NOW)
+    assert refused.value.refusal is EidRefusal.UNTRUSTED
 
 
 def test_a_certificate_issued_by_a_ca_with_the_same_name_but_another_key_is_refused() -> None:
@@ -55,8 +57,9 @@ def test_a_certificate_issued_by_a_ca_with_the_same_name_but_another_key_is_refu
 def test_an_expired_citizen_certificate_is_refused() -> None:
     expired = citizen_certificate(HIERARCHY.citizen_ca, not_before=NOW - timedelta(days=400),
                                   not_after=NOW - timedelta(days=1))
-    with pytest.raises(EidRefused, match="validity"):
+    with pytest.raises(EidRefused, match="validity") as refused:
         verify_citizen_certificate(expired, BUNDLE, NOW)
+    assert refused.value.refusal is EidRefusal.OUT_OF_DATE
 
 
 def test_a_certificate_not_yet_valid_is_refused() -> None:
@@ -75,8 +78,9 @@ def test_an_expired_citizen_ca_makes_its_certificates_refused() -> None:
 
 def test_the_signature_certificate_cannot_log_in() -> None:
     signing_only = citizen_certificate(HIERARCHY.citizen_ca, authentication=False)
-    with pytest.raises(EidRefused, match="digitalSignature"):
+    with pytest.raises(EidRefused, match="digitalSignature") as refused:
         verify_citizen_certificate(signing_only, BUNDLE, NOW)
+    assert refused.value.refusal is EidRefusal.NOT_AN_AUTHENTICATION_CERTIFICATE
 
 
 def test_a_certificate_without_a_valid_national_number_is_refused() -> None:

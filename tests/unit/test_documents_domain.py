@@ -1,6 +1,6 @@
 """Rules for documents: a plain file name, a context, a size limit and a dossier quota."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,10 +14,12 @@ from libs.contracts.documents import (
 from services.documents.domain import (
     DocumentState,
     StoredDocument,
+    announced_context,
     filename_problem,
     initial_rendition,
     normalized_content_type,
     object_key,
+    overdue_announcements,
     stored_body_problem,
     upload_problems,
 )
@@ -149,3 +151,33 @@ def test_a_published_document_shows_its_verified_size_and_checksum() -> None:
 def test_a_document_still_uploading_has_no_public_metadata() -> None:
     with pytest.raises(ValueError, match="not published"):
         _document().to_public()
+
+
+# --- announcements of staff batches whose page never announced them --------------------------
+
+
+def _staff_document(document_id: str, dossier_id: str, minutes_ago: int) -> StoredDocument:
+    now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    return StoredDocument(
+        document_id=document_id, dossier_id=dossier_id, title=document_id,
+        filename="polis.pdf", content_type="application/pdf", declared_size=10,
+        object_key=document_id, state=DocumentState.PUBLISHED, uploaded_by="staff-1",
+        created_at=now - timedelta(minutes=minutes_ago + 1),
+        uploaded_at=now - timedelta(minutes=minutes_ago))
+
+
+def test_a_dossier_still_receiving_files_waits_for_its_batch() -> None:
+    now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    documents = [_staff_document("old", "D1", 30), _staff_document("new", "D1", 2),
+                 _staff_document("quiet", "D2", 11)]
+    overdue = overdue_announcements(documents, now, timedelta(minutes=10))
+    assert {dossier: [d.document_id for d in found] for dossier, found in overdue.items()} == {
+        "D2": ["quiet"]}
+
+
+def test_files_of_several_contexts_are_announced_under_the_general_data() -> None:
+    contract = _staff_document("a", "D1", 30).model_copy(update={"context": DocumentContext(
+        kind=ContextKind.CONTRACT, ref_id="C-1")})
+    general = _staff_document("b", "D1", 30)
+    assert announced_context([contract]) == contract.context
+    assert announced_context([contract, general]) == DocumentContext()
