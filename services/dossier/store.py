@@ -15,6 +15,11 @@ was judged (nothing of a refused object is written) and in reference order - ris
 before the contracts using them, removals in the reverse order - so a reader never meets a
 reference to a missing object; an interrupted import is completed by running it again.
 
+Every read of a list page or a detail view is one range of one indexed key (nx-27017 serves
+no equality with an index): `s_<sort>` list keys (`list_key`), `r_contract` for a contract's
+claims and invoices (`reference_key`), and `risk_object_links` for the contracts and claims of
+a risk object (`services.dossier.links`); objects are fetched by `_id`.
+
 Dates are stored as ISO-8601 strings ("2024-03-01"): they compare in date order and round-trip
 exactly, with no time zone to get wrong.
 """
@@ -429,6 +434,10 @@ class DossierStore:
         writes: Sequence[tuple[BaseModel, Event, Stored]], first_position: int,
     ) -> None:
         links = [(object_id(kind, item), risk_objects_of(kind, item)) for item, _, _ in writes]
+        # A new object has no links to lose (a link left by an interrupted earlier write
+        # shows nothing: readers check the object's references).
+        stored_links = [link for link, (_, _, stored) in zip(links, writes, strict=True)
+                        if stored != "new"]
         if kind in ON_RISK_OBJECTS:
             await self._links.add(dossier_id, kind, links)
         operations: list[InsertOne[Document] | UpdateOne] = []
@@ -444,8 +453,8 @@ class DossierStore:
             else:
                 operations.append(UpdateOne({"_id": key}, record_events({"$set": fields}, event)))
         await self._objects[kind].bulk_write(operations)
-        if kind in ON_RISK_OBJECTS:
-            await self._links.prune(dossier_id, kind, links)
+        if kind in ON_RISK_OBJECTS and stored_links:
+            await self._links.prune(dossier_id, kind, stored_links)
 
     async def remove_objects(
         self, dossier_id: str, kind: ObjectKind, removals: Sequence[tuple[str, Event]]
