@@ -1,5 +1,6 @@
 """Use cases of the client's consultation (manual 3.1): lists by page, and each detail."""
 
+import asyncio
 from datetime import UTC, datetime
 
 from libs.contracts.dossier import (
@@ -116,8 +117,7 @@ class DossierConsultation:
         """My risks: one page, each risk object with its renewal date and what covers it."""
         info, risk_objects = await self._page(query, "risk_object", RiskObject)
         ids = [risk_object.risk_object_id for risk_object in risk_objects]
-        contracts = await self._store.find(info.dossier_id, Contract,
-                                           risk_object_ids={"$in": ids})
+        contracts = await self._store.on_risk_objects(info.dossier_id, Contract, ids)
         lines = []
         for risk_object in risk_objects:
             covers = cover_lines(risk_object.risk_object_id, contracts)
@@ -128,10 +128,9 @@ class DossierConsultation:
     async def get_risk_object(self, query: ObjectQuery) -> RiskObjectDetail:
         """A risk object with its contracts, their guarantees and the claims on it."""
         risk_object = await self._get(query, RiskObject)
-        contracts = await self._store.find(query.dossier_id, Contract,
-                                           risk_object_ids={"$in": [query.object_id]})
-        claims = await self._store.find(query.dossier_id, Claim,
-                                        all_risk_object_ids={"$in": [query.object_id]})
+        contracts, claims = await asyncio.gather(
+            self._store.on_risk_objects(query.dossier_id, Contract, [query.object_id]),
+            self._store.on_risk_objects(query.dossier_id, Claim, [query.object_id]))
         insured = risk_object.insured_person
         return RiskObjectDetail(
             dossier_id=query.dossier_id, risk_object=risk_object, contracts=contracts,
@@ -148,14 +147,14 @@ class DossierConsultation:
         """A contract with its risk objects, claims and invoices."""
         contract = await self._get(query, Contract)
         dossier_id = query.dossier_id
-        invoices = await self._store.find(dossier_id, Invoice, contract_id=contract.contract_id)
+        risk_objects, claims, invoices = await asyncio.gather(
+            self._store.get_many(dossier_id, RiskObject, contract.risk_object_ids),
+            self._store.of_contract(dossier_id, Claim, contract.contract_id),
+            self._store.of_contract(dossier_id, Invoice, contract.contract_id))
         return ContractDetail(
-            dossier_id=dossier_id, contract=contract,
-            risk_objects=await self._store.find(
-                dossier_id, RiskObject, risk_object_id={"$in": contract.risk_object_ids}),
-            claims=_newest_first(await self._store.find(
-                dossier_id, Claim, contract_id=contract.contract_id)),
-            invoices=invoices, overdue_invoice_ids=_overdue_ids(invoices),
+            dossier_id=dossier_id, contract=contract, risk_objects=risk_objects,
+            claims=_newest_first(claims), invoices=invoices,
+            overdue_invoice_ids=_overdue_ids(invoices),
         )
 
     async def list_claims(self, query: ListQuery) -> ClaimPage:
@@ -171,8 +170,7 @@ class DossierConsultation:
         return ClaimDetail(
             dossier_id=query.dossier_id, claim=claim,
             contract=await self._store.get(query.dossier_id, Contract, claim.contract_id),
-            risk_objects=await self._store.find(
-                query.dossier_id, RiskObject, risk_object_id={"$in": risk_ids}),
+            risk_objects=await self._store.get_many(query.dossier_id, RiskObject, risk_ids),
         )
 
     async def list_invoices(self, query: ListQuery) -> InvoicePage:

@@ -15,13 +15,18 @@ was judged (nothing of a refused object is written) and in reference order - ris
 before the contracts using them, removals in the reverse order - so a reader never meets a
 reference to a missing object; an interrupted import is completed by running it again.
 
+Every read of a list page or a detail view is one range of one indexed key (nx-27017 serves
+no equality with an index): `s_<sort>` list keys (`list_key`), `r_contract` for a contract's
+claims and invoices (`reference_key`), and `risk_object_links` for the contracts and claims of
+a risk object (`services.dossier.links`); objects are fetched by `_id`.
+
 Dates are stored as ISO-8601 strings ("2024-03-01"): they compare in date order and round-trip
 exactly, with no time zone to get wrong.
 """
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, Literal, TypeVar
 
@@ -50,6 +55,13 @@ from services.dossier.import_plan import (
     claim_risk_object_ids,
     object_id,
 )
+from services.dossier.links import (
+    RISK_OBJECT_LINKS,
+    ItemRisks,
+    RiskObjectLinks,
+    reference_key,
+    reference_range,
+)
 
 DOSSIERS = "dossiers"
 COLLECTIONS: dict[ObjectKind, str] = dict(LIST_NAMES)
@@ -66,12 +78,11 @@ SORT_FIELDS: dict[ObjectKind, tuple[str, ...]] = {
     "claim": ("occurred_on", "claim_number", "status"),
     "invoice": ("due_date", "invoice_number", "status", "amount_cents"),
 }
-# Fields that find the objects using another one (arrays are matched with $in: nx-27017).
-REFERENCE_FIELDS: dict[ObjectKind, tuple[str, ...]] = {
-    "contract": ("risk_object_ids",),
-    "claim": ("contract_id", "all_risk_object_ids"),
-    "invoice": ("contract_id",),
-}
+# The kinds that belong to one contract: `r_contract` (see `reference_key`) finds them.
+OF_CONTRACT: tuple[ObjectKind, ...] = ("claim", "invoice")
+CONTRACT_KEY_FIELD = "r_contract"
+# The kinds that concern risk objects (a list of them): links find them (`RiskObjectLinks`).
+ON_RISK_OBJECTS: tuple[ObjectKind, ...] = ("contract", "claim")
 KINDS_OF_MODELS: dict[type[BaseModel], ObjectKind] = {
     model: kind for kind, model in MODELS.items()}
 WRITE_BATCH = 500
@@ -80,8 +91,9 @@ SORTED_CHARACTERS = 200
 # Version of the fields derived from each object (list keys, `overdue_from`, ...): objects
 # stored with an older one get them again at start (`fill_derived_fields`). 2: list keys hold
 # the dossier and begin with LIST_KEY_PREFIX, removed objects have none; invoices have
-# `overdue_from`.
-DERIVED_VERSION = 2
+# `overdue_from`. 3: claims and invoices have `r_contract`, contracts and claims their links
+# to risk objects.
+DERIVED_VERSION = 3
 DERIVED_VERSION_FIELD = "derived_version"
 ModelT = TypeVar("ModelT", bound=BaseModel)
 OPEN_INVOICE_STATUSES = ["open", "overdue"]
@@ -131,6 +143,15 @@ def list_range(dossier_id: str) -> tuple[str, str]:
     return f"{LIST_KEY_PREFIX}{dossier_id}\x1d", f"{LIST_KEY_PREFIX}{dossier_id}\x1e"
 
 
+def risk_objects_of(kind: ObjectKind, item: BaseModel) -> list[str]:
+    """The risk objects a contract covers or a claim concerns, once each (else none)."""
+    if isinstance(item, Contract):
+        return list(dict.fromkeys(item.risk_object_ids))
+    if isinstance(item, Claim):
+        return claim_risk_object_ids(item)
+    return []
+
+
 def overdue_from(invoice: Invoice) -> str:
     """The first day an invoice counts as overdue, as a string that sorts like a date.
 
@@ -156,6 +177,8 @@ def derived_fields(kind: ObjectKind, item: BaseModel, dossier_id: str) -> dict[s
         for name in SORT_FIELDS[kind] if name != "position"}
     if isinstance(item, Claim):
         fields["all_risk_object_ids"] = claim_risk_object_ids(item)
+    if isinstance(item, Claim | Invoice):
+        fields[CONTRACT_KEY_FIELD] = reference_key(dossier_id, item.contract_id, item_id)
     if isinstance(item, Invoice):
         fields["overdue_from"] = overdue_from(item)
     fields[DERIVED_VERSION_FIELD] = DERIVED_VERSION
@@ -179,9 +202,20 @@ def _fields(kind: ObjectKind, item: BaseModel, dossier_id: str) -> dict[str, Any
     return fields
 
 
-def _list_keys(kind: ObjectKind) -> dict[str, str]:
-    """`$unset` of every list key of `kind`: a removed object leaves every list."""
-    return {f"s_{name}": "" for name in SORT_FIELDS[kind]}
+def _keys(kind: ObjectKind) -> dict[str, str]:
+    """`$unset` of every list and reference key of `kind`: a removed object leaves every list
+    and every detail view."""
+    keys = {f"s_{name}": "" for name in SORT_FIELDS[kind]}
+    if kind in OF_CONTRACT:
+        keys[CONTRACT_KEY_FIELD] = ""
+    return keys
+
+
+def _by_position(documents: Iterable[Document], model: type[ModelT]) -> list[ModelT]:
+    """Present objects in the broker's order (their `s_position` keys sort so)."""
+    present = sorted((document for document in documents if document.get("present")),
+                     key=lambda document: str(document.get("s_position", "")))
+    return [model.model_validate(document) for document in present]
 
 
 async def _count(collection: AsyncCollection[Document], match: Document) -> int:
@@ -202,6 +236,7 @@ class DossierStore:
         self._dossiers = database[DOSSIERS]
         self._objects: dict[ObjectKind, AsyncCollection[Document]] = {
             kind: database[name] for kind, name in COLLECTIONS.items()}
+        self._links = RiskObjectLinks(database[RISK_OBJECT_LINKS])
 
     async def ensure_indexes(self) -> None:
         """Indexes the list pages, the detail lookups and the outbox relay rely on."""
@@ -215,15 +250,17 @@ class DossierStore:
                 await collection.create_index([
                     ("dossier_id", ASCENDING), ("present", ASCENDING),
                     ("overdue_from", ASCENDING)])
-            for name in REFERENCE_FIELDS.get(kind, ()):
-                await collection.create_index([("dossier_id", ASCENDING), (name, ASCENDING)])
+            if kind in OF_CONTRACT:  # a contract's claims and invoices: one range (r_contract)
+                await collection.create_index([(CONTRACT_KEY_FIELD, ASCENDING)])
+        await self._links.ensure_indexes()
 
     async def fill_derived_fields(self) -> dict[str, int]:
         """Derive again the fields of objects stored by an older version (`DERIVED_VERSION`);
         how many objects of each kind were brought up to date.
 
-        Invoices stored before `overdue_from` existed were not counted overdue, and objects
-        with sort keys of the older form (without their dossier) were in no list page. Run at
+        Invoices stored before `overdue_from` existed were not counted overdue, objects
+        with sort keys of the older form (without their dossier) were in no list page, and
+        objects without reference keys or links in no detail view. Run at
         every start, before the service answers: idempotent (an object of the current version
         is not touched), writes no event (the object itself did not change), and also recounts
         the dossiers whose totals were never counted.
@@ -234,20 +271,30 @@ class DossierStore:
         for kind, collection in self._objects.items():
             model = MODELS[kind]
             operations: list[UpdateOne] = []
+            links: dict[str, list[ItemRisks]] = {}  # by dossier
             async for document in collection.find(older):
                 item = model.model_validate(document)
                 dossier_id = document["dossier_id"]
-                if not document.get("present"):  # removed: in no list
+                present = bool(document.get("present"))
+                links.setdefault(dossier_id, []).append((
+                    object_id(kind, item), risk_objects_of(kind, item) if present else []))
+                if not present:  # removed: in no list
                     operations.append(UpdateOne({"_id": document["_id"]}, {
-                        "$unset": _list_keys(kind),
+                        "$unset": _keys(kind),
                         "$set": {DERIVED_VERSION_FIELD: DERIVED_VERSION}}))
                     continue
                 fields = derived_fields(kind, item, dossier_id)
                 fields["s_position"] = list_key(
                     dossier_id, document.get("position"), object_id(kind, item))
                 operations.append(UpdateOne({"_id": document["_id"]}, {"$set": fields}))
+            if kind in ON_RISK_OBJECTS:
+                for dossier_id, items in links.items():
+                    await self._links.add(dossier_id, kind, items)
             for start in range(0, len(operations), WRITE_BATCH):
                 await collection.bulk_write(operations[start:start + WRITE_BATCH])
+            if kind in ON_RISK_OBJECTS:
+                for dossier_id, items in links.items():
+                    await self._links.prune(dossier_id, kind, items)
             if operations:
                 filled[kind] = len(operations)
         uncounted = [header["_id"] async for header in self._dossiers.find(
@@ -376,7 +423,23 @@ class DossierStore:
     ) -> None:
         """Insert (new) or update (stored, maybe removed) objects, each with its event, in
         batches; an object that arrives - new, or back after a removal - takes the next place
-        from `first_position` on in the broker's order."""
+        from `first_position` on in the broker's order. A contract's or claim's links to its
+        risk objects are added before it is written and the ones it lost removed after."""
+        for start in range(0, len(writes), WRITE_BATCH):
+            await self._write_batch(dossier_id, kind, writes[start:start + WRITE_BATCH],
+                                    first_position + start)
+
+    async def _write_batch(
+        self, dossier_id: str, kind: ObjectKind,
+        writes: Sequence[tuple[BaseModel, Event, Stored]], first_position: int,
+    ) -> None:
+        links = [(object_id(kind, item), risk_objects_of(kind, item)) for item, _, _ in writes]
+        # A new object has no links to lose (a link left by an interrupted earlier write
+        # shows nothing: readers check the object's references).
+        stored_links = [link for link, (_, _, stored) in zip(links, writes, strict=True)
+                        if stored != "new"]
+        if kind in ON_RISK_OBJECTS:
+            await self._links.add(dossier_id, kind, links)
         operations: list[InsertOne[Document] | UpdateOne] = []
         for offset, (item, event, stored) in enumerate(writes):
             key = document_id(dossier_id, object_id(kind, item))
@@ -389,20 +452,23 @@ class DossierStore:
                     **new_document_events(event)}))
             else:
                 operations.append(UpdateOne({"_id": key}, record_events({"$set": fields}, event)))
-        for start in range(0, len(operations), WRITE_BATCH):
-            await self._objects[kind].bulk_write(operations[start:start + WRITE_BATCH])
+        await self._objects[kind].bulk_write(operations)
+        if kind in ON_RISK_OBJECTS and stored_links:
+            await self._links.prune(dossier_id, kind, stored_links)
 
     async def remove_objects(
         self, dossier_id: str, kind: ObjectKind, removals: Sequence[tuple[str, Event]]
     ) -> None:
-        """Mark objects removed (tombstones), each with its event."""
+        """Mark objects removed (tombstones), each with its event; their links go after."""
         operations = [
             UpdateOne({"_id": document_id(dossier_id, item_id)}, record_events(
                 {"$set": {"present": False, "digest": None, "updated_at": utc_now()},
-                 "$unset": _list_keys(kind)}, event))
+                 "$unset": _keys(kind)}, event))
             for item_id, event in removals]
         for start in range(0, len(operations), WRITE_BATCH):
             await self._objects[kind].bulk_write(operations[start:start + WRITE_BATCH])
+        if kind in ON_RISK_OBJECTS:
+            await self._links.prune(dossier_id, kind, [(item_id, []) for item_id, _ in removals])
 
     # --- reading objects -----------------------------------------------------------------------
 
@@ -434,6 +500,36 @@ class DossierStore:
         cursor = self._objects[KINDS_OF_MODELS[model]].find(
             {"dossier_id": dossier_id, "present": True, **match}).sort("s_position", ASCENDING)
         return [model.model_validate(document) async for document in cursor]
+
+    async def get_many(self, dossier_id: str, model: type[ModelT], item_ids: Sequence[str]
+                       ) -> list[ModelT]:
+        """The present objects among `item_ids`, in the broker's order (an `_id` `$in` is an
+        index search on nx-27017)."""
+        if not item_ids:
+            return []
+        cursor = self._objects[KINDS_OF_MODELS[model]].find({"_id": {"$in": [
+            document_id(dossier_id, item_id) for item_id in dict.fromkeys(item_ids)]}})
+        return _by_position([document async for document in cursor], model)
+
+    async def of_contract(self, dossier_id: str, model: type[ModelT], contract_id: str
+                          ) -> list[ModelT]:
+        """The present claims or invoices of a contract, in the broker's order: one range on
+        the indexed `r_contract` (see `reference_key`)."""
+        low, high = reference_range(dossier_id, contract_id)
+        cursor = self._objects[KINDS_OF_MODELS[model]].find(
+            {CONTRACT_KEY_FIELD: {"$gte": low, "$lt": high}})
+        return _by_position([document async for document in cursor
+                             if document.get("contract_id") == contract_id], model)
+
+    async def on_risk_objects(self, dossier_id: str, model: type[ModelT],
+                              risk_object_ids: Sequence[str]) -> list[ModelT]:
+        """The present contracts covering, or claims concerning, any of `risk_object_ids`, in
+        the broker's order: their links (`RiskObjectLinks`), then the objects by `_id`."""
+        kind = KINDS_OF_MODELS[model]
+        linked = await self._links.items_of(dossier_id, kind, risk_object_ids)
+        wanted = set(risk_object_ids)
+        return [item for item in await self.get_many(dossier_id, model, linked)
+                if wanted.intersection(risk_objects_of(kind, item))]  # a link too many: no
 
     async def get(self, dossier_id: str, model: type[ModelT], item_id: str) -> ModelT | None:
         """One present object, or None."""

@@ -143,11 +143,21 @@ def check_answers(gateway: httpx.Client, headers: dict[str, str], base: str,
     }
     page = gateway.get(f"{base}/invoices", headers=headers).json()
     got = {name: page[name] for name in expected}
-    claims_of_r42 = sum(1 for c in data["claims"] if c["risk_object_id"] == "R00042")
+    claims_of_r42 = sorted(c["claim_id"] for c in data["claims"]
+                           if c["risk_object_id"] == "R00042")
     detail = gateway.get(f"{base}/risk-objects/R00042", headers=headers).json()
+    shown = sorted(claim["claim_id"] for claim in detail["claims"])
+    claims_of_c42 = sorted(c["claim_id"] for c in data["claims"] if c["contract_id"] == "C00042")
+    contract = gateway.get(f"{base}/contracts/C00042", headers=headers).json()
+    of_contract = (sorted(claim["claim_id"] for claim in contract["claims"]),
+                   [invoice["invoice_id"] for invoice in contract["invoices"]],
+                   [risk["risk_object_id"] for risk in contract["risk_objects"]])
     print(f"invoices: expected {expected}, got {got}; claims on R00042: expected "
-          f"{claims_of_r42}, got {len(detail['claims'])}")
-    if got != expected or len(detail["claims"]) != claims_of_r42:
+          f"{len(claims_of_r42)}, got {len(shown)}; claims of C00042: expected "
+          f"{len(claims_of_c42)}, got {len(of_contract[0])}")
+    if (got != expected or shown != claims_of_r42 or [c["contract_id"] for c in
+            detail["contracts"]] != ["C00042"]
+            or of_contract != (claims_of_c42, ["F00042"], ["R00042"])):
         raise SystemExit("wrong answers")
 
 
