@@ -9,13 +9,11 @@ page's late batch and the check never announce a document twice; a batch left op
 crash is finished by the next check.
 """
 
-import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from libs.contracts.documents import DocumentsBatchPublished
 from libs.contracts.envelope import new_id, utc_now
-from libs.servicekit.errors import Unavailable
 from libs.servicekit.logs import get_logger
 from services.documents.domain import announced_context, overdue_announcements
 from services.documents.store import BatchState, DocumentsStore
@@ -79,14 +77,3 @@ class BatchAnnouncer:
                             batch_id=batch_id, dossier_id=dossier_id, count=count)
                 announced.append(batch_id)
         return announced
-
-    async def run_every(self, seconds: float) -> None:
-        """Check periodically until cancelled; a database that is away is tried next time."""
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                await self.announce_overdue()
-            except Unavailable:
-                pass  # tried again next time
-            except Exception:  # one failed check must not end the checking
-                log.exception("announcing overdue batches failed; trying again next time")

@@ -9,6 +9,7 @@ from libs.servicekit.bus import create_broker, subscribe_event
 from libs.servicekit.logs import configure_logging
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.outbox import OutboxRelay
+from libs.servicekit.periodic import run_every
 from libs.servicekit.runtime import ServiceRuntime
 from services.documents import subscribers
 from services.documents.announcements import BatchAnnouncer
@@ -41,10 +42,14 @@ class DocumentsService:
         """Serve until SIGINT/SIGTERM, sweeping orphans, scrubbing bodies and announcing
         staff batches that never came meanwhile."""
         background = [
-            asyncio.create_task(self.sweep.run_every(self.sweep_seconds), name="sweep"),
+            asyncio.create_task(
+                run_every(self.sweep_seconds, self.sweep.sweep, name="orphan sweep"),
+                name="sweep"),
             asyncio.create_task(self.verifier.run_scrubber(), name="scrubber"),
-            asyncio.create_task(self.announcer.run_every(self.announce_check_seconds),
-                                name="announcer"),
+            asyncio.create_task(
+                run_every(self.announce_check_seconds, self.announcer.announce_overdue,
+                          name="announcing overdue batches"),
+                name="announcer"),
         ]
         try:
             await self.runtime.run()

@@ -9,14 +9,12 @@ dashboards: `mybroker_documents_orphans_total{kind}`, and the time of the last s
 through in `mybroker_documents_orphan_sweep_completed_timestamp_seconds`.
 """
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from prometheus_client import Counter, Gauge
 
 from libs.contracts.envelope import utc_now
-from libs.servicekit.errors import Unavailable
 from libs.servicekit.logs import get_logger
 from services.documents.integrity import FoundBy, record_damage
 from services.documents.object_storage import ObjectStorage
@@ -88,14 +86,3 @@ class OrphanSweep:
             log.warning("orphan sweep repaired", abandoned_uploads=report.abandoned_uploads,
                         missing_bodies=report.missing_bodies, stray_objects=report.stray_objects)
         return report
-
-    async def run_every(self, seconds: float) -> None:
-        """Sweep periodically until cancelled; a store that is away is tried next time."""
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                await self.sweep()
-            except Unavailable:
-                pass  # tried again next time
-            except Exception:  # one failed sweep must not end the sweeping
-                log.exception("orphan sweep failed; trying again next time")
