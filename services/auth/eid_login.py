@@ -36,6 +36,7 @@ CARD_REFUSED = "This eID card cannot be used to log in."
 NOT_CONFIGURED = "Logging in with eID is not available."
 SPENT_LINK = "This eID check has expired; please insert your card and start again."
 NO_ACCOUNT = "No active client account has this e-mail address."
+ALREADY_DECIDED = "This eID link request was decided already."
 
 
 def _public(doc: Document) -> auth.EidLinkPublic:
@@ -119,14 +120,19 @@ class EidHandlers:
         cursor = self._links.find({"status": "requested"}).sort("created_at", 1)
         return auth.EidLinkList(links=[_public(doc) async for doc in cursor])
 
-    async def accept_link(self, request: auth.AcceptEidLinkRequest) -> auth.EidLinkPublic:
-        """Staff link the card to the client account of the given address; a mail confirms."""
-        require_staff(request.caller)
-        doc = await self._links.find_one({"_id": request.link_id})
+    async def _requested_link(self, link_id: str) -> Document:
+        """The link request still waiting for staff's decision."""
+        doc = await self._links.find_one({"_id": link_id})
         if doc is None:
             raise NotFound("This eID link request does not exist.")
         if doc["status"] != "requested":
-            raise Conflict("This eID link request was decided already.")
+            raise Conflict(ALREADY_DECIDED)
+        return doc
+
+    async def accept_link(self, request: auth.AcceptEidLinkRequest) -> auth.EidLinkPublic:
+        """Staff link the card to the client account of the given address; a mail confirms."""
+        require_staff(request.caller)
+        doc = await self._requested_link(request.link_id)
         account = await self._store.find_user_by_email(doc["email"])
         if account is None or account.role is not Role.CLIENT or (
                 account.status is not UserStatus.ACTIVE):
@@ -147,7 +153,7 @@ class EidHandlers:
                                     "decided_at": self._clock()}}, event),
             return_document=ReturnDocument.AFTER)
         if updated is None:
-            raise Conflict("This eID link request was decided already.")
+            raise Conflict(ALREADY_DECIDED)
         self._notify()
         await self._audit.record(request.caller, request.origin, "eid.link.accept",
                                  account.user_id, link_id=doc["_id"])
@@ -156,11 +162,7 @@ class EidHandlers:
     async def refuse_link(self, request: auth.RefuseEidLinkRequest) -> auth.EidLinkPublic:
         """Staff refuse a link request with a reason; the given address is mailed it."""
         require_staff(request.caller)
-        doc = await self._links.find_one({"_id": request.link_id})
-        if doc is None:
-            raise NotFound("This eID link request does not exist.")
-        if doc["status"] != "requested":
-            raise Conflict("This eID link request was decided already.")
+        doc = await self._requested_link(request.link_id)
         account = await self._store.find_user_by_email(doc["email"])
         event = auth.EidLinkRefused(
             link_id=doc["_id"], email=doc["email"], display_name=doc["display_name"],
@@ -172,7 +174,7 @@ class EidHandlers:
                                     "decided_at": self._clock()}}, event),
             return_document=ReturnDocument.AFTER)
         if updated is None:
-            raise Conflict("This eID link request was decided already.")
+            raise Conflict(ALREADY_DECIDED)
         self._notify()
         await self._audit.record(request.caller, request.origin, "eid.link.refuse",
                                  doc["email"], link_id=doc["_id"])
