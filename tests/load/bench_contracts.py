@@ -187,12 +187,17 @@ def _arguments() -> argparse.Namespace:
     return arguments
 
 
-async def _benchmark(arguments: argparse.Namespace) -> None:
-    async with httpx.AsyncClient(base_url=arguments.gateway, timeout=30.0) as gateway:
+async def bearer_headers(gateway_url: str, email: str, password: str) -> dict[str, str]:
+    """Log the client in through the gateway: the Authorization header of its access token."""
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=30.0) as gateway:
         login = await gateway.post("/api/v1/auth/login", json={
-            "email": arguments.email, "password": arguments.password})
+            "email": email, "password": password})
         login.raise_for_status()
-    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+async def _benchmark(arguments: argparse.Namespace) -> None:
+    headers = await bearer_headers(arguments.gateway, arguments.email, arguments.password)
     path = f"/api/v1/dossiers/{arguments.dossier}/contracts"
     shape = {"concurrency": arguments.concurrency, "seconds": arguments.seconds,
              "max_requests": arguments.max_requests}

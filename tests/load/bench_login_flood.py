@@ -26,7 +26,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tests.load.bench_contracts import LOOPBACK_HOSTS, MAX_SECONDS, LoadResult, load
+from tests.load.bench_contracts import (
+    LOOPBACK_HOSTS,
+    MAX_SECONDS,
+    LoadResult,
+    bearer_headers,
+    load,
+)
 
 
 def _defaults_from_run_dir(run_dir: Path) -> dict[str, str]:
@@ -93,11 +99,7 @@ def _arguments() -> argparse.Namespace:
 
 
 async def _benchmark(arguments: argparse.Namespace) -> None:
-    async with httpx.AsyncClient(base_url=arguments.gateway, timeout=30.0) as gateway:
-        login = await gateway.post("/api/v1/auth/login", json={
-            "email": arguments.email, "password": arguments.password})
-        login.raise_for_status()
-    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    headers = await bearer_headers(arguments.gateway, arguments.email, arguments.password)
     url = f"{arguments.gateway}/api/v1/dossiers/{arguments.dossier}/contracts"
     shape = {"concurrency": arguments.readers, "seconds": arguments.seconds,
              "max_requests": 1_000_000}
