@@ -111,6 +111,16 @@ def test_every_message_of_the_pages_is_translated(language: Language) -> None:
             assert not message.fuzzy
 
 
+@pytest.mark.parametrize("catalog", sorted(
+    str(path.relative_to(CATALOG_DIR)) for path in [*CATALOG_DIR.glob("*/LC_MESSAGES/messages.po"),
+                                                    *CATALOG_DIR.glob("*.pot")]))
+def test_every_catalog_reads_without_a_broken_entry(catalog: str) -> None:
+    """The catalogs merge by union between branches (.gitattributes); a union can drop one of
+    two identical lines, such as the empty `msgstr ""` of neighbouring entries of the template."""
+    with (CATALOG_DIR / catalog).open("rb") as po_file:
+        read_po(po_file, abort_invalid=True)
+
+
 @pytest.mark.parametrize(("target", "safe"), [
     ("/contracts", "/contracts"), ("//evil.example", "/"), ("https://evil.example", "/"),
     ("/\\evil.example", "/"), (None, "/"),
