@@ -2,7 +2,8 @@
 
 `CurrentCaller` is any signed-in user, `StaffCaller` broker staff only (a client gets 403),
 `GrantedDossier` a dossier id from the path that is in the caller's token grants (else 404,
-before any RPC), `Rpc` the client that calls the services.
+before any RPC), `Rpc` the client that calls the services. `DossierIdPath` and `ObjectIdPath`
+are ids in a path: anything but the strict id format (`libs.contracts.ids`) is a 422.
 """
 
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Protocol
 
 import httpx
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
@@ -18,6 +19,7 @@ from gateway.config import GatewaySettings
 from gateway.login_gate import LoginGate
 from gateway.tokens import DenyList, TokenVerifier
 from libs.contracts.auth import AccessClaims, StaffOrigin
+from libs.contracts.ids import ID_MAX_LENGTH, ID_PATTERN
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
 from libs.servicekit.errors import Forbidden, NotFound, Unauthenticated
 
@@ -93,7 +95,15 @@ def staff_caller(claims: CurrentCaller) -> AccessClaims:
 StaffCaller = Annotated[AccessClaims, Depends(staff_caller)]
 
 
-def granted_dossier(dossier_id: str, claims: CurrentCaller) -> str:
+DossierIdPath = Annotated[str, Path(
+    min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN,
+    description="A dossier number: letters, digits, '-', '_', '.'; at most 64")]
+ObjectIdPath = Annotated[str, Path(
+    min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN,
+    description="An object id: letters, digits, '-', '_', '.'; at most 64")]
+
+
+def granted_dossier(dossier_id: DossierIdPath, claims: CurrentCaller) -> str:
     """A dossier id from the path that the token grants; any other is "not found"."""
     if dossier_id not in claims.dossiers:
         raise NotFound("This dossier does not exist.")

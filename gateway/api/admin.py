@@ -6,10 +6,11 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, EmailStr, Field
 
 from gateway.api.admin_documents import announce_batch
-from gateway.deps import Rpc, StaffCaller, State, origin_of
+from gateway.deps import DossierIdPath, ObjectIdPath, Rpc, StaffCaller, State, origin_of
 from gateway.streaming import receive_upload, store_upload
 from libs.contracts import auth, documents, dossier, requests
 from libs.contracts.caller import Role
+from libs.contracts.ids import DossierId
 from libs.servicekit.logs import correlation_id
 
 router = APIRouter(prefix="/admin/api/v1", tags=["admin"])
@@ -26,7 +27,7 @@ class InvitationCreate(BaseModel):
     email: EmailStr
     display_name: str = Field(min_length=1, max_length=200)
     language: str = Field(default="nl", pattern="^(nl|fr|en)$")
-    dossier_ids: list[str] = Field(default_factory=list)
+    dossier_ids: list[DossierId] = Field(default_factory=list, max_length=100)
 
 
 @router.post("/staff", status_code=status.HTTP_201_CREATED)
@@ -58,8 +59,23 @@ async def import_dossier(
         timeout_seconds=state.settings.import_timeout_seconds)
 
 
+@router.get("/dossiers")
+async def search_dossiers(
+    staff: StaffCaller, rpc: Rpc,
+    q: Annotated[str, Query(max_length=100, description="Start of a number, or part of a name")]
+    = "",
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> dossier.DossierSummaries:
+    """Dossiers whose number starts with, or whose name holds, `q` (the office's suggestions
+    while typing a dossier number); staff only."""
+    return await rpc.call(dossier.SEARCH_DOSSIERS, dossier.DossierSearch(
+        caller=staff.caller(), text=q, limit=limit))
+
+
 @router.get("/dossiers/{dossier_id}")
-async def read_dossier(dossier_id: str, staff: StaffCaller, rpc: Rpc) -> dossier.DossierSummary:
+async def read_dossier(
+    dossier_id: DossierIdPath, staff: StaffCaller, rpc: Rpc
+) -> dossier.DossierSummary:
     """A dossier's summary."""
     return await rpc.call(dossier.GET_DOSSIER_SUMMARY, dossier.DossierQuery(
         caller=staff.caller(), dossier_id=dossier_id))
@@ -67,7 +83,7 @@ async def read_dossier(dossier_id: str, staff: StaffCaller, rpc: Rpc) -> dossier
 
 @router.put("/dossiers/{dossier_id}/grants/{user_id}")
 async def grant_dossier(
-    dossier_id: str, user_id: str, staff: StaffCaller, rpc: Rpc, request: Request
+    dossier_id: DossierIdPath, user_id: ObjectIdPath, staff: StaffCaller, rpc: Rpc, request: Request
 ) -> auth.UserPublic:
     """Give a user access to a dossier (effective at their next token refresh)."""
     return await rpc.call(auth.GRANT_DOSSIER, auth.GrantRequest(
@@ -77,7 +93,7 @@ async def grant_dossier(
 
 @router.delete("/dossiers/{dossier_id}/grants/{user_id}")
 async def revoke_dossier(
-    dossier_id: str, user_id: str, staff: StaffCaller, rpc: Rpc, request: Request
+    dossier_id: DossierIdPath, user_id: ObjectIdPath, staff: StaffCaller, rpc: Rpc, request: Request
 ) -> auth.UserPublic:
     """Take a user's access to a dossier away."""
     return await rpc.call(auth.REVOKE_DOSSIER, auth.GrantRequest(
@@ -93,7 +109,7 @@ async def revoke_dossier(
             "file": {"type": "string", "format": "binary"}, "title": {"type": "string"}}}}}}},
 )
 async def publish_document(
-    dossier_id: str, request: Request, staff: StaffCaller, rpc: Rpc, state: State
+    dossier_id: DossierIdPath, request: Request, staff: StaffCaller, rpc: Rpc, state: State
 ) -> documents.DocumentPublic:
     """Publish a document in a dossier (multipart: `file`, `title`), streamed to the store."""
     settings = state.settings
@@ -120,7 +136,7 @@ async def list_document_problems(
 
 @router.get("/dossiers/{dossier_id}/requests")
 async def list_dossier_requests(
-    dossier_id: str, staff: StaffCaller, rpc: Rpc, status: str | None = None
+    dossier_id: DossierIdPath, staff: StaffCaller, rpc: Rpc, status: str | None = None
 ) -> requests.RequestList:
     """Requests and messages of a dossier, for the office to handle."""
     return await rpc.call(requests.LIST_REQUESTS, requests.ListRequestsQuery(
@@ -128,7 +144,7 @@ async def list_dossier_requests(
 
 
 @router.get("/users/{user_id}")
-async def read_user(user_id: str, staff: StaffCaller, rpc: Rpc) -> auth.UserPublic:
+async def read_user(user_id: ObjectIdPath, staff: StaffCaller, rpc: Rpc) -> auth.UserPublic:
     """A user account."""
     return await rpc.call(auth.GET_USER, auth.UserLookupRequest(
         caller=staff.caller(), user_id=user_id))

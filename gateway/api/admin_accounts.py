@@ -8,15 +8,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from gateway.deps import Rpc, StaffCaller, origin_of
+from gateway.deps import ObjectIdPath, Rpc, StaffCaller, origin_of
 from libs.contracts import account_lists as lists
 from libs.contracts import auth
+from libs.contracts.ids import DossierId
 
 router = APIRouter(prefix="/admin/api/v1", tags=["admin: accounts"])
 
 
 class ApprovalBody(BaseModel):
-    dossier_ids: list[str] = Field(min_length=1)
+    dossier_ids: list[DossierId] = Field(min_length=1, max_length=100)
 
 
 class RefusalBody(BaseModel):
@@ -63,7 +64,8 @@ async def list_registrations(
 
 @router.post("/registrations/{registration_id}/approve")
 async def approve_registration(
-    registration_id: str, body: ApprovalBody, claims: StaffCaller, rpc: Rpc, request: Request,
+    registration_id: ObjectIdPath, body: ApprovalBody, claims: StaffCaller, rpc: Rpc,
+    request: Request,
 ) -> auth.RegistrationPublic:
     """Approve a registration and link the account to dossiers; the client is mailed."""
     return await rpc.call(auth.APPROVE_REGISTRATION, auth.ApproveRegistrationRequest(
@@ -73,7 +75,8 @@ async def approve_registration(
 
 @router.post("/registrations/{registration_id}/refuse")
 async def refuse_registration(
-    registration_id: str, body: RefusalBody, claims: StaffCaller, rpc: Rpc, request: Request,
+    registration_id: ObjectIdPath, body: RefusalBody, claims: StaffCaller, rpc: Rpc,
+    request: Request,
 ) -> auth.RegistrationPublic:
     """Refuse a registration with a reason; the client is mailed the reason."""
     return await rpc.call(auth.REFUSE_REGISTRATION, auth.RefuseRegistrationRequest(
@@ -83,7 +86,7 @@ async def refuse_registration(
 
 @router.post("/users/{user_id}/disable")
 async def disable_user(
-    user_id: str, claims: StaffCaller, rpc: Rpc, request: Request
+    user_id: ObjectIdPath, claims: StaffCaller, rpc: Rpc, request: Request
 ) -> auth.UserPublic:
     """Disable an account: no more logins, and its sessions end now."""
     return await rpc.call(auth.DISABLE_USER, auth.AccountActionRequest(
@@ -92,7 +95,7 @@ async def disable_user(
 
 @router.post("/users/{user_id}/invitation/resend", status_code=201)
 async def resend_invitation(
-    user_id: str, claims: StaffCaller, rpc: Rpc, request: Request
+    user_id: ObjectIdPath, claims: StaffCaller, rpc: Rpc, request: Request
 ) -> auth.InvitationPublic:
     """Mail a new activation link to an invited client (the older link stops working)."""
     return await rpc.call(auth.RESEND_INVITATION, auth.AccountActionRequest(
@@ -101,7 +104,7 @@ async def resend_invitation(
 
 @router.post("/users/{user_id}/invitation/revoke")
 async def revoke_invitation(
-    user_id: str, claims: StaffCaller, rpc: Rpc, request: Request
+    user_id: ObjectIdPath, claims: StaffCaller, rpc: Rpc, request: Request
 ) -> auth.UserPublic:
     """The invited client's activation link stops working."""
     return await rpc.call(auth.REVOKE_INVITATION, auth.AccountActionRequest(
@@ -124,7 +127,7 @@ async def list_eid_links(claims: StaffCaller, rpc: Rpc) -> auth.EidLinkList:
 
 @router.post("/eid-links/{link_id}/accept")
 async def accept_eid_link(
-    link_id: str, claims: StaffCaller, rpc: Rpc, request: Request
+    link_id: ObjectIdPath, claims: StaffCaller, rpc: Rpc, request: Request
 ) -> auth.EidLinkPublic:
     """Link the card to the client account of the given address; the client is mailed."""
     return await rpc.call(auth.ACCEPT_EID_LINK, auth.AcceptEidLinkRequest(
@@ -133,7 +136,7 @@ async def accept_eid_link(
 
 @router.post("/eid-links/{link_id}/refuse")
 async def refuse_eid_link(
-    link_id: str, body: RefusalBody, claims: StaffCaller, rpc: Rpc, request: Request
+    link_id: ObjectIdPath, body: RefusalBody, claims: StaffCaller, rpc: Rpc, request: Request
 ) -> auth.EidLinkPublic:
     """Refuse to link the card; the given address is mailed the reason."""
     return await rpc.call(auth.REFUSE_EID_LINK, auth.RefuseEidLinkRequest(

@@ -9,7 +9,7 @@ import contextlib
 from fastapi import APIRouter, Request, status
 
 from gateway.api.documents import parse_context
-from gateway.deps import Rpc, RpcCaller, StaffCaller, State
+from gateway.deps import DossierIdPath, Rpc, RpcCaller, StaffCaller, State
 from gateway.streaming import UploadLimits, receive_uploads, store_upload
 from libs.contracts import documents
 from libs.contracts.caller import Caller
@@ -29,7 +29,7 @@ MAX_FILES_PER_BATCH = 20
             "context": {"type": "string"}}}}}}},
 )
 async def publish_documents(
-    dossier_id: str, request: Request, staff: StaffCaller, rpc: Rpc, state: State
+    dossier_id: DossierIdPath, request: Request, staff: StaffCaller, rpc: Rpc, state: State
 ) -> documents.DocumentList:
     """Publish up to 20 files (multipart: `file` repeated, `context` as `claim:CL1`), each
     titled by its file name, streamed to the store."""

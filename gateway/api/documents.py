@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import StreamingResponse
 
-from gateway.deps import CurrentCaller, GrantedDossier, Rpc, State
+from gateway.deps import CurrentCaller, GrantedDossier, ObjectIdPath, Rpc, State
 from gateway.downloads import open_and_stream
 from gateway.streaming import UploadLimits, receive_uploads, store_upload
 from libs.contracts import documents, signing
@@ -92,7 +92,8 @@ async def _download(
                      "description": "The original body, with X-Content-SHA256"}},
 )
 async def download_document(
-    dossier_id: GrantedDossier, document_id: str, claims: CurrentCaller, rpc: Rpc, state: State,
+    dossier_id: GrantedDossier, document_id: ObjectIdPath, claims: CurrentCaller, rpc: Rpc,
+    state: State,
     download: bool = False, range_header: Annotated[str | None, Header(alias="range")] = None,
     if_range: Annotated[str | None, Header(alias="if-range")] = None,
 ) -> StreamingResponse:
@@ -110,7 +111,8 @@ async def download_document(
                      "description": "The PDF rendition, or the image itself"}},
 )
 async def view_document(
-    dossier_id: GrantedDossier, document_id: str, claims: CurrentCaller, rpc: Rpc, state: State,
+    dossier_id: GrantedDossier, document_id: ObjectIdPath, claims: CurrentCaller, rpc: Rpc,
+    state: State,
     range_header: Annotated[str | None, Header(alias="range")] = None,
     if_range: Annotated[str | None, Header(alias="if-range")] = None,
 ) -> StreamingResponse:
@@ -121,7 +123,8 @@ async def view_document(
 
 @router.get("/documents/{document_id}/thumbnail", response_class=StreamingResponse)
 async def document_thumbnail(
-    dossier_id: GrantedDossier, document_id: str, claims: CurrentCaller, rpc: Rpc, state: State,
+    dossier_id: GrantedDossier, document_id: ObjectIdPath, claims: CurrentCaller, rpc: Rpc,
+    state: State,
 ) -> StreamingResponse:
     """A small JPEG of an image document."""
     return await _download(dossier_id, document_id, claims, rpc, state,

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.deps import CurrentCaller, GrantedDossier, Rpc, StaffCaller, State
+from gateway.deps import CurrentCaller, GrantedDossier, ObjectIdPath, Rpc, StaffCaller, State
 from libs.contracts import dossier
 from libs.contracts.auth import AccessClaims
 from libs.servicekit.logs import correlation_id
@@ -88,7 +88,7 @@ async def list_risk_objects(
 
 @router.get("/risk-objects/{risk_object_id}")
 async def read_risk_object(
-    dossier_id: GrantedDossier, risk_object_id: str, claims: CurrentCaller, rpc: Rpc
+    dossier_id: GrantedDossier, risk_object_id: ObjectIdPath, claims: CurrentCaller, rpc: Rpc
 ) -> dossier.RiskObjectDetail:
     """A risk object with its contracts, their guarantees and the claims on it."""
     return await rpc.call(dossier.GET_RISK_OBJECT,
@@ -108,7 +108,7 @@ async def list_contract_page(
 
 @router.get("/contracts/{contract_id}")
 async def read_contract(
-    dossier_id: GrantedDossier, contract_id: str, claims: CurrentCaller, rpc: Rpc
+    dossier_id: GrantedDossier, contract_id: ObjectIdPath, claims: CurrentCaller, rpc: Rpc
 ) -> dossier.ContractDetail:
     """A contract with its guarantees, risk objects, claims and invoices."""
     return await rpc.call(dossier.GET_CONTRACT, object_query(claims, dossier_id, contract_id))
@@ -126,7 +126,7 @@ async def list_claims(
 
 @router.get("/claims/{claim_id}")
 async def read_claim(
-    dossier_id: GrantedDossier, claim_id: str, claims: CurrentCaller, rpc: Rpc
+    dossier_id: GrantedDossier, claim_id: ObjectIdPath, claims: CurrentCaller, rpc: Rpc
 ) -> dossier.ClaimDetail:
     """A claim with its contract and the risk objects concerned."""
     return await rpc.call(dossier.GET_CLAIM, object_query(claims, dossier_id, claim_id))

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 
 from gateway.api.documents import parse_context
-from gateway.deps import Rpc, State
+from gateway.deps import ObjectIdPath, Rpc, State
 from gateway.downloads import open_and_stream
 from gateway.web.pages import Pages, PageSession, active_dossier_id, dossier_choices
 from libs.contracts import documents
@@ -45,7 +45,7 @@ async def documents_page(
 
 @router.get("/documents/{document_id}")
 async def viewer_page(
-    document_id: str, request: Request, session: PageSession, pages: Pages, rpc: Rpc
+    document_id: ObjectIdPath, request: Request, session: PageSession, pages: Pages, rpc: Rpc
 ) -> Response:
     """The viewer: the PDF (or the image) shown inline, with a download of the original."""
     claims = session.claims
@@ -61,7 +61,7 @@ async def viewer_page(
 
 @router.get("/documents/{document_id}/file")
 async def document_file(
-    document_id: str, request: Request, session: PageSession, rpc: Rpc, state: State,
+    document_id: ObjectIdPath, request: Request, session: PageSession, rpc: Rpc, state: State,
     variant: documents.BodyVariant = documents.BodyVariant.VIEW, download: bool = False,
     range_header: Annotated[str | None, Header(alias="range")] = None,
     if_range: Annotated[str | None, Header(alias="if-range")] = None,

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from gateway.deps import Rpc
+from gateway.deps import ObjectIdPath, Rpc
 from gateway.web.pages import Pages, PageSession, active_dossier_id, dossier_choices
 from libs.contracts import dossier
 from libs.contracts.auth import AccessClaims
@@ -99,8 +99,8 @@ async def risks_page(request: Request, session: PageSession, pages: Pages, rpc: 
 
 
 @router.get("/risks/{risk_object_id}")
-async def risk_page(request: Request, risk_object_id: str, session: PageSession, pages: Pages,
-                    rpc: Rpc, back: Back = None) -> Response:
+async def risk_page(request: Request, risk_object_id: ObjectIdPath, session: PageSession,
+                    pages: Pages, rpc: Rpc, back: Back = None) -> Response:
     """A risk object: its contracts, their guarantees and the claims on it (manual 3.1)."""
     context = await _zone(request, session, rpc)
     detail = await rpc.call(dossier.GET_RISK_OBJECT, _object_query(
@@ -121,8 +121,8 @@ async def contracts_page(request: Request, session: PageSession, pages: Pages, r
 
 
 @router.get("/contracts/{contract_id}")
-async def contract_page(request: Request, contract_id: str, session: PageSession, pages: Pages,
-                        rpc: Rpc, back: Back = None) -> Response:
+async def contract_page(request: Request, contract_id: ObjectIdPath, session: PageSession,
+                        pages: Pages, rpc: Rpc, back: Back = None) -> Response:
     """A contract: guarantees, risk objects, claims and invoices."""
     context = await _zone(request, session, rpc)
     detail = await rpc.call(dossier.GET_CONTRACT, _object_query(
@@ -143,7 +143,7 @@ async def claims_page(request: Request, session: PageSession, pages: Pages, rpc:
 
 
 @router.get("/claims/{claim_id}")
-async def claim_page(request: Request, claim_id: str, session: PageSession, pages: Pages,
+async def claim_page(request: Request, claim_id: ObjectIdPath, session: PageSession, pages: Pages,
                      rpc: Rpc, back: Back = None) -> Response:
     """A claim: its contract, the risk objects concerned, the insurer's reference, amounts."""
     context = await _zone(request, session, rpc)

@@ -7,6 +7,7 @@ from pydantic import BaseModel, EmailStr, Field
 
 from libs.contracts.caller import Caller, Role
 from libs.contracts.envelope import Event
+from libs.contracts.ids import DossierId, ObjectId
 from libs.contracts.rpc import Ack, RpcMethod
 
 # --- models ---------------------------------------------------------------------------------
@@ -66,7 +67,7 @@ class InviteClientRequest(BaseModel):
     email: EmailStr
     display_name: str = Field(min_length=1, max_length=200)
     language: str = Field(default="nl", pattern="^(nl|fr|en)$")
-    dossier_ids: list[str] = Field(default_factory=list)
+    dossier_ids: list[DossierId] = Field(default_factory=list, max_length=100)
     correlation_id: str | None = None
     origin: StaffOrigin | None = None
 
@@ -105,14 +106,14 @@ class LogoutRequest(BaseModel):
 
 class GrantRequest(BaseModel):
     caller: Caller
-    user_id: str
-    dossier_id: str
+    user_id: ObjectId
+    dossier_id: DossierId
     origin: StaffOrigin | None = None
 
 
 class UserLookupRequest(BaseModel):
     caller: Caller
-    user_id: str
+    user_id: ObjectId
 
 
 class FindUserRequest(BaseModel):
@@ -126,8 +127,18 @@ class RevokedSessionsRequest(BaseModel):
     since: datetime
 
 
+class RevokedGrant(BaseModel):
+    """A dossier taken away from a client: tokens issued until `revoked_at` no longer carry it."""
+
+    user_id: str
+    dossier_id: str
+    revoked_at: datetime
+
+
 class RevokedSessions(BaseModel):
     session_ids: list[str]
+    grants: list[RevokedGrant] = Field(
+        default_factory=list, description="Dossier grants taken away since the same moment")
 
 
 class PasswordResetRequest(BaseModel):
@@ -224,14 +235,15 @@ class ListRegistrationsRequest(BaseModel):
 
 class ApproveRegistrationRequest(BaseModel):
     caller: Caller
-    registration_id: str
-    dossier_ids: list[str] = Field(min_length=1, description="Dossiers the client gets access to")
+    registration_id: ObjectId
+    dossier_ids: list[DossierId] = Field(
+        min_length=1, max_length=100, description="Dossiers the client gets access to")
     origin: StaffOrigin | None = None
 
 
 class RefuseRegistrationRequest(BaseModel):
     caller: Caller
-    registration_id: str
+    registration_id: ObjectId
     reason: str = Field(min_length=1, max_length=1000)
     origin: StaffOrigin | None = None
 
@@ -240,7 +252,7 @@ class AccountActionRequest(BaseModel):
     """A staff action on one account: disable it, resend or revoke its invitation."""
 
     caller: Caller
-    user_id: str
+    user_id: ObjectId
     origin: StaffOrigin | None = None
 
 
@@ -326,13 +338,13 @@ class ListEidLinksRequest(BaseModel):
 
 class AcceptEidLinkRequest(BaseModel):
     caller: Caller
-    link_id: str
+    link_id: ObjectId
     origin: StaffOrigin | None = None
 
 
 class RefuseEidLinkRequest(BaseModel):
     caller: Caller
-    link_id: str
+    link_id: ObjectId
     reason: str = Field(min_length=1, max_length=1000)
     origin: StaffOrigin | None = None
 
@@ -341,7 +353,7 @@ class DossierMembersRequest(BaseModel):
     """Who should hear about news in a dossier (staff, or a service acting for the office)."""
 
     caller: Caller
-    dossier_id: str
+    dossier_id: DossierId
 
 
 class DossierMember(BaseModel):
@@ -432,6 +444,16 @@ class SessionRevoked(Event):
 
     session_id: str
     user_id: str
+
+
+class GrantRevoked(Event):
+    """Staff took a dossier away from a client; gateways stop honouring it in the client's
+    current access tokens at once (a refresh gives tokens without it)."""
+
+    routing_key = "auth.grant.revoked"
+
+    user_id: str
+    revoked_at: datetime = Field(description="Tokens issued up to this moment lose the dossier")
 
 
 class PasswordResetRequested(Event):

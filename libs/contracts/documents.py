@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from libs.contracts.caller import Caller
 from libs.contracts.envelope import Event
+from libs.contracts.ids import DossierId, ObjectId
 from libs.contracts.rpc import Ack, RpcMethod
 
 
@@ -26,7 +27,7 @@ class DocumentContext(BaseModel):
     """A document's context: a kind and, except for the general data, the object's id."""
 
     kind: ContextKind = ContextKind.GENERAL
-    ref_id: str | None = Field(default=None, pattern="^[A-Za-z0-9_.-]{1,64}$")
+    ref_id: ObjectId | None = None
 
 
 class UploaderKind(StrEnum):
@@ -67,7 +68,7 @@ class DocumentPublic(BaseModel):
 
 class BeginUploadRequest(BaseModel):
     caller: Caller
-    dossier_id: str
+    dossier_id: DossierId
     title: str = Field(min_length=1, max_length=200)
     filename: str = Field(min_length=1, max_length=255)
     content_type: str
@@ -85,7 +86,7 @@ class UploadSlot(BaseModel):
 
 class CompleteUploadRequest(BaseModel):
     caller: Caller
-    document_id: str
+    document_id: ObjectId
     size: int
     sha256: str = Field(pattern="^[0-9a-f]{64}$")
     correlation_id: str | None = None
@@ -95,7 +96,7 @@ class CompleteUploadRequest(BaseModel):
 
 class ListDocumentsQuery(BaseModel):
     caller: Caller
-    dossier_id: str
+    dossier_id: DossierId
     context: DocumentContext | None = None  # None or the general context: every document
     content_type: str | None = None  # filter on the type ("application/pdf", "image/", ...)
     page: int = Field(default=1, ge=1)
@@ -117,8 +118,8 @@ class BodyVariant(StrEnum):
 
 class OpenDownloadRequest(BaseModel):
     caller: Caller
-    dossier_id: str
-    document_id: str
+    dossier_id: DossierId
+    document_id: ObjectId
     variant: BodyVariant = BodyVariant.ORIGINAL
     ranged: bool = Field(default=False, description="The caller wants a byte range of the "
                          "body: a part cannot be checked against the hash, so the service "
@@ -144,8 +145,8 @@ class ReportDamagedRequest(BaseModel):
     """The gateway read a body whose hash differs from the stored one."""
 
     caller: Caller
-    dossier_id: str
-    document_id: str
+    dossier_id: DossierId
+    document_id: ObjectId
     variant: BodyVariant
     observed_sha256: str
 
@@ -154,8 +155,8 @@ class ReportVerifiedRequest(BaseModel):
     """The gateway read a whole body and it matched its hash: ranges of it may be served."""
 
     caller: Caller
-    dossier_id: str
-    document_id: str
+    dossier_id: DossierId
+    document_id: ObjectId
     variant: BodyVariant
     observed_sha256: str
 
@@ -164,10 +165,10 @@ class PublishBatchRequest(BaseModel):
     """Staff finished publishing these documents together: the client hears of them once."""
 
     caller: Caller
-    dossier_id: str
+    dossier_id: DossierId
     batch_id: str = Field(pattern="^[0-9a-f]{32}$", description="Chosen by the gateway; "
                           "a repeated request with the same id announces nothing new")
-    document_ids: list[str] = Field(min_length=1, max_length=100)
+    document_ids: list[ObjectId] = Field(min_length=1, max_length=100)
     correlation_id: str | None = None
 
 

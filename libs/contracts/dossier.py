@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from libs.contracts.caller import Caller
 from libs.contracts.envelope import Event
+from libs.contracts.ids import DossierId, ObjectId
 from libs.contracts.rpc import RpcMethod
 
 
@@ -22,7 +23,7 @@ class Address(BaseModel):
 
 
 class Person(BaseModel):
-    person_id: str
+    person_id: ObjectId
     role: str = Field(description="policyholder | partner | child | other")
     last_name: str
     first_name: str
@@ -57,12 +58,13 @@ class BuildingDetails(BaseModel):
 class InsuredPersonDetails(BaseModel):
     """A person-related risk (kind `person`: health, life, accident)."""
 
-    person_id: str | None = Field(default=None, description="The insured person of the dossier")
+    person_id: ObjectId | None = Field(
+        default=None, description="The insured person of the dossier")
     cover: str | None = Field(default=None, description="health | life | accident | other")
 
 
 class RiskObject(BaseModel):
-    risk_object_id: str
+    risk_object_id: ObjectId
     kind: str = Field(description="vehicle | building | person | other")
     description: str
     details: dict[str, str] = Field(default_factory=dict, description="Kind-specific fields")
@@ -83,7 +85,7 @@ class Guarantee(BaseModel):
 
 
 class Contract(BaseModel):
-    contract_id: str
+    contract_id: ObjectId
     policy_number: str
     insurer: str
     product: str
@@ -92,7 +94,7 @@ class Contract(BaseModel):
     end_date: date | None = None
     annual_premium_cents: int
     currency: str = "EUR"
-    risk_object_ids: list[str] = Field(default_factory=list)
+    risk_object_ids: list[ObjectId] = Field(default_factory=list)
     guarantees: list[Guarantee] = Field(default_factory=list)
     renewal_date: date | None = Field(default=None, description="Next yearly renewal (due date)")
     periodicity: str = Field(
@@ -102,14 +104,14 @@ class Contract(BaseModel):
 
 
 class Claim(BaseModel):
-    claim_id: str
+    claim_id: ObjectId
     claim_number: str
-    contract_id: str
-    risk_object_id: str | None = None
+    contract_id: ObjectId
+    risk_object_id: ObjectId | None = None
     occurred_on: date
     description: str
     status: str = Field(default="open", description="open | in_progress | closed")
-    risk_object_ids: list[str] = Field(
+    risk_object_ids: list[ObjectId] = Field(
         default_factory=list, description="Further risk objects concerned (several allowed)")
     insurer_reference: str | None = Field(default=None, description="The insurer's claim number")
     claimed_amount_cents: int | None = None
@@ -118,9 +120,9 @@ class Claim(BaseModel):
 
 
 class Invoice(BaseModel):
-    invoice_id: str
+    invoice_id: ObjectId
     invoice_number: str
-    contract_id: str
+    contract_id: ObjectId
     due_date: date
     amount_cents: int
     currency: str = "EUR"
@@ -131,7 +133,7 @@ class Invoice(BaseModel):
 class DossierImport(BaseModel):
     """A dossier as the broker's management system exports it (replaces the stored dossier)."""
 
-    dossier_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    dossier_id: DossierId
     name: str = Field(min_length=1, max_length=200)
     broker_reference: str | None = None
     persons: list[Person] = Field(default_factory=list)
@@ -157,12 +159,12 @@ class ImportDossierRequest(BaseModel):
 
 class DossierQuery(BaseModel):
     caller: Caller
-    dossier_id: str
+    dossier_id: DossierId
 
 
 class DossierListQuery(BaseModel):
     caller: Caller
-    dossier_ids: list[str]
+    dossier_ids: list[DossierId] = Field(max_length=1000)
 
 
 class DossierSummaries(BaseModel):
@@ -205,7 +207,7 @@ class DossierRecord(BaseModel):
     record no longer holds are removed.
     """
 
-    dossier_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    dossier_id: DossierId
     name: str | None = Field(default=None, min_length=1, max_length=200,
                              description="Required when the dossier is new")
     broker_reference: str | None = Field(
@@ -246,6 +248,50 @@ class ImportReport(BaseModel):
 
 
 UPSERT_DOSSIER = RpcMethod("dossier.rpc.upsert_dossier", UpsertDossierRequest, ImportReport)
+
+
+# --- references other services hold: checked against the owner (issue 10) -------------------
+
+
+class DossierObjectRef(BaseModel):
+    """An object of a dossier another service refers to (a document's claim, ...)."""
+
+    dossier_id: DossierId
+    kind: ObjectKind
+    object_id: ObjectId
+
+
+class ReferencesQuery(BaseModel):
+    """Do these dossiers exist, and do these objects exist in the dossier they name?"""
+
+    caller: Caller
+    dossier_ids: list[DossierId] = Field(default_factory=list, max_length=100)
+    objects: list[DossierObjectRef] = Field(default_factory=list, max_length=100)
+
+
+class UnknownReferences(BaseModel):
+    """What of a ReferencesQuery does not exist (for a client: or is not theirs to see)."""
+
+    dossier_ids: list[str] = Field(default_factory=list)
+    objects: list[DossierObjectRef] = Field(default_factory=list)
+
+    @property
+    def all_known(self) -> bool:
+        """True when every asked reference exists."""
+        return not self.dossier_ids and not self.objects
+
+
+class DossierSearch(BaseModel):
+    """Staff look dossiers up by the start of their number or a part of their name."""
+
+    caller: Caller
+    text: str = Field(default="", max_length=100)
+    limit: int = Field(default=10, ge=1, le=50)
+
+
+CHECK_REFERENCES = RpcMethod(
+    "dossier.rpc.check_references", ReferencesQuery, UnknownReferences)
+SEARCH_DOSSIERS = RpcMethod("dossier.rpc.search_dossiers", DossierSearch, DossierSummaries)
 
 
 class PersonChanged(Event):
@@ -309,7 +355,7 @@ class ListQuery(BaseModel):
     """One page of a list: the first one, or the one a cursor of an earlier page leads to."""
 
     caller: Caller
-    dossier_id: str
+    dossier_id: DossierId
     page_size: int = Field(default=20, ge=1, le=100)
     sort: str | None = Field(default=None, description="A field the list can be sorted on")
     descending: bool = False
@@ -320,8 +366,8 @@ class ListQuery(BaseModel):
 
 class ObjectQuery(BaseModel):
     caller: Caller
-    dossier_id: str
-    object_id: str
+    dossier_id: DossierId
+    object_id: ObjectId
 
 
 class PageLinks(BaseModel):

@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from libs.contracts.caller import Caller
 from libs.contracts.envelope import Event
+from libs.contracts.ids import DossierId
 from libs.contracts.rpc import RpcMethod
 
 
@@ -22,7 +23,7 @@ class RequestPublic(BaseModel):
 
 class SendMessageRequest(BaseModel):
     caller: Caller
-    dossier_id: str
+    dossier_id: DossierId
     subject: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=10_000)
     correlation_id: str | None = None
@@ -30,7 +31,7 @@ class SendMessageRequest(BaseModel):
 
 class ListRequestsQuery(BaseModel):
     caller: Caller
-    dossier_id: str
+    dossier_id: DossierId
     status: str | None = None
 
 

@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from libs.contracts.caller import Caller
+from libs.contracts.ids import DossierId
 from libs.contracts.rpc import RpcMethod
 
 
@@ -18,7 +19,7 @@ class DocumentToSign(BaseModel):
 
 class DocumentsToSignQuery(BaseModel):
     caller: Caller
-    dossier_id: str
+    dossier_id: DossierId
 
 
 class DocumentsToSign(BaseModel):

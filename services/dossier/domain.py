@@ -29,13 +29,12 @@ Problems = dict[str, str]
 
 def _unique_ids(problems: Problems, list_name: str, id_field: str, ids: Iterable[str],
                 noun: str) -> set[str]:
-    """The ids of one list; empty and repeated ids are reported at their own path."""
+    """The ids of one list; repeated ids are reported at their own path (the contract refuses
+    empty and malformed ones: `libs.contracts.ids`)."""
     first_seen: dict[str, int] = {}
     for index, item_id in enumerate(ids):
         path = f"{list_name}[{index}].{id_field}"
-        if not item_id.strip():
-            problems[path] = "must not be empty"
-        elif item_id in first_seen:
+        if item_id in first_seen:
             problems[path] = (
                 f"duplicate {noun} id {item_id} (also {list_name}[{first_seen[item_id]}])"
             )

@@ -263,9 +263,7 @@ def plan_record(record: DossierRecord, stored: StoredState, *, remove_missing: b
             path = f"{LIST_NAMES[kind]}[{index}]"
             item_id = object_id(kind, item)
             problems: Problems = {}
-            if not item_id.strip():
-                problems[f"{path}.{ID_FIELDS[kind]}"] = "must not be empty"
-            elif item_id in mentioned[kind]:
+            if item_id in mentioned[kind]:
                 problems[f"{path}.{ID_FIELDS[kind]}"] = f"duplicate id {item_id} in this record"
             mentioned[kind].add(item_id)
             if not problems:

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from libs.contracts.dossier import DossierImport
 from libs.servicekit.errors import Invalid
@@ -99,10 +100,12 @@ def test_the_same_id_in_two_different_lists_is_fine() -> None:
     assert problems_of(data) == {}
 
 
-def test_import_refuses_an_empty_id() -> None:
+@pytest.mark.parametrize("hostile", ["  ", "", "$where", "P\x001", "x" * 5000, "a:b", ".x"])
+def test_the_contract_refuses_an_empty_or_malformed_object_id(hostile: str) -> None:
     data = exported()
-    data["persons"][2]["person_id"] = "  "
-    assert problems_of(data) == {"persons[2].person_id": "must not be empty"}
+    data["persons"][2]["person_id"] = hostile
+    with pytest.raises(ValidationError, match=r"persons\.2\.person_id"):
+        DossierImport.model_validate(data)
 
 
 def test_import_refuses_a_guarantee_code_used_twice_in_one_contract() -> None:
