@@ -31,7 +31,13 @@ from gateway.deps import GatewayState, RpcCaller
 from gateway.login_gate import LoginGate
 from gateway.observability import RequestContext
 from gateway.problems import install_problem_handlers
-from gateway.tokens import DenyList, RevocationListener, TokenVerifier, load_public_key
+from gateway.tokens import (
+    DenyList,
+    RevocationListener,
+    RevokedGrants,
+    TokenVerifier,
+    load_public_key,
+)
 from gateway.web import admin_list_pages, document_pages, dossier_pages, pages
 from gateway.web.access_pages import router as access_pages_router
 from gateway.web.admin_document_pages import router as admin_document_pages_router
@@ -74,7 +80,9 @@ def create_app(
 ) -> FastAPI:
     """The gateway app; tests pass a fake `rpc` (and a `storage` client on a mock transport)."""
     deny_list = DenyList(settings.access_token_max_seconds)
-    verifier = TokenVerifier(deny_list, leeway_seconds=settings.token_leeway_seconds)
+    revoked_grants = RevokedGrants(settings.access_token_max_seconds)
+    verifier = TokenVerifier(deny_list, leeway_seconds=settings.token_leeway_seconds,
+                             revoked_grants=revoked_grants)
     bus_client = RpcClient(settings.amqp_url, timeout_seconds=settings.rpc_timeout_seconds)
     rpc_caller: RpcCaller = rpc if rpc is not None else bus_client
     storage_client = storage or httpx.AsyncClient(
@@ -98,9 +106,13 @@ def create_app(
             auth.LIST_REVOKED_SESSIONS, auth.RevokedSessionsRequest(since=since))
         for session_id in revoked.session_ids:
             deny_list.add(session_id)
-        log.info("revoked sessions loaded", count=len(revoked.session_ids))
+        for grant in revoked.grants:
+            revoked_grants.add(grant.user_id, grant.dossier_id, grant.revoked_at)
+        log.info("revoked sessions loaded", count=len(revoked.session_ids),
+                 grants=len(revoked.grants))
 
-    listener = RevocationListener(settings.amqp_url, deny_list, load_revoked_sessions)
+    listener = RevocationListener(settings.amqp_url, deny_list, load_revoked_sessions,
+                                  revoked_grants=revoked_grants)
 
     async def connect_bus() -> None:
         await _retry("connecting the RPC client", bus_client.connect)

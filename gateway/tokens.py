@@ -1,12 +1,15 @@
-"""Access tokens: local EdDSA verification plus a deny-list of sessions that ended (logout).
+"""Access tokens: local EdDSA verification plus deny-lists of sessions that ended (logout) and
+of dossier grants taken away.
 
 Auth signs short-lived JWTs with its Ed25519 private key; the gateway checks them with the public
 key without asking auth. A logout must still take effect at once, so the gateway refuses the
-tokens of revoked sessions until they would have expired anyway.
+tokens of revoked sessions until they would have expired anyway; likewise a dossier taken away
+from a client is dropped from the client's tokens issued before it was taken.
 """
 
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 
 import aio_pika
@@ -21,6 +24,7 @@ from libs.contracts.auth import (
     ACCESS_TOKEN_AUDIENCE,
     ACCESS_TOKEN_ISSUER,
     AccessClaims,
+    GrantRevoked,
     SessionRevoked,
 )
 from libs.contracts.envelope import new_id
@@ -48,13 +52,13 @@ class DenyList:
     """Session ids that ended, each kept as long as one of its access tokens could still live."""
 
     def __init__(self, keep_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._keep_seconds = keep_seconds
+        self.keep_seconds = keep_seconds
         self._clock = clock
         self._until: dict[str, float] = {}
 
     def add(self, session_id: str) -> None:
         """Refuse this session's tokens from now on."""
-        self._until[session_id] = self._clock() + self._keep_seconds
+        self._until[session_id] = self._clock() + self.keep_seconds
         self._prune()
 
     def __contains__(self, session_id: object) -> bool:
@@ -71,11 +75,53 @@ class DenyList:
             del self._until[session_id]
 
 
+class RevokedGrants:
+    """Dossiers taken away from clients: (user, dossier) -> when, kept as long as a token issued
+    before could live. A token issued (`iat`, whole seconds, auth's clock) at or before that
+    moment no longer carries the dossier; a later token is the account's truth."""
+
+    def __init__(self, keep_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._keep_seconds = keep_seconds
+        self._clock = clock
+        self._revoked: dict[tuple[str, str], tuple[float, float]] = {}  # -> (revoked at, until)
+
+    def add(self, user_id: str, dossier_id: str, revoked_at: datetime) -> None:
+        """Drop `dossier_id` from `user_id`'s tokens issued up to `revoked_at`."""
+        key = (user_id, dossier_id)
+        at = max(revoked_at.timestamp(), self._revoked.get(key, (0.0, 0.0))[0])
+        self._revoked[key] = (at, self._clock() + self._keep_seconds)
+        self._prune()
+
+    def kept(self, claims: AccessClaims) -> list[str]:
+        """The dossiers of `claims` that were not taken away after the token was issued."""
+        if not self._revoked:
+            return claims.dossiers
+        now = self._clock()
+        kept = []
+        for dossier_id in claims.dossiers:
+            revoked = self._revoked.get((claims.sub, dossier_id))
+            if revoked is None or revoked[1] <= now or claims.iat > revoked[0]:
+                kept.append(dossier_id)
+        return kept
+
+    def __len__(self) -> int:
+        self._prune()
+        return len(self._revoked)
+
+    def _prune(self) -> None:
+        now = self._clock()
+        for key in [key for key, (_, until) in self._revoked.items() if until <= now]:
+            del self._revoked[key]
+
+
 class TokenVerifier:
     """Turns a bearer token into its claims, or raises Unauthenticated."""
 
-    def __init__(self, deny_list: DenyList, *, leeway_seconds: int = 5) -> None:
+    def __init__(self, deny_list: DenyList, *, leeway_seconds: int = 5,
+                 revoked_grants: RevokedGrants | None = None) -> None:
         self.deny_list = deny_list
+        self.revoked_grants = (RevokedGrants(deny_list.keep_seconds) if revoked_grants is None
+                               else revoked_grants)
         self._leeway = leeway_seconds
         self._public_key: Ed25519PublicKey | None = None
 
@@ -109,6 +155,10 @@ class TokenVerifier:
             raise Unauthenticated("The access token is not valid.") from None
         if claims.sid in self.deny_list:
             raise Unauthenticated("This session has ended.")
+        kept = self.revoked_grants.kept(claims)
+        if kept != claims.dossiers:
+            # A dossier taken away since the token was issued: as if the token never had it.
+            return claims.model_copy(update={"dossiers": kept})
         return claims
 
 
@@ -129,11 +179,12 @@ class TokenVerifier:
 
 
 class RevocationListener:
-    """Feeds the deny-list from `auth.session.revoked` on a queue of this gateway instance only.
+    """Feeds the deny-lists from `auth.session.revoked` and `auth.grant.revoked` on a queue of
+    this gateway instance only.
 
-    The queue is exclusive and auto-deleted: every gateway instance hears every logout, and
-    nothing piles up for an instance that is gone. Events missed while the connection was down
-    are caught up by `reload` (LIST_REVOKED_SESSIONS) after each reconnect.
+    The queue is exclusive and auto-deleted: every gateway instance hears every logout and every
+    grant taken away, and nothing piles up for an instance that is gone. Events missed while the
+    connection was down are caught up by `reload` (LIST_REVOKED_SESSIONS) after each reconnect.
     """
 
     def __init__(
@@ -143,9 +194,11 @@ class RevocationListener:
         reload: Callable[[], Awaitable[None]],
         *,
         exchange: str = EVENTS_EXCHANGE,
+        revoked_grants: RevokedGrants | None = None,
     ) -> None:
         self._amqp_url = amqp_url
         self._deny_list = deny_list
+        self._revoked_grants = revoked_grants
         self._reload = reload
         self._exchange = exchange
         self._connection: AbstractRobustConnection | None = None
@@ -162,6 +215,8 @@ class RevocationListener:
             f"gateway.revocations.{new_id()}", exclusive=True, auto_delete=True
         )
         await queue.bind(exchange, routing_key=SessionRevoked.routing_key)
+        if self._revoked_grants is not None:
+            await queue.bind(exchange, routing_key=GrantRevoked.routing_key)
         await queue.consume(self._on_message, no_ack=True)
 
     async def _on_reconnect(self, *_: object) -> None:
@@ -172,6 +227,9 @@ class RevocationListener:
             log.warning("could not reload revoked sessions", exc_info=True)
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        if message.routing_key == GrantRevoked.routing_key:
+            self._on_grant_revoked(message.body)
+            return
         try:
             event = SessionRevoked.model_validate_json(message.body)
         except ValidationError:
@@ -179,6 +237,17 @@ class RevocationListener:
             return
         self._deny_list.add(event.session_id)
         log.info("session revoked", event_id=event.event_id, session_id=event.session_id)
+
+    def _on_grant_revoked(self, body: bytes) -> None:
+        try:
+            event = GrantRevoked.model_validate_json(body)
+        except ValidationError:
+            log.warning("ignored a malformed grant-revoked event")
+            return
+        if self._revoked_grants is not None and event.dossier_id is not None:
+            self._revoked_grants.add(event.user_id, event.dossier_id, event.revoked_at)
+            log.info("dossier grant revoked", event_id=event.event_id, user_id=event.user_id,
+                     dossier_id=event.dossier_id)
 
     async def close(self) -> None:
         """Stop listening; the exclusive queue disappears with the connection."""

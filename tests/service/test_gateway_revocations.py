@@ -1,12 +1,16 @@
-"""A logout seen on the bus reaches every gateway instance at once (real RabbitMQ)."""
+"""A logout, or a dossier taken away, seen on the bus reaches every gateway instance at once
+(real RabbitMQ)."""
 
 import asyncio
+import time
 import uuid
 
 import aio_pika
 
-from gateway.tokens import DenyList, RevocationListener
-from libs.contracts.auth import SessionRevoked
+from gateway.tokens import DenyList, RevocationListener, RevokedGrants
+from libs.contracts.auth import AccessClaims, GrantRevoked, SessionRevoked
+from libs.contracts.caller import Role
+from libs.contracts.envelope import utc_now
 
 
 async def test_a_session_revoked_elsewhere_is_refused_here_within_moments(amqp_url: str) -> None:
@@ -39,4 +43,38 @@ async def test_a_session_revoked_elsewhere_is_refused_here_within_moments(amqp_u
     finally:
         for listener in instances:
             await listener.close()
+        await connection.close()
+
+
+async def test_a_grant_revoked_elsewhere_is_dropped_here_within_moments(amqp_url: str) -> None:
+    exchange_name = f"test.{uuid.uuid4().hex[:8]}.events"
+    deny_list = DenyList(keep_seconds=300)
+    revoked_grants = RevokedGrants(keep_seconds=300)
+
+    async def reload() -> None:
+        return None
+
+    listener = RevocationListener(amqp_url, deny_list, reload, exchange=exchange_name,
+                                  revoked_grants=revoked_grants)
+    await listener.start()
+    issued_before = AccessClaims(sub="u1", sid="s1", role=Role.CLIENT, email="an@example.be",
+                                 name="An", dossiers=["D1", "D2"], iat=int(time.time()) - 5,
+                                 exp=int(time.time()) + 295)
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        exchange = await channel.declare_exchange(
+            exchange_name, aio_pika.ExchangeType.TOPIC, durable=True)
+        event = GrantRevoked(user_id="u1", dossier_id="D2", revoked_at=utc_now())
+        await exchange.publish(aio_pika.Message(event.model_dump_json().encode()),
+                               routing_key=GrantRevoked.routing_key)
+        for _ in range(40):  # two seconds at most
+            if revoked_grants.kept(issued_before) == ["D1"]:
+                break
+            await asyncio.sleep(0.05)
+        assert revoked_grants.kept(issued_before) == ["D1"]
+        assert "s1" not in deny_list  # the session itself goes on
+        await exchange.delete()
+    finally:
+        await listener.close()
         await connection.close()

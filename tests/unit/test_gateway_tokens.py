@@ -1,6 +1,7 @@
 """The gateway trusts only genuine, current access tokens of sessions that have not ended."""
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
@@ -8,7 +9,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.tokens import DenyList, TokenExpired, TokenVerifier, load_public_key
+from gateway.tokens import (
+    DenyList,
+    RevokedGrants,
+    TokenExpired,
+    TokenVerifier,
+    load_public_key,
+)
 from libs.contracts.auth import AccessClaims
 from libs.contracts.caller import Role
 from libs.servicekit.errors import Unauthenticated, Unavailable
@@ -132,3 +139,42 @@ def test_the_public_key_is_read_from_auths_pem_file(tmp_path: Path) -> None:
     checker = TokenVerifier(DenyList(300))
     checker.use_key(load_public_key(path))
     assert checker.verify(sign(claims())).email == "an@example.be"
+
+
+# --- dossier grants taken away (issue 10) ------------------------------------------------------
+
+
+def test_a_dossier_taken_away_is_dropped_from_tokens_issued_before(
+    verifier: TokenVerifier,
+) -> None:
+    issued = int(time.time()) - 10
+    token = sign(claims(dossiers=["D1", "D2"], iat=issued, exp=issued + 300))
+    assert verifier.verify(token).dossiers == ["D1", "D2"]
+
+    verifier.revoked_grants.add("u1", "D2", datetime.now(UTC))
+
+    assert verifier.verify(token).dossiers == ["D1"]
+    assert verifier.verify(token).caller().dossier_ids == ["D1"]  # what services are told
+    # Another client's grant of the same dossier, and the user's other dossiers, stay.
+    assert verifier.verify(sign(claims(sub="u2", dossiers=["D2"], iat=issued))).dossiers == ["D2"]
+
+
+def test_a_token_issued_after_the_revocation_is_the_accounts_truth(
+    verifier: TokenVerifier,
+) -> None:
+    revoked_at = datetime.now(UTC) - timedelta(seconds=30)
+    verifier.revoked_grants.add("u1", "D2", revoked_at)  # then granted again, say
+    later = int(revoked_at.timestamp()) + 5
+    assert verifier.verify(sign(claims(dossiers=["D1", "D2"], iat=later))).dossiers == [
+        "D1", "D2"]
+
+
+def test_a_revoked_grant_is_forgotten_once_the_tokens_before_it_expired() -> None:
+    clock = Clock()
+    revoked = RevokedGrants(keep_seconds=300, clock=clock)
+    revoked.add("u1", "D2", datetime.now(UTC))
+    issued = AccessClaims.model_validate(claims(dossiers=["D2"], iat=int(time.time()) - 1))
+    assert revoked.kept(issued) == []
+    clock.now += 301
+    assert revoked.kept(issued) == ["D2"]
+    assert len(revoked) == 0
