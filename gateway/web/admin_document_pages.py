@@ -19,10 +19,11 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 
 from gateway.api.admin_documents import MAX_FILES_PER_BATCH, announce_batch
 from gateway.api.documents import parse_context
-from gateway.deps import Rpc, RpcCaller, State
+from gateway.deps import DossierIdPath, Rpc, RpcCaller, State
 from gateway.problems import Problem
 from gateway.streaming import UploadLimits, receive_uploads, store_upload
 from gateway.web.admin_pages import Translate, office_page, staff_only
@@ -127,7 +128,7 @@ async def publish_page(
         try:
             values["summary"] = await rpc.call(dossier.GET_DOSSIER_SUMMARY, dossier.DossierQuery(
                 caller=caller, dossier_id=chosen))
-        except (NotFound, Invalid):
+        except (NotFound, Invalid, ValidationError):  # unknown, or not a dossier number at all
             values["error"] = _("No dossier has this number.")
         else:
             values["contexts"] = await context_choices(rpc, caller, chosen, _)
@@ -165,7 +166,7 @@ def _refusal(error: ServiceError | Problem, _: Translate) -> tuple[str, int]:
 
 @router.post("/admin/documents/{dossier_id}/files", dependencies=[CsrfHeaderChecked])
 async def publish_file(
-    dossier_id: str, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+    dossier_id: DossierIdPath, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
     state: State,
 ) -> JSONResponse:
     """One file of the page's batch (multipart: `file`, `title`, `context`), published but
@@ -196,7 +197,7 @@ async def publish_file(
 
 @router.post("/admin/documents/{dossier_id}/batches", dependencies=[CsrfHeaderChecked])
 async def announce_files(
-    dossier_id: str, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+    dossier_id: DossierIdPath, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
     document_ids: Annotated[list[str], Body(embed=True, min_length=1, max_length=100)],
 ) -> JSONResponse:
     """The page's files are all sent: announce the published ones as one batch (one mail)."""

@@ -9,16 +9,17 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from gateway.deps import Rpc, origin_of
+from gateway.deps import ObjectIdPath, Rpc, origin_of
 from gateway.web.admin_pages import office_page, refusal_message, staff_only
 from gateway.web.pages import CsrfChecked, Pages, PageSession
 from libs.contracts import account_lists as lists
-from libs.contracts import auth
+from libs.contracts import auth, dossier
 from libs.contracts.caller import Role
 from libs.servicekit.errors import ServiceError
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
+SUGGESTIONS = 10
 
 
 def _choice(value: str, allowed: tuple[str, ...]) -> str | None:
@@ -97,7 +98,7 @@ async def _invitation_action(
 
 @router.post("/admin/invitations/{user_id}/resend", dependencies=[CsrfChecked])
 async def resend_listed_invitation(
-    user_id: str, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+    user_id: ObjectIdPath, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
 ) -> Response:
     """Mail the invited client a new link; the older one stops working."""
     return await _invitation_action(request, session, pages, rpc, user_id,
@@ -106,8 +107,28 @@ async def resend_listed_invitation(
 
 @router.post("/admin/invitations/{user_id}/revoke", dependencies=[CsrfChecked])
 async def revoke_listed_invitation(
-    user_id: str, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+    user_id: ObjectIdPath, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
 ) -> Response:
     """The invited client's link stops working."""
     return await _invitation_action(request, session, pages, rpc, user_id,
                                     auth.REVOKE_INVITATION, "revoked")
+
+
+
+@router.get("/admin/dossier-suggestions")
+async def dossier_suggestions(
+    request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+    dossier_ids: Annotated[str, Query(max_length=2000)] = "",
+    dossier_id: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    """The <option>s of a dossier-number field's <datalist> (htmx, as the office types): the
+    existing dossiers matching the number being typed - the last of a comma-separated list,
+    the earlier ones kept in each option's value."""
+    staff_only(session)
+    typed = dossier_ids or dossier_id
+    done, _, current = typed.rpartition(",")
+    prefix = f"{done.strip()}, " if done.strip() else ""
+    found = await rpc.call(dossier.SEARCH_DOSSIERS, dossier.DossierSearch(
+        caller=session.claims.caller(), text=current.strip()[:100], limit=SUGGESTIONS))
+    return pages.render(request, "admin/_dossier_options.html", {
+        "prefix": prefix, "suggestions": found.dossiers}, session=session)

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from gateway.deps import Rpc, origin_of
+from gateway.deps import ObjectIdPath, Rpc, origin_of
+from gateway.web.dossier_numbers import malformed_numbers, printable, unknown_dossiers
 from gateway.web.pages import CsrfChecked, Pages, PageSession
 from gateway.web.rendering import _mark
 from gateway.web.session import WebSession
@@ -62,6 +63,10 @@ def refusal_message(error: ServiceError, _: Translate) -> tuple[str, int]:
     if isinstance(error, Forbidden):
         return _("You do not have the right to do this."), 403
     if isinstance(error, Invalid):
+        unknown = unknown_dossiers(error)
+        if unknown:
+            return _("No dossier has the number %(numbers)s. Choose one of the suggestions "
+                     "shown as you type.") % {"numbers": unknown}, 422
         return _("Some information is not valid: %(detail)s") % {"detail": error.detail}, 422
     raise error  # unavailable and the like: the readable error page
 
@@ -108,7 +113,7 @@ async def admin_home(
 
 @router.post("/admin/registrations/{registration_id}/approve", dependencies=[CsrfChecked])
 async def approve_registration(
-    registration_id: str, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+    registration_id: ObjectIdPath, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
     dossier_ids: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Approve a registration, granting the typed dossiers."""
@@ -118,6 +123,9 @@ async def approve_registration(
     if not ids:
         return await _requests_page(request, session, pages, rpc, status_code=422, error=_(
             "Give at least one dossier number to approve a registration."))
+    if (malformed := malformed_numbers(ids, _)) is not None:
+        return await _requests_page(request, session, pages, rpc, status_code=422,
+                                    error=malformed)
     try:
         await rpc.call(auth.APPROVE_REGISTRATION, auth.ApproveRegistrationRequest(
             caller=session.claims.caller(), registration_id=registration_id, dossier_ids=ids,
@@ -131,7 +139,7 @@ async def approve_registration(
 
 @router.post("/admin/registrations/{registration_id}/refuse", dependencies=[CsrfChecked])
 async def refuse_registration(
-    registration_id: str, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+    registration_id: ObjectIdPath, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
     reason: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     """Refuse a registration with a reason the client reads in their mail."""
@@ -153,7 +161,7 @@ async def refuse_registration(
 
 @router.post("/admin/eid-links/{link_id}/accept", dependencies=[CsrfChecked])
 async def accept_eid_link(
-    link_id: str, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+    link_id: ObjectIdPath, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
 ) -> Response:
     """Link the card to the account of the address the holder gave."""
     staff_only(session)
@@ -170,7 +178,7 @@ async def accept_eid_link(
 
 @router.post("/admin/eid-links/{link_id}/refuse", dependencies=[CsrfChecked])
 async def refuse_eid_link(
-    link_id: str, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+    link_id: ObjectIdPath, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
     reason: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     """Refuse to link the card, with a reason mailed to the given address."""
@@ -234,6 +242,10 @@ async def invite_client(
     _ = pages.gettext(pages.language(request, session))
     typed = {"email": email, "display_name": display_name, "language": language,
              "dossier_ids": dossier_ids}
+    if (malformed := malformed_numbers(_dossier_ids(dossier_ids), _)) is not None:
+        typed["dossier_ids"] = printable(dossier_ids)
+        return await _accounts_page(request, session, pages, rpc, invite=typed, status_code=422,
+                                    error=malformed)
     try:
         invitation = auth.InviteClientRequest(
             caller=session.claims.caller(), correlation_id=correlation_id.get(),
@@ -273,7 +285,7 @@ def _action(session: WebSession, request: Request, user_id: str) -> auth.Account
 
 @router.post("/admin/users/{user_id}/invitation/resend", dependencies=[CsrfChecked])
 async def resend_invitation(
-    user_id: str, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+    user_id: ObjectIdPath, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
     email: Annotated[str, Form(max_length=320)] = "",
 ) -> Response:
     """Mail a new activation link."""
@@ -283,7 +295,7 @@ async def resend_invitation(
 
 @router.post("/admin/users/{user_id}/invitation/revoke", dependencies=[CsrfChecked])
 async def revoke_invitation(
-    user_id: str, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+    user_id: ObjectIdPath, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
     email: Annotated[str, Form(max_length=320)] = "",
 ) -> Response:
     """The activation link stops working."""
@@ -293,7 +305,7 @@ async def revoke_invitation(
 
 @router.post("/admin/users/{user_id}/disable", dependencies=[CsrfChecked])
 async def disable_user(
-    user_id: str, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+    user_id: ObjectIdPath, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
     email: Annotated[str, Form(max_length=320)] = "",
 ) -> Response:
     """Disable the account; its sessions end."""
@@ -303,7 +315,7 @@ async def disable_user(
 
 @router.post("/admin/users/{user_id}/grants", dependencies=[CsrfChecked])
 async def change_grant(
-    user_id: str, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+    user_id: ObjectIdPath, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
     email: Annotated[str, Form(max_length=320)] = "",
     dossier_id: Annotated[str, Form(max_length=100)] = "",
     remove: Annotated[str, Form(max_length=1)] = "",
@@ -311,10 +323,13 @@ async def change_grant(
     """Grant a dossier to the account, or take it away (`remove`)."""
     method, done = (auth.REVOKE_DOSSIER, "grant_removed") if remove else (
         auth.GRANT_DOSSIER, "granted")
+    _ = pages.gettext(pages.language(request, session))
     if not dossier_id.strip():
-        _ = pages.gettext(pages.language(request, session))
         return await _accounts_page(request, staff_only(session), pages, rpc, email=email,
                                     status_code=422, error=_("Give a dossier number."))
+    if (malformed := malformed_numbers([dossier_id.strip()], _)) is not None:
+        return await _accounts_page(request, staff_only(session), pages, rpc, email=email,
+                                    status_code=422, error=malformed)
     return await _account_action(request, session, pages, rpc, email, done, lambda: rpc.call(
         method, auth.GrantRequest(caller=session.claims.caller(), user_id=user_id,
                                   dossier_id=dossier_id.strip(), origin=origin_of(request))))

@@ -11,6 +11,7 @@ from libs.contracts.rpc import Ack
 from libs.servicekit.access import require_staff
 from libs.servicekit.errors import Conflict, Forbidden, Gone, Invalid, NotFound, Unauthenticated
 from libs.servicekit.logs import correlation_id, get_logger
+from libs.servicekit.references import DossierReferenceCheck
 from services.auth.audit import AuditTrail
 from services.auth.domain import (
     AWAITS_BROKER,
@@ -25,6 +26,7 @@ from services.auth.domain import (
     normalize_email,
     password_problem,
 )
+from services.auth.grant_revocations import GrantRevocations
 from services.auth.passwords import PasswordHasher
 from services.auth.sessions import SessionKeeper
 from services.auth.store import AuthStore, StoredInvitation
@@ -67,6 +69,8 @@ class AuthHandlers:
         sessions: SessionKeeper,
         throttle: LoginThrottle,
         audit: AuditTrail,
+        references: DossierReferenceCheck,
+        revocations: GrantRevocations,
         *,
         invitation_days: int,
         notify: Callable[[], None],
@@ -77,6 +81,8 @@ class AuthHandlers:
         self._sessions = sessions
         self._throttle = throttle
         self._audit = audit
+        self._references = references
+        self._revocations = revocations
         self._invitation_days = invitation_days
         self._notify = notify
         self._clock = clock
@@ -121,6 +127,7 @@ class AuthHandlers:
     async def invite_client(self, request: auth.InviteClientRequest) -> auth.InvitationPublic:
         """Staff invite a client by e-mail; the notifier mails the activation link (manual 1.1)."""
         require_staff(request.caller)
+        await self._references.require_dossiers(request.caller, request.dossier_ids)
         account = await self._invited_account(request)
         now = self._clock()
         # Only the newest link works: an earlier mail may have gone to a wrong inbox.
@@ -261,8 +268,10 @@ class AuthHandlers:
     async def list_revoked_sessions(
         self, request: auth.RevokedSessionsRequest
     ) -> auth.RevokedSessions:
-        """Sessions ended since a moment: a starting gateway fills its deny-list with them."""
-        return auth.RevokedSessions(session_ids=await self._sessions.revoked_since(request.since))
+        """Sessions ended and grants taken away since a moment: a starting (or reconnected)
+        gateway fills its deny-lists with them."""
+        return auth.RevokedSessions(session_ids=await self._sessions.revoked_since(request.since),
+                                    grants=await self._revocations.since(request.since))
 
     # --- users and grants ----------------------------------------------------------------------
 
@@ -276,8 +285,11 @@ class AuthHandlers:
         return account
 
     async def grant_dossier(self, request: auth.GrantRequest) -> auth.UserPublic:
-        """Staff give a client access to a dossier (effective at the client's next refresh)."""
+        """Staff give a client access to an existing dossier (effective at the client's next
+        refresh)."""
         await self._client_for_grants(request.caller, request.user_id)
+        await self._references.require_dossiers(request.caller, [request.dossier_id],
+                                                field="dossier_id")
         account = await self._store.add_grant(request.user_id, request.dossier_id)
         if account is None:
             raise NotFound("This user does not exist.")
@@ -288,8 +300,9 @@ class AuthHandlers:
         return account.public()
 
     async def revoke_dossier(self, request: auth.GrantRequest) -> auth.UserPublic:
-        """Staff take a dossier away from a client (effective at the client's next refresh)."""
+        """Staff take a dossier away from a client; the gateways stop honouring it at once."""
         await self._client_for_grants(request.caller, request.user_id)
+        await self._revocations.record(request.user_id, request.dossier_id)
         account = await self._store.remove_grant(request.user_id, request.dossier_id)
         if account is None:
             raise NotFound("This user does not exist.")

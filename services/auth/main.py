@@ -10,6 +10,8 @@ from libs.servicekit.bus import create_broker
 from libs.servicekit.logs import configure_logging
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.outbox import OutboxRelay
+from libs.servicekit.references import DossierReferenceCheck, RpcCalling
+from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
 from services.auth import subscribers
 from services.auth.access_tokens import AccessTokenSigner, signing_key_from_settings
@@ -20,6 +22,7 @@ from services.auth.background import BackgroundWork
 from services.auth.config import AuthSettings
 from services.auth.domain import SessionLimits
 from services.auth.eid_login import EID_LINKS, EidHandlers, trust_bundle_from
+from services.auth.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
 from services.auth.handlers import AuthHandlers
 from services.auth.mail_quota import MailQuota
 from services.auth.password_resets import PasswordHandlers
@@ -47,15 +50,33 @@ class AuthService:
     relay: OutboxRelay
     signer: AccessTokenSigner
     prepare_database: Callable[[], Awaitable[None]]
+    rpc_client: RpcClient | None  # None when the caller passed its own RPC (tests)
+
+    async def run(self) -> None:
+        """Serve until SIGINT/SIGTERM, then close the RPC connection."""
+        try:
+            await self.runtime.run()
+        finally:
+            if self.rpc_client is not None:
+                await self.rpc_client.close()
 
 
-def build(settings: AuthSettings) -> AuthService:
-    """Build the service from its settings (tests call this with their own)."""
+def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthService:
+    """Build the service from its settings (tests call this with their own, and a fake `rpc`
+    standing for the dossier service)."""
     broker = create_broker(settings.amqp_url, SERVICE)
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = AuthStore(database)
     relay = OutboxRelay(
-        broker, database, [*OUTBOX_COLLECTIONS, *REGISTRATION_OUTBOX_COLLECTIONS, EID_LINKS])
+        broker, database,
+        [*OUTBOX_COLLECTIONS, *REGISTRATION_OUTBOX_COLLECTIONS, EID_LINKS, GRANT_REVOCATIONS])
+    # Whether a dossier exists is the dossier service's to say: asked over RPC.
+    rpc_client: RpcClient | None = None
+    if rpc is None:
+        rpc = rpc_client = RpcClient(settings.amqp_url,
+                                     timeout_seconds=settings.rpc_timeout_seconds)
+    references = DossierReferenceCheck(rpc)
+    revocations = GrantRevocations(database, notify=relay.notify)
     signer = AccessTokenSigner(signing_key_from_settings(settings))
     sessions = SessionKeeper(
         store, signer,
@@ -81,7 +102,7 @@ def build(settings: AuthSettings) -> AuthService:
                            window=timedelta(minutes=settings.mail_limit_window_minutes))
     hasher = password_hasher(settings)  # one hasher: one bound on concurrent hashing
     handlers = AuthHandlers(
-        store, hasher, sessions, throttle, audit,
+        store, hasher, sessions, throttle, audit, references, revocations,
         invitation_days=settings.invitation_days, notify=relay.notify,
     )
     password_handlers = PasswordHandlers(
@@ -90,7 +111,7 @@ def build(settings: AuthSettings) -> AuthService:
         mail_quota=mail_quota, notify=relay.notify,
     )
     registration_handlers = RegistrationHandlers(
-        store, registration_store, hasher, audit, background,
+        store, registration_store, hasher, audit, background, references,
         confirmation_hours=settings.registration_confirmation_hours, mail_quota=mail_quota,
         notify=relay.notify,
     )
@@ -112,6 +133,9 @@ def build(settings: AuthSettings) -> AuthService:
         await eid_handlers.ensure_indexes()
         await list_handlers.ensure_indexes()
         await mail_quota.ensure_indexes()
+        await revocations.ensure_indexes()
+        if rpc_client is not None and not rpc_client.connected:
+            await rpc_client.connect()
         await handlers.bootstrap_admin(
             settings.bootstrap_admin_email, settings.bootstrap_admin_name,
             settings.bootstrap_admin_password.get_secret_value(),
@@ -126,11 +150,11 @@ def build(settings: AuthSettings) -> AuthService:
         registration_handlers=registration_handlers, account_handlers=account_handlers,
         eid_handlers=eid_handlers, list_handlers=list_handlers,
         background=background, store=store, relay=relay, signer=signer,
-        prepare_database=prepare_database)
+        prepare_database=prepare_database, rpc_client=rpc_client)
 
 
 def main() -> None:
     """Run the service until SIGINT/SIGTERM."""
     settings = AuthSettings()
     configure_logging(SERVICE, settings.log_level)
-    asyncio.run(build(settings).runtime.run())
+    asyncio.run(build(settings).run())

@@ -15,6 +15,7 @@ from libs.contracts.rpc import Ack
 from libs.servicekit.access import require_staff
 from libs.servicekit.errors import Conflict, Gone, Invalid, NotFound
 from libs.servicekit.logs import correlation_id, get_logger
+from libs.servicekit.references import DossierReferenceCheck
 from services.auth.audit import AuditTrail
 from services.auth.background import BackgroundWork
 from services.auth.domain import (
@@ -50,6 +51,7 @@ class RegistrationHandlers:
         hasher: PasswordHasher,
         audit: AuditTrail,
         background: BackgroundWork,
+        references: DossierReferenceCheck,
         *,
         confirmation_hours: int,
         mail_quota: MailQuota,
@@ -61,6 +63,7 @@ class RegistrationHandlers:
         self._hasher = hasher
         self._audit = audit
         self._background = background
+        self._references = references
         self._confirmation_lifetime = timedelta(hours=confirmation_hours)
         self._mail_quota = mail_quota
         self._notify = notify
@@ -162,6 +165,7 @@ class RegistrationHandlers:
         registration = await self._pending(request.registration_id)
         assert registration.user_id is not None
         dossier_ids = list(dict.fromkeys(request.dossier_ids))
+        await self._references.require_dossiers(request.caller, dossier_ids)
         if await self._store.open_pending_user(registration.user_id, dossier_ids) is None:
             raise Conflict(NOT_PENDING)
         decided = await self._decide(registration, request.caller.user_id, approved=True,

@@ -8,6 +8,7 @@ from libs.contracts.documents import (
     BatchPublic,
     BeginUploadRequest,
     CompleteUploadRequest,
+    ContextKind,
     DocumentList,
     DocumentProblemList,
     DocumentProblemsQuery,
@@ -22,11 +23,13 @@ from libs.contracts.documents import (
     UploaderKind,
     UploadSlot,
 )
+from libs.contracts.dossier import DossierObjectRef, ObjectKind
 from libs.contracts.envelope import new_id, utc_now
 from libs.contracts.rpc import Ack
 from libs.servicekit.access import require_dossier_access, require_staff
 from libs.servicekit.errors import Conflict, Gone, Invalid, NotFound
 from libs.servicekit.logs import get_logger
+from libs.servicekit.references import DossierReferenceCheck
 from services.documents.announcements import BatchAnnouncer
 from services.documents.domain import (
     Body,
@@ -45,6 +48,11 @@ from services.documents.sniffing import HEAD_BYTES, sniff
 from services.documents.store import DocumentsStore
 
 log = get_logger(__name__)
+# The contexts that are objects of the dossier service (a request's is the requests service's).
+DOSSIER_OBJECT_KINDS: dict[ContextKind, ObjectKind] = {
+    ContextKind.PERSON: "person", ContextKind.RISK_OBJECT: "risk_object",
+    ContextKind.CONTRACT: "contract", ContextKind.CLAIM: "claim",
+}
 
 
 class DocumentsHandlers:
@@ -56,6 +64,7 @@ class DocumentsHandlers:
         storage: ObjectStorage,
         verifier: BodyVerifier,
         announcer: BatchAnnouncer,
+        references: DossierReferenceCheck,
         *,
         max_upload_bytes: int,
         client_max_upload_bytes: int,
@@ -67,6 +76,7 @@ class DocumentsHandlers:
         self._storage = storage
         self._verifier = verifier
         self._announcer = announcer
+        self._references = references
         self._max_upload_bytes = max_upload_bytes
         self._client_max_upload_bytes = client_max_upload_bytes
         self._dossier_quota_bytes = dossier_quota_bytes
@@ -95,6 +105,7 @@ class DocumentsHandlers:
         )
         if problems:
             raise Invalid("The document cannot be uploaded.", fields=problems)
+        await self._require_references(request)
         document_id = new_id()
         key = object_key(request.dossier_id, document_id)
         upload_url = await self._storage.presign_put(key, self._link_lifetime)
@@ -114,6 +125,16 @@ class DocumentsHandlers:
         ))
         log.info("upload begun", document_id=document_id, dossier_id=request.dossier_id)
         return UploadSlot(document_id=document_id, upload_url=upload_url, max_size=max_bytes)
+
+    async def _require_references(self, request: BeginUploadRequest) -> None:
+        """The dossier exists and the context's object belongs to it (asked to the dossier
+        service: no file in dossier X hangs on a claim of dossier Y)."""
+        kind = DOSSIER_OBJECT_KINDS.get(request.context.kind)
+        if kind is None or request.context.ref_id is None:
+            await self._references.require_dossier(request.caller, request.dossier_id)
+            return
+        await self._references.require_object(request.caller, DossierObjectRef(
+            dossier_id=request.dossier_id, kind=kind, object_id=request.context.ref_id))
 
     async def complete_upload(self, request: CompleteUploadRequest) -> DocumentPublic:
         """Verify the uploaded body in S3, then publish the document and announce it."""

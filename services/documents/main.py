@@ -10,6 +10,8 @@ from libs.servicekit.logs import configure_logging
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.outbox import OutboxRelay
 from libs.servicekit.periodic import run_every
+from libs.servicekit.references import DossierReferenceCheck, RpcCalling
+from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
 from services.documents import subscribers
 from services.documents.announcements import BatchAnnouncer
@@ -37,6 +39,7 @@ class DocumentsService:
     verifier: BodyVerifier
     announcer: BatchAnnouncer
     announce_check_seconds: float
+    rpc_client: RpcClient | None  # None when the caller passed its own RPC (tests)
 
     async def run(self) -> None:
         """Serve until SIGINT/SIGTERM, sweeping orphans, scrubbing bodies and announcing
@@ -56,10 +59,13 @@ class DocumentsService:
         finally:
             for task in background:
                 task.cancel()
+            if self.rpc_client is not None:
+                await self.rpc_client.close()
 
 
-def build(settings: DocumentsSettings) -> DocumentsService:
-    """Build the service from its settings (tests call this with their own)."""
+def build(settings: DocumentsSettings, *, rpc: RpcCalling | None = None) -> DocumentsService:
+    """Build the service from its settings (tests call this with their own, and a fake `rpc`
+    standing for the dossier service)."""
     broker = create_broker(settings.amqp_url, SERVICE)
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = DocumentsStore(database)
@@ -72,6 +78,11 @@ def build(settings: DocumentsSettings) -> DocumentsService:
         timeout_seconds=settings.s3_timeout_seconds,
     )
     relay = OutboxRelay(broker, database, [DOCUMENTS, BATCHES])
+    # Whether a dossier and its claims exist is the dossier service's to say: asked over RPC.
+    rpc_client: RpcClient | None = None
+    if rpc is None:
+        rpc = rpc_client = RpcClient(settings.amqp_url,
+                                     timeout_seconds=settings.rpc_timeout_seconds)
     verifier = BodyVerifier(
         store, storage, verified_for=timedelta(seconds=settings.verified_for_seconds),
         range_wait_seconds=settings.range_check_wait_seconds,
@@ -85,6 +96,7 @@ def build(settings: DocumentsSettings) -> DocumentsService:
         storage,
         verifier,
         announcer,
+        DossierReferenceCheck(rpc),
         max_upload_bytes=settings.max_upload_bytes,
         client_max_upload_bytes=settings.client_max_upload_bytes,
         dossier_quota_bytes=settings.dossier_quota_bytes,
@@ -105,6 +117,8 @@ def build(settings: DocumentsSettings) -> DocumentsService:
         # Retried by the runtime until both answer; the service reports not-ready meanwhile.
         await store.ensure_indexes()
         await storage.ensure_bucket()
+        if rpc_client is not None and not rpc_client.connected:
+            await rpc_client.connect()
 
     runtime = ServiceRuntime(
         SERVICE, settings, broker, database, relay=relay, prepare_database=prepare_storage
@@ -118,6 +132,7 @@ def build(settings: DocumentsSettings) -> DocumentsService:
         verifier=verifier,
         announcer=announcer,
         announce_check_seconds=settings.announce_check_seconds,
+        rpc_client=rpc_client,
     )
 
 

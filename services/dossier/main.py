@@ -13,6 +13,7 @@ from services.dossier.config import DossierSettings
 from services.dossier.consultation import DossierConsultation
 from services.dossier.handlers import DossierHandlers
 from services.dossier.locks import ImportLocks
+from services.dossier.references import DossierReferences
 from services.dossier.store import COLLECTIONS, DOSSIERS, DossierStore
 
 SERVICE = "dossier"
@@ -35,7 +36,8 @@ def build(settings: DossierSettings) -> DossierService:
     relay = OutboxRelay(broker, database, [DOSSIERS, *COLLECTIONS.values()])
     handlers = DossierHandlers(store, ImportLocks(database), on_events_stored=relay.notify)
     consultation = DossierConsultation(store)
-    subscribers.register(broker, handlers, consultation, prefetch=settings.rpc_prefetch)
+    subscribers.register(broker, handlers, consultation, DossierReferences(store),
+                         prefetch=settings.rpc_prefetch)
 
     async def prepare_database() -> None:
         await store.ensure_indexes()

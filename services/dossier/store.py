@@ -26,6 +26,7 @@ exactly, with no time zone to get wrong.
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, Literal, TypeVar
@@ -356,6 +357,16 @@ class DossierStore:
                                      {"name": 1, "broker_reference": 1, "counts": 1})
         found = {document["_id"]: await self._summary(document) async for document in cursor}
         return [found[dossier_id] for dossier_id in dossier_ids if dossier_id in found]
+
+    async def search_summaries(self, text: str, limit: int) -> list[DossierSummary]:
+        """Dossiers whose number starts with, or whose name holds, `text` (any case), by
+        number; the text is matched as typed, never as a pattern."""
+        typed = re.escape(text.strip())
+        cursor = self._dossiers.find(
+            {"$or": [{"_id": {"$regex": "^" + typed, "$options": "i"}},
+                     {"name": {"$regex": typed, "$options": "i"}}]},
+            {"name": 1, "broker_reference": 1, "counts": 1}).sort("_id", ASCENDING).limit(limit)
+        return [await self._summary(document) async for document in cursor]
 
     async def _summary(self, header: Document) -> DossierSummary:
         return DossierSummary(

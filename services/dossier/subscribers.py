@@ -6,10 +6,11 @@ from libs.contracts import dossier
 from libs.servicekit.rpc import serve_rpc
 from services.dossier.consultation import DossierConsultation
 from services.dossier.handlers import DossierHandlers
+from services.dossier.references import DossierReferences
 
 
 def register(broker: RabbitBroker, handlers: DossierHandlers, consultation: DossierConsultation,
-             *, prefetch: int) -> None:
+             references: DossierReferences, *, prefetch: int) -> None:
     """Wire every RPC method and event subscription of the service."""
     serve_rpc(broker, dossier.IMPORT_DOSSIER, handlers.import_dossier, prefetch=prefetch)
     serve_rpc(broker, dossier.UPSERT_DOSSIER, handlers.upsert_dossier, prefetch=prefetch)
@@ -31,3 +32,5 @@ def register(broker: RabbitBroker, handlers: DossierHandlers, consultation: Doss
     serve_rpc(broker, dossier.LIST_CLAIMS, consultation.list_claims, prefetch=prefetch)
     serve_rpc(broker, dossier.GET_CLAIM, consultation.get_claim, prefetch=prefetch)
     serve_rpc(broker, dossier.LIST_INVOICES, consultation.list_invoices, prefetch=prefetch)
+    serve_rpc(broker, dossier.CHECK_REFERENCES, references.check_references, prefetch=prefetch)
+    serve_rpc(broker, dossier.SEARCH_DOSSIERS, references.search_dossiers, prefetch=prefetch)

@@ -17,6 +17,7 @@ from services.documents.config import DocumentsSettings
 from services.documents.main import DocumentsService, build
 from tests.conftest import RUN_ID
 from tests.service.conftest import call_in_memory
+from tests.service.dossier_stand_in import DossierStandIn
 
 STAFF = Caller(user_id="staff1", role=Role.AGENT)
 CLIENT = Caller(user_id="u1", role=Role.CLIENT, dossier_ids=["D1", "D3"])
@@ -58,7 +59,7 @@ async def service_fixture(
     built = build(DocumentsSettings(
         mongo_url=mongo_url, mongo_db=database_name, s3_endpoint=s3_settings["endpoint"],
         s3_access_key=s3_settings["access_key"], s3_secret_key=s3_settings["secret_key"],
-        s3_bucket=bucket))
+        s3_bucket=bucket), rpc=DossierStandIn())
     queue = RabbitQueue("test.documents-published",
                         routing_key=documents.DocumentPublished.routing_key)
 

@@ -18,6 +18,7 @@ from services.auth.domain import WRONG_CREDENTIALS, hash_token
 from services.auth.main import AuthService, build
 from services.auth.store import INVITATIONS, USERS
 from tests.service.conftest import call_in_memory
+from tests.service.dossier_stand_in import DossierStandIn
 
 AGENT = Caller(user_id="agent-1", role=Role.AGENT)
 ADMIN = Caller(user_id="admin-1", role=Role.ADMIN)
@@ -37,7 +38,7 @@ def settings(mongo_url: str, database_name: str, **changes: Any) -> AuthSettings
 
 @pytest.fixture
 async def service(mongo_url: str, database_name: str) -> AsyncIterator[AuthService]:
-    built = build(settings(mongo_url, database_name))
+    built = build(settings(mongo_url, database_name), rpc=DossierStandIn())
     await built.prepare_database()
     async with TestRabbitBroker(built.runtime.broker):
         yield built
@@ -228,12 +229,12 @@ async def test_the_first_admin_is_created_once_at_start(
     mongo_url: str, database_name: str
 ) -> None:
     first = build(settings(mongo_url, database_name, bootstrap_admin_email="Admin@Office.be",
-                           bootstrap_admin_password=PASSWORD))
+                           bootstrap_admin_password=PASSWORD), rpc=DossierStandIn())
     await first.prepare_database()
     await first.prepare_database()
     restarted = build(settings(mongo_url, database_name,
                                bootstrap_admin_email="other-admin@office.be",
-                               bootstrap_admin_password=PASSWORD))
+                               bootstrap_admin_password=PASSWORD), rpc=DossierStandIn())
     await restarted.prepare_database()
     admins = await first.runtime.database[USERS].find({"role": "admin"}).to_list()
     assert [admin["email"] for admin in admins] == ["admin@office.be"]

@@ -16,6 +16,7 @@ from services.auth.eid_login import EID_LINKS
 from services.auth.main import AuthService, build
 from tests.eid_test_ca import as_forwarded_header, citizen_certificate, eid_hierarchy
 from tests.service.conftest import call_in_memory
+from tests.service.dossier_stand_in import DossierStandIn
 from tests.service.test_auth import ADMIN, AGENT, activate, claims_of, invite, settings
 
 HIERARCHY = eid_hierarchy()
@@ -29,7 +30,8 @@ async def service(
 ) -> AsyncIterator[AuthService]:
     bundle = tmp_path / "eid-trust.pem"
     bundle.write_bytes(HIERARCHY.bundle_pem)
-    built = build(settings(mongo_url, database_name, eid_trust_bundle_path=str(bundle)))
+    built = build(settings(mongo_url, database_name, eid_trust_bundle_path=str(bundle)),
+                  rpc=DossierStandIn())
     await built.prepare_database()
     async with TestRabbitBroker(built.runtime.broker):
         yield built

@@ -18,6 +18,7 @@ from services.auth.main import AuthService, build
 from services.auth.store import THROTTLES
 from services.auth.throttle import RETRY_AFTER_FIELD
 from tests.service.conftest import call_in_memory
+from tests.service.dossier_stand_in import DossierStandIn
 from tests.service.test_auth import PASSWORD, activate, invite, settings
 
 EMAIL = "jan.peeters@example.be"
@@ -25,7 +26,7 @@ WRONG = "not the right password"
 
 
 async def built_service(mongo_url: str, database_name: str, **changes: Any) -> AuthService:
-    service = build(settings(mongo_url, database_name, **changes))
+    service = build(settings(mongo_url, database_name, **changes), rpc=DossierStandIn())
     await service.prepare_database()
     return service
 

@@ -18,6 +18,7 @@ from services.auth.main import AuthService, build
 from services.auth.password_resets import WRONG_CURRENT_PASSWORD
 from services.auth.store import PASSWORD_RESETS, USERS
 from tests.service.conftest import call_in_memory
+from tests.service.dossier_stand_in import DossierStandIn
 from tests.service.test_auth import PASSWORD, activate, claims_of, invite, settings
 
 EMAIL = "jan.peeters@example.be"
@@ -26,7 +27,7 @@ NEW_PASSWORD = "zeedijk 112 de panne"
 
 @pytest.fixture
 async def service(mongo_url: str, database_name: str) -> AsyncIterator[AuthService]:
-    built = build(settings(mongo_url, database_name))
+    built = build(settings(mongo_url, database_name), rpc=DossierStandIn())
     await built.prepare_database()
     async with TestRabbitBroker(built.runtime.broker):
         yield built

@@ -16,6 +16,7 @@ from services.auth.domain import AWAITS_BROKER, WRONG_CREDENTIALS
 from services.auth.main import AuthService, build
 from services.auth.registration_store import REGISTRATIONS
 from tests.service.conftest import call_in_memory
+from tests.service.dossier_stand_in import DossierStandIn
 from tests.service.test_auth import ADMIN, AGENT, PASSWORD, activate, claims_of, invite, settings
 
 EMAIL = "lotte.maes@example.be"
@@ -24,7 +25,7 @@ ORIGIN = auth.StaffOrigin(client_ip="192.0.2.10", user_agent="Firefox/140")
 
 @pytest.fixture
 async def service(mongo_url: str, database_name: str) -> AsyncIterator[AuthService]:
-    built = build(settings(mongo_url, database_name))
+    built = build(settings(mongo_url, database_name), rpc=DossierStandIn())
     await built.prepare_database()
     async with TestRabbitBroker(built.runtime.broker):
         yield built

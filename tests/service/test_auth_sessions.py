@@ -15,12 +15,13 @@ from libs.servicekit.outbox import OUTBOX_FIELD, PENDING_COUNT_FIELD
 from services.auth.main import AuthService, build
 from services.auth.store import SESSIONS, USERS
 from tests.service.conftest import call_in_memory
+from tests.service.dossier_stand_in import DossierStandIn
 from tests.service.test_auth import AGENT, PASSWORD, activate, claims_of, invite, settings
 
 
 @pytest.fixture
 async def service(mongo_url: str, database_name: str) -> AsyncIterator[AuthService]:
-    built = build(settings(mongo_url, database_name))
+    built = build(settings(mongo_url, database_name), rpc=DossierStandIn())
     await built.prepare_database()
     async with TestRabbitBroker(built.runtime.broker):
         yield built
@@ -153,7 +154,7 @@ async def test_logout_without_token_or_session_is_invalid(service: AuthService) 
 async def test_the_relay_publishes_session_revoked_to_the_gateways(
     mongo_url: str, database_name: str
 ) -> None:
-    built = build(settings(mongo_url, database_name))
+    built = build(settings(mongo_url, database_name), rpc=DossierStandIn())
     await built.prepare_database()
     received: list[auth.SessionRevoked] = []
 

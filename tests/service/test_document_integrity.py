@@ -26,6 +26,7 @@ from tests.service.documents_support import (
     bucket_fixture,  # noqa: F401 - the `bucket` fixture
     publish,
 )
+from tests.service.dossier_stand_in import DossierStandIn
 
 ServiceMaker = Callable[..., AbstractAsyncContextManager[DocumentsService]]
 
@@ -41,7 +42,7 @@ def make_service_fixture(
         built = build(DocumentsSettings(
             mongo_url=mongo_url, mongo_db=database_name, s3_endpoint=s3_settings["endpoint"],
             s3_access_key=s3_settings["access_key"], s3_secret_key=s3_settings["secret_key"],
-            s3_bucket=bucket, **settings))
+            s3_bucket=bucket, **settings), rpc=DossierStandIn())
         await built.store.ensure_indexes()
         await built.storage.ensure_bucket()
         async with TestRabbitBroker(built.runtime.broker):

@@ -26,6 +26,7 @@ from tests.service.documents_support import (
     publish,
     put,
 )
+from tests.service.dossier_stand_in import DossierStandIn
 
 
 @pytest.fixture(name="service")
@@ -36,7 +37,7 @@ async def own_bucket_service(
     built = build(DocumentsSettings(
         mongo_url=mongo_url, mongo_db=database_name, s3_endpoint=s3_settings["endpoint"],
         s3_access_key=s3_settings["access_key"], s3_secret_key=s3_settings["secret_key"],
-        s3_bucket=f"test-orphans-{RUN_ID}"))
+        s3_bucket=f"test-orphans-{RUN_ID}"), rpc=DossierStandIn())
     await built.store.ensure_indexes()
     await built.storage.ensure_bucket()
     async with TestRabbitBroker(built.runtime.broker):

@@ -30,6 +30,7 @@ from tests.service.documents_support import (  # noqa: F401 - fixtures
     published_events_fixture,
     service_fixture,
 )
+from tests.service.dossier_stand_in import DossierStandIn
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "documents"
 MAIL = (b"From: Jan Makelaar <jan@kantoor.be>\r\nTo: an@example.be\r\n"
@@ -202,7 +203,8 @@ async def slow_service(
     built = build(DocumentsSettings(
         mongo_url=mongo_url, mongo_db=database_name, s3_endpoint=s3_settings["endpoint"],
         s3_access_key=s3_settings["access_key"], s3_secret_key=s3_settings["secret_key"],
-        s3_bucket=bucket, soffice_path=str(hanging), conversion_timeout_seconds=1.0))
+        s3_bucket=bucket, soffice_path=str(hanging), conversion_timeout_seconds=1.0),
+        rpc=DossierStandIn())
     async with TestRabbitBroker(built.runtime.broker):
         yield built
     await built.runtime.database.client.drop_database(database_name)

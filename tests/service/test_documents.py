@@ -31,6 +31,7 @@ from tests.service.documents_support import (  # noqa: F401 - fixtures
     put,
     service_fixture,
 )
+from tests.service.dossier_stand_in import DossierStandIn
 
 
 async def test_a_published_pdf_is_listed_and_downloads_byte_for_byte(
@@ -254,7 +255,7 @@ async def test_a_dossier_over_its_quota_refuses_more_uploads(
     built = build(DocumentsSettings(
         mongo_url=mongo_url, mongo_db=database_name, s3_endpoint=s3_settings["endpoint"],
         s3_access_key=s3_settings["access_key"], s3_secret_key=s3_settings["secret_key"],
-        s3_bucket=bucket, dossier_quota_bytes=len(POLICY_PDF) + 10))
+        s3_bucket=bucket, dossier_quota_bytes=len(POLICY_PDF) + 10), rpc=DossierStandIn())
     async with TestRabbitBroker(built.runtime.broker):
         await publish(built)
         with pytest.raises(Invalid) as refused:

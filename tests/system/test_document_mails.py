@@ -25,7 +25,8 @@ def test_a_batch_of_two_files_mails_each_client_of_the_dossier_once(
 
     response = gateway.post(
         f"/admin/api/v1/dossiers/{PEETERS}/documents/batch",
-        headers=bearer(staff_log_in(system_stack, gateway)), data={"context": "contract:c-mail"},
+        headers=bearer(staff_log_in(system_stack, gateway)),
+        data={"context": "contract:C-01288-HUUR"},
         files=[("file", (title, f"{title}\n".encode(), "text/plain")) for title in titles])
     assert response.status_code == 201, response.text
 

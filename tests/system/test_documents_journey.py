@@ -20,6 +20,7 @@ from tests.system.stack import ClientLogin, SystemStack, staff_log_in
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "documents"
 TEXT = "AUTO-2024-0001"
+CAR_CONTRACT = "C-00417-AUTO"  # contexts name objects of the dossier (checked by the service)
 MAIL = (b"From: Jan Makelaar <jan@kantoor.be>\r\nTo: pieter@example.be\r\nSubject: Uw polis\r\n"
         b"Date: Mon, 3 Nov 2025 10:00:00 +0100\r\n\r\nBeste Pieter, uw polis " + TEXT.encode()
         + b".\r\n")
@@ -54,8 +55,9 @@ def _wait_until_rendered(gateway: httpx.Client, client: dict[str, str], ids: set
                          seconds: float = 120.0) -> dict[str, dict[str, Any]]:
     deadline = time.monotonic() + seconds
     while True:
-        listed = gateway.get(f"/api/v1/dossiers/{DUPONT}/documents?context=contract:c-sys",
-                             headers=client).json()["documents"]
+        listed = gateway.get(
+            f"/api/v1/dossiers/{DUPONT}/documents?context=contract:{CAR_CONTRACT}",
+            headers=client).json()["documents"]
         found = {d["document_id"]: d for d in listed if d["document_id"] in ids}
         if len(found) == len(ids) and all(d["rendition"]["state"] != "pending"
                                           for d in found.values()):
@@ -74,7 +76,7 @@ def published(
              ("IMG_0042.HEIC", heic_bytes())]
     response = gateway.post(
         f"/admin/api/v1/dossiers/{DUPONT}/documents/batch", headers=bearer(staff_token),
-        data={"context": "contract:c-sys"},
+        data={"context": f"contract:{CAR_CONTRACT}"},
         files=[("file", (name, body, "application/octet-stream")) for name, body in files])
     assert response.status_code == 201, response.text
     return {d["filename"]: d for d in response.json()["documents"]}
@@ -152,7 +154,7 @@ def test_a_client_attachment_over_two_megabytes_is_refused_mid_stream(
     assert refused.headers["content-type"].startswith("application/problem+json")
 
     small = gateway.post(f"/api/v1/dossiers/{DUPONT}/documents", headers=client,
-                         data={"context": "claim:CL-sys"},
+                         data={"context": "claim:S-00417-1"},
                          files={"file": ("pv.txt", f"PV {TEXT}\n".encode(), "text/plain")})
     assert small.status_code == 201, small.text
     [attached] = small.json()["documents"]
