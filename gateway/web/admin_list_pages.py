@@ -15,7 +15,7 @@ from gateway.web.pages import CsrfChecked, Pages, PageSession
 from libs.contracts import account_lists as lists
 from libs.contracts import auth, dossier
 from libs.contracts.caller import Role
-from libs.servicekit.errors import ServiceError
+from libs.servicekit.errors import ServiceError, Unavailable
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -128,7 +128,11 @@ async def dossier_suggestions(
     typed = dossier_ids or dossier_id
     done, _, current = typed.rpartition(",")
     prefix = f"{done.strip()}, " if done.strip() else ""
-    found = await rpc.call(dossier.SEARCH_DOSSIERS, dossier.DossierSearch(
-        caller=session.claims.caller(), text=current.strip()[:100], limit=SUGGESTIONS))
+    try:
+        found = (await rpc.call(dossier.SEARCH_DOSSIERS, dossier.DossierSearch(
+            caller=session.claims.caller(), text=current.strip()[:100], limit=SUGGESTIONS)
+        )).dossiers
+    except Unavailable:
+        found = []  # suggestions are a help: the number is still checked when the form is sent
     return pages.render(request, "admin/_dossier_options.html", {
-        "prefix": prefix, "suggestions": found.dossiers}, session=session)
+        "prefix": prefix, "suggestions": found}, session=session)

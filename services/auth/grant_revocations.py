@@ -20,6 +20,10 @@ from libs.servicekit.outbox import PENDING_COUNT_FIELD, new_document_events
 GRANT_REVOCATIONS = "grant_revocations"
 # Far longer than any access token lives: a gateway asking "since" always finds them.
 REVOCATION_RETENTION = timedelta(days=1)
+# The event is written just before the grant is removed; a token refreshed in between still
+# carries the dossier. Tokens issued this long after the record lose it too (their `iat` is in
+# whole seconds), so none slips through; a grant given again within it waits for a refresh.
+REMOVAL_MARGIN = timedelta(seconds=2)
 
 
 class GrantRevocations:
@@ -46,7 +50,8 @@ class GrantRevocations:
         gives back, never a removed grant that the gateways did not hear of.
         """
         event = GrantRevoked(user_id=user_id, dossier_id=dossier_id,
-                             revoked_at=self._clock(), correlation_id=correlation_id.get())
+                             revoked_at=self._clock() + REMOVAL_MARGIN,
+                             correlation_id=correlation_id.get())
         await self._revocations.insert_one({
             "_id": event.event_id, "user_id": user_id, "dossier_id": dossier_id,
             "revoked_at": event.revoked_at,

@@ -237,3 +237,10 @@ def test_a_client_gets_no_suggestions(gateway: Gateway) -> None:
     assert page.status_code == 403
     assert "DOS-2019-00417" not in page.text
     assert gateway.rpc.called(dossier.SEARCH_DOSSIERS) == []
+
+
+def test_suggestions_fall_silent_while_the_dossier_service_is_away(gateway: Gateway) -> None:
+    sign_in_as_staff(gateway)  # no SEARCH_DOSSIERS reply: the fake answers Unavailable
+    options = gateway.client.get("/admin/dossier-suggestions", params={"dossier_ids": "DOS"})
+    assert options.status_code == 200  # no error page swapped into the field's datalist
+    assert "<option" not in options.text
