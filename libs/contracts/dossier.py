@@ -61,11 +61,18 @@ class InsuredPersonDetails(BaseModel):
     cover: str | None = Field(default=None, description="health | life | accident | other")
 
 
+USUAL_DRIVER = "usual_driver"
+"""The field of a vehicle's `details` that holds the person id of its usual driver."""
+
+
 class RiskObject(BaseModel):
     risk_object_id: str
     kind: str = Field(description="vehicle | building | person | other")
     description: str
     details: dict[str, str] = Field(default_factory=dict, description="Kind-specific fields")
+    detail_labels: dict[str, str] = Field(
+        default_factory=dict, description="How the broker's system names each field of "
+        "`details` (shown for the fields MyBroker has no label of its own for)")
     vehicle: VehicleDetails | None = Field(default=None, description="Only for kind vehicle")
     building: BuildingDetails | None = Field(default=None, description="Only for kind building")
     insured_person: InsuredPersonDetails | None = Field(
@@ -403,6 +410,8 @@ class RiskObjectDetail(BaseModel):
     claims: list[Claim]
     insured_person: Person | None = Field(
         default=None, description="The person of the dossier a person-related risk insures")
+    usual_driver: Person | None = Field(
+        default=None, description="The person of the dossier that details['usual_driver'] names")
 
 
 class ContractDetail(BaseModel):

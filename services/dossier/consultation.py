@@ -4,6 +4,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from libs.contracts.dossier import (
+    USUAL_DRIVER,
     Claim,
     ClaimDetail,
     ClaimPage,
@@ -132,11 +133,17 @@ class DossierConsultation:
             self._store.on_risk_objects(query.dossier_id, Contract, [query.object_id]),
             self._store.on_risk_objects(query.dossier_id, Claim, [query.object_id]))
         insured = risk_object.insured_person
+        insured_person, usual_driver = await asyncio.gather(
+            self._person(query.dossier_id, insured.person_id if insured is not None else None),
+            self._person(query.dossier_id, risk_object.details.get(USUAL_DRIVER)))
         return RiskObjectDetail(
             dossier_id=query.dossier_id, risk_object=risk_object, contracts=contracts,
             claims=_newest_first(claims), covers=cover_lines(query.object_id, contracts),
-            insured_person=await self._store.get(query.dossier_id, Person, insured.person_id)
-            if insured is not None and insured.person_id else None)
+            insured_person=insured_person, usual_driver=usual_driver)
+
+    async def _person(self, dossier_id: str, person_id: str | None) -> Person | None:
+        """The dossier's person a risk object names, if it names one that exists."""
+        return await self._store.get(dossier_id, Person, person_id) if person_id else None
 
     async def list_contract_page(self, query: ListQuery) -> ContractPage:
         """My contracts: one page."""
