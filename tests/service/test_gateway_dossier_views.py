@@ -438,3 +438,20 @@ def test_a_vehicles_fields_have_labels_units_and_the_drivers_name_in_every_langu
         assert "Tow bar" in page.text  # no label given: the name made readable
         for raw in ("power_kw", "Power kw", "cents", "P-00417-1</", "usual_driver", "Fuel: "):
             assert raw not in page.text, (language, raw)
+
+
+def test_co_users_of_a_dossier_see_who_sent_each_recent_request(gateway: Gateway) -> None:
+    def sent(subject: str, user_id: str, name: str) -> requests.RequestPublic:
+        return requests.RequestPublic(
+            request_id=subject, dossier_id="D1", kind="message", subject=subject, body="...",
+            status="pending", sent_by=user_id, sent_by_name=name,
+            sent_at=datetime(2026, 11, 3, 9, 0, tzinfo=UTC))
+
+    gateway.rpc.answer(requests.LIST_REQUESTS, requests.RequestList(requests=[
+        sent("Nieuw adres", "u1", "An Peeters"), sent("Vraag over de omnium", "u2", "Luc Peeters"),
+        sent("Oud bericht", "u3", "")]))
+    sign_in(gateway)  # as An Peeters (u1)
+    page = gateway.client.get("/")
+    assert "Verzonden door u" in page.text
+    assert "Verzonden door Luc Peeters" in page.text
+    assert "Verzonden door een andere gebruiker van dit dossier" in page.text
