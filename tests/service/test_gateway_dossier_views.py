@@ -196,7 +196,8 @@ def test_the_contract_page_lists_guarantees_risk_objects_claims_and_invoices(
     page = gateway.client.get("/contracts/C-00417-AUTO")
     assert page.status_code == 200
     for shown in ("AU-7712.345.219", "Garanties", "Volledige omnium", "VF-2025-031177",
-                  "Payée", 'href="/risks/R-00417-1?dossier=D1"', 'class="close" href="/contracts?dossier=D1"'):
+                  "Payée", 'href="/risks/R-00417-1?dossier=D1"',
+                  'class="close" href="/contracts?dossier=D1"'):
         assert shown in page.text, shown
 
 
@@ -340,7 +341,8 @@ def test_the_cross_returns_to_the_list_page_the_detail_was_opened_from(
     opened = "/claims/S-00417-1?back=/claims%3Fsort%3Dstatus%26order%3Dasc%26cursor%3Dc2"
     assert f'href="{opened}&amp;dossier=D1"' in listed.text
     detail = gateway.client.get(f"{opened}&dossier=D1")
-    assert 'class="close" href="/claims?sort=status&amp;order=asc&amp;cursor=c2&amp;dossier=D1"' in detail.text
+    assert ('class="close" href="/claims?sort=status&amp;order=asc&amp;cursor=c2&amp;dossier=D1"'
+            in detail.text)
     # A shared detail link closes to the list; a `back` elsewhere is not followed.
     for elsewhere in ("", "?back=https://evil.example/claims", "?back=/admin", "?back=//x"):
         page = gateway.client.get(f"/claims/S-00417-1{elsewhere}")
