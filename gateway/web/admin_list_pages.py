@@ -1,6 +1,7 @@
-"""The office's list pages: every account (filters: role, status, text) and every invitation
-(pending, used, expired, revoked) with resend and revoke. Pages follow auth's keyset cursor
-("next page" carries `after`); a row links to the account page of /admin/accounts.
+"""The office's list pages: every account (filters: role, status, text), every invitation
+(pending, used, expired, revoked) with resend and revoke, and the audit log (filters: kind of
+action, staff member). Pages follow auth's keyset cursor ("next page" carries `after`, or
+`before` for the audit log); an account row links to the account page of /admin/accounts.
 """
 
 from typing import Annotated, Any, get_args
@@ -8,9 +9,11 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 
 from gateway.deps import Rpc, origin_of
-from gateway.web.admin_pages import office_page, refusal_message, staff_only
+from gateway.web.admin_pages import office_admin, office_page, refusal_message, staff_only
+from gateway.web.audit_view import ACTION_KINDS, audit_line
 from gateway.web.pages import CsrfChecked, Pages, PageSession
 from libs.contracts import account_lists as lists
 from libs.contracts import auth
@@ -111,3 +114,28 @@ async def revoke_listed_invitation(
     """The invited client's link stops working."""
     return await _invitation_action(request, session, pages, rpc, user_id,
                                     auth.REVOKE_INVITATION, "revoked")
+
+
+@router.get("/admin/audit")
+async def audit_page(
+    request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+    kind: str = "", actor: Annotated[str, Query(max_length=32)] = "",
+    before: Annotated[str, Query(max_length=80)] = "",
+) -> Response:
+    """Who did what, when, from which device: the staff actions, newest first (office admin)."""
+    caller = office_admin(session).claims.caller()
+    filters = {"kind": _choice(kind, get_args(auth.AuditActionKind)), "actor": actor or None}
+    try:
+        log = await rpc.call(auth.LIST_AUDIT, auth.AuditQuery(
+            caller=caller, limit=PAGE_SIZE, action_kind=filters["kind"],
+            actor_id=filters["actor"], before=before or None))
+    except ValidationError:  # a stale or edited address: the log's first page, unfiltered
+        return pages.redirect(request, "/admin/audit")
+    translate = pages.gettext(pages.language(request, session))
+    shown = {key: value for key, value in filters.items() if value}
+    return office_page(pages, request, session, "admin/audit.html", {
+        "lines": [audit_line(entry, translate) for entry in log.entries], "staff": log.staff,
+        "kinds": ACTION_KINDS, "filters": filters, "is_first_page": not before,
+        "first_page": "/admin/audit?" + urlencode(shown),
+        "next_page": None if log.next_before is None else
+        "/admin/audit?" + urlencode({**shown, "before": log.next_before})})

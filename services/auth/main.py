@@ -16,6 +16,7 @@ from services.auth.access_tokens import AccessTokenSigner, signing_key_from_sett
 from services.auth.account_lists import AccountListHandlers
 from services.auth.accounts import AccountHandlers
 from services.auth.audit import AuditTrail
+from services.auth.audit_log import AuditLogHandlers
 from services.auth.background import BackgroundWork
 from services.auth.config import AuthSettings
 from services.auth.domain import SessionLimits
@@ -102,7 +103,7 @@ def build(settings: AuthSettings) -> AuthService:
     list_handlers = AccountListHandlers(database)
     subscribers.register(
         broker, handlers, password_handlers, registration_handlers, account_handlers,
-        eid_handlers, list_handlers, prefetch=settings.rpc_prefetch,
+        eid_handlers, list_handlers, AuditLogHandlers(database), prefetch=settings.rpc_prefetch,
     )
 
     async def prepare_database() -> None:
