@@ -14,7 +14,7 @@ from gateway.deps import Rpc, State
 from gateway.downloads import open_and_stream
 from gateway.web.pages import Pages, PageSession, active_dossier_id, dossier_choices
 from libs.contracts import documents
-from libs.servicekit.errors import Invalid, NotFound
+from libs.servicekit.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
@@ -69,8 +69,8 @@ async def document_file(
     """A document's body for the pages (the viewer's PDF, an image, the original)."""
     claims = session.claims
     active = active_dossier_id(request, claims)
-    if active is None:
-        raise Invalid("Choose a dossier first.")
+    if active is None:  # staff, or a client without a dossier: no document is theirs
+        raise NotFound("This document does not exist.")
     return await open_and_stream(rpc, state.storage, claims.caller(), dossier_id=active,
                                  document_id=document_id, variant=variant,
                                  range_header=range_header, if_range=if_range,
