@@ -4,7 +4,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field, field_validator
 
 from libs.contracts.caller import Caller, Role
 from libs.contracts.envelope import Event
@@ -259,6 +259,13 @@ class AuditQuery(BaseModel):
     before: str | None = Field(
         default=None, pattern=AUDIT_CURSOR_PATTERN,
         description="Only entries older than this one (`next_before` of the previous page)")
+
+    @field_validator("before")
+    @classmethod
+    def _a_real_moment(cls, before: str | None) -> str | None:
+        if before is not None:
+            datetime.fromisoformat(before.partition("/")[0])  # hour 26 is a ValueError
+        return before
 
 
 class AuditEntry(BaseModel):

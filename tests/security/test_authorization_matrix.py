@@ -33,7 +33,6 @@ from tests.system.stack import (
     fixture_dossier,
     new_client,
     staff_log_in,
-    system_stack,  # noqa: F401 - the session's running stack
 )
 
 pytestmark = pytest.mark.system
@@ -109,7 +108,7 @@ class Office:
 
 
 @pytest.fixture(scope="module")
-def office(system_stack: SystemStack) -> Iterator[Office]:  # noqa: F811
+def office(system_stack: SystemStack) -> Iterator[Office]:
     with httpx.Client(base_url=system_stack.gateway_url, timeout=30.0) as gateway:
         admin = staff_log_in(system_stack, gateway)
         shared = fixture_dossier("peeters")

@@ -101,6 +101,7 @@ async def test_walking_the_pages_shows_every_entry_once_in_order(service: AuthSe
 
 async def test_a_page_boundary_that_is_not_one_is_refused() -> None:
     for before in ("k", "2026-12-05T10:00:00+00:00/$where", "2026-12-05/" + "a" * 32,
+                   "3336-06-26T26:89:46+00:00/" + "a" * 32,
                    "2026-12-05T10:00:00+00:00/" + "a" * 32 + "\x00"):
         with pytest.raises(ValidationError):
             auth.AuditQuery(caller=ADMIN, before=before)
