@@ -22,6 +22,8 @@ if $force || [ ! -f .env ]; then
       -e "s/^MYBROKER_S3_SECRET_KEY=.*/MYBROKER_S3_SECRET_KEY=$(random 40)/" \
       -e "s/^MYBROKER_ADMIN_PASSWORD=.*/MYBROKER_ADMIN_PASSWORD=$admin_password/" \
       -e "s/^MYBROKER_PROXY_SECRET=.*/MYBROKER_PROXY_SECRET=$(random 48)/" \
+      -e "s/^MYBROKER_DOSSIER_CURSOR_SECRET=.*/MYBROKER_DOSSIER_CURSOR_SECRET=$(random 48)/" \
+      -e "s/^MYBROKER_AUTH_CURSOR_SECRET=.*/MYBROKER_AUTH_CURSOR_SECRET=$(random 48)/" \
       .env.example > .env
   chmod 600 .env
   echo "wrote .env (first admin: $(grep '^MYBROKER_ADMIN_EMAIL=' .env | cut -d= -f2) / $admin_password)"
