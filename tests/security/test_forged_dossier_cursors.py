@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from faststream.rabbit import TestRabbitBroker
 
 from libs.contracts import dossier
@@ -298,3 +299,20 @@ async def test_a_row_of_another_dossier_stored_in_the_callers_range_is_never_sho
         assert detail.status_code == 404 and foreign_markers(detail.text) == []
     finally:
         await contracts.delete_one({"_id": intruder["_id"]})
+
+
+async def test_a_refused_cursor_is_logged_as_tampering_with_the_caller_and_never_the_secret(
+    office: DossierService, gateway: AttackedGateway,
+) -> None:
+    forged = unsigned(v=1, kind="contract", sort="position", descending=False, toward="after",
+                      key="k", page=2)
+    with structlog.testing.capture_logs() as logged:
+        answer = await gateway.http.get(
+            f"/api/v1/dossiers/{CALLER}/contract-pages", params={"cursor": forged},
+            headers=gateway.bearer(user_id="u-mallory", dossiers=(CALLER,)))
+    assert answer.status_code == 422
+    [warning] = [entry for entry in logged if entry.get("alert") == "cursor_tampering"]
+    assert warning["log_level"] == "warning"
+    assert (warning["user_id"], warning["role"], warning["dossier_id"], warning["list"]) == (
+        "u-mallory", "client", CALLER, "contract")
+    assert not any(SECRET in str(entry) or forged in str(entry) for entry in logged)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from libs.contracts import account_lists as lists
 from libs.contracts.caller import Role
@@ -141,3 +142,16 @@ async def test_walking_the_lists_by_their_own_cursors_shows_every_row_once(
             break
         params["after"] = page.json()["next_after"]
     assert len(invitations) == len(set(invitations)) == 23
+
+
+async def test_a_refused_cursor_of_an_office_list_is_logged_as_tampering(
+    service: AuthService, office: AttackedGateway,
+) -> None:
+    with structlog.testing.capture_logs() as logged:
+        answer = await office.http.get(
+            "/admin/api/v1/accounts", params={"after": "a"},
+            headers=office.bearer(user_id="u-mallory", role=Role.AGENT, dossiers=()))
+    assert answer.status_code == 422
+    [warning] = [entry for entry in logged if entry.get("alert") == "cursor_tampering"]
+    assert (warning["log_level"], warning["user_id"], warning["role"], warning["list"]) == (
+        "warning", "u-mallory", "agent", "accounts")
