@@ -29,6 +29,15 @@ if $force || [ ! -f .env ]; then
   echo "wrote .env (first admin: $(grep '^MYBROKER_ADMIN_EMAIL=' .env | cut -d= -f2) / $admin_password)"
 fi
 
+# Secrets added after an .env was made (the page cursor keys): filled in, the rest kept.
+for name in MYBROKER_DOSSIER_CURSOR_SECRET MYBROKER_AUTH_CURSOR_SECRET; do
+  if ! grep -q "^$name=." .env; then
+    sed -i "/^$name=/d" .env
+    echo "$name=$(random 48)" >> .env
+    echo "added $name to .env"
+  fi
+done
+
 if $force || [ ! -f "$secrets/jwt-private.pem" ]; then
   openssl genpkey -algorithm ed25519 -out "$secrets/jwt-private.pem"
   openssl pkey -in "$secrets/jwt-private.pem" -pubout -out "$secrets/jwt-public.pem"
