@@ -63,7 +63,7 @@ class DossierConsultation:
         if sort not in SORT_FIELDS[kind]:
             raise Invalid("This list cannot be sorted that way.", fields={
                 "sort": "one of " + ", ".join(SORT_FIELDS[kind])})
-        cursor = None if query.cursor is None else self._decode(query, kind, sort)
+        cursor = None if query.cursor is None else self._decode(query, query.cursor, kind, sort)
         total = self._store.total(header, kind)
         size = query.page_size
         read = cursors.window(cursor, page_size=size, total=total)
@@ -103,12 +103,12 @@ class DossierConsultation:
             last_cursor=leading("last", None, page_count))
         return info, [item for _, item in rows]
 
-    def _decode(self, query: ListQuery, kind: ObjectKind, sort: str) -> cursors.PageCursor:
-        """The query's cursor, if this service made it for this very list; a refused one is
-        logged as a tampering attempt (who, which dossier and list; never the cursor)."""
-        assert query.cursor is not None
+    def _decode(self, query: ListQuery, text: str, kind: ObjectKind, sort: str
+                ) -> cursors.PageCursor:
+        """The query's cursor `text`, if this service made it for this very list; a refused
+        one is logged as a tampering attempt (who, which dossier and list; never the cursor)."""
         try:
-            return self._cursors.decode(query.cursor, dossier_id=query.dossier_id, kind=kind,
+            return self._cursors.decode(text, dossier_id=query.dossier_id, kind=kind,
                                         sort=sort, descending=query.descending)
         except CursorRefused:
             log.warning("page cursor refused: forged, edited or made for another list",
