@@ -29,7 +29,7 @@ async def list_accounts(
     role: lists.AccountRoleFilter | None = None,
     status: lists.AccountStatusFilter | None = None,
     contains: Annotated[str, Query(max_length=100)] = "",
-    after: Annotated[str, Query(max_length=320)] = "",
+    after: Annotated[str, Query(max_length=lists.MAX_CURSOR)] = "",
     limit: Annotated[int, Query(ge=1, le=lists.MAX_PAGE)] = 50,
 ) -> lists.AccountPage:
     """Accounts by e-mail address, a page at a time (`after` = `next_after`); agents: clients."""
@@ -42,7 +42,7 @@ async def list_accounts(
 async def list_invitations(
     claims: StaffCaller, rpc: Rpc,
     state: lists.InvitationStateFilter | None = None,
-    after: Annotated[str, Query(max_length=200)] = "",
+    after: Annotated[str, Query(max_length=lists.MAX_CURSOR)] = "",
     limit: Annotated[int, Query(ge=1, le=lists.MAX_PAGE)] = 50,
 ) -> lists.InvitationPage:
     """Invitations, newest first, a page at a time; resend or revoke them per account."""

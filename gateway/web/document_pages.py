@@ -28,18 +28,19 @@ async def documents_page(
     context: str | None = None, type: str = "", page: int = 1,
 ) -> Response:
     """My documents: newest first, filtered by type, 20 a page; or one context's documents."""
+    page = min(max(page, 1), documents.MAX_PAGE_NUMBER)  # a typed-in number: the nearest page
     claims = session.claims
     active = active_dossier_id(request, claims)
     listing: documents.DocumentList | None = None
     if active is not None:
         listing = await rpc.call(documents.LIST_DOCUMENTS, documents.ListDocumentsQuery(
             caller=claims.caller(), dossier_id=active, context=parse_context(context),
-            content_type=TYPE_FILTERS.get(type), page=max(page, 1), page_size=PAGE_SIZE))
+            content_type=TYPE_FILTERS.get(type), page=page, page_size=PAGE_SIZE))
     total = listing.total or 0 if listing else 0
     return pages.render(request, "documents/list.html", {
         "dossiers": await dossier_choices(rpc, claims), "active": active,
         "documents": listing.documents if listing else [], "context": context or "",
-        "type": type if type in TYPE_FILTERS else "", "page": max(page, 1),
+        "type": type if type in TYPE_FILTERS else "", "page": page,
         "pages": max(1, -(-total // PAGE_SIZE)), "total": total}, session=session)
 
 

@@ -311,18 +311,23 @@ class DossierChanged(Event):
 
 # --- consultation: paginated lists and details (manual 3.1) ----------------------------------
 
+MAX_PAGE_SIZE = 100
+MAX_PAGE_NUMBER = 1_000_000  # more than any dossier's objects: a bigger number is a 422
+
 
 class ListQuery(BaseModel):
     """One page of a list: the first one, or the one a cursor of an earlier page leads to."""
 
     caller: Caller
     dossier_id: str
-    page_size: int = Field(default=20, ge=1, le=100)
-    sort: str | None = Field(default=None, description="A field the list can be sorted on")
+    page_size: int = Field(default=20, ge=1, le=MAX_PAGE_SIZE)
+    sort: str | None = Field(default=None, max_length=40,
+                             description="A field the list can be sorted on")
     descending: bool = False
     cursor: str | None = Field(
         default=None, max_length=4000,
-        description="Opaque: a `*_cursor` of a page of this list, same sort and order")
+        description="Opaque and signed: a `*_cursor` of a page of this list of this dossier, "
+                    "same sort and order; any other is refused (422)")
 
 
 class ObjectQuery(BaseModel):

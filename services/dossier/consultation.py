@@ -26,12 +26,15 @@ from libs.contracts.dossier import (
     RiskObjectPage,
 )
 from libs.servicekit.access import require_dossier_access
+from libs.servicekit.cursor_signing import CursorRefused
 from libs.servicekit.errors import Invalid, NotFound
+from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document
 from services.dossier import cursors
 from services.dossier.domain import cover_lines, is_overdue, next_renewal
 from services.dossier.store import SORT_FIELDS, DossierStore, ModelT
 
+log = get_logger(__name__)
 DOSSIER_NOT_FOUND = "This dossier does not exist."
 DEFAULT_SORT: dict[ObjectKind, str] = {
     "risk_object": "position", "contract": "position", "claim": "occurred_on",
@@ -42,8 +45,9 @@ DEFAULT_SORT: dict[ObjectKind, str] = {
 class DossierConsultation:
     """What a client (or staff) reads of a dossier; every query checks the caller first."""
 
-    def __init__(self, store: DossierStore) -> None:
+    def __init__(self, store: DossierStore, page_cursors: cursors.PageCursors) -> None:
         self._store = store
+        self._cursors = page_cursors
 
     async def _open(self, caller_query: DossierQuery | ListQuery | ObjectQuery) -> Document:
         require_dossier_access(caller_query.caller, caller_query.dossier_id)
@@ -60,8 +64,7 @@ class DossierConsultation:
         if sort not in SORT_FIELDS[kind]:
             raise Invalid("This list cannot be sorted that way.", fields={
                 "sort": "one of " + ", ".join(SORT_FIELDS[kind])})
-        cursor = None if query.cursor is None else cursors.decode(
-            query.cursor, kind=kind, sort=sort, descending=query.descending)
+        cursor = None if query.cursor is None else self._decode(query, query.cursor, kind, sort)
         total = self._store.total(header, kind)
         size = query.page_size
         read = cursors.window(cursor, page_size=size, total=total)
@@ -86,9 +89,9 @@ class DossierConsultation:
             previous_key = next_key = read.key
 
         def leading(toward: cursors.Toward, key: str | None, number: int) -> str:
-            return cursors.encode(cursors.PageCursor(
+            return self._cursors.encode(cursors.PageCursor(
                 kind=kind, sort=sort, descending=query.descending, toward=toward, key=key,
-                page=number))
+                page=number), dossier_id)
 
         page_count = cursors.page_count(total, size)
         info = PageInfo(
@@ -100,6 +103,20 @@ class DossierConsultation:
             if has_next and next_key is not None else None,
             last_cursor=leading("last", None, page_count))
         return info, [item for _, item in rows]
+
+    def _decode(self, query: ListQuery, text: str, kind: ObjectKind, sort: str
+                ) -> cursors.PageCursor:
+        """The query's cursor `text`, if this service made it for this very list; a refused
+        one is logged as a tampering attempt (who, which dossier and list; never the cursor)."""
+        try:
+            return self._cursors.decode(text, dossier_id=query.dossier_id, kind=kind,
+                                        sort=sort, descending=query.descending)
+        except CursorRefused:
+            log.warning("page cursor refused: forged, edited or made for another list",
+                        alert="cursor_tampering", user_id=query.caller.user_id,
+                        role=query.caller.role.value, dossier_id=query.dossier_id, list=kind,
+                        sort=sort, descending=query.descending)
+            raise
 
     async def _get(self, query: ObjectQuery, model: type[ModelT]) -> ModelT:
         await self._open(query)

@@ -63,4 +63,6 @@ class RequestStore:
         if status is not None:
             criteria["status"] = str(status)
         cursor = self._requests.find(criteria, REQUEST_FIELDS).sort(NEWEST_FIRST)
-        return [_to_request(document) async for document in cursor]
+        # The last check, whatever the query matched (defence in depth): only this dossier's.
+        return [_to_request(document) async for document in cursor
+                if document.get("dossier_id") == dossier_id]
