@@ -22,10 +22,21 @@ if $force || [ ! -f .env ]; then
       -e "s/^MYBROKER_S3_SECRET_KEY=.*/MYBROKER_S3_SECRET_KEY=$(random 40)/" \
       -e "s/^MYBROKER_ADMIN_PASSWORD=.*/MYBROKER_ADMIN_PASSWORD=$admin_password/" \
       -e "s/^MYBROKER_PROXY_SECRET=.*/MYBROKER_PROXY_SECRET=$(random 48)/" \
+      -e "s/^MYBROKER_DOSSIER_CURSOR_SECRET=.*/MYBROKER_DOSSIER_CURSOR_SECRET=$(random 48)/" \
+      -e "s/^MYBROKER_AUTH_CURSOR_SECRET=.*/MYBROKER_AUTH_CURSOR_SECRET=$(random 48)/" \
       .env.example > .env
   chmod 600 .env
   echo "wrote .env (first admin: $(grep '^MYBROKER_ADMIN_EMAIL=' .env | cut -d= -f2) / $admin_password)"
 fi
+
+# Secrets added after an .env was made (the page cursor keys): filled in, the rest kept.
+for name in MYBROKER_DOSSIER_CURSOR_SECRET MYBROKER_AUTH_CURSOR_SECRET; do
+  if ! grep -q "^$name=." .env; then
+    sed -i "/^$name=/d" .env
+    echo "$name=$(random 48)" >> .env
+    echo "added $name to .env"
+  fi
+done
 
 if $force || [ ! -f "$secrets/jwt-private.pem" ]; then
   openssl genpkey -algorithm ed25519 -out "$secrets/jwt-private.pem"
