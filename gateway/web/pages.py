@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from gateway.api.me import DossierRef, granted_dossiers
 from gateway.deps import Rpc, RpcCaller, State
+from gateway.devices import device_token, queue_device_cookie
 from gateway.web.i18n import LANGUAGES
 from gateway.web.rendering import PageRenderer, safe_next
 from gateway.web.session import (
@@ -141,17 +142,21 @@ async def log_in(
 ) -> Response:
     """Sign in with e-mail and password; the tokens go into httponly cookies."""
     _ = pages.gettext(pages.language(request))
+    device = device_token(request)
     try:
         async with state.logins.admitted():
             pair = await rpc.call(auth.LOG_IN, auth.LoginRequest(
                 email=email.strip(), password=password,
-                client_ip=request.client.host if request.client else None))
+                client_ip=request.client.host if request.client else None,
+                device_token=device))
         claims = state.verifier.verify(pair.access_token)
     except ServiceError as error:
         message, status = sign_in_problem(error, _)
         return pages.render(request, "login.html", {
-            "next": safe_next(next), "email": email, "error": message}, status_code=status)
+            "next": safe_next(next), "email": email, "error": message,
+            "locked": isinstance(error, RateLimited)}, status_code=status)
     store_tokens(request, pair)
+    queue_device_cookie(request, device)  # this browser passes the address's lockout from now
     queue_cookie_deletion(request, DOSSIER_COOKIE)  # a new user starts in their first dossier
     if claims.caller().is_staff and safe_next(next) == "/":
         return pages.redirect(request, "/admin")  # staff land on the office pages

@@ -138,7 +138,9 @@ class PageRenderer:
     def finish(self, request: Request, response: Response) -> Response:
         """`response` with the cookie changes this request queued and the pages' headers."""
         response.headers.update(PAGE_HEADERS)
-        return apply_cookies(request, response, secure=self.settings.cookie_secure)
+        # Secure when configured, and always over HTTPS (the device cookie lives a year).
+        secure = self.settings.cookie_secure or request.url.scheme == "https"
+        return apply_cookies(request, response, secure=secure)
 
     def redirect(self, request: Request, target: str) -> Response:
         """See-other to a local path (after a form post), with the queued cookies."""

@@ -93,6 +93,9 @@ class LoginRequest(BaseModel):
     email: str
     password: str
     client_ip: str | None = None
+    device_token: str | None = Field(
+        default=None, max_length=64, description="The browser's device cookie: a device the "
+        "account logged in from before passes the address's lockout")
 
 
 class RefreshRequest(BaseModel):
