@@ -26,6 +26,9 @@ PROBLEM_TYPE_PREFIX = "urn:mybroker:problem:"
 API_PATH_PREFIXES = ("/api/", "/admin/api/")
 WWW_AUTHENTICATE = 'Bearer realm="mybroker"'
 RETRY_AFTER_FIELD = "retry_after"  # seconds; a RATE_LIMITED service error may carry it
+# What a 503 without its own figure tells the caller: the bus reconnects every second and a
+# restarted service is back within seconds, so a short wait is enough.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 
 STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.INVALID: 422,
@@ -61,6 +64,13 @@ def status_of(error: ServiceError) -> int:
 def is_api_request(request: Request) -> bool:
     """True for the JSON APIs, which answer problems; web pages answer HTML."""
     return request.url.path.startswith(API_PATH_PREFIXES)
+
+
+def with_retry_after(response: Response) -> Response:
+    """`response` with a `Retry-After` if it is a 503 without one (RFC 9110 §10.2.3)."""
+    if response.status_code == 503 and "Retry-After" not in response.headers:
+        response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
+    return response
 
 
 def problem_response(
@@ -106,8 +116,10 @@ def install_problem_handlers(app: FastAPI, render_page_error: PageErrorRenderer)
         errors: dict[str, str] | None = None,
     ) -> Response:
         if is_api_request(request):
-            return problem_response(request, status, code, detail, errors=errors)
-        return render_page_error(request, status, code)
+            response: Response = problem_response(request, status, code, detail, errors=errors)
+        else:
+            response = render_page_error(request, status, code)
+        return with_retry_after(response)
 
     async def on_service_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, ServiceError)
@@ -119,7 +131,7 @@ def install_problem_handlers(app: FastAPI, render_page_error: PageErrorRenderer)
         retry_after = fields.pop(RETRY_AFTER_FIELD, None)
         response = answer(request, status, str(error.code), error.detail, fields or None)
         if retry_after is not None and retry_after.isdigit():
-            response.headers["Retry-After"] = retry_after  # RFC 9110 §10.2.3
+            response.headers["Retry-After"] = retry_after  # the service's own figure wins
         return response
 
     async def on_problem(request: Request, error: Exception) -> Response:

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gateway.config import GatewaySettings
+from gateway.problems import with_retry_after
 from gateway.web.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGE_NAMES,
@@ -125,8 +126,10 @@ class PageRenderer:
         return self.translations[language].gettext
 
     def finish(self, request: Request, response: Response) -> Response:
-        """`response` with the cookie changes this request queued and the pages' headers."""
+        """`response` with the cookie changes this request queued and the pages' headers (and a
+        `Retry-After` on a 503, also when a form says "unavailable" itself)."""
         response.headers.update(PAGE_HEADERS)
+        with_retry_after(response)
         return apply_cookies(request, response, secure=self.settings.cookie_secure)
 
     def redirect(self, request: Request, target: str) -> Response:
