@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aio_pika
 import aiormq
 import pytest
 from pydantic import BaseModel
@@ -105,7 +106,7 @@ async def connected_client(
     async def connect_robust(*_: Any, **__: Any) -> FakeConnection:
         return connection
 
-    monkeypatch.setattr(rpc.aio_pika, "connect_robust", connect_robust)
+    monkeypatch.setattr(aio_pika, "connect_robust", connect_robust)
     client = RpcClient("amqp://unused", timeout_seconds=5.0)
     await client.connect()
     return client, connection
