@@ -5,7 +5,7 @@ validation errors, unknown routes and unexpected failures get the same problem s
 are not an API: their failures are handed to a page renderer that answers in HTML.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from libs.contracts.errors import ErrorCode
 from libs.servicekit.errors import ServiceError
@@ -54,6 +55,42 @@ class Problem(Exception):
         self.status = status
         self.code = code
         self.detail = detail
+
+
+class UnexpectedFailures:
+    """ASGI middleware: an unexpected failure is answered here (500) and not raised further.
+
+    Starlette's outermost error handler answers too, but then re-raises, and uvicorn closes the
+    connection of a request that raised: a keep-alive client's next call on it is dropped. Only
+    a failure after the answer started (a stream cut short) still goes up: that connection is
+    broken anyway.
+    """
+
+    def __init__(
+        self, app: ASGIApp, answer: Callable[[Request, Exception], Awaitable[Response]]
+    ) -> None:
+        self.app = app
+        self.answer = answer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as error:
+            if started:
+                raise
+            response = await self.answer(Request(scope, receive), error)
+            await response(scope, receive, send)
 
 
 def status_of(error: ServiceError) -> int:
@@ -163,4 +200,5 @@ def install_problem_handlers(app: FastAPI, render_page_error: PageErrorRenderer)
     app.add_exception_handler(RequestValidationError, on_request_invalid)
     app.add_exception_handler(ValidationError, on_request_invalid)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    app.add_exception_handler(Exception, on_unexpected)
+    app.add_exception_handler(Exception, on_unexpected)  # failures of outer middleware
+    app.add_middleware(UnexpectedFailures, answer=on_unexpected)
