@@ -126,10 +126,9 @@ class PageRenderer:
         return self.translations[language].gettext
 
     def finish(self, request: Request, response: Response) -> Response:
-        """`response` with the cookie changes this request queued and the pages' headers (and a
-        `Retry-After` on a 503, also when a form says "unavailable" itself)."""
+        """`response` with the cookie changes this request queued and the pages' headers."""
+        with_retry_after(response)  # also a form's own "unavailable" 503 says when to retry
         response.headers.update(PAGE_HEADERS)
-        with_retry_after(response)
         return apply_cookies(request, response, secure=self.settings.cookie_secure)
 
     def redirect(self, request: Request, target: str) -> Response:
