@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gateway.config import GatewaySettings
+from gateway.problems import with_retry_after
 from gateway.web.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGE_NAMES,
@@ -137,6 +138,7 @@ class PageRenderer:
 
     def finish(self, request: Request, response: Response) -> Response:
         """`response` with the cookie changes this request queued and the pages' headers."""
+        with_retry_after(response)  # also a form's own "unavailable" 503 says when to retry
         response.headers.update(PAGE_HEADERS)
         # Secure when configured, and always over HTTPS (the device cookie lives a year).
         secure = self.settings.cookie_secure or request.url.scheme == "https"
