@@ -104,6 +104,20 @@ async def test_the_declared_type_is_ignored_the_bytes_decide(service: DocumentsS
     assert document.content_type == "image/gif"
 
 
+async def test_a_file_name_with_a_right_to_left_override_is_kept_and_listed_without_it(
+    service: DocumentsService,
+) -> None:
+    # Shown as it arrives, "factuur\u202efdp.exe" reads "factuurexe.pdf" in any browser.
+    document = await publish(service, filename="factuur\u202efdp.exe",
+                             title="Factuur \u2066juni\u2069\u200f")
+    assert (document.filename, document.title) == ("factuurfdp.exe", "Factuur juni")
+    stored = await service.store.get(document.document_id)
+    assert stored is not None and stored.filename == "factuurfdp.exe"
+    query = documents.ListDocumentsQuery(caller=CLIENT, dossier_id="D1")
+    page = await call_in_memory(service.runtime.broker, documents.LIST_DOCUMENTS, query)
+    assert [d.filename for d in page.documents] == ["factuurfdp.exe"]
+
+
 async def test_a_zip_bomb_docx_is_refused_at_once_and_never_unpacked(
     service: DocumentsService, published_events: list[dict[str, Any]],
 ) -> None:

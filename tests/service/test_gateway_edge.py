@@ -3,11 +3,13 @@ nothing from another host and describe the admin API only to staff."""
 
 import re
 
-from libs.contracts import auth
+from libs.contracts import auth, documents
 from libs.contracts.caller import Role
 from tests.service.gateway_support import (
+    STORE,
     Gateway,
     gateway_fixture,  # noqa: F401 - the `gateway` fixture
+    published,
 )
 from tests.service.test_gateway_admin_pages import csrf, sign_in_as_staff
 
@@ -107,3 +109,33 @@ def test_the_admin_api_docs_are_for_signed_in_staff_only(gateway: Gateway) -> No
     assert [path for path in document["paths"] if not path.startswith("/admin/")] == []
     assert {"StaffCreate", "InvitationCreate", "DossierRecord"} <= set(
         document["components"]["schemas"])
+
+
+def test_an_uploaded_file_name_reaches_the_service_and_the_pages_without_bidi_controls(
+    gateway: Gateway,
+) -> None:
+    gateway.rpc.answer(documents.BEGIN_UPLOAD, documents.UploadSlot(
+        document_id="doc1", upload_url=f"{STORE}/doc1", max_size=10_000))
+
+    def complete(request: object) -> documents.DocumentPublic:
+        assert isinstance(request, documents.CompleteUploadRequest)
+        return published(request.document_id, size=request.size, sha256=request.sha256,
+                         filename="factuur\u202efdp.exe")  # as a store from before would
+
+    gateway.rpc.answer(documents.COMPLETE_UPLOAD, complete)
+    gateway.rpc.answer(documents.PUBLISH_BATCH, documents.BatchPublic(batch_id="b1", count=1))
+    response = gateway.client.post(
+        "/admin/api/v1/dossiers/D1/documents",
+        headers=gateway.bearer(role=Role.AGENT, dossiers=(), user_id="agent1"),
+        files={"file": ("factuur\u202efdp.exe", b"MZ" + bytes(100), "application/pdf")})
+    assert response.status_code == 201, response.text
+    assert response.json()["filename"] == "factuurfdp.exe"
+    [begin] = gateway.rpc.called(documents.BEGIN_UPLOAD)
+    assert isinstance(begin, documents.BeginUploadRequest)
+    assert (begin.filename, begin.title) == ("factuurfdp.exe", "factuurfdp.exe")
+
+    gateway.rpc.answer(documents.LIST_DOCUMENTS, documents.DocumentList(documents=[
+        published("doc1", size=102, sha256="0" * 64, filename="factuur\u202efdp.exe")]))
+    listed = gateway.client.get("/api/v1/dossiers/D1/documents", headers=gateway.bearer())
+    assert listed.status_code == 200 and "\u202e" not in listed.json()["documents"][0]["filename"]
+    assert "factuurfdp.exe" in listed.text
