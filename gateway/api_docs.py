@@ -1,5 +1,5 @@
-"""The OpenAPI documents and their Swagger UI, served from the installed swagger-ui-bundle: the
-docs pages load nothing from another host (a strict CSP says so to the browser).
+"""The OpenAPI documents and their Swagger UI, served from an installed package: the docs pages
+load nothing from another host (a strict CSP says so to the browser).
 
 Anyone may read the client API (/api/openapi.json, /api/docs): the mobile app and its
 developers need it. The admin API (/admin/api/v1) names every office operation and its fields;
@@ -8,10 +8,9 @@ session's cookies, which the Swagger page sends along).
 """
 
 from html import escape
-from pathlib import Path
+from importlib.resources import files
 from typing import Any
 
-import swagger_ui_bundle  # type: ignore[import-untyped]
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
@@ -22,7 +21,9 @@ from gateway.web.pages import Pages, PageSession
 router = APIRouter(include_in_schema=False)
 ADMIN_PREFIX = "/admin/"
 _SCHEMA_REF = "#/components/schemas/"
-SWAGGER_DIR = Path(swagger_ui_bundle.swagger_ui_path)
+# fastapi-offline ships Swagger UI 5 (it draws OpenAPI 3.1, which FastAPI writes); only its
+# static files are used.
+SWAGGER_DIR = files("fastapi_offline") / "static"
 ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css"}
 # Scripts, styles and fetches from this gateway only; Swagger UI sets inline style attributes
 # and draws icons from data: URLs.
@@ -106,7 +107,7 @@ async def docs_asset(name: str) -> FileResponse:
     """Swagger UI's script and style, from the installed package."""
     if name not in ASSETS:
         raise Problem(404, "not_found", "No such file.")
-    return FileResponse(SWAGGER_DIR / name, media_type=ASSETS[name],
+    return FileResponse(str(SWAGGER_DIR / name), media_type=ASSETS[name],
                         headers={"Cache-Control": "public, max-age=86400"})
 
 
