@@ -9,6 +9,7 @@ from pydantic import BaseModel, EmailStr, Field, field_validator
 from libs.contracts.caller import Caller, Role
 from libs.contracts.envelope import Event
 from libs.contracts.rpc import Ack, RpcMethod
+from libs.contracts.shown_names import GivenName, ShownName
 
 # --- models ---------------------------------------------------------------------------------
 
@@ -18,7 +19,7 @@ class UserPublic(BaseModel):
 
     user_id: str
     email: EmailStr
-    display_name: str
+    display_name: ShownName
     role: Role
     status: str = Field(description="invited | active | disabled")
     language: str = "nl"
@@ -56,7 +57,7 @@ class StaffOrigin(BaseModel):
 class CreateStaffRequest(BaseModel):
     caller: Caller
     email: EmailStr
-    display_name: str = Field(min_length=1, max_length=200)
+    display_name: GivenName = Field(min_length=1, max_length=200)
     role: Role
     password: str
     origin: StaffOrigin | None = None
@@ -65,7 +66,7 @@ class CreateStaffRequest(BaseModel):
 class InviteClientRequest(BaseModel):
     caller: Caller
     email: EmailStr
-    display_name: str = Field(min_length=1, max_length=200)
+    display_name: GivenName = Field(min_length=1, max_length=200)
     language: str = Field(default="nl", pattern="^(nl|fr|en)$")
     dossier_ids: list[str] = Field(default_factory=list)
     correlation_id: str | None = None
@@ -168,8 +169,8 @@ class ChangePasswordRequest(BaseModel):
 class RegisterRequest(BaseModel):
     """Self-registration ("Zich inschrijven"); the same answer whether the address is known."""
 
-    last_name: str = Field(min_length=1, max_length=100)
-    first_name: str = Field(min_length=1, max_length=100)
+    last_name: GivenName = Field(min_length=1, max_length=100)
+    first_name: GivenName = Field(min_length=1, max_length=100)
     birth_date: date
     email: EmailStr
     phone: str = Field(min_length=6, max_length=30)
@@ -200,8 +201,8 @@ class RegistrationPublic(BaseModel):
 
     registration_id: str
     status: str = Field(description="awaiting_confirmation | pending | approved | refused")
-    last_name: str
-    first_name: str
+    last_name: ShownName
+    first_name: ShownName
     birth_date: date
     email: EmailStr
     phone: str
@@ -380,7 +381,7 @@ class DossierMembersRequest(BaseModel):
 class DossierMember(BaseModel):
     user_id: str
     email: EmailStr
-    display_name: str
+    display_name: ShownName
     language: str = "nl"
 
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from libs.contracts.caller import Caller
 from libs.contracts.envelope import Event
 from libs.contracts.rpc import RpcMethod
+from libs.contracts.shown_names import GivenName, ShownName
 
 
 class Address(BaseModel):
@@ -24,8 +25,8 @@ class Address(BaseModel):
 class Person(BaseModel):
     person_id: str
     role: str = Field(description="policyholder | partner | child | other")
-    last_name: str
-    first_name: str
+    last_name: GivenName
+    first_name: GivenName
     birth_date: date | None = None
     national_number: str | None = None
     language: str = "nl"
@@ -139,7 +140,7 @@ class DossierImport(BaseModel):
     """A dossier as the broker's management system exports it (replaces the stored dossier)."""
 
     dossier_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    name: str = Field(min_length=1, max_length=200)
+    name: GivenName = Field(min_length=1, max_length=200)
     broker_reference: str | None = None
     persons: list[Person] = Field(default_factory=list)
     risk_objects: list[RiskObject] = Field(default_factory=list)
@@ -150,7 +151,7 @@ class DossierImport(BaseModel):
 
 class DossierSummary(BaseModel):
     dossier_id: str
-    name: str
+    name: ShownName
     broker_reference: str | None = None
     person_count: int
     contract_count: int
@@ -213,7 +214,7 @@ class DossierRecord(BaseModel):
     """
 
     dossier_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    name: str | None = Field(default=None, min_length=1, max_length=200,
+    name: GivenName | None = Field(default=None, min_length=1, max_length=200,
                              description="Required when the dossier is new")
     broker_reference: str | None = Field(
         default=None, description="Client number in the broker's management system")
