@@ -63,6 +63,16 @@ def test_a_proxy_inside_the_configured_networks_is_trusted_without_the_secret() 
     assert not from_trusted_proxy(request_from("192.0.2.1"), settings)
 
 
+def test_with_a_secret_only_the_secret_proves_the_proxy_not_its_network() -> None:
+    """The proxy networks also decide whose X-Forwarded-For counts, so they may be a whole pod
+    network: with a secret configured, an address there is no proof for a certificate."""
+    settings = GatewaySettings(environment="test", trusted_proxy_secret=SECRET,
+                               trusted_proxy_networks="10.244.0.0/16")
+    assert not from_trusted_proxy(request_from("10.244.1.23"), settings)
+    assert from_trusted_proxy(request_from("10.244.1.23", {"X-MyBroker-Proxy-Auth": SECRET}),
+                              settings)
+
+
 def test_the_secret_is_compared_exactly() -> None:
     settings = GatewaySettings(environment="test", trusted_proxy_secret=SECRET)
     assert from_trusted_proxy(request_from("192.0.2.1", {"X-MyBroker-Proxy-Auth": SECRET}),
