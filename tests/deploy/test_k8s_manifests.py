@@ -1,6 +1,7 @@
 """The Kubernetes manifests: every overlay renders, every resource is valid against the
-Kubernetes 1.37 schemas (shipped in `kubernetes-validate`, no network), and the deployments keep
-the operational promises of deploy/README.md."""
+Kubernetes 1.37 schemas (shipped in `kubernetes-validate`, no network) or its operator's CRD
+(vendored in tests/deploy/crds), and the deployments keep the operational promises of
+deploy/README.md."""
 
 import copy
 from typing import Any
@@ -10,10 +11,12 @@ import pytest
 
 from deploy.local.applications import SERVICES
 from tests.deploy.manifests import KUSTOMIZATIONS, Manifest, of_kind, render
+from tests.deploy.operator_schemas import custom_resource_problems, validators
 
 KUBERNETES_VERSION = "1.37.0"
-# Operator resources of the prod overlay: their CRDs are not in the Kubernetes schemas, so only
-# their kind and API group are checked here (deploy/README.md names the operators).
+# Operator resources of the prod overlay: not in the Kubernetes schemas; checked against the
+# operators' own CRDs (tests/deploy/crds), except MinIO's Tenant, whose CRD is not vendored
+# (AGPL-3.0, see tests/deploy/crds/README.md) and which the targeted tests below check.
 OPERATOR_KINDS = {
     ("mongodbcommunity.mongodb.com/v1", "MongoDBCommunity"),
     ("rabbitmq.com/v1beta1", "RabbitmqCluster"),
@@ -23,13 +26,18 @@ OPERATOR_KINDS = {
     ("rabbitmq.com/v1beta1", "Policy"),
     ("minio.min.io/v2", "Tenant"),
 }
+NO_VENDORED_CRD = {("minio.min.io/v2", "Tenant")}
 PROCESSES = (*SERVICES, "gateway")
 
 
 def _schema_problems(manifests: tuple[Manifest, ...]) -> list[str]:
     problems = []
     for manifest in manifests:
-        if (manifest["apiVersion"], manifest["kind"]) in OPERATOR_KINDS:
+        kind = (manifest["apiVersion"], manifest["kind"])
+        if kind in NO_VENDORED_CRD:
+            continue
+        if kind in OPERATOR_KINDS:
+            problems += custom_resource_problems(manifest)
             continue
         try:
             kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
@@ -53,6 +61,28 @@ def test_the_schema_check_refuses_an_unknown_field() -> None:
     deployment = copy.deepcopy(of_kind(render("base"), "Deployment")["auth"])
     deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbes"] = {}
     assert len(_schema_problems((deployment,))) == 1
+
+
+def test_every_operator_kind_but_the_tenant_has_its_crd_vendored() -> None:
+    assert set(validators()) == OPERATOR_KINDS - NO_VENDORED_CRD
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    (("spec", "replica"), 3),  # a typo the API server would prune: 1 node instead of 3
+    (("spec", "replicas"), "three"),
+    (("spec", "rabbitmq", "additionalConfigs"), "x = 1"),
+])
+def test_the_crd_check_refuses_what_the_operator_would_not_get(
+    path: tuple[str, ...], value: object
+) -> None:
+    cluster = copy.deepcopy(of_kind(render("overlays/prod"), "RabbitmqCluster")[
+        "mybroker-rabbitmq"])
+    assert _schema_problems((cluster,)) == []
+    parent = cluster
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = value
+    assert len(_schema_problems((cluster,))) == 1
 
 
 def test_prod_uses_only_known_operator_resources() -> None:
@@ -139,3 +169,12 @@ def test_the_eid_host_asks_for_a_client_certificate_and_forwards_it() -> None:
 def test_no_secret_is_committed_in_any_overlay() -> None:
     for kustomization in KUSTOMIZATIONS:
         assert of_kind(render(kustomization), "Secret") == {}
+
+
+def test_the_dev_mongodb_name_resolves_before_the_pod_is_ready() -> None:
+    """The readiness probe initiates the replica set with the member's DNS name."""
+    manifests = render("overlays/dev")
+    probe = " ".join(of_kind(manifests, "StatefulSet")["mongo"]["spec"]["template"]["spec"][
+        "containers"][0]["readinessProbe"]["exec"]["command"])
+    assert "mongo-0.mongo:27017" in probe
+    assert of_kind(manifests, "Service")["mongo"]["spec"]["publishNotReadyAddresses"] is True
