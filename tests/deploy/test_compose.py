@@ -17,7 +17,7 @@ import pytest
 
 from deploy.local.applications import SERVICES
 from libs.servicekit.probe import probe
-from tests.deploy.manifests import COMPOSE_FILE, REPOSITORY, compose
+from tests.deploy.manifests import COMPOSE_FILE, REPOSITORY, compose, of_kind, render
 
 PROCESSES = (*SERVICES, "gateway")
 NGINX_TEMPLATE = REPOSITORY / "deploy" / "nginx" / "templates" / "default.conf.template"
@@ -55,7 +55,7 @@ def test_the_whole_product_starts_in_order_on_healthy_dependencies() -> None:
     assert services["mongo"]["image"] == "mongo:7.0"
     assert "--replSet" in services["mongo"]["command"]
     assert "rs.initiate" in " ".join(services["mongo"]["healthcheck"]["test"])
-    assert services["rabbitmq"]["image"] == "rabbitmq:3.13-management"
+    assert services["rabbitmq"]["image"] == "rabbitmq:4.2.6-management"
     for name in PROCESSES:
         service = services[name]
         assert service["depends_on"]["mongo"] == {"condition": "service_healthy"}
@@ -195,3 +195,14 @@ def test_the_dev_secrets_script_writes_every_secret_and_keeps_them(tmp_path: Pat
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "http://127.0.0.1:9/health/live"])
 def test_the_container_probe_fails_on_what_is_not_a_healthy_http_answer(url: str) -> None:
     assert probe(url, timeout=0.5) is False
+
+
+def test_minio_is_a_release_with_the_2025_security_fixes_everywhere() -> None:
+    """CVE-2025-31489 and CVE-2025-62506: fixed in RELEASE.2025-10-15T17-29-55Z, which exists
+    only as source (no published image): compose builds it, the overlays use that build."""
+    release = "RELEASE.2025-10-15T17-29-55Z"
+    minio = compose()["services"]["minio"]
+    assert minio["image"].endswith(f":{release}")
+    assert minio["build"]["context"].endswith(f"#{release}")
+    dev = of_kind(render("overlays/dev"), "StatefulSet")["minio"]["spec"]["template"]["spec"]
+    assert dev["containers"][0]["image"] == minio["image"]

@@ -4,6 +4,7 @@ Kubernetes 1.37 schemas (shipped in `kubernetes-validate`, no network) or its op
 deploy/README.md."""
 
 import copy
+import json
 from typing import Any
 
 import kubernetes_validate
@@ -178,3 +179,40 @@ def test_the_dev_mongodb_name_resolves_before_the_pod_is_ready() -> None:
         "containers"][0]["readinessProbe"]["exec"]["command"])
     assert "mongo-0.mongo:27017" in probe
     assert of_kind(manifests, "Service")["mongo"]["spec"]["publishNotReadyAddresses"] is True
+
+
+def _bucket_policy(script: str) -> dict[str, Any]:
+    """The IAM policy minio-setup.sh gives the documents key (its here-document)."""
+    policy: dict[str, Any] = json.loads(script.split("<<'POLICY'\n")[1].split("\nPOLICY")[0])
+    return policy
+
+
+@pytest.mark.parametrize("kustomization", ["overlays/dev", "overlays/prod"])
+def test_the_documents_key_gets_a_policy_limited_to_its_bucket(kustomization: str) -> None:
+    manifests = render(kustomization)
+    job = of_kind(manifests, "Job")["minio-setup"]["spec"]["template"]["spec"]
+    [container] = job["containers"]
+    assert container["command"] == ["/bin/sh", "/setup/minio-setup.sh"]
+    keys = {entry["name"]: entry["valueFrom"]["secretKeyRef"] for entry in container["env"]
+            if "valueFrom" in entry}
+    documents = of_kind(manifests, "Deployment")["documents"]["spec"]["template"]["spec"][
+        "containers"][0]["env"]
+    used = {entry["name"]: entry["valueFrom"]["secretKeyRef"] for entry in documents
+            if "valueFrom" in entry}
+    assert keys["S3_ACCESS_KEY"] == used["MYBROKER_DOCUMENTS_S3_ACCESS_KEY"]
+    [volume] = [v for v in job["volumes"] if v["name"] == "setup"]
+    script = of_kind(manifests, "ConfigMap")[volume["configMap"]["name"]]["data"][
+        "minio-setup.sh"]
+    [statement] = _bucket_policy(script)["Statement"]
+    assert set(statement["Resource"]) == {"arn:aws:s3:::mybroker-documents",
+                                          "arn:aws:s3:::mybroker-documents/*"}
+    assert all(action.startswith("s3:") and "*" not in action
+               for action in statement["Action"])
+    assert "mc admin policy attach local mybroker-documents --user" in script
+
+
+def test_the_tenant_makes_no_user_the_operator_would_make_an_admin() -> None:
+    """minio/operator attaches consoleAdmin to every spec.users entry."""
+    tenant = of_kind(render("overlays/prod"), "Tenant")["mybroker-minio"]["spec"]
+    assert "users" not in tenant
+    assert tenant["image"].endswith(":RELEASE.2025-10-15T17-29-55Z")  # CVE-2025-62506 fixed
