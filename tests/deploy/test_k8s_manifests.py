@@ -5,8 +5,11 @@ deploy/README.md."""
 
 import copy
 import json
+import re
+from pathlib import Path
 from typing import Any
 
+import crossplane
 import kubernetes_validate
 import pytest
 
@@ -158,7 +161,7 @@ def test_the_eid_host_asks_for_a_client_certificate_and_forwards_it() -> None:
     eid = ingresses["mybroker-eid"]["metadata"]["annotations"]
     assert eid["nginx.ingress.kubernetes.io/auth-tls-verify-client"] == "optional"
     assert eid["nginx.ingress.kubernetes.io/auth-tls-secret"] == "mybroker/mybroker-eid-ca"
-    assert "X-SSL-Client-Cert $ssl_client_escaped_cert" in eid[
+    assert "proxy_set_header X-SSL-Client-Cert $mybroker_client_cert;" in eid[
         "nginx.ingress.kubernetes.io/configuration-snippet"]
     portal = ingresses["mybroker"]["metadata"]["annotations"]
     assert "auth-tls-verify-client" not in " ".join(portal)
@@ -216,3 +219,31 @@ def test_the_tenant_makes_no_user_the_operator_would_make_an_admin() -> None:
     tenant = of_kind(render("overlays/prod"), "Tenant")["mybroker-minio"]["spec"]
     assert "users" not in tenant
     assert tenant["image"].endswith(":RELEASE.2025-10-15T17-29-55Z")  # CVE-2025-62506 fixed
+
+
+def _eid_certificate_paths(snippet: str) -> re.Pattern[str]:
+    """The paths the eID host's snippet forwards the card's certificate on (its `if`)."""
+    [pattern] = re.findall(r"if \(\$uri ~ (\S+)\) \{\s*set \$mybroker_client_cert "
+                           r"\$ssl_client_escaped_cert;", snippet)
+    return re.compile(pattern)
+
+
+def test_the_eid_host_serves_the_portal_and_forwards_the_card_on_the_login_only(
+    tmp_path: Path,
+) -> None:
+    """After the eID login the browser is sent to / on the eID host, with a host-only session
+    cookie; the page loads /static/*: all of it must be routed there (as compose's nginx)."""
+    eid = of_kind(render("overlays/prod"), "Ingress")["mybroker-eid"]
+    [rule] = eid["spec"]["rules"]
+    assert [(p["path"], p["pathType"]) for p in rule["http"]["paths"]] == [("/", "Prefix")]
+    snippet = eid["metadata"]["annotations"]["nginx.ingress.kubernetes.io/configuration-snippet"]
+    login = _eid_certificate_paths(snippet)
+    for path in ("/eid", "/eid/link", "/api/v1/auth/eid/login", "/api/v1/auth/eid"):
+        assert login.match(path), path
+    for path in ("/", "/static/app.css", "/eidx", "/login", "/api/v1/auth/login"):
+        assert not login.match(path), path
+    # The snippet is valid nginx inside a location (nginx's own parser, strict).
+    (tmp_path / "nginx.conf").write_text(
+        "events {}\nhttp { server { location / {\n" + snippet + "\n} } }\n")
+    parsed = crossplane.parse(str(tmp_path / "nginx.conf"), strict=True)
+    assert parsed["errors"] == []
