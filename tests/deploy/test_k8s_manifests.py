@@ -150,10 +150,23 @@ def test_only_the_gateway_admits_traffic_and_only_from_the_ingress_controller() 
     assert gateway["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "gateway"}
     assert gateway["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"] == {
         "kubernetes.io/metadata.name": "ingress-nginx"}
-    egress_ports = {port["port"] for rule in
-                    policies["mybroker-egress-infrastructure"]["spec"]["egress"]
-                    for port in rule["ports"]}
-    assert egress_ports == {53, 5672, 27017, 9000}
+    egress = {name: ({port["port"] for rule in p["spec"]["egress"] for port in rule["ports"]},
+                     p["spec"]["podSelector"])
+              for name, p in policies.items() if name.startswith("mybroker-egress-")}
+    everyone = {"matchLabels": {"app.kubernetes.io/part-of": "mybroker"}}
+    assert egress["mybroker-egress-dns"] == ({53}, everyone)
+    assert egress["mybroker-egress-rabbitmq"] == ({5672}, everyone)
+    assert egress["mybroker-egress-mongodb"] == ({27017}, {"matchExpressions": [{
+        "key": "app.kubernetes.io/name", "operator": "In", "values": list(SERVICES)}]})
+    assert egress["mybroker-egress-minio"] == ({9000}, {"matchExpressions": [{
+        "key": "app.kubernetes.io/name", "operator": "In", "values": ["documents", "gateway"]}]})
+
+
+def test_dns_is_allowed_to_the_cluster_dns_and_to_nodelocal_dnscache() -> None:
+    [rule] = of_kind(render("base"), "NetworkPolicy")["mybroker-egress-dns"]["spec"]["egress"]
+    assert {"ipBlock": {"cidr": "169.254.20.10/32"}} in rule["to"]
+    selectors = [peer["podSelector"]["matchLabels"] for peer in rule["to"] if "podSelector" in peer]
+    assert selectors == [{"k8s-app": "kube-dns"}, {"k8s-app": "node-local-dns"}]
 
 
 def test_the_eid_host_asks_for_a_client_certificate_and_forwards_it() -> None:
