@@ -4,6 +4,7 @@ owns, and the infrastructure pods admit only the processes that use them."""
 import importlib
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,7 +94,7 @@ def test_the_permission_check_refuses_the_former_user_with_every_right() -> None
     assert "read reaches auth.rpc.log_in" in permission_problems("dossier", everything)
 
 
-def _admitted(policy: Manifest) -> list[tuple[object, set[int]]]:
+def _admitted(policy: Manifest) -> list[tuple[dict[str, Any], set[int]]]:
     return [(peer, {port["port"] for port in rule.get("ports", [])})
             for rule in policy["spec"]["ingress"] for peer in rule["from"]]
 
