@@ -13,6 +13,20 @@ mkdir -p "$secrets/tls"
 chmod 700 "$secrets"
 
 random() { openssl rand -base64 48 | tr -dc 'A-Za-z0-9' | head -c "${1:-32}"; }
+# Private keys are 0600. Compose bind-mounts a file secret as it is on the host (owner and mode
+# included), so the key a container reads belongs to that container's user: as root directly,
+# otherwise through a throwaway container of an image compose already uses.
+give_to() {  # uid:gid, file
+  if [ "$(id -u)" = 0 ]; then
+    chown "$1" "$2"
+  elif command -v docker >/dev/null; then
+    docker run --rm --user 0 --entrypoint chown -v "$PWD/$(dirname "$2"):/s" nginx:1.27-alpine \
+      "$1" "/s/$(basename "$2")"
+  else
+    echo "run as root, or: sudo chown $1 $2 (the container's user must read it)" >&2
+    exit 1
+  fi
+}
 
 if $force || [ ! -f .env ]; then
   admin_password="$(random 24)"
@@ -30,8 +44,9 @@ fi
 if $force || [ ! -f "$secrets/jwt-private.pem" ]; then
   openssl genpkey -algorithm ed25519 -out "$secrets/jwt-private.pem"
   openssl pkey -in "$secrets/jwt-private.pem" -pubout -out "$secrets/jwt-public.pem"
-  # Read by uid 10001 inside the containers through a bind mount: the directory stays 0700.
-  chmod 644 "$secrets/jwt-private.pem" "$secrets/jwt-public.pem"
+  chmod 600 "$secrets/jwt-private.pem"
+  chmod 644 "$secrets/jwt-public.pem"
+  give_to 10001:10001 "$secrets/jwt-private.pem"  # auth's user in the image
   echo "wrote $secrets/jwt-private.pem and jwt-public.pem"
 fi
 
@@ -39,6 +54,6 @@ if $force || [ ! -f "$secrets/tls/tls.crt" ]; then
   openssl req -x509 -newkey rsa:3072 -nodes -days 365 -subj "/CN=localhost" \
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
     -keyout "$secrets/tls/tls.key" -out "$secrets/tls/tls.crt" 2>/dev/null
-  chmod 644 "$secrets/tls/tls.key"
+  chmod 600 "$secrets/tls/tls.key"  # read by nginx's master process, which runs as root
   echo "wrote $secrets/tls/tls.crt (self-signed, localhost, 365 days)"
 fi

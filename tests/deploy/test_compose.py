@@ -4,7 +4,9 @@ the compose schema (vendored in `check-jsonschema`), yamllint, and what a person
 
 import importlib.resources
 import json
+import os
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -186,6 +188,11 @@ def test_the_dev_secrets_script_writes_every_secret_and_keeps_them(tmp_path: Pat
         assert len(env[key]) >= 20, key
     secrets = tmp_path / "deploy" / "compose" / "secrets"
     assert "PRIVATE KEY" in (secrets / "jwt-private.pem").read_text()
+    # Private keys: readable by their owner only; the JWT key's owner is auth's uid (as root).
+    for private in (secrets / "jwt-private.pem", secrets / "tls" / "tls.key", tmp_path / ".env"):
+        assert stat.S_IMODE(private.stat().st_mode) == 0o600, private
+    if os.geteuid() == 0:
+        assert (secrets / "jwt-private.pem").stat().st_uid == 10001
     assert "BEGIN CERTIFICATE" in (secrets / "tls" / "tls.crt").read_text()
     first = (tmp_path / ".env").read_text()
     subprocess.run(["bash", str(script)], check=True, capture_output=True, timeout=60)
