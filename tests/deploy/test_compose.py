@@ -213,3 +213,25 @@ def test_minio_is_a_release_with_the_2025_security_fixes_everywhere() -> None:
     assert minio["build"]["context"].endswith(f"#{release}")
     dev = of_kind(render("overlays/dev"), "StatefulSet")["minio"]["spec"]["template"]["spec"]
     assert dev["containers"][0]["image"] == minio["image"]
+
+
+def _refused_at_the_edge(config: str) -> re.Pattern[str] | None:
+    """The path pattern an nginx configuration answers 404 on (location or if), if any."""
+    found = re.search(r"(?:location ~|if \(\$uri ~) (\S+?)\)? \{\s*return 404;", config)
+    return re.compile(found.group(1)) if found else None
+
+
+def test_metrics_and_the_api_description_are_not_served_through_any_proxy() -> None:
+    """Prometheus and integrators reach the gateway's own port; the internet gets 404."""
+    servers = [s for s in NGINX_TEMPLATE.read_text().split("server {")[1:] if "ssl" in s]
+    ingresses = of_kind(render("overlays/prod"), "Ingress")
+    snippets = [i["metadata"]["annotations"]["nginx.ingress.kubernetes.io/configuration-snippet"]
+                for i in ingresses.values()]
+    assert len(servers) == 2 and len(snippets) == 2
+    for config in (*servers, *snippets):
+        refused = _refused_at_the_edge(config)
+        assert refused is not None, config
+        for path in ("/metrics", "/api/docs", "/api/openapi.json"):
+            assert refused.match(path), path
+        for path in ("/", "/api/v1/me", "/metricsx", "/api/docs/x", "/api/openapi_json"):
+            assert not refused.match(path), path
