@@ -71,22 +71,26 @@ def test_every_operator_kind_but_the_tenant_has_its_crd_vendored() -> None:
     assert set(validators()) == OPERATOR_KINDS - NO_VENDORED_CRD
 
 
-@pytest.mark.parametrize(("path", "value"), [
-    (("spec", "replica"), 3),  # a typo the API server would prune: 1 node instead of 3
-    (("spec", "replicas"), "three"),
-    (("spec", "rabbitmq", "additionalConfigs"), "x = 1"),
+@pytest.mark.parametrize(("kind", "name", "path", "value"), [
+    # A typo the API server would prune: one RabbitMQ node instead of three.
+    ("RabbitmqCluster", "mybroker-rabbitmq", ("spec", "replica"), 3),
+    ("RabbitmqCluster", "mybroker-rabbitmq", ("spec", "replicas"), "three"),
+    ("RabbitmqCluster", "mybroker-rabbitmq", ("spec", "rabbitmq", "additionalConfigs"), "x"),
+    # A role's database under a wrong key: pruned, the role would name no database.
+    ("MongoDBCommunity", "mybroker-mongodb", ("spec", "users", 0, "roles", 0, "database"), "x"),
+    ("Permission", "mybroker-auth", ("spec", "permissions", "configur"), ".*"),
+    ("User", "mybroker-gateway", ("spec", "importCredentialsSecret", "nam"), "x"),
 ])
 def test_the_crd_check_refuses_what_the_operator_would_not_get(
-    path: tuple[str, ...], value: object
+    kind: str, name: str, path: tuple[str | int, ...], value: object
 ) -> None:
-    cluster = copy.deepcopy(of_kind(render("overlays/prod"), "RabbitmqCluster")[
-        "mybroker-rabbitmq"])
-    assert _schema_problems((cluster,)) == []
-    parent = cluster
+    resource = copy.deepcopy(of_kind(render("overlays/prod"), kind)[name])
+    assert _schema_problems((resource,)) == []
+    parent: Any = resource
     for key in path[:-1]:
         parent = parent[key]
     parent[path[-1]] = value
-    assert len(_schema_problems((cluster,))) == 1
+    assert len(_schema_problems((resource,))) == 1
 
 
 def test_prod_uses_only_known_operator_resources() -> None:
