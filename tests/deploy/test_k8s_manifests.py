@@ -264,3 +264,18 @@ def test_the_eid_host_serves_the_portal_and_forwards_the_card_on_the_login_only(
         "events {}\nhttp { server { location / {\n" + snippet + "\n} } }\n")
     parsed = crossplane.parse(str(tmp_path / "nginx.conf"), strict=True)
     assert parsed["errors"] == []
+
+
+def test_auth_reads_the_eid_bundle_from_the_optional_secret_mount() -> None:
+    """The Secret may be absent (no eID): auth then finds no file at the configured path and
+    starts with eID login off (tests/service/test_auth_eid.py checks that start)."""
+    manifests = render("overlays/prod")
+    pod = of_kind(manifests, "Deployment")["auth"]["spec"]["template"]["spec"]
+    [volume] = [v for v in pod["volumes"] if v.get("secret", {}).get("secretName")
+                == "mybroker-eid-ca"]
+    assert volume["secret"]["optional"] is True
+    [mount] = [m for m in _container({"spec": {"template": {"spec": pod}}})["volumeMounts"]
+               if m["name"] == volume["name"]]
+    path = of_kind(manifests, "ConfigMap")["mybroker-auth"]["data"][
+        "MYBROKER_AUTH_EID_TRUST_BUNDLE_PATH"]
+    assert path == f"{mount['mountPath']}/ca.crt"
