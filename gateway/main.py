@@ -30,7 +30,7 @@ from gateway.config import GatewaySettings
 from gateway.deps import GatewayState, RpcCaller
 from gateway.login_gate import LoginGate
 from gateway.observability import RequestContext
-from gateway.problems import install_problem_handlers
+from gateway.problems import PROBLEM_RESPONSES, install_problem_handlers
 from gateway.tokens import DenyList, RevocationListener, TokenVerifier, load_public_key
 from gateway.web import admin_list_pages, document_pages, dossier_pages, pages
 from gateway.web.access_pages import router as access_pages_router
@@ -140,6 +140,7 @@ def create_app(
     app = FastAPI(
         title="MyBroker gateway", version="1", lifespan=lifespan,
         docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None,
+        responses=PROBLEM_RESPONSES,
     )
     app.state.gateway = state
     app.state.pages = PageRenderer(settings, SessionRefresher(rpc_caller))

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from libs.contracts.errors import ErrorCode
@@ -38,6 +38,27 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.INTERNAL: 500,
 }
+
+class ProblemDetails(BaseModel):
+    """How every API failure is answered (RFC 9457, media type application/problem+json)."""
+
+    type: str = Field(description="urn:mybroker:problem:<code>, e.g. ...:not_found")
+    title: str = Field(description="The HTTP status phrase")
+    status: int
+    detail: str = Field(description="What went wrong, in words a client can act on")
+    instance: str = Field(description="The path that was asked")
+    errors: dict[str, str] | None = Field(
+        default=None, description="Invalid fields: field path -> what is wrong with it")
+
+
+# Every API operation may answer these: a missing or refused token, an object that is not
+# the caller's, a rule of a service, a limit, a service that cannot be reached. The OpenAPI
+# document lists them for each operation, so a client (and the fuzzing) knows every answer.
+PROBLEM_STATUSES = (400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 431, 503)
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ProblemDetails, "description": HTTPStatus(status).phrase,
+             "content": {PROBLEM_MEDIA_TYPE: {}}}
+    for status in PROBLEM_STATUSES}
 
 PageErrorRenderer = Callable[[Request, int, str], Response]
 """Renders a readable error page: (request, HTTP status, problem code) -> HTML response."""

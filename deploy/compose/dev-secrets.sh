@@ -48,10 +48,28 @@ if $force || [ ! -f .env ]; then
       -e "s/^MYBROKER_S3_SECRET_KEY=.*/MYBROKER_S3_SECRET_KEY=$(random 40)/" \
       -e "s/^MYBROKER_ADMIN_PASSWORD=.*/MYBROKER_ADMIN_PASSWORD=$admin_password/" \
       -e "s/^MYBROKER_PROXY_SECRET=.*/MYBROKER_PROXY_SECRET=$(random 48)/" \
+      -e "s/^MYBROKER_DOSSIER_CURSOR_SECRET=.*/MYBROKER_DOSSIER_CURSOR_SECRET=$(random 48)/" \
+      -e "s/^MYBROKER_AUTH_CURSOR_SECRET=.*/MYBROKER_AUTH_CURSOR_SECRET=$(random 48)/" \
       .env.example > .env
   chmod 600 .env
   echo "wrote .env (first admin: $(grep '^MYBROKER_ADMIN_EMAIL=' .env | cut -d= -f2) / $admin_password)"
 fi
+
+# Secrets added after an .env was made (the page cursor keys, the per-process RabbitMQ and
+# MongoDB users): filled in, the rest kept. MongoDB creates its users only on an empty volume
+# (deploy/README.md "Rotating keys" says how to add them to an existing one).
+if ! grep -q "^MONGO_ROOT_USER=." .env; then
+  echo "MONGO_ROOT_USER=mybroker-admin" >> .env
+fi
+for name in MYBROKER_DOSSIER_CURSOR_SECRET MYBROKER_AUTH_CURSOR_SECRET MONGO_ROOT_PASSWORD \
+    MONGO_REPLICA_KEY $(for p in $processes; do echo "RABBITMQ_PASSWORD_${p^^}"; done) \
+    $(for s in $services; do echo "MONGO_PASSWORD_${s^^}"; done); do
+  if ! grep -q "^$name=." .env; then
+    sed -i "/^$name=/d" .env
+    echo "$name=$(random 48)" >> .env
+    echo "added $name to .env"
+  fi
+done
 
 if $force || [ ! -f "$secrets/jwt-private.pem" ]; then
   openssl genpkey -algorithm ed25519 -out "$secrets/jwt-private.pem"

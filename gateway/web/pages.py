@@ -74,8 +74,24 @@ async def dossier_choices(rpc: RpcCaller, claims: AccessClaims) -> list[DossierR
         return [DossierRef(dossier_id=d, name=d) for d in claims.dossiers]
 
 
+DOSSIER_PARAMETER = "dossier"
+"""The query parameter by which a link names its dossier (mails, pages, shared addresses)."""
+
+
 def active_dossier_id(request: Request, claims: AccessClaims) -> str | None:
-    """The dossier the client chose ("Dossier kiezen"), else their first one."""
+    """The dossier the followed link names (and the active one from then on), else the one the
+    client chose ("Dossier kiezen"), else their first one.
+
+    A link carries its dossier because a client of several dossiers may follow it while another
+    one is active (a mail, a second tab): it opens in its own dossier instead of "not found".
+    """
+    named = request.query_params.get(DOSSIER_PARAMETER)
+    if named is not None:
+        if named not in claims.dossiers:
+            raise NotFound("This dossier does not exist.")
+        if cookie(request, DOSSIER_COOKIE) != named:
+            queue_cookie(request, DOSSIER_COOKIE, named)
+        return named
     chosen = cookie(request, DOSSIER_COOKIE)
     if chosen in claims.dossiers:
         return chosen

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -80,6 +80,17 @@ ERROR_MESSAGES: dict[str, str] = {
     "too_large": _mark("The file is too large."),
 }
 DEFAULT_ERROR_MESSAGE = _mark("Something went wrong on our side. Please try again later.")
+
+
+def in_dossier(path: str, dossier_id: str | None) -> str:
+    """`path` naming `dossier_id`, so the link opens in that dossier wherever it is followed
+    (a mail, another tab, a shared address) - see pages.active_dossier_id."""
+    address, _, fragment = path.partition("#")
+    if not dossier_id or "dossier" in parse_qs(urlsplit(address).query):
+        return path
+    separator = "&" if "?" in address else "?"
+    named = f"{address}{separator}dossier={quote(dossier_id, safe='')}"
+    return f"{named}#{fragment}" if fragment else named
 
 
 def safe_next(target: str | None) -> str:
@@ -158,6 +169,7 @@ class PageRenderer:
             "moment": lambda value: format_moment(value, language),
             **context,
         }
+        page["in_dossier"] = lambda path: in_dossier(path, page.get("active"))
         html = self._environments[language].get_template(template).render(page)
         return self.finish(request, HTMLResponse(html, status_code=status_code))
 

@@ -2,8 +2,9 @@
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field, field_validator
 
 from libs.contracts.caller import Caller, Role
 from libs.contracts.envelope import Event
@@ -244,9 +245,27 @@ class AccountActionRequest(BaseModel):
     origin: StaffOrigin | None = None
 
 
+AuditActionKind = Literal["account", "invitation", "grant", "registration", "eid", "staff"]
+"""What an audit entry's action is about: the part of `action` before the first dot."""
+AUDIT_CURSOR_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?\+00:00/[0-9a-f]{32}$"
+
+
 class AuditQuery(BaseModel):
     caller: Caller
     limit: int = Field(default=100, ge=1, le=1000)
+    action_kind: AuditActionKind | None = Field(default=None, description="Only these actions")
+    actor_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$",
+                                 description="Only the actions of this staff member")
+    before: str | None = Field(
+        default=None, pattern=AUDIT_CURSOR_PATTERN,
+        description="Only entries older than this one (`next_before` of the previous page)")
+
+    @field_validator("before")
+    @classmethod
+    def _a_real_moment(cls, before: str | None) -> str | None:
+        if before is not None:
+            datetime.fromisoformat(before.partition("/")[0])  # hour 26 is a ValueError
+        return before
 
 
 class AuditEntry(BaseModel):
@@ -261,10 +280,21 @@ class AuditEntry(BaseModel):
     details: dict[str, str] = Field(default_factory=dict)
     client_ip: str | None = None
     user_agent: str | None = None
+    actor_name: str | None = Field(default=None, description="The staff member's name now")
+    target_name: str | None = Field(
+        default=None, description="The name of the account the action was about, if any")
+
+
+class StaffMember(BaseModel):
+    user_id: str
+    display_name: str
 
 
 class AuditLog(BaseModel):
     entries: list[AuditEntry]
+    next_before: str | None = Field(default=None, description="The cursor of the next page")
+    staff: list[StaffMember] = Field(
+        default_factory=list, description="The office's staff, to filter the log by")
 
 
 class EidRefusal(StrEnum):

@@ -93,13 +93,18 @@ class CompleteUploadRequest(BaseModel):
                                 "type MyBroker cannot show; the staff upload page asks this")
 
 
+MAX_PAGE_SIZE = 100
+MAX_PAGE_NUMBER = 10_000  # a million documents at 100 a page: a bigger number is a 422
+
+
 class ListDocumentsQuery(BaseModel):
     caller: Caller
     dossier_id: str
     context: DocumentContext | None = None  # None or the general context: every document
-    content_type: str | None = None  # filter on the type ("application/pdf", "image/", ...)
-    page: int = Field(default=1, ge=1)
-    page_size: int = Field(default=100, ge=1, le=100)
+    content_type: str | None = Field(  # filter on the type ("application/pdf", "image/", ...)
+        default=None, max_length=255)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE_NUMBER)
+    page_size: int = Field(default=100, ge=1, le=MAX_PAGE_SIZE)
 
 
 class DocumentList(BaseModel):

@@ -17,6 +17,9 @@ class RequestPublic(BaseModel):
     body: str
     status: str = Field(description="pending | in_progress | accepted | refused")
     sent_by: str = Field(description="user id of the sender")
+    sent_by_name: str = Field(
+        default="", description="The sender's name when they sent it: the co-users of a "
+        "dossier see who sent what")
     sent_at: datetime
 
 
@@ -25,6 +28,8 @@ class SendMessageRequest(BaseModel):
     dossier_id: str
     subject: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=10_000)
+    sender_name: str = Field(default="", max_length=200,
+                             description="The caller's name from their access token")
     correlation_id: str | None = None
 
 

@@ -4,6 +4,7 @@ from typing import ClassVar
 
 from pydantic import Field, SecretStr, model_validator
 
+from libs.servicekit.cursor_signing import CursorSecret
 from libs.servicekit.settings import ServiceSettings, env_prefix
 from services.auth.domain import MAX_ACCESS_TOKEN_SECONDS, password_problem
 
@@ -15,9 +16,12 @@ MIN_ARGON2_TIME_COST = 2
 class AuthSettings(ServiceSettings):
     model_config = env_prefix("auth")  # hides input in errors: no password in start-up logs
     # In prod the private key must be configured; dev/test fall back to an in-memory key.
-    secret_fields: ClassVar[tuple[str, ...]] = ("jwt_private_key_path",)
+    secret_fields: ClassVar[tuple[str, ...]] = ("jwt_private_key_path", "cursor_secret")
 
     jwt_private_key_path: str = ""
+    cursor_secret: CursorSecret = Field(
+        default=SecretStr(""), description="Key of the HMAC that signs the office lists' page "
+        "cursors (at least 32 characters, the same on every replica); dev/test: random if empty")
     access_token_seconds: int = Field(default=300, ge=10, le=MAX_ACCESS_TOKEN_SECONDS)
     refresh_idle_days: int = Field(default=14, ge=1, description="Session ends when unused so long")
     session_max_days: int = Field(default=30, ge=1, description="Session ends so long after login")

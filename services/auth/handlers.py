@@ -122,6 +122,16 @@ class AuthHandlers:
         """Staff invite a client by e-mail; the notifier mails the activation link (manual 1.1)."""
         require_staff(request.caller)
         account = await self._invited_account(request)
+        invitation = await self.send_invitation(request.caller, account, request.correlation_id)
+        await self._audit.record(request.caller, request.origin, "invitation.create",
+                                 account.user_id, dossier_ids=",".join(account.dossier_ids))
+        return invitation
+
+    async def send_invitation(
+        self, caller: Caller, account: Account, correlation: str | None = None
+    ) -> auth.InvitationPublic:
+        """A new activation link for an invited `account`, mailed by the notifier; the
+        caller's action is audited by the use case that sends it (invite, resend)."""
         now = self._clock()
         # Only the newest link works: an earlier mail may have gone to a wrong inbox.
         await self._store.expire_open_invitations(account.user_id, now, "replaced")
@@ -130,14 +140,12 @@ class AuthHandlers:
             invitation_id=new_id(), user_id=account.user_id, email=account.email,
             display_name=account.display_name, language=account.language,
             activation_token=token, expires_at=invitation_expiry(now, self._invitation_days),
-            correlation_id=request.correlation_id or correlation_id.get(),
+            correlation_id=correlation or correlation_id.get(),
         )
-        await self._store.insert_invitation(event, hash_token(token), request.caller.user_id, now)
+        await self._store.insert_invitation(event, hash_token(token), caller.user_id, now)
         self._notify()
         log.info("client invited", invitation_id=event.invitation_id, user_id=account.user_id,
-                 by=request.caller.user_id)
-        await self._audit.record(request.caller, request.origin, "invitation.create",
-                                 account.user_id, dossier_ids=",".join(account.dossier_ids))
+                 by=caller.user_id)
         return auth.InvitationPublic(
             invitation_id=event.invitation_id, user_id=account.user_id, email=account.email,
             expires_at=event.expires_at,

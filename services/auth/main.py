@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from libs.contracts.envelope import utc_now
 from libs.servicekit.bus import create_broker
+from libs.servicekit.cursor_signing import CursorSigner, cursor_key
 from libs.servicekit.logs import configure_logging
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.outbox import OutboxRelay
@@ -16,6 +17,7 @@ from services.auth.access_tokens import AccessTokenSigner, signing_key_from_sett
 from services.auth.account_lists import AccountListHandlers
 from services.auth.accounts import AccountHandlers
 from services.auth.audit import AuditTrail
+from services.auth.audit_log import AuditLogHandlers
 from services.auth.background import BackgroundWork
 from services.auth.config import AuthSettings
 from services.auth.domain import SessionLimits
@@ -99,10 +101,11 @@ def build(settings: AuthSettings) -> AuthService:
         database, store, sessions, audit,
         trust_bundle=trust_bundle_from(settings.eid_trust_bundle_path), notify=relay.notify,
     )
-    list_handlers = AccountListHandlers(database)
+    list_handlers = AccountListHandlers(
+        database, CursorSigner(cursor_key(settings.cursor_secret, settings.environment)))
     subscribers.register(
         broker, handlers, password_handlers, registration_handlers, account_handlers,
-        eid_handlers, list_handlers, prefetch=settings.rpc_prefetch,
+        eid_handlers, list_handlers, AuditLogHandlers(database), prefetch=settings.rpc_prefetch,
     )
 
     async def prepare_database() -> None:

@@ -6,6 +6,7 @@ from libs.contracts import account_lists, auth
 from libs.servicekit.rpc import serve_rpc
 from services.auth.account_lists import AccountListHandlers
 from services.auth.accounts import AccountHandlers
+from services.auth.audit_log import AuditLogHandlers
 from services.auth.eid_login import EidHandlers
 from services.auth.handlers import AuthHandlers
 from services.auth.password_resets import PasswordHandlers
@@ -15,7 +16,7 @@ from services.auth.registrations import RegistrationHandlers
 def register(
     broker: RabbitBroker, handlers: AuthHandlers, passwords: PasswordHandlers,
     registrations: RegistrationHandlers, accounts: AccountHandlers, eid: EidHandlers,
-    lists: AccountListHandlers, *, prefetch: int,
+    lists: AccountListHandlers, audit_log: AuditLogHandlers, *, prefetch: int,
 ) -> None:
     """Wire every RPC method of the service (auth consumes no events)."""
     serve_rpc(broker, auth.CREATE_STAFF, handlers.create_staff, prefetch=prefetch)
@@ -45,7 +46,7 @@ def register(
     serve_rpc(broker, auth.DISABLE_USER, accounts.disable_user, prefetch=prefetch)
     serve_rpc(broker, auth.RESEND_INVITATION, accounts.resend_invitation, prefetch=prefetch)
     serve_rpc(broker, auth.REVOKE_INVITATION, accounts.revoke_invitation, prefetch=prefetch)
-    serve_rpc(broker, auth.LIST_AUDIT, accounts.list_audit, prefetch=prefetch)
+    serve_rpc(broker, auth.LIST_AUDIT, audit_log.list_audit, prefetch=prefetch)
     serve_rpc(broker, auth.LIST_DOSSIER_MEMBERS, accounts.list_dossier_members,
               prefetch=prefetch)
     serve_rpc(broker, auth.EID_LOG_IN, eid.log_in, prefetch=prefetch)
