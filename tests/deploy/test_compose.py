@@ -77,7 +77,7 @@ def test_the_whole_product_starts_in_order_on_healthy_dependencies() -> None:
 def test_no_secret_value_is_written_in_the_compose_file() -> None:
     for name in PROCESSES:
         for key, value in compose()["services"][name]["environment"].items():
-            if re.search(r"(PASSWORD|SECRET|_KEY|AMQP_URL)$", key) and value:
+            if re.search(r"(PASSWORD|SECRET|_KEY|AMQP_URL|MONGO_URL)$", key) and value:
                 assert "${" in str(value), key
     ignored = (REPOSITORY / ".gitignore").read_text().split()
     assert ".env" in ignored
