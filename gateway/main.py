@@ -171,10 +171,15 @@ def main() -> None:
     """Serve the gateway on its host and port until SIGINT/SIGTERM."""
     settings = GatewaySettings()
     configure_logging("gateway", settings.log_level)
-    # The client address (per-IP login back-off, audit log) comes from X-Forwarded-For only
-    # when the connection is from the trusted proxy; anyone else's header is ignored.
-    trusted_proxies = settings.trusted_proxy_networks.replace(" ", ",") or "127.0.0.1"
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 http=SERVER_PARSER, h11_max_incomplete_event_size=MAX_HEADER_BYTES,  # issue 10
                 log_config=None, access_log=False, proxy_headers=True,
-                forwarded_allow_ips=trusted_proxies)
+                forwarded_allow_ips=forwarded_allow_ips(settings))
+
+
+def forwarded_allow_ips(settings: GatewaySettings) -> list[str]:
+    """Where uvicorn takes X-Forwarded-For/-Proto from: the configured proxy networks, else
+    loopback only. The client address (per-IP login back-off, audit log) comes from the header
+    only on a connection from there; anyone else's header is ignored. Passed explicitly, so
+    uvicorn's own FORWARDED_ALLOW_IPS variable is never read: one setting decides."""
+    return [str(network) for network in settings.proxy_networks()] or ["127.0.0.1", "::1"]
