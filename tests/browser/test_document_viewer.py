@@ -111,3 +111,33 @@ def test_a_client_sees_the_pages_of_a_pdf_drawn_and_can_download_the_original(
         assert download.body() == original
     finally:
         page.close()
+
+
+def test_without_javascript_the_viewer_offers_the_pdf_as_a_link(
+    browser: Browser, system_stack: SystemStack, dupont_family: ClientLogin,
+) -> None:
+    title = "Groene kaart zonder script"
+    with httpx.Client(base_url=system_stack.gateway_url, timeout=30.0) as gateway:
+        published = gateway.post(
+            f"/admin/api/v1/dossiers/{DUPONT}/documents",
+            headers=bearer(staff_log_in(system_stack, gateway)), data={"title": title},
+            files={"file": ("kaart.pdf", pages_pdf([(title, [])]), "application/pdf")})
+        assert published.status_code == 201, published.text
+    context = browser.new_context(locale="nl-BE", java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(f"{system_stack.gateway_url}/login?next=/documents")
+        page.fill("#email", dupont_family.email)
+        page.fill("#password", dupont_family.password)
+        page.get_by_role("button", name="Aanmelden").click()
+        page.wait_for_url(re.compile(r".*/documents$"))
+        page.get_by_role("link", name=title).click()
+        expect(page.get_by_role("toolbar")).to_be_hidden()  # pages and zoom need the script
+        link = page.get_by_role("link", name="De PDF openen")
+        expect(link).to_have_count(1)
+        expect(link).to_be_visible()
+        shown = page.request.get(system_stack.gateway_url + str(link.get_attribute("href")))
+        assert shown.status == 200 and shown.body().startswith(b"%PDF-")
+        assert shown.headers["content-type"] == "application/pdf"
+    finally:
+        context.close()
