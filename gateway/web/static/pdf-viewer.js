@@ -10,6 +10,11 @@ pdfjs.GlobalWorkerOptions.workerSrc = VENDOR + "pdf.worker.min.mjs";
 const ZOOM_STEP = 1.25;
 const MIN_SCALE = 0.25;
 const MAX_SCALE = 5;
+// 100 % is the paper's own size on screen: a PDF point is 1/72 inch, a CSS pixel 1/96 inch.
+const ACTUAL_SIZE = 96 / 72;
+// Safari on iPhones draws nothing on a canvas of more pixels than this (4096 x 4096): a zoomed
+// page on a sharp screen is drawn with fewer device pixels per CSS pixel instead.
+const MAX_CANVAS_PIXELS = 4096 * 4096;
 const open = new Set();  // viewers with a loaded document, destroyed when swapped away
 
 function start(root) {
@@ -67,7 +72,8 @@ async function show(element) {
     const page = await pdf.getPage(state.page);
     if (state.fit) { state.scale = fitScale(page); }
     const viewport = page.getViewport({scale: state.scale});
-    const ratio = window.devicePixelRatio || 1;
+    const area = viewport.width * viewport.height;
+    const ratio = Math.min(window.devicePixelRatio || 1, Math.sqrt(MAX_CANVAS_PIXELS / area));
     canvas.width = Math.floor(viewport.width * ratio);
     canvas.height = Math.floor(viewport.height * ratio);
     canvas.style.width = Math.floor(viewport.width) + "px";
@@ -87,7 +93,7 @@ async function show(element) {
     }
     pageNumber.textContent = text.textPage.replace("{page}", state.page)
       .replace("{pages}", pdf.numPages);
-    zoomLevel.textContent = percent.format(state.scale);
+    zoomLevel.textContent = percent.format(state.scale / ACTUAL_SIZE);
     toolbar.querySelector("[data-action=previous]").disabled = state.page <= 1;
     toolbar.querySelector("[data-action=next]").disabled = state.page >= pdf.numPages;
     toolbar.querySelector("[data-action=zoom-out]").disabled = state.scale <= MIN_SCALE;
