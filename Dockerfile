@@ -7,6 +7,13 @@
 # Versions here are the ones of docker-compose.yml and of the test fixtures' container mode.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# --- pdfjs: pdf.js for the document viewer, from the npm registry with npm (pinned + hashed) ------
+FROM ${NODE_IMAGE} AS pdfjs
+WORKDIR /src
+COPY deploy/vendor-pdfjs.sh deploy/
+RUN mkdir -p gateway && deploy/vendor-pdfjs.sh /pdfjs
 
 # --- build: a virtualenv with the project and its dependencies (wheels only, no compiler kept) ---
 FROM ${PYTHON_IMAGE} AS build
@@ -21,6 +28,7 @@ RUN mkdir -p libs services gateway \
 COPY libs ./libs
 COPY services ./services
 COPY gateway ./gateway
+COPY --from=pdfjs /pdfjs ./gateway/web/static/vendor/pdfjs
 RUN /opt/venv/bin/pip install --no-deps --only-binary=:all: . \
     && /opt/venv/bin/python -m compileall -q /opt/venv/lib
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import mimetypes
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -51,6 +52,9 @@ log = get_logger(__name__)
 RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 30.0
 STATIC_DIR = Path(__file__).parent / "web" / "static"
+# pdf.js is loaded as ES modules (.mjs): a browser runs a module only with a JavaScript type, and
+# a slim image may lack /etc/mime.types, where Python would learn the extension.
+mimetypes.add_type("text/javascript", ".mjs")
 
 
 async def _retry(what: str, action: Callable[[], Awaitable[None]]) -> None:

@@ -209,8 +209,10 @@ async def announce_files(
         return JSONResponse({"error": message}, status_code=status)
     # Files the service announced itself meanwhile (this call came late) were mailed already.
     count = batch.count + batch.announced_before
-    return JSONResponse({"count": count, "message": _(
-        "%(count)s document(s) published; the client gets one e-mail about them.") % {
+    ngettext = pages.ngettext(pages.language(request, session))
+    return JSONResponse({"count": count, "message": ngettext(
+        "%(count)s document published; the client gets one e-mail about it.",
+        "%(count)s documents published; the client gets one e-mail about them.", count) % {
         "count": count}})
 
 

@@ -99,14 +99,17 @@ def active_dossier_id(request: Request, claims: AccessClaims) -> str | None:
     return claims.dossiers[0] if claims.dossiers else None
 
 
-def sign_in_problem(error: ServiceError, _: Callable[[str], str]) -> tuple[str, int]:
+def sign_in_problem(error: ServiceError, _: Callable[[str], str],
+                    ngettext: Callable[[str, str, int], str]) -> tuple[str, int]:
     """What the login or activation form says about a refused attempt, and its status."""
     if isinstance(error, RateLimited):
         retry_after = (error.fields or {}).get("retry_after", "")
         if retry_after.isdigit():  # auth says how long the back-off lasts
             minutes = max(1, -(-int(retry_after) // 60))
-            return _("Too many failed attempts. Please try again in %(minutes)s minute(s).") % {
-                "minutes": minutes}, 429
+            return ngettext(
+                "Too many failed attempts. Please try again in %(minutes)s minute.",
+                "Too many failed attempts. Please try again in %(minutes)s minutes.",
+                minutes) % {"minutes": minutes}, 429
         return _("Too many attempts. Please wait a few minutes and try again."), 429
     retry_after = (error.fields or {}).get("retry_after", "")
     if isinstance(error, Unavailable) and retry_after.isdigit():  # a flood of log-ins
@@ -151,7 +154,8 @@ async def log_in(
                 device_token=device))
         claims = state.verifier.verify(pair.access_token)
     except ServiceError as error:
-        message, status = sign_in_problem(error, _)
+        message, status = sign_in_problem(
+            error, _, pages.ngettext(pages.language(request)))
         return pages.render(request, "login.html", {
             "next": safe_next(next), "email": email, "error": message,
             "locked": isinstance(error, RateLimited)}, status_code=status)

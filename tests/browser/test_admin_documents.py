@@ -64,8 +64,11 @@ def test_staff_publish_two_files_with_progress_and_the_client_reads_them_with_on
         page.get_by_role("button", name="Publiceren").click()
 
         summary = page.locator("#publish-summary")
-        expect(summary).to_contain_text("2 van 3 bestand(en) gepubliceerd", timeout=30_000)
-        expect(summary).to_contain_text("de klant krijgt er één e-mail over")
+        expect(summary).to_contain_text("Gepubliceerde bestanden: 2 van 3.", timeout=30_000)
+        expect(summary).to_contain_text(
+            "2 documenten gepubliceerd; de klant krijgt er één e-mail over")
+        # One file refused: a warning to read, not the success style.
+        expect(summary).not_to_have_class(re.compile(r"\bsuccess\b"))
         expect(rows.nth(0)).to_contain_text("Gepubliceerd")
         expect(rows.nth(1)).to_contain_text("Gepubliceerd")
         # The file MyBroker cannot show is refused with its reason; the others went through.
@@ -134,8 +137,12 @@ def test_on_a_phone_staff_drop_a_file_and_publish_it(
         publish = page.get_by_role("button", name="Publiceren")
         publish.scroll_into_view_if_needed()
         publish.click()
-        expect(page.locator("#publish-summary")).to_contain_text(
-            "1 van 1 bestand(en) gepubliceerd", timeout=30_000)
+        summary = page.locator("#publish-summary")
+        expect(summary).to_contain_text("Gepubliceerde bestanden: 1 van 1.", timeout=30_000)
+        expect(summary).to_contain_text("1 document gepubliceerd; de klant krijgt er een e-mail")
+        # All went through: shown in the success style (green), not as a warning.
+        expect(summary).to_have_class(re.compile(r"\bsuccess\b"))
+        assert summary.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(229, 244, 234)"
         expect(page.locator("#context-documents")).to_contain_text(title)
         # Nothing sticks out sideways at 375 px: the page needs no horizontal scrolling.
         assert page.evaluate("document.documentElement.scrollWidth") <= 375

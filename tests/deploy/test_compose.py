@@ -105,8 +105,14 @@ def _stages() -> dict[str, list[tuple[str, tuple[str, ...], tuple[str, ...]]]]:
 
 def test_the_image_runs_as_an_unprivileged_user_with_a_health_check() -> None:
     stages = _stages()
-    assert list(stages) == ["build", "runtime-base", "documents", "app"]
+    assert list(stages) == ["pdfjs", "build", "runtime-base", "documents", "app"]
     assert stages["build"][0][1][0] == "${PYTHON_IMAGE}"
+    # pdf.js for the viewer comes from the npm registry through the pinned, hashed script, into
+    # the gateway's static files before the project is installed
+    assert any(cmd == "RUN" and "deploy/vendor-pdfjs.sh" in args[0]
+               for cmd, args, _ in stages["pdfjs"])
+    assert [args for cmd, args, flags in stages["build"] if flags == ("--from=pdfjs",)] == [
+        ("/pdfjs", "./gateway/web/static/vendor/pdfjs")]
     assert "python:3.11-slim" in (REPOSITORY / "Dockerfile").read_text()
     for name in ("runtime-base", "documents"):
         users = [args[0] for cmd, args, _ in stages[name] if cmd == "USER"]
@@ -127,7 +133,7 @@ def test_every_file_the_image_copies_is_in_the_build_context() -> None:
               if line and not line.startswith("#")]
     assert ignore[0] == "*"  # an allow-list: .env, .run, .venv never reach the build context
     allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
-    sources = [args[:-1] for cmd, args, flags in _stages()["build"]
+    sources = [args[:-1] for stage in ("pdfjs", "build") for cmd, args, flags in _stages()[stage]
                if cmd == "COPY" and not flags]
     for source in (path for group in sources for path in group):
         assert source in allowed, source
