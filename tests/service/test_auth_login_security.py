@@ -206,18 +206,17 @@ async def test_login_takes_as_long_for_an_unknown_address_as_for_a_wrong_passwor
 
 # --- logout -----------------------------------------------------------------------------------
 
-async def test_after_logout_the_refresh_token_is_refused_within_a_second(
+async def test_after_logout_the_refresh_token_is_refused_at_once(
     service: AuthService,
 ) -> None:
     await active_client(service)
     pair = await log_in(service)
-    started = time.perf_counter()
     await call_in_memory(service.runtime.broker, auth.LOG_OUT,
                          auth.LogoutRequest(refresh_token=pair.refresh_token))
+    # The very next call is refused: no cache or grace period keeps the session alive.
     with pytest.raises(Unauthenticated):
         await call_in_memory(service.runtime.broker, auth.REFRESH,
                              auth.RefreshRequest(refresh_token=pair.refresh_token))
-    assert time.perf_counter() - started < 1.0
 
 
 
