@@ -3,7 +3,6 @@
 import asyncio
 import statistics
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,8 +16,8 @@ from services.auth.domain import COMMON_PASSWORD, WRONG_CREDENTIALS
 from services.auth.main import AuthService, build
 from services.auth.store import THROTTLES
 from services.auth.throttle import RETRY_AFTER_FIELD
-from tests.service.conftest import call_in_memory
-from tests.service.test_auth import PASSWORD, activate, invite, settings
+from tests.service.conftest import call_in_memory, settings
+from tests.service.test_auth import PASSWORD, activate, invite
 
 EMAIL = "jan.peeters@example.be"
 WRONG = "not the right password"
@@ -28,14 +27,6 @@ async def built_service(mongo_url: str, database_name: str, **changes: Any) -> A
     service = build(settings(mongo_url, database_name, **changes))
     await service.prepare_database()
     return service
-
-
-@pytest.fixture
-async def service(mongo_url: str, database_name: str) -> AsyncIterator[AuthService]:
-    built = await built_service(mongo_url, database_name)
-    async with TestRabbitBroker(built.runtime.broker):
-        yield built
-    await built.runtime.database.client.drop_database(database_name)
 
 
 async def log_in(service: AuthService, email: str = EMAIL, password: str = PASSWORD,
