@@ -14,7 +14,7 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
 RUN python -m venv /opt/venv
 # Dependencies first: this layer is reused as long as pyproject.toml does not change.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 RUN mkdir -p libs services gateway \
     && /opt/venv/bin/pip install --only-binary=:all: . \
     && /opt/venv/bin/pip uninstall -y mybroker
@@ -27,6 +27,7 @@ RUN /opt/venv/bin/pip install --no-deps --only-binary=:all: . \
 # --- runtime: the slim base, the virtualenv, an unprivileged user ----------------------------------
 FROM ${PYTHON_IMAGE} AS runtime-base
 LABEL org.opencontainers.image.title="mybroker" \
+      org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.description="MyBroker services and gateway"
 RUN groupadd --system --gid 10001 mybroker \
     && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --shell /usr/sbin/nologin mybroker
