@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image for every MyBroker process: the command picks it, e.g. `python -m services.auth`,
 # `python -m gateway`. Target `app` (default) runs everything but documents; target `documents`
-# adds LibreOffice (office -> PDF conversion of the documents service, issue 6).
+# adds LibreOffice (office -> PDF conversion of the documents service).
 #   docker build -t mybroker/app:dev .                      # app (last stage is the default)
 #   docker build -t mybroker/documents:dev --target documents .
 # Versions here are the ones of docker-compose.yml and of the test fixtures' container mode.
