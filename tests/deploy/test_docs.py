@@ -11,7 +11,7 @@ README = REPOSITORY / "README.md"
 CHECKED = ("README.md", "Dockerfile", "Makefile", "docker-compose.yml", "deploy", "libs",
            "services", "gateway", "tests")
 SUFFIXES = {".md", ".py", ".html", ".js", ".css", ".po", ".pot", ".yml", ".yaml", ".toml",
-            ".sh", ".template", ".conf", ""}
+            ".sh", ".template", ".conf"}
 ISSUE_NUMBER = re.compile(r"\bissues?\s*#?\d+|\(#\d+\)", re.IGNORECASE)
 
 
@@ -19,8 +19,10 @@ def _text_files() -> list[Path]:
     found: list[Path] = []
     for name in CHECKED:
         path = REPOSITORY / name
-        candidates = [path] if path.is_file() else sorted(path.rglob("*"))
-        found.extend(candidate for candidate in candidates
+        if path.is_file():
+            found.append(path)
+            continue
+        found.extend(candidate for candidate in sorted(path.rglob("*"))
                      if candidate.is_file() and candidate.suffix in SUFFIXES
                      and "__pycache__" not in candidate.parts)
     return found
