@@ -160,10 +160,10 @@ def create_app(
     app.include_router(admin_documents.router)
     app.include_router(api_docs.router)  # issue 10: public client API docs, staff admin docs
     app.include_router(document_pages.router)
-    app.include_router(admin_document_pages_router)  # issue 6: the staff's upload page
+    app.include_router(admin_document_pages_router)  # the staff's upload page
     for access_router in (access_pages_router, registration_router, admin_accounts_router,
                           registration_pages_router, eid_router, eid_pages_router,
-                          admin_pages_router, admin_list_pages.router):  # issue 3
+                          admin_pages_router, admin_list_pages.router):  # access and accounts
         app.include_router(access_router)
     for router in (dossier_views.router, dossier_views.admin_router, dossier_pages.router):
         app.include_router(router)

@@ -1,4 +1,4 @@
-"""The office page that publishes documents into a dossier's context (issue 6).
+"""The office page that publishes documents into a dossier's context.
 
 Staff choose a dossier, then a context among the dossier's objects (listed by name), give each
 file a title and send them. The page's script uploads the files one by one to /files (so each

@@ -199,7 +199,7 @@ class DossierImported(Event):
     name: str
 
 
-# --- bulk import by the broker's external references (issue 4) -------------------------------
+# --- bulk import by the broker's external references -----------------------------------------
 
 ObjectKind = Literal["person", "risk_object", "contract", "claim", "invoice"]
 Change = Literal["created", "updated", "removed"]

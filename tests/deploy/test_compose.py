@@ -9,6 +9,7 @@ import re
 import stat
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,15 @@ def test_every_file_the_image_copies_is_in_the_build_context() -> None:
     for source in (path for group in sources for path in group):
         assert source in allowed, source
         assert (REPOSITORY / source).exists(), source
+
+
+def test_the_image_build_gets_the_licence_files_pyproject_names() -> None:
+    """pip builds the project in the dependency layer: the licence must be there already."""
+    project = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())["project"]
+    first_copy = next(args[:-1] for cmd, args, flags in _stages()["build"]
+                      if cmd == "COPY" and not flags)
+    assert "pyproject.toml" in first_copy
+    assert project["license-files"] and set(project["license-files"]) <= set(first_copy)
 
 
 def _nginx_errors(template: str, tmp_path: Path) -> list[str]:

@@ -16,8 +16,8 @@ from services.auth.eid import UNTRUSTED
 from services.auth.eid_login import EID_LINKS
 from services.auth.main import AuthService, build
 from tests.eid_test_ca import as_forwarded_header, citizen_certificate, eid_hierarchy
-from tests.service.conftest import call_in_memory
-from tests.service.test_auth import ADMIN, AGENT, activate, claims_of, invite, settings
+from tests.service.conftest import call_in_memory, settings
+from tests.service.test_auth import ADMIN, AGENT, activate, claims_of, invite
 
 HIERARCHY = eid_hierarchy()
 EMAIL = "lotte.maes@example.be"

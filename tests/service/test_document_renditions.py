@@ -221,6 +221,9 @@ async def test_a_conversion_that_needs_more_memory_than_allowed_fails_at_once(
     assert asyncio.get_running_loop().time() - started < 10.0
 
 
+CONVERSION_STARTED = "soffice-started"  # the hanging 'LibreOffice' leaves this when it runs
+
+
 @pytest.fixture
 async def slow_service(
     mongo_url: str, database_name: str, s3_settings: dict[str, str], bucket: str,
@@ -228,7 +231,7 @@ async def slow_service(
 ) -> AsyncIterator[DocumentsService]:
     """The service with a 'LibreOffice' that never finishes and a 1 s time limit."""
     hanging = tmp_path / "soffice"
-    hanging.write_text("#!/bin/sh\nsleep 60\n")
+    hanging.write_text(f"#!/bin/sh\ntouch {tmp_path / CONVERSION_STARTED}\nsleep 60\n")
     hanging.chmod(0o755)
     built = build(DocumentsSettings(
         mongo_url=mongo_url, mongo_db=database_name, s3_endpoint=s3_settings["endpoint"],
@@ -240,12 +243,16 @@ async def slow_service(
 
 
 async def test_a_conversion_over_the_time_limit_fails_without_blocking_the_service(
-    slow_service: DocumentsService,
+    slow_service: DocumentsService, tmp_path: Path,
 ) -> None:
     document = await publish(slow_service, (FIXTURES / "polis.docx").read_bytes(),
                              filename="polis.docx")
     converting = asyncio.create_task(slow_service.relay.relay_pending())
-    await asyncio.sleep(0.2)
+    for _ in range(500):  # until 'LibreOffice' runs
+        if (tmp_path / CONVERSION_STARTED).exists():
+            break
+        await asyncio.sleep(0.02)
+    assert (tmp_path / CONVERSION_STARTED).exists(), "the conversion never started"
     # Meanwhile the service answers: the pending document is listed with its state.
     query = documents.ListDocumentsQuery(caller=CLIENT, dossier_id="D1")
     listed = await call_in_memory(slow_service.runtime.broker, documents.LIST_DOCUMENTS, query)

@@ -26,8 +26,8 @@ from services.auth.main import AuthService, build
 from services.auth.unlock_store import UNLOCKS
 from services.notifier.main import NotifierService
 from services.notifier.main import build as build_notifier
-from tests.service.conftest import call_in_memory
-from tests.service.test_auth import PASSWORD, activate, invite, settings
+from tests.service.conftest import call_in_memory, settings
+from tests.service.test_auth import PASSWORD, activate, invite
 from tests.service.test_auth_login_security import let_the_wait_pass
 from tests.service.test_notifier import (  # noqa: F401 - fixtures
     MailSink,
