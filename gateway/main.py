@@ -152,13 +152,13 @@ def create_app(
     app.state.gateway = state
     app.state.pages = PageRenderer(settings, SessionRefresher(rpc_caller))
     install_problem_handlers(app, app.state.pages.render_error)
-    app.add_middleware(EdgeGuard)  # issue 10: header limits (431), Cache-Control: no-store
+    app.add_middleware(EdgeGuard)  # header limits (431), Cache-Control: no-store
     app.add_middleware(RequestContext)
     for router in (auth_routes.router, me.router, dossiers.router, documents.router,
                    requests.router, admin.router, health.router, pages.router):
         app.include_router(router)
     app.include_router(admin_documents.router)
-    app.include_router(api_docs.router)  # issue 10: public client API docs, staff admin docs
+    app.include_router(api_docs.router)  # public client API docs, staff-only admin docs
     app.include_router(document_pages.router)
     app.include_router(admin_document_pages_router)  # the staff's upload page
     for access_router in (access_pages_router, registration_router, admin_accounts_router,
@@ -176,7 +176,7 @@ def main() -> None:
     settings = GatewaySettings()
     configure_logging("gateway", settings.log_level)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                http=SERVER_PARSER, h11_max_incomplete_event_size=MAX_HEADER_BYTES,  # issue 10
+                http=SERVER_PARSER, h11_max_incomplete_event_size=MAX_HEADER_BYTES,
                 log_config=None, access_log=False, proxy_headers=True,
                 forwarded_allow_ips=forwarded_allow_ips(settings))
 

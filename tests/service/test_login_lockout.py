@@ -1,4 +1,4 @@
-"""Failed logins throttle the attempts, not the owner (issue 10, item 4), seen through the gateway.
+"""Failed logins throttle the attempts, not the owner: seen through the gateway.
 
 The gateway app runs on the real auth service (in-memory broker, real Mongo-wire store); auth's
 outbox is relayed to the real notifier, which mails into an in-process SMTP server. Each browser

@@ -1,4 +1,4 @@
-"""A stranger's wrong passwords lock the address, not its owner (issue 10, item 4), end to end:
+"""A stranger's wrong passwords lock the address, not its owner, end to end:
 the owner's browser still signs in, the owner is mailed once, the mailed link signs in once."""
 
 import re
