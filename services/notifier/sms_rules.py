@@ -98,8 +98,14 @@ def request_fingerprint(
     purpose: SmsPurpose, phone_number: str, account_id: str, language: str,
     parameters: dict[str, str],
 ) -> str:
-    """A digest of what an idempotency key stands for: the same key for another SMS is refused."""
-    canonical = json.dumps([purpose, phone_number, account_id, language, parameters],
+    """A digest of what an idempotency key stands for: the same key for another SMS is refused.
+
+    Secret parameters stay out: a hash of a 6-digit code is reversed by trying a million codes,
+    so a database reader would learn every valid code. Callers use one key per code.
+    """
+    secret = TEMPLATES[purpose].secret_parameters
+    public = {name: value for name, value in parameters.items() if name not in secret}
+    canonical = json.dumps([purpose, phone_number, account_id, language, public],
                            sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -1,0 +1,229 @@
+"""The SMS port on the real RabbitMQ and Mongo-wire server: called over RPC as the signing
+service will, it sends each identity code once, refuses what it must, and holds its limits
+across replicas."""
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client import REGISTRY
+
+from libs.contracts.caller import Caller, Role
+from libs.contracts.envelope import utc_now
+from libs.contracts.sms import SEND_SMS, SendSmsRequest, SmsPurpose, SmsStatus
+from libs.servicekit.errors import Conflict, Forbidden, Invalid, RateLimited, Unavailable
+from libs.servicekit.rpc import RpcClient
+from services.notifier.config import NotifierSettings
+from services.notifier.main import NotifierService, build
+from services.notifier.sms_store import SMS_MESSAGES
+from tests.service.sms_support import BUSY, OK, fake_provider
+
+SIGNING = Caller(user_id="service:signing", role=Role.AGENT)
+CLIENT = Caller(user_id="u-client", role=Role.CLIENT, dossier_ids=["D-1"])
+
+
+class Rpc:
+    """Stands in for auth: the SMS port never asks it anything."""
+
+    async def call(self, method: Any, request: Any) -> Any:
+        raise AssertionError("the SMS port needs no other service")
+
+
+def code_request(key: str = "", *, number: str = "0470 12 34 56", account: str = "u-1",
+                 code: str = "123456", language: str = "nl",
+                 caller: Caller = SIGNING) -> SendSmsRequest:
+    return SendSmsRequest(
+        caller=caller, idempotency_key=key or f"enrol:{uuid.uuid4().hex}",
+        purpose=SmsPurpose.IDENTITY_CODE, phone_number=number, account_id=account,
+        language=language, parameters={"code": code, "valid_minutes": "10"})
+
+
+def sink_files(directory: Path) -> list[dict[str, Any]]:
+    return [json.loads(path.read_text()) for path in sorted(directory.glob("*.json"))]
+
+
+def counted(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+@pytest.fixture
+def sms_dir(tmp_path: Path) -> Path:
+    return tmp_path / "sms"
+
+
+Starter = Callable[..., "asyncio.Future[NotifierService]"]
+
+
+@pytest.fixture
+async def notifiers(
+    mongo_url: str, amqp_url: str, database_name: str, sms_dir: Path
+) -> AsyncIterator[Callable[..., Any]]:
+    """Starts notifier replicas (same database, same queue) on the real bus."""
+    started: list[NotifierService] = []
+
+    async def start(**overrides: Any) -> NotifierService:
+        settings = NotifierSettings(
+            mongo_url=mongo_url, mongo_db=database_name, amqp_url=amqp_url,
+            sms_sink_dir=str(sms_dir), **overrides)
+        service = build(settings, rpc=Rpc())
+        await service.store.ensure_indexes()
+        await service.sms_store.ensure_indexes()
+        await service.runtime.broker.start()
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        await service.runtime.broker.stop()
+        await service.sms_provider.close()
+    if started:
+        await started[0].runtime.database.client.drop_database(database_name)
+
+
+@pytest.fixture
+async def rpc(amqp_url: str) -> AsyncIterator[RpcClient]:
+    client = RpcClient(amqp_url, timeout_seconds=10.0)
+    await client.connect()
+    yield client
+    await client.close()
+
+
+async def test_an_identity_code_lands_in_the_sink_once_however_often_the_call_is_retried(
+    notifiers: Callable[..., Any], rpc: RpcClient, sms_dir: Path
+) -> None:
+    service = await notifiers()
+    sent_before = counted("mybroker_notifier_sms_total", outcome="sent")
+    request = code_request("enrol-42:code-1", language="fr", code="987650")
+
+    first = await rpc.call(SEND_SMS, request)
+    # A caller that timed out retries; a redelivered request arrives twice at once.
+    again = await asyncio.gather(*(rpc.call(SEND_SMS, request) for _ in range(3)))
+
+    assert first.status is SmsStatus.SENT and first.phone_number == "+32470123456"
+    assert {receipt.model_dump_json() for receipt in again} == {first.model_dump_json()}
+    [sms] = sink_files(sms_dir)
+    assert sms["to"] == "+32470123456" and sms["sms_id"] == "enrol-42:code-1"
+    assert sms["text"].startswith("Votre code MyBroker est 987650.")
+    assert counted("mybroker_notifier_sms_total", outcome="sent") == sent_before + 1
+    stored = await service.runtime.database[SMS_MESSAGES].find_one({"_id": "enrol-42:code-1"})
+    assert stored is not None and stored["text"].startswith("Votre code MyBroker est ******.")
+    assert "987650" not in json.dumps(stored, default=str), "the database never holds the code"
+
+
+async def test_a_retry_that_finds_the_sms_still_sending_marks_it_uncertain_and_sends_nothing(
+    notifiers: Callable[..., Any], rpc: RpcClient, sms_dir: Path
+) -> None:
+    service = await notifiers()
+    request = code_request("enrol-43:code-1")
+    first = await rpc.call(SEND_SMS, request)
+    # As if a replica crashed between recording the intent and hearing from the provider.
+    await service.runtime.database[SMS_MESSAGES].update_one(
+        {"_id": first.sms_id}, {"$set": {"status": "sending"}, "$unset": {"finished_at": ""}})
+
+    retried = await rpc.call(SEND_SMS, request)
+
+    assert retried.status is SmsStatus.UNCERTAIN
+    assert len(sink_files(sms_dir)) == 1
+
+
+async def test_the_same_key_for_another_sms_is_refused(
+    notifiers: Callable[..., Any], rpc: RpcClient, sms_dir: Path
+) -> None:
+    await notifiers()
+    await rpc.call(SEND_SMS, code_request("enrol-44:code-1"))
+    with pytest.raises(Conflict, match="idempotency key"):
+        await rpc.call(SEND_SMS, code_request("enrol-44:code-1", number="0470 99 99 99"))
+    assert [sms["to"] for sms in sink_files(sms_dir)] == ["+32470123456"]
+
+
+@pytest.mark.parametrize(("number", "reason"), [
+    ("0470 12 34", "does not exist"),
+    ("02 511 11 11", "mobile number"),
+    ("call me", "not a phone number"),
+])
+async def test_a_number_that_cannot_receive_an_sms_is_refused_with_the_reason(
+    notifiers: Callable[..., Any], rpc: RpcClient, sms_dir: Path, number: str, reason: str
+) -> None:
+    await notifiers()
+    refused_before = counted("mybroker_notifier_sms_refused_total", reason="invalid_number")
+    with pytest.raises(Invalid) as refused:
+        await rpc.call(SEND_SMS, code_request(number=number))
+    assert reason in (refused.value.fields or {})["phone_number"]
+    assert sink_files(sms_dir) == []
+    assert counted("mybroker_notifier_sms_refused_total",
+                   reason="invalid_number") == refused_before + 1
+
+
+async def test_a_client_caller_cannot_send_an_sms(
+    notifiers: Callable[..., Any], rpc: RpcClient, sms_dir: Path
+) -> None:
+    await notifiers()
+    with pytest.raises(Forbidden):
+        await rpc.call(SEND_SMS, code_request(caller=CLIENT))
+    assert sink_files(sms_dir) == []
+
+
+async def test_a_sixth_code_to_one_number_within_the_hour_waits_for_the_first_to_expire(
+    notifiers: Callable[..., Any], rpc: RpcClient, sms_dir: Path
+) -> None:
+    await notifiers()
+    for index in range(5):
+        await rpc.call(SEND_SMS, code_request(account=f"u-{index}"))
+    with pytest.raises(RateLimited, match="this number") as refused:
+        await rpc.call(SEND_SMS, code_request(account="u-other"))
+    retry_after = int((refused.value.fields or {})["retry_after"])
+    assert 3500 < retry_after <= 3600
+    assert len(sink_files(sms_dir)) == 5
+    await rpc.call(SEND_SMS, code_request(number="0470 65 43 21", account="u-other"))
+    assert len(sink_files(sms_dir)) == 6, "another number is not held back"
+
+
+async def test_the_account_limit_holds_across_replicas_racing_on_the_same_account(
+    notifiers: Callable[..., Any], rpc: RpcClient, sms_dir: Path
+) -> None:
+    for _ in range(2):
+        await notifiers(sms_per_account_per_day=3)
+    numbers = [f"0470 00 00 0{digit}" for digit in range(8)]
+    outcomes = await asyncio.gather(
+        *(rpc.call(SEND_SMS, code_request(number=number, account="u-busy"))
+          for number in numbers), return_exceptions=True)
+    sent = [o for o in outcomes if not isinstance(o, BaseException)]
+    refused = [o for o in outcomes if isinstance(o, RateLimited)]
+    assert (len(sent), len(refused)) == (3, 5), outcomes
+    assert all("this account" in error.detail for error in refused)
+    assert len(sink_files(sms_dir)) == 3
+
+
+async def test_a_failing_provider_opens_the_breaker_and_the_port_refuses_fast_then_recovers(
+    notifiers: Callable[..., Any], rpc: RpcClient
+) -> None:
+    async with fake_provider(BUSY) as provider:
+        await notifiers(sms_provider="http", sms_api_url=provider.url, sms_api_token="t",
+                        sms_attempts=3, sms_backoff_seconds=0.01, sms_breaker_failures=3,
+                        sms_breaker_reset_seconds=1.0)
+        request = code_request("enrol-50:code-1")
+        with pytest.raises(Unavailable) as failed:
+            await rpc.call(SEND_SMS, request)
+        assert (failed.value.fields or {})["retry_after"] == "1"
+        assert len(provider.requests) == 3, "retried, then the breaker opened"
+
+        refused_before = counted("mybroker_notifier_sms_refused_total",
+                                 reason="provider_unavailable")
+        with pytest.raises(Unavailable):
+            await rpc.call(SEND_SMS, code_request("enrol-51:code-1", number="0470 11 11 11"))
+        assert len(provider.requests) == 3, "refused without calling the provider"
+        assert counted("mybroker_notifier_sms_refused_total",
+                       reason="provider_unavailable") == refused_before + 1
+
+        await asyncio.sleep(1.1)
+        provider.answer_next(OK)
+        # The failed SMS was surely not sent: its key may be tried again, and is sent once.
+        receipt = await rpc.call(SEND_SMS, request)
+        again = await rpc.call(SEND_SMS, request)
+    assert receipt.status is SmsStatus.SENT and again == receipt
+    assert len(provider.requests) == 4
+    assert receipt.finished_at is not None and receipt.finished_at <= utc_now()
