@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from libs.contracts.envelope import utc_now
 from libs.servicekit.bus import create_broker
-from libs.servicekit.logs import configure_logging
+from libs.servicekit.logs import configure_logging, get_logger
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
@@ -19,6 +19,7 @@ from services.notifier.sms_store import SmsStore
 from services.notifier.store import NotifierStore
 
 SERVICE = "notifier"
+log = get_logger(__name__)
 
 
 @dataclass
@@ -41,12 +42,8 @@ class NotifierService:
             await self.sms_provider.close()
 
 
-def build(
-    settings: NotifierSettings, *, rpc: RpcCalling | None = None,
-    sms_provider: SmsProvider | None = None,
-) -> NotifierService:
-    """Build the service from its settings (tests call this with their own, a fake `rpc`, and
-    an SMS provider in front of a fake server)."""
+def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> NotifierService:
+    """Build the service from its settings (tests call this with their own, and a fake `rpc`)."""
     broker = create_broker(settings.amqp_url, SERVICE)
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = NotifierStore(database, consumer=SERVICE)
@@ -59,7 +56,10 @@ def build(
                                 recipient_inbox=store.recipient_inbox)
     subscribers.register(broker, handlers, prefetch=settings.event_prefetch)
     sms_store = SmsStore(database)
-    sms_provider = sms_provider or provider_from_settings(settings)
+    sms_provider = provider_from_settings(settings)
+    if settings.environment == "prod" and settings.sms_provider == "sink":
+        # Like a mail catcher for SMTP: fine for a demo cluster, wrong for real clients.
+        log.warning("SMS go to files, not to phones", directory=settings.sms_sink_dir)
     sms = SmsHandlers(sms_store, sms_provider, settings, clock=utc_now)
     subscribers.register_sms(broker, sms, prefetch=settings.rpc_prefetch)
 

@@ -106,13 +106,14 @@ class HttpApi:
 
     `fields` maps our names (to, sender, text, reference, id) to the provider's; a name ending
     in `[]` sends the value as a one-element list (APIs taking several recipients).
+    `constants` are sent as they are with every SMS (a route, an encoding).
     """
 
     url: str
-    token: str
-    auth_header: str
+    headers: Mapping[str, str]  # authentication (secret)
     sender: str
     fields: Mapping[str, str]
+    constants: Mapping[str, str]
     timeout_seconds: float
     attempts: int
     backoff_seconds: float
@@ -129,10 +130,9 @@ class HttpSmsProvider:
         self._api = api
         self._breaker = breaker
         self._sleep = sleep
-        token = api.token if api.auth_header.lower() != "authorization" else f"Bearer {api.token}"
         self._client = httpx.AsyncClient(
             transport=transport, timeout=httpx.Timeout(api.timeout_seconds),
-            headers={api.auth_header: token}, follow_redirects=False)
+            headers=dict(api.headers), follow_redirects=False)
 
     def accepting(self) -> bool:
         """False while the breaker is open."""
@@ -145,7 +145,7 @@ class HttpSmsProvider:
     def _payload(self, sms: OutgoingSms) -> dict[str, Any]:
         ours = {"to": sms.to, "sender": self._api.sender, "text": sms.text,
                 "reference": sms.reference}
-        payload: dict[str, Any] = {}
+        payload: dict[str, Any] = dict(self._api.constants)
         for name, value in ours.items():
             theirs = self._api.fields.get(name)
             if not theirs:
@@ -226,9 +226,9 @@ def provider_from_settings(
     if settings.sms_provider == "sink":
         return SinkSmsProvider(Path(settings.sms_sink_dir), sender=settings.sms_sender)
     api = HttpApi(
-        url=settings.sms_api_url, token=settings.sms_api_token,
-        auth_header=settings.sms_api_auth_header, sender=settings.sms_sender,
-        fields=settings.sms_api_fields, timeout_seconds=settings.sms_timeout_seconds,
+        url=settings.sms_api_url, headers=settings.sms_api_headers, sender=settings.sms_sender,
+        fields=settings.sms_api_fields, constants=settings.sms_api_constants,
+        timeout_seconds=settings.sms_timeout_seconds,
         attempts=settings.sms_attempts, backoff_seconds=settings.sms_backoff_seconds)
     breaker = CircuitBreaker(failure_limit=settings.sms_breaker_failures,
                              reset_after=settings.sms_breaker_reset_seconds, clock=time.monotonic)

@@ -202,7 +202,8 @@ async def test_a_failing_provider_opens_the_breaker_and_the_port_refuses_fast_th
     notifiers: Callable[..., Any], rpc: RpcClient
 ) -> None:
     async with fake_provider(BUSY) as provider:
-        await notifiers(sms_provider="http", sms_api_url=provider.url, sms_api_token="t",
+        await notifiers(sms_provider="http", sms_api_url=provider.url,
+                        sms_api_headers={"Authorization": "Bearer t"},
                         sms_attempts=3, sms_backoff_seconds=0.01, sms_breaker_failures=3,
                         sms_breaker_reset_seconds=1.0)
         request = code_request("enrol-50:code-1")

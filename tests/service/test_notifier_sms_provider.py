@@ -40,36 +40,42 @@ class Sleeps:
 
 def adapter(url: str, *, clock: Clock | None = None, sleeps: Sleeps | None = None,
             timeout: float = 2.0, transport: httpx.AsyncBaseTransport | None = None,
-            fields: dict[str, str] | None = None, auth_header: str = "Authorization",
+            fields: dict[str, str] | None = None, constants: dict[str, str] | None = None,
+            headers: dict[str, str] | None = None,
             ) -> tuple[HttpSmsProvider, CircuitBreaker]:
-    api = HttpApi(url=url, token="t0ken", auth_header=auth_header, sender="MyBroker",
-                  fields=fields or SMS_API_FIELDS, timeout_seconds=timeout, attempts=3,
-                  backoff_seconds=1.0)
+    api = HttpApi(url=url, headers=headers or {"Authorization": "Bearer t0ken"},
+                  sender="MyBroker", fields=fields or SMS_API_FIELDS, constants=constants or {},
+                  timeout_seconds=timeout, attempts=3, backoff_seconds=1.0)
     breaker = CircuitBreaker(failure_limit=3, reset_after=30.0, clock=clock or Clock())
     return HttpSmsProvider(api, breaker, transport=transport, sleep=sleeps or Sleeps()), breaker
 
 
-async def test_an_sms_is_posted_in_the_providers_field_names_with_its_token_and_key() -> None:
+async def test_an_sms_is_posted_in_the_providers_field_names_with_its_headers_and_key() -> None:
     async with fake_provider(OK) as server:
-        provider, _ = adapter(server.url, auth_header="X-Api-Key", fields={
-            "to": "recipients[]", "sender": "originator", "text": "body",
-            "reference": "reference", "id": "id"})
+        provider, _ = adapter(
+            server.url, headers={"X-Client-Id": "id-1", "X-Client-Secret": "s3cret"},
+            fields={"to": "recipients[]", "sender": "originator", "text": "body",
+                    "reference": "reference", "id": "id"},
+            constants={"route": "business", "encoding": "auto"})
         result = await provider.send(SMS)
         await provider.close()
     assert result.status is SmsStatus.SENT and result.provider_id == "prov-1"
     assert server.requests == [{"recipients": ["+32470123456"], "originator": "MyBroker",
-                                "body": "Uw code is 123456.", "reference": "enrol-1:code-1"}]
-    assert server.headers[0]["x-api-key"] == "t0ken"
+                                "body": "Uw code is 123456.", "reference": "enrol-1:code-1",
+                                "route": "business", "encoding": "auto"}]
+    assert server.headers[0]["x-client-id"] == "id-1"
+    assert server.headers[0]["x-client-secret"] == "s3cret"
     assert server.headers[0]["idempotency-key"] == "enrol-1:code-1"
 
 
-async def test_the_default_authorization_is_a_bearer_token() -> None:
+async def test_the_default_fields_and_a_bearer_token() -> None:
     async with fake_provider(OK) as server:
         provider, _ = adapter(server.url)
         await provider.send(SMS)
         await provider.close()
     assert server.headers[0]["authorization"] == "Bearer t0ken"
-    assert server.requests[0]["to"] == "+32470123456"
+    assert server.requests[0] == {"to": "+32470123456", "from": "MyBroker",
+                                  "text": "Uw code is 123456.", "reference": "enrol-1:code-1"}
 
 
 async def test_busy_answers_are_retried_with_growing_waits_then_the_sms_is_sent() -> None:
