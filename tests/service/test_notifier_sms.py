@@ -9,9 +9,13 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
 from prometheus_client import REGISTRY
 
+from gateway.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from libs.contracts.caller import Caller, Role
 from libs.contracts.envelope import utc_now
 from libs.contracts.sms import SEND_SMS, SendSmsRequest, SmsPurpose, SmsStatus
@@ -53,9 +57,6 @@ def counted(name: str, **labels: str) -> float:
 @pytest.fixture
 def sms_dir(tmp_path: Path) -> Path:
     return tmp_path / "sms"
-
-
-Starter = Callable[..., "asyncio.Future[NotifierService]"]
 
 
 @pytest.fixture
@@ -228,3 +229,35 @@ async def test_a_failing_provider_opens_the_breaker_and_the_port_refuses_fast_th
     assert receipt.status is SmsStatus.SENT and again == receipt
     assert len(provider.requests) == 4
     assert receipt.finished_at is not None and receipt.finished_at <= utc_now()
+
+
+def page_error(request: Request, status: int, code: str) -> Response:
+    return HTMLResponse(f"<p>{code}</p>", status_code=status)
+
+
+async def test_refusals_reach_an_api_client_as_problems_with_the_reason_and_when_to_retry(
+    notifiers: Callable[..., Any], rpc: RpcClient
+) -> None:
+    await notifiers(sms_per_number_per_hour=1)
+    # The signing issue's route will call the port like this one: errors pass through untouched.
+    gateway = FastAPI()
+    install_problem_handlers(gateway, page_error)
+
+    @gateway.post("/api/v1/phone-check")
+    async def phone_check(number: str) -> dict[str, str]:
+        receipt = await rpc.call(SEND_SMS, code_request(number=number))
+        return {"phone_number": receipt.phone_number}
+
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
+        fixed_line = await client.post("/api/v1/phone-check", params={"number": "02 511 11 11"})
+        sent = await client.post("/api/v1/phone-check", params={"number": "0470 12 34 56"})
+        again = await client.post("/api/v1/phone-check", params={"number": "+32470123456"})
+
+    assert fixed_line.status_code == 422
+    assert fixed_line.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert "mobile number" in fixed_line.json()["errors"]["phone_number"]
+    assert sent.json() == {"phone_number": "+32470123456"}
+    assert again.status_code == 429 and again.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert 3500 < int(again.headers["retry-after"]) <= 3600
+    assert "at most 1 per hour" in again.json()["detail"]
