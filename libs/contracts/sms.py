@@ -64,7 +64,10 @@ class SmsSender(Protocol):
 
     Errors: Invalid (number or parameters; `fields` says which), RateLimited (`retry_after`
     seconds in `fields`), Forbidden (a client caller), Conflict (the key was used for another
-    SMS), Unavailable (the provider is down; `retry_after` in `fields`).
+    SMS, or the same SMS is being sent right now: `retry_after`), Unavailable (the provider is
+    down; `retry_after` in `fields`). A send with retries can take up to about 25 s with the
+    default settings: call with a longer RPC timeout than the default 5 s, and retry with the
+    same key after a timeout (it never sends twice).
     """
 
     async def send_sms(self, request: SendSmsRequest) -> SmsReceipt:

@@ -5,6 +5,7 @@ before the caller's rate limits are spent (an outage must not lock people out fo
 intent (`sending`) is stored before the provider is called and the outcome after.
 """
 
+import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -49,6 +50,11 @@ class SmsHandlers:
         self._per_number = RateLimit(settings.sms_per_number_per_hour, timedelta(hours=1))
         self._per_account = RateLimit(settings.sms_per_account_per_day, timedelta(days=1))
         self._clock = clock
+        # The longest a send can take (every attempt timing out, every back-off at its longest):
+        # a `sending` record younger than this is in flight, not left by a crash.
+        self._longest_send = timedelta(seconds=settings.sms_timeout_seconds * settings.sms_attempts
+                                       + settings.sms_backoff_seconds * 2 ** settings.sms_attempts
+                                       + 5)
 
     async def send_sms(self, request: SendSmsRequest) -> SmsReceipt:
         """Send the templated SMS of `request` once; a replay gets the first receipt."""
@@ -102,7 +108,13 @@ class SmsHandlers:
         if existing.status is SmsStatus.FAILED:
             return None
         if existing.status is SmsStatus.SENDING:
-            marked = await self._store.mark_uncertain(existing.sms_id, self._clock())
+            now = self._clock()
+            in_flight_until = existing.requested_at + self._longest_send
+            if now < in_flight_until:
+                wait = max(1, math.ceil((in_flight_until - now).total_seconds()))
+                raise Conflict("This SMS is being sent; ask again in a moment.",
+                               fields={RETRY_AFTER_FIELD: str(wait)})
+            marked = await self._store.mark_uncertain(existing.sms_id, now)
             log.warning("sms found sending on a retry; marked uncertain", sms_id=existing.sms_id)
             return (marked or existing).receipt()
         log.info("sms already handled", sms_id=existing.sms_id, status=existing.status)
@@ -142,4 +154,4 @@ def _window_words(window: timedelta) -> str:
 
 
 def _minutes(seconds: int) -> str:
-    return f"{seconds} seconds" if seconds < 120 else f"{-(-seconds // 60)} minutes"
+    return f"{seconds} seconds" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"

@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -123,11 +124,34 @@ async def test_a_retry_that_finds_the_sms_still_sending_marks_it_uncertain_and_s
     first = await rpc.call(SEND_SMS, request)
     # As if a replica crashed between recording the intent and hearing from the provider.
     await service.runtime.database[SMS_MESSAGES].update_one(
-        {"_id": first.sms_id}, {"$set": {"status": "sending"}, "$unset": {"finished_at": ""}})
+        {"_id": first.sms_id}, {"$set": {"status": "sending",
+                                         "requested_at": utc_now() - timedelta(minutes=5)},
+                                "$unset": {"finished_at": ""}})
 
     retried = await rpc.call(SEND_SMS, request)
 
     assert retried.status is SmsStatus.UNCERTAIN
+    assert len(sink_files(sms_dir)) == 1
+
+
+async def test_a_retry_while_the_sms_is_still_being_sent_is_told_to_ask_again_later(
+    notifiers: Callable[..., Any], rpc: RpcClient, sms_dir: Path
+) -> None:
+    service = await notifiers()
+    request = code_request("enrol-45:code-1")
+    first = await rpc.call(SEND_SMS, request)
+    # Another replica recorded the intent a second ago and still waits for the provider.
+    await service.runtime.database[SMS_MESSAGES].update_one(
+        {"_id": first.sms_id}, {"$set": {"status": "sending",
+                                         "requested_at": utc_now() - timedelta(seconds=1)},
+                                "$unset": {"finished_at": ""}})
+
+    with pytest.raises(Conflict, match="being sent") as busy:
+        await rpc.call(SEND_SMS, request)
+
+    assert 0 < int((busy.value.fields or {})["retry_after"]) <= 25
+    stored = await service.runtime.database[SMS_MESSAGES].find_one({"_id": first.sms_id})
+    assert stored is not None and stored["status"] == "sending", "not marked uncertain"
     assert len(sink_files(sms_dir)) == 1
 
 
