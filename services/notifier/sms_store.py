@@ -1,8 +1,12 @@
 """The notifier's SMS records: one per idempotency key (intent before, outcome after), and the
-sliding rate-limit windows, kept in the database so every replica counts the same SMS."""
+sliding rate-limit windows, kept in the database so every replica counts the same SMS.
+
+The Mongo-wire server stores a top-level datetime written with `$set` as a string, which a TTL
+index never expires: TTL fields are inserted, or set inside a sub-document (kept as dates).
+"""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING
@@ -38,6 +42,10 @@ class SmsRecord:
                           requested_at=self.requested_at, finished_at=self.finished_at)
 
 
+def _kept_until(now: datetime) -> dict[str, datetime]:
+    return {"forget_at": now + timedelta(seconds=WINDOW_KEPT_SECONDS)}
+
+
 def _record(document: Document) -> SmsRecord:
     finished = document.get("finished_at")
     return SmsRecord(
@@ -56,10 +64,8 @@ class SmsStore:
 
     async def ensure_indexes(self) -> None:
         """Forget old SMS records and idle rate windows."""
-        await self._messages.create_index([("requested_at", ASCENDING)],
-                                          expireAfterSeconds=SMS_KEPT_SECONDS)
-        await self._windows.create_index([("updated_at", ASCENDING)],
-                                         expireAfterSeconds=WINDOW_KEPT_SECONDS)
+        await self._messages.create_index([("forget_at", ASCENDING)], expireAfterSeconds=0)
+        await self._windows.create_index([("kept.forget_at", ASCENDING)], expireAfterSeconds=0)
 
     async def find(self, sms_id: str) -> SmsRecord | None:
         """The SMS stored under `sms_id`, if any."""
@@ -69,8 +75,9 @@ class SmsStore:
     async def claim(self, sms_id: str, fields: dict[str, Any]) -> bool:
         """Record the intent (`sending`) before the provider is called; False if the key exists."""
         try:
-            await self._messages.insert_one(
-                {"_id": sms_id, "status": SmsStatus.SENDING.value, **fields})
+            await self._messages.insert_one({
+                "_id": sms_id, "status": SmsStatus.SENDING.value, **fields,
+                "forget_at": fields["requested_at"] + timedelta(seconds=SMS_KEPT_SECONDS)})
         except DuplicateKeyError:
             return False
         return True
@@ -113,14 +120,14 @@ class SmsStore:
                 try:
                     await self._windows.insert_one(
                         {"_id": key, "sent": list(decision.kept), "version": 1,
-                         "updated_at": now})
+                         "kept": _kept_until(now)})
                 except DuplicateKeyError:
                     continue  # another replica counted the first one: read it again
                 return decision
             # Compare-and-set on the version: a concurrent reservation makes this one re-read.
             result = await self._windows.update_one(
                 {"_id": key, "version": document["version"]},
-                {"$set": {"sent": list(decision.kept), "updated_at": now},
+                {"$set": {"sent": list(decision.kept), "kept": _kept_until(now)},
                  "$inc": {"version": 1}})
             if result.modified_count == 1:
                 return decision

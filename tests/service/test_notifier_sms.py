@@ -6,7 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from libs.servicekit.errors import Conflict, Forbidden, Invalid, RateLimited, Un
 from libs.servicekit.rpc import RpcClient
 from services.notifier.config import NotifierSettings
 from services.notifier.main import NotifierService, build
-from services.notifier.sms_store import SMS_MESSAGES
+from services.notifier.sms_store import SMS_MESSAGES, SMS_RATE_WINDOWS
 from tests.service.sms_support import BUSY, OK, fake_provider
 
 SIGNING = Caller(user_id="service:signing", role=Role.AGENT)
@@ -195,7 +195,7 @@ async def test_a_client_caller_cannot_send_an_sms(
 async def test_a_sixth_code_to_one_number_within_the_hour_waits_for_the_first_to_expire(
     notifiers: Callable[..., Any], rpc: RpcClient, sms_dir: Path
 ) -> None:
-    await notifiers()
+    service = await notifiers()
     for index in range(5):
         await rpc.call(SEND_SMS, code_request(account=f"u-{index}"))
     with pytest.raises(RateLimited, match="this number") as refused:
@@ -205,6 +205,13 @@ async def test_a_sixth_code_to_one_number_within_the_hour_waits_for_the_first_to
     assert len(sink_files(sms_dir)) == 5
     await rpc.call(SEND_SMS, code_request(number="0470 65 43 21", account="u-other"))
     assert len(sink_files(sms_dir)) == 6, "another number is not held back"
+
+    # The window of a quiet number is forgotten by a TTL index, which needs real dates.
+    window = await service.runtime.database[SMS_RATE_WINDOWS].find_one(
+        {"_id": "number:+32470123456"})
+    assert window is not None and isinstance(window["kept"]["forget_at"], datetime)
+    record = await service.runtime.database[SMS_MESSAGES].find_one({})
+    assert record is not None and isinstance(record["forget_at"], datetime)
 
 
 async def test_the_account_limit_holds_across_replicas_racing_on_the_same_account(
