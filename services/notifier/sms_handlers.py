@@ -13,7 +13,7 @@ from prometheus_client import Counter
 
 from libs.contracts.sms import SendSmsRequest, SmsReceipt, SmsStatus
 from libs.servicekit.access import require_staff
-from libs.servicekit.errors import Conflict, Invalid, RateLimited, Unavailable
+from libs.servicekit.errors import Conflict, Forbidden, Invalid, RateLimited, Unavailable
 from libs.servicekit.logs import get_logger
 from services.notifier.config import NotifierSettings
 from services.notifier.sms_providers import OutgoingSms, SmsProvider
@@ -60,7 +60,7 @@ class SmsHandlers:
         """Send the templated SMS of `request` once; a replay gets the first receipt."""
         try:
             require_staff(request.caller)  # services call with a staff role; clients never
-        except Exception:
+        except Forbidden:
             sms_refused.labels("forbidden").inc()
             raise
         try:

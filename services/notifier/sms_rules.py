@@ -17,6 +17,13 @@ _TEXTABLE = {
     phonenumbers.PhoneNumberType.MOBILE,
     phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
 }
+_UNPARSABLE = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "the country code is unknown",
+    phonenumbers.NumberParseException.NOT_A_NUMBER: "it has no digits to dial",
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "it is too short",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "it is too short",
+    phonenumbers.NumberParseException.TOO_LONG: "it is too long",
+}
 _CODE = re.compile(r"^[0-9]{4,8}$")
 _MINUTES = re.compile(r"^[0-9]{1,3}$")
 
@@ -37,7 +44,8 @@ def normalise_phone_number(typed: str, default_region: str) -> str:
     try:
         number = phonenumbers.parse(typed, default_region)
     except phonenumbers.NumberParseException as error:
-        raise InvalidPhoneNumber(f"This is not a phone number ({error._msg}).") from None
+        why = _UNPARSABLE.get(error.error_type, "it cannot be read")
+        raise InvalidPhoneNumber(f"This is not a phone number: {why}.") from None
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhoneNumber(
             "This phone number does not exist: check the digits and the country code.")

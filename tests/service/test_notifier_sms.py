@@ -14,14 +14,17 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
+from faststream.rabbit import RabbitBroker
 from prometheus_client import REGISTRY
 
 from gateway.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from libs.contracts.caller import Caller, Role
 from libs.contracts.envelope import utc_now
-from libs.contracts.sms import SEND_SMS, SendSmsRequest, SmsPurpose, SmsStatus
+from libs.contracts.rpc import RpcMethod
+from libs.contracts.sms import SEND_SMS, SendSmsRequest, SmsPurpose, SmsReceipt, SmsStatus
+from libs.servicekit.bus import create_broker
 from libs.servicekit.errors import Conflict, Forbidden, Invalid, RateLimited, Unavailable
-from libs.servicekit.rpc import RpcClient
+from libs.servicekit.rpc import RpcClient, serve_rpc
 from services.notifier.config import NotifierSettings
 from services.notifier.main import NotifierService, build
 from services.notifier.sms_store import SMS_MESSAGES, SMS_RATE_WINDOWS
@@ -60,12 +63,33 @@ def sms_dir(tmp_path: Path) -> Path:
     return tmp_path / "sms"
 
 
+class Port:
+    """The SMS port on a queue of this test's own: a system stack running in the same session
+    (browser and system tests share the bus) serves the real queue name."""
+
+    def __init__(self, rpc: RpcClient) -> None:
+        self.method = RpcMethod(f"{SEND_SMS.queue}.test-{uuid.uuid4().hex[:8]}",
+                                SendSmsRequest, SmsReceipt)
+        self._rpc = rpc
+
+    async def send(self, request: SendSmsRequest) -> SmsReceipt:
+        return await self._rpc.call(self.method, request)
+
+
+@pytest.fixture
+async def port(amqp_url: str) -> AsyncIterator[Port]:
+    client = RpcClient(amqp_url, timeout_seconds=10.0)
+    await client.connect()
+    yield Port(client)
+    await client.close()
+
+
 @pytest.fixture
 async def notifiers(
-    mongo_url: str, amqp_url: str, database_name: str, sms_dir: Path
+    mongo_url: str, amqp_url: str, database_name: str, sms_dir: Path, port: Port
 ) -> AsyncIterator[Callable[..., Any]]:
     """Starts notifier replicas (same database, same queue) on the real bus."""
-    started: list[NotifierService] = []
+    started: list[tuple[NotifierService, RabbitBroker]] = []
 
     async def start(**overrides: Any) -> NotifierService:
         settings = NotifierSettings(
@@ -74,36 +98,31 @@ async def notifiers(
         service = build(settings, rpc=Rpc())
         await service.store.ensure_indexes()
         await service.sms_store.ensure_indexes()
-        await service.runtime.broker.start()
-        started.append(service)
+        # The handler `build` wired, served as `register_sms` does, on the test's queue.
+        broker = create_broker(amqp_url, "notifier-sms-test")
+        serve_rpc(broker, port.method, service.sms.send_sms, prefetch=settings.rpc_prefetch)
+        await broker.start()
+        started.append((service, broker))
         return service
 
     yield start
-    for service in started:
-        await service.runtime.broker.stop()
+    for service, broker in started:
+        await broker.stop()
         await service.sms_provider.close()
     if started:
-        await started[0].runtime.database.client.drop_database(database_name)
-
-
-@pytest.fixture
-async def rpc(amqp_url: str) -> AsyncIterator[RpcClient]:
-    client = RpcClient(amqp_url, timeout_seconds=10.0)
-    await client.connect()
-    yield client
-    await client.close()
+        await started[0][0].runtime.database.client.drop_database(database_name)
 
 
 async def test_an_identity_code_lands_in_the_sink_once_however_often_the_call_is_retried(
-    notifiers: Callable[..., Any], rpc: RpcClient, sms_dir: Path
+    notifiers: Callable[..., Any], port: Port, sms_dir: Path
 ) -> None:
     service = await notifiers()
     sent_before = counted("mybroker_notifier_sms_total", outcome="sent")
     request = code_request("enrol-42:code-1", language="fr", code="987650")
 
-    first = await rpc.call(SEND_SMS, request)
+    first = await port.send(request)
     # A caller that timed out retries; a redelivered request arrives twice at once.
-    again = await asyncio.gather(*(rpc.call(SEND_SMS, request) for _ in range(3)))
+    again = await asyncio.gather(*(port.send(request) for _ in range(3)))
 
     assert first.status is SmsStatus.SENT and first.phone_number == "+32470123456"
     assert {receipt.model_dump_json() for receipt in again} == {first.model_dump_json()}
@@ -117,29 +136,29 @@ async def test_an_identity_code_lands_in_the_sink_once_however_often_the_call_is
 
 
 async def test_a_retry_that_finds_the_sms_still_sending_marks_it_uncertain_and_sends_nothing(
-    notifiers: Callable[..., Any], rpc: RpcClient, sms_dir: Path
+    notifiers: Callable[..., Any], port: Port, sms_dir: Path
 ) -> None:
     service = await notifiers()
     request = code_request("enrol-43:code-1")
-    first = await rpc.call(SEND_SMS, request)
+    first = await port.send(request)
     # As if a replica crashed between recording the intent and hearing from the provider.
     await service.runtime.database[SMS_MESSAGES].update_one(
         {"_id": first.sms_id}, {"$set": {"status": "sending",
                                          "requested_at": utc_now() - timedelta(minutes=5)},
                                 "$unset": {"finished_at": ""}})
 
-    retried = await rpc.call(SEND_SMS, request)
+    retried = await port.send(request)
 
     assert retried.status is SmsStatus.UNCERTAIN
     assert len(sink_files(sms_dir)) == 1
 
 
 async def test_a_retry_while_the_sms_is_still_being_sent_is_told_to_ask_again_later(
-    notifiers: Callable[..., Any], rpc: RpcClient, sms_dir: Path
+    notifiers: Callable[..., Any], port: Port, sms_dir: Path
 ) -> None:
     service = await notifiers()
     request = code_request("enrol-45:code-1")
-    first = await rpc.call(SEND_SMS, request)
+    first = await port.send(request)
     # Another replica recorded the intent a second ago and still waits for the provider.
     await service.runtime.database[SMS_MESSAGES].update_one(
         {"_id": first.sms_id}, {"$set": {"status": "sending",
@@ -147,7 +166,7 @@ async def test_a_retry_while_the_sms_is_still_being_sent_is_told_to_ask_again_la
                                 "$unset": {"finished_at": ""}})
 
     with pytest.raises(Conflict, match="being sent") as busy:
-        await rpc.call(SEND_SMS, request)
+        await port.send(request)
 
     assert 0 < int((busy.value.fields or {})["retry_after"]) <= 25
     stored = await service.runtime.database[SMS_MESSAGES].find_one({"_id": first.sms_id})
@@ -156,12 +175,12 @@ async def test_a_retry_while_the_sms_is_still_being_sent_is_told_to_ask_again_la
 
 
 async def test_the_same_key_for_another_sms_is_refused(
-    notifiers: Callable[..., Any], rpc: RpcClient, sms_dir: Path
+    notifiers: Callable[..., Any], port: Port, sms_dir: Path
 ) -> None:
     await notifiers()
-    await rpc.call(SEND_SMS, code_request("enrol-44:code-1"))
+    await port.send(code_request("enrol-44:code-1"))
     with pytest.raises(Conflict, match="idempotency key"):
-        await rpc.call(SEND_SMS, code_request("enrol-44:code-1", number="0470 99 99 99"))
+        await port.send(code_request("enrol-44:code-1", number="0470 99 99 99"))
     assert [sms["to"] for sms in sink_files(sms_dir)] == ["+32470123456"]
 
 
@@ -171,12 +190,12 @@ async def test_the_same_key_for_another_sms_is_refused(
     ("call me", "not a phone number"),
 ])
 async def test_a_number_that_cannot_receive_an_sms_is_refused_with_the_reason(
-    notifiers: Callable[..., Any], rpc: RpcClient, sms_dir: Path, number: str, reason: str
+    notifiers: Callable[..., Any], port: Port, sms_dir: Path, number: str, reason: str
 ) -> None:
     await notifiers()
     refused_before = counted("mybroker_notifier_sms_refused_total", reason="invalid_number")
     with pytest.raises(Invalid) as refused:
-        await rpc.call(SEND_SMS, code_request(number=number))
+        await port.send(code_request(number=number))
     assert reason in (refused.value.fields or {})["phone_number"]
     assert sink_files(sms_dir) == []
     assert counted("mybroker_notifier_sms_refused_total",
@@ -184,26 +203,26 @@ async def test_a_number_that_cannot_receive_an_sms_is_refused_with_the_reason(
 
 
 async def test_a_client_caller_cannot_send_an_sms(
-    notifiers: Callable[..., Any], rpc: RpcClient, sms_dir: Path
+    notifiers: Callable[..., Any], port: Port, sms_dir: Path
 ) -> None:
     await notifiers()
     with pytest.raises(Forbidden):
-        await rpc.call(SEND_SMS, code_request(caller=CLIENT))
+        await port.send(code_request(caller=CLIENT))
     assert sink_files(sms_dir) == []
 
 
 async def test_a_sixth_code_to_one_number_within_the_hour_waits_for_the_first_to_expire(
-    notifiers: Callable[..., Any], rpc: RpcClient, sms_dir: Path
+    notifiers: Callable[..., Any], port: Port, sms_dir: Path
 ) -> None:
     service = await notifiers()
     for index in range(5):
-        await rpc.call(SEND_SMS, code_request(account=f"u-{index}"))
+        await port.send(code_request(account=f"u-{index}"))
     with pytest.raises(RateLimited, match="this number") as refused:
-        await rpc.call(SEND_SMS, code_request(account="u-other"))
+        await port.send(code_request(account="u-other"))
     retry_after = int((refused.value.fields or {})["retry_after"])
     assert 3500 < retry_after <= 3600
     assert len(sink_files(sms_dir)) == 5
-    await rpc.call(SEND_SMS, code_request(number="0470 65 43 21", account="u-other"))
+    await port.send(code_request(number="0470 65 43 21", account="u-other"))
     assert len(sink_files(sms_dir)) == 6, "another number is not held back"
 
     # The window of a quiet number is forgotten by a TTL index, which needs real dates.
@@ -215,13 +234,13 @@ async def test_a_sixth_code_to_one_number_within_the_hour_waits_for_the_first_to
 
 
 async def test_the_account_limit_holds_across_replicas_racing_on_the_same_account(
-    notifiers: Callable[..., Any], rpc: RpcClient, sms_dir: Path
+    notifiers: Callable[..., Any], port: Port, sms_dir: Path
 ) -> None:
     for _ in range(2):
         await notifiers(sms_per_account_per_day=3)
     numbers = [f"0470 00 00 0{digit}" for digit in range(8)]
     outcomes = await asyncio.gather(
-        *(rpc.call(SEND_SMS, code_request(number=number, account="u-busy"))
+        *(port.send(code_request(number=number, account="u-busy"))
           for number in numbers), return_exceptions=True)
     sent = [o for o in outcomes if not isinstance(o, BaseException)]
     refused = [o for o in outcomes if isinstance(o, RateLimited)]
@@ -231,7 +250,7 @@ async def test_the_account_limit_holds_across_replicas_racing_on_the_same_accoun
 
 
 async def test_a_failing_provider_opens_the_breaker_and_the_port_refuses_fast_then_recovers(
-    notifiers: Callable[..., Any], rpc: RpcClient
+    notifiers: Callable[..., Any], port: Port
 ) -> None:
     async with fake_provider(BUSY) as provider:
         await notifiers(sms_provider="http", sms_api_url=provider.url,
@@ -240,14 +259,14 @@ async def test_a_failing_provider_opens_the_breaker_and_the_port_refuses_fast_th
                         sms_breaker_reset_seconds=1.0)
         request = code_request("enrol-50:code-1")
         with pytest.raises(Unavailable) as failed:
-            await rpc.call(SEND_SMS, request)
+            await port.send(request)
         assert (failed.value.fields or {})["retry_after"] == "1"
         assert len(provider.requests) == 3, "retried, then the breaker opened"
 
         refused_before = counted("mybroker_notifier_sms_refused_total",
                                  reason="provider_unavailable")
         with pytest.raises(Unavailable):
-            await rpc.call(SEND_SMS, code_request("enrol-51:code-1", number="0470 11 11 11"))
+            await port.send(code_request("enrol-51:code-1", number="0470 11 11 11"))
         assert len(provider.requests) == 3, "refused without calling the provider"
         assert counted("mybroker_notifier_sms_refused_total",
                        reason="provider_unavailable") == refused_before + 1
@@ -255,8 +274,8 @@ async def test_a_failing_provider_opens_the_breaker_and_the_port_refuses_fast_th
         await asyncio.sleep(1.1)
         provider.answer_next(OK)
         # The failed SMS was surely not sent: its key may be tried again, and is sent once.
-        receipt = await rpc.call(SEND_SMS, request)
-        again = await rpc.call(SEND_SMS, request)
+        receipt = await port.send(request)
+        again = await port.send(request)
     assert receipt.status is SmsStatus.SENT and again == receipt
     assert len(provider.requests) == 4
     assert receipt.finished_at is not None and receipt.finished_at <= utc_now()
@@ -267,7 +286,7 @@ def page_error(request: Request, status: int, code: str) -> Response:
 
 
 async def test_refusals_reach_an_api_client_as_problems_with_the_reason_and_when_to_retry(
-    notifiers: Callable[..., Any], rpc: RpcClient
+    notifiers: Callable[..., Any], port: Port
 ) -> None:
     await notifiers(sms_per_number_per_hour=1)
     # The signing issue's route will call the port like this one: errors pass through untouched.
@@ -276,7 +295,7 @@ async def test_refusals_reach_an_api_client_as_problems_with_the_reason_and_when
 
     @gateway.post("/api/v1/phone-check")
     async def phone_check(number: str) -> dict[str, str]:
-        receipt = await rpc.call(SEND_SMS, code_request(number=number))
+        receipt = await port.send(code_request(number=number))
         return {"phone_number": receipt.phone_number}
 
     transport = httpx.ASGITransport(app=gateway)

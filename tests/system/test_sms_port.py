@@ -7,9 +7,10 @@ import pytest
 
 from deploy.local.sms_sink import read_sms, wait_for_sms
 from libs.contracts.caller import Caller, Role
-from libs.contracts.sms import SEND_SMS, SendSmsRequest, SmsPurpose, SmsStatus
+from libs.contracts.sms import SendSmsRequest, SmsPurpose, SmsSender, SmsStatus
 from libs.servicekit.errors import Invalid
 from libs.servicekit.rpc import RpcClient
+from libs.servicekit.sms_sender import BusSmsSender
 from tests.system.stack import SystemStack
 
 pytestmark = pytest.mark.system
@@ -28,14 +29,15 @@ def identity_code(number: str, code: str) -> SendSmsRequest:
 async def test_an_identity_code_reaches_the_stacks_sms_directory_once(
     system_stack: SystemStack, amqp_url: str
 ) -> None:
-    rpc = RpcClient(amqp_url, timeout_seconds=30.0)
+    rpc = RpcClient(amqp_url)
     await rpc.connect()
+    sender: SmsSender = BusSmsSender(rpc)  # what the signing service holds
     try:
         request = identity_code("0470 55 12 34", "480261")
-        receipt = await rpc.call(SEND_SMS, request)
-        replay = await rpc.call(SEND_SMS, request)
+        receipt = await sender.send_sms(request)
+        replay = await sender.send_sms(request)
         with pytest.raises(Invalid, match="mobile number"):
-            await rpc.call(SEND_SMS, identity_code("02 511 11 11", "480262"))
+            await sender.send_sms(identity_code("02 511 11 11", "480262"))
     finally:
         await rpc.close()
 

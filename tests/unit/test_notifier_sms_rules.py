@@ -32,8 +32,10 @@ def test_a_foreign_mobile_number_keeps_its_country() -> None:
 
 
 @pytest.mark.parametrize(("typed", "reason"), [
-    ("hello", "not a phone number"),
+    ("hello", "not a phone number: it has no digits"),
     ("", "not a phone number"),
+    ("+999 470 12 34 56", "country code is unknown"),
+    ("0470 12 34 56 78 90 12 34 56 78", "too long"),
     ("0470 12 34", "does not exist"),  # too short
     ("+32 999 99 99 99", "does not exist"),
     ("02 511 11 11", "mobile number"),  # a Brussels fixed line cannot receive an SMS
