@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploy.local.demo_secrets import new_cursor_secret
 from deploy.local.infra import LOOPBACK, MailSink, ObjectStorage
 from deploy.local.processes import ProcessGroup, http_ok
 
@@ -41,6 +42,9 @@ class ApplicationConfig:
     log_level: str = "INFO"
     eid_trust_bundle_path: Path | None = None  # eID login only with a bundle and a proxy secret
     trusted_proxy_secret: str = ""
+    # Keys of the HMAC on page cursors, fresh for each stack (a dossier's and auth's own).
+    dossier_cursor_secret: str = field(default_factory=new_cursor_secret, repr=False)
+    auth_cursor_secret: str = field(default_factory=new_cursor_secret, repr=False)
     extra_environment: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -72,6 +76,8 @@ def application_environment(config: ApplicationConfig) -> dict[str, str]:
         "MYBROKER_AUTH_JWT_PRIVATE_KEY_PATH": str(config.private_key_path),
         "MYBROKER_AUTH_BOOTSTRAP_ADMIN_EMAIL": config.admin_email,
         "MYBROKER_AUTH_BOOTSTRAP_ADMIN_PASSWORD": config.admin_password,
+        "MYBROKER_AUTH_CURSOR_SECRET": config.auth_cursor_secret,
+        "MYBROKER_DOSSIER_CURSOR_SECRET": config.dossier_cursor_secret,
         "MYBROKER_DOCUMENTS_S3_ENDPOINT": config.storage.endpoint,
         "MYBROKER_DOCUMENTS_S3_ACCESS_KEY": config.storage.access_key,
         "MYBROKER_DOCUMENTS_S3_SECRET_KEY": config.storage.secret_key,

@@ -247,7 +247,7 @@ def _print_welcome(
 MyBroker runs. Ctrl-C stops everything this command started.
 
   Client portal     {base}/            (log in at {base}/login)
-  Office admin API  {base}/admin/api/v1   (OpenAPI docs: {base}/api/docs)
+  Office admin API  {base}/admin/api/v1   (OpenAPI docs, staff: {base}/admin/api-docs)
   Office admin      {config.admin_email:<28} {config.admin_password}
   Demo clients (they share DOS-2023-00951, where the office published a PDF):
 {logins}

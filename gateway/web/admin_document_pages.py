@@ -224,6 +224,12 @@ KNOWN_REASONS = (
     _mark("The stored rendition is missing."),
     _mark("The stored thumbnail is missing."),
     _mark("MyBroker cannot show this type of file (unknown type)."),
+    # the documents service's refusals of ZIP containers (services/documents/sniffing.py)
+    _mark("The file unpacks to more than 100 MB; it was refused as a possible zip bomb."),
+    _mark("The file unpacks to more than 100 times its size; it was refused as a possible "
+          "zip bomb."),
+    _mark("The file holds too many parts; it was refused as a possible zip bomb."),
+    _mark("The file's table of contents cannot be read; it was refused as a possible zip bomb."),
 )
 
 

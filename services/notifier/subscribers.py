@@ -12,6 +12,7 @@ from libs.contracts.auth import (
     RegistrationDecided,
 )
 from libs.contracts.documents import DocumentsBatchPublished
+from libs.contracts.lockout import LoginLockedOut
 from libs.contracts.requests import RequestSubmitted
 from libs.contracts.sms import SEND_SMS
 from libs.servicekit.bus import subscribe_event
@@ -40,6 +41,10 @@ def register(broker: RabbitBroker, handlers: NotifierHandlers, *, prefetch: int)
     subscribe_event(
         broker, consumer=CONSUMER, purpose="password-changed-mails", event_type=PasswordChanged,
         handle=handlers.send_password_changed_mail, prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="login-locked-mails", event_type=LoginLockedOut,
+        handle=handlers.send_login_locked_mail, prefetch=prefetch,
     )
     subscribe_event(
         broker, consumer=CONSUMER, purpose="registration-confirmation-mails",

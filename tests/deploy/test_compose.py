@@ -4,7 +4,9 @@ the compose schema (vendored in `check-jsonschema`), yamllint, and what a person
 
 import importlib.resources
 import json
+import os
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +19,7 @@ import pytest
 
 from deploy.local.applications import SERVICES
 from libs.servicekit.probe import probe
-from tests.deploy.manifests import COMPOSE_FILE, REPOSITORY, compose
+from tests.deploy.manifests import COMPOSE_FILE, REPOSITORY, compose, of_kind, render
 
 PROCESSES = (*SERVICES, "gateway")
 NGINX_TEMPLATE = REPOSITORY / "deploy" / "nginx" / "templates" / "default.conf.template"
@@ -55,7 +57,7 @@ def test_the_whole_product_starts_in_order_on_healthy_dependencies() -> None:
     assert services["mongo"]["image"] == "mongo:7.0"
     assert "--replSet" in services["mongo"]["command"]
     assert "rs.initiate" in " ".join(services["mongo"]["healthcheck"]["test"])
-    assert services["rabbitmq"]["image"] == "rabbitmq:3.13-management"
+    assert services["rabbitmq"]["image"] == "rabbitmq:4.2.6-management"
     for name in PROCESSES:
         service = services[name]
         assert service["depends_on"]["mongo"] == {"condition": "service_healthy"}
@@ -75,7 +77,7 @@ def test_the_whole_product_starts_in_order_on_healthy_dependencies() -> None:
 def test_no_secret_value_is_written_in_the_compose_file() -> None:
     for name in PROCESSES:
         for key, value in compose()["services"][name]["environment"].items():
-            if re.search(r"(PASSWORD|SECRET|_KEY|AMQP_URL)$", key) and value:
+            if re.search(r"(PASSWORD|SECRET|_KEY|AMQP_URL|MONGO_URL)$", key) and value:
                 assert "${" in str(value), key
     ignored = (REPOSITORY / ".gitignore").read_text().split()
     assert ".env" in ignored
@@ -186,6 +188,11 @@ def test_the_dev_secrets_script_writes_every_secret_and_keeps_them(tmp_path: Pat
         assert len(env[key]) >= 20, key
     secrets = tmp_path / "deploy" / "compose" / "secrets"
     assert "PRIVATE KEY" in (secrets / "jwt-private.pem").read_text()
+    # Private keys: readable by their owner only; the JWT key's owner is auth's uid (as root).
+    for private in (secrets / "jwt-private.pem", secrets / "tls" / "tls.key", tmp_path / ".env"):
+        assert stat.S_IMODE(private.stat().st_mode) == 0o600, private
+    if os.geteuid() == 0:
+        assert (secrets / "jwt-private.pem").stat().st_uid == 10001
     assert "BEGIN CERTIFICATE" in (secrets / "tls" / "tls.crt").read_text()
     first = (tmp_path / ".env").read_text()
     subprocess.run(["bash", str(script)], check=True, capture_output=True, timeout=60)
@@ -195,3 +202,36 @@ def test_the_dev_secrets_script_writes_every_secret_and_keeps_them(tmp_path: Pat
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "http://127.0.0.1:9/health/live"])
 def test_the_container_probe_fails_on_what_is_not_a_healthy_http_answer(url: str) -> None:
     assert probe(url, timeout=0.5) is False
+
+
+def test_minio_is_a_release_with_the_2025_security_fixes_everywhere() -> None:
+    """CVE-2025-31489 and CVE-2025-62506: fixed in RELEASE.2025-10-15T17-29-55Z, which exists
+    only as source (no published image): compose builds it, the overlays use that build."""
+    release = "RELEASE.2025-10-15T17-29-55Z"
+    minio = compose()["services"]["minio"]
+    assert minio["image"].endswith(f":{release}")
+    assert minio["build"]["context"].endswith(f"#{release}")
+    dev = of_kind(render("overlays/dev"), "StatefulSet")["minio"]["spec"]["template"]["spec"]
+    assert dev["containers"][0]["image"] == minio["image"]
+
+
+def _refused_at_the_edge(config: str) -> re.Pattern[str] | None:
+    """The path pattern an nginx configuration answers 404 on (location or if), if any."""
+    found = re.search(r"(?:location ~|if \(\$uri ~) (\S+?)\)? \{\s*return 404;", config)
+    return re.compile(found.group(1)) if found else None
+
+
+def test_metrics_and_the_api_description_are_not_served_through_any_proxy() -> None:
+    """Prometheus and integrators reach the gateway's own port; the internet gets 404."""
+    servers = [s for s in NGINX_TEMPLATE.read_text().split("server {")[1:] if "ssl" in s]
+    ingresses = of_kind(render("overlays/prod"), "Ingress")
+    snippets = [i["metadata"]["annotations"]["nginx.ingress.kubernetes.io/configuration-snippet"]
+                for i in ingresses.values()]
+    assert len(servers) == 2 and len(snippets) == 2
+    for config in (*servers, *snippets):
+        refused = _refused_at_the_edge(config)
+        assert refused is not None, config
+        for path in ("/metrics", "/api/docs", "/api/openapi.json"):
+            assert refused.match(path), path
+        for path in ("/", "/api/v1/me", "/metricsx", "/api/docs/x", "/api/openapi_json"):
+            assert not refused.match(path), path

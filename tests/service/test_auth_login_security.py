@@ -15,8 +15,8 @@ from libs.contracts.envelope import utc_now
 from libs.servicekit.errors import Invalid, RateLimited, Unauthenticated
 from services.auth.domain import COMMON_PASSWORD, WRONG_CREDENTIALS
 from services.auth.main import AuthService, build
-from services.auth.store import THROTTLES
 from services.auth.throttle import RETRY_AFTER_FIELD
+from services.auth.throttle_store import THROTTLES
 from tests.service.conftest import call_in_memory
 from tests.service.test_auth import PASSWORD, activate, invite, settings
 
@@ -85,7 +85,8 @@ async def test_the_tenth_failure_in_a_row_makes_the_account_wait_and_says_until_
     assert "Try again in 60 seconds" in tenth.value.detail
     assert tenth.value.fields == {RETRY_AFTER_FIELD: "60"}
 
-    # Even the right password waits: the attacker could otherwise keep guessing.
+    # Even the right password waits on a device the account does not know: the attacker could
+    # otherwise keep guessing (a device it logged in from before passes: test_auth_lockout).
     with pytest.raises(RateLimited) as meanwhile:
         await log_in(service)
     assert 0 < int((meanwhile.value.fields or {})[RETRY_AFTER_FIELD]) <= 60

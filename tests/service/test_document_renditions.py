@@ -19,6 +19,7 @@ from pypdf import PdfReader
 from libs.contracts import documents
 from libs.contracts.documents import BodyVariant, RenditionState
 from services.documents.config import DocumentsSettings
+from services.documents.conversion import ConversionFailed, soffice_to_pdf
 from services.documents.main import DocumentsService, build
 from tests.document_samples import converted, heic_bytes, msg_bytes, pptx_bytes, webp_bytes
 from tests.service.conftest import call_in_memory
@@ -188,6 +189,36 @@ async def test_a_broken_office_file_fails_with_a_reason_and_the_original_stays(
     assert document.rendition.state == RenditionState.FAILED
     assert document.rendition.reason and "LibreOffice" in document.rendition.reason
     assert await body_of(service, document.document_id, BodyVariant.ORIGINAL) == broken
+
+
+async def test_libreoffice_runs_under_a_memory_and_a_cpu_limit(tmp_path: Path) -> None:
+    # A stand-in converter whose "PDF" is the limits the kernel applies to its own child.
+    reporter = tmp_path / "soffice"
+    reporter.write_text('#!/bin/sh\nwhile [ $# -gt 1 ]; do [ "$1" = --outdir ] && out="$2"; '
+                        'shift; done\nname=$(basename "$1")\nmkdir -p "$out"\n'
+                        'cat /proc/self/limits > "$out/${name%.*}.pdf"\n')
+    reporter.chmod(0o755)
+    source = tmp_path / "polis.docx"
+    source.write_bytes((FIXTURES / "polis.docx").read_bytes())
+    produced = await soffice_to_pdf(source, tmp_path, soffice=str(reporter),
+                                    profile=tmp_path / "profile", timeout_seconds=30.0,
+                                    memory_bytes=512 * 1024 * 1024)
+    limits = {line[:26].strip(): line[26:].split() for line in
+              produced.read_text().splitlines()[1:]}
+    assert limits["Max address space"][:2] == [str(512 * 1024 * 1024)] * 2
+    assert limits["Max cpu time"][:2] == ["30", "30"]
+
+
+async def test_a_conversion_that_needs_more_memory_than_allowed_fails_at_once(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "polis.docx"
+    source.write_bytes((FIXTURES / "polis.docx").read_bytes())
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(ConversionFailed, match="LibreOffice could not convert"):
+        await soffice_to_pdf(source, tmp_path, soffice="soffice", profile=tmp_path / "profile",
+                             timeout_seconds=30.0, memory_bytes=64 * 1024 * 1024)
+    assert asyncio.get_running_loop().time() - started < 10.0
 
 
 @pytest.fixture
