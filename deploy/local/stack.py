@@ -253,6 +253,7 @@ MyBroker runs. Ctrl-C stops everything this command started.
 {logins}
   Sent mails        {config.mail.maildir}/new   (one file per mail; office mails go to {
         config.office_email})
+  Sent SMS          {config.sms_dir}   (one JSON file per SMS: to, text, sent_at)
   Logs              {run_dir / 'logs'}/<process>.log
   Environment       {run_dir / 'mybroker.env'}   (demo logins: {run_dir / 'demo.json'})
   eID login         the demo card in {eid.trust_bundle_path.parent}, as the proxy sends it:
