@@ -52,6 +52,11 @@ class ApplicationConfig:
         """Where browsers and API clients reach the stack."""
         return f"http://{LOOPBACK}:{self.gateway_port}"
 
+    @property
+    def sms_dir(self) -> Path:
+        """Where the notifier's SMS sink writes (one JSON file per SMS), beside the Maildir."""
+        return self.mail.maildir.parent / "sms"
+
     def ready_url(self, name: str) -> str:
         """The readiness probe of one process."""
         port = self.gateway_port if name == GATEWAY else self.health_ports[name]
@@ -82,6 +87,8 @@ def application_environment(config: ApplicationConfig) -> dict[str, str]:
         "MYBROKER_NOTIFIER_FROM_EMAIL": config.from_email,
         "MYBROKER_NOTIFIER_OFFICE_EMAIL": config.office_email,
         "MYBROKER_NOTIFIER_PUBLIC_URL": config.gateway_url,
+        "MYBROKER_NOTIFIER_SMS_PROVIDER": "sink",
+        "MYBROKER_NOTIFIER_SMS_SINK_DIR": str(config.sms_dir),
         "MYBROKER_GATEWAY_HOST": LOOPBACK,
         "MYBROKER_GATEWAY_PORT": str(config.gateway_port),
         "MYBROKER_GATEWAY_PUBLIC_URL": config.gateway_url,

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gateway.config import GatewaySettings
+from gateway.problems import with_retry_after
 from gateway.web.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGE_NAMES,
@@ -20,6 +21,7 @@ from gateway.web.i18n import (
     format_day,
     format_moment,
     format_money,
+    format_number,
     load_translations,
 )
 from gateway.web.session import (
@@ -135,10 +137,17 @@ class PageRenderer:
         """The translation function of `language`, for messages made in Python."""
         return self.translations[language].gettext
 
+    def ngettext(self, language: Language) -> Callable[[str, str, int], str]:
+        """The plural-aware translation function of `language` ("1 document", "2 documents")."""
+        return self.translations[language].ngettext
+
     def finish(self, request: Request, response: Response) -> Response:
         """`response` with the cookie changes this request queued and the pages' headers."""
+        with_retry_after(response)  # also a form's own "unavailable" 503 says when to retry
         response.headers.update(PAGE_HEADERS)
-        return apply_cookies(request, response, secure=self.settings.cookie_secure)
+        # Secure when configured, and always over HTTPS (the device cookie lives a year).
+        secure = self.settings.cookie_secure or request.url.scheme == "https"
+        return apply_cookies(request, response, secure=secure)
 
     def redirect(self, request: Request, target: str) -> Response:
         """See-other to a local path (after a form post), with the queued cookies."""
@@ -165,6 +174,7 @@ class PageRenderer:
             "session": session,
             "menu": MENU if session else (),
             "money": lambda cents, currency="EUR": format_money(cents, currency, language),
+            "number": lambda value: format_number(value, language),
             "day": lambda value: format_day(value, language),
             "moment": lambda value: format_moment(value, language),
             **context,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from libs.contracts.auth import UserPublic
 from libs.contracts.caller import Caller
 from libs.contracts.rpc import RpcMethod
+from libs.contracts.shown_names import ShownName
 
 AccountRoleFilter = Literal["client", "agent", "admin", "staff"]
 AccountStatusFilter = Literal["invited", "active", "pending", "disabled"]
@@ -55,7 +56,7 @@ class InvitationSummary(BaseModel):
     invitation_id: str
     user_id: str
     email: str
-    display_name: str
+    display_name: ShownName
     state: InvitationStateFilter
     created_at: datetime
     expires_at: datetime

@@ -10,6 +10,7 @@ from libs.contracts.caller import Caller, Role
 from libs.contracts.envelope import Event
 from libs.contracts.ids import DossierId, ObjectId
 from libs.contracts.rpc import Ack, RpcMethod
+from libs.contracts.shown_names import GivenName, ShownName
 
 # --- models ---------------------------------------------------------------------------------
 
@@ -19,7 +20,7 @@ class UserPublic(BaseModel):
 
     user_id: str
     email: EmailStr
-    display_name: str
+    display_name: ShownName
     role: Role
     status: str = Field(description="invited | active | disabled")
     language: str = "nl"
@@ -57,7 +58,7 @@ class StaffOrigin(BaseModel):
 class CreateStaffRequest(BaseModel):
     caller: Caller
     email: EmailStr
-    display_name: str = Field(min_length=1, max_length=200)
+    display_name: GivenName = Field(min_length=1, max_length=200)
     role: Role
     password: str
     origin: StaffOrigin | None = None
@@ -66,7 +67,7 @@ class CreateStaffRequest(BaseModel):
 class InviteClientRequest(BaseModel):
     caller: Caller
     email: EmailStr
-    display_name: str = Field(min_length=1, max_length=200)
+    display_name: GivenName = Field(min_length=1, max_length=200)
     language: str = Field(default="nl", pattern="^(nl|fr|en)$")
     dossier_ids: list[DossierId] = Field(default_factory=list, max_length=100)
     correlation_id: str | None = None
@@ -94,6 +95,9 @@ class LoginRequest(BaseModel):
     email: str
     password: str
     client_ip: str | None = None
+    device_token: str | None = Field(
+        default=None, max_length=64, description="The browser's device cookie: a device the "
+        "account logged in from before passes the address's lockout")
 
 
 class RefreshRequest(BaseModel):
@@ -176,8 +180,8 @@ class ChangePasswordRequest(BaseModel):
 class RegisterRequest(BaseModel):
     """Self-registration ("Zich inschrijven"); the same answer whether the address is known."""
 
-    last_name: str = Field(min_length=1, max_length=100)
-    first_name: str = Field(min_length=1, max_length=100)
+    last_name: GivenName = Field(min_length=1, max_length=100)
+    first_name: GivenName = Field(min_length=1, max_length=100)
     birth_date: date
     email: EmailStr
     phone: str = Field(min_length=6, max_length=30)
@@ -208,8 +212,8 @@ class RegistrationPublic(BaseModel):
 
     registration_id: str
     status: str = Field(description="awaiting_confirmation | pending | approved | refused")
-    last_name: str
-    first_name: str
+    last_name: ShownName
+    first_name: ShownName
     birth_date: date
     email: EmailStr
     phone: str
@@ -389,7 +393,7 @@ class DossierMembersRequest(BaseModel):
 class DossierMember(BaseModel):
     user_id: str
     email: EmailStr
-    display_name: str
+    display_name: ShownName
     language: str = "nl"
 
 

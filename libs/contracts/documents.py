@@ -10,6 +10,7 @@ from libs.contracts.caller import Caller
 from libs.contracts.envelope import Event
 from libs.contracts.ids import DossierId, ObjectId
 from libs.contracts.rpc import Ack, RpcMethod
+from libs.contracts.shown_names import GivenName, ShownName
 
 
 class ContextKind(StrEnum):
@@ -53,8 +54,8 @@ class RenditionPublic(BaseModel):
 class DocumentPublic(BaseModel):
     document_id: str
     dossier_id: str
-    title: str
-    filename: str
+    title: ShownName
+    filename: ShownName
     content_type: str  # sniffed from the bytes, never the client's word
     size: int
     sha256: str
@@ -69,8 +70,8 @@ class DocumentPublic(BaseModel):
 class BeginUploadRequest(BaseModel):
     caller: Caller
     dossier_id: DossierId
-    title: str = Field(min_length=1, max_length=200)
-    filename: str = Field(min_length=1, max_length=255)
+    title: GivenName = Field(min_length=1, max_length=200)
+    filename: GivenName = Field(min_length=1, max_length=255)
     content_type: str
     size: int = Field(gt=0)
     context: DocumentContext = Field(default_factory=DocumentContext)
@@ -137,7 +138,7 @@ class DownloadTicket(BaseModel):
     document: DocumentPublic
     download_url: str
     # The body behind download_url (the original's values when absent).
-    filename: str | None = None
+    filename: ShownName | None = None
     content_type: str | None = None
     size: int | None = None
     sha256: str | None = None
@@ -197,8 +198,8 @@ class DocumentProblem(BaseModel):
 
     document_id: str
     dossier_id: str
-    title: str
-    filename: str
+    title: ShownName
+    filename: ShownName
     problem: Literal["damaged", "upload_failed"]
     reason: str | None = None
     created_at: datetime  # when the upload began

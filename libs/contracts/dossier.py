@@ -9,6 +9,7 @@ from libs.contracts.caller import Caller
 from libs.contracts.envelope import Event
 from libs.contracts.ids import DossierId, ObjectId
 from libs.contracts.rpc import RpcMethod
+from libs.contracts.shown_names import GivenName, ShownName
 
 
 class Address(BaseModel):
@@ -25,8 +26,8 @@ class Address(BaseModel):
 class Person(BaseModel):
     person_id: ObjectId
     role: str = Field(description="policyholder | partner | child | other")
-    last_name: str
-    first_name: str
+    last_name: GivenName
+    first_name: GivenName
     birth_date: date | None = None
     national_number: str | None = None
     language: str = "nl"
@@ -141,7 +142,7 @@ class DossierImport(BaseModel):
     """A dossier as the broker's management system exports it (replaces the stored dossier)."""
 
     dossier_id: DossierId
-    name: str = Field(min_length=1, max_length=200)
+    name: GivenName = Field(min_length=1, max_length=200)
     broker_reference: str | None = None
     persons: list[Person] = Field(default_factory=list)
     risk_objects: list[RiskObject] = Field(default_factory=list)
@@ -152,7 +153,7 @@ class DossierImport(BaseModel):
 
 class DossierSummary(BaseModel):
     dossier_id: str
-    name: str
+    name: ShownName
     broker_reference: str | None = None
     person_count: int
     contract_count: int
@@ -200,7 +201,7 @@ class DossierImported(Event):
     name: str
 
 
-# --- bulk import by the broker's external references (issue 4) -------------------------------
+# --- bulk import by the broker's external references -----------------------------------------
 
 ObjectKind = Literal["person", "risk_object", "contract", "claim", "invoice"]
 Change = Literal["created", "updated", "removed"]
@@ -215,7 +216,7 @@ class DossierRecord(BaseModel):
     """
 
     dossier_id: DossierId
-    name: str | None = Field(default=None, min_length=1, max_length=200,
+    name: GivenName | None = Field(default=None, min_length=1, max_length=200,
                              description="Required when the dossier is new")
     broker_reference: str | None = Field(
         default=None, description="Client number in the broker's management system")
@@ -257,7 +258,7 @@ class ImportReport(BaseModel):
 UPSERT_DOSSIER = RpcMethod("dossier.rpc.upsert_dossier", UpsertDossierRequest, ImportReport)
 
 
-# --- references other services hold: checked against the owner (issue 10) -------------------
+# --- references other services hold: checked against the owner ------------------------------
 
 
 class DossierObjectRef(BaseModel):

@@ -8,13 +8,14 @@ from libs.contracts.caller import Caller
 from libs.contracts.envelope import Event
 from libs.contracts.ids import DossierId
 from libs.contracts.rpc import RpcMethod
+from libs.contracts.shown_names import GivenName, ShownName
 
 
 class RequestPublic(BaseModel):
     request_id: str
     dossier_id: str
     kind: str = Field(description="message (later: the five forms)")
-    subject: str
+    subject: ShownName
     body: str
     status: str = Field(description="pending | in_progress | accepted | refused")
     sent_by: str = Field(description="user id of the sender")
@@ -27,7 +28,7 @@ class RequestPublic(BaseModel):
 class SendMessageRequest(BaseModel):
     caller: Caller
     dossier_id: DossierId
-    subject: str = Field(min_length=1, max_length=200)
+    subject: GivenName = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=10_000)
     sender_name: str = Field(default="", max_length=200,
                              description="The caller's name from their access token")

@@ -1,8 +1,8 @@
 """Signed paging cursors: a client hands back only a cursor the service made for that very list.
 
 A keyset cursor holds the boundary row of a page, which the service turns into a database
-bound. Left unsigned, a client could write any bound in it (issue 10: a cursor whose key was
-"k" listed every dossier's contracts). So each cursor carries an HMAC-SHA256 of its text and of
+bound. Left unsigned, a client could write any bound in it (a cursor whose key was "k" once
+listed every dossier's contracts). So each cursor carries an HMAC-SHA256 of its text and of
 its context - the list, the dossier or the filters it belongs to, the sort and the order - made
 with a key of the service's settings; a cursor whose tag does not match (forged, edited, made
 for another dossier or list, or under another key) is refused. The bounds of the query stay

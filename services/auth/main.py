@@ -26,6 +26,7 @@ from services.auth.domain import SessionLimits
 from services.auth.eid_login import EID_LINKS, EidHandlers, trust_bundle_from
 from services.auth.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
 from services.auth.handlers import AuthHandlers
+from services.auth.logins import LoginHandlers
 from services.auth.mail_quota import MailQuota
 from services.auth.password_resets import PasswordHandlers
 from services.auth.passwords import password_hasher
@@ -33,7 +34,9 @@ from services.auth.registration_store import REGISTRATION_OUTBOX_COLLECTIONS, Re
 from services.auth.registrations import RegistrationHandlers
 from services.auth.sessions import SessionKeeper
 from services.auth.store import OUTBOX_COLLECTIONS, AuthStore
-from services.auth.throttle import BackOffPolicy, LoginThrottle
+from services.auth.throttle import BackOffPolicy, FailureWindow, LoginThrottle
+from services.auth.throttle_store import ThrottleRecords
+from services.auth.unlock_store import UNLOCKS, UnlockLinks
 
 SERVICE = "auth"
 
@@ -42,6 +45,7 @@ SERVICE = "auth"
 class AuthService:
     runtime: ServiceRuntime
     handlers: AuthHandlers
+    login_handlers: LoginHandlers
     password_handlers: PasswordHandlers
     registration_handlers: RegistrationHandlers
     account_handlers: AccountHandlers
@@ -71,7 +75,8 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     store = AuthStore(database)
     relay = OutboxRelay(
         broker, database,
-        [*OUTBOX_COLLECTIONS, *REGISTRATION_OUTBOX_COLLECTIONS, EID_LINKS, GRANT_REVOCATIONS])
+        [*OUTBOX_COLLECTIONS, *REGISTRATION_OUTBOX_COLLECTIONS, EID_LINKS, UNLOCKS,
+         GRANT_REVOCATIONS])
     # Whether a dossier exists is the dossier service's to say: asked over RPC.
     rpc_client: RpcClient | None = None
     if rpc is None:
@@ -87,16 +92,17 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
                              maximum=timedelta(days=settings.session_max_days)),
         notify=relay.notify,
     )
+    throttle_records = ThrottleRecords(database)
     throttle = LoginThrottle(
-        store,
+        throttle_records,
         account=BackOffPolicy(settings.account_failure_limit,
                               timedelta(seconds=settings.account_first_wait_seconds),
                               timedelta(seconds=settings.account_longest_wait_seconds)),
-        client_ip=BackOffPolicy(settings.ip_failure_limit,
-                                timedelta(seconds=settings.ip_first_wait_seconds),
-                                timedelta(seconds=settings.ip_longest_wait_seconds)),
+        client_ip=FailureWindow(settings.ip_failure_limit,
+                                timedelta(minutes=settings.ip_failure_window_minutes)),
         clock=utc_now,
     )
+    unlocks = UnlockLinks(database)
     registration_store = RegistrationStore(database)
     audit = AuditTrail(registration_store)
     background = BackgroundWork()
@@ -104,8 +110,13 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
                            window=timedelta(minutes=settings.mail_limit_window_minutes))
     hasher = password_hasher(settings)  # one hasher: one bound on concurrent hashing
     handlers = AuthHandlers(
-        store, hasher, sessions, throttle, audit, references, revocations,
+        store, hasher, sessions, audit, references, revocations,
         invitation_days=settings.invitation_days, notify=relay.notify,
+    )
+    login_handlers = LoginHandlers(
+        store, hasher, sessions, throttle, unlocks, background,
+        unlock_minutes=settings.unlock_link_minutes,
+        devices_kept=settings.trusted_devices_per_account, notify=relay.notify,
     )
     password_handlers = PasswordHandlers(
         store, hasher, sessions, throttle,
@@ -125,13 +136,16 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     list_handlers = AccountListHandlers(
         database, CursorSigner(cursor_key(settings.cursor_secret, settings.environment)))
     subscribers.register(
-        broker, handlers, password_handlers, registration_handlers, account_handlers,
-        eid_handlers, list_handlers, AuditLogHandlers(database), prefetch=settings.rpc_prefetch,
+        broker, handlers, login_handlers, password_handlers, registration_handlers,
+        account_handlers, eid_handlers, list_handlers, AuditLogHandlers(database),
+        prefetch=settings.rpc_prefetch,
     )
 
     async def prepare_database() -> None:
         """Indexes, then the office's first admin when configured and none exists yet."""
         await store.ensure_indexes()
+        await throttle_records.ensure_indexes()
+        await unlocks.ensure_indexes()
         await registration_store.ensure_indexes()
         await eid_handlers.ensure_indexes()
         await list_handlers.ensure_indexes()
@@ -149,7 +163,8 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         SERVICE, settings, broker, database, relay=relay, prepare_database=prepare_database
     )
     return AuthService(
-        runtime=runtime, handlers=handlers, password_handlers=password_handlers,
+        runtime=runtime, handlers=handlers, login_handlers=login_handlers,
+        password_handlers=password_handlers,
         registration_handlers=registration_handlers, account_handlers=account_handlers,
         eid_handlers=eid_handlers, list_handlers=list_handlers,
         background=background, store=store, relay=relay, signer=signer,

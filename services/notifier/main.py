@@ -3,8 +3,9 @@
 import asyncio
 from dataclasses import dataclass
 
+from libs.contracts.envelope import utc_now
 from libs.servicekit.bus import create_broker
-from libs.servicekit.logs import configure_logging
+from libs.servicekit.logs import configure_logging, get_logger
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
@@ -12,9 +13,13 @@ from services.notifier import subscribers
 from services.notifier.config import NotifierSettings
 from services.notifier.handlers import NotifierHandlers, RpcCalling
 from services.notifier.mailer import SmtpMailer
+from services.notifier.sms_handlers import SmsHandlers
+from services.notifier.sms_providers import SmsProvider, provider_from_settings
+from services.notifier.sms_store import SmsStore
 from services.notifier.store import NotifierStore
 
 SERVICE = "notifier"
+log = get_logger(__name__)
 
 
 @dataclass
@@ -23,6 +28,9 @@ class NotifierService:
     handlers: NotifierHandlers
     store: NotifierStore
     rpc_client: RpcClient | None  # None when the caller passed its own RPC (tests)
+    sms: SmsHandlers
+    sms_store: SmsStore
+    sms_provider: SmsProvider
 
     async def run(self) -> None:
         """Serve until SIGINT/SIGTERM, then close the RPC connection."""
@@ -31,6 +39,7 @@ class NotifierService:
         finally:
             if self.rpc_client is not None:
                 await self.rpc_client.close()
+            await self.sms_provider.close()
 
 
 def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> NotifierService:
@@ -46,15 +55,24 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
     handlers = NotifierHandlers(store.inbox, SmtpMailer(settings), settings, rpc=rpc,
                                 recipient_inbox=store.recipient_inbox)
     subscribers.register(broker, handlers, prefetch=settings.event_prefetch)
+    sms_store = SmsStore(database)
+    sms_provider = provider_from_settings(settings)
+    if settings.environment == "prod" and settings.sms_provider == "sink":
+        # Like a mail catcher for SMTP: fine for a demo cluster, wrong for real clients.
+        log.warning("SMS go to files, not to phones", directory=settings.sms_sink_dir)
+    sms = SmsHandlers(sms_store, sms_provider, settings, clock=utc_now)
+    subscribers.register_sms(broker, sms, prefetch=settings.rpc_prefetch)
 
     async def prepare() -> None:
         # Retried by the runtime until both answer; the service reports not-ready meanwhile.
         await store.ensure_indexes()
+        await sms_store.ensure_indexes()
         if rpc_client is not None and not rpc_client.connected:
             await rpc_client.connect()
 
     runtime = ServiceRuntime(SERVICE, settings, broker, database, prepare_database=prepare)
-    return NotifierService(runtime=runtime, handlers=handlers, store=store, rpc_client=rpc_client)
+    return NotifierService(runtime=runtime, handlers=handlers, store=store, rpc_client=rpc_client,
+                           sms=sms, sms_store=sms_store, sms_provider=sms_provider)
 
 
 def main() -> None:

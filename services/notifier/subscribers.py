@@ -12,9 +12,13 @@ from libs.contracts.auth import (
     RegistrationDecided,
 )
 from libs.contracts.documents import DocumentsBatchPublished
+from libs.contracts.lockout import LoginLockedOut
 from libs.contracts.requests import RequestSubmitted
+from libs.contracts.sms import SEND_SMS
 from libs.servicekit.bus import subscribe_event
+from libs.servicekit.rpc import serve_rpc
 from services.notifier.handlers import NotifierHandlers
+from services.notifier.sms_handlers import SmsHandlers
 
 CONSUMER = "notifier"
 
@@ -39,6 +43,10 @@ def register(broker: RabbitBroker, handlers: NotifierHandlers, *, prefetch: int)
         handle=handlers.send_password_changed_mail, prefetch=prefetch,
     )
     subscribe_event(
+        broker, consumer=CONSUMER, purpose="login-locked-mails", event_type=LoginLockedOut,
+        handle=handlers.send_login_locked_mail, prefetch=prefetch,
+    )
+    subscribe_event(
         broker, consumer=CONSUMER, purpose="registration-confirmation-mails",
         event_type=RegistrationConfirmationRequested,
         handle=handlers.send_registration_confirmation_mail, prefetch=prefetch,
@@ -61,3 +69,8 @@ def register(broker: RabbitBroker, handlers: NotifierHandlers, *, prefetch: int)
         event_type=DocumentsBatchPublished, handle=handlers.send_documents_published_mails,
         prefetch=prefetch,
     )
+
+
+def register_sms(broker: RabbitBroker, sms: SmsHandlers, *, prefetch: int) -> None:
+    """Answer the SMS port's RPC (the signing service's identity codes)."""
+    serve_rpc(broker, SEND_SMS, sms.send_sms, prefetch=prefetch)

@@ -1,5 +1,5 @@
 """In the browser: the office types a dossier number and gets the existing ones suggested; a
-number no dossier has is refused with a message saying which (issue 11 item 5)."""
+number no dossier has is refused with a message saying which."""
 
 import uuid
 

@@ -72,7 +72,8 @@ CLIENT_PAGES = {"/claims/{claim_id}", "/contracts/{contract_id}", "/risks/{risk_
                 "/documents/{document_id}", "/documents/{document_id}/file"}
 # Public by design: a secret token is the id (proven in the access tests), or a language.
 PUBLIC_ROUTES = {"/api/v1/auth/invitations/{token}", "/api/v1/auth/password-reset/{token}",
-                 "/api/v1/auth/registrations/{token}", "/lang/{language}"}
+                 "/api/v1/auth/registrations/{token}", "/api/v1/auth/unlock/{token}",
+                 "/lang/{language}", "/api/docs/assets/{name}"}
 HOSTILE_IDS = ("$where", "..%2F..%2Fadmin", "a" * 5000, "%00", "DOS-2019-00417%20")
 
 
@@ -280,3 +281,14 @@ def test_an_admin_route_refuses_clients_and_strangers_and_never_breaks(
                 method, f"{gateway.base_url}{re.sub(r'[{][a-z_]+[}]', hostile, path)}",
                 headers=bearer(staff), cookies={"mb_access": staff}, timeout=30.0)
             assert answer.status_code < 500, (method, path, hostile, answer.text[:200])
+
+
+def test_a_public_route_answers_hostile_values_without_breaking_or_leaking_files(
+    office: Office,
+) -> None:
+    for path in sorted(PUBLIC_ROUTES):
+        for hostile in (*HOSTILE_IDS, "..%2F..%2F..%2F..%2Fetc%2Fpasswd", "....//....//etc"):
+            address = re.sub(r"[{][a-z_]+[}]", hostile, path)
+            answer = httpx.get(f"{office.gateway.base_url}{address}", timeout=30.0)
+            assert answer.status_code < 500, (address, answer.status_code)
+            assert "root:" not in answer.text, address

@@ -21,8 +21,8 @@ from libs.contracts.caller import Role
 from libs.servicekit.cursor_signing import CursorSigner
 from services.auth.main import AuthService
 from tests.security.conftest import AttackedGateway, gateway_on
-from tests.service.conftest import call_in_memory
-from tests.service.test_auth import ADMIN, service
+from tests.service.conftest import call_in_memory, service
+from tests.service.test_auth import ADMIN
 from tests.service.test_auth_account_lists import an_office
 
 __all__ = ["service"]

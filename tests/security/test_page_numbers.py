@@ -1,4 +1,4 @@
-"""Huge page numbers and sizes (issue 10, item 5: `GET /api/v1/dossiers/X/documents?page=
+"""Huge page numbers and sizes (`GET /api/v1/dossiers/X/documents?page=
 100000000000000000` was a 500, MongoDB's OverflowError on the skip): every page number and size
 a client sends is bounded in the contracts, so an attacker's number is a 422, never a 500."""
 

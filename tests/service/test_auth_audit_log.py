@@ -1,30 +1,18 @@
 """The audit log as the office admin reads it: names not ids, by kind or staff member, paged."""
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from faststream.rabbit import TestRabbitBroker
 from pydantic import ValidationError
 
 from libs.contracts import auth
 from libs.contracts.caller import Caller, Role
 from libs.servicekit.errors import Forbidden
-from services.auth.main import AuthService, build
+from services.auth.main import AuthService
 from tests.service.conftest import call_in_memory
-from tests.service.dossier_stand_in import DossierStandIn
-from tests.service.test_auth import ADMIN, PASSWORD, settings
+from tests.service.test_auth import ADMIN, PASSWORD
 
 ORIGIN = auth.StaffOrigin(client_ip="192.0.2.10", user_agent="Firefox/140")
-
-
-@pytest.fixture
-async def service(mongo_url: str, database_name: str) -> AsyncIterator[AuthService]:
-    built = build(settings(mongo_url, database_name), rpc=DossierStandIn())
-    await built.prepare_database()
-    async with TestRabbitBroker(built.runtime.broker):
-        yield built
-    await built.runtime.database.client.drop_database(database_name)
 
 
 async def call(service: AuthService, method: Any, request: Any) -> Any:

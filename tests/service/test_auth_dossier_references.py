@@ -1,5 +1,5 @@
 """Auth grants only dossiers that exist (asked to the dossier service) and tells the gateways at
-once when it takes one away (issue 10 item 5, issue 11 item 5)."""
+once when it takes one away."""
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -14,9 +14,9 @@ from libs.servicekit.outbox import OUTBOX_FIELD
 from services.auth.grant_revocations import GRANT_REVOCATIONS
 from services.auth.main import AuthService, build
 from services.auth.store import USERS
-from tests.service.conftest import call_in_memory
+from tests.service.conftest import call_in_memory, settings
 from tests.service.dossier_stand_in import DossierStandIn
-from tests.service.test_auth import AGENT, activate, grant, invite, settings
+from tests.service.test_auth import AGENT, activate, grant, invite
 from tests.service.test_auth_registration import ORIGIN, registered_and_confirmed
 
 

@@ -1,5 +1,5 @@
 """A document goes only into a dossier that exists, on an object of that same dossier: the
-documents service asks the dossier service before handing out an upload link (issue 10)."""
+documents service asks the dossier service before handing out an upload link."""
 
 from collections.abc import AsyncIterator
 

@@ -1,5 +1,5 @@
 """The dossier service answers whether dossiers and their objects exist (for auth and documents)
-and suggests dossiers to staff as they type a number (issue 10 item 5, issue 11 item 5)."""
+and suggests dossiers to staff as they type a number."""
 # ruff: noqa: F811 - the service fixture imported from test_dossier is used as a parameter
 
 import pytest

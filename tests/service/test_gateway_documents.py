@@ -211,7 +211,8 @@ def test_a_file_name_cannot_inject_a_header(gateway: Gateway) -> None:
     assert "set-cookie" not in response.headers
     disposition = response.headers["content-disposition"]
     assert "\r" not in disposition and "\n" not in disposition
-    assert disposition.startswith('inline; filename="polis___Set-Cookie_ x=1;.pdf"')
+    # The line break is gone before the header is made (libs/contracts/shown_names.py).
+    assert disposition.startswith('inline; filename="polis_Set-Cookie_ x=1;.pdf"')
 
 
 def test_a_body_that_no_longer_matches_its_hash_is_cut_off_and_reported(

@@ -1,4 +1,4 @@
-"""Ids at the edge (issue 10 item 5, issue 11 item 5), the gateway alone on fake services:
+"""Ids at the edge, the gateway alone on fake services:
 
 - every id a client or staff member puts in a path, a body or a form is checked against the one
   id format before any service is asked: a 422 problem (API) or a readable page;

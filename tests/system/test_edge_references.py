@@ -1,7 +1,6 @@
-"""Ids and references through the whole product, every process running (issue 10 item 5,
-issue 11 item 5): a dossier taken away stops working within moments, nobody is granted or sent
-into a dossier that does not exist, no file hangs on another dossier's claim, and only staff
-get dossier numbers suggested."""
+"""Ids and references through the whole product, every process running: a dossier taken away
+stops working within moments, nobody is granted or sent into a dossier that does not exist, no
+file hangs on another dossier's claim, and only staff get dossier numbers suggested."""
 
 import time
 import uuid

@@ -141,7 +141,7 @@ def test_the_public_key_is_read_from_auths_pem_file(tmp_path: Path) -> None:
     assert checker.verify(sign(claims())).email == "an@example.be"
 
 
-# --- dossier grants taken away (issue 10) ------------------------------------------------------
+# --- dossier grants taken away -------------------------------------------------------------
 
 
 def test_a_dossier_taken_away_is_dropped_from_tokens_issued_before(
