@@ -11,3 +11,4 @@ def register(broker: RabbitBroker, handlers: RequestHandlers, *, prefetch: int) 
     """Wire every RPC method and event subscription of the service."""
     serve_rpc(broker, requests.SEND_MESSAGE, handlers.send_message, prefetch=prefetch)
     serve_rpc(broker, requests.LIST_REQUESTS, handlers.list_requests, prefetch=prefetch)
+    serve_rpc(broker, requests.ADMIT_ATTACHMENT, handlers.admit_attachment, prefetch=prefetch)
