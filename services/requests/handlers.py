@@ -3,6 +3,8 @@
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from prometheus_client import Counter
+
 from libs.contracts.caller import Caller
 from libs.contracts.envelope import new_id, utc_now
 from libs.contracts.requests import (
@@ -27,6 +29,9 @@ from services.requests.store import RequestStore, SubmissionWindows
 from services.requests.submission_limits import SubmissionKind, SubmissionLimit
 
 log = get_logger(__name__)
+throttled = Counter("mybroker_requests_submissions_throttled_total",
+                    "Messages and attachment uploads refused by the per-account window",
+                    ["kind"])
 RETRY_AFTER_FIELD = "retry_after"  # seconds; the gateway turns it into a Retry-After header
 TOO_MANY = {
     SubmissionKind.MESSAGE: "Too many messages in a short time. Please try again in {seconds} "
@@ -56,6 +61,7 @@ class RequestHandlers:
                                              self._limits[kind])
         if not admission.allowed:
             seconds = admission.retry_after_seconds
+            throttled.labels(str(kind)).inc()
             log.warning("submissions throttled", kind=str(kind), user_id=caller.user_id,
                         retry_after=seconds)
             raise RateLimited(TOO_MANY[kind].format(seconds=seconds),

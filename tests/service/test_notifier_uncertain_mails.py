@@ -16,7 +16,9 @@ from prometheus_client import REGISTRY
 
 from libs.contracts import notifier
 from libs.contracts.caller import Caller, Role
+from libs.contracts.envelope import utc_now
 from libs.servicekit.errors import Conflict, Forbidden, NotFound
+from services.notifier.deliveries import MailState
 from services.notifier.main import NotifierService, build
 from services.notifier.store import MAILS
 from tests.service.conftest import call_in_memory
@@ -216,3 +218,37 @@ async def test_an_office_digest_cut_off_by_a_crash_becomes_uncertain_and_can_be_
             assert mail_sink.mails[1]["Subject"] == mail_sink.mails[0]["Subject"]
     finally:
         await built.runtime.database.client.drop_database(database_name)
+
+
+async def test_a_hand_off_judged_uncertain_meanwhile_is_sent_once_its_record_arrives(
+    service: NotifierService, mail_sink: MailSink
+) -> None:
+    # Two replicas: one still talks to SMTP while the other sees the same event again.
+    store, now = service.store, utc_now()
+    assert await store.claim_new({"_id": "e9.invitation", "kind": "invitation",
+                                  "recipient": "an@example.be", "subject": "S",
+                                  "message": "To: an@example.be\n\nHallo"}, now)
+    await service.delivery.make_uncertain("e9.invitation", 1, "redelivered_while_sending")
+    assert [problem.mail_id for problem in await problems(service)] == ["e9.invitation"]
+
+    assert await store.mark_sent("e9.invitation", 1, utc_now())  # the first one's outcome
+
+    assert await problems(service) == []
+    with pytest.raises(Conflict):
+        await resend(service, "e9.invitation")
+
+
+async def test_a_late_record_of_an_old_attempt_does_not_settle_a_resend(
+    service: NotifierService, mail_sink: MailSink
+) -> None:
+    store, now = service.store, utc_now()
+    assert await store.claim_new({"_id": "e8.invitation", "kind": "invitation",
+                                  "recipient": "an@example.be", "subject": "S",
+                                  "message": "To: an@example.be\n\nHallo"}, now)
+    await service.delivery.make_uncertain("e8.invitation", 1, "redelivered_while_sending")
+    assert await store.claim_again("e8.invitation", MailState.UNCERTAIN, utc_now())  # attempt 2
+
+    assert not await store.mark_sent("e8.invitation", 1, utc_now())
+    assert not await store.mark_uncertain("e8.invitation", 1, "stalled_while_sending", now)
+    record = await store.find("e8.invitation")
+    assert record is not None and (record["state"], record["attempt"]) == ("sending", 2)

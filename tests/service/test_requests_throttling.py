@@ -8,6 +8,7 @@ from contextlib import AsyncExitStack
 
 import pytest
 from faststream.rabbit import TestRabbitBroker
+from prometheus_client import REGISTRY
 
 from libs.contracts import requests
 from libs.contracts.caller import Caller, Role
@@ -55,6 +56,8 @@ async def test_twenty_messages_in_a_burst_the_first_five_pass_the_rest_wait(
     replicas: list[RequestsService],
 ) -> None:
     service = replicas[0]
+    counted_before = REGISTRY.get_sample_value(
+        "mybroker_requests_submissions_throttled_total", {"kind": "message"}) or 0
     outcomes = [await outcome(service, number) for number in range(20)]
 
     assert outcomes[:BURST] == [None] * BURST
@@ -66,6 +69,8 @@ async def test_twenty_messages_in_a_burst_the_first_five_pass_the_rest_wait(
     assert "Please try again in" in first.detail
     stored = await service.runtime.database[REQUESTS].count_documents({"sent_by": "u-pieter"})
     assert stored == BURST  # a refused message is not kept, and the office hears of none
+    assert REGISTRY.get_sample_value("mybroker_requests_submissions_throttled_total",
+                                     {"kind": "message"}) == counted_before + 20 - BURST
 
     other = await outcome(service, 0, caller=AN, dossier_id=PEETERS)
     assert other is None  # another account has its own window
