@@ -1,12 +1,19 @@
 # syntax=docker/dockerfile:1
 # One image for every MyBroker process: the command picks it, e.g. `python -m services.auth`,
 # `python -m gateway`. Target `app` (default) runs everything but documents; target `documents`
-# adds LibreOffice (office -> PDF conversion of the documents service, issue 6).
+# adds LibreOffice (office -> PDF conversion of the documents service).
 #   docker build -t mybroker/app:dev .                      # app (last stage is the default)
 #   docker build -t mybroker/documents:dev --target documents .
 # Versions here are the ones of docker-compose.yml and of the test fixtures' container mode.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# --- pdfjs: pdf.js for the document viewer, from the npm registry with npm (pinned + hashed) ------
+FROM ${NODE_IMAGE} AS pdfjs
+WORKDIR /src
+COPY deploy/vendor-pdfjs.sh deploy/
+RUN mkdir -p gateway && deploy/vendor-pdfjs.sh /pdfjs
 
 # --- build: a virtualenv with the project and its dependencies (wheels only, no compiler kept) ---
 FROM ${PYTHON_IMAGE} AS build
@@ -14,19 +21,21 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
 RUN python -m venv /opt/venv
 # Dependencies first: this layer is reused as long as pyproject.toml does not change.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 RUN mkdir -p libs services gateway \
     && /opt/venv/bin/pip install --only-binary=:all: . \
     && /opt/venv/bin/pip uninstall -y mybroker
 COPY libs ./libs
 COPY services ./services
 COPY gateway ./gateway
+COPY --from=pdfjs /pdfjs ./gateway/web/static/vendor/pdfjs
 RUN /opt/venv/bin/pip install --no-deps --only-binary=:all: . \
     && /opt/venv/bin/python -m compileall -q /opt/venv/lib
 
 # --- runtime: the slim base, the virtualenv, an unprivileged user ----------------------------------
 FROM ${PYTHON_IMAGE} AS runtime-base
 LABEL org.opencontainers.image.title="mybroker" \
+      org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.description="MyBroker services and gateway"
 RUN groupadd --system --gid 10001 mybroker \
     && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --shell /usr/sbin/nologin mybroker

@@ -40,8 +40,11 @@ class GatewaySettings(ServiceSettings):
     # eID: the TLS proxy forwards the client certificate; only the proxy may (deploy/eid-proxy.md)
     trusted_proxy_secret: SecretStr = Field(
         default=SecretStr(""), description="Sent by the proxy in X-MyBroker-Proxy-Auth")
+    # The one setting for the reverse proxy's addresses (deploy/README.md "Client addresses"):
+    # uvicorn takes X-Forwarded-For/-Proto only from them (gateway/main.py).
     trusted_proxy_networks: str = Field(
-        default="", description="Comma-separated proxy addresses/networks, e.g. 10.0.0.0/8")
+        default="", description="Comma-separated addresses/networks of the reverse proxy, "
+        "e.g. 10.244.0.0/16; empty: loopback only")
 
     def proxy_networks(self) -> list[IPv4Network | IPv6Network]:
         """The trusted proxy networks, parsed."""
@@ -57,4 +60,8 @@ class GatewaySettings(ServiceSettings):
                 raise ValueError("MYBROKER_GATEWAY_COOKIE_SECURE must be true in production")
             if not self.jwt_public_key_path:
                 raise ValueError("MYBROKER_GATEWAY_JWT_PUBLIC_KEY_PATH must be set in production")
+            if not self.trusted_proxy_networks.strip():
+                # Behind a proxy, loopback-only would give every client the proxy's address.
+                raise ValueError("MYBROKER_GATEWAY_TRUSTED_PROXY_NETWORKS must name the reverse "
+                                 "proxy's addresses in production")
         return self

@@ -1,8 +1,10 @@
 """The client certificate forwarded by the TLS proxy, trusted only from that proxy.
 
-The proxy proves itself with a shared secret (X-MyBroker-Proxy-Auth) or by its address in a
-configured network. A request that carries X-SSL-Client-Cert without that proof is refused:
-anyone can write the header, only the proxy can have checked the TLS client certificate.
+The proxy proves itself with a shared secret (X-MyBroker-Proxy-Auth) or, only when no secret
+is configured, by its address in the proxy networks (which also decide whose X-Forwarded-For
+counts, so they may be wider than the proxy, e.g. a pod network). A request that carries
+X-SSL-Client-Cert without that proof is refused: anyone can write the header, only the proxy
+can have checked the TLS client certificate.
 """
 
 import hmac
@@ -23,9 +25,9 @@ UNTRUSTED = "A client certificate is only accepted from the trusted proxy."
 def from_trusted_proxy(request: Request, settings: GatewaySettings) -> bool:
     """True when the request comes through the configured proxy (secret or network)."""
     secret = settings.trusted_proxy_secret.get_secret_value()
-    proof = request.headers.get(PROXY_PROOF_HEADER, "")
-    if secret and proof and hmac.compare_digest(proof.encode(), secret.encode()):
-        return True
+    if secret:
+        proof = request.headers.get(PROXY_PROOF_HEADER, "")
+        return bool(proof) and hmac.compare_digest(proof.encode(), secret.encode())
     networks = settings.proxy_networks()
     if networks and request.client is not None:
         try:

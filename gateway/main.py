@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import mimetypes
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -12,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from gateway import api_docs
 from gateway.api import (
     admin,
     admin_documents,
@@ -29,9 +31,10 @@ from gateway.api.eid import router as eid_router
 from gateway.api.registration import router as registration_router
 from gateway.config import GatewaySettings
 from gateway.deps import GatewayState, RpcCaller
+from gateway.edge import MAX_HEADER_BYTES, SERVER_PARSER, EdgeGuard
 from gateway.login_gate import LoginGate
 from gateway.observability import RequestContext
-from gateway.problems import install_problem_handlers
+from gateway.problems import PROBLEM_RESPONSES, install_problem_handlers
 from gateway.tokens import DenyList, RevocationListener, TokenVerifier, load_public_key
 from gateway.web import admin_list_pages, document_pages, dossier_pages, pages
 from gateway.web.access_pages import router as access_pages_router
@@ -51,6 +54,9 @@ log = get_logger(__name__)
 RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 30.0
 STATIC_DIR = Path(__file__).parent / "web" / "static"
+# pdf.js is loaded as ES modules (.mjs): a browser runs a module only with a JavaScript type, and
+# a slim image may lack /etc/mime.types, where Python would learn the extension.
+mimetypes.add_type("text/javascript", ".mjs")
 
 
 async def _retry(what: str, action: Callable[[], Awaitable[None]]) -> None:
@@ -141,23 +147,27 @@ def create_app(
 
     app = FastAPI(
         title="MyBroker gateway", version="1", lifespan=lifespan,
-        docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None,
+        # The OpenAPI documents and Swagger UI are gateway.api_docs' routes.
+        docs_url=None, openapi_url=None, redoc_url=None,
+        responses=PROBLEM_RESPONSES,
     )
     app.state.gateway = state
     app.state.pages = PageRenderer(settings, SessionRefresher(rpc_caller))
     install_problem_handlers(app, app.state.pages.render_error)
+    app.add_middleware(EdgeGuard)  # header limits (431), Cache-Control: no-store
     app.add_middleware(RequestContext)
     for router in (auth_routes.router, me.router, dossiers.router, documents.router,
                    requests.router, admin.router, health.router, pages.router):
         app.include_router(router)
     app.include_router(admin_documents.router)
+    app.include_router(api_docs.router)  # public client API docs, staff-only admin docs
     app.include_router(document_pages.router)
-    app.include_router(admin_document_pages_router)  # issue 6: the staff's upload page
-    for router in (admin_mails_router, admin_mail_pages_router):  # issue 10: uncertain mails
+    app.include_router(admin_document_pages_router)  # the staff's upload page
+    for router in (admin_mails_router, admin_mail_pages_router):  # uncertain mails
         app.include_router(router)
     for access_router in (access_pages_router, registration_router, admin_accounts_router,
                           registration_pages_router, eid_router, eid_pages_router,
-                          admin_pages_router, admin_list_pages.router):  # issue 3
+                          admin_pages_router, admin_list_pages.router):  # access and accounts
         app.include_router(access_router)
     for router in (dossier_views.router, dossier_views.admin_router, dossier_pages.router):
         app.include_router(router)
@@ -169,9 +179,15 @@ def main() -> None:
     """Serve the gateway on its host and port until SIGINT/SIGTERM."""
     settings = GatewaySettings()
     configure_logging("gateway", settings.log_level)
-    # The client address (per-IP login back-off, audit log) comes from X-Forwarded-For only
-    # when the connection is from the trusted proxy; anyone else's header is ignored.
-    trusted_proxies = settings.trusted_proxy_networks.replace(" ", ",") or "127.0.0.1"
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                http=SERVER_PARSER, h11_max_incomplete_event_size=MAX_HEADER_BYTES,
                 log_config=None, access_log=False, proxy_headers=True,
-                forwarded_allow_ips=trusted_proxies)
+                forwarded_allow_ips=forwarded_allow_ips(settings))
+
+
+def forwarded_allow_ips(settings: GatewaySettings) -> list[str]:
+    """Where uvicorn takes X-Forwarded-For/-Proto from: the configured proxy networks, else
+    loopback only. The client address (per-IP login back-off, audit log) comes from the header
+    only on a connection from there; anyone else's header is ignored. Passed explicitly, so
+    uvicorn's own FORWARDED_ALLOW_IPS variable is never read: one setting decides."""
+    return [str(network) for network in settings.proxy_networks()] or ["127.0.0.1", "::1"]

@@ -5,15 +5,16 @@ validation errors, unknown routes and unexpected failures get the same problem s
 are not an API: their failures are handed to a page renderer that answers in HTML.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from libs.contracts.errors import ErrorCode
 from libs.servicekit.errors import ServiceError
@@ -26,6 +27,9 @@ PROBLEM_TYPE_PREFIX = "urn:mybroker:problem:"
 API_PATH_PREFIXES = ("/api/", "/admin/api/")
 WWW_AUTHENTICATE = 'Bearer realm="mybroker"'
 RETRY_AFTER_FIELD = "retry_after"  # seconds; a RATE_LIMITED service error may carry it
+# What a 503 without its own figure tells the caller: the bus reconnects every second and a
+# restarted service is back within seconds, so a short wait is enough.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 
 STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.INVALID: 422,
@@ -38,6 +42,27 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.INTERNAL: 500,
 }
+
+class ProblemDetails(BaseModel):
+    """How every API failure is answered (RFC 9457, media type application/problem+json)."""
+
+    type: str = Field(description="urn:mybroker:problem:<code>, e.g. ...:not_found")
+    title: str = Field(description="The HTTP status phrase")
+    status: int
+    detail: str = Field(description="What went wrong, in words a client can act on")
+    instance: str = Field(description="The path that was asked")
+    errors: dict[str, str] | None = Field(
+        default=None, description="Invalid fields: field path -> what is wrong with it")
+
+
+# Every API operation may answer these: a missing or refused token, an object that is not
+# the caller's, a rule of a service, a limit, a service that cannot be reached. The OpenAPI
+# document lists them for each operation, so a client (and the fuzzing) knows every answer.
+PROBLEM_STATUSES = (400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 431, 503)
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ProblemDetails, "description": HTTPStatus(status).phrase,
+             "content": {PROBLEM_MEDIA_TYPE: {}}}
+    for status in PROBLEM_STATUSES}
 
 PageErrorRenderer = Callable[[Request, int, str], Response]
 """Renders a readable error page: (request, HTTP status, problem code) -> HTML response."""
@@ -53,6 +78,42 @@ class Problem(Exception):
         self.detail = detail
 
 
+class UnexpectedFailures:
+    """ASGI middleware: an unexpected failure is answered here (500) and not raised further.
+
+    Starlette's outermost error handler answers too, but then re-raises, and uvicorn closes the
+    connection of a request that raised: a keep-alive client's next call on it is dropped. Only
+    a failure after the answer started (a stream cut short) still goes up: that connection is
+    broken anyway.
+    """
+
+    def __init__(
+        self, app: ASGIApp, answer: Callable[[Request, Exception], Awaitable[Response]]
+    ) -> None:
+        self.app = app
+        self.answer = answer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as error:
+            if started:
+                raise
+            response = await self.answer(Request(scope, receive), error)
+            await response(scope, receive, send)
+
+
 def status_of(error: ServiceError) -> int:
     """The HTTP status of a service error."""
     return STATUS_BY_CODE.get(error.code, 500)
@@ -61,6 +122,13 @@ def status_of(error: ServiceError) -> int:
 def is_api_request(request: Request) -> bool:
     """True for the JSON APIs, which answer problems; web pages answer HTML."""
     return request.url.path.startswith(API_PATH_PREFIXES)
+
+
+def with_retry_after(response: Response) -> Response:
+    """`response` with a `Retry-After` if it is a 503 without one (RFC 9110 §10.2.3)."""
+    if response.status_code == 503 and "Retry-After" not in response.headers:
+        response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
+    return response
 
 
 def problem_response(
@@ -106,8 +174,10 @@ def install_problem_handlers(app: FastAPI, render_page_error: PageErrorRenderer)
         errors: dict[str, str] | None = None,
     ) -> Response:
         if is_api_request(request):
-            return problem_response(request, status, code, detail, errors=errors)
-        return render_page_error(request, status, code)
+            response: Response = problem_response(request, status, code, detail, errors=errors)
+        else:
+            response = render_page_error(request, status, code)
+        return with_retry_after(response)
 
     async def on_service_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, ServiceError)
@@ -119,7 +189,7 @@ def install_problem_handlers(app: FastAPI, render_page_error: PageErrorRenderer)
         retry_after = fields.pop(RETRY_AFTER_FIELD, None)
         response = answer(request, status, str(error.code), error.detail, fields or None)
         if retry_after is not None and retry_after.isdigit():
-            response.headers["Retry-After"] = retry_after  # RFC 9110 §10.2.3
+            response.headers["Retry-After"] = retry_after  # the service's own figure wins
         return response
 
     async def on_problem(request: Request, error: Exception) -> Response:
@@ -151,4 +221,5 @@ def install_problem_handlers(app: FastAPI, render_page_error: PageErrorRenderer)
     app.add_exception_handler(RequestValidationError, on_request_invalid)
     app.add_exception_handler(ValidationError, on_request_invalid)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    app.add_exception_handler(Exception, on_unexpected)
+    app.add_exception_handler(Exception, on_unexpected)  # failures of outer middleware
+    app.add_middleware(UnexpectedFailures, answer=on_unexpected)

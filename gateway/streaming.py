@@ -14,6 +14,7 @@ from tempfile import SpooledTemporaryFile
 
 import httpx
 from fastapi import Request
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from gateway.deps import RpcCaller
@@ -194,6 +195,10 @@ async def receive_uploads(
         async for chunk in request.stream():
             parser.write(chunk)
         parser.finalize()
+    except MultipartParseError:
+        receiver.close()
+        raise Invalid("The form is not valid multipart/form-data: send it again.",
+                      fields={"body": "malformed multipart"}) from None
     except BaseException:
         receiver.close()
         raise

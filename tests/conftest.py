@@ -27,7 +27,7 @@ def _from_containers(kind: str) -> str:
             return str(container.get_connection_url())
         from testcontainers.rabbitmq import RabbitMqContainer
 
-        rabbit = RabbitMqContainer("rabbitmq:3.13-management")
+        rabbit = RabbitMqContainer("rabbitmq:4.2.6-management")
         rabbit.start()
         params = rabbit.get_connection_params()
         return f"amqp://guest:guest@{params.host}:{params.port}/"

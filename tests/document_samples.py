@@ -11,6 +11,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
+import zipfile
 from functools import cache
 from pathlib import Path
 
@@ -58,6 +59,18 @@ def heic_bytes() -> bytes:
     """An 800x600 photo as HEIC, as an iPhone stores it."""
     out = io.BytesIO()
     pillow_heif.from_pillow(_photo()).save(out, quality=80)
+    return out.getvalue()
+
+
+def zip_bomb_docx(unpacked_mib: int) -> bytes:
+    """A .docx whose document part is `unpacked_mib` MiB of zeros: about 1 KB a MiB packed."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        with archive.open("word/document.xml", "w", force_zip64=True) as part:
+            megabyte = bytes(1024 * 1024)
+            for _ in range(unpacked_mib):
+                part.write(megabyte)
     return out.getvalue()
 
 

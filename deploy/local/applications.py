@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploy.local.demo_secrets import new_cursor_secret
 from deploy.local.infra import LOOPBACK, MailSink, ObjectStorage
 from deploy.local.processes import ProcessGroup, http_ok
 
@@ -41,12 +42,20 @@ class ApplicationConfig:
     log_level: str = "INFO"
     eid_trust_bundle_path: Path | None = None  # eID login only with a bundle and a proxy secret
     trusted_proxy_secret: str = ""
+    # Keys of the HMAC on page cursors, fresh for each stack (a dossier's and auth's own).
+    dossier_cursor_secret: str = field(default_factory=new_cursor_secret, repr=False)
+    auth_cursor_secret: str = field(default_factory=new_cursor_secret, repr=False)
     extra_environment: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def gateway_url(self) -> str:
         """Where browsers and API clients reach the stack."""
         return f"http://{LOOPBACK}:{self.gateway_port}"
+
+    @property
+    def sms_dir(self) -> Path:
+        """Where the notifier's SMS sink writes (one JSON file per SMS), beside the Maildir."""
+        return self.mail.maildir.parent / "sms"
 
     def ready_url(self, name: str) -> str:
         """The readiness probe of one process."""
@@ -67,6 +76,8 @@ def application_environment(config: ApplicationConfig) -> dict[str, str]:
         "MYBROKER_AUTH_JWT_PRIVATE_KEY_PATH": str(config.private_key_path),
         "MYBROKER_AUTH_BOOTSTRAP_ADMIN_EMAIL": config.admin_email,
         "MYBROKER_AUTH_BOOTSTRAP_ADMIN_PASSWORD": config.admin_password,
+        "MYBROKER_AUTH_CURSOR_SECRET": config.auth_cursor_secret,
+        "MYBROKER_DOSSIER_CURSOR_SECRET": config.dossier_cursor_secret,
         "MYBROKER_DOCUMENTS_S3_ENDPOINT": config.storage.endpoint,
         "MYBROKER_DOCUMENTS_S3_ACCESS_KEY": config.storage.access_key,
         "MYBROKER_DOCUMENTS_S3_SECRET_KEY": config.storage.secret_key,
@@ -76,6 +87,8 @@ def application_environment(config: ApplicationConfig) -> dict[str, str]:
         "MYBROKER_NOTIFIER_FROM_EMAIL": config.from_email,
         "MYBROKER_NOTIFIER_OFFICE_EMAIL": config.office_email,
         "MYBROKER_NOTIFIER_PUBLIC_URL": config.gateway_url,
+        "MYBROKER_NOTIFIER_SMS_PROVIDER": "sink",
+        "MYBROKER_NOTIFIER_SMS_SINK_DIR": str(config.sms_dir),
         "MYBROKER_GATEWAY_HOST": LOOPBACK,
         "MYBROKER_GATEWAY_PORT": str(config.gateway_port),
         "MYBROKER_GATEWAY_PUBLIC_URL": config.gateway_url,

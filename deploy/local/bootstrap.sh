@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what MyBroker needs on a Debian 12 machine without a container engine:
-# the Python virtualenv (.venv, the project editable with its dev extras), and, as root, the
-# Debian packages chromium (browser tests), LibreOffice without GUI (documents shown as PDF)
-# and rabbitmq-server (when no RabbitMQ is running).
+# the Python virtualenv (.venv, the project editable with its dev extras), pdf.js for the
+# document viewer (deploy/vendor-pdfjs.sh, with npm), and, as root, the Debian packages chromium
+# (browser tests), LibreOffice without GUI (documents shown as PDF), npm (to fetch pdf.js) and
+# rabbitmq-server (when no RabbitMQ is running).
 # Idempotent: a second run only checks. `make install` runs it; `make dev` / `make test` too.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -27,6 +28,7 @@ missing=()
 command -v make >/dev/null || missing+=(make)
 command -v openssl >/dev/null || missing+=(openssl)  # tests/deploy: the compose secrets script
 [ -x /usr/bin/chromium ] || missing+=(chromium fonts-dejavu-core)
+command -v npm >/dev/null || missing+=(npm)  # fetches pdf.js from the npm registry
 # The documents service converts office files, text, HTML and e-mails to PDF with soffice.
 for package in libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui \
     fonts-dejavu-core; do
@@ -61,6 +63,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   fi
   touch "$stamp"
 fi
+# --- pdf.js for the document viewer (served from the gateway's /static, not committed) -----
+deploy/vendor-pdfjs.sh
 log "ready: .venv ($(.venv/bin/python --version)), chromium $(
   /usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), $(soffice --version 2>/dev/null \
   | awk '{print $1, $2}')"

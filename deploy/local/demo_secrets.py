@@ -44,3 +44,8 @@ def new_password() -> str:
 def new_s3_keys() -> tuple[str, str]:
     """A random S3 access key and secret key."""
     return "mybroker" + secrets.token_hex(6), secrets.token_urlsafe(30)
+
+
+def new_cursor_secret() -> str:
+    """A random key for the HMAC of a service's page cursors (43 URL-safe characters)."""
+    return secrets.token_urlsafe(32)

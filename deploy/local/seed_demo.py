@@ -10,6 +10,7 @@ the mail sink and chooses a password) and publishes a PDF. One dossier is shared
 import argparse
 import json
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,48 @@ DEMO_CLIENTS = (
     ("pieter.dupont@example.be", "Pieter Dupont", "nl", ["DOS-2019-00417", SHARED_DOSSIER]),
     ("an.peeters@example.be", "An Peeters", "nl", ["DOS-2022-01288", SHARED_DOSSIER]),
 )
+
+
+# The day the demo dossiers were written for: their renewals and open invoices lie ahead of
+# it, one invoice is overdue, the newest claim is months old. The demo office shifts every
+# contract, claim and invoice date by the days between that day and today, so `make dev`
+# always shows a plausible office (never an active contract renewed months ago).
+DEMO_DOSSIERS_DAY = date(2025, 6, 20)
+SHIFTED_DATES = {
+    "contracts": ("start_date", "end_date", "renewal_date"),
+    "claims": ("occurred_on",),
+    "invoices": ("invoice_date", "due_date"),
+}
+OVERDUE_DAYS = 20  # how long the demo's overdue invoice has been waiting
+
+
+def as_of(dossier: dict[str, Any], today: date) -> dict[str, Any]:
+    """`dossier` (an import document) with its dates moved as if it was written `today`."""
+    shift = today - DEMO_DOSSIERS_DAY
+    moved: dict[str, Any] = json.loads(json.dumps(dossier))
+    for collection, fields in SHIFTED_DATES.items():
+        for item in moved.get(collection, []):
+            for name in fields:
+                if item.get(name):
+                    item[name] = (date.fromisoformat(item[name]) + shift).isoformat()
+    for contract in moved.get("contracts", []):
+        if contract.get("renewal_date"):  # a yearly due date: the next one after today
+            contract["renewal_date"] = next_anniversary(
+                date.fromisoformat(contract["renewal_date"]), today).isoformat()
+    for invoice in moved.get("invoices", []):
+        # An invoice the office marked overdue stays overdue, whatever day it is shown.
+        if invoice.get("status") == "overdue" and date.fromisoformat(invoice["due_date"]) >= today:
+            due = today - timedelta(days=OVERDUE_DAYS)
+            invoice["due_date"] = due.isoformat()
+            invoice["invoice_date"] = (due - timedelta(days=16)).isoformat()
+    return moved
+
+
+def next_anniversary(day: date, today: date) -> date:
+    """The first day after `today` with the month and day of `day` (28 Feb for 29 Feb)."""
+    month_day = (day.month, min(day.day, 28) if day.month == 2 else day.day)
+    this_year = date(today.year, *month_day)
+    return this_year if this_year > today else date(today.year + 1, *month_day)
 
 
 class SeedError(RuntimeError):
@@ -122,7 +165,7 @@ def seed_demo_office(
     with httpx.Client(base_url=gateway_url, timeout=30.0) as gateway:
         staff_token = log_in(gateway, admin_email, admin_password)["access_token"]
         for path in DEMO_DOSSIERS:
-            dossier = json.loads(path.read_text(encoding="utf-8"))
+            dossier = as_of(json.loads(path.read_text(encoding="utf-8")), date.today())
             import_dossier(gateway, staff_token, dossier)
             office.dossier_ids.append(dossier["dossier_id"])
         for email, name, language, dossier_ids in DEMO_CLIENTS:

@@ -247,12 +247,13 @@ def _print_welcome(
 MyBroker runs. Ctrl-C stops everything this command started.
 
   Client portal     {base}/            (log in at {base}/login)
-  Office admin API  {base}/admin/api/v1   (OpenAPI docs: {base}/api/docs)
+  Office admin API  {base}/admin/api/v1   (OpenAPI docs, staff: {base}/admin/api-docs)
   Office admin      {config.admin_email:<28} {config.admin_password}
   Demo clients (they share DOS-2023-00951, where the office published a PDF):
 {logins}
   Sent mails        {config.mail.maildir}/new   (one file per mail; office mails go to {
         config.office_email})
+  Sent SMS          {config.sms_dir}   (one JSON file per SMS: to, text, sent_at)
   Logs              {run_dir / 'logs'}/<process>.log
   Environment       {run_dir / 'mybroker.env'}   (demo logins: {run_dir / 'demo.json'})
   eID login         the demo card in {eid.trust_bundle_path.parent}, as the proxy sends it:

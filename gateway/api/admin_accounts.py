@@ -29,7 +29,7 @@ async def list_accounts(
     role: lists.AccountRoleFilter | None = None,
     status: lists.AccountStatusFilter | None = None,
     contains: Annotated[str, Query(max_length=100)] = "",
-    after: Annotated[str, Query(max_length=320)] = "",
+    after: Annotated[str, Query(max_length=lists.MAX_CURSOR)] = "",
     limit: Annotated[int, Query(ge=1, le=lists.MAX_PAGE)] = 50,
 ) -> lists.AccountPage:
     """Accounts by e-mail address, a page at a time (`after` = `next_after`); agents: clients."""
@@ -42,7 +42,7 @@ async def list_accounts(
 async def list_invitations(
     claims: StaffCaller, rpc: Rpc,
     state: lists.InvitationStateFilter | None = None,
-    after: Annotated[str, Query(max_length=200)] = "",
+    after: Annotated[str, Query(max_length=lists.MAX_CURSOR)] = "",
     limit: Annotated[int, Query(ge=1, le=lists.MAX_PAGE)] = 50,
 ) -> lists.InvitationPage:
     """Invitations, newest first, a page at a time; resend or revoke them per account."""
@@ -111,9 +111,14 @@ async def revoke_invitation(
 @router.get("/audit")
 async def audit_log(
     claims: StaffCaller, rpc: Rpc, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    kind: auth.AuditActionKind | None = None,
+    actor_id: Annotated[str | None, Query(pattern=r"^[0-9a-f]{32}$")] = None,
+    before: Annotated[str | None, Query(pattern=auth.AUDIT_CURSOR_PATTERN)] = None,
 ) -> auth.AuditLog:
-    """The newest staff actions: who, what, when, from where (office admin only)."""
-    return await rpc.call(auth.LIST_AUDIT, auth.AuditQuery(caller=claims.caller(), limit=limit))
+    """Staff actions, newest first: who, what, when, from where (office admin only); by kind
+    of action or staff member; `before` is the `next_before` of the previous page."""
+    return await rpc.call(auth.LIST_AUDIT, auth.AuditQuery(
+        caller=claims.caller(), limit=limit, action_kind=kind, actor_id=actor_id, before=before))
 
 
 @router.get("/eid-links")

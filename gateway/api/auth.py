@@ -1,10 +1,12 @@
-"""Sign-in routes: login, refresh, logout, activation of an invited account, password reset."""
+"""Sign-in routes: login (and with an unlock link), refresh, logout, activation of an invited
+account, password reset."""
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
 from gateway.deps import CurrentCaller, Rpc, State
-from libs.contracts import auth
+from gateway.devices import device_token, set_device_cookie
+from libs.contracts import auth, lockout
 from libs.contracts.rpc import Ack
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -28,13 +30,48 @@ class ActivateBody(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
 
 
+class UnlockBody(BaseModel):
+    token: str = Field(min_length=1, max_length=128)
+    password: str = Field(min_length=1, max_length=1024)
+
+
 @router.post("/login")
-async def log_in(body: LoginBody, request: Request, rpc: Rpc, state: State) -> auth.TokenPair:
-    """Exchange e-mail and password for an access token and a refresh token."""
+async def log_in(
+    body: LoginBody, request: Request, response: Response, rpc: Rpc, state: State
+) -> auth.TokenPair:
+    """Exchange e-mail and password for an access token and a refresh token.
+
+    The device cookie lets this device sign in while failed attempts of others lock the address.
+    """
     client_ip = request.client.host if request.client else None
+    device = device_token(request)
     async with state.logins.admitted():  # a flood gets 503 + Retry-After, not a timeout
-        return await rpc.call(auth.LOG_IN, auth.LoginRequest(
-            email=body.email, password=body.password, client_ip=client_ip))
+        pair = await rpc.call(auth.LOG_IN, auth.LoginRequest(
+            email=body.email, password=body.password, client_ip=client_ip,
+            device_token=device))
+    set_device_cookie(request, response, device, state.settings)
+    return pair
+
+
+@router.get("/unlock/{token}")
+async def look_up_unlock(token: str, rpc: Rpc) -> lockout.UnlockPreview:
+    """Which address a mailed unlock link signs in (404 unknown, 410 expired or used)."""
+    return await rpc.call(lockout.LOOK_UP_UNLOCK, lockout.UnlockLookupRequest(token=token))
+
+
+@router.post("/unlock")
+async def unlock_log_in(
+    body: UnlockBody, request: Request, response: Response, rpc: Rpc, state: State
+) -> auth.TokenPair:
+    """Sign in with the mailed unlock link and the password, past the address's lockout."""
+    client_ip = request.client.host if request.client else None
+    device = device_token(request)
+    async with state.logins.admitted():
+        pair = await rpc.call(lockout.UNLOCK_LOG_IN, lockout.UnlockLoginRequest(
+            token=body.token, password=body.password, client_ip=client_ip,
+            device_token=device))
+    set_device_cookie(request, response, device, state.settings)
+    return pair
 
 
 @router.post("/refresh")

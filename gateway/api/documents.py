@@ -32,9 +32,10 @@ async def list_documents(
     dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc,
     context: Annotated[str | None, Query(description=CONTEXT_HELP)] = None,
     content_type: Annotated[str | None, Query(
-        alias="type", description="A content type, or a prefix ending in / (image/)")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 100,
+        alias="type", max_length=255,
+        description="A content type, or a prefix ending in / (image/)")] = None,
+    page: Annotated[int, Query(ge=1, le=documents.MAX_PAGE_NUMBER)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=documents.MAX_PAGE_SIZE)] = 100,
 ) -> documents.DocumentList:
     """The dossier's documents ("Mijn documenten"), or one context's; newest first, paginated."""
     return await rpc.call(documents.LIST_DOCUMENTS, documents.ListDocumentsQuery(

@@ -4,7 +4,8 @@ Lists take `page_size`, `sort`, `order` and `cursor`: a page answers `links` to 
 previous, next and last pages (keyset paging: each cursor holds the boundary row, so a deep page
 is as fast as the first; a damaged or foreign cursor answers problem+json 422). Each detail has
 its own URL. The dossier id must be in the caller's token grants (else 404 before any RPC); the
-service checks again.
+service checks again. Cursors are signed by the dossier service for one dossier, list, sort and
+order: any other cursor (forged, edited, another dossier's or list's) is a 422.
 """
 
 from typing import Annotated, Any, Literal, TypeVar
@@ -29,7 +30,7 @@ class Paging(BaseModel):
     # `page=N` of the former numbered pages is refused, not silently read as the first page.
     model_config = ConfigDict(extra="forbid")
 
-    page_size: int = Field(default=20, ge=1, le=100)
+    page_size: int = Field(default=20, ge=1, le=dossier.MAX_PAGE_SIZE)
     sort: str | None = Field(default=None, max_length=40)
     order: Literal["asc", "desc"] = "asc"
     cursor: str | None = Field(default=None, max_length=4000,

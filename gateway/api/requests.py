@@ -22,7 +22,7 @@ async def send_message(
     """Send a free message to the office; it starts as pending."""
     return await rpc.call(requests.SEND_MESSAGE, requests.SendMessageRequest(
         caller=claims.caller(), dossier_id=dossier_id, subject=message.subject,
-        body=message.body, correlation_id=correlation_id.get()))
+        body=message.body, sender_name=claims.name, correlation_id=correlation_id.get()))
 
 
 @router.get("/requests")

@@ -1,4 +1,5 @@
-"""Pages for one's own password: "forgot your password?", the reset link, and changing it."""
+"""Pages for one's own password: "forgot your password?", the reset link, changing it, and the
+unlock link mailed when failed attempts locked the address."""
 
 import contextlib
 from collections.abc import Callable
@@ -8,10 +9,19 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from gateway.deps import Rpc, RpcCaller, State
+from gateway.devices import device_token, queue_device_cookie
 from gateway.web.pages import PASSWORD_MIN_LENGTH, CsrfChecked, Pages, PageSession
 from gateway.web.session import store_tokens
-from libs.contracts import auth
-from libs.servicekit.errors import Gone, Invalid, NotFound, RateLimited, ServiceError, Unavailable
+from libs.contracts import auth, lockout
+from libs.servicekit.errors import (
+    Gone,
+    Invalid,
+    NotFound,
+    RateLimited,
+    ServiceError,
+    Unauthenticated,
+    Unavailable,
+)
 from libs.servicekit.logs import get_logger
 
 log = get_logger(__name__)
@@ -160,3 +170,63 @@ async def change_password(
     return pages.render(request, "access/change_password.html", {
         "password_min_length": PASSWORD_MIN_LENGTH, "done": False, "error": error},
         session=session, status_code=status)
+
+
+# --- the unlock link (mailed when failed attempts locked the address) ---------------------------
+
+
+async def _unlock_preview(
+    rpc: RpcCaller, token: str, _: Callable[[str], str]
+) -> tuple[lockout.UnlockPreview | None, str | None, int]:
+    try:
+        return await rpc.call(lockout.LOOK_UP_UNLOCK,
+                              lockout.UnlockLookupRequest(token=token)), None, 200
+    except (NotFound, Invalid):
+        return None, _("This sign-in link is not valid."), 404
+    except Gone:
+        return None, _("This sign-in link has expired or was already used. Sign in as usual "
+                       "once the waiting time is over, or choose a new password."), 410
+
+
+@router.get("/unlock")
+async def unlock_page(request: Request, pages: Pages, rpc: Rpc, token: str = "") -> Response:
+    """The password form of an unlock link, with the address read-only."""
+    _ = pages.gettext(pages.language(request))
+    preview, error, status = await _unlock_preview(rpc, token, _)
+    return pages.render(request, "access/unlock.html", {
+        "token": token, "preview": preview, "error": error}, status_code=status)
+
+
+@router.post("/unlock", dependencies=[CsrfChecked])
+async def unlock_log_in(
+    request: Request, pages: Pages, rpc: Rpc, state: State,
+    token: Annotated[str, Form(max_length=128)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    """Sign in with the link and the password; this browser is trusted from now on."""
+    _ = pages.gettext(pages.language(request))
+    preview, error, status = await _unlock_preview(rpc, token, _)
+    if preview is not None:
+        device = device_token(request)
+        try:
+            async with state.logins.admitted():
+                pair = await rpc.call(lockout.UNLOCK_LOG_IN, lockout.UnlockLoginRequest(
+                    token=token, password=password, client_ip=_client_ip(request),
+                    device_token=device))
+            claims = state.verifier.verify(pair.access_token)
+        except Unauthenticated:
+            error, status = _("The password is not correct."), 401
+        except (Gone, NotFound):
+            preview, error, status = None, _(
+                "This sign-in link has expired or was already used. Sign in as usual once the "
+                "waiting time is over, or choose a new password."), 410
+        except (Unavailable, ServiceError) as failure:
+            log.warning("unlock login failed", code=str(failure.code))
+            error, status = _(
+                "MyBroker is temporarily unavailable. Please try again in a moment."), 503
+        else:
+            store_tokens(request, pair)
+            queue_device_cookie(request, device)
+            return pages.redirect(request, "/admin" if claims.caller().is_staff else "/")
+    return pages.render(request, "access/unlock.html", {
+        "token": token, "preview": preview, "error": error}, status_code=status)

@@ -1,4 +1,4 @@
-"""The office page that publishes documents into a dossier's context (issue 6).
+"""The office page that publishes documents into a dossier's context.
 
 Staff choose a dossier, then a context among the dossier's objects (listed by name), give each
 file a title and send them. The page's script uploads the files one by one to /files (so each
@@ -209,8 +209,10 @@ async def announce_files(
         return JSONResponse({"error": message}, status_code=status)
     # Files the service announced itself meanwhile (this call came late) were mailed already.
     count = batch.count + batch.announced_before
-    return JSONResponse({"count": count, "message": _(
-        "%(count)s document(s) published; the client gets one e-mail about them.") % {
+    ngettext = pages.ngettext(pages.language(request, session))
+    return JSONResponse({"count": count, "message": ngettext(
+        "%(count)s document published; the client gets one e-mail about it.",
+        "%(count)s documents published; the client gets one e-mail about them.", count) % {
         "count": count}})
 
 
@@ -224,6 +226,12 @@ KNOWN_REASONS = (
     _mark("The stored rendition is missing."),
     _mark("The stored thumbnail is missing."),
     _mark("MyBroker cannot show this type of file (unknown type)."),
+    # the documents service's refusals of ZIP containers (services/documents/sniffing.py)
+    _mark("The file unpacks to more than 100 MB; it was refused as a possible zip bomb."),
+    _mark("The file unpacks to more than 100 times its size; it was refused as a possible "
+          "zip bomb."),
+    _mark("The file holds too many parts; it was refused as a possible zip bomb."),
+    _mark("The file's table of contents cannot be read; it was refused as a possible zip bomb."),
 )
 
 

@@ -45,7 +45,8 @@ def staff_only(session: WebSession) -> WebSession:
     return session
 
 
-def _office_admin(session: WebSession) -> WebSession:
+def office_admin(session: WebSession) -> WebSession:
+    """`session`, if it is an office admin's (staff pages only an admin may open or use)."""
     if staff_only(session).claims.role != Role.ADMIN:
         raise Forbidden("Only an office admin may do this.")
     return session
@@ -328,7 +329,7 @@ async def staff_page(
     request: Request, session: PageSession, pages: Pages, done: str = ""
 ) -> Response:
     """The form to create an agent or office admin account (office admins only)."""
-    return office_page(pages, request, _office_admin(session), "admin/staff.html", {
+    return office_page(pages, request, office_admin(session), "admin/staff.html", {
         "values": {"email": "", "display_name": "", "role": "agent"}, "error": None},
         done=done)
 
@@ -342,7 +343,7 @@ async def create_staff(
     password: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
     """Create a staff account with a first password."""
-    _office_admin(session)
+    office_admin(session)
     _ = pages.gettext(pages.language(request, session))
     values = {"email": email, "display_name": display_name, "role": role}
     error, status = None, 200
@@ -362,13 +363,3 @@ async def create_staff(
             return pages.redirect(request, "/admin/staff?done=staff_created")
     return office_page(pages, request, session, "admin/staff.html",
                        {"values": values, "error": error}, status_code=status)
-
-
-@router.get("/admin/audit")
-async def audit_page(
-    request: Request, session: PageSession, pages: Pages, rpc: Rpc
-) -> Response:
-    """The newest staff actions: who, what, when, from where (office admins only)."""
-    log = await rpc.call(auth.LIST_AUDIT, auth.AuditQuery(
-        caller=_office_admin(session).claims.caller(), limit=200))
-    return office_page(pages, request, session, "admin/audit.html", {"entries": log.entries})

@@ -14,7 +14,7 @@ from gateway.deps import Rpc, State
 from gateway.downloads import open_and_stream
 from gateway.web.pages import Pages, PageSession, active_dossier_id, dossier_choices
 from libs.contracts import documents
-from libs.servicekit.errors import Invalid, NotFound
+from libs.servicekit.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
@@ -28,18 +28,19 @@ async def documents_page(
     context: str | None = None, type: str = "", page: int = 1,
 ) -> Response:
     """My documents: newest first, filtered by type, 20 a page; or one context's documents."""
+    page = min(max(page, 1), documents.MAX_PAGE_NUMBER)  # a typed-in number: the nearest page
     claims = session.claims
     active = active_dossier_id(request, claims)
     listing: documents.DocumentList | None = None
     if active is not None:
         listing = await rpc.call(documents.LIST_DOCUMENTS, documents.ListDocumentsQuery(
             caller=claims.caller(), dossier_id=active, context=parse_context(context),
-            content_type=TYPE_FILTERS.get(type), page=max(page, 1), page_size=PAGE_SIZE))
+            content_type=TYPE_FILTERS.get(type), page=page, page_size=PAGE_SIZE))
     total = listing.total or 0 if listing else 0
     return pages.render(request, "documents/list.html", {
         "dossiers": await dossier_choices(rpc, claims), "active": active,
         "documents": listing.documents if listing else [], "context": context or "",
-        "type": type if type in TYPE_FILTERS else "", "page": max(page, 1),
+        "type": type if type in TYPE_FILTERS else "", "page": page,
         "pages": max(1, -(-total // PAGE_SIZE)), "total": total}, session=session)
 
 
@@ -69,8 +70,8 @@ async def document_file(
     """A document's body for the pages (the viewer's PDF, an image, the original)."""
     claims = session.claims
     active = active_dossier_id(request, claims)
-    if active is None:
-        raise Invalid("Choose a dossier first.")
+    if active is None:  # staff, or a client without a dossier: no document is theirs
+        raise NotFound("This document does not exist.")
     return await open_and_stream(rpc, state.storage, claims.caller(), dossier_id=active,
                                  document_id=document_id, variant=variant,
                                  range_header=range_header, if_range=if_range,

@@ -6,17 +6,27 @@ it can be shared and opened again; a damaged or outdated cursor shows the list's
 a notice instead. Every query goes to the active dossier of the signed-in client only.
 """
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from gateway.deps import Rpc
-from gateway.web.pages import Pages, PageSession, active_dossier_id, dossier_choices
+from gateway.web.pages import (
+    DOSSIER_PARAMETER,
+    Pages,
+    PageSession,
+    active_dossier_id,
+    dossier_choices,
+)
+from gateway.web.rendering import in_dossier
+from gateway.web.risk_fields import further_fields
+from gateway.web.session import DOSSIER_COOKIE, queue_cookie
 from libs.contracts import dossier
 from libs.contracts.auth import AccessClaims
 from libs.contracts.rpc import RpcMethod
-from libs.servicekit.errors import Invalid
+from libs.servicekit.errors import Invalid, NotFound
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
@@ -25,6 +35,7 @@ Cursor = Annotated[str | None, Query(max_length=4000)]
 Back = Annotated[str | None, Query(max_length=2000)]
 SortField = Annotated[str | None, Query(max_length=40)]
 Order = Annotated[Literal["asc", "desc"], Query()]
+Detail = TypeVar("Detail", bound=BaseModel)
 
 
 async def _zone(request: Request, session: PageSession, rpc: Rpc) -> dict[str, Any]:
@@ -75,6 +86,33 @@ def _object_query(claims: AccessClaims, dossier_id: str, object_id: str) -> doss
     return dossier.ObjectQuery(caller=claims.caller(), dossier_id=dossier_id, object_id=object_id)
 
 
+async def _opened(request: Request, rpc: Rpc, method: RpcMethod[dossier.ObjectQuery, Detail],
+                  claims: AccessClaims, context: dict[str, Any], object_id: str) -> Detail:
+    """The detail of `object_id` in the active dossier.
+
+    An address that does not name its dossier (saved before links carried it) may lead to an
+    object of the client's other dossier: it is looked up there too, and that dossier becomes
+    the active one, as following a link that names it would. Only the client's own dossiers
+    are tried, so a foreign object stays "not found".
+    """
+    try:
+        return await rpc.call(method, _object_query(claims, context["active"] or "", object_id))
+    except NotFound:
+        if DOSSIER_PARAMETER in request.query_params:
+            raise
+        for other in claims.dossiers:
+            if other == context["active"]:
+                continue
+            try:
+                detail = await rpc.call(method, _object_query(claims, other, object_id))
+            except NotFound:
+                continue
+            queue_cookie(request, DOSSIER_COOKIE, other)
+            context["active"] = other
+            return detail
+        raise
+
+
 @router.get("/my-data")
 async def my_data_page(request: Request, session: PageSession, pages: Pages, rpc: Rpc) -> Response:
     """My data: the persons of the household with their details."""
@@ -103,10 +141,15 @@ async def risk_page(request: Request, risk_object_id: str, session: PageSession,
                     rpc: Rpc, back: Back = None) -> Response:
     """A risk object: its contracts, their guarantees and the claims on it (manual 3.1)."""
     context = await _zone(request, session, rpc)
-    detail = await rpc.call(dossier.GET_RISK_OBJECT, _object_query(
-        session.claims, context["active"] or "", risk_object_id))
+    detail = await _opened(request, rpc, dossier.GET_RISK_OBJECT, session.claims, context,
+                           risk_object_id)
+    language = pages.language(request, session)
+    fields = further_fields(
+        detail, language, pages.gettext(language),
+        lambda person: in_dossier(f"/my-data#person-{person.person_id}", context["active"]))
     return pages.render(request, "dossier/risk.html", {
-        **context, "detail": detail, "close_to": _close_to(back, "/risks")}, session=session)
+        **context, "detail": detail, "further_fields": fields,
+        "close_to": _close_to(back, "/risks")}, session=session)
 
 
 @router.get("/contracts")
@@ -125,8 +168,8 @@ async def contract_page(request: Request, contract_id: str, session: PageSession
                         rpc: Rpc, back: Back = None) -> Response:
     """A contract: guarantees, risk objects, claims and invoices."""
     context = await _zone(request, session, rpc)
-    detail = await rpc.call(dossier.GET_CONTRACT, _object_query(
-        session.claims, context["active"] or "", contract_id))
+    detail = await _opened(request, rpc, dossier.GET_CONTRACT, session.claims, context,
+                           contract_id)
     return pages.render(request, "dossier/contract.html", {
         **context, "detail": detail, "close_to": _close_to(back, "/contracts")}, session=session)
 
@@ -147,8 +190,8 @@ async def claim_page(request: Request, claim_id: str, session: PageSession, page
                      rpc: Rpc, back: Back = None) -> Response:
     """A claim: its contract, the risk objects concerned, the insurer's reference, amounts."""
     context = await _zone(request, session, rpc)
-    detail = await rpc.call(dossier.GET_CLAIM, _object_query(
-        session.claims, context["active"] or "", claim_id))
+    detail = await _opened(request, rpc, dossier.GET_CLAIM, session.claims, context,
+                           claim_id)
     return pages.render(request, "dossier/claim.html", {
         **context, "detail": detail, "close_to": _close_to(back, "/claims")}, session=session)
 

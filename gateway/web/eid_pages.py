@@ -37,15 +37,17 @@ async def eid_login(request: Request, pages: Pages, state: State, rpc: Rpc) -> R
     """A linked card logs in at once; an unknown one gets the form to ask for the link."""
     _ = pages.gettext(pages.language(request))
     certificate = forwarded_certificate(request, state.settings)
-    if certificate is None:
-        return pages.render(request, "access/eid.html", {
-            "error": _("No eID card was found. Insert your card in the reader and try again."),
-        }, status_code=401)
     try:
+        # Without a card auth is asked all the same (an empty certificate): when eID login is
+        # off (no trust bundle) the page says so rather than asking for a card.
         reply = await rpc.call(auth.EID_LOG_IN, auth.EidLoginRequest(
-            certificate_pem=certificate,
+            certificate_pem=certificate or "",
             client_ip=request.client.host if request.client else None))
     except Unauthenticated as refused:
+        if certificate is None:
+            return pages.render(request, "access/eid.html", {"error": _(
+                "No eID card was found. Insert your card in the reader and try again."),
+            }, status_code=401)
         return pages.render(request, "access/eid.html", {
             "error": _refusal_message(refused, _)}, status_code=401)
     except Unavailable:

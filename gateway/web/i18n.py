@@ -16,7 +16,7 @@ from babel import Locale
 from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 
 Language = Literal["nl", "fr", "en"]
 LANGUAGES: tuple[Language, ...] = get_args(Language)
@@ -57,6 +57,11 @@ def load_translations(directory: Path = CATALOG_DIR) -> dict[Language, gettext.G
 def format_money(cents: int, currency: str, language: Language) -> str:
     """An amount stored in cents, as the reader writes money (e.g. "€ 1.234,56" in Dutch)."""
     return format_currency(Decimal(cents) / 100, currency, locale=LOCALES[language])
+
+
+def format_number(value: float, language: Language, digits: int = 1) -> str:
+    """A number rounded to `digits` decimals as the reader writes it ("25", "24,8" in Dutch)."""
+    return format_decimal(round(value, digits), locale=LOCALES[language])
 
 
 def format_day(day: date, language: Language) -> str:

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from gateway.api.me import DossierRef, granted_dossiers
 from gateway.deps import Rpc, RpcCaller, State
+from gateway.devices import device_token, queue_device_cookie
 from gateway.web.i18n import LANGUAGES
 from gateway.web.rendering import PageRenderer, safe_next
 from gateway.web.session import (
@@ -74,22 +75,41 @@ async def dossier_choices(rpc: RpcCaller, claims: AccessClaims) -> list[DossierR
         return [DossierRef(dossier_id=d, name=d) for d in claims.dossiers]
 
 
+DOSSIER_PARAMETER = "dossier"
+"""The query parameter by which a link names its dossier (mails, pages, shared addresses)."""
+
+
 def active_dossier_id(request: Request, claims: AccessClaims) -> str | None:
-    """The dossier the client chose ("Dossier kiezen"), else their first one."""
+    """The dossier the followed link names (and the active one from then on), else the one the
+    client chose ("Dossier kiezen"), else their first one.
+
+    A link carries its dossier because a client of several dossiers may follow it while another
+    one is active (a mail, a second tab): it opens in its own dossier instead of "not found".
+    """
+    named = request.query_params.get(DOSSIER_PARAMETER)
+    if named is not None:
+        if named not in claims.dossiers:
+            raise NotFound("This dossier does not exist.")
+        if cookie(request, DOSSIER_COOKIE) != named:
+            queue_cookie(request, DOSSIER_COOKIE, named)
+        return named
     chosen = cookie(request, DOSSIER_COOKIE)
     if chosen in claims.dossiers:
         return chosen
     return claims.dossiers[0] if claims.dossiers else None
 
 
-def sign_in_problem(error: ServiceError, _: Callable[[str], str]) -> tuple[str, int]:
+def sign_in_problem(error: ServiceError, _: Callable[[str], str],
+                    ngettext: Callable[[str, str, int], str]) -> tuple[str, int]:
     """What the login or activation form says about a refused attempt, and its status."""
     if isinstance(error, RateLimited):
         retry_after = (error.fields or {}).get("retry_after", "")
         if retry_after.isdigit():  # auth says how long the back-off lasts
             minutes = max(1, -(-int(retry_after) // 60))
-            return _("Too many failed attempts. Please try again in %(minutes)s minute(s).") % {
-                "minutes": minutes}, 429
+            return ngettext(
+                "Too many failed attempts. Please try again in %(minutes)s minute.",
+                "Too many failed attempts. Please try again in %(minutes)s minutes.",
+                minutes) % {"minutes": minutes}, 429
         return _("Too many attempts. Please wait a few minutes and try again."), 429
     retry_after = (error.fields or {}).get("retry_after", "")
     if isinstance(error, Unavailable) and retry_after.isdigit():  # a flood of log-ins
@@ -125,17 +145,22 @@ async def log_in(
 ) -> Response:
     """Sign in with e-mail and password; the tokens go into httponly cookies."""
     _ = pages.gettext(pages.language(request))
+    device = device_token(request)
     try:
         async with state.logins.admitted():
             pair = await rpc.call(auth.LOG_IN, auth.LoginRequest(
                 email=email.strip(), password=password,
-                client_ip=request.client.host if request.client else None))
+                client_ip=request.client.host if request.client else None,
+                device_token=device))
         claims = state.verifier.verify(pair.access_token)
     except ServiceError as error:
-        message, status = sign_in_problem(error, _)
+        message, status = sign_in_problem(
+            error, _, pages.ngettext(pages.language(request)))
         return pages.render(request, "login.html", {
-            "next": safe_next(next), "email": email, "error": message}, status_code=status)
+            "next": safe_next(next), "email": email, "error": message,
+            "locked": isinstance(error, RateLimited)}, status_code=status)
     store_tokens(request, pair)
+    queue_device_cookie(request, device)  # this browser passes the address's lockout from now
     queue_cookie_deletion(request, DOSSIER_COOKIE)  # a new user starts in their first dossier
     if claims.caller().is_staff and safe_next(next) == "/":
         return pages.redirect(request, "/admin")  # staff land on the office pages

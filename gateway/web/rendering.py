@@ -5,13 +5,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gateway.config import GatewaySettings
+from gateway.problems import with_retry_after
 from gateway.web.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGE_NAMES,
@@ -20,6 +21,7 @@ from gateway.web.i18n import (
     format_day,
     format_moment,
     format_money,
+    format_number,
     load_translations,
 )
 from gateway.web.session import (
@@ -82,6 +84,17 @@ ERROR_MESSAGES: dict[str, str] = {
 DEFAULT_ERROR_MESSAGE = _mark("Something went wrong on our side. Please try again later.")
 
 
+def in_dossier(path: str, dossier_id: str | None) -> str:
+    """`path` naming `dossier_id`, so the link opens in that dossier wherever it is followed
+    (a mail, another tab, a shared address) - see pages.active_dossier_id."""
+    address, _, fragment = path.partition("#")
+    if not dossier_id or "dossier" in parse_qs(urlsplit(address).query):
+        return path
+    separator = "&" if "?" in address else "?"
+    named = f"{address}{separator}dossier={quote(dossier_id, safe='')}"
+    return f"{named}#{fragment}" if fragment else named
+
+
 def safe_next(target: str | None) -> str:
     """A local path to go to after a form, never another site (open redirect)."""
     if target and target.startswith("/") and not target.startswith(("//", "/\\")):
@@ -124,10 +137,17 @@ class PageRenderer:
         """The translation function of `language`, for messages made in Python."""
         return self.translations[language].gettext
 
+    def ngettext(self, language: Language) -> Callable[[str, str, int], str]:
+        """The plural-aware translation function of `language` ("1 document", "2 documents")."""
+        return self.translations[language].ngettext
+
     def finish(self, request: Request, response: Response) -> Response:
         """`response` with the cookie changes this request queued and the pages' headers."""
+        with_retry_after(response)  # also a form's own "unavailable" 503 says when to retry
         response.headers.update(PAGE_HEADERS)
-        return apply_cookies(request, response, secure=self.settings.cookie_secure)
+        # Secure when configured, and always over HTTPS (the device cookie lives a year).
+        secure = self.settings.cookie_secure or request.url.scheme == "https"
+        return apply_cookies(request, response, secure=secure)
 
     def redirect(self, request: Request, target: str) -> Response:
         """See-other to a local path (after a form post), with the queued cookies."""
@@ -154,10 +174,12 @@ class PageRenderer:
             "session": session,
             "menu": MENU if session else (),
             "money": lambda cents, currency="EUR": format_money(cents, currency, language),
+            "number": lambda value: format_number(value, language),
             "day": lambda value: format_day(value, language),
             "moment": lambda value: format_moment(value, language),
             **context,
         }
+        page["in_dossier"] = lambda path: in_dossier(path, page.get("active"))
         html = self._environments[language].get_template(template).render(page)
         return self.finish(request, HTMLResponse(html, status_code=status_code))
 

@@ -9,11 +9,13 @@ from pydantic import BaseModel, Field
 from libs.contracts.auth import UserPublic
 from libs.contracts.caller import Caller
 from libs.contracts.rpc import RpcMethod
+from libs.contracts.shown_names import ShownName
 
 AccountRoleFilter = Literal["client", "agent", "admin", "staff"]
 AccountStatusFilter = Literal["invited", "active", "pending", "disabled"]
 InvitationStateFilter = Literal["pending", "used", "expired", "revoked"]
 MAX_PAGE = 200
+MAX_CURSOR = 1000  # a signed `next_after`: its boundary, encoded, and the signature
 
 
 class ListAccountsRequest(BaseModel):
@@ -24,8 +26,9 @@ class ListAccountsRequest(BaseModel):
     status: AccountStatusFilter | None = None
     contains: str = Field(default="", max_length=100,
                           description="Part of the e-mail address or of the name (any case)")
-    after: str = Field(default="", max_length=320,
-                       description="Cursor: `next_after` of the previous page")
+    after: str = Field(default="", max_length=MAX_CURSOR,
+                       description="Cursor: `next_after` of the previous page of the same "
+                       "filters (opaque and signed; any other is refused: 422)")
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
 
 
@@ -41,8 +44,9 @@ class ListInvitationsRequest(BaseModel):
 
     caller: Caller
     state: InvitationStateFilter | None = None
-    after: str = Field(default="", max_length=200,
-                       description="Cursor: `next_after` of the previous page")
+    after: str = Field(default="", max_length=MAX_CURSOR,
+                       description="Cursor: `next_after` of the previous page of the same "
+                       "state filter (opaque and signed; any other is refused: 422)")
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
 
 
@@ -52,7 +56,7 @@ class InvitationSummary(BaseModel):
     invitation_id: str
     user_id: str
     email: str
-    display_name: str
+    display_name: ShownName
     state: InvitationStateFilter
     created_at: datetime
     expires_at: datetime

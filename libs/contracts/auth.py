@@ -2,12 +2,14 @@
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field, field_validator
 
 from libs.contracts.caller import Caller, Role
 from libs.contracts.envelope import Event
 from libs.contracts.rpc import Ack, RpcMethod
+from libs.contracts.shown_names import GivenName, ShownName
 
 # --- models ---------------------------------------------------------------------------------
 
@@ -17,7 +19,7 @@ class UserPublic(BaseModel):
 
     user_id: str
     email: EmailStr
-    display_name: str
+    display_name: ShownName
     role: Role
     status: str = Field(description="invited | active | disabled")
     language: str = "nl"
@@ -55,7 +57,7 @@ class StaffOrigin(BaseModel):
 class CreateStaffRequest(BaseModel):
     caller: Caller
     email: EmailStr
-    display_name: str = Field(min_length=1, max_length=200)
+    display_name: GivenName = Field(min_length=1, max_length=200)
     role: Role
     password: str
     origin: StaffOrigin | None = None
@@ -64,7 +66,7 @@ class CreateStaffRequest(BaseModel):
 class InviteClientRequest(BaseModel):
     caller: Caller
     email: EmailStr
-    display_name: str = Field(min_length=1, max_length=200)
+    display_name: GivenName = Field(min_length=1, max_length=200)
     language: str = Field(default="nl", pattern="^(nl|fr|en)$")
     dossier_ids: list[str] = Field(default_factory=list)
     correlation_id: str | None = None
@@ -92,6 +94,9 @@ class LoginRequest(BaseModel):
     email: str
     password: str
     client_ip: str | None = None
+    device_token: str | None = Field(
+        default=None, max_length=64, description="The browser's device cookie: a device the "
+        "account logged in from before passes the address's lockout")
 
 
 class RefreshRequest(BaseModel):
@@ -164,8 +169,8 @@ class ChangePasswordRequest(BaseModel):
 class RegisterRequest(BaseModel):
     """Self-registration ("Zich inschrijven"); the same answer whether the address is known."""
 
-    last_name: str = Field(min_length=1, max_length=100)
-    first_name: str = Field(min_length=1, max_length=100)
+    last_name: GivenName = Field(min_length=1, max_length=100)
+    first_name: GivenName = Field(min_length=1, max_length=100)
     birth_date: date
     email: EmailStr
     phone: str = Field(min_length=6, max_length=30)
@@ -196,8 +201,8 @@ class RegistrationPublic(BaseModel):
 
     registration_id: str
     status: str = Field(description="awaiting_confirmation | pending | approved | refused")
-    last_name: str
-    first_name: str
+    last_name: ShownName
+    first_name: ShownName
     birth_date: date
     email: EmailStr
     phone: str
@@ -244,9 +249,27 @@ class AccountActionRequest(BaseModel):
     origin: StaffOrigin | None = None
 
 
+AuditActionKind = Literal["account", "invitation", "grant", "registration", "eid", "staff"]
+"""What an audit entry's action is about: the part of `action` before the first dot."""
+AUDIT_CURSOR_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?\+00:00/[0-9a-f]{32}$"
+
+
 class AuditQuery(BaseModel):
     caller: Caller
     limit: int = Field(default=100, ge=1, le=1000)
+    action_kind: AuditActionKind | None = Field(default=None, description="Only these actions")
+    actor_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$",
+                                 description="Only the actions of this staff member")
+    before: str | None = Field(
+        default=None, pattern=AUDIT_CURSOR_PATTERN,
+        description="Only entries older than this one (`next_before` of the previous page)")
+
+    @field_validator("before")
+    @classmethod
+    def _a_real_moment(cls, before: str | None) -> str | None:
+        if before is not None:
+            datetime.fromisoformat(before.partition("/")[0])  # hour 26 is a ValueError
+        return before
 
 
 class AuditEntry(BaseModel):
@@ -261,10 +284,21 @@ class AuditEntry(BaseModel):
     details: dict[str, str] = Field(default_factory=dict)
     client_ip: str | None = None
     user_agent: str | None = None
+    actor_name: str | None = Field(default=None, description="The staff member's name now")
+    target_name: str | None = Field(
+        default=None, description="The name of the account the action was about, if any")
+
+
+class StaffMember(BaseModel):
+    user_id: str
+    display_name: str
 
 
 class AuditLog(BaseModel):
     entries: list[AuditEntry]
+    next_before: str | None = Field(default=None, description="The cursor of the next page")
+    staff: list[StaffMember] = Field(
+        default_factory=list, description="The office's staff, to filter the log by")
 
 
 class EidRefusal(StrEnum):
@@ -347,7 +381,7 @@ class DossierMembersRequest(BaseModel):
 class DossierMember(BaseModel):
     user_id: str
     email: EmailStr
-    display_name: str
+    display_name: ShownName
     language: str = "nl"
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from libs.contracts.caller import Caller
 from libs.contracts.envelope import Event
 from libs.contracts.rpc import Ack, RpcMethod
+from libs.contracts.shown_names import GivenName, ShownName
 
 
 class ContextKind(StrEnum):
@@ -52,8 +53,8 @@ class RenditionPublic(BaseModel):
 class DocumentPublic(BaseModel):
     document_id: str
     dossier_id: str
-    title: str
-    filename: str
+    title: ShownName
+    filename: ShownName
     content_type: str  # sniffed from the bytes, never the client's word
     size: int
     sha256: str
@@ -68,8 +69,8 @@ class DocumentPublic(BaseModel):
 class BeginUploadRequest(BaseModel):
     caller: Caller
     dossier_id: str
-    title: str = Field(min_length=1, max_length=200)
-    filename: str = Field(min_length=1, max_length=255)
+    title: GivenName = Field(min_length=1, max_length=200)
+    filename: GivenName = Field(min_length=1, max_length=255)
     content_type: str
     size: int = Field(gt=0)
     context: DocumentContext = Field(default_factory=DocumentContext)
@@ -93,13 +94,18 @@ class CompleteUploadRequest(BaseModel):
                                 "type MyBroker cannot show; the staff upload page asks this")
 
 
+MAX_PAGE_SIZE = 100
+MAX_PAGE_NUMBER = 10_000  # a million documents at 100 a page: a bigger number is a 422
+
+
 class ListDocumentsQuery(BaseModel):
     caller: Caller
     dossier_id: str
     context: DocumentContext | None = None  # None or the general context: every document
-    content_type: str | None = None  # filter on the type ("application/pdf", "image/", ...)
-    page: int = Field(default=1, ge=1)
-    page_size: int = Field(default=100, ge=1, le=100)
+    content_type: str | None = Field(  # filter on the type ("application/pdf", "image/", ...)
+        default=None, max_length=255)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE_NUMBER)
+    page_size: int = Field(default=100, ge=1, le=MAX_PAGE_SIZE)
 
 
 class DocumentList(BaseModel):
@@ -131,7 +137,7 @@ class DownloadTicket(BaseModel):
     document: DocumentPublic
     download_url: str
     # The body behind download_url (the original's values when absent).
-    filename: str | None = None
+    filename: ShownName | None = None
     content_type: str | None = None
     size: int | None = None
     sha256: str | None = None
@@ -191,8 +197,8 @@ class DocumentProblem(BaseModel):
 
     document_id: str
     dossier_id: str
-    title: str
-    filename: str
+    title: ShownName
+    filename: ShownName
     problem: Literal["damaged", "upload_failed"]
     reason: str | None = None
     created_at: datetime  # when the upload began

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from libs.contracts.caller import Caller
 from libs.contracts.envelope import Event
 from libs.contracts.rpc import RpcMethod
+from libs.contracts.shown_names import GivenName, ShownName
 
 
 class Address(BaseModel):
@@ -24,8 +25,8 @@ class Address(BaseModel):
 class Person(BaseModel):
     person_id: str
     role: str = Field(description="policyholder | partner | child | other")
-    last_name: str
-    first_name: str
+    last_name: GivenName
+    first_name: GivenName
     birth_date: date | None = None
     national_number: str | None = None
     language: str = "nl"
@@ -61,11 +62,18 @@ class InsuredPersonDetails(BaseModel):
     cover: str | None = Field(default=None, description="health | life | accident | other")
 
 
+USUAL_DRIVER = "usual_driver"
+"""The field of a vehicle's `details` that holds the person id of its usual driver."""
+
+
 class RiskObject(BaseModel):
     risk_object_id: str
     kind: str = Field(description="vehicle | building | person | other")
     description: str
     details: dict[str, str] = Field(default_factory=dict, description="Kind-specific fields")
+    detail_labels: dict[str, str] = Field(
+        default_factory=dict, description="How the broker's system names each field of "
+        "`details` (shown for the fields MyBroker has no label of its own for)")
     vehicle: VehicleDetails | None = Field(default=None, description="Only for kind vehicle")
     building: BuildingDetails | None = Field(default=None, description="Only for kind building")
     insured_person: InsuredPersonDetails | None = Field(
@@ -132,7 +140,7 @@ class DossierImport(BaseModel):
     """A dossier as the broker's management system exports it (replaces the stored dossier)."""
 
     dossier_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    name: str = Field(min_length=1, max_length=200)
+    name: GivenName = Field(min_length=1, max_length=200)
     broker_reference: str | None = None
     persons: list[Person] = Field(default_factory=list)
     risk_objects: list[RiskObject] = Field(default_factory=list)
@@ -143,7 +151,7 @@ class DossierImport(BaseModel):
 
 class DossierSummary(BaseModel):
     dossier_id: str
-    name: str
+    name: ShownName
     broker_reference: str | None = None
     person_count: int
     contract_count: int
@@ -191,7 +199,7 @@ class DossierImported(Event):
     name: str
 
 
-# --- bulk import by the broker's external references (issue 4) -------------------------------
+# --- bulk import by the broker's external references -----------------------------------------
 
 ObjectKind = Literal["person", "risk_object", "contract", "claim", "invoice"]
 Change = Literal["created", "updated", "removed"]
@@ -206,7 +214,7 @@ class DossierRecord(BaseModel):
     """
 
     dossier_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    name: str | None = Field(default=None, min_length=1, max_length=200,
+    name: GivenName | None = Field(default=None, min_length=1, max_length=200,
                              description="Required when the dossier is new")
     broker_reference: str | None = Field(
         default=None, description="Client number in the broker's management system")
@@ -304,18 +312,23 @@ class DossierChanged(Event):
 
 # --- consultation: paginated lists and details (manual 3.1) ----------------------------------
 
+MAX_PAGE_SIZE = 100
+MAX_PAGE_NUMBER = 1_000_000  # more than any dossier's objects: a bigger number is a 422
+
 
 class ListQuery(BaseModel):
     """One page of a list: the first one, or the one a cursor of an earlier page leads to."""
 
     caller: Caller
     dossier_id: str
-    page_size: int = Field(default=20, ge=1, le=100)
-    sort: str | None = Field(default=None, description="A field the list can be sorted on")
+    page_size: int = Field(default=20, ge=1, le=MAX_PAGE_SIZE)
+    sort: str | None = Field(default=None, max_length=40,
+                             description="A field the list can be sorted on")
     descending: bool = False
     cursor: str | None = Field(
         default=None, max_length=4000,
-        description="Opaque: a `*_cursor` of a page of this list, same sort and order")
+        description="Opaque and signed: a `*_cursor` of a page of this list of this dossier, "
+                    "same sort and order; any other is refused (422)")
 
 
 class ObjectQuery(BaseModel):
@@ -403,6 +416,8 @@ class RiskObjectDetail(BaseModel):
     claims: list[Claim]
     insured_person: Person | None = Field(
         default=None, description="The person of the dossier a person-related risk insures")
+    usual_driver: Person | None = Field(
+        default=None, description="The person of the dossier that details['usual_driver'] names")
 
 
 class ContractDetail(BaseModel):

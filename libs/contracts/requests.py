@@ -7,24 +7,30 @@ from pydantic import BaseModel, Field
 from libs.contracts.caller import Caller
 from libs.contracts.envelope import Event
 from libs.contracts.rpc import Ack, RpcMethod
+from libs.contracts.shown_names import GivenName, ShownName
 
 
 class RequestPublic(BaseModel):
     request_id: str
     dossier_id: str
     kind: str = Field(description="message (later: the five forms)")
-    subject: str
+    subject: ShownName
     body: str
     status: str = Field(description="pending | in_progress | accepted | refused")
     sent_by: str = Field(description="user id of the sender")
+    sent_by_name: str = Field(
+        default="", description="The sender's name when they sent it: the co-users of a "
+        "dossier see who sent what")
     sent_at: datetime
 
 
 class SendMessageRequest(BaseModel):
     caller: Caller
     dossier_id: str
-    subject: str = Field(min_length=1, max_length=200)
+    subject: GivenName = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=10_000)
+    sender_name: str = Field(default="", max_length=200,
+                             description="The caller's name from their access token")
     correlation_id: str | None = None
 
 

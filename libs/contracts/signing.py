@@ -1,4 +1,4 @@
-"""Contracts of the signing service (documents to sign; signatures come with the signing issue)."""
+"""Contracts of the signing service (documents to sign; signing itself is not built yet)."""
 
 from datetime import datetime
 

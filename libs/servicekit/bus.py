@@ -33,6 +33,9 @@ EVENTS = RabbitExchange(EVENTS_EXCHANGE, type=ExchangeType.TOPIC, durable=True)
 DEAD_LETTERS = RabbitExchange(DEAD_LETTER_EXCHANGE, type=ExchangeType.FANOUT, durable=True)
 
 log = get_logger(__name__)
+# How often a lost bus connection is tried again (aio-pika's default is 5 s): a service is
+# back within about a second of RabbitMQ, so calls queued for it meanwhile wait little.
+RECONNECT_SECONDS = 1.0
 events_consumed = Counter(
     "mybroker_events_consumed_total", "Events handled, by queue and outcome (ok or failed)",
     ["queue", "outcome"],
@@ -48,8 +51,10 @@ event_lag_seconds = Histogram(
 
 
 def create_broker(amqp_url: str, service: str) -> RabbitBroker:
-    """A broker for one service; publisher confirms are on (faststream's default)."""
-    return RabbitBroker(amqp_url, app_id=f"mybroker-{service}", fail_fast=False, logger=None)
+    """A broker for one service; publisher confirms are on (faststream's default). Its
+    connection is robust: consumers and declarations come back by themselves after an outage."""
+    return RabbitBroker(amqp_url, app_id=f"mybroker-{service}", fail_fast=False, logger=None,
+                        reconnect_interval=RECONNECT_SECONDS)
 
 
 def consumer_queue(consumer: str, purpose: str, routing_key: str) -> RabbitQueue:

@@ -22,12 +22,14 @@ from pydantic import BaseModel, ValidationError
 
 from libs.contracts.errors import ErrorCode
 from libs.contracts.rpc import ReplyT, RequestT, RpcEnvelope, RpcErrorBody, RpcMethod
+from libs.servicekit.bus import RECONNECT_SECONDS
 from libs.servicekit.errors import ServiceError, Unavailable
 from libs.servicekit.logs import correlation_id, get_logger
 from libs.servicekit.tracing import current_carrier, mark_failed, span
 
 log = get_logger(__name__)
 CORRELATION_HEADER = "x-correlation-id"
+PUBLISH_SECONDS = 2.0  # a publish that takes longer means the bus is away: answer at once
 
 rpc_handled = Counter(
     "mybroker_rpc_handled_total", "RPC requests answered, by outcome (ok or error code)",
@@ -97,37 +99,85 @@ def serve_rpc(
 
 
 class RpcClient:
-    """Calls RPC methods of other services; safe to share by every task of a process."""
+    """Calls RPC methods of other services; safe to share by every task of a process.
 
-    def __init__(self, amqp_url: str, *, timeout_seconds: float = 5.0) -> None:
+    The connection is robust (aio-pika reconnects it and restores the reply queue by itself).
+    While it is down, or not yet restored, every call fails at once with `Unavailable` instead
+    of waiting for a reply that cannot come: the gateway answers 503, never 500 or a hang.
+    """
+
+    def __init__(
+        self,
+        amqp_url: str,
+        *,
+        timeout_seconds: float = 5.0,
+        reconnect_seconds: float = RECONNECT_SECONDS,
+    ) -> None:
         self._amqp_url = amqp_url
         self._timeout = timeout_seconds
+        self._reconnect_seconds = reconnect_seconds
         self._connection: AbstractRobustConnection | None = None
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._reply_queue: aio_pika.abc.AbstractQueue | None = None
         self._pending: dict[str, asyncio.Future[bytes]] = {}
+        # False from a connection loss until aio-pika has restored the channel and the reply
+        # queue's consumer (its reconnect callbacks run after that), so no call is sent whose
+        # reply would land nowhere.
+        self._restored = False
 
     async def connect(self) -> None:
         """Open the connection and this process's exclusive reply queue."""
-        self._connection = await aio_pika.connect_robust(self._amqp_url)
-        self._channel = await self._connection.channel(publisher_confirms=False)
-        self._reply_queue = await self._channel.declare_queue(
-            f"rpc.reply.{uuid.uuid4().hex}", exclusive=True, auto_delete=True
-        )
-        await self._reply_queue.consume(self._on_reply, no_ack=True)
+        connection = await aio_pika.connect_robust(
+            self._amqp_url, reconnect_interval=self._reconnect_seconds)
+        try:
+            channel = await connection.channel(publisher_confirms=False)
+            reply_queue = await channel.declare_queue(
+                f"rpc.reply.{uuid.uuid4().hex}", exclusive=True, auto_delete=True
+            )
+            await reply_queue.consume(self._on_reply, no_ack=True)
+        except BaseException:
+            await connection.close()
+            raise
+        connection.close_callbacks.add(self._on_connection_lost)
+        connection.reconnect_callbacks.add(self._on_reconnected)
+        self._connection, self._channel, self._reply_queue = connection, channel, reply_queue
+        self._restored = True
 
     @property
     def connected(self) -> bool:
-        """True while the connection to RabbitMQ is open."""
-        return self._connection is not None and not self._connection.is_closed
+        """True while calls can be sent: connected, channel open, reply queue consumed."""
+        return (
+            self._restored
+            and self._connection is not None
+            and self._connection.connected.is_set()
+            and self._channel is not None
+            and not self._channel.is_closed
+        )
+
+    def _on_connection_lost(self, _: object, error: BaseException | None = None) -> None:
+        if self._restored:
+            log.warning("message bus connection lost; calls answer unavailable until it is back",
+                        error=str(error) if error else None)
+        self._restored = False
+        # The exclusive reply queue went with the connection: no waiting call can get a reply.
+        self._fail_pending("The message bus connection was lost.")
+
+    def _on_reconnected(self, _: object) -> None:
+        log.info("message bus connection restored")
+        self._restored = True
+
+    def _fail_pending(self, detail: str) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(Unavailable(detail))
+        self._pending.clear()
 
     async def close(self) -> None:
         """Fail every waiting call and close the connection."""
-        for future in self._pending.values():
-            if not future.done():
-                future.set_exception(Unavailable("The message bus connection was closed."))
-        self._pending.clear()
+        self._restored = False
+        self._fail_pending("The message bus connection was closed.")
         if self._connection is not None:
+            self._connection.close_callbacks.discard(self._on_connection_lost)
             await self._connection.close()
             self._connection = None
 
@@ -144,7 +194,7 @@ class RpcClient:
         timeout_seconds: float | None = None,
     ) -> ReplyT:
         """Send `request` to `method` and wait for its typed reply or raise its ServiceError."""
-        if self._channel is None or self._reply_queue is None:
+        if not self.connected:
             rpc_calls.labels(method.queue, ErrorCode.UNAVAILABLE.value).inc()
             raise Unavailable("The message bus is not connected.")
         started = time.perf_counter()
@@ -181,14 +231,12 @@ class RpcClient:
             headers=headers,
         )
         try:
-            await self._channel.default_exchange.publish(message, routing_key=method.queue)
+            await self._publish(message, method.queue, min(wait_seconds, PUBLISH_SECONDS))
             body = await asyncio.wait_for(future, wait_seconds)
         except TimeoutError:
             raise Unavailable(
                 f"{method.queue.split('.')[0]} did not answer within {wait_seconds:g} s."
             ) from None
-        except aio_pika.exceptions.AMQPError as error:
-            raise Unavailable(f"The message bus refused the call: {error}") from None
         finally:
             self._pending.pop(call_id, None)
         envelope = RpcEnvelope.model_validate_json(body)
@@ -197,3 +245,18 @@ class RpcClient:
                 envelope.error.code, envelope.error.detail, envelope.error.fields
             )
         return method.reply.model_validate(envelope.result)
+
+    async def _publish(self, message: aio_pika.Message, queue: str, wait_seconds: float) -> None:
+        assert self._channel is not None
+        try:
+            # A connection that dropped a moment ago may not be noticed yet: the robust channel
+            # would then wait for the reconnection, so the publish is bounded too.
+            await asyncio.wait_for(
+                self._channel.default_exchange.publish(message, routing_key=queue), wait_seconds)
+        except TimeoutError:
+            raise Unavailable("The message bus did not take the call in time.") from None
+        # aiormq raises ChannelInvalidStateError (a RuntimeError, not an AMQPError) on a
+        # closed channel, and ConnectionError kin on a closed socket: all mean "bus away".
+        except (aio_pika.exceptions.AMQPError, RuntimeError, ConnectionError) as error:
+            raise Unavailable(
+                f"The message bus refused the call: {type(error).__name__}: {error}") from None

@@ -5,6 +5,10 @@ server here is slow to skip. Accounts go by e-mail address (unique); invitations
 their `list_key` (creation moment + id; not an `_id` range, which the server here mismatches
 when combined with other conditions). An agent handles clients only: staff accounts are listed
 for the office admin.
+
+The cursor becomes a database bound, so it is signed (`libs.servicekit.cursor_signing`) for its
+list and filters: a cursor auth did not make for this list is refused (422) and logged as a
+tampering attempt. Whatever the query matched, an agent never gets a staff account back.
 """
 
 import re
@@ -15,14 +19,17 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from libs.contracts import account_lists as lists
-from libs.contracts.caller import STAFF_ROLES, Role
+from libs.contracts.caller import STAFF_ROLES, Caller, Role
 from libs.contracts.envelope import utc_now
 from libs.servicekit.access import require_staff
+from libs.servicekit.cursor_signing import REFUSED, CursorRefused, CursorSigner
 from libs.servicekit.errors import Forbidden
+from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document, stored_utc
 from services.auth.domain import UserStatus, cut_short, listed_invitation_state
 from services.auth.store import INVITATIONS, USERS, account_of, invitation_list_key
 
+log = get_logger(__name__)
 STAFF_ONLY = "Only the office admin sees staff accounts."
 
 
@@ -54,11 +61,23 @@ class AccountListHandlers:
     """LIST_ACCOUNTS and LIST_INVITATIONS for the office pages and the admin API."""
 
     def __init__(
-        self, database: AsyncDatabase[Document], *, clock: Callable[[], datetime] = utc_now
+        self, database: AsyncDatabase[Document], signer: CursorSigner, *,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._users = database[USERS]
         self._invitations = database[INVITATIONS]
+        self._signer = signer
         self._clock = clock
+
+    def _boundary(self, caller: Caller, after: str, *context: str) -> str:
+        """The row a cursor leads past, if auth made it for this list and these filters."""
+        try:
+            return self._signer.verify(after, *context).decode()
+        except (CursorRefused, UnicodeDecodeError):
+            log.warning("page cursor refused: forged, edited or made for another list",
+                        alert="cursor_tampering", user_id=caller.user_id,
+                        role=caller.role.value, list=context[0])
+            raise CursorRefused(REFUSED, fields={"after": "not a cursor of this list"}) from None
 
     async def ensure_indexes(self) -> None:
         """The invitations' sort key and end reason, given to invitations stored before they
@@ -85,21 +104,25 @@ class AccountListHandlers:
     async def list_accounts(self, request: lists.ListAccountsRequest) -> lists.AccountPage:
         """A page of accounts by e-mail address, with the role, status and text filters."""
         require_staff(request.caller)
-        query: dict[str, Any] = {"role": {"$in": _roles(request.role, request.caller.role)}}
+        roles = _roles(request.role, request.caller.role)
+        query: dict[str, Any] = {"role": {"$in": roles}}
         if request.status is not None:
             query["status"] = UserStatus(request.status).value
-        if request.after:
-            query["email"] = {"$gt": request.after}
         text = request.contains.strip()
+        context = ("accounts", request.role or "", request.status or "", text)
+        if request.after:
+            query["email"] = {"$gt": self._boundary(request.caller, request.after, *context)}
         if text:
             pattern = {"$regex": re.escape(text), "$options": "i"}  # typed text, not a regex
             query["$or"] = [{"email": pattern}, {"display_name": pattern}]
         cursor = self._users.find(query).sort("email", 1).limit(request.limit + 1)
-        accounts = [account_of(doc).public() async for doc in cursor]
-        more = len(accounts) > request.limit
-        accounts = accounts[:request.limit]
-        return lists.AccountPage(accounts=accounts,
-                                 next_after=accounts[-1].email if more else None)
+        found = [account_of(doc) async for doc in cursor]
+        more = len(found) > request.limit
+        found = found[:request.limit]
+        # The last check, whatever the query matched: an agent's page holds no staff account.
+        accounts = [account.public() for account in found if account.role.value in roles]
+        return lists.AccountPage(accounts=accounts, next_after=self._signer.sign(
+            found[-1].email.encode(), *context) if more else None)
 
     async def list_invitations(
         self, request: lists.ListInvitationsRequest
@@ -108,8 +131,9 @@ class AccountListHandlers:
         require_staff(request.caller)
         now = self._clock()
         query = _state_filter(request.state, now)
+        context = ("invitations", request.state or "")
         if request.after:
-            query["list_key"] = {"$lt": request.after}
+            query["list_key"] = {"$lt": self._boundary(request.caller, request.after, *context)}
         cursor = self._invitations.find(query).sort("list_key", -1).limit(request.limit + 1)
         docs = [doc async for doc in cursor]
         more = len(docs) > request.limit
@@ -128,5 +152,5 @@ class AccountListHandlers:
                 state=listed_invitation_state(expires_at, used_at, doc.get("ended"), now),
                 created_at=stored_utc(doc["created_at"]), expires_at=expires_at,
                 used_at=used_at, account_status=account.status.value if account else "deleted"))
-        return lists.InvitationPage(invitations=invitations,
-                                    next_after=docs[-1]["list_key"] if more else None)
+        return lists.InvitationPage(invitations=invitations, next_after=self._signer.sign(
+            docs[-1]["list_key"].encode(), *context) if more else None)

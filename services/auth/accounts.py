@@ -63,9 +63,7 @@ class AccountHandlers:
         account = await self._account(request)
         if account.status is not UserStatus.INVITED:
             raise Conflict(NOT_INVITED)
-        invitation = await self._auth.invite_client(auth.InviteClientRequest(
-            caller=request.caller, email=account.email, display_name=account.display_name,
-            language=account.language, dossier_ids=account.dossier_ids))
+        invitation = await self._auth.send_invitation(request.caller, account)
         await self._audit.record(request.caller, request.origin, "invitation.resend",
                                  account.user_id, invitation_id=invitation.invitation_id)
         return invitation
@@ -91,9 +89,3 @@ class AccountHandlers:
             auth.DossierMember(user_id=account.user_id, email=account.email,
                                display_name=account.display_name, language=account.language)
             for account in accounts])
-
-    async def list_audit(self, request: auth.AuditQuery) -> auth.AuditLog:
-        """The newest staff actions (the office admin checks who did what)."""
-        if request.caller.role is not Role.ADMIN:
-            raise Forbidden("Only the office admin reads the audit log.")
-        return auth.AuditLog(entries=await self._audit.latest(request.limit))

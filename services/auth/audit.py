@@ -35,7 +35,3 @@ class AuditTrail:
         await self._store.append_audit(entry)
         log.info("staff action", action=action, target=target, by=caller.user_id,
                  client_ip=entry.client_ip)
-
-    async def latest(self, limit: int) -> list[AuditEntry]:
-        """The newest entries first."""
-        return await self._store.latest_audit(limit)

@@ -4,6 +4,7 @@ from typing import ClassVar
 
 from pydantic import Field, SecretStr, model_validator
 
+from libs.servicekit.cursor_signing import CursorSecret
 from libs.servicekit.settings import ServiceSettings, env_prefix
 from services.auth.domain import MAX_ACCESS_TOKEN_SECONDS, password_problem
 
@@ -15,9 +16,12 @@ MIN_ARGON2_TIME_COST = 2
 class AuthSettings(ServiceSettings):
     model_config = env_prefix("auth")  # hides input in errors: no password in start-up logs
     # In prod the private key must be configured; dev/test fall back to an in-memory key.
-    secret_fields: ClassVar[tuple[str, ...]] = ("jwt_private_key_path",)
+    secret_fields: ClassVar[tuple[str, ...]] = ("jwt_private_key_path", "cursor_secret")
 
     jwt_private_key_path: str = ""
+    cursor_secret: CursorSecret = Field(
+        default=SecretStr(""), description="Key of the HMAC that signs the office lists' page "
+        "cursors (at least 32 characters, the same on every replica); dev/test: random if empty")
     access_token_seconds: int = Field(default=300, ge=10, le=MAX_ACCESS_TOKEN_SECONDS)
     refresh_idle_days: int = Field(default=14, ge=1, description="Session ends when unused so long")
     session_max_days: int = Field(default=30, ge=1, description="Session ends so long after login")
@@ -39,15 +43,21 @@ class AuthSettings(ServiceSettings):
         default=3.0, gt=0, description="A login waits so long for a hash, then gets 503 (keep it"
         " under the gateway's RPC timeout)")
 
-    # Back-off after failed logins (ASVS 6.3.1): per typed e-mail address and per client IP.
+    # Back-off after failed logins (ASVS 6.3.1): per typed e-mail address for devices the account
+    # does not know (and per known device), and per client IP address.
     account_failure_limit: int = Field(default=10, ge=1, description="Failures before back-off")
     account_first_wait_seconds: int = Field(default=60, ge=1)
     account_longest_wait_seconds: int = Field(default=3600, ge=1)
     ip_failure_limit: int = Field(
-        default=50, ge=1, description="Failures from one address before back-off (offices share"
-        " one address behind NAT)")
-    ip_first_wait_seconds: int = Field(default=60, ge=1)
-    ip_longest_wait_seconds: int = Field(default=3600, ge=1)
+        default=50, ge=1, le=10_000, description="Failures from one address within the window"
+        " (offices share one address behind NAT); a success does not reset them")
+    ip_failure_window_minutes: int = Field(
+        default=60, ge=1, le=1440, description="How long an IP address's failure counts")
+    trusted_devices_per_account: int = Field(
+        default=10, ge=1, le=100, description="Devices (device cookies) that pass the address's"
+        " lockout; the least recently used is forgotten first")
+    unlock_link_minutes: int = Field(
+        default=60, ge=5, le=240, description="The mailed link that passes a lockout works so long")
 
     # Account mails (reset links, registration confirmations) per address (ASVS 2.x abuse).
     mail_limit_per_address: int = Field(

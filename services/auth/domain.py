@@ -44,6 +44,8 @@ class Account:
     language: str = "nl"
     dossier_ids: list[str] = field(default_factory=list)
     password_hash: str | None = None
+    # Hashes of the device cookies the account logged in with, oldest first (bounded).
+    trusted_devices: list[str] = field(default_factory=list)
 
     @property
     def is_staff(self) -> bool:

@@ -33,6 +33,7 @@ log = get_logger(__name__)
 EID_LINKS = "eid_links"
 LINK_TOKEN_LIFETIME = timedelta(minutes=30)
 CARD_REFUSED = "This eID card cannot be used to log in."
+NO_CARD = "No eID card was sent."
 NOT_CONFIGURED = "Logging in with eID is not available."
 SPENT_LINK = "This eID check has expired; please insert your card and start again."
 NO_ACCOUNT = "No active client account has this e-mail address."
@@ -75,6 +76,9 @@ class EidHandlers:
         """A checked card: logged in if linked, else a token to ask for the link."""
         if self._bundle is None:
             raise Unavailable(NOT_CONFIGURED)
+        if not request.certificate_pem.strip():
+            # The eID page asks so when the browser sent no card: on, but no card.
+            raise Unauthenticated(NO_CARD)
         now = self._clock()
         try:
             identity = verify_card(certificate_from_header(request.certificate_pem),
@@ -182,7 +186,17 @@ class EidHandlers:
 
 
 def trust_bundle_from(path: str) -> list[x509.Certificate] | None:
-    """The configured eID trust bundle, or None when eID login is not configured."""
+    """The configured eID trust bundle, or None (eID login disabled, said in the log) when none
+    is configured or the file is absent: Kubernetes mounts the optional Secret mybroker-eid-ca
+    only when it exists, and the rest of auth must start all the same. A bundle that is there
+    but unreadable stops the start (an operator mistake to fix, not to hide)."""
     if not path:
+        log.warning("eID login disabled: no eID trust bundle configured "
+                    "(MYBROKER_AUTH_EID_TRUST_BUNDLE_PATH)")
         return None
-    return load_trust_bundle(Path(path).read_bytes())
+    bundle = Path(path)
+    if not bundle.exists():
+        log.warning("eID login disabled: the eID trust bundle is absent "
+                    "(Secret mybroker-eid-ca, key ca.crt)", path=path)
+        return None
+    return load_trust_bundle(bundle.read_bytes())

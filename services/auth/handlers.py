@@ -1,20 +1,18 @@
-"""Use cases of the auth service: accounts, invitations, logins, sessions and dossier grants."""
+"""Use cases of the auth service: accounts, invitations, sessions and dossier grants (password
+log-ins are in logins.py)."""
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import NoReturn
 
 from libs.contracts import auth
 from libs.contracts.caller import STAFF_ROLES, Caller, Role
 from libs.contracts.envelope import new_id, utc_now
 from libs.contracts.rpc import Ack
 from libs.servicekit.access import require_staff
-from libs.servicekit.errors import Conflict, Forbidden, Gone, Invalid, NotFound, Unauthenticated
+from libs.servicekit.errors import Conflict, Forbidden, Gone, Invalid, NotFound
 from libs.servicekit.logs import correlation_id, get_logger
 from services.auth.audit import AuditTrail
 from services.auth.domain import (
-    AWAITS_BROKER,
-    WRONG_CREDENTIALS,
     Account,
     InvitationState,
     UserStatus,
@@ -28,7 +26,6 @@ from services.auth.domain import (
 from services.auth.passwords import PasswordHasher
 from services.auth.sessions import SessionKeeper
 from services.auth.store import AuthStore, StoredInvitation
-from services.auth.throttle import LoginThrottle, account_key, ip_key, too_many_attempts
 
 log = get_logger(__name__)
 EMAIL_TAKEN = "An account with this e-mail address exists already."
@@ -65,7 +62,6 @@ class AuthHandlers:
         store: AuthStore,
         hasher: PasswordHasher,
         sessions: SessionKeeper,
-        throttle: LoginThrottle,
         audit: AuditTrail,
         *,
         invitation_days: int,
@@ -75,7 +71,6 @@ class AuthHandlers:
         self._store = store
         self._hasher = hasher
         self._sessions = sessions
-        self._throttle = throttle
         self._audit = audit
         self._invitation_days = invitation_days
         self._notify = notify
@@ -122,6 +117,16 @@ class AuthHandlers:
         """Staff invite a client by e-mail; the notifier mails the activation link (manual 1.1)."""
         require_staff(request.caller)
         account = await self._invited_account(request)
+        invitation = await self.send_invitation(request.caller, account, request.correlation_id)
+        await self._audit.record(request.caller, request.origin, "invitation.create",
+                                 account.user_id, dossier_ids=",".join(account.dossier_ids))
+        return invitation
+
+    async def send_invitation(
+        self, caller: Caller, account: Account, correlation: str | None = None
+    ) -> auth.InvitationPublic:
+        """A new activation link for an invited `account`, mailed by the notifier; the
+        caller's action is audited by the use case that sends it (invite, resend)."""
         now = self._clock()
         # Only the newest link works: an earlier mail may have gone to a wrong inbox.
         await self._store.expire_open_invitations(account.user_id, now, "replaced")
@@ -130,14 +135,12 @@ class AuthHandlers:
             invitation_id=new_id(), user_id=account.user_id, email=account.email,
             display_name=account.display_name, language=account.language,
             activation_token=token, expires_at=invitation_expiry(now, self._invitation_days),
-            correlation_id=request.correlation_id or correlation_id.get(),
+            correlation_id=correlation or correlation_id.get(),
         )
-        await self._store.insert_invitation(event, hash_token(token), request.caller.user_id, now)
+        await self._store.insert_invitation(event, hash_token(token), caller.user_id, now)
         self._notify()
         log.info("client invited", invitation_id=event.invitation_id, user_id=account.user_id,
-                 by=request.caller.user_id)
-        await self._audit.record(request.caller, request.origin, "invitation.create",
-                                 account.user_id, dossier_ids=",".join(account.dossier_ids))
+                 by=caller.user_id)
         return auth.InvitationPublic(
             invitation_id=event.invitation_id, user_id=account.user_id, email=account.email,
             expires_at=event.expires_at,
@@ -201,45 +204,6 @@ class AuthHandlers:
         return await self._sessions.open(account)
 
     # --- sessions ------------------------------------------------------------------------------
-
-    async def log_in(self, request: auth.LoginRequest) -> auth.TokenPair:
-        """E-mail and password -> a session; every failure looks and takes the same.
-
-        Known or unknown address, the same steps run: the back-off check, one argon2
-        verification, the failure count. Ten failures in a row make the address wait.
-        """
-        email = normalize_email(request.email)
-        keys = [account_key(email)]
-        if request.client_ip:
-            keys.append(ip_key(request.client_ip))
-        await self._throttle.check(keys)
-        account = await self._store.find_user_by_email(email)
-        if account is None or account.password_hash is None:
-            await self._hasher.verify_nothing(request.password)
-            log.info("login refused", user_id=None, client_ip=request.client_ip)
-            await self._refuse_login(keys)
-        matches = await self._hasher.verify(request.password, account.password_hash)
-        if matches and account.status is UserStatus.PENDING:
-            # Only someone holding the password learns that the account waits for the broker.
-            await self._throttle.succeeded(keys)
-            raise Forbidden(AWAITS_BROKER)
-        if not matches or account.status is not UserStatus.ACTIVE:
-            log.info("login refused", user_id=account.user_id, client_ip=request.client_ip)
-            await self._refuse_login(keys)
-        await self._throttle.succeeded(keys)
-        if self._hasher.needs_rehash(account.password_hash):
-            # The cost settings went up: upgrade the stored hash now that we know the password.
-            await self._store.replace_password_hash(
-                account.user_id, await self._hasher.hash(request.password)
-            )
-        return await self._sessions.open(account)
-
-    async def _refuse_login(self, keys: list[str]) -> NoReturn:
-        """Count the failure; the attempt that reaches the limit already hears when to retry."""
-        blocked_until = await self._throttle.failed(keys)
-        if blocked_until is not None:
-            raise too_many_attempts(blocked_until, self._clock())
-        raise Unauthenticated(WRONG_CREDENTIALS)
 
     async def refresh(self, request: auth.RefreshRequest) -> auth.TokenPair:
         """A new token pair carrying the account's current grants; the old refresh token dies."""

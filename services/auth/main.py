@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from libs.contracts.envelope import utc_now
 from libs.servicekit.bus import create_broker
+from libs.servicekit.cursor_signing import CursorSigner, cursor_key
 from libs.servicekit.logs import configure_logging
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.outbox import OutboxRelay
@@ -16,11 +17,13 @@ from services.auth.access_tokens import AccessTokenSigner, signing_key_from_sett
 from services.auth.account_lists import AccountListHandlers
 from services.auth.accounts import AccountHandlers
 from services.auth.audit import AuditTrail
+from services.auth.audit_log import AuditLogHandlers
 from services.auth.background import BackgroundWork
 from services.auth.config import AuthSettings
 from services.auth.domain import SessionLimits
 from services.auth.eid_login import EID_LINKS, EidHandlers, trust_bundle_from
 from services.auth.handlers import AuthHandlers
+from services.auth.logins import LoginHandlers
 from services.auth.mail_quota import MailQuota
 from services.auth.password_resets import PasswordHandlers
 from services.auth.passwords import password_hasher
@@ -28,7 +31,9 @@ from services.auth.registration_store import REGISTRATION_OUTBOX_COLLECTIONS, Re
 from services.auth.registrations import RegistrationHandlers
 from services.auth.sessions import SessionKeeper
 from services.auth.store import OUTBOX_COLLECTIONS, AuthStore
-from services.auth.throttle import BackOffPolicy, LoginThrottle
+from services.auth.throttle import BackOffPolicy, FailureWindow, LoginThrottle
+from services.auth.throttle_store import ThrottleRecords
+from services.auth.unlock_store import UNLOCKS, UnlockLinks
 
 SERVICE = "auth"
 
@@ -37,6 +42,7 @@ SERVICE = "auth"
 class AuthService:
     runtime: ServiceRuntime
     handlers: AuthHandlers
+    login_handlers: LoginHandlers
     password_handlers: PasswordHandlers
     registration_handlers: RegistrationHandlers
     account_handlers: AccountHandlers
@@ -55,7 +61,8 @@ def build(settings: AuthSettings) -> AuthService:
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = AuthStore(database)
     relay = OutboxRelay(
-        broker, database, [*OUTBOX_COLLECTIONS, *REGISTRATION_OUTBOX_COLLECTIONS, EID_LINKS])
+        broker, database,
+        [*OUTBOX_COLLECTIONS, *REGISTRATION_OUTBOX_COLLECTIONS, EID_LINKS, UNLOCKS])
     signer = AccessTokenSigner(signing_key_from_settings(settings))
     sessions = SessionKeeper(
         store, signer,
@@ -64,16 +71,17 @@ def build(settings: AuthSettings) -> AuthService:
                              maximum=timedelta(days=settings.session_max_days)),
         notify=relay.notify,
     )
+    throttle_records = ThrottleRecords(database)
     throttle = LoginThrottle(
-        store,
+        throttle_records,
         account=BackOffPolicy(settings.account_failure_limit,
                               timedelta(seconds=settings.account_first_wait_seconds),
                               timedelta(seconds=settings.account_longest_wait_seconds)),
-        client_ip=BackOffPolicy(settings.ip_failure_limit,
-                                timedelta(seconds=settings.ip_first_wait_seconds),
-                                timedelta(seconds=settings.ip_longest_wait_seconds)),
+        client_ip=FailureWindow(settings.ip_failure_limit,
+                                timedelta(minutes=settings.ip_failure_window_minutes)),
         clock=utc_now,
     )
+    unlocks = UnlockLinks(database)
     registration_store = RegistrationStore(database)
     audit = AuditTrail(registration_store)
     background = BackgroundWork()
@@ -81,8 +89,13 @@ def build(settings: AuthSettings) -> AuthService:
                            window=timedelta(minutes=settings.mail_limit_window_minutes))
     hasher = password_hasher(settings)  # one hasher: one bound on concurrent hashing
     handlers = AuthHandlers(
-        store, hasher, sessions, throttle, audit,
+        store, hasher, sessions, audit,
         invitation_days=settings.invitation_days, notify=relay.notify,
+    )
+    login_handlers = LoginHandlers(
+        store, hasher, sessions, throttle, unlocks, background,
+        unlock_minutes=settings.unlock_link_minutes,
+        devices_kept=settings.trusted_devices_per_account, notify=relay.notify,
     )
     password_handlers = PasswordHandlers(
         store, hasher, sessions, throttle,
@@ -99,15 +112,19 @@ def build(settings: AuthSettings) -> AuthService:
         database, store, sessions, audit,
         trust_bundle=trust_bundle_from(settings.eid_trust_bundle_path), notify=relay.notify,
     )
-    list_handlers = AccountListHandlers(database)
+    list_handlers = AccountListHandlers(
+        database, CursorSigner(cursor_key(settings.cursor_secret, settings.environment)))
     subscribers.register(
-        broker, handlers, password_handlers, registration_handlers, account_handlers,
-        eid_handlers, list_handlers, prefetch=settings.rpc_prefetch,
+        broker, handlers, login_handlers, password_handlers, registration_handlers,
+        account_handlers, eid_handlers, list_handlers, AuditLogHandlers(database),
+        prefetch=settings.rpc_prefetch,
     )
 
     async def prepare_database() -> None:
         """Indexes, then the office's first admin when configured and none exists yet."""
         await store.ensure_indexes()
+        await throttle_records.ensure_indexes()
+        await unlocks.ensure_indexes()
         await registration_store.ensure_indexes()
         await eid_handlers.ensure_indexes()
         await list_handlers.ensure_indexes()
@@ -122,7 +139,8 @@ def build(settings: AuthSettings) -> AuthService:
         SERVICE, settings, broker, database, relay=relay, prepare_database=prepare_database
     )
     return AuthService(
-        runtime=runtime, handlers=handlers, password_handlers=password_handlers,
+        runtime=runtime, handlers=handlers, login_handlers=login_handlers,
+        password_handlers=password_handlers,
         registration_handlers=registration_handlers, account_handlers=account_handlers,
         eid_handlers=eid_handlers, list_handlers=list_handlers,
         background=background, store=store, relay=relay, signer=signer,

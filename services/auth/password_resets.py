@@ -26,7 +26,7 @@ from services.auth.mail_quota import MailQuota
 from services.auth.passwords import PasswordHasher
 from services.auth.sessions import SessionKeeper
 from services.auth.store import AuthStore, StoredPasswordReset
-from services.auth.throttle import LoginThrottle, account_key, too_many_attempts
+from services.auth.throttle import LoginThrottle, account_key, session_key, too_many_attempts
 
 log = get_logger(__name__)
 UNKNOWN_RESET_LINK = "This password-reset link does not exist."
@@ -143,10 +143,12 @@ class PasswordHandlers:
         account = await self._store.find_user(request.caller.user_id)
         if account is None or account.password_hash is None:
             raise Unauthenticated("The session has ended; please log in again.")
-        keys = [account_key(account.email)]
-        await self._throttle.check(keys)  # guessing the current password is still guessing
+        # Guessing the current password is still guessing; it counts on the session, so a
+        # stranger's lockout of the address does not keep the signed-in owner from a change.
+        keys = [session_key(request.session_id)]
+        await self._throttle.check(keys)
         if not await self._hasher.verify(request.current_password, account.password_hash):
-            blocked_until = await self._throttle.failed(keys)
+            blocked_until = (await self._throttle.failed(keys)).blocked_until
             if blocked_until is not None:
                 raise too_many_attempts(blocked_until, self._clock())
             raise Invalid(WRONG_CURRENT_PASSWORD,

@@ -4,7 +4,7 @@ import contextlib
 from datetime import date, datetime
 from typing import Any
 
-from pymongo import DESCENDING, ReturnDocument
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -130,9 +130,3 @@ class RegistrationStore:
         with contextlib.suppress(DuplicateKeyError):  # the same entry twice (a retried write)
             await self._audit.insert_one({"_id": entry.entry_id, **entry.model_dump(
                 exclude={"entry_id"})})
-
-    async def latest_audit(self, limit: int) -> list[AuditEntry]:
-        """The newest `limit` staff actions, newest first."""
-        cursor = self._audit.find({}).sort("at", DESCENDING).limit(limit)
-        return [AuditEntry.model_validate({**doc, "entry_id": doc["_id"],
-                                           "at": stored_utc(doc["at"])}) async for doc in cursor]

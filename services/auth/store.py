@@ -5,7 +5,6 @@ Two quirks of the Mongo-wire server used here shape the code: a top-level dateti
 an equality match on an indexed array field finds nothing (so array lookups use `$in`).
 """
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,12 +22,10 @@ from libs.contracts.caller import Role
 from libs.servicekit.mongo import Document, stored_utc
 from libs.servicekit.outbox import PENDING_COUNT_FIELD, new_document_events, record_events
 from services.auth.domain import Account, SessionRecord, UserStatus
-from services.auth.throttle import ThrottleState
 
 USERS = "users"
 INVITATIONS = "invitations"
 SESSIONS = "sessions"
-THROTTLES = "login_throttles"
 PASSWORD_RESETS = "password_resets"  # noqa: S105 - a collection name
 # Users carry PasswordChanged; password resets carry PasswordResetRequested.
 OUTBOX_COLLECTIONS = [INVITATIONS, SESSIONS, USERS, PASSWORD_RESETS]
@@ -55,6 +52,7 @@ def account_of(doc: Document) -> Account:
         role=Role(doc["role"]), status=UserStatus(doc["status"]),
         language=doc.get("language", "nl"), dossier_ids=list(doc.get("dossier_ids") or []),
         password_hash=doc.get("password_hash"),
+        trusted_devices=list(doc.get("trusted_devices") or []),
     )
 
 
@@ -66,15 +64,6 @@ def _session(doc: Document) -> SessionRecord:
         created_at=stored_utc(doc["created_at"]),
         last_refreshed_at=stored_utc(doc["last_refreshed_at"]),
         revoked_at=_optional_utc(doc.get("revoked_at")),
-    )
-
-# A key's failures are forgotten a day after its last one (well past the longest back-off).
-THROTTLE_MEMORY = timedelta(hours=24)
-
-def _throttle(doc: Document) -> ThrottleState:
-    return ThrottleState(
-        key=doc["_id"], failures=int(doc["failures"]),
-        last_failure_at=stored_utc(doc["last"]["failure_at"]),
     )
 
 
@@ -107,7 +96,6 @@ class AuthStore:
         self._users = database[USERS]
         self._invitations = database[INVITATIONS]
         self._sessions = database[SESSIONS]
-        self._throttles = database[THROTTLES]
         self._resets = database[PASSWORD_RESETS]
 
     async def ensure_indexes(self) -> None:
@@ -126,7 +114,6 @@ class AuthStore:
         await self._resets.create_index("user_id")
         await self._resets.create_index("purge_at", expireAfterSeconds=0)
         await self._sessions.create_index("user_id")
-        await self._throttles.create_index("last.forget_at", expireAfterSeconds=0)
         for collection in (self._invitations, self._sessions, self._users, self._resets):
             await collection.create_index(PENDING_COUNT_FIELD)
 
@@ -193,6 +180,13 @@ class AuthStore:
             return_document=ReturnDocument.AFTER,
         )
         return None if doc is None else account_of(doc)
+
+    async def trust_device(self, user_id: str, device_hash: str, keep: int) -> None:
+        """Remember a device the account logged in from; only the `keep` latest stay trusted."""
+        # Pull, then push at the end: the list stays ordered by the latest login.
+        await self._users.update_one({"_id": user_id}, {"$pull": {"trusted_devices": device_hash}})
+        await self._users.update_one({"_id": user_id}, {"$push": {"trusted_devices": {
+            "$each": [device_hash], "$slice": -keep}}})
 
     async def replace_password_hash(self, user_id: str, password_hash: str) -> None:
         """Store a hash recomputed with the current cost parameters."""
@@ -371,26 +365,3 @@ class AuthStore:
             {"$set": {"used_at": now}},
         )
         return result.modified_count == 1
-
-    # --- failed-login throttles ----------------------------------------------------------------
-
-    async def find_throttles(self, keys: Sequence[str]) -> list[ThrottleState]:
-        """The consecutive failures of `keys` (keys without failures are absent)."""
-        cursor = self._throttles.find({"_id": {"$in": list(keys)}})
-        return [_throttle(doc) async for doc in cursor]
-
-    async def record_failure(self, key: str, now: datetime) -> ThrottleState:
-        """Count one more failure of `key`, atomically (replicas share the count)."""
-        doc = await self._throttles.find_one_and_update(
-            # A sub-document set as a whole keeps its dates as dates (a top-level $set would
-            # store a string), so the TTL index on `last.forget_at` can forget quiet keys.
-            {"_id": key}, {"$inc": {"failures": 1}, "$set": {"last": {
-                "failure_at": now, "forget_at": now + THROTTLE_MEMORY}}},
-            upsert=True, return_document=ReturnDocument.AFTER,
-        )
-        assert doc is not None  # upsert with ReturnDocument.AFTER always returns the document
-        return _throttle(doc)
-
-    async def clear_throttles(self, keys: Sequence[str]) -> None:
-        """Forget the failures of `keys`: a success resets the back-off."""
-        await self._throttles.delete_many({"_id": {"$in": list(keys)}})

@@ -2,27 +2,32 @@
 
 from faststream.rabbit import RabbitBroker
 
-from libs.contracts import account_lists, auth
+from libs.contracts import account_lists, auth, lockout
 from libs.servicekit.rpc import serve_rpc
 from services.auth.account_lists import AccountListHandlers
 from services.auth.accounts import AccountHandlers
+from services.auth.audit_log import AuditLogHandlers
 from services.auth.eid_login import EidHandlers
 from services.auth.handlers import AuthHandlers
+from services.auth.logins import LoginHandlers
 from services.auth.password_resets import PasswordHandlers
 from services.auth.registrations import RegistrationHandlers
 
 
 def register(
-    broker: RabbitBroker, handlers: AuthHandlers, passwords: PasswordHandlers,
+    broker: RabbitBroker, handlers: AuthHandlers, logins: LoginHandlers,
+    passwords: PasswordHandlers,
     registrations: RegistrationHandlers, accounts: AccountHandlers, eid: EidHandlers,
-    lists: AccountListHandlers, *, prefetch: int,
+    lists: AccountListHandlers, audit_log: AuditLogHandlers, *, prefetch: int,
 ) -> None:
     """Wire every RPC method of the service (auth consumes no events)."""
     serve_rpc(broker, auth.CREATE_STAFF, handlers.create_staff, prefetch=prefetch)
     serve_rpc(broker, auth.INVITE_CLIENT, handlers.invite_client, prefetch=prefetch)
     serve_rpc(broker, auth.LOOK_UP_INVITATION, handlers.look_up_invitation, prefetch=prefetch)
     serve_rpc(broker, auth.ACTIVATE, handlers.activate, prefetch=prefetch)
-    serve_rpc(broker, auth.LOG_IN, handlers.log_in, prefetch=prefetch)
+    serve_rpc(broker, auth.LOG_IN, logins.log_in, prefetch=prefetch)
+    serve_rpc(broker, lockout.LOOK_UP_UNLOCK, logins.look_up_unlock, prefetch=prefetch)
+    serve_rpc(broker, lockout.UNLOCK_LOG_IN, logins.unlock_log_in, prefetch=prefetch)
     serve_rpc(broker, auth.REFRESH, handlers.refresh, prefetch=prefetch)
     serve_rpc(broker, auth.LOG_OUT, handlers.log_out, prefetch=prefetch)
     serve_rpc(broker, auth.GRANT_DOSSIER, handlers.grant_dossier, prefetch=prefetch)
@@ -45,7 +50,7 @@ def register(
     serve_rpc(broker, auth.DISABLE_USER, accounts.disable_user, prefetch=prefetch)
     serve_rpc(broker, auth.RESEND_INVITATION, accounts.resend_invitation, prefetch=prefetch)
     serve_rpc(broker, auth.REVOKE_INVITATION, accounts.revoke_invitation, prefetch=prefetch)
-    serve_rpc(broker, auth.LIST_AUDIT, accounts.list_audit, prefetch=prefetch)
+    serve_rpc(broker, auth.LIST_AUDIT, audit_log.list_audit, prefetch=prefetch)
     serve_rpc(broker, auth.LIST_DOSSIER_MEMBERS, accounts.list_dossier_members,
               prefetch=prefetch)
     serve_rpc(broker, auth.EID_LOG_IN, eid.log_in, prefetch=prefetch)

@@ -22,6 +22,9 @@ class DocumentsSettings(ServiceSettings):
     dossier_quota_bytes: int = 1024 * MIB  # everything stored in one dossier together
     soffice_path: str = "soffice"
     conversion_timeout_seconds: float = 60.0
+    # Address space of one LibreOffice run and its children (a normal office file needs about
+    # 250 MiB; a file that inflates to gigabytes fails at this limit instead of taking the RAM)
+    conversion_memory_mib: int = 1024
     max_concurrent_conversions: int = 2
     orphan_sweep_seconds: float = 3600.0
     orphan_grace_seconds: float = 3600.0  # an upload younger than this may still be arriving

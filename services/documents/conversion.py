@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import email
 import email.policy
+import math
 import os
 import shutil
 import signal
@@ -24,6 +25,7 @@ from services.documents.sniffing import OUTLOOK_MESSAGE
 
 pi_heif.register_heif_opener()  # Pillow opens HEIC photos (decoding only)
 
+PRLIMIT = "prlimit"
 THUMBNAIL_PIXELS = (320, 320)
 VIEW_PIXELS = (4096, 4096)  # a JPEG view of an image browsers cannot show is at most this big
 _BLOCK_TAGS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -120,11 +122,19 @@ def readable_text(raw: bytes, content_type: str) -> str:
     return text_of_html(text) if content_type == "text/html" else text
 
 
+def resource_limits(*, memory_bytes: int, timeout_seconds: float) -> list[str]:
+    """The command prefix that runs a converter under kernel limits, inherited by its children:
+    address space (a file that inflates in memory fails instead of taking the machine's RAM)
+    and CPU time (a backstop to the wall-clock limit, should a child leave the process group).
+    `prlimit` (util-linux) sets them before the exec: no Python runs in the forked child."""
+    return [PRLIMIT, f"--as={memory_bytes}", f"--cpu={math.ceil(timeout_seconds)}", "--"]
+
+
 async def soffice_to_pdf(
     source: Path, workdir: Path, *, soffice: str, profile: Path, timeout_seconds: float,
-    utf8_text: bool = False,
+    memory_bytes: int, utf8_text: bool = False,
 ) -> Path:
-    """Convert `source` to PDF with LibreOffice headless, within a time limit.
+    """Convert `source` to PDF with LibreOffice headless, within a time and a memory limit.
 
     `profile` is a LibreOffice user profile no other running conversion uses.
     """
@@ -132,6 +142,7 @@ async def soffice_to_pdf(
     # A .txt is read as UTF-8 with LF line ends whatever the machine's locale.
     text_filter = ["--infilter=Text (encoded):UTF8,LF,,,"] if utf8_text else []
     process = await asyncio.create_subprocess_exec(
+        *resource_limits(memory_bytes=memory_bytes, timeout_seconds=timeout_seconds),
         soffice, "--headless", "--norestore", "--nolockcheck",
         f"-env:UserInstallation={profile.as_uri()}", *text_filter, "--convert-to", "pdf",
         "--outdir", str(outdir), str(source),

@@ -41,7 +41,13 @@ from services.documents.domain import (
 )
 from services.documents.integrity import BodyVerifier, FoundBy, RangeCheck, record_damage
 from services.documents.object_storage import ObjectStorage
-from services.documents.sniffing import HEAD_BYTES, sniff
+from services.documents.sniffing import (
+    ARCHIVE_TAIL_BYTES,
+    HEAD_BYTES,
+    ZIP_SIGNATURE,
+    archive_problem,
+    sniff,
+)
 from services.documents.store import DocumentsStore
 
 log = get_logger(__name__)
@@ -136,6 +142,11 @@ class DocumentsHandlers:
             stored_size=stored_size,
             max_bytes=self._max_bytes(document.uploader_kind),
         ) or unviewable_problem(sniffed.view, viewable_only=request.viewable_only)
+        if problem is None and head.startswith(ZIP_SIGNATURE):
+            # Judged before publication: nothing ever unpacks a refused file.
+            tail = await self._storage.read_tail(
+                document.object_key, stored_size, ARCHIVE_TAIL_BYTES)
+            problem = archive_problem(tail, stored_size)
         if problem is not None:
             await self._store.reject(document.document_id, problem)
             await self._storage.remove(document.object_key)

@@ -13,7 +13,7 @@ from libs.servicekit.periodic import run_every
 from libs.servicekit.runtime import ServiceRuntime
 from services.documents import subscribers
 from services.documents.announcements import BatchAnnouncer
-from services.documents.config import DocumentsSettings
+from services.documents.config import MIB, DocumentsSettings
 from services.documents.handlers import DocumentsHandlers
 from services.documents.integrity import BodyVerifier
 from services.documents.object_storage import ObjectStorage
@@ -95,6 +95,7 @@ def build(settings: DocumentsSettings) -> DocumentsService:
     renditions = RenditionWorker(
         store, storage, soffice=settings.soffice_path,
         timeout_seconds=settings.conversion_timeout_seconds,
+        memory_bytes=settings.conversion_memory_mib * MIB,
         max_concurrent=settings.max_concurrent_conversions)
     # Its own queue: a slow conversion never holds up the RPC answers.
     subscribe_event(broker, consumer=SERVICE, purpose="renditions",

@@ -110,6 +110,21 @@ class ObjectStorage:
 
         return await self._run(read)
 
+    async def read_tail(self, key: str, size: int, length: int) -> bytes:
+        """The last `length` bytes of the object of `size` bytes (a ranged GET)."""
+        offset = max(size - length, 0)
+
+        def read() -> bytes:
+            response = self._client.get_object(self.bucket, key, offset=offset,
+                                               length=size - offset)
+            try:
+                return bytes(response.read())
+            finally:
+                response.close()
+                response.release_conn()
+
+        return await self._run(read)
+
     async def hash_object(self, key: str, *, bytes_per_second: int | None = None) -> str | None:
         """The sha256 of the whole stored object (None when nothing is stored), read in
         chunks; with `bytes_per_second`, paced so a background check never hogs the store."""

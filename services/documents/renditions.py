@@ -51,12 +51,13 @@ class RenditionWorker:
 
     def __init__(
         self, store: DocumentsStore, storage: ObjectStorage, *, soffice: str,
-        timeout_seconds: float, max_concurrent: int,
+        timeout_seconds: float, memory_bytes: int, max_concurrent: int,
     ) -> None:
         self._store = store
         self._storage = storage
         self._soffice = soffice
         self._timeout_seconds = timeout_seconds
+        self._memory_bytes = memory_bytes
         # One LibreOffice profile per concurrent conversion, reused: creating one costs ~1 s.
         self._profiles: asyncio.Queue[Path] = asyncio.Queue()
         profiles_root = Path(tempfile.mkdtemp(prefix="lo-mybroker-"))
@@ -114,10 +115,12 @@ class RenditionWorker:
                 readable_text, source.read_bytes(), document.content_type)
             text.write_text(readable, encoding="utf-8")
             pdf = await soffice_to_pdf(text, workdir, soffice=self._soffice, profile=profile,
-                                       timeout_seconds=self._timeout_seconds, utf8_text=True)
+                                       timeout_seconds=self._timeout_seconds,
+                                       memory_bytes=self._memory_bytes, utf8_text=True)
         elif document.view == ViewKind.OFFICE:
             pdf = await soffice_to_pdf(source, workdir, soffice=self._soffice, profile=profile,
-                                       timeout_seconds=self._timeout_seconds)
+                                       timeout_seconds=self._timeout_seconds,
+                                       memory_bytes=self._memory_bytes)
         else:
             raise ConversionFailed("This file type cannot be shown; download the original.")
         return await self._store_file(

@@ -5,12 +5,31 @@ container family only, the file name's extension picks the member (a .docx and a
 both ZIP files with the same first bytes); an extension that does not fit the bytes is ignored.
 """
 
+import io
 import re
+import struct
+import zipfile
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePosixPath
 
 HEAD_BYTES = 8192  # how much of the body the sniffer reads
+ZIP_SIGNATURE = b"PK\x03\x04"
+# A ZIP container (docx, xlsx, pptx, odt, zip...) is judged by its central directory, read from
+# the end of the stored body, before anything unpacks it: a few KB of compressed zeros may
+# stand for gigabytes that LibreOffice, or the office's own PC, would inflate.
+ARCHIVE_TAIL_BYTES = 1024 * 1024  # the end read: ~10,000 directory entries fit in it
+MAX_ARCHIVE_ENTRIES = 10_000  # a docx holds a few dozen parts, a large pptx a few hundred
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+MAX_PACKING_RATIO = 100  # office files pack 2 to 20 times; zeros pack 1,000 times
+RATIO_CHECKED_FROM = 10 * 1024 * 1024  # below this much unpacked, no ratio is a danger
+UNPACKS_TOO_LARGE = "The file unpacks to more than 100 MB; it was refused as a possible zip bomb."
+UNPACKS_TOO_FAR = ("The file unpacks to more than 100 times its size; it was refused as a "
+                   "possible zip bomb.")
+TOO_MANY_PARTS = "The file holds too many parts; it was refused as a possible zip bomb."
+UNREADABLE_DIRECTORY = ("The file's table of contents cannot be read; it was refused as a "
+                        "possible zip bomb.")
+ARCHIVE_PROBLEMS = (UNPACKS_TOO_LARGE, UNPACKS_TOO_FAR, TOO_MANY_PARTS, UNREADABLE_DIRECTORY)
 OCTET_STREAM = "application/octet-stream"
 
 
@@ -86,7 +105,7 @@ def sniff(head: bytes, filename: str) -> Sniffed:
         if member == OUTLOOK_MESSAGE:
             return Sniffed(member, ViewKind.TEXT)  # read by outlook_msg, like an .eml
         return Sniffed(member, ViewKind.OFFICE)
-    if head.startswith(b"PK\x03\x04"):
+    if head.startswith(ZIP_SIGNATURE):
         return _sniff_zip(head, extension)
     return _sniff_text(head, extension)
 
@@ -140,3 +159,26 @@ def _looks_like_mail(start: bytes) -> bool:
         return False
     names = {line.split(b":", 1)[0].lower() + b":" for line in lines}
     return b"from:" in names and len(names.intersection(_MAIL_HEADERS)) >= 2
+
+
+def archive_problem(tail: bytes, size: int) -> str | None:
+    """Why a ZIP container of `size` bytes, ending in `tail`, may not be kept, or None.
+
+    Only its central directory is read (the sizes each part declares), nothing is inflated.
+    """
+    try:
+        # zipfile finds the directory from the end: the bytes before `tail` are never needed.
+        with zipfile.ZipFile(io.BytesIO(tail)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, struct.error):
+        # The whole file without a directory is no ZIP anything unpacks (the converter says
+        # so); a directory that starts before the end read is far too large to be a document.
+        return None if len(tail) >= size else UNREADABLE_DIRECTORY
+    if len(entries) > MAX_ARCHIVE_ENTRIES:
+        return TOO_MANY_PARTS
+    unpacked = sum(entry.file_size for entry in entries)
+    if unpacked > MAX_UNPACKED_BYTES:
+        return UNPACKS_TOO_LARGE
+    if unpacked > RATIO_CHECKED_FROM and unpacked > MAX_PACKING_RATIO * size:
+        return UNPACKS_TOO_FAR
+    return None

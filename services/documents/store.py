@@ -222,7 +222,9 @@ class DocumentsStore:
         total = await self._documents.count_documents(query)
         cursor = self._documents.find(query).sort(
             [("uploaded_at", DESCENDING), ("_id", DESCENDING)]).skip(skip).limit(limit)
-        return [_from_mongo(document).to_public() async for document in cursor], total
+        # The last check, whatever the query matched (defence in depth): only this dossier's.
+        return [_from_mongo(document).to_public() async for document in cursor
+                if document.get("dossier_id") == dossier_id], total
 
     async def bytes_used(self, dossier_id: str) -> int:
         """What the dossier's documents (published or arriving) take in storage."""

@@ -4,6 +4,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from libs.contracts.dossier import (
+    USUAL_DRIVER,
     Claim,
     ClaimDetail,
     ClaimPage,
@@ -25,12 +26,15 @@ from libs.contracts.dossier import (
     RiskObjectPage,
 )
 from libs.servicekit.access import require_dossier_access
+from libs.servicekit.cursor_signing import CursorRefused
 from libs.servicekit.errors import Invalid, NotFound
+from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document
 from services.dossier import cursors
 from services.dossier.domain import cover_lines, is_overdue, next_renewal
 from services.dossier.store import SORT_FIELDS, DossierStore, ModelT
 
+log = get_logger(__name__)
 DOSSIER_NOT_FOUND = "This dossier does not exist."
 DEFAULT_SORT: dict[ObjectKind, str] = {
     "risk_object": "position", "contract": "position", "claim": "occurred_on",
@@ -41,8 +45,9 @@ DEFAULT_SORT: dict[ObjectKind, str] = {
 class DossierConsultation:
     """What a client (or staff) reads of a dossier; every query checks the caller first."""
 
-    def __init__(self, store: DossierStore) -> None:
+    def __init__(self, store: DossierStore, page_cursors: cursors.PageCursors) -> None:
         self._store = store
+        self._cursors = page_cursors
 
     async def _open(self, caller_query: DossierQuery | ListQuery | ObjectQuery) -> Document:
         require_dossier_access(caller_query.caller, caller_query.dossier_id)
@@ -59,8 +64,7 @@ class DossierConsultation:
         if sort not in SORT_FIELDS[kind]:
             raise Invalid("This list cannot be sorted that way.", fields={
                 "sort": "one of " + ", ".join(SORT_FIELDS[kind])})
-        cursor = None if query.cursor is None else cursors.decode(
-            query.cursor, kind=kind, sort=sort, descending=query.descending)
+        cursor = None if query.cursor is None else self._decode(query, query.cursor, kind, sort)
         total = self._store.total(header, kind)
         size = query.page_size
         read = cursors.window(cursor, page_size=size, total=total)
@@ -85,9 +89,9 @@ class DossierConsultation:
             previous_key = next_key = read.key
 
         def leading(toward: cursors.Toward, key: str | None, number: int) -> str:
-            return cursors.encode(cursors.PageCursor(
+            return self._cursors.encode(cursors.PageCursor(
                 kind=kind, sort=sort, descending=query.descending, toward=toward, key=key,
-                page=number))
+                page=number), dossier_id)
 
         page_count = cursors.page_count(total, size)
         info = PageInfo(
@@ -99,6 +103,20 @@ class DossierConsultation:
             if has_next and next_key is not None else None,
             last_cursor=leading("last", None, page_count))
         return info, [item for _, item in rows]
+
+    def _decode(self, query: ListQuery, text: str, kind: ObjectKind, sort: str
+                ) -> cursors.PageCursor:
+        """The query's cursor `text`, if this service made it for this very list; a refused
+        one is logged as a tampering attempt (who, which dossier and list; never the cursor)."""
+        try:
+            return self._cursors.decode(text, dossier_id=query.dossier_id, kind=kind,
+                                        sort=sort, descending=query.descending)
+        except CursorRefused:
+            log.warning("page cursor refused: forged, edited or made for another list",
+                        alert="cursor_tampering", user_id=query.caller.user_id,
+                        role=query.caller.role.value, dossier_id=query.dossier_id, list=kind,
+                        sort=sort, descending=query.descending)
+            raise
 
     async def _get(self, query: ObjectQuery, model: type[ModelT]) -> ModelT:
         await self._open(query)
@@ -132,11 +150,17 @@ class DossierConsultation:
             self._store.on_risk_objects(query.dossier_id, Contract, [query.object_id]),
             self._store.on_risk_objects(query.dossier_id, Claim, [query.object_id]))
         insured = risk_object.insured_person
+        insured_person, usual_driver = await asyncio.gather(
+            self._person(query.dossier_id, insured.person_id if insured is not None else None),
+            self._person(query.dossier_id, risk_object.details.get(USUAL_DRIVER)))
         return RiskObjectDetail(
             dossier_id=query.dossier_id, risk_object=risk_object, contracts=contracts,
             claims=_newest_first(claims), covers=cover_lines(query.object_id, contracts),
-            insured_person=await self._store.get(query.dossier_id, Person, insured.person_id)
-            if insured is not None and insured.person_id else None)
+            insured_person=insured_person, usual_driver=usual_driver)
+
+    async def _person(self, dossier_id: str, person_id: str | None) -> Person | None:
+        """The dossier's person a risk object names, if it names one that exists."""
+        return await self._store.get(dossier_id, Person, person_id) if person_id else None
 
     async def list_contract_page(self, query: ListQuery) -> ContractPage:
         """My contracts: one page."""

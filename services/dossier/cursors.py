@@ -7,23 +7,21 @@ id, so it is unique and ties in the sort value keep one order; "the next page" i
 indexed range, `s_<field> > key`, read in sort order up to the page size.
 
 A cursor is that boundary with its direction, the list, sort and order it belongs to and the
-number of the page it leads to, as URL-safe base64 of a small JSON object. It is opaque to
-callers and carries no secret: whatever a client writes in it, the query stays inside the
-dossiers the caller may see; a cursor that does not decode, or belongs to another list, sort
-or order, is refused as Invalid (problem+json 422 in the API).
+number of the page it leads to: a small JSON object, signed (`libs.servicekit.cursor_signing`)
+for the dossier, list, sort and order it was made for. Its key becomes a bound of a database
+range, so a cursor the service did not make for this very list is refused as CursorRefused
+(problem+json 422 in the API) - and the store clamps every range to the dossier's own keys
+whatever a cursor says.
 """
 
-import base64
-import binascii
-import json
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from libs.contracts.dossier import ObjectKind
-from libs.servicekit.errors import Invalid
+from libs.contracts.dossier import MAX_PAGE_NUMBER, ObjectKind
+from libs.servicekit.cursor_signing import REFUSED, CursorRefused, CursorSigner
 
-DAMAGED = "This page link is damaged or out of date: open the list from its first page."
+CONTEXT = "dossier-list"
 
 Toward = Literal["after", "before", "last"]
 """`after`: the rows following `key`; `before`: those preceding it; `last`: the list's end."""
@@ -41,28 +39,39 @@ class PageCursor(BaseModel):
     toward: Toward
     key: str | None = Field(default=None, max_length=2000,
                             description="The boundary row's sort key (None for `last`)")
-    page: int = Field(ge=1, description="The number of the page this cursor leads to")
+    page: int = Field(ge=1, le=MAX_PAGE_NUMBER,
+                      description="The number of the page this cursor leads to")
 
 
-def encode(cursor: PageCursor) -> str:
-    """The opaque text of a cursor (fits in a URL as it is)."""
-    data = json.dumps(cursor.model_dump(exclude_defaults=False), separators=(",", ":"))
-    return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+def _context(dossier_id: str, kind: ObjectKind, sort: str, descending: bool) -> tuple[str, ...]:
+    return CONTEXT, dossier_id, kind, sort, "desc" if descending else "asc"
 
 
-def decode(text: str, *, kind: ObjectKind, sort: str, descending: bool) -> PageCursor:
-    """The cursor in `text`, checked to belong to this list, sort and order."""
-    try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        cursor = PageCursor.model_validate_json(raw)
-    except (binascii.Error, ValueError, ValidationError):
-        raise Invalid(DAMAGED, fields={"cursor": "not a cursor of this list"}) from None
-    if (cursor.kind, cursor.sort, cursor.descending) != (kind, sort, descending):
-        raise Invalid(DAMAGED, fields={
-            "cursor": "made for another list, sort or order than the one asked"})
-    if (cursor.key is None) != (cursor.toward == "last"):
-        raise Invalid(DAMAGED, fields={"cursor": "not a cursor of this list"})
-    return cursor
+class PageCursors:
+    """Writes the cursors of a dossier's lists and reads back only those it wrote."""
+
+    def __init__(self, signer: CursorSigner) -> None:
+        self._signer = signer
+
+    def encode(self, cursor: PageCursor, dossier_id: str) -> str:
+        """The opaque text of a cursor of `dossier_id`'s list (fits in a URL as it is)."""
+        data = cursor.model_dump_json(exclude_defaults=False).encode()
+        return self._signer.sign(
+            data, *_context(dossier_id, cursor.kind, cursor.sort, cursor.descending))
+
+    def decode(self, text: str, *, dossier_id: str, kind: ObjectKind, sort: str,
+               descending: bool) -> PageCursor:
+        """The cursor in `text`, checked to be one made for this dossier, list, sort and
+        order (CursorRefused otherwise)."""
+        payload = self._signer.verify(text, *_context(dossier_id, kind, sort, descending))
+        try:
+            cursor = PageCursor.model_validate_json(payload)
+        except (ValueError, ValidationError):
+            cursor = None
+        if (cursor is None or (cursor.kind, cursor.sort, cursor.descending) != (
+                kind, sort, descending) or (cursor.key is None) != (cursor.toward == "last")):
+            raise CursorRefused(REFUSED, fields={"cursor": "not a cursor of this list"})
+        return cursor
 
 
 class Window(BaseModel):

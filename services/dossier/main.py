@@ -4,6 +4,7 @@ import asyncio
 from dataclasses import dataclass
 
 from libs.servicekit.bus import create_broker
+from libs.servicekit.cursor_signing import CursorSigner, cursor_key
 from libs.servicekit.logs import configure_logging, get_logger
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.outbox import OutboxRelay
@@ -11,6 +12,7 @@ from libs.servicekit.runtime import ServiceRuntime
 from services.dossier import subscribers
 from services.dossier.config import DossierSettings
 from services.dossier.consultation import DossierConsultation
+from services.dossier.cursors import PageCursors
 from services.dossier.handlers import DossierHandlers
 from services.dossier.locks import ImportLocks
 from services.dossier.store import COLLECTIONS, DOSSIERS, DossierStore
@@ -34,7 +36,9 @@ def build(settings: DossierSettings) -> DossierService:
     store = DossierStore(database)
     relay = OutboxRelay(broker, database, [DOSSIERS, *COLLECTIONS.values()])
     handlers = DossierHandlers(store, ImportLocks(database), on_events_stored=relay.notify)
-    consultation = DossierConsultation(store)
+    page_cursors = PageCursors(CursorSigner(cursor_key(settings.cursor_secret,
+                                                       settings.environment)))
+    consultation = DossierConsultation(store, page_cursors)
     subscribers.register(broker, handlers, consultation, prefetch=settings.rpc_prefetch)
 
     async def prepare_database() -> None:

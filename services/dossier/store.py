@@ -45,6 +45,7 @@ from libs.contracts.dossier import (
     RiskObject,
 )
 from libs.contracts.envelope import Event, utc_now
+from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document
 from libs.servicekit.outbox import PENDING_COUNT_FIELD, new_document_events, record_events
 from services.dossier.import_plan import (
@@ -63,6 +64,7 @@ from services.dossier.links import (
     reference_range,
 )
 
+log = get_logger(__name__)
 DOSSIERS = "dossiers"
 COLLECTIONS: dict[ObjectKind, str] = dict(LIST_NAMES)
 MODELS: dict[ObjectKind, type[BaseModel]] = {
@@ -216,6 +218,17 @@ def _by_position(documents: Iterable[Document], model: type[ModelT]) -> list[Mod
     present = sorted((document for document in documents if document.get("present")),
                      key=lambda document: str(document.get("s_position", "")))
     return [model.model_validate(document) for document in present]
+
+
+def _of_dossier(document: Document, dossier_id: str) -> bool:
+    """True for an object of `dossier_id`: the last check of every read, whatever the query
+    matched (defence in depth: no bound or key a client sent can bring in another dossier's
+    object; such a row is left out and logged)."""
+    if document.get("dossier_id") == dossier_id:
+        return True
+    log.error("a read met an object of another dossier; left out", dossier_id=dossier_id,
+              object_id=str(document.get("_id")))
+    return False
 
 
 async def _count(collection: AsyncCollection[Document], match: Document) -> int:
@@ -488,18 +501,27 @@ class DossierStore:
         field = f"s_{sort}"
         ascending = descending == backward  # reading backward turns the list's order
         low, high = list_range(dossier_id)
-        if after is not None:
-            low, high = (after, high) if ascending else (low, after)
+        # The boundary only narrows the dossier's range, never widens it: a key from outside
+        # (a forged cursor: "k" or "k\uffff" read every dossier before or after this one)
+        # leaves the range as it is, or empty.
+        if after is not None and ascending:
+            low = max(low, after)
+        elif after is not None:
+            high = min(high, after)
+        if low >= high:
+            return []
         cursor = self._objects[KINDS_OF_MODELS[model]].find(
             {field: {"$gt": low, "$lt": high}}).sort(
             field, ASCENDING if ascending else DESCENDING).limit(limit)
-        return [(document[field], model.model_validate(document)) async for document in cursor]
+        return [(document[field], model.model_validate(document))
+                async for document in cursor if _of_dossier(document, dossier_id)]
 
     async def find(self, dossier_id: str, model: type[ModelT], **match: Any) -> list[ModelT]:
         """The present objects of `model`'s kind matching `match`, in the broker's order."""
         cursor = self._objects[KINDS_OF_MODELS[model]].find(
             {"dossier_id": dossier_id, "present": True, **match}).sort("s_position", ASCENDING)
-        return [model.model_validate(document) async for document in cursor]
+        return [model.model_validate(document) async for document in cursor
+                if _of_dossier(document, dossier_id)]
 
     async def get_many(self, dossier_id: str, model: type[ModelT], item_ids: Sequence[str]
                        ) -> list[ModelT]:
@@ -509,7 +531,8 @@ class DossierStore:
             return []
         cursor = self._objects[KINDS_OF_MODELS[model]].find({"_id": {"$in": [
             document_id(dossier_id, item_id) for item_id in dict.fromkeys(item_ids)]}})
-        return _by_position([document async for document in cursor], model)
+        return _by_position([document async for document in cursor
+                             if _of_dossier(document, dossier_id)], model)
 
     async def of_contract(self, dossier_id: str, model: type[ModelT], contract_id: str
                           ) -> list[ModelT]:
@@ -519,7 +542,8 @@ class DossierStore:
         cursor = self._objects[KINDS_OF_MODELS[model]].find(
             {CONTRACT_KEY_FIELD: {"$gte": low, "$lt": high}})
         return _by_position([document async for document in cursor
-                             if document.get("contract_id") == contract_id], model)
+                             if document.get("contract_id") == contract_id
+                             and _of_dossier(document, dossier_id)], model)
 
     async def on_risk_objects(self, dossier_id: str, model: type[ModelT],
                               risk_object_ids: Sequence[str]) -> list[ModelT]:
@@ -535,7 +559,9 @@ class DossierStore:
         """One present object, or None."""
         document = await self._objects[KINDS_OF_MODELS[model]].find_one(
             {"_id": document_id(dossier_id, item_id), "present": True})
-        return None if document is None else model.model_validate(document)
+        if document is None or not _of_dossier(document, dossier_id):
+            return None
+        return model.model_validate(document)
 
     async def overdue_invoice_count(self, dossier_id: str, today: date) -> int:
         """How many present invoices are overdue on `today` (one indexed range query).

@@ -1,8 +1,16 @@
 """Settings of the notifier service (`MYBROKER_NOTIFIER_*`)."""
 
-from pydantic import model_validator
+import json
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import NoDecode
 
 from libs.servicekit.settings import ServiceSettings, env_prefix
+
+# Our names -> the provider's JSON fields ("[]": sent as a one-element list); "id" is read back.
+SMS_API_FIELDS = {"to": "to", "sender": "from", "text": "text", "reference": "reference",
+                  "id": "id"}
 
 
 class NotifierSettings(ServiceSettings):
@@ -29,6 +37,40 @@ class NotifierSettings(ServiceSettings):
     # (SIGKILL) right after SMTP accepted a mail to an address containing this text, before the
     # outcome is recorded. Refused in production.
     fault_kill_after_smtp_to: str = ""
+
+    # SMS port (mobile signature codes). `sink`: one JSON file per SMS in `sms_sink_dir` (dev,
+    # tests); `http`: the provider's JSON API (deploy/README.md says which providers fit).
+    sms_provider: Literal["sink", "http"] = "sink"
+    sms_sink_dir: str = ".run/sms"
+    sms_api_url: str = ""
+    # Secret: the provider's authentication headers as JSON, e.g. {"Authorization": "Bearer …"}
+    # or {"X-Client-Id": "…", "X-Client-Secret": "…"}; never logged.
+    sms_api_headers: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    sms_api_fields: dict[str, str] = Field(default_factory=lambda: dict(SMS_API_FIELDS))
+    sms_api_constants: dict[str, str] = Field(default_factory=dict)  # e.g. {"route": "business"}
+    sms_sender: str = "MyBroker"  # alphanumeric sender id: at most 11 characters
+    sms_timeout_seconds: float = 5.0
+    sms_attempts: int = Field(default=3, ge=1, le=10)
+    sms_backoff_seconds: float = 0.5
+    sms_breaker_failures: int = Field(default=5, ge=1)
+    sms_breaker_reset_seconds: float = 30.0
+    sms_region: str = "BE"  # numbers typed without country code
+    sms_per_number_per_hour: int = Field(default=5, ge=1)
+    sms_per_account_per_day: int = Field(default=10, ge=1)
+
+    @field_validator("sms_api_headers", mode="before")
+    @classmethod
+    def _headers_from_json(cls, value: object) -> object:
+        # An empty variable (compose's `${VAR:-}`, an absent optional Secret key) means none.
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
+
+    @model_validator(mode="after")
+    def _sms_provider_is_complete(self) -> "NotifierSettings":
+        if self.sms_provider == "http" and not (self.sms_api_url and self.sms_api_headers):
+            raise ValueError("the http SMS provider needs sms_api_url and sms_api_headers")
+        return self
 
     @model_validator(mode="after")
     def _no_fault_injection_in_production(self) -> "NotifierSettings":

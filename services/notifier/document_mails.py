@@ -6,6 +6,7 @@ per client of the dossier, each with its own deterministic Message-ID.
 
 from email.headerregistry import Address
 from email.message import EmailMessage
+from urllib.parse import quote
 
 from libs.contracts.auth import DossierMember
 from libs.contracts.documents import DocumentsBatchPublished
@@ -53,9 +54,11 @@ HOW_MANY = {
 }
 
 
-def documents_link(public_url: str) -> str:
-    """The client's "My documents" page."""
-    return f"{public_url.rstrip('/')}/documents"
+def documents_link(public_url: str, dossier_id: str | None) -> str:
+    """The client's "My documents" page of the dossier the documents were published in: a
+    client of several dossiers sees them whichever dossier was active before."""
+    page = f"{public_url.rstrip('/')}/documents"
+    return f"{page}?dossier={quote(dossier_id, safe='')}" if dossier_id else page
 
 
 def documents_message_id(event_id: str, user_id: str) -> str:
@@ -74,7 +77,7 @@ def documents_published_mail(
     name = one_line(member.display_name)
     titles = "\n".join(f"- {one_line(title)}" for title in event.titles)
     body = text.body.format(name=name, what_lower=what[0].lower() + what[1:], titles=titles,
-                            link=documents_link(public_url))
+                            link=documents_link(public_url, event.dossier_id))
     recipient = Address(display_name=name, addr_spec=str(member.email))
     mail = _mail(event, MailKind.DOCUMENTS_PUBLISHED, sender, str(recipient),
                  text.subject.format(what=what), body)

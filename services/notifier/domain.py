@@ -33,6 +33,7 @@ class MailKind(StrEnum):
     EID_LINKED = "eid-linked"
     EID_LINK_REFUSED = "eid-link-refused"
     DOCUMENTS_PUBLISHED = "documents-published"  # one per client of the dossier
+    LOGIN_LOCKED = "login-locked"
 
 
 @dataclass(frozen=True)

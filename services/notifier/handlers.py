@@ -20,10 +20,15 @@ from libs.contracts.auth import (
 from libs.contracts.caller import Caller, Role
 from libs.contracts.documents import DocumentsBatchPublished
 from libs.contracts.envelope import Event, utc_now
+from libs.contracts.lockout import LoginLockedOut
 from libs.contracts.requests import RequestSubmitted
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
 from libs.servicekit.logs import get_logger
-from services.notifier.account_mails import password_changed_mail, password_reset_mail
+from services.notifier.account_mails import (
+    login_locked_mail,
+    password_changed_mail,
+    password_reset_mail,
+)
 from services.notifier.config import NotifierSettings
 from services.notifier.deliveries import MailState
 from services.notifier.delivery import MailDelivery
@@ -80,6 +85,13 @@ class NotifierHandlers:
     async def send_password_changed_mail(self, event: PasswordChanged) -> None:
         """Warn the client that their password changed (so a stranger's change is noticed)."""
         mail = password_changed_mail(
+            event, sender=self._settings.from_email, public_url=self._settings.public_url
+        )
+        await self._send_once(event, mail)
+
+    async def send_login_locked_mail(self, event: LoginLockedOut) -> None:
+        """Tell the owner failed logins locked their address, with the link to sign in anyway."""
+        mail = login_locked_mail(
             event, sender=self._settings.from_email, public_url=self._settings.public_url
         )
         await self._send_once(event, mail)

@@ -3,8 +3,9 @@
 import asyncio
 from dataclasses import dataclass
 
+from libs.contracts.envelope import utc_now
 from libs.servicekit.bus import create_broker
-from libs.servicekit.logs import configure_logging
+from libs.servicekit.logs import configure_logging, get_logger
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.periodic import run_every
 from libs.servicekit.rpc import RpcClient
@@ -15,9 +16,13 @@ from services.notifier.delivery import MailDelivery
 from services.notifier.handlers import NotifierHandlers, RpcCalling
 from services.notifier.mail_problems import MailProblems
 from services.notifier.mailer import SmtpMailer
+from services.notifier.sms_handlers import SmsHandlers
+from services.notifier.sms_providers import SmsProvider, provider_from_settings
+from services.notifier.sms_store import SmsStore
 from services.notifier.store import MailStore
 
 SERVICE = "notifier"
+log = get_logger(__name__)
 
 
 @dataclass
@@ -28,6 +33,9 @@ class NotifierService:
     problems: MailProblems
     store: MailStore
     rpc_client: RpcClient | None  # None when the caller passed its own RPC (tests)
+    sms: SmsHandlers
+    sms_store: SmsStore
+    sms_provider: SmsProvider
     check_seconds: float
 
     async def check_mails(self) -> None:
@@ -47,6 +55,7 @@ class NotifierService:
             checker.cancel()
             if self.rpc_client is not None:
                 await self.rpc_client.close()
+            await self.sms_provider.close()
 
 
 def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> NotifierService:
@@ -64,16 +73,25 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
     problems = MailProblems(store, delivery, settings)
     subscribers.register(broker, handlers, problems, prefetch=settings.event_prefetch,
                          rpc_prefetch=settings.rpc_prefetch)
+    sms_store = SmsStore(database)
+    sms_provider = provider_from_settings(settings)
+    if settings.environment == "prod" and settings.sms_provider == "sink":
+        # Like a mail catcher for SMTP: fine for a demo cluster, wrong for real clients.
+        log.warning("SMS go to files, not to phones", directory=settings.sms_sink_dir)
+    sms = SmsHandlers(sms_store, sms_provider, settings, clock=utc_now)
+    subscribers.register_sms(broker, sms, prefetch=settings.rpc_prefetch)
 
     async def prepare() -> None:
         # Retried by the runtime until both answer; the service reports not-ready meanwhile.
         await store.ensure_indexes()
+        await sms_store.ensure_indexes()
         if rpc_client is not None and not rpc_client.connected:
             await rpc_client.connect()
 
     runtime = ServiceRuntime(SERVICE, settings, broker, database, prepare_database=prepare)
     return NotifierService(runtime=runtime, handlers=handlers, delivery=delivery,
-                           problems=problems, store=store, rpc_client=rpc_client,
+                           problems=problems, store=store, rpc_client=rpc_client, sms=sms,
+                           sms_store=sms_store, sms_provider=sms_provider,
                            check_seconds=settings.mail_check_seconds)
 
 

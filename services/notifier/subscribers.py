@@ -14,11 +14,14 @@ from libs.contracts.auth import (
     RegistrationDecided,
 )
 from libs.contracts.documents import DocumentsBatchPublished
+from libs.contracts.lockout import LoginLockedOut
 from libs.contracts.requests import RequestSubmitted
+from libs.contracts.sms import SEND_SMS
 from libs.servicekit.bus import subscribe_event
 from libs.servicekit.rpc import serve_rpc
 from services.notifier.handlers import NotifierHandlers
 from services.notifier.mail_problems import MailProblems
+from services.notifier.sms_handlers import SmsHandlers
 
 CONSUMER = "notifier"
 
@@ -49,6 +52,10 @@ def register(
         handle=handlers.send_password_changed_mail, prefetch=prefetch,
     )
     subscribe_event(
+        broker, consumer=CONSUMER, purpose="login-locked-mails", event_type=LoginLockedOut,
+        handle=handlers.send_login_locked_mail, prefetch=prefetch,
+    )
+    subscribe_event(
         broker, consumer=CONSUMER, purpose="registration-confirmation-mails",
         event_type=RegistrationConfirmationRequested,
         handle=handlers.send_registration_confirmation_mail, prefetch=prefetch,
@@ -71,3 +78,8 @@ def register(
         event_type=DocumentsBatchPublished, handle=handlers.send_documents_published_mails,
         prefetch=prefetch,
     )
+
+
+def register_sms(broker: RabbitBroker, sms: SmsHandlers, *, prefetch: int) -> None:
+    """Answer the SMS port's RPC (the signing service's identity codes)."""
+    serve_rpc(broker, SEND_SMS, sms.send_sms, prefetch=prefetch)

@@ -80,6 +80,7 @@ class RequestHandlers:
             body=text.body,
             status=RequestStatus.PENDING,
             sent_by=request.caller.user_id,
+            sent_by_name=" ".join(request.sender_name.split()),
             sent_at=utc_now(),
         )
         event = RequestSubmitted(

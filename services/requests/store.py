@@ -25,7 +25,8 @@ WINDOW_KEPT_SECONDS = 24 * 3600
 CAS_ATTEMPTS = 8  # concurrent submissions of one account retry their compare-and-set
 NEWEST_FIRST = [("sent_at", DESCENDING), ("_id", DESCENDING)]
 REQUEST_FIELDS = {
-    "dossier_id": 1, "kind": 1, "subject": 1, "body": 1, "status": 1, "sent_by": 1, "sent_at": 1,
+    "dossier_id": 1, "kind": 1, "subject": 1, "body": 1, "status": 1, "sent_by": 1,
+    "sent_by_name": 1, "sent_at": 1,
 }
 
 
@@ -38,6 +39,7 @@ def _to_request(document: Document) -> RequestPublic:
         body=document["body"],
         status=document["status"],
         sent_by=document["sent_by"],
+        sent_by_name=document.get("sent_by_name", ""),
         sent_at=document["sent_at"],
     )
 
@@ -71,7 +73,9 @@ class RequestStore:
         if status is not None:
             criteria["status"] = str(status)
         cursor = self._requests.find(criteria, REQUEST_FIELDS).sort(NEWEST_FIRST)
-        return [_to_request(document) async for document in cursor]
+        # The last check, whatever the query matched (defence in depth): only this dossier's.
+        return [_to_request(document) async for document in cursor
+                if document.get("dossier_id") == dossier_id]
 
 
 class SubmissionWindows:

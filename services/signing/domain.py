@@ -1,4 +1,4 @@
-"""Rules of electronic signature requests (grown by the signing issue)."""
+"""Rules of electronic signature requests (signing itself is not built yet)."""
 
 from enum import StrEnum
 

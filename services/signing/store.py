@@ -34,4 +34,5 @@ class SigningStore:
                 requested_at=doc["requested_at"],
             )
             async for doc in cursor
+            if doc["dossier_id"] == dossier_id  # the last check (defence in depth)
         ]

@@ -13,12 +13,20 @@ from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from deploy.local.demo_pdf import text_pdf
 from deploy.local.maildir import mails_to, wait_for_mail
+from libs.contracts.documents import DocumentsBatchPublished
 from tests.browser.support import log_in_as_office_admin
-from tests.system.stack import ClientLogin, SystemStack, fixture_dossier, new_client
+from tests.system.stack import (
+    ClientLogin,
+    SystemStack,
+    fixture_dossier,
+    new_client,
+    service_metric,
+)
 
 pytestmark = pytest.mark.browser
 DUPONT = fixture_dossier("dupont")["dossier_id"]
 CAR_CONTRACT = "contract:C-00417-AUTO"
+BATCH_MAILS_QUEUE = "notifier.documents-published-mails"  # the notifier's queue of batches
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +48,34 @@ def _staff_opens_the_publish_page(page: Page, stack: SystemStack) -> None:
     context.select_option(CAR_CONTRACT)
 
 
+def _batch_events_published(stack: SystemStack) -> float:
+    """How many batch announcements the documents service has put on the bus so far."""
+    return service_metric(stack, "documents", "mybroker_outbox_events_published_total",
+                          routing_key=DocumentsBatchPublished.routing_key)
+
+
+def _wait_until_the_notifier_handled_every_batch(stack: SystemStack, before: float) -> None:
+    """Wait until the batch announcements since `before` are all on the bus and the notifier
+    has handled as many (each handling sends its mails before it counts): any second mail
+    for a batch would be in the mailbox by then."""
+    deadline = time.monotonic() + 30
+    while True:
+        published = _batch_events_published(stack)
+        handled = service_metric(stack, "notifier", "mybroker_events_consumed_total",
+                                 queue=BATCH_MAILS_QUEUE, outcome="ok")
+        if published > before and handled >= published:
+            return
+        assert time.monotonic() < deadline, (
+            f"the notifier handled {handled:g} of {published:g} batch announcements in 30 s")
+        time.sleep(0.1)
+
+
 def test_staff_publish_two_files_with_progress_and_the_client_reads_them_with_one_mail(
     browser: Browser, system_stack: SystemStack, dupont_mail_client: ClientLogin,
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     titles = [f"Groene kaart {tag}", f"Bijvoegsel {tag}"]
+    published_before = _batch_events_published(system_stack)
     page = browser.new_page(locale="nl-BE", viewport={"width": 1280, "height": 900})
     try:
         _staff_opens_the_publish_page(page, system_stack)
@@ -64,8 +95,11 @@ def test_staff_publish_two_files_with_progress_and_the_client_reads_them_with_on
         page.get_by_role("button", name="Publiceren").click()
 
         summary = page.locator("#publish-summary")
-        expect(summary).to_contain_text("2 van 3 bestand(en) gepubliceerd", timeout=30_000)
-        expect(summary).to_contain_text("de klant krijgt er één e-mail over")
+        expect(summary).to_contain_text("Gepubliceerde bestanden: 2 van 3.", timeout=30_000)
+        expect(summary).to_contain_text(
+            "2 documenten gepubliceerd; de klant krijgt er één e-mail over")
+        # One file refused: a warning to read, not the success style.
+        expect(summary).not_to_have_class(re.compile(r"\bsuccess\b"))
         expect(rows.nth(0)).to_contain_text("Gepubliceerd")
         expect(rows.nth(1)).to_contain_text("Gepubliceerd")
         # The file MyBroker cannot show is refused with its reason; the others went through.
@@ -108,7 +142,7 @@ def test_staff_publish_two_files_with_progress_and_the_client_reads_them_with_on
     mail = wait_for_mail(system_stack.maildir, dupont_mail_client.email, containing=tag)
     assert mail.subject == "2 nieuwe documenten in MyBroker"
     assert all(title in mail.text for title in titles)
-    time.sleep(1.0)  # a second mail for the same batch would have arrived by now
+    _wait_until_the_notifier_handled_every_batch(system_stack, published_before)
     assert [m.key for m in mails_to(system_stack.maildir, dupont_mail_client.email)
             if tag in m.text] == [mail.key]
 
@@ -134,8 +168,12 @@ def test_on_a_phone_staff_drop_a_file_and_publish_it(
         publish = page.get_by_role("button", name="Publiceren")
         publish.scroll_into_view_if_needed()
         publish.click()
-        expect(page.locator("#publish-summary")).to_contain_text(
-            "1 van 1 bestand(en) gepubliceerd", timeout=30_000)
+        summary = page.locator("#publish-summary")
+        expect(summary).to_contain_text("Gepubliceerde bestanden: 1 van 1.", timeout=30_000)
+        expect(summary).to_contain_text("1 document gepubliceerd; de klant krijgt er een e-mail")
+        # All went through: shown in the success style (green), not as a warning.
+        expect(summary).to_have_class(re.compile(r"\bsuccess\b"))
+        assert summary.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(229, 244, 234)"
         expect(page.locator("#context-documents")).to_contain_text(title)
         # Nothing sticks out sideways at 375 px: the page needs no horizontal scrolling.
         assert page.evaluate("document.documentElement.scrollWidth") <= 375

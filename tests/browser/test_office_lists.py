@@ -64,3 +64,40 @@ def test_staff_find_an_invited_client_in_the_lists_and_revoke_the_invitation(
         assert width <= VIEWPORTS[device]["viewport"]["width"]  # type: ignore[index]
     finally:
         context.close()
+
+
+AUDIT_VIEWPORTS = {
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+    "desktop": {"viewport": {"width": 1440, "height": 900}},
+}
+
+
+@pytest.mark.parametrize("device", sorted(AUDIT_VIEWPORTS))
+def test_the_audit_log_fits_the_screen_and_reads_as_sentences_with_names(
+    browser: Browser, system_stack: SystemStack, device: str,
+) -> None:
+    marker = uuid.uuid4().hex[:6]
+    with httpx.Client(base_url=system_stack.gateway_url, timeout=30.0) as gateway:
+        staff = bearer(staff_log_in(system_stack, gateway))
+        gateway.post("/admin/api/v1/invitations", headers={**staff, "User-Agent": (
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/131.0.0.0 Mobile Safari/537.36")}, json={
+            "email": f"jef.{marker}@example.com", "display_name": f"Jef Aerts {marker}",
+            "language": "nl", "dossier_ids": []}).raise_for_status()
+
+    settings = AUDIT_VIEWPORTS[device]
+    context = browser.new_context(locale="nl-BE", **settings)  # type: ignore[arg-type]
+    page = context.new_page()
+    try:
+        log_in_as_office_admin(page, system_stack)
+        page.goto(f"{system_stack.gateway_url}/admin/audit?kind=invitation")
+        row = page.locator(".audit-row", has_text=f"Jef Aerts {marker}").first
+        expect(row).to_contain_text(f"heeft Jef Aerts {marker} uitgenodigd")
+        expect(row).to_contain_text("Chrome Mobile op Android")
+        width = settings["viewport"]["width"]  # type: ignore[index]
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        box = page.locator("section.rows").bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+        expect(page.locator(".audit-row").first).not_to_contain_text("invitation.create")
+    finally:
+        context.close()

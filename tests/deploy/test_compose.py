@@ -4,9 +4,12 @@ the compose schema (vendored in `check-jsonschema`), yamllint, and what a person
 
 import importlib.resources
 import json
+import os
 import re
+import stat
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,7 @@ import pytest
 
 from deploy.local.applications import SERVICES
 from libs.servicekit.probe import probe
-from tests.deploy.manifests import COMPOSE_FILE, REPOSITORY, compose
+from tests.deploy.manifests import COMPOSE_FILE, REPOSITORY, compose, of_kind, render
 
 PROCESSES = (*SERVICES, "gateway")
 NGINX_TEMPLATE = REPOSITORY / "deploy" / "nginx" / "templates" / "default.conf.template"
@@ -55,7 +58,7 @@ def test_the_whole_product_starts_in_order_on_healthy_dependencies() -> None:
     assert services["mongo"]["image"] == "mongo:7.0"
     assert "--replSet" in services["mongo"]["command"]
     assert "rs.initiate" in " ".join(services["mongo"]["healthcheck"]["test"])
-    assert services["rabbitmq"]["image"] == "rabbitmq:3.13-management"
+    assert services["rabbitmq"]["image"] == "rabbitmq:4.2.6-management"
     for name in PROCESSES:
         service = services[name]
         assert service["depends_on"]["mongo"] == {"condition": "service_healthy"}
@@ -75,7 +78,7 @@ def test_the_whole_product_starts_in_order_on_healthy_dependencies() -> None:
 def test_no_secret_value_is_written_in_the_compose_file() -> None:
     for name in PROCESSES:
         for key, value in compose()["services"][name]["environment"].items():
-            if re.search(r"(PASSWORD|SECRET|_KEY|AMQP_URL)$", key) and value:
+            if re.search(r"(PASSWORD|SECRET|_KEY|AMQP_URL|MONGO_URL)$", key) and value:
                 assert "${" in str(value), key
     ignored = (REPOSITORY / ".gitignore").read_text().split()
     assert ".env" in ignored
@@ -103,8 +106,14 @@ def _stages() -> dict[str, list[tuple[str, tuple[str, ...], tuple[str, ...]]]]:
 
 def test_the_image_runs_as_an_unprivileged_user_with_a_health_check() -> None:
     stages = _stages()
-    assert list(stages) == ["build", "runtime-base", "documents", "app"]
+    assert list(stages) == ["pdfjs", "build", "runtime-base", "documents", "app"]
     assert stages["build"][0][1][0] == "${PYTHON_IMAGE}"
+    # pdf.js for the viewer comes from the npm registry through the pinned, hashed script, into
+    # the gateway's static files before the project is installed
+    assert any(cmd == "RUN" and "deploy/vendor-pdfjs.sh" in args[0]
+               for cmd, args, _ in stages["pdfjs"])
+    assert [args for cmd, args, flags in stages["build"] if flags == ("--from=pdfjs",)] == [
+        ("/pdfjs", "./gateway/web/static/vendor/pdfjs")]
     assert "python:3.11-slim" in (REPOSITORY / "Dockerfile").read_text()
     for name in ("runtime-base", "documents"):
         users = [args[0] for cmd, args, _ in stages[name] if cmd == "USER"]
@@ -125,11 +134,20 @@ def test_every_file_the_image_copies_is_in_the_build_context() -> None:
               if line and not line.startswith("#")]
     assert ignore[0] == "*"  # an allow-list: .env, .run, .venv never reach the build context
     allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
-    sources = [args[:-1] for cmd, args, flags in _stages()["build"]
+    sources = [args[:-1] for stage in ("pdfjs", "build") for cmd, args, flags in _stages()[stage]
                if cmd == "COPY" and not flags]
     for source in (path for group in sources for path in group):
         assert source in allowed, source
         assert (REPOSITORY / source).exists(), source
+
+
+def test_the_image_build_gets_the_licence_files_pyproject_names() -> None:
+    """pip builds the project in the dependency layer: the licence must be there already."""
+    project = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())["project"]
+    first_copy = next(args[:-1] for cmd, args, flags in _stages()["build"]
+                      if cmd == "COPY" and not flags)
+    assert "pyproject.toml" in first_copy
+    assert project["license-files"] and set(project["license-files"]) <= set(first_copy)
 
 
 def _nginx_errors(template: str, tmp_path: Path) -> list[str]:
@@ -186,6 +204,11 @@ def test_the_dev_secrets_script_writes_every_secret_and_keeps_them(tmp_path: Pat
         assert len(env[key]) >= 20, key
     secrets = tmp_path / "deploy" / "compose" / "secrets"
     assert "PRIVATE KEY" in (secrets / "jwt-private.pem").read_text()
+    # Private keys: readable by their owner only; the JWT key's owner is auth's uid (as root).
+    for private in (secrets / "jwt-private.pem", secrets / "tls" / "tls.key", tmp_path / ".env"):
+        assert stat.S_IMODE(private.stat().st_mode) == 0o600, private
+    if os.geteuid() == 0:
+        assert (secrets / "jwt-private.pem").stat().st_uid == 10001
     assert "BEGIN CERTIFICATE" in (secrets / "tls" / "tls.crt").read_text()
     first = (tmp_path / ".env").read_text()
     subprocess.run(["bash", str(script)], check=True, capture_output=True, timeout=60)
@@ -195,3 +218,36 @@ def test_the_dev_secrets_script_writes_every_secret_and_keeps_them(tmp_path: Pat
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "http://127.0.0.1:9/health/live"])
 def test_the_container_probe_fails_on_what_is_not_a_healthy_http_answer(url: str) -> None:
     assert probe(url, timeout=0.5) is False
+
+
+def test_minio_is_a_release_with_the_2025_security_fixes_everywhere() -> None:
+    """CVE-2025-31489 and CVE-2025-62506: fixed in RELEASE.2025-10-15T17-29-55Z, which exists
+    only as source (no published image): compose builds it, the overlays use that build."""
+    release = "RELEASE.2025-10-15T17-29-55Z"
+    minio = compose()["services"]["minio"]
+    assert minio["image"].endswith(f":{release}")
+    assert minio["build"]["context"].endswith(f"#{release}")
+    dev = of_kind(render("overlays/dev"), "StatefulSet")["minio"]["spec"]["template"]["spec"]
+    assert dev["containers"][0]["image"] == minio["image"]
+
+
+def _refused_at_the_edge(config: str) -> re.Pattern[str] | None:
+    """The path pattern an nginx configuration answers 404 on (location or if), if any."""
+    found = re.search(r"(?:location ~|if \(\$uri ~) (\S+?)\)? \{\s*return 404;", config)
+    return re.compile(found.group(1)) if found else None
+
+
+def test_metrics_and_the_api_description_are_not_served_through_any_proxy() -> None:
+    """Prometheus and integrators reach the gateway's own port; the internet gets 404."""
+    servers = [s for s in NGINX_TEMPLATE.read_text().split("server {")[1:] if "ssl" in s]
+    ingresses = of_kind(render("overlays/prod"), "Ingress")
+    snippets = [i["metadata"]["annotations"]["nginx.ingress.kubernetes.io/configuration-snippet"]
+                for i in ingresses.values()]
+    assert len(servers) == 2 and len(snippets) == 2
+    for config in (*servers, *snippets):
+        refused = _refused_at_the_edge(config)
+        assert refused is not None, config
+        for path in ("/metrics", "/api/docs", "/api/openapi.json"):
+            assert refused.match(path), path
+        for path in ("/", "/api/v1/me", "/metricsx", "/api/docs/x", "/api/openapi_json"):
+            assert not refused.match(path), path

@@ -17,6 +17,9 @@ PROCESSES = (*SERVICES, "gateway")
 READ_ELSEWHERE = {"MYBROKER_PROBE_URL"}
 # Set for a setting another issue's branch adds, before it is merged: variable -> why.
 COMING: dict[str, str] = {}
+# Settings a process inherits (libs/servicekit/settings.py) but never reads: it is given none
+# (the gateway has no database: no MongoDB credentials, no network path to it).
+NOT_READ = {"gateway": {"mongo_url", "mongo_db", "mongo_db_prefix"}}
 
 
 def settings_class(process: str) -> type[BaseSettings]:
@@ -37,7 +40,7 @@ def names_of(process: str) -> dict[str, set[str]]:
     cls = settings_class(process)
     prefix = str(cls.model_config.get("env_prefix"))
     return {field: {f"{prefix}{field}".upper(), f"MYBROKER_{field}".upper()}
-            for field in cls.model_fields}
+            for field in cls.model_fields if field not in NOT_READ.get(process, set())}
 
 
 def unset_fields(process: str, variables: Iterable[str]) -> list[str]:
@@ -97,3 +100,11 @@ def test_a_forgotten_setting_is_named() -> None:
         "notifier", {"MYBROKER_AMQP_URL"})
     assert unknown_variables("auth", {"MYBROKER_AUTH_JWT_PRIVATE_KEY"}) == [
         "MYBROKER_AUTH_JWT_PRIVATE_KEY"]
+
+
+def test_the_gateway_is_given_no_database_setting_and_would_be_told_off_for_one() -> None:
+    gateway_variables = [set(compose()["services"]["gateway"]["environment"]),
+                         *(_kubernetes_variables(render(k), "gateway") for k in KUSTOMIZATIONS)]
+    for variables in gateway_variables:
+        assert not {name for name in variables if name.startswith("MYBROKER_MONGO")}
+    assert unknown_variables("gateway", {"MYBROKER_MONGO_URL"}) == ["MYBROKER_MONGO_URL"]

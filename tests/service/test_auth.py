@@ -1,6 +1,5 @@
 """Getting access (manual 1.1): invitation, activation, login; staff accounts and dossier grants."""
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -13,35 +12,14 @@ from libs.contracts.caller import Caller, Role
 from libs.contracts.envelope import utc_now
 from libs.servicekit.errors import Conflict, Forbidden, Gone, Invalid, NotFound, Unauthenticated
 from libs.servicekit.outbox import OUTBOX_FIELD
-from services.auth.config import AuthSettings
 from services.auth.domain import WRONG_CREDENTIALS, hash_token
 from services.auth.main import AuthService, build
 from services.auth.store import INVITATIONS, USERS
-from tests.service.conftest import call_in_memory
+from tests.service.conftest import call_in_memory, settings
 
 AGENT = Caller(user_id="agent-1", role=Role.AGENT)
 ADMIN = Caller(user_id="admin-1", role=Role.ADMIN)
 PASSWORD = "correct horse battery staple"
-
-
-def settings(mongo_url: str, database_name: str, **changes: Any) -> AuthSettings:
-    """Test settings: an in-memory signing key, argon2 at the OWASP minimum, no bootstrap admin."""
-    values: dict[str, Any] = {
-        "environment": "test", "mongo_url": mongo_url, "mongo_db": database_name,
-        "jwt_private_key_path": "", "argon2_memory_kib": 19456, "argon2_time_cost": 2,
-        "bootstrap_admin_email": "", "bootstrap_admin_password": "",
-    }
-    values.update(changes)
-    return AuthSettings(**values)
-
-
-@pytest.fixture
-async def service(mongo_url: str, database_name: str) -> AsyncIterator[AuthService]:
-    built = build(settings(mongo_url, database_name))
-    await built.prepare_database()
-    async with TestRabbitBroker(built.runtime.broker):
-        yield built
-    await built.runtime.database.client.drop_database(database_name)
 
 
 def claims_of(service: AuthService, pair: auth.TokenPair) -> auth.AccessClaims:

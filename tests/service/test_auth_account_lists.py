@@ -14,9 +14,8 @@ from libs.servicekit.errors import Forbidden
 from services.auth.main import AuthService
 from services.auth.store import INVITATIONS, USERS
 from tests.service.conftest import call_in_memory
-from tests.service.test_auth import ADMIN, AGENT, PASSWORD, activate, invite, service
+from tests.service.test_auth import ADMIN, AGENT, PASSWORD, activate, invite
 
-__all__ = ["service"]
 CLIENT = Caller(user_id="client-1", role=Role.CLIENT, dossiers=["D1"])
 
 

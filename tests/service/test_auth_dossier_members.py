@@ -1,5 +1,4 @@
 """Who hears news of a dossier: auth lists the active clients granted it (for the notifier)."""
-# ruff: noqa: F811 - the service fixture imported from test_auth is used as a parameter
 
 import pytest
 
@@ -8,7 +7,7 @@ from libs.contracts.caller import Caller, Role
 from libs.servicekit.errors import Forbidden
 from services.auth.main import AuthService
 from tests.service.conftest import call_in_memory
-from tests.service.test_auth import AGENT, activate, grant, invite, service  # noqa: F401
+from tests.service.test_auth import AGENT, activate, grant, invite
 
 
 async def members(service: AuthService, dossier_id: str, caller: Caller = AGENT) -> list[str]:

@@ -7,16 +7,17 @@ from typing import Any
 
 import pytest
 from faststream.rabbit import TestRabbitBroker
+from structlog.testing import capture_logs
 
 from libs.contracts import auth
-from libs.servicekit.errors import Conflict, Gone, Unauthenticated
+from libs.servicekit.errors import Conflict, Gone, Unauthenticated, Unavailable
 from libs.servicekit.outbox import OUTBOX_FIELD
 from services.auth.eid import UNTRUSTED
 from services.auth.eid_login import EID_LINKS
 from services.auth.main import AuthService, build
 from tests.eid_test_ca import as_forwarded_header, citizen_certificate, eid_hierarchy
-from tests.service.conftest import call_in_memory
-from tests.service.test_auth import ADMIN, AGENT, activate, claims_of, invite, settings
+from tests.service.conftest import call_in_memory, settings
+from tests.service.test_auth import ADMIN, AGENT, activate, claims_of, invite
 
 HIERARCHY = eid_hierarchy()
 EMAIL = "lotte.maes@example.be"
@@ -131,3 +132,27 @@ async def test_staff_refuse_a_link_with_a_reason_and_the_card_still_does_not_log
     assert (await present_card(service)).tokens is None
     audit = await call(service, auth.LIST_AUDIT, auth.AuditQuery(caller=ADMIN))
     assert audit.entries[0].action == "eid.link.refuse"
+
+
+async def test_without_its_trust_bundle_auth_starts_with_eid_login_off(
+    mongo_url: str, database_name: str, tmp_path: Path
+) -> None:
+    """Kubernetes mounts the optional Secret mybroker-eid-ca only when it exists: the path is
+    configured, the file is not there. auth starts, says so, and answers that eID is off."""
+    absent = tmp_path / "eid-trust" / "ca.crt"
+    with capture_logs() as logs:
+        built = build(settings(mongo_url, database_name, eid_trust_bundle_path=str(absent)))
+    assert any(entry["event"].startswith("eID login disabled") and entry["path"] == str(absent)
+               for entry in logs)
+    await built.prepare_database()
+    async with TestRabbitBroker(built.runtime.broker):
+        for certificate in (as_forwarded_header(citizen_certificate(HIERARCHY.citizen_ca)), ""):
+            with pytest.raises(Unavailable, match="not available"):
+                await call(built, auth.EID_LOG_IN, auth.EidLoginRequest(
+                    certificate_pem=certificate, client_ip="198.51.100.7"))
+    await built.runtime.database.client.drop_database(database_name)
+
+
+async def test_with_eid_on_a_visit_without_a_card_is_told_apart(service: AuthService) -> None:
+    with pytest.raises(Unauthenticated, match="No eID card"):
+        await call(service, auth.EID_LOG_IN, auth.EidLoginRequest(certificate_pem=""))

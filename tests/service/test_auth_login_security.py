@@ -3,7 +3,6 @@
 import asyncio
 import statistics
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,10 +14,10 @@ from libs.contracts.envelope import utc_now
 from libs.servicekit.errors import Invalid, RateLimited, Unauthenticated
 from services.auth.domain import COMMON_PASSWORD, WRONG_CREDENTIALS
 from services.auth.main import AuthService, build
-from services.auth.store import THROTTLES
 from services.auth.throttle import RETRY_AFTER_FIELD
-from tests.service.conftest import call_in_memory
-from tests.service.test_auth import PASSWORD, activate, invite, settings
+from services.auth.throttle_store import THROTTLES
+from tests.service.conftest import call_in_memory, settings
+from tests.service.test_auth import PASSWORD, activate, invite
 
 EMAIL = "jan.peeters@example.be"
 WRONG = "not the right password"
@@ -28,14 +27,6 @@ async def built_service(mongo_url: str, database_name: str, **changes: Any) -> A
     service = build(settings(mongo_url, database_name, **changes))
     await service.prepare_database()
     return service
-
-
-@pytest.fixture
-async def service(mongo_url: str, database_name: str) -> AsyncIterator[AuthService]:
-    built = await built_service(mongo_url, database_name)
-    async with TestRabbitBroker(built.runtime.broker):
-        yield built
-    await built.runtime.database.client.drop_database(database_name)
 
 
 async def log_in(service: AuthService, email: str = EMAIL, password: str = PASSWORD,
@@ -85,7 +76,8 @@ async def test_the_tenth_failure_in_a_row_makes_the_account_wait_and_says_until_
     assert "Try again in 60 seconds" in tenth.value.detail
     assert tenth.value.fields == {RETRY_AFTER_FIELD: "60"}
 
-    # Even the right password waits: the attacker could otherwise keep guessing.
+    # Even the right password waits on a device the account does not know: the attacker could
+    # otherwise keep guessing (a device it logged in from before passes: test_auth_lockout).
     with pytest.raises(RateLimited) as meanwhile:
         await log_in(service)
     assert 0 < int((meanwhile.value.fields or {})[RETRY_AFTER_FIELD]) <= 60
@@ -206,18 +198,17 @@ async def test_login_takes_as_long_for_an_unknown_address_as_for_a_wrong_passwor
 
 # --- logout -----------------------------------------------------------------------------------
 
-async def test_after_logout_the_refresh_token_is_refused_within_a_second(
+async def test_after_logout_the_refresh_token_is_refused_at_once(
     service: AuthService,
 ) -> None:
     await active_client(service)
     pair = await log_in(service)
-    started = time.perf_counter()
     await call_in_memory(service.runtime.broker, auth.LOG_OUT,
                          auth.LogoutRequest(refresh_token=pair.refresh_token))
+    # The very next call is refused: no cache or grace period keeps the session alive.
     with pytest.raises(Unauthenticated):
         await call_in_memory(service.runtime.broker, auth.REFRESH,
                              auth.RefreshRequest(refresh_token=pair.refresh_token))
-    assert time.perf_counter() - started < 1.0
 
 
 

@@ -2,11 +2,9 @@
 
 import statistics
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from faststream.rabbit import TestRabbitBroker
 
 from libs.contracts import auth
 from libs.contracts.caller import Caller, Role
@@ -14,23 +12,14 @@ from libs.contracts.envelope import utc_now
 from libs.servicekit.errors import Gone, Invalid, NotFound, RateLimited, Unauthenticated
 from libs.servicekit.outbox import OUTBOX_FIELD
 from services.auth.domain import COMMON_PASSWORD, WRONG_CREDENTIALS, hash_token
-from services.auth.main import AuthService, build
+from services.auth.main import AuthService
 from services.auth.password_resets import WRONG_CURRENT_PASSWORD
 from services.auth.store import PASSWORD_RESETS, USERS
 from tests.service.conftest import call_in_memory
-from tests.service.test_auth import PASSWORD, activate, claims_of, invite, settings
+from tests.service.test_auth import PASSWORD, activate, claims_of, invite
 
 EMAIL = "jan.peeters@example.be"
 NEW_PASSWORD = "zeedijk 112 de panne"
-
-
-@pytest.fixture
-async def service(mongo_url: str, database_name: str) -> AsyncIterator[AuthService]:
-    built = build(settings(mongo_url, database_name))
-    await built.prepare_database()
-    async with TestRabbitBroker(built.runtime.broker):
-        yield built
-    await built.runtime.database.client.drop_database(database_name)
 
 
 async def active_client(service: AuthService) -> tuple[str, auth.TokenPair]:

@@ -1,11 +1,9 @@
 """Self-registration with the broker's approval (manual 1.1) and staff actions on accounts."""
 
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from faststream.rabbit import TestRabbitBroker
 
 from libs.contracts import auth
 from libs.contracts.caller import Caller, Role
@@ -13,22 +11,13 @@ from libs.contracts.envelope import utc_now
 from libs.servicekit.errors import Conflict, Forbidden, Gone, Invalid, NotFound, Unauthenticated
 from libs.servicekit.outbox import OUTBOX_FIELD
 from services.auth.domain import AWAITS_BROKER, WRONG_CREDENTIALS
-from services.auth.main import AuthService, build
+from services.auth.main import AuthService
 from services.auth.registration_store import REGISTRATIONS
 from tests.service.conftest import call_in_memory
-from tests.service.test_auth import ADMIN, AGENT, PASSWORD, activate, claims_of, invite, settings
+from tests.service.test_auth import ADMIN, AGENT, PASSWORD, activate, claims_of, invite
 
 EMAIL = "lotte.maes@example.be"
 ORIGIN = auth.StaffOrigin(client_ip="192.0.2.10", user_agent="Firefox/140")
-
-
-@pytest.fixture
-async def service(mongo_url: str, database_name: str) -> AsyncIterator[AuthService]:
-    built = build(settings(mongo_url, database_name))
-    await built.prepare_database()
-    async with TestRabbitBroker(built.runtime.broker):
-        yield built
-    await built.runtime.database.client.drop_database(database_name)
 
 
 async def call(service: AuthService, method: Any, request: Any) -> Any:

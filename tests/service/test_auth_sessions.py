@@ -1,6 +1,5 @@
 """Sessions: refresh-token rotation, reuse detection, logout and the gateways' deny-list."""
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -14,17 +13,8 @@ from libs.servicekit.errors import Invalid, Unauthenticated
 from libs.servicekit.outbox import OUTBOX_FIELD, PENDING_COUNT_FIELD
 from services.auth.main import AuthService, build
 from services.auth.store import SESSIONS, USERS
-from tests.service.conftest import call_in_memory
-from tests.service.test_auth import AGENT, PASSWORD, activate, claims_of, invite, settings
-
-
-@pytest.fixture
-async def service(mongo_url: str, database_name: str) -> AsyncIterator[AuthService]:
-    built = build(settings(mongo_url, database_name))
-    await built.prepare_database()
-    async with TestRabbitBroker(built.runtime.broker):
-        yield built
-    await built.runtime.database.client.drop_database(database_name)
+from tests.service.conftest import call_in_memory, settings
+from tests.service.test_auth import AGENT, PASSWORD, activate, claims_of, invite
 
 
 async def logged_in_client(service: AuthService) -> tuple[str, auth.TokenPair]:

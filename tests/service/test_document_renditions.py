@@ -19,6 +19,7 @@ from pypdf import PdfReader
 from libs.contracts import documents
 from libs.contracts.documents import BodyVariant, RenditionState
 from services.documents.config import DocumentsSettings
+from services.documents.conversion import ConversionFailed, soffice_to_pdf
 from services.documents.main import DocumentsService, build
 from tests.document_samples import converted, heic_bytes, msg_bytes, pptx_bytes, webp_bytes
 from tests.service.conftest import call_in_memory
@@ -190,6 +191,39 @@ async def test_a_broken_office_file_fails_with_a_reason_and_the_original_stays(
     assert await body_of(service, document.document_id, BodyVariant.ORIGINAL) == broken
 
 
+async def test_libreoffice_runs_under_a_memory_and_a_cpu_limit(tmp_path: Path) -> None:
+    # A stand-in converter whose "PDF" is the limits the kernel applies to its own child.
+    reporter = tmp_path / "soffice"
+    reporter.write_text('#!/bin/sh\nwhile [ $# -gt 1 ]; do [ "$1" = --outdir ] && out="$2"; '
+                        'shift; done\nname=$(basename "$1")\nmkdir -p "$out"\n'
+                        'cat /proc/self/limits > "$out/${name%.*}.pdf"\n')
+    reporter.chmod(0o755)
+    source = tmp_path / "polis.docx"
+    source.write_bytes((FIXTURES / "polis.docx").read_bytes())
+    produced = await soffice_to_pdf(source, tmp_path, soffice=str(reporter),
+                                    profile=tmp_path / "profile", timeout_seconds=30.0,
+                                    memory_bytes=512 * 1024 * 1024)
+    limits = {line[:26].strip(): line[26:].split() for line in
+              produced.read_text().splitlines()[1:]}
+    assert limits["Max address space"][:2] == [str(512 * 1024 * 1024)] * 2
+    assert limits["Max cpu time"][:2] == ["30", "30"]
+
+
+async def test_a_conversion_that_needs_more_memory_than_allowed_fails_at_once(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "polis.docx"
+    source.write_bytes((FIXTURES / "polis.docx").read_bytes())
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(ConversionFailed, match="LibreOffice could not convert"):
+        await soffice_to_pdf(source, tmp_path, soffice="soffice", profile=tmp_path / "profile",
+                             timeout_seconds=30.0, memory_bytes=64 * 1024 * 1024)
+    assert asyncio.get_running_loop().time() - started < 10.0
+
+
+CONVERSION_STARTED = "soffice-started"  # the hanging 'LibreOffice' leaves this when it runs
+
+
 @pytest.fixture
 async def slow_service(
     mongo_url: str, database_name: str, s3_settings: dict[str, str], bucket: str,
@@ -197,7 +231,7 @@ async def slow_service(
 ) -> AsyncIterator[DocumentsService]:
     """The service with a 'LibreOffice' that never finishes and a 1 s time limit."""
     hanging = tmp_path / "soffice"
-    hanging.write_text("#!/bin/sh\nsleep 60\n")
+    hanging.write_text(f"#!/bin/sh\ntouch {tmp_path / CONVERSION_STARTED}\nsleep 60\n")
     hanging.chmod(0o755)
     built = build(DocumentsSettings(
         mongo_url=mongo_url, mongo_db=database_name, s3_endpoint=s3_settings["endpoint"],
@@ -209,12 +243,16 @@ async def slow_service(
 
 
 async def test_a_conversion_over_the_time_limit_fails_without_blocking_the_service(
-    slow_service: DocumentsService,
+    slow_service: DocumentsService, tmp_path: Path,
 ) -> None:
     document = await publish(slow_service, (FIXTURES / "polis.docx").read_bytes(),
                              filename="polis.docx")
     converting = asyncio.create_task(slow_service.relay.relay_pending())
-    await asyncio.sleep(0.2)
+    for _ in range(500):  # until 'LibreOffice' runs
+        if (tmp_path / CONVERSION_STARTED).exists():
+            break
+        await asyncio.sleep(0.02)
+    assert (tmp_path / CONVERSION_STARTED).exists(), "the conversion never started"
     # Meanwhile the service answers: the pending document is listed with its state.
     query = documents.ListDocumentsQuery(caller=CLIENT, dossier_id="D1")
     listed = await call_in_memory(slow_service.runtime.broker, documents.LIST_DOCUMENTS, query)

@@ -5,6 +5,7 @@ Runs on the in-memory broker, the real Mongo-wire server and the real S3 (Seawee
 """
 
 import hashlib
+import time
 from typing import Any
 
 import httpx
@@ -15,6 +16,8 @@ from libs.contracts import documents
 from libs.servicekit.errors import Conflict, Gone, Invalid, NotFound
 from services.documents.config import DocumentsSettings
 from services.documents.main import DocumentsService, build
+from services.documents.sniffing import UNPACKS_TOO_LARGE
+from tests.document_samples import zip_bomb_docx
 from tests.service.conftest import call_in_memory
 from tests.service.documents_support import (  # noqa: F401 - fixtures
     CLIENT,
@@ -99,6 +102,43 @@ async def test_a_context_other_than_the_general_data_must_name_its_object(
 async def test_the_declared_type_is_ignored_the_bytes_decide(service: DocumentsService) -> None:
     document = await publish(service, b"GIF89a" + b"\x00" * 64, filename="foto.pdf")
     assert document.content_type == "image/gif"
+
+
+async def test_a_file_name_with_a_right_to_left_override_is_kept_and_listed_without_it(
+    service: DocumentsService,
+) -> None:
+    # Shown as it arrives, "factuur\u202efdp.exe" reads "factuurexe.pdf" in any browser.
+    document = await publish(service, filename="factuur\u202efdp.exe",
+                             title="Factuur \u2066juni\u2069\u200f")
+    assert (document.filename, document.title) == ("factuurfdp.exe", "Factuur juni")
+    stored = await service.store.get(document.document_id)
+    assert stored is not None and stored.filename == "factuurfdp.exe"
+    query = documents.ListDocumentsQuery(caller=CLIENT, dossier_id="D1")
+    page = await call_in_memory(service.runtime.broker, documents.LIST_DOCUMENTS, query)
+    assert [d.filename for d in page.documents] == ["factuurfdp.exe"]
+
+
+async def test_a_zip_bomb_docx_is_refused_at_once_and_never_unpacked(
+    service: DocumentsService, published_events: list[dict[str, Any]],
+) -> None:
+    bomb = zip_bomb_docx(200)  # ~200 KB that inflate to 200 MiB
+    slot = await begin(service, bomb, filename="polis.docx")
+    await put(slot, bomb)
+    started = time.monotonic()
+    with pytest.raises(Invalid, match="possible zip bomb"):
+        await complete(service, slot, bomb)
+    assert time.monotonic() - started < 2.0  # the directory was read, nothing inflated
+
+    # Never published, so never converted, announced nor offered; the body is gone from S3.
+    assert await listed(service) == []
+    assert await service.relay.relay_pending() == 0
+    assert published_events == []
+    assert await service.storage.stored_size(f"D1/{slot.document_id}") is None
+    problems = await call_in_memory(service.runtime.broker, documents.LIST_DOCUMENT_PROBLEMS,
+                                    documents.DocumentProblemsQuery(caller=STAFF))
+    [problem] = problems.problems
+    assert problem.document_id == slot.document_id and problem.problem == "upload_failed"
+    assert problem.reason == UNPACKS_TOO_LARGE
 
 
 async def test_a_file_over_fifty_megabytes_is_refused_before_any_upload(

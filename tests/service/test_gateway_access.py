@@ -46,7 +46,7 @@ def test_the_login_page_says_in_how_many_minutes_to_try_again(gateway: Gateway) 
     response = gateway.client.post("/login", data={
         "email": "an@example.be", "password": "nope", "csrf_token": csrf(gateway)})
     assert response.status_code == 429
-    assert "Te veel mislukte pogingen. Probeer het opnieuw over 3 minuut/minuten." in response.text
+    assert "Te veel mislukte pogingen. Probeer het opnieuw over 3 minuten." in response.text
 
 
 def test_the_login_passes_the_client_address_to_auth_for_its_rate_limit(

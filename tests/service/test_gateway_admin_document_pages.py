@@ -176,7 +176,7 @@ def test_the_published_files_are_announced_as_one_batch(gateway: Gateway) -> Non
                                    json={"document_ids": ["doc1", "doc2"]})
     assert response.status_code == 200
     assert response.json()["message"] == (
-        "2 document(en) gepubliceerd; de klant krijgt er één e-mail over.")
+        "2 documenten gepubliceerd; de klant krijgt er één e-mail over.")
     [batch] = gateway.rpc.called(documents.PUBLISH_BATCH)
     assert isinstance(batch, documents.PublishBatchRequest)
     assert batch.dossier_id == "D1" and batch.document_ids == ["doc1", "doc2"]
@@ -192,4 +192,4 @@ def test_files_the_service_announced_before_the_pages_batch_came_count_as_publis
                                    headers={"X-CSRF-Token": csrf(gateway)},
                                    json={"document_ids": ["doc1", "doc2", "doc3"]})
     assert response.json()["message"] == (
-        "3 document(en) gepubliceerd; de klant krijgt er één e-mail over.")
+        "3 documenten gepubliceerd; de klant krijgt er één e-mail over.")

@@ -208,13 +208,10 @@ def test_only_an_office_admin_creates_staff_and_reads_the_audit_log(gateway: Gat
     assert gateway.client.get("/admin/staff").status_code == 403
     assert gateway.client.get("/admin/audit").status_code == 403
     sign_in_as_staff(gateway, Role.ADMIN)
-    gateway.rpc.answer(auth.LIST_AUDIT, auth.AuditLog(entries=[auth.AuditEntry(
-        entry_id="e1", at=WHEN, actor_id="staff1", actor_role=Role.ADMIN,
-        action="registration.approve", target="u9", details={"dossier_ids": "D1"},
-        client_ip="192.0.2.7", user_agent="Firefox")]))
+    gateway.rpc.answer(auth.LIST_AUDIT, audit_log())
     audit = gateway.client.get("/admin/audit")
     assert audit.status_code == 200
-    assert "registration.approve" in audit.text and "192.0.2.7" in audit.text
+    assert "Els Janssens" in audit.text and "192.0.2.7" in audit.text
     gateway.rpc.answer(auth.CREATE_STAFF, account(role=Role.AGENT, status="active"))
     response = gateway.client.post("/admin/staff", data={
         "email": "bob@mybroker.example", "display_name": "Bob", "role": "agent",
@@ -245,3 +242,63 @@ def test_refusing_an_eid_link_sends_the_reason(gateway: Gateway) -> None:
     assert request.reason == "Onbekend adres."  # type: ignore[attr-defined]
     page = gateway.client.get("/admin?done=eid_refused")
     assert "De eID-koppeling is geweigerd" in page.text
+
+
+ANDROID_CHROME = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like "
+                  "Gecko) Chrome/131.0.0.0 Mobile Safari/537.36")
+
+
+def audit_log(next_before: str | None = None) -> auth.AuditLog:
+    els = "a" * 32
+    return auth.AuditLog(entries=[
+        auth.AuditEntry(
+            entry_id="e" * 32, at=WHEN, actor_id=els, actor_role=Role.AGENT,
+            actor_name="Els Janssens",
+            action="account.disable", target="b" * 32, target_name="Pieter Dupont",
+            details={"sessions_ended": "2"}, client_ip="192.0.2.7", user_agent=ANDROID_CHROME),
+        auth.AuditEntry(
+            entry_id="f" * 32, at=WHEN, actor_id=els, actor_role=Role.AGENT,
+            actor_name="Els Janssens",
+            action="registration.approve", target="r1", target_name="Lotte Maes",
+            details={"dossier_ids": "D1", "user_id": "c" * 32}, user_agent="python-httpx/0.28.1"),
+        auth.AuditEntry(
+            entry_id="d" * 32, at=WHEN, actor_id="9" * 32, actor_role=Role.ADMIN,
+            action="grant.add", target="b" * 32, details={"dossier_id": "D2"})],
+        staff=[auth.StaffMember(user_id=els, display_name="Els Janssens")],
+        next_before=next_before)
+
+
+def test_the_audit_log_reads_as_sentences_with_names_and_devices(gateway: Gateway) -> None:
+    sign_in_as_staff(gateway, Role.ADMIN)
+    gateway.rpc.answer(auth.LIST_AUDIT, audit_log())
+    page = gateway.client.get("/admin/audit")
+    for shown in ("Els Janssens</strong> heeft het account van Pieter Dupont uitgeschakeld "
+                  "(2 sessies beëindigd)",
+                  "heeft de inschrijving van Lotte Maes goedgekeurd voor dossier(s) D1",
+                  "Chrome Mobile op Android", "Een programma (python-httpx)", "Onbekend toestel",
+                  "toegang gegeven tot dossier D2"):
+        assert shown in page.text, shown
+    assert "Onbekende medewerker" in page.text  # an id without an account now
+    for raw in ("account.disable", "sessions_ended", "python-httpx/0.28.1", ">" + "9" * 32,
+                "<table"):
+        assert raw not in page.text, raw
+    gateway.client.get("/lang/fr")
+    french = gateway.client.get("/admin/audit")
+    assert "a désactivé le compte de Pieter Dupont" in french.text
+    assert "Chrome Mobile sur Android" in french.text
+
+
+def test_the_audit_log_filters_and_pages_by_its_addresses(gateway: Gateway) -> None:
+    sign_in_as_staff(gateway, Role.ADMIN)
+    boundary = "2026-12-05T10:00:00+00:00/" + "e" * 32
+    gateway.rpc.answer(auth.LIST_AUDIT, audit_log(next_before=boundary))
+    page = gateway.client.get(f"/admin/audit?kind=account&actor={'a' * 32}")
+    [query] = gateway.rpc.called(auth.LIST_AUDIT)
+    assert (query.action_kind, query.actor_id) == ("account", "a" * 32)  # type: ignore[attr-defined]
+    assert '<option value="account" selected>' in page.text
+    next_page = (f"/admin/audit?kind=account&amp;actor={'a' * 32}"
+                 f"&amp;before=2026-12-05T10%3A00%3A00%2B00%3A00%2F{'e' * 32}")
+    assert next_page in page.text
+    for forged in ("?before=k", "?actor=%24where", "?before=" + "x" * 79):
+        response = gateway.client.get(f"/admin/audit{forged}")
+        assert response.status_code == 303 and response.headers["location"] == "/admin/audit"

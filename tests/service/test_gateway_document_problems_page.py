@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 from libs.contracts import auth, documents, dossier
 from libs.servicekit.errors import NotFound
+from services.documents.sniffing import ARCHIVE_PROBLEMS
 from tests.service.gateway_support import (
     Gateway,
     gateway_fixture,  # noqa: F401 - the `gateway` fixture
@@ -77,3 +78,19 @@ def test_a_client_does_not_see_the_document_problems(gateway: Gateway) -> None:
     assert response.status_code == 403
     assert "Polis woning" not in response.text
     assert gateway.rpc.called(documents.LIST_DOCUMENT_PROBLEMS) == []
+
+
+def test_a_refused_zip_bomb_shows_its_reason_in_the_staff_language(gateway: Gateway) -> None:
+    sign_in_as_staff(gateway)
+    with_problems(gateway)
+    gateway.rpc.answer(documents.LIST_DOCUMENT_PROBLEMS, documents.DocumentProblemList(problems=[
+        TOO_LARGE.model_copy(update={"document_id": f"bomb{number}", "reason": reason})
+        for number, reason in enumerate(ARCHIVE_PROBLEMS)]))
+    text = gateway.client.get("/admin/document-problems").text
+    assert ("Het bestand pakt uit tot meer dan 100 MB; het werd geweigerd als mogelijke "
+            "zipbom.") in text
+    assert not any(reason.replace("'", "&#39;") in text for reason in ARCHIVE_PROBLEMS)
+    gateway.client.get("/lang/fr?next=/admin")
+    text = gateway.client.get("/admin/document-problems").text.replace("&#39;", "'")
+    assert "Le fichier contient trop de parties ; il a été refusé comme bombe zip possible." in text
+    assert text.count("bombe zip possible") == len(ARCHIVE_PROBLEMS)

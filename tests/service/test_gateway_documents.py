@@ -116,6 +116,16 @@ def test_an_upload_that_is_not_multipart_is_refused(gateway: Gateway) -> None:
     assert response.status_code == 415
 
 
+def test_a_malformed_multipart_body_is_a_problem_not_a_server_error(gateway: Gateway) -> None:
+    for path in ("/admin/api/v1/dossiers/D1/documents",
+                 "/admin/api/v1/dossiers/D1/documents/batch"):
+        response = gateway.client.post(
+            path, headers={**staff(gateway), "content-type": "multipart/form-data; boundary=b"},
+            content=b"--b\r\n-18310831--b--\r\n")  # found by the API fuzzing
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"] == {"body": "malformed multipart"}
+
+
 def test_clients_cannot_publish_documents(gateway: Gateway) -> None:
     response = gateway.client.post(
         "/admin/api/v1/dossiers/D1/documents", headers=gateway.bearer(),
@@ -201,7 +211,8 @@ def test_a_file_name_cannot_inject_a_header(gateway: Gateway) -> None:
     assert "set-cookie" not in response.headers
     disposition = response.headers["content-disposition"]
     assert "\r" not in disposition and "\n" not in disposition
-    assert disposition.startswith('inline; filename="polis___Set-Cookie_ x=1;.pdf"')
+    # The line break is gone before the header is made (libs/contracts/shown_names.py).
+    assert disposition.startswith('inline; filename="polis_Set-Cookie_ x=1;.pdf"')
 
 
 def test_a_body_that_no_longer_matches_its_hash_is_cut_off_and_reported(

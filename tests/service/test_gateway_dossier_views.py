@@ -1,6 +1,7 @@
 """The insurance file through the gateway: JSON views, the office's import, and the pages."""
 
 import json
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,9 @@ from libs.servicekit.errors import Invalid, NotFound
 from tests.service.gateway_support import (
     Gateway,
     gateway_fixture,  # noqa: F401 - the `gateway` fixture
+    sample_contract_page,
 )
+from tests.service.test_gateway_admin_pages import sign_in_as_staff
 from tests.service.test_gateway_pages import sign_in
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -166,7 +169,8 @@ def test_the_import_schema_is_published(gateway: Gateway) -> None:
                                 headers=gateway.bearer(role=Role.AGENT, dossiers=()))
     assert schema.status_code == 200
     assert set(schema.json()["properties"]) >= {"dossier_id", "contracts", "claims"}
-    openapi = gateway.client.get("/api/openapi.json").json()
+    sign_in_as_staff(gateway)  # the admin API's OpenAPI document is for staff only
+    openapi = gateway.client.get("/admin/api-docs/openapi.json").json()
     assert "DossierRecord" in openapi["components"]["schemas"]
     assert "VehicleDetails" in openapi["components"]["schemas"]
 
@@ -179,10 +183,10 @@ def test_the_vehicle_page_shows_its_contracts_guarantees_claims_and_a_close_cros
     page = gateway.client.get("/risks/R-00417-1")
     assert page.status_code == 200
     for shown in ("1-ABC-123", "WVWZZZCDZMW123456", "Volledige omnium", "Pechbijstand Benelux",
-                  "Optie", "SCH-2024-018832", 'href="/claims/S-00417-1"',
-                  'href="/contracts/C-00417-AUTO"', "Vervaldag 15 mrt 2026"):
+                  "Optie", "SCH-2024-018832", 'href="/claims/S-00417-1?dossier=D1"',
+                  'href="/contracts/C-00417-AUTO?dossier=D1"', "Vervaldag 15 mrt 2026"):
         assert shown in page.text, shown
-    assert 'class="close" href="/risks"' in page.text
+    assert 'class="close" href="/risks?dossier=D1"' in page.text
 
 
 def test_the_contract_page_lists_guarantees_risk_objects_claims_and_invoices(
@@ -194,7 +198,8 @@ def test_the_contract_page_lists_guarantees_risk_objects_claims_and_invoices(
     page = gateway.client.get("/contracts/C-00417-AUTO")
     assert page.status_code == 200
     for shown in ("AU-7712.345.219", "Garanties", "Volledige omnium", "VF-2025-031177",
-                  "Payée", 'href="/risks/R-00417-1"', 'class="close" href="/contracts"'):
+                  "Payée", 'href="/risks/R-00417-1?dossier=D1"',
+                  'class="close" href="/contracts?dossier=D1"'):
         assert shown in page.text, shown
 
 
@@ -213,7 +218,7 @@ def test_my_invoices_show_the_open_amount_and_highlight_the_overdue(gateway: Gat
     page = gateway.client.get("/invoices?cursor=c2")
     assert page.status_code == 200
     assert "Openstaand bedrag" in page.text and "€\xa0487,20" in page.text
-    assert "1 factuur/facturen vervallen" in page.text
+    assert "1 factuur vervallen" in page.text  # a real singular, not "factuur/facturen"
     assert page.text.count('class="row invoice overdue"') == 1
     assert "Pagina 2 van 3" in page.text
     links = "/invoices?sort=due_date&amp;order=asc"
@@ -263,10 +268,10 @@ def test_each_detail_page_has_a_documents_button_for_its_context(gateway: Gatewa
     gateway.rpc.answer(dossier.GET_CLAIM, claim_detail)
     sign_in(gateway)
     contract_page = gateway.client.get("/contracts/C-00417-AUTO")
-    assert 'href="/documents?context=contract:C-00417-AUTO"' in contract_page.text
+    assert 'href="/documents?context=contract:C-00417-AUTO&amp;dossier=D1"' in contract_page.text
     assert "Documenten" in contract_page.text
     claim_page = gateway.client.get("/claims/S-00417-1")
-    assert 'href="/documents?context=claim:S-00417-1"' in claim_page.text
+    assert 'href="/documents?context=claim:S-00417-1&amp;dossier=D1"' in claim_page.text
 
 
 def test_my_data_shows_each_persons_language_and_since_when_the_address_holds(
@@ -295,7 +300,8 @@ def test_a_building_shows_its_type_whether_it_is_owned_and_the_brokers_further_d
     sign_in(gateway)
     page = gateway.client.get("/risks/R-00417-2")
     assert page.status_code == 200
-    for shown in ("Type gebouw", "Woning", "U bent", "Eigenaar", "Construction year", "1932"):
+    for shown in ("Type gebouw", "Woning", "U bent", "Eigenaar", "Bouwjaar", "1932",
+                  "Aantal hoofdvertrekken", "Evaluatierooster"):
         assert shown in page.text, shown
     assert "building_type" not in page.text  # shown once, translated, not as a raw field
 
@@ -335,10 +341,121 @@ def test_the_cross_returns_to_the_list_page_the_detail_was_opened_from(
     sign_in(gateway)
     listed = gateway.client.get("/claims?sort=status&order=asc&cursor=c2")
     opened = "/claims/S-00417-1?back=/claims%3Fsort%3Dstatus%26order%3Dasc%26cursor%3Dc2"
-    assert f'href="{opened}"' in listed.text
-    detail = gateway.client.get(opened)
-    assert 'class="close" href="/claims?sort=status&amp;order=asc&amp;cursor=c2"' in detail.text
+    assert f'href="{opened}&amp;dossier=D1"' in listed.text
+    detail = gateway.client.get(f"{opened}&dossier=D1")
+    assert ('class="close" href="/claims?sort=status&amp;order=asc&amp;cursor=c2&amp;dossier=D1"'
+            in detail.text)
     # A shared detail link closes to the list; a `back` elsewhere is not followed.
     for elsewhere in ("", "?back=https://evil.example/claims", "?back=/admin", "?back=//x"):
         page = gateway.client.get(f"/claims/S-00417-1{elsewhere}")
-        assert 'class="close" href="/claims"' in page.text, elsewhere
+        assert 'class="close" href="/claims?dossier=D1"' in page.text, elsewhere
+
+
+def contract_only_in(dossier_id: str) -> Any:
+    """The dossier service's answer when the contract exists in `dossier_id` only."""
+    def answer(query: BaseModel) -> dossier.ContractDetail:
+        assert isinstance(query, dossier.ObjectQuery)
+        if query.dossier_id != dossier_id:
+            raise NotFound("This contract does not exist.")
+        return contract_detail(query)
+    return answer
+
+
+def test_every_link_of_a_page_names_its_dossier(gateway: Gateway) -> None:
+    gateway.rpc.answer(dossier.GET_CONTRACT, contract_detail)
+    sign_in(gateway, dossiers=("D1", "D2"))
+    page = gateway.client.get("/contracts/C-00417-AUTO")
+    links = [link for link in re.findall(r'href="(/(?:risks|claims|contracts|documents)[^"]*)"',
+                                         page.text)]
+    assert links and all("dossier=D1" in link for link in links), links
+
+
+def test_a_link_to_the_clients_other_dossier_opens_there_and_switches_to_it(
+    gateway: Gateway,
+) -> None:
+    gateway.rpc.answer(dossier.GET_CONTRACT, contract_only_in("D2"))
+    gateway.rpc.answer(dossier.LIST_CONTRACT_PAGE, sample_contract_page)
+    sign_in(gateway, dossiers=("D1", "D2"))  # D1 is active
+
+    page = gateway.client.get("/contracts/C-00417-AUTO?dossier=D2")
+
+    assert page.status_code == 200
+    assert "Autoverzekering Top Drive" in page.text
+    gateway.client.get("/contracts")  # the pages that follow stay in D2
+    [listed] = gateway.rpc.called(dossier.LIST_CONTRACT_PAGE)
+    assert listed.dossier_id == "D2"  # type: ignore[attr-defined]
+
+
+def test_an_address_saved_without_its_dossier_still_opens_in_the_clients_other_dossier(
+    gateway: Gateway,
+) -> None:
+    gateway.rpc.answer(dossier.GET_CONTRACT, contract_only_in("D2"))
+    sign_in(gateway, dossiers=("D1", "D2"))
+
+    page = gateway.client.get("/contracts/C-00417-AUTO")
+
+    assert page.status_code == 200
+    assert 'href="/risks/R-00417-1?dossier=D2"' in page.text
+
+
+def test_a_link_naming_a_dossier_the_client_may_not_see_is_not_found(gateway: Gateway) -> None:
+    gateway.rpc.answer(dossier.GET_CONTRACT, contract_detail)
+    sign_in(gateway, dossiers=("D1", "D2"))
+    for address in ("/contracts/C-00417-AUTO?dossier=D3", "/contracts?dossier=D3",
+                    "/documents?dossier=D3"):
+        page = gateway.client.get(address)
+        assert page.status_code == 404, address
+    assert gateway.rpc.called(dossier.GET_CONTRACT) == []  # no service was asked
+    gateway.rpc.answer(dossier.GET_CONTRACT, contract_only_in("D3"))
+    assert gateway.client.get("/contracts/C-00417-AUTO").status_code == 404
+
+
+def car_with_its_driver(query: BaseModel) -> dossier.RiskObjectDetail:
+    detail = risk_detail(query)
+    car = detail.risk_object.model_copy(update={
+        "details": {**detail.risk_object.details, "roof_box": "yes", "tow_bar": "no"},
+        "detail_labels": {"roof_box": "Dakkoffer"}})
+    return detail.model_copy(update={"risk_object": car, "usual_driver": dupont().persons[0]})
+
+
+def test_a_vehicles_fields_have_labels_units_and_the_drivers_name_in_every_language(
+    gateway: Gateway,
+) -> None:
+    gateway.rpc.answer(dossier.GET_RISK_OBJECT, car_with_its_driver)
+    sign_in(gateway)
+    expected = {
+        "nl": ("Brandstof", "Benzine", "Vermogen", "110\xa0kW", "Cataloguswaarde",
+               "€\xa032.450,00", "Gewone bestuurder"),
+        "fr": ("Carburant", "Essence", "Puissance", "110\xa0kW", "Valeur catalogue",
+               "32\u202f450,00\xa0€", "Conducteur habituel"),
+        "en": ("Fuel", "Petrol", "Power", "110\xa0kW", "Catalogue value", "€32,450.00",
+               "Usual driver"),
+    }
+    for language, shown in expected.items():
+        gateway.client.get(f"/lang/{language}")
+        page = gateway.client.get("/risks/R-00417-1")
+        assert page.status_code == 200
+        for text in shown:
+            assert text in page.text, (language, text)
+        assert '<a href="/my-data?dossier=D1#person-P-00417-1">Pieter Dupont</a>' in page.text
+        assert "Dakkoffer" in page.text  # the label the broker's import gave
+        assert "Tow bar" in page.text  # no label given: the name made readable
+        for raw in ("power_kw", "Power kw", "cents", "P-00417-1</", "usual_driver", "Fuel: "):
+            assert raw not in page.text, (language, raw)
+
+
+def test_co_users_of_a_dossier_see_who_sent_each_recent_request(gateway: Gateway) -> None:
+    def sent(subject: str, user_id: str, name: str) -> requests.RequestPublic:
+        return requests.RequestPublic(
+            request_id=subject, dossier_id="D1", kind="message", subject=subject, body="...",
+            status="pending", sent_by=user_id, sent_by_name=name,
+            sent_at=datetime(2026, 11, 3, 9, 0, tzinfo=UTC))
+
+    gateway.rpc.answer(requests.LIST_REQUESTS, requests.RequestList(requests=[
+        sent("Nieuw adres", "u1", "An Peeters"), sent("Vraag over de omnium", "u2", "Luc Peeters"),
+        sent("Oud bericht", "u3", "")]))
+    sign_in(gateway)  # as An Peeters (u1)
+    page = gateway.client.get("/")
+    assert "Verzonden door u" in page.text
+    assert "Verzonden door Luc Peeters" in page.text
+    assert "Verzonden door een andere gebruiker van dit dossier" in page.text

@@ -10,7 +10,7 @@ from gateway.config import GatewaySettings
 from gateway.eid import from_trusted_proxy
 from libs.contracts import auth
 from libs.contracts.rpc import Ack
-from libs.servicekit.errors import Unauthenticated
+from libs.servicekit.errors import Unauthenticated, Unavailable
 from tests.eid_test_ca import as_forwarded_header, citizen_certificate, eid_hierarchy
 from tests.service.gateway_support import Gateway, household_rpc, run_gateway
 
@@ -61,6 +61,16 @@ def test_a_proxy_inside_the_configured_networks_is_trusted_without_the_secret() 
     assert from_trusted_proxy(request_from("10.20.30.40"), settings)
     assert from_trusted_proxy(request_from("::1"), settings)
     assert not from_trusted_proxy(request_from("192.0.2.1"), settings)
+
+
+def test_with_a_secret_only_the_secret_proves_the_proxy_not_its_network() -> None:
+    """The proxy networks also decide whose X-Forwarded-For counts, so they may be a whole pod
+    network: with a secret configured, an address there is no proof for a certificate."""
+    settings = GatewaySettings(environment="test", trusted_proxy_secret=SECRET,
+                               trusted_proxy_networks="10.244.0.0/16")
+    assert not from_trusted_proxy(request_from("10.244.1.23"), settings)
+    assert from_trusted_proxy(request_from("10.244.1.23", {"X-MyBroker-Proxy-Auth": SECRET}),
+                              settings)
 
 
 def test_the_secret_is_compared_exactly() -> None:
@@ -133,3 +143,24 @@ def test_the_eid_page_says_why_the_card_is_refused_in_the_reader_s_language(
 def test_a_mistyped_proxy_network_stops_the_start() -> None:
     with pytest.raises(ValueError, match="does not appear to be an IPv4 or IPv6 network"):
         GatewaySettings(environment="test", trusted_proxy_networks="10.0.0.0/33")
+
+
+@pytest.mark.parametrize("headers", [FROM_PROXY, {}])
+def test_when_auth_has_eid_login_off_the_page_says_it_is_not_available(
+    gateway: Gateway, headers: dict[str, str]
+) -> None:
+    """With or without a card (no trust bundle: the proxy may not ask for one at all)."""
+    gateway.rpc.answer(auth.EID_LOG_IN, Unavailable("Logging in with eID is not available."))
+    page = gateway.client.get("/eid", headers=headers)
+    assert page.status_code == 503
+    assert "Aanmelden met eID is momenteel niet mogelijk." in page.text
+    assert "Er werd geen eID-kaart gevonden" not in page.text
+
+
+def test_with_eid_on_a_visit_without_a_card_asks_for_the_card(gateway: Gateway) -> None:
+    gateway.rpc.answer(auth.EID_LOG_IN, Unauthenticated("No eID card was sent."))
+    page = gateway.client.get("/eid")
+    assert page.status_code == 401
+    assert "Er werd geen eID-kaart gevonden." in page.text
+    [request] = gateway.rpc.called(auth.EID_LOG_IN)
+    assert isinstance(request, auth.EidLoginRequest) and request.certificate_pem == ""

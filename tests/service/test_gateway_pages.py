@@ -112,7 +112,7 @@ def test_the_welcome_page_shows_the_active_dossier_and_the_documents_to_sign(
     assert "Mijn dossiers (2)" in page.text
     assert "Dossier kiezen" in page.text
     assert "Documenten te ondertekenen" in page.text and "Klantenfiche 2025" in page.text
-    assert 'href="/contracts"' in page.text
+    assert 'href="/contracts?dossier=D1"' in page.text
 
 
 def test_the_welcome_page_still_opens_when_signing_is_down(gateway: Gateway) -> None:
@@ -129,7 +129,7 @@ def test_my_contracts_lists_policies_with_premium_and_guarantees(gateway: Gatewa
     assert page.status_code == 200
     for shown in ("AUTO-2024-0001", "WON-2023-0042", "AG Insurance", "Autoverzekering",
                   "Omnium", "Burgerlijke aansprakelijkheid",
-                  'href="/contracts/c1?back=/contracts"'):
+                  'href="/contracts/c1?back=/contracts&amp;dossier=D1"'):
         assert shown in page.text
     assert "€\xa01.234,56" in page.text
 

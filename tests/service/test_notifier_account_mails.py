@@ -13,6 +13,7 @@ from libs.contracts.auth import (
     RegistrationConfirmationRequested,
     RegistrationDecided,
 )
+from libs.contracts.lockout import LoginLockedOut
 from services.notifier.main import NotifierService
 from tests.service.test_notifier import (  # noqa: F401 - fixtures
     PUBLIC_URL,
@@ -130,3 +131,29 @@ async def test_a_card_holder_is_told_the_eid_link_was_refused_and_why(
         reason="Dit adres kennen we niet."))
     assert mail_sink.mails[0]["Subject"] == "Uw eID werd niet gekoppeld aan MyBroker"
     assert "Dit adres kennen we niet." in body_of(mail_sink)
+
+
+# --- lockout ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("language", "subject", "valid_until"), [
+    ("nl", "Aanmelden op MyBroker tijdelijk geblokkeerd", "geldig tot 01/03/2025 10:30"),
+    ("fr", "Connexion à MyBroker temporairement bloquée", "valable jusqu'au 01/03/2025 10:30"),
+    ("en", "Signing in to MyBroker is paused for a while", "valid until 01/03/2025 10:30"),
+])
+async def test_the_owner_of_a_locked_address_is_mailed_the_unlock_link_once(
+    service: NotifierService, mail_sink: MailSink, language: str, subject: str,
+    valid_until: str,
+) -> None:
+    event = LoginLockedOut(
+        unlock_id="k1", user_id="u1", email="an@example.be", display_name="An Peeters",
+        language=language, unlock_token="unlock-secret",
+        expires_at=datetime(2025, 3, 1, 9, 30, tzinfo=UTC))
+    await publish(service.runtime.broker, event)
+    await publish(service.runtime.broker, event)  # a redelivery
+    assert mail_sink.recipients == [["an@example.be"]]
+    assert mail_sink.mails[0]["Subject"] == subject
+    assert mail_sink.mails[0]["Message-ID"] == f"<{event.event_id}.login-locked@mybroker>"
+    content = body_of(mail_sink)
+    assert f"{PUBLIC_URL}/unlock?token=unlock-secret" in content
+    assert f"{PUBLIC_URL}/forgot-password" in content
+    assert valid_until in content  # Brussels time

@@ -93,7 +93,7 @@ async def test_every_client_of_the_dossier_gets_one_mail_per_batch_in_their_lang
     content = body_of(mail_sink, by_recipient["an@example.be"])
     assert content.startswith("Beste An Peeters")
     assert "- Polis auto.pdf\n- Attest.docx" in content
-    assert f"{PUBLIC_URL}/documents" in content
+    assert f"{PUBLIC_URL}/documents?dossier=D-PEETERS\n" in content  # opens in its dossier
     french = mail_sink.mails[by_recipient["luc@example.be"]]
     assert french["Subject"] == "2 nouveaux documents dans MyBroker"
     assert body_of(mail_sink, by_recipient["luc@example.be"]).startswith("Bonjour Luc Peeters")

@@ -41,7 +41,7 @@ async def send(
 ) -> requests.RequestPublic:
     message = requests.SendMessageRequest(
         caller=caller, dossier_id=dossier_id, subject=subject, body=body,
-        correlation_id="corr-1",
+        sender_name=" Pieter  Dupont ", correlation_id="corr-1",
     )
     return await call_in_memory(service.runtime.broker, requests.SEND_MESSAGE, message)
 
@@ -59,6 +59,7 @@ async def test_a_sent_message_is_pending_and_listed(service: RequestsService) ->
     sent = await send(service, subject="  Vraag over mijn omnium ", body="\nIs mijn ruit gedekt?\n")
 
     assert (sent.kind, sent.status, sent.sent_by) == ("message", "pending", "u-pieter")
+    assert sent.sent_by_name == "Pieter Dupont"  # co-users of the dossier see who sent it
     assert (sent.subject, sent.body) == ("Vraag over mijn omnium", "Is mijn ruit gedekt?")
     assert abs(utc_now() - sent.sent_at) < timedelta(seconds=5)
     assert await list_requests(service) == [sent]

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.local import infra
 from deploy.local.applications import SERVICES, ApplicationConfig, ApplicationStack
@@ -175,3 +176,18 @@ def new_client(
     invite_and_activate(gateway, staff_log_in(stack, gateway), stack.maildir, email=email,
                         display_name=display_name, dossier_ids=dossier_ids, password=password)
     return ClientLogin(email=email, password=password, dossier_ids=tuple(dossier_ids))
+
+
+def metric(url: str, name: str, **labels: str) -> float:
+    """A sample of a process's Prometheus metrics at `url` (0 when absent)."""
+    for family in text_string_to_metric_families(httpx.get(url, timeout=5.0).text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
+
+
+def service_metric(stack: SystemStack, service: str, name: str, **labels: str) -> float:
+    """A sample of one service's metrics (on its health port)."""
+    return metric(f"http://127.0.0.1:{stack.config.health_ports[service]}/metrics", name,
+                  **labels)

@@ -21,12 +21,11 @@ from typing import Any
 import httpx
 import pytest
 from minio import Minio
-from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.local.demo_pdf import text_pdf
 from deploy.local.seed_demo import bearer
 from tests.system.conftest import DUPONT
-from tests.system.stack import ClientLogin, SystemStack, staff_log_in
+from tests.system.stack import ClientLogin, SystemStack, metric, service_metric, staff_log_in
 
 pytestmark = pytest.mark.system
 MIB = 1024 * 1024
@@ -88,19 +87,9 @@ def stored_size(stack: SystemStack, key: str) -> int | None:
     return int(sizes[0] or 0) if sizes else None
 
 
-def metric(url: str, name: str, **labels: str) -> float:
-    """A sample of a process's Prometheus metrics at `url` (0 when absent)."""
-    for family in text_string_to_metric_families(httpx.get(url, timeout=5.0).text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return float(sample.value)
-    return 0.0
-
-
 def documents_metric(stack: SystemStack, name: str, **labels: str) -> float:
     """A sample of the documents service's metrics (on its health port)."""
-    return metric(f"http://127.0.0.1:{stack.config.health_ports['documents']}/metrics",
-                  name, **labels)
+    return service_metric(stack, "documents", name, **labels)
 
 
 def slots_received(stack: SystemStack) -> float:

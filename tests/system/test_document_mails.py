@@ -33,7 +33,7 @@ def test_a_batch_of_two_files_mails_each_client_of_the_dossier_once(
         mail = wait_for_mail(system_stack.maildir, client.email, containing=tag)
         assert mail.subject == "2 nieuwe documenten in MyBroker"
         assert all(title in mail.text for title in titles)
-        assert f"{system_stack.gateway_url}/documents" in mail.text
+        assert f"{system_stack.gateway_url}/documents?dossier={PEETERS}" in mail.text
         # Each client's mail went out once the batch was complete: one, not one per file.
         assert [m.key for m in mails_to(system_stack.maildir, client.email)
                 if tag in m.text] == [mail.key]

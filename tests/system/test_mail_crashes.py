@@ -17,8 +17,7 @@ import pytest
 
 from deploy.local.maildir import mails_to, wait_for_mail
 from deploy.local.seed_demo import bearer
-from tests.system.stack import SystemStack, staff_log_in
-from tests.system.test_document_crashes import metric
+from tests.system.stack import SystemStack, service_metric, staff_log_in
 
 pytestmark = pytest.mark.system
 ROUNDS = 20
@@ -40,8 +39,7 @@ def crashing_notifier(system_stack: SystemStack) -> Iterator[None]:
 
 def notifier_metric(stack: SystemStack, name: str, **labels: str) -> float:
     """A sample of the running notifier's metrics (on its health port)."""
-    return metric(f"http://127.0.0.1:{stack.config.health_ports['notifier']}/metrics",
-                  name, **labels)
+    return service_metric(stack, "notifier", name, **labels)
 
 
 def mail_problems(stack: SystemStack, gateway: httpx.Client) -> dict[str, dict[str, Any]]:

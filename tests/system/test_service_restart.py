@@ -1,7 +1,5 @@
 """A service that crashes does not take the portal down, and serves again once restarted."""
 
-import time
-
 import httpx
 import pytest
 
@@ -23,11 +21,11 @@ def test_a_crashed_dossier_service_answers_again_after_a_restart(
     system_stack.group.kill("dossier")
     try:
         assert gateway.get("/health/live").status_code == 200
-        started = time.monotonic()
         while_down = gateway.get(contracts_path, headers=client)
         assert while_down.status_code in (502, 503, 504), while_down.text
         assert while_down.headers["content-type"].startswith("application/problem+json")
-        assert time.monotonic() - started < 15, "the gateway gives up on a silent service"
+        # The gateway gives up on a silent service by its own RPC bound, before the client's.
+        assert "dossier did not answer within" in while_down.json()["detail"], while_down.text
     finally:
         system_stack.applications.restart("dossier")
 

@@ -3,8 +3,8 @@
 import asyncio
 import os
 import threading
-import time
 
+from services.auth.config import AuthSettings
 from services.auth.passwords import HashingBusy, PasswordHasher
 
 
@@ -41,37 +41,47 @@ async def test_a_hash_made_with_weaker_parameters_is_upgraded() -> None:
 async def test_no_more_hashes_run_at_once_than_the_configured_concurrency() -> None:
     hasher = _hasher(concurrency=2)
     running, most, lock = 0, 0, threading.Lock()
+    release, two_running = threading.Event(), threading.Event()
 
-    class SlowHash:
+    class HeldHash:
         def hash(self, password: str) -> str:
             nonlocal running, most
             with lock:
                 running += 1
                 most = max(most, running)
-            time.sleep(0.05)
+                if running == 2:
+                    two_running.set()
+            release.wait(5)
             with lock:
                 running -= 1
             return "hashed"
 
-    hasher._hash = SlowHash()  # type: ignore[assignment]
-    started = time.monotonic()
-    await asyncio.gather(*(hasher.hash(f"password {n:04}") for n in range(6)))
+    hasher._hash = HeldHash()  # type: ignore[assignment]
+    hashing = [asyncio.create_task(hasher.hash(f"password {n:04}")) for n in range(6)]
+    try:
+        assert await asyncio.to_thread(two_running.wait, 5)  # the first two reach threads
+        for _ in range(10):  # the loop turns: were a third let through, it would start now
+            await asyncio.sleep(0)
+        assert running == 2 and not any(task.done() for task in hashing)
+    finally:
+        release.set()
+    assert await asyncio.gather(*hashing) == ["hashed"] * 6  # the other four follow
     assert most == 2
-    assert time.monotonic() - started >= 0.15  # three rounds of two
 
 
 async def test_hashing_leaves_the_event_loop_free() -> None:
     hasher = _hasher(concurrency=1)
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        for _ in range(5):
-            await asyncio.sleep(0.005)
-            ticks += 1
-
-    await asyncio.gather(hasher.hash("a password to hash"), tick())
-    assert ticks == 5
+    blocked = _BlockedHash()
+    hasher._hash = blocked  # type: ignore[assignment]
+    hashing = asyncio.create_task(hasher.hash("a password to hash"))
+    try:
+        for _ in range(5):  # the loop keeps turning while the hash is stuck in its thread
+            await asyncio.sleep(0)
+        assert not hashing.done()
+    finally:
+        blocked.release.set()
+    assert await hashing == "hashed"
+    assert blocked.threads and threading.get_ident() not in blocked.threads
 
 
 async def test_an_unknown_email_costs_one_real_verification_like_a_known_one() -> None:
@@ -91,12 +101,14 @@ async def test_an_unknown_email_costs_one_real_verification_like_a_known_one() -
 
 
 class _BlockedHash:
-    """Hashes that wait until the test lets them finish."""
+    """Hashes that wait until the test lets them finish; notes the threads they ran in."""
 
     def __init__(self) -> None:
         self.release = threading.Event()
+        self.threads: list[int] = []
 
     def hash(self, password: str) -> str:
+        self.threads.append(threading.get_ident())
         self.release.wait(5)
         return "hashed"
 
@@ -106,12 +118,13 @@ async def test_a_login_beyond_the_full_queue_is_told_at_once_when_to_retry() -> 
     blocked = _BlockedHash()
     hasher._hash = blocked  # type: ignore[assignment]
     running = [asyncio.create_task(hasher.hash(f"password {n:04}")) for n in range(3)]
-    await asyncio.sleep(0.05)  # one hashing, two waiting: the queue is full
-    started = time.monotonic()
+    await asyncio.sleep(0)  # one turn of the loop: one hashing, two waiting, the queue is full
+    loop_turned = asyncio.Event()
+    asyncio.get_running_loop().call_soon(loop_turned.set)
     try:
         await hasher.hash("one login too many")
     except HashingBusy as busy:
-        assert time.monotonic() - started < 0.05
+        assert not loop_turned.is_set()  # refused without waiting, not even one loop turn
         assert busy.fields is not None and int(busy.fields["retry_after"]) >= 1
         assert "Too many log-ins at the moment" in busy.detail
         assert str(busy.code) == "unavailable"  # 503 + Retry-After at the gateway
@@ -128,18 +141,25 @@ async def test_a_login_that_waits_too_long_for_a_hash_gives_up_before_the_rpc_ti
     blocked = _BlockedHash()
     hasher._hash = blocked  # type: ignore[assignment]
     first = asyncio.create_task(hasher.hash("the first password"))
-    await asyncio.sleep(0.02)
-    started = time.monotonic()
+    await asyncio.sleep(0)  # the first takes the only thread
+    loop_turned = asyncio.Event()
+    asyncio.get_running_loop().call_soon(loop_turned.set)
     try:
         await hasher.hash("the second password")
     except HashingBusy:
-        assert 0.09 <= time.monotonic() - started < 0.5
+        assert loop_turned.is_set()  # it waited in line rather than being refused at once
+        assert not first.done()  # and gave up while the slot was still taken
     else:
         raise AssertionError("the waiting login did not give up")
     finally:
         blocked.release.set()
     assert await first == "hashed"
     assert await hasher.hash("after the wait") == "hashed"  # the slot was not lost
+
+
+def test_a_login_gives_up_waiting_for_a_hash_before_the_gateway_stops_waiting_for_auth() -> None:
+    settings = AuthSettings()
+    assert settings.password_hashing_wait_seconds < settings.rpc_timeout_seconds
 
 
 async def test_hashes_run_in_threads_at_the_lowest_cpu_priority() -> None:

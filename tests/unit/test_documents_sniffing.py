@@ -1,10 +1,23 @@
 """A document's type comes from its bytes; the name only picks a member of a container family."""
 
+import io
+import os
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from services.documents.sniffing import ViewKind, sniff
+from services.documents.sniffing import (
+    ARCHIVE_TAIL_BYTES,
+    TOO_MANY_PARTS,
+    UNPACKS_TOO_FAR,
+    UNPACKS_TOO_LARGE,
+    UNREADABLE_DIRECTORY,
+    ViewKind,
+    archive_problem,
+    sniff,
+)
+from tests.document_samples import zip_bomb_docx
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "documents"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -70,3 +83,50 @@ def test_a_zip_without_office_parts_is_only_a_zip_even_named_docx() -> None:
 
 def test_text_that_merely_starts_with_a_colon_line_is_not_a_mail() -> None:
     assert sniff(b"Opmerking: zie bijlage\nTweede regel\n", "a.txt").content_type == "text/plain"
+
+
+def _tail(body: bytes) -> bytes:
+    return body[-ARCHIVE_TAIL_BYTES:]
+
+
+@pytest.mark.parametrize("filename", ["polis.docx", "polis.odt", "premies.xlsx", "premies.ods"])
+def test_an_office_file_passes_the_archive_check(filename: str) -> None:
+    body = (FIXTURES / filename).read_bytes()
+    assert archive_problem(_tail(body), len(body)) is None
+
+
+def test_an_archive_that_unpacks_to_more_than_100_mb_is_refused() -> None:
+    bomb = zip_bomb_docx(101)
+    assert sniff(bomb[:8192], "polis.docx").content_type == DOCX  # it looks like any docx
+    assert archive_problem(_tail(bomb), len(bomb)) == UNPACKS_TOO_LARGE
+
+
+def test_an_archive_that_unpacks_to_over_100_times_its_size_is_refused() -> None:
+    bomb = zip_bomb_docx(20)  # 20 MiB from ~20 KB: below the size limit, far over the ratio
+    assert archive_problem(_tail(bomb), len(bomb)) == UNPACKS_TOO_FAR
+
+
+def test_an_archive_of_more_than_ten_thousand_parts_is_refused() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for number in range(10_001):
+            archive.writestr(f"p{number}", b"")
+    body = out.getvalue()
+    assert archive_problem(_tail(body), len(body)) == TOO_MANY_PARTS
+
+
+def test_a_large_archive_is_judged_by_the_end_of_its_body_only() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:  # 3 MiB that do not pack: an honest archive
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("ppt/media/image1.png", os.urandom(3 * 1024 * 1024))
+    body = out.getvalue()
+    assert len(body) > ARCHIVE_TAIL_BYTES
+    assert archive_problem(_tail(body), len(body)) is None
+    # An end without a directory, in a body longer than what is read: refused, not guessed.
+    assert archive_problem(os.urandom(ARCHIVE_TAIL_BYTES), len(body)) == UNREADABLE_DIRECTORY
+
+
+def test_a_small_body_that_is_no_archive_is_left_to_the_converter() -> None:
+    body = b"PK\x03\x04" + b"\x00" * 100
+    assert archive_problem(body, len(body)) is None

@@ -17,6 +17,7 @@ from gateway.web.i18n import (
     format_day,
     format_moment,
     format_money,
+    format_number,
 )
 from gateway.web.rendering import PageRenderer, safe_next
 from gateway.web.session import SessionRefresher
@@ -82,6 +83,28 @@ def test_small_and_negative_amounts_keep_their_cents() -> None:
     assert plain(format_money(-2550, "EUR", "en")) == "-€25.50"
 
 
+@pytest.mark.parametrize(("language", "count", "shown"), [
+    ("nl", 1, "1 factuur vervallen"), ("nl", 3, "3 facturen vervallen"),
+    ("fr", 1, "1 facture en retard"), ("fr", 2, "2 factures en retard"),
+    ("en", 1, "1 invoice overdue"), ("en", 0, "0 invoices overdue"),
+])
+def test_counted_things_take_the_plural_form_of_the_readers_language(
+    renderer: PageRenderer, language: Language, count: int, shown: str
+) -> None:
+    ngettext = renderer.ngettext(language)
+    assert ngettext("%(num)s invoice overdue", "%(num)s invoices overdue", count) % {
+        "num": count} == shown
+
+
+@pytest.mark.parametrize(("language", "value", "shown"), [
+    ("nl", 25.0, "25"), ("nl", 24.8046875, "24,8"), ("fr", 1536.5, "1 536,5"),
+    ("en", 24.8046875, "24.8"),
+])
+def test_numbers_have_the_readers_decimal_sign(language: Language, value: float,
+                                               shown: str) -> None:
+    assert plain(format_number(value, language)) == shown
+
+
 def test_dates_and_moments_are_localised_and_shown_in_brussels_time() -> None:
     assert format_day(date(2024, 1, 1), "nl") == "1 jan 2024"
     assert format_day(date(2024, 1, 1), "fr") == "1 janv. 2024"
@@ -96,13 +119,16 @@ def test_every_message_of_the_pages_is_translated(language: Language) -> None:
         message for _, _, message, *_ in extract_from_dir(
             str(GATEWAY_DIR),
             method_map=[("**.py", "python"), ("web/templates/**.html", "jinja2")],
-            keywords={"_": None, "gettext": None, "_mark": None},
+            keywords={"_": None, "gettext": None, "_mark": None, "ngettext": (1, 2)},
         )
     }
     with (CATALOG_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as po_file:
         catalog = read_po(po_file)
-    translated = {str(message.id) for message in catalog if message.id and message.string}
+    # A plural message is (singular, plural), in the code and in the catalog, with every form
+    translated = {message.id for message in catalog if message.id and (
+        all(message.string) if isinstance(message.string, tuple | list) else message.string)}
     missing = sorted(str(message) for message in used if message not in translated)
+    assert ("%(num)s invoice overdue", "%(num)s invoices overdue") in used
     assert missing == []
     for message in catalog:
         if message.id:

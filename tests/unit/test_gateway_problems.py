@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from gateway.problems import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers, status_of
 from libs.contracts.errors import ErrorCode
-from libs.servicekit.errors import ServiceError, Unauthenticated
+from libs.servicekit.errors import ServiceError, Unauthenticated, Unavailable
 
 EXPECTED_STATUS = {
     ErrorCode.INVALID: 422, ErrorCode.UNAUTHENTICATED: 401, ErrorCode.FORBIDDEN: 403,
@@ -53,6 +53,14 @@ def client() -> Iterator[TestClient]:
     @app.get("/contracts")
     async def page() -> None:
         raise Unauthenticated("sign in")
+
+    @app.get("/claims")
+    async def page_of_an_unreachable_service() -> None:
+        raise Unavailable("dossier did not answer within 5 s.")
+
+    @app.get("/api/v1/logins-busy")
+    async def busy() -> None:
+        raise Unavailable("Too many log-ins.", fields={"retry_after": "2"})
 
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
@@ -126,3 +134,15 @@ def test_web_pages_get_a_page_instead_of_a_problem(client: TestClient) -> None:
     assert response.status_code == 401
     assert response.text == "<p>page error unauthenticated</p>"
     assert client.get("/nothing-here").text == "<p>page error not_found</p>"
+
+
+def test_every_unavailable_answer_says_when_to_retry(client: TestClient) -> None:
+    api = client.get(f"/api/v1/fail/{ErrorCode.UNAVAILABLE}")
+    page = client.get("/claims")
+    for response in (api, page):
+        assert response.status_code == 503
+        assert int(response.headers["Retry-After"]) > 0  # RFC 9110: clients wait, then retry
+    assert api.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert page.headers["content-type"].startswith("text/html")
+    assert client.get("/api/v1/logins-busy").headers["Retry-After"] == "2"  # its own figure
+    assert "Retry-After" not in client.get("/api/v1/bug").headers

@@ -26,13 +26,15 @@ async def test_a_periodic_job_outlives_a_failed_round_and_an_absent_database() -
 
 async def test_a_periodic_job_stops_when_cancelled() -> None:
     rounds = 0
+    ran = asyncio.Event()
 
     async def job() -> None:
         nonlocal rounds
         rounds += 1
+        ran.set()
 
     task = asyncio.create_task(run_every(0.01, job, name="counting"))
-    await asyncio.sleep(0.1)
+    await asyncio.wait_for(ran.wait(), timeout=5)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     counted = rounds

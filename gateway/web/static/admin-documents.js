@@ -91,6 +91,7 @@
     button.disabled = busy || count === 0 || count > maxFiles;
     if (count > maxFiles) {
       summary.textContent = text.textTooMany;
+      summary.classList.remove("success");
       summary.hidden = false;
     }
   }
@@ -169,13 +170,17 @@
     var published = batch.filter(function (entry) { return entry.state === "published"; });
     var lines = [text.textSummary.replace("{published}", published.length)
       .replace("{total}", batch.length)];
+    var answer = null;
     if (published.length) {
-      var answer = await announce(published.map(function (entry) { return entry.documentId; }));
+      answer = await announce(published.map(function (entry) { return entry.documentId; }));
       lines.push(answer.message || answer.error || text.textFailed);
     } else {
       lines.push(text.textNone);
     }
     summary.textContent = lines.join(" ");
+    // Every file published and announced: a success; anything refused: a warning to read.
+    var succeeded = published.length === batch.length && Boolean(answer && answer.message);
+    summary.classList.toggle("success", succeeded);
     summary.hidden = false;
     busy = false;
     refresh();

@@ -22,9 +22,15 @@ rabbit_password="$(random 32)"
 admin_password="$(random 20)"
 make_secret mybroker-rabbitmq generic --from-literal=username=mybroker \
   --from-literal=password="$rabbit_password"
-make_secret mybroker-amqp generic \
-  --from-literal=url="amqp://mybroker:${rabbit_password}@rabbitmq:5672/mybroker"
-make_secret mybroker-mongo generic --from-literal=url="mongodb://mongo:27017/?replicaSet=rs0"
+# The Deployments name one Secret per process (prod: its own user); dev shares one login.
+for process in auth dossier requests documents signing notifier gateway; do
+  make_secret "mybroker-amqp-$process" generic \
+    --from-literal=url="amqp://mybroker:${rabbit_password}@rabbitmq:5672/mybroker"
+done
+for service in auth dossier requests documents signing notifier; do
+  make_secret "mybroker-mongo-$service" generic \
+    --from-literal=connectionString.standard="mongodb://mongo:27017/?replicaSet=rs0"
+done
 make_secret mybroker-minio-root generic --from-literal=username=minio-root \
   --from-literal=password="$(random 32)"
 make_secret mybroker-documents-s3 generic --from-literal=access-key="documents$(random 8)" \
@@ -32,6 +38,8 @@ make_secret mybroker-documents-s3 generic --from-literal=access-key="documents$(
 make_secret mybroker-auth-bootstrap generic --from-literal=email=admin@mybroker.localhost \
   --from-literal=password="$admin_password"
 make_secret mybroker-proxy generic --from-literal=secret="$(random 48)"
+make_secret mybroker-cursor-keys generic --from-literal=dossier="$(random 48)" \
+  --from-literal=auth="$(random 48)"
 make_secret mybroker-notifier-smtp generic --from-literal=username= --from-literal=password=
 
 openssl genpkey -algorithm ed25519 -out "$work/private.pem"

@@ -1,9 +1,15 @@
 #!/bin/sh
-# Runs once in the minio/mc image (docker compose up, and the dev overlay's Job minio-setup):
-# the documents bucket (private) and an access key for the documents service limited to that
-# bucket. Idempotent.
+# Runs once in the minio/mc image (docker compose up, and the Job minio-setup of both k8s
+# overlays): the documents bucket (private) and an access key for the documents service limited
+# to that bucket, never an admin (the MinIO operator's spec.users would attach consoleAdmin).
+# Idempotent. MINIO_URL: the S3 endpoint (default http://minio:9000); MINIO_CONFIG_ENV: a file
+# of `export MINIO_ROOT_USER=... MINIO_ROOT_PASSWORD=...` lines (the MinIO operator's
+# config.env) read instead of those two variables.
 set -eu
-mc alias set local http://minio:9000 "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD"
+if [ -n "${MINIO_CONFIG_ENV:-}" ]; then
+  . "$MINIO_CONFIG_ENV"
+fi
+mc alias set local "${MINIO_URL:-http://minio:9000}" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD"
 mc mb --ignore-existing local/mybroker-documents
 mc anonymous set none local/mybroker-documents
 cat > /tmp/documents-policy.json <<'POLICY'

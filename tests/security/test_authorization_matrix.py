@@ -1,0 +1,294 @@
+"""Authorization matrix: every gateway route that takes an id, called by every kind of caller.
+
+The routes come from the gateway's own route table, so a new route that takes an id fails
+`test_every_route_that_takes_an_id_is_in_the_matrix` until it is given its expectations here.
+Each client route is called, on the real processes, as the owner of the object, as a client of
+another dossier, as a co-user of a dossier the owner shares (who must still not see the owner's
+other dossier), as the office admin and an agent (the client API holds no staff dossiers), and
+anonymously; and as the owner with the id of an object of another dossier in their own path.
+Every refusal of an object that is not the caller's must be indistinguishable from the answer
+for an object that does not exist: same status, same problem (but for its correlation id).
+"""
+
+import re
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+from PIL import Image
+
+from deploy.local.demo_pdf import text_pdf
+from deploy.local.seed_demo import bearer, import_dossier, publish_document
+from tests.service.gateway_support import FakeRpc, run_gateway
+from tests.system.stack import (
+    SystemStack,
+    fixture_dossier,
+    new_client,
+    staff_log_in,
+)
+
+pytestmark = pytest.mark.system
+
+DUPONT = fixture_dossier("dupont")["dossier_id"]
+PEETERS = fixture_dossier("peeters")["dossier_id"]
+MISSING_DOSSIER = "DOS-1999-00001"
+MISSING_ID = "X-NOT-THERE-1"
+
+# The client API and pages: path parameter -> the kind of object it names.
+OBJECT_PARAMETERS = {"contract_id": "contract", "claim_id": "claim",
+                     "risk_object_id": "risk_object", "document_id": "document"}
+CLIENT_API_READS = {
+    "/api/v1/dossiers/{dossier_id}/claims",
+    "/api/v1/dossiers/{dossier_id}/claims/{claim_id}",
+    "/api/v1/dossiers/{dossier_id}/contract-pages",
+    "/api/v1/dossiers/{dossier_id}/contracts",
+    "/api/v1/dossiers/{dossier_id}/contracts/{contract_id}",
+    "/api/v1/dossiers/{dossier_id}/documents",
+    "/api/v1/dossiers/{dossier_id}/documents-to-sign",
+    "/api/v1/dossiers/{dossier_id}/documents/{document_id}/content",
+    "/api/v1/dossiers/{dossier_id}/documents/{document_id}/thumbnail",
+    "/api/v1/dossiers/{dossier_id}/documents/{document_id}/view",
+    "/api/v1/dossiers/{dossier_id}/invoices",
+    "/api/v1/dossiers/{dossier_id}/persons",
+    "/api/v1/dossiers/{dossier_id}/requests",
+    "/api/v1/dossiers/{dossier_id}/risk-objects",
+    "/api/v1/dossiers/{dossier_id}/risk-objects/{risk_object_id}",
+}
+# Writes: only the refusals are called (the owner's own writes are tested with each feature).
+CLIENT_API_WRITES: dict[str, dict[str, Any]] = {
+    "/api/v1/dossiers/{dossier_id}/documents": {"data": {"title": "matrix"}, "files": {
+        "file": ("matrix.txt", b"matrix\n", "text/plain")}},
+    "/api/v1/dossiers/{dossier_id}/messages": {"json": {"subject": "matrix", "body": "matrix"}},
+}
+CLIENT_PAGES = {"/claims/{claim_id}", "/contracts/{contract_id}", "/risks/{risk_object_id}",
+                "/documents/{document_id}", "/documents/{document_id}/file"}
+# Public by design: a secret token is the id (proven in the access tests), or a language.
+PUBLIC_ROUTES = {"/api/v1/auth/invitations/{token}", "/api/v1/auth/password-reset/{token}",
+                 "/api/v1/auth/registrations/{token}", "/api/v1/auth/unlock/{token}",
+                 "/lang/{language}", "/api/docs/assets/{name}"}
+HOSTILE_IDS = ("$where", "..%2F..%2Fadmin", "a" * 5000, "%00", "DOS-2019-00417%20")
+
+
+def id_routes() -> set[tuple[str, str]]:
+    """Every (method, path) of the gateway whose path takes a parameter."""
+    def walk(routes: list[Any], prefix: str) -> Iterator[tuple[str, str]]:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                for method in (route.methods or set()) - {"HEAD", "OPTIONS"}:
+                    yield method, prefix + route.path
+            elif hasattr(route, "original_router"):  # an included router (FastAPI >= 0.160)
+                yield from walk(route.original_router.routes,
+                                prefix + route.include_context.prefix)
+    with tempfile.TemporaryDirectory() as directory:
+        for gateway in run_gateway(Path(directory), FakeRpc()):
+            app_routes = gateway.client.app.router.routes  # type: ignore[attr-defined]
+            return {(method, path) for method, path in walk(app_routes, "") if "{" in path}
+    raise AssertionError("the gateway did not start")
+
+
+@dataclass(frozen=True)
+class Office:
+    """The callers and objects of the matrix."""
+
+    gateway: httpx.Client
+    owner: str  # Pieter: Dupont and the shared dossier
+    other: str  # An: Peeters only
+    co_user: str  # Luc: Peeters and the shared dossier (never Dupont)
+    admin: str
+    agent: str
+    own: dict[str, str]  # object kind -> an id of the Dupont dossier
+    foreign: dict[str, str]  # object kind -> an id of another dossier
+
+
+@pytest.fixture(scope="module")
+def office(system_stack: SystemStack) -> Iterator[Office]:
+    with httpx.Client(base_url=system_stack.gateway_url, timeout=30.0) as gateway:
+        admin = staff_log_in(system_stack, gateway)
+        shared = fixture_dossier("peeters")
+        shared.update(dossier_id=f"DOS-2099-{uuid.uuid4().int % 100000:05d}", name="Gedeeld",
+                      claims=[{"claim_id": "S-SHARED-1", "claim_number": "SCH-1",
+                               "contract_id": "C-01288-HUUR", "occurred_on": "2025-01-02",
+                               "description": "Waterschade"}])
+        for dossier in (fixture_dossier("dupont"), fixture_dossier("peeters"), shared):
+            import_dossier(gateway, admin, dossier)
+        photo = BytesIO()
+        Image.new("RGB", (64, 48), (200, 30, 30)).save(photo, format="PNG")
+        own_document = publish_document(gateway, admin, DUPONT, "Foto", "foto.png",
+                                        photo.getvalue(), "image/png")
+        pdf = text_pdf("Matrix", ["Een document voor de matrix"])
+        foreign_document = publish_document(gateway, admin, PEETERS, "Ander", "ander.pdf", pdf)
+        agent_email = f"agent.{uuid.uuid4().hex[:6]}@mybroker.example"
+        gateway.post("/admin/api/v1/staff", headers=bearer(admin), json={
+            "email": agent_email, "display_name": "Agent Matrix", "role": "agent",
+            "password": "matrix agent password 1"}).raise_for_status()
+        agent = gateway.post("/api/v1/auth/login", json={
+            "email": agent_email, "password": "matrix agent password 1"}).json()["access_token"]
+        owner = new_client(system_stack, gateway, "Pieter Matrix", [DUPONT, shared["dossier_id"]])
+        owner_token = owner.log_in(gateway)
+        wait_for_thumbnail(gateway, owner_token, own_document["document_id"])
+        other = new_client(system_stack, gateway, "An Matrix", [PEETERS])
+        co_user = new_client(system_stack, gateway, "Luc Matrix", [PEETERS, shared["dossier_id"]])
+        yield Office(
+            gateway=gateway, owner=owner_token, other=other.log_in(gateway),
+            co_user=co_user.log_in(gateway), admin=admin, agent=agent,
+            own={"contract": "C-00417-AUTO", "claim": "S-00417-1", "risk_object": "R-00417-1",
+                 "document": own_document["document_id"]},
+            foreign={"contract": "C-01288-HUUR", "claim": "S-SHARED-1",
+                     "risk_object": "R-01288-1", "document": foreign_document["document_id"]})
+
+
+def wait_for_thumbnail(gateway: httpx.Client, owner: str, document_id: str) -> None:
+    """Images get their thumbnail a moment after they are published."""
+    thumbnail = f"/api/v1/dossiers/{DUPONT}/documents/{document_id}/thumbnail"
+    for _ in range(150):
+        if gateway.get(thumbnail, headers=bearer(owner)).status_code == 200:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the photo got no thumbnail within 15 s")
+
+
+def fill(path: str, dossier_id: str, objects: dict[str, str]) -> str:
+    """`path` with its dossier and object parameters filled in."""
+    filled = path.replace("{dossier_id}", dossier_id)
+    for parameter, kind in OBJECT_PARAMETERS.items():
+        filled = filled.replace("{" + parameter + "}", objects[kind])
+    return filled
+
+
+def problem(response: httpx.Response) -> tuple[int, Any]:
+    """What a refusal tells: its status and problem, less what differs per request."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.status_code, response.text
+    if isinstance(body, dict):
+        body = {key: value for key, value in body.items()
+                if key not in ("instance", "correlation_id", "trace_id")}
+    return response.status_code, body
+
+
+def test_every_route_that_takes_an_id_is_in_the_matrix() -> None:
+    known = {("GET", path) for path in CLIENT_API_READS | CLIENT_PAGES | PUBLIC_ROUTES}
+    known |= {("POST", path) for path in CLIENT_API_WRITES}
+    unlisted = {(method, path) for method, path in id_routes()
+                if (method, path) not in known and not path.startswith("/admin/")}
+    assert unlisted == set(), f"give these routes their matrix expectations: {sorted(unlisted)}"
+
+
+@pytest.mark.parametrize("path", sorted(CLIENT_API_READS))
+def test_a_client_api_read_answers_its_owner_only(office: Office, path: str) -> None:
+    gateway = office.gateway
+    owned = gateway.get(fill(path, DUPONT, office.own), headers=bearer(office.owner))
+    assert owned.status_code == 200, owned.text
+    missing = problem(gateway.get(fill(path, MISSING_DOSSIER, office.own),
+                                  headers=bearer(office.owner)))
+    assert missing[0] == 404
+    for caller in (office.other, office.co_user, office.admin, office.agent):
+        refused = gateway.get(fill(path, DUPONT, office.own), headers=bearer(caller))
+        assert problem(refused) == missing, refused.text
+    assert gateway.get(fill(path, DUPONT, office.own)).status_code == 401
+    if any("{" + parameter + "}" in path for parameter in OBJECT_PARAMETERS):
+        absent = problem(gateway.get(fill(path, DUPONT, dict.fromkeys(office.own, MISSING_ID)),
+                                     headers=bearer(office.owner)))
+        assert absent[0] == 404
+        elsewhere = gateway.get(fill(path, DUPONT, office.foreign), headers=bearer(office.owner))
+        assert problem(elsewhere) == absent, elsewhere.text
+
+
+@pytest.mark.parametrize("path", sorted(CLIENT_API_WRITES))
+def test_a_client_api_write_into_another_dossier_is_refused_and_stores_nothing(
+    office: Office, path: str
+) -> None:
+    gateway = office.gateway
+    before = gateway.get(f"/api/v1/dossiers/{DUPONT}/requests", headers=bearer(office.owner))
+    documents = gateway.get(f"/api/v1/dossiers/{DUPONT}/documents", headers=bearer(office.owner))
+    missing = problem(gateway.post(fill(path, MISSING_DOSSIER, office.own),
+                                   headers=bearer(office.owner), **CLIENT_API_WRITES[path]))
+    assert missing[0] == 404
+    for caller in (office.other, office.co_user, office.admin, office.agent):
+        refused = gateway.post(fill(path, DUPONT, office.own), headers=bearer(caller),
+                               **CLIENT_API_WRITES[path])
+        assert problem(refused) == missing, refused.text
+    assert gateway.post(fill(path, DUPONT, office.own),
+                        **CLIENT_API_WRITES[path]).status_code == 401
+    after = gateway.get(f"/api/v1/dossiers/{DUPONT}/requests", headers=bearer(office.owner))
+    assert after.json() == before.json()
+    assert gateway.get(f"/api/v1/dossiers/{DUPONT}/documents",
+                       headers=bearer(office.owner)).json()["total"] == documents.json()["total"]
+
+
+@pytest.mark.parametrize("path", sorted(CLIENT_PAGES))
+def test_a_client_page_shows_its_owner_only(office: Office, path: str) -> None:
+    gateway = office.gateway
+    address = fill(path, "", office.own)
+
+    def page(token: str | None, query: str = "") -> httpx.Response:
+        cookies = {"mb_access": token} if token else {}
+        return httpx.get(f"{gateway.base_url}{address}{query}", cookies=cookies, timeout=30.0)
+
+    assert page(office.owner).status_code == 200
+    for caller in (office.other, office.co_user):
+        assert page(caller).status_code == 404
+        assert page(caller, f"?dossier={DUPONT}").status_code == 404
+    for staff in (office.admin, office.agent):
+        shown = page(staff)
+        assert shown.status_code in (303, 403, 404)
+        assert "AU-7712.345.219" not in shown.text
+    anonymous = page(None)
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+
+
+def test_no_client_route_or_page_breaks_on_a_hostile_id(office: Office) -> None:
+    gateway = office.gateway
+    paths = sorted(CLIENT_API_READS | CLIENT_PAGES)
+    for path in paths:
+        for hostile in HOSTILE_IDS:
+            address = fill(path, hostile, dict.fromkeys(office.own, hostile))
+            answer = httpx.get(f"{gateway.base_url}{address}", headers=bearer(office.owner),
+                               cookies={"mb_access": office.owner}, timeout=30.0)
+            assert answer.status_code < 500, (address, answer.status_code, answer.text[:200])
+
+
+def admin_routes() -> list[tuple[str, str]]:
+    return sorted((method, path) for method, path in id_routes() if path.startswith("/admin/"))
+
+
+@pytest.mark.parametrize(("method", "path"), admin_routes())
+def test_an_admin_route_refuses_clients_and_strangers_and_never_breaks(
+    office: Office, method: str, path: str
+) -> None:
+    gateway = office.gateway
+    address = re.sub(r"\{[a-z_]+\}", "0" * 32, path)
+    is_api = path.startswith("/admin/api/")
+    for client in (office.owner, office.other):
+        answer = httpx.request(method, f"{gateway.base_url}{address}", headers=bearer(client),
+                               cookies={"mb_access": client}, timeout=30.0)
+        assert answer.status_code == 403, (method, address, answer.status_code)
+    stranger = httpx.request(method, f"{gateway.base_url}{address}", timeout=30.0)
+    assert stranger.status_code == (401 if is_api else 303) or (
+        not is_api and stranger.status_code == 403), (method, address, stranger.status_code)
+    for staff in (office.admin, office.agent):
+        for hostile in ("0" * 32, *HOSTILE_IDS):
+            answer = httpx.request(
+                method, f"{gateway.base_url}{re.sub(r'[{][a-z_]+[}]', hostile, path)}",
+                headers=bearer(staff), cookies={"mb_access": staff}, timeout=30.0)
+            assert answer.status_code < 500, (method, path, hostile, answer.text[:200])
+
+
+def test_a_public_route_answers_hostile_values_without_breaking_or_leaking_files(
+    office: Office,
+) -> None:
+    for path in sorted(PUBLIC_ROUTES):
+        for hostile in (*HOSTILE_IDS, "..%2F..%2F..%2F..%2Fetc%2Fpasswd", "....//....//etc"):
+            address = re.sub(r"[{][a-z_]+[}]", hostile, path)
+            answer = httpx.get(f"{office.gateway.base_url}{address}", timeout=30.0)
+            assert answer.status_code < 500, (address, answer.status_code)
+            assert "root:" not in answer.text, address
