@@ -5,8 +5,13 @@ Anyone may read the client API (/api/openapi.json, /api/docs): the mobile app an
 developers need it. The admin API (/admin/api/v1) names every office operation and its fields;
 it is described only to signed-in staff (/admin/api-docs and its openapi.json, with the web
 session's cookies, which the Swagger page sends along).
+
+The message bus between the services is no client API either: its AsyncAPI document
+(/admin/asyncapi.json) is for signed-in staff too. JSON only: the AsyncAPI renderers load their
+scripts from a CDN, and no installed package ships one.
 """
 
+import asyncio
 from html import escape
 from importlib.resources import files
 from typing import Any
@@ -116,6 +121,18 @@ async def admin_openapi(request: Request, session: PageSession, pages: Pages) ->
     """The admin API's OpenAPI document, for signed-in staff only."""
     staff_only(session)
     return pages.finish(request, JSONResponse(_openapi(request.app, admin=True)))
+
+
+@router.get("/admin/asyncapi.json")
+async def admin_asyncapi(request: Request, session: PageSession, pages: Pages) -> Response:
+    """The message bus's AsyncAPI document (RPC methods and events), for signed-in staff only."""
+    staff_only(session)
+    # Imported here: only this route needs the services' wiring, and building it takes seconds
+    # of CPU the event loop must not wait for (done once, then cached).
+    from services.asyncapi import asyncapi_document
+
+    document = await asyncio.to_thread(asyncapi_document)
+    return pages.finish(request, JSONResponse(document))
 
 
 @router.get("/admin/api-docs")
