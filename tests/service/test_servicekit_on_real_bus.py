@@ -190,9 +190,10 @@ async def test_an_event_body_its_typed_subscriber_cannot_read_is_dead_lettered(
                     handle=record)
     await broker.start()
     await declare_dead_letters(broker)
-    malformed = {"event_id": f"malformed-{unique}", "schema_version": 1}
-    await broker.publish(malformed, exchange="mybroker.events",
-                         routing_key=ThingHappened.routing_key, message_id=malformed["event_id"])
+    malformed_id = f"malformed-{unique}"
+    await broker.publish({"event_id": malformed_id, "schema_version": 1},
+                         exchange="mybroker.events", routing_key=ThingHappened.routing_key,
+                         message_id=malformed_id)
     await broker.publish(ThingHappened(thing_id=f"good-{unique}").model_dump(mode="json"),
                          exchange="mybroker.events", routing_key=ThingHappened.routing_key)
 
@@ -203,7 +204,7 @@ async def test_an_event_body_its_typed_subscriber_cannot_read_is_dead_lettered(
         queue = await channel.get_queue(DEAD_LETTER_QUEUE)
         for _ in range(150):
             message = await queue.get(no_ack=True, fail=False)
-            if message is not None and message.message_id == malformed["event_id"]:
+            if message is not None and message.message_id == malformed_id:
                 dead.append(message.body.decode())
                 break
             await asyncio.sleep(0.1)
