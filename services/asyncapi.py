@@ -14,7 +14,6 @@ import importlib
 import json
 import pkgutil
 import sys
-from functools import cache
 from importlib.metadata import version
 from typing import Any, cast
 
@@ -97,7 +96,6 @@ def _add_replies(document: dict[str, Any], methods: dict[str, RpcMethod[Any, Any
         }
 
 
-@cache
 def asyncapi_document() -> dict[str, Any]:
     """The AsyncAPI 3.0 document of every service's subscribers and published events."""
     brokers = system_brokers()
