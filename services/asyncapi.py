@@ -82,8 +82,10 @@ def _add_replies(document: dict[str, Any], methods: dict[str, RpcMethod[Any, Any
             f"{method.reply.__name__}Envelope", result=(cast(Any, method.reply | None), None),
             error=(RpcErrorBody | None, None))
         schema = envelope.model_json_schema(ref_template=_SCHEMAS)
-        components["schemas"].update(schema.pop("$defs", {}))
-        components["schemas"][envelope.__name__] = schema
+        for name, definition in {**schema.pop("$defs", {}), envelope.__name__: schema}.items():
+            # Schemas are named by model: two different models of one name cannot both be right.
+            if components["schemas"].setdefault(name, definition) != definition:
+                raise ValueError(f"two different models are named {name}")
         message_name = f"{method.queue}:Reply"
         components["messages"][message_name] = {
             "title": message_name,
