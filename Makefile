@@ -17,7 +17,9 @@ help: ## this list
 install: ## create .venv and install what is missing (Debian chromium/RabbitMQ as root)
 	deploy/local/bootstrap.sh
 
-lock: .venv/.installed ## after changing pyproject.toml: requirements/*.txt again (LOCK_ARGS=--upgrade)
+# Not after .venv/.installed: that installs the lock, which may be stale or mid-merge here.
+lock: ## after changing pyproject.toml: requirements/*.txt again (LOCK_ARGS=--upgrade)
+	test -x $(PY) || deploy/local/bootstrap.sh
 	$(PY) -m deploy.lock $(LOCK_ARGS)
 
 dev: .venv/.installed ## the whole stack with a demo office; prints URLs and logins; Ctrl-C stops it

@@ -12,6 +12,7 @@ of the pyproject lists it was made from: tests/deploy/test_lock.py recomputes it
 """
 
 import hashlib
+import importlib.util
 import json
 import re
 import subprocess
@@ -33,6 +34,7 @@ PLATFORM = "x86_64-manylinux_2_28"
 DIGEST_LINE = "# pyproject-sha256: "
 # a virtualenv's own installers and the project itself: installed, never locked
 UNLOCKED = frozenset({"pip", "setuptools", "wheel", "mybroker"})
+CONFLICT = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
 
 
@@ -143,6 +145,9 @@ def extraneous(lock_text: str, present: Mapping[str, str]) -> list[str]:
 def compile_lock(pyproject: Mapping[str, Any], lock: Lock, uv_options: Sequence[str]) -> None:
     """Rewrite the lock with uv from PyPI (needs the network). uv keeps the versions the lock
     already has where pyproject.toml allows them; `--upgrade` in uv_options takes the newest."""
+    if lock.path.exists() and CONFLICT.search(lock.path.read_text()):
+        # both sides of a merge changed it: uv cannot read it, so it resolves from pyproject alone
+        lock.path.unlink()
     command = [sys.executable, "-m", "uv", "pip", "compile", "pyproject.toml",
                "--generate-hashes", "--python-version", PYTHON_VERSION,
                "--python-platform", PLATFORM, "--custom-compile-command", "make lock",
@@ -158,6 +163,15 @@ def compile_lock(pyproject: Mapping[str, Any], lock: Lock, uv_options: Sequence[
                          + lock.path.read_text())
 
 
+def ensure_uv(pyproject: Mapping[str, Any]) -> None:
+    """Install uv at pyproject's pin when this environment lacks it (a virtualenv made before uv
+    was a dev dependency, or from a lock that a merge left unreadable)."""
+    if importlib.util.find_spec("uv") is None:
+        [pin] = [line for line in declared(pyproject, DEV.extras)
+                 if canonicalize_name(Requirement(line).name) == "uv"]
+        subprocess.run([sys.executable, "-m", "pip", "install", pin], check=True)  # noqa: S603
+
+
 def main() -> None:
     """Rewrite every lock file from pyproject.toml; arguments go to `uv pip compile`.
     `--extraneous LOCK` only prints the installed packages LOCK lacks (for bootstrap.sh)."""
@@ -166,6 +180,7 @@ def main() -> None:
             print(name)
         return
     pyproject = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())
+    ensure_uv(pyproject)
     for lock in LOCKS:
         lock.path.parent.mkdir(exist_ok=True)
         compile_lock(pyproject, lock, sys.argv[1:])
