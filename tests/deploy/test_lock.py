@@ -4,22 +4,28 @@ Offline: nothing here resolves or downloads."""
 
 import copy
 import re
+import subprocess
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from deploy import lock as lock_module
 from deploy.lock import (
     DEV,
     LOCKS,
     PYTHON_VERSION,
     RUNTIME,
     Lock,
+    compile_lock,
+    digest,
     disagreements,
     drift,
     installed,
     pins,
     problems,
+    recorded_digest,
 )
 from tests.deploy.manifests import REPOSITORY
 
@@ -131,3 +137,33 @@ def test_bootstrap_make_and_the_image_install_from_the_locks_with_hashes() -> No
     makefile = (REPOSITORY / "Makefile").read_text()
     assert ".venv/.installed: pyproject.toml requirements/dev.txt" in makefile
     assert "\t$(PY) -m deploy.lock $(LOCK_ARGS)\n" in makefile
+
+
+def test_make_lock_heads_each_lock_with_its_digest_and_reads_past_merge_conflicts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make lock` with uv replaced by a recorder: no network, the same commands."""
+    monkeypatch.setattr(lock_module, "REPOSITORY", tmp_path)
+    (tmp_path / "requirements").mkdir()
+    DEV.path.write_text("<<<<<<< HEAD\nfastapi==1.0 \\\n=======\nfastapi==2.0 \\\n>>>>>>> other\n")
+    seen: list[tuple[list[str], bool]] = []
+
+    def uv(command: list[str], cwd: Path, check: bool) -> None:
+        output = cwd / command[command.index("--output-file") + 1]
+        seen.append((command, output.exists()))
+        output.write_text("fastapi==0.1 \\\n    --hash=sha256:00\n")
+
+    monkeypatch.setattr(subprocess, "run", uv)
+    pyproject = _pyproject()
+    for lock in LOCKS:
+        compile_lock(pyproject, lock, ["--upgrade"])
+    (dev_command, dev_existed), (runtime_command, _) = seen
+    assert not dev_existed  # the conflicted lock was dropped, not handed to uv
+    assert dev_command[dev_command.index("--python-version") + 1] == PYTHON_VERSION
+    assert "--generate-hashes" in dev_command and "--upgrade" in dev_command
+    assert dev_command[dev_command.index("--extra") + 1] == "dev"
+    assert runtime_command[runtime_command.index("--constraint") + 1] == "requirements/dev.txt"
+    assert "--extra" not in runtime_command
+    for lock in LOCKS:
+        text = lock.path.read_text()
+        assert text.endswith("fastapi==0.1 \\\n    --hash=sha256:00\n")
+        assert recorded_digest(text) == digest(pyproject, lock.extras)
