@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what MyBroker needs on a Debian 12 machine without a container engine:
 # the Python virtualenv (.venv, the project editable with its dev extras), pdf.js for the
-# document viewer (deploy/vendor-pdfjs.sh, with npm), and, as root, the Debian packages chromium
+# document viewer (deploy/vendor-pdfjs.sh, with npm), axe-core for the accessibility tests
+# (deploy/vendor-axe.sh, with npm), and, as root, the Debian packages chromium
 # (browser tests), LibreOffice without GUI (documents shown as PDF), npm (to fetch pdf.js) and
 # rabbitmq-server (when no RabbitMQ is running).
 # Idempotent: a second run only checks. `make install` runs it; `make dev` / `make test` too.
@@ -65,6 +66,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 # --- pdf.js for the document viewer (served from the gateway's /static, not committed) -----
 deploy/vendor-pdfjs.sh
+# --- axe-core for the accessibility browser tests (tests/browser/vendor, not committed) ------
+deploy/vendor-axe.sh
 log "ready: .venv ($(.venv/bin/python --version)), chromium $(
   /usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), $(soffice --version 2>/dev/null \
   | awk '{print $1, $2}')"
