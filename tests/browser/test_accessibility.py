@@ -191,39 +191,48 @@ def test_every_page_has_no_serious_or_critical_axe_violation(
 
 
 # What the focused element is, and whether a sighted keyboard user sees where the focus is: the
-# element is not transparent (nor inside something transparent) and draws a ring.
+# element is not transparent (nor inside something transparent) and draws a ring. A transparent
+# input drawn by its label (the phone's menu toggle) shows its focus on the label.
 FOCUSED = """() => {
-  const e = document.activeElement, style = getComputedStyle(e);
-  if (e === document.body) { return {href: "", text: "", what: "", seen: true}; }  // wrapped
-  let opacity = 1;
-  for (let node = e; node instanceof Element; node = node.parentElement) {
-    opacity *= parseFloat(getComputedStyle(node).opacity);
-  }
-  const box = e.getBoundingClientRect();
-  return {href: e.href || "", text: e.innerText || "", what: e.outerHTML.slice(0, 120),
-          seen: opacity > 0 && box.width > 0 && box.height > 0
+  const e = document.activeElement;
+  if (e === document.body) { return {id: "", href: "", text: "", what: "", seen: true}; }
+  const opacity = element => {
+    let product = 1;
+    for (let node = element; node instanceof Element; node = node.parentElement) {
+      product *= parseFloat(getComputedStyle(node).opacity);
+    }
+    return product;
+  };
+  const shown = opacity(e) === 0 && e.labels && e.labels.length ? e.labels[0] : e;
+  const style = getComputedStyle(shown), box = shown.getBoundingClientRect();
+  return {id: e.id, href: e.href || "", text: e.innerText || "", what: e.outerHTML.slice(0, 120),
+          seen: opacity(shown) > 0 && box.width > 0 && box.height > 0
                 && ((style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0)
                     || style.boxShadow !== "none")};
 }"""
 
 
-def _tab_to(page: Page, path: str, text: str = "") -> None:
-    """Press Tab until a link to `path` (holding `text`) has the focus; every stop must show."""
+def _tab_to(page: Page, path: str, text: str = "", *, open_menu: bool = False) -> None:
+    """Press Tab until a link to `path` (holding `text`) has the focus; every stop must show.
+    With `open_menu`, Space opens the folded menu when the Tab reaches its toggle (a phone)."""
     for _ in range(60):
         page.keyboard.press("Tab")
         focused = page.evaluate(FOCUSED)
         assert focused["seen"], f"the focus is on something not shown: {focused['what']}"
+        if open_menu and focused["id"] == "menu-toggle":
+            page.keyboard.press("Space")
         if focused["href"] and urlsplit(focused["href"]).path == path and text in focused["text"]:
             return
     raise AssertionError(f"no link to {path} {text!r} within 60 presses of Tab on {page.url}: "
                          + page.inner_text("main"))
 
 
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_a_client_walks_from_login_to_a_document_with_the_keyboard_alone(
-    browser: Browser, system_stack: SystemStack, seeded: Seeded,
+    browser: Browser, system_stack: SystemStack, seeded: Seeded, viewport: str,
 ) -> None:
     # Messages have no page yet (only the JSON API): the walk ends at a document of a contract.
-    page = browser.new_page(locale="nl-BE", viewport=VIEWPORTS["desktop"])  # type: ignore[arg-type]
+    page = browser.new_page(locale="nl-BE", viewport=VIEWPORTS[viewport])  # type: ignore[arg-type]
     try:
         page.goto(f"{system_stack.gateway_url}/login")
         for _ in range(20):
@@ -236,7 +245,7 @@ def test_a_client_walks_from_login_to_a_document_with_the_keyboard_alone(
         page.keyboard.press("Enter")
         page.wait_for_url(lambda url: "/login" not in url)
 
-        _tab_to(page, "/contracts")
+        _tab_to(page, "/contracts", open_menu=viewport == "phone")
         page.keyboard.press("Enter")
         expect(page.get_by_role("heading", name="Mijn contracten")).to_be_visible()
         _tab_to(page, f"/contracts/{CONTRACT_ID}")
