@@ -55,6 +55,7 @@ NOT_PAGES = {
     "/metrics": "Prometheus' text for the scraper",
 }
 API_PREFIXES = ("/api/v1/", "/admin/api/v1/", "/health")
+ERROR_PAGE = "/no-such-page"  # no route: what every unknown address shows
 RUN_AXE = """async () => {
   const results = await axe.run(document, {resultTypes: ["violations"]});
   return results.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
@@ -69,9 +70,9 @@ def page_paths() -> list[str]:
                    and path not in NOT_PAGES})
 
 
-# Its form needs an account locked by failed logins: the page is checked in the state of a link
-# that is unknown (404), which shows the same layout with the message instead of the form.
-WITHOUT_TOKEN = {"/unlock"}
+# Pages checked in a refusal: path -> why. /unlock's form needs an account locked by failed
+# logins: it is checked as an unknown link shows it (the same layout, a message for the form).
+REFUSALS = {"/unlock": "an unknown link", ERROR_PAGE: "the error page of an unknown address"}
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ def test_every_page_has_no_serious_or_critical_axe_violation(
 ) -> None:
     assert AXE.is_file(), "run deploy/vendor-axe.sh (bootstrap.sh does)"
     base = system_stack.gateway_url
-    paths = page_paths()
+    paths = [*page_paths(), ERROR_PAGE]
     assert {"/login", "/contracts/{contract_id}", "/admin"} <= set(paths)  # the walk works
     page = context.new_page()
     found: dict[str, list[dict[str, Any]]] = {}
@@ -167,7 +168,7 @@ def test_every_page_has_no_serious_or_critical_axe_violation(
         answer = page.goto(url + seeded.queries.get(path, ""))
         page.set_extra_http_headers({})
         assert answer is not None, path
-        assert answer.ok or path in WITHOUT_TOKEN, (path, answer.status)
+        assert answer.ok or path in REFUSALS, (path, answer.status)
         assert "text/html" in answer.headers["content-type"], (path, "is no page: NOT_PAGES?")
         if urlsplit(page.url).path == "/login" and path != "/login":
             return False
