@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Installs what MyBroker needs on a Debian 12 machine without a container engine:
 # the Python virtualenv (.venv, the project editable with its dev extras), pdf.js for the
-# document viewer (deploy/vendor-pdfjs.sh, with npm), axe-core for the accessibility tests
-# (deploy/vendor-axe.sh, with npm), and, as root, the Debian packages chromium
+# document viewer (deploy/vendor-pdfjs.sh, with npm), and, as root, the Debian packages chromium
 # (browser tests), LibreOffice without GUI (documents shown as PDF), npm (to fetch pdf.js) and
 # rabbitmq-server (when no RabbitMQ is running).
 # Idempotent: a second run only checks. `make install` runs it; `make dev` / `make test` too.
