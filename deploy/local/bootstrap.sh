@@ -80,6 +80,8 @@ fi
 echo "$wanted" > "$stamp"
 # --- pdf.js for the document viewer (served from the gateway's /static, not committed) -----
 deploy/vendor-pdfjs.sh
+# --- axe-core for the accessibility browser tests (tests/browser/vendor, not committed) ------
+deploy/vendor-axe.sh
 log "ready: .venv ($(.venv/bin/python --version)), chromium $(
   /usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), $(soffice --version 2>/dev/null \
   | awk '{print $1, $2}')"
