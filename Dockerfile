@@ -12,7 +12,7 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 # --- pdfjs: pdf.js for the document viewer, from the npm registry with npm (pinned + hashed) ------
 FROM ${NODE_IMAGE} AS pdfjs
 WORKDIR /src
-COPY deploy/vendor-pdfjs.sh deploy/
+COPY deploy/vendor-pdfjs.sh deploy/npm-package.sh deploy/
 RUN mkdir -p gateway && deploy/vendor-pdfjs.sh /pdfjs
 
 # --- build: a virtualenv with the project and its dependencies (wheels only, no compiler kept) ---
