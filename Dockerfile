@@ -12,7 +12,7 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 # --- pdfjs: pdf.js for the document viewer, from the npm registry with npm (pinned + hashed) ------
 FROM ${NODE_IMAGE} AS pdfjs
 WORKDIR /src
-COPY deploy/vendor-pdfjs.sh deploy/
+COPY deploy/vendor-pdfjs.sh deploy/npm-package.sh deploy/
 RUN mkdir -p gateway && deploy/vendor-pdfjs.sh /pdfjs
 
 # --- build: a virtualenv with the project and its dependencies (wheels only, no compiler kept) ---
@@ -20,11 +20,11 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
 RUN python -m venv /opt/venv
-# Dependencies first: this layer is reused as long as pyproject.toml does not change.
+# Dependencies first, from the lock (`make lock`): the versions and file hashes CI tested; this
+# layer is reused as long as requirements/runtime.txt does not change.
+COPY requirements/runtime.txt ./requirements/
+RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: -r requirements/runtime.txt
 COPY pyproject.toml README.md LICENSE ./
-RUN mkdir -p libs services gateway \
-    && /opt/venv/bin/pip install --only-binary=:all: . \
-    && /opt/venv/bin/pip uninstall -y mybroker
 COPY libs ./libs
 COPY services ./services
 COPY gateway ./gateway

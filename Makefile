@@ -6,16 +6,21 @@ STACK := $(PY) -m deploy.local.stack
 PYTEST := $(PY) -m pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev infra test lint unit service system browser bench clean secrets
+.PHONY: help install lock dev infra test lint unit service system browser bench clean secrets
 
 help: ## this list
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-.venv/.installed: pyproject.toml deploy/local/bootstrap.sh
+.venv/.installed: pyproject.toml requirements/dev.txt deploy/local/bootstrap.sh
 	deploy/local/bootstrap.sh
 
 install: ## create .venv and install what is missing (Debian chromium/RabbitMQ as root)
 	deploy/local/bootstrap.sh
+
+# Not after .venv/.installed: that installs the lock, which may be stale or mid-merge here.
+lock: ## after changing pyproject.toml: requirements/*.txt again (LOCK_ARGS=--upgrade)
+	test -x $(PY) || deploy/local/bootstrap.sh
+	$(PY) -m deploy.lock $(LOCK_ARGS)
 
 dev: .venv/.installed ## the whole stack with a demo office; prints URLs and logins; Ctrl-C stops it
 	$(STACK) dev

@@ -7,6 +7,7 @@
 # Idempotent: a target that already holds this version is left as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. deploy/npm-package.sh
 
 VERSION=6.5.438
 INTEGRITY="sha512-vg8Pw1x+AFKy4AMDvhuWl5cOYV8d698UoEANoFFhc79hqXDnZQqnOXoxw3HG907WHOg1JYOvLhP756boddFxpA=="
@@ -17,15 +18,7 @@ if [ "$(cat "$target/VERSION" 2>/dev/null)" = "$VERSION" ]; then
 fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-(cd "$work" && npm pack --silent "pdfjs-dist@$VERSION" >/dev/null)
-tarball="$work/pdfjs-dist-$VERSION.tgz"
-actual="sha512-$(node -e 'process.stdout.write(require("crypto").createHash("sha512")
-  .update(require("fs").readFileSync(process.argv[1])).digest("base64"))' "$tarball")"
-if [ "$actual" != "$INTEGRITY" ]; then
-  echo "pdfjs-dist $VERSION: the tarball does not match the pinned hash" >&2
-  exit 1
-fi
-tar -xzf "$tarball" -C "$work"
+npm_package_unpacked pdfjs-dist "$VERSION" "$INTEGRITY" "$work"
 # The legacy build: the phones of clients run browsers a few versions behind the newest.
 # cmaps, standard fonts, wasm decoders (and their no-wasm fallbacks) and colour profiles are
 # fetched by pdf.js on demand for the PDFs that need them.
@@ -35,8 +28,5 @@ cp "$work/package/legacy/build/pdf.min.mjs" "$work/package/legacy/build/pdf.work
    "$work/package/LICENSE" "$staged/"
 cp -r "$work/package/cmaps" "$work/package/standard_fonts" "$work/package/wasm" \
    "$work/package/iccs" "$staged/"
-echo "$VERSION" > "$staged/VERSION"
-rm -rf "$target"
-mkdir -p "$(dirname "$target")"
-mv "$staged" "$target"
+npm_folder_installed "$staged" "$target" "$VERSION"
 echo "[vendor-pdfjs] pdfjs-dist $VERSION in $target"

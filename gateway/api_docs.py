@@ -5,8 +5,14 @@ Anyone may read the client API (/api/openapi.json, /api/docs): the mobile app an
 developers need it. The admin API (/admin/api/v1) names every office operation and its fields;
 it is described only to signed-in staff (/admin/api-docs and its openapi.json, with the web
 session's cookies, which the Swagger page sends along).
+
+The message bus between the services is no client API either: its AsyncAPI document
+(/admin/asyncapi.json) is for signed-in staff too. JSON only: the AsyncAPI renderers load their
+scripts from a CDN, and no installed package ships one.
 """
 
+import asyncio
+import sys
 from html import escape
 from importlib.resources import files
 from typing import Any
@@ -24,6 +30,7 @@ _SCHEMA_REF = "#/components/schemas/"
 # fastapi-offline ships Swagger UI 5 (it draws OpenAPI 3.1, which FastAPI writes); only its
 # static files are used.
 SWAGGER_DIR = files("fastapi_offline") / "static"
+ASYNCAPI_SECONDS = 60.0  # generating the bus's document takes a few seconds of CPU
 ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css"}
 # Scripts, styles and fetches from this gateway only; Swagger UI sets inline style attributes
 # and draws icons from data: URLs.
@@ -37,6 +44,7 @@ _PAGE = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <link rel="stylesheet" href="/api/docs/assets/swagger-ui.css">
+<link rel="stylesheet" href="/static/api-docs.css">
 <link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 </head>
 <body>
@@ -116,6 +124,38 @@ async def admin_openapi(request: Request, session: PageSession, pages: Pages) ->
     """The admin API's OpenAPI document, for signed-in staff only."""
     staff_only(session)
     return pages.finish(request, JSONResponse(_openapi(request.app, admin=True)))
+
+
+async def _asyncapi(app: FastAPI) -> bytes:
+    """The bus's AsyncAPI document, generated once per app by `python -m services.asyncapi` in a
+    child process: the services' wiring (its imports, what building it logs) stays out of the
+    gateway's process, and the event loop does not wait for it."""
+    state = app.state.__dict__
+    async with state.setdefault("asyncapi_lock", asyncio.Lock()):
+        if "asyncapi" not in state:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "services.asyncapi",
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            try:
+                document, errors = await asyncio.wait_for(process.communicate(),
+                                                          ASYNCAPI_SECONDS)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+                raise
+            if process.returncode != 0:
+                raise RuntimeError(f"services.asyncapi failed: {errors.decode()[-2000:]}")
+            state["asyncapi"] = document
+    cached: bytes = state["asyncapi"]
+    return cached
+
+
+@router.get("/admin/asyncapi.json")
+async def admin_asyncapi(request: Request, session: PageSession, pages: Pages) -> Response:
+    """The message bus's AsyncAPI document (RPC methods and events), for signed-in staff only."""
+    staff_only(session)
+    return pages.finish(request, Response(await _asyncapi(request.app),
+                                          media_type="application/json"))
 
 
 @router.get("/admin/api-docs")

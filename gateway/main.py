@@ -26,6 +26,7 @@ from gateway.api import (
 )
 from gateway.api import auth as auth_routes
 from gateway.api.admin_accounts import router as admin_accounts_router
+from gateway.api.admin_mails import router as admin_mails_router
 from gateway.api.eid import router as eid_router
 from gateway.api.registration import router as registration_router
 from gateway.config import GatewaySettings
@@ -44,6 +45,7 @@ from gateway.tokens import (
 from gateway.web import admin_list_pages, document_pages, dossier_pages, pages
 from gateway.web.access_pages import router as access_pages_router
 from gateway.web.admin_document_pages import router as admin_document_pages_router
+from gateway.web.admin_mail_pages import router as admin_mail_pages_router
 from gateway.web.admin_pages import router as admin_pages_router
 from gateway.web.eid_pages import router as eid_pages_router
 from gateway.web.registration_pages import router as registration_pages_router
@@ -173,6 +175,8 @@ def create_app(
     app.include_router(api_docs.router)  # public client API docs, staff-only admin docs
     app.include_router(document_pages.router)
     app.include_router(admin_document_pages_router)  # the staff's upload page
+    for router in (admin_mails_router, admin_mail_pages_router):  # uncertain mails
+        app.include_router(router)
     for access_router in (access_pages_router, registration_router, admin_accounts_router,
                           registration_pages_router, eid_router, eid_pages_router,
                           admin_pages_router, admin_list_pages.router):  # access and accounts

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what MyBroker needs on a Debian 12 machine without a container engine:
-# the Python virtualenv (.venv, the project editable with its dev extras), pdf.js for the
-# document viewer (deploy/vendor-pdfjs.sh, with npm), and, as root, the Debian packages chromium
-# (browser tests), LibreOffice without GUI (documents shown as PDF), npm (to fetch pdf.js) and
-# rabbitmq-server (when no RabbitMQ is running).
+# the Python virtualenv (.venv: the hash-checked lock requirements/dev.txt, then the project
+# editable), pdf.js for the document viewer (deploy/vendor-pdfjs.sh, with npm), and, as root, the
+# Debian packages chromium (browser tests), LibreOffice without GUI (documents shown as PDF),
+# npm (to fetch pdf.js) and rabbitmq-server (when no RabbitMQ is running).
 # Idempotent: a second run only checks. `make install` runs it; `make dev` / `make test` too.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -49,22 +49,39 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- Python virtualenv ---------------------------------------------------------------------
+# The dependencies come from the lock (requirements/dev.txt, `make lock`): exact versions and
+# the sha256 of every file, the bytes CI and the images install too. The stamp holds the hash of
+# the lock and of pyproject.toml, so a changed lock (a pull, `make lock`) installs again.
 stamp=.venv/.installed
+lock=requirements/dev.txt
 if [ ! -x .venv/bin/python ]; then
   log "creating .venv with $("$PYTHON" --version)"
   "$PYTHON" -m venv .venv
 fi
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  log "pip install -e .[dev] (output in .venv/pip-install.log)"
-  if ! .venv/bin/python -m pip install --disable-pip-version-check -e ".[dev]" \
+wanted="$(cat "$lock" pyproject.toml | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  log "pip install --require-hashes -r $lock, then -e . (output in .venv/pip-install.log)"
+  if ! { .venv/bin/python -m pip install --disable-pip-version-check --require-hashes \
+           -r "$lock" \
+         && .venv/bin/python -m pip install --disable-pip-version-check --no-deps -e .; } \
       > .venv/pip-install.log 2>&1; then
     tail -n 30 .venv/pip-install.log >&2
     exit 1
   fi
-  touch "$stamp"
+  # A dependency dropped from the lock leaves the virtualenv too: tests see what CI sees.
+  mapfile -t dropped < <(.venv/bin/python -m deploy.lock --extraneous "$lock")
+  if [ ${#dropped[@]} -gt 0 ]; then
+    log "pip uninstall ${dropped[*]} (no longer in $lock)"
+    .venv/bin/python -m pip uninstall --disable-pip-version-check -y "${dropped[@]}" \
+      >> .venv/pip-install.log 2>&1
+  fi
 fi
+# Written also when nothing was installed: its time tells make the check is done.
+echo "$wanted" > "$stamp"
 # --- pdf.js for the document viewer (served from the gateway's /static, not committed) -----
 deploy/vendor-pdfjs.sh
+# --- axe-core for the accessibility browser tests (tests/browser/vendor, not committed) ------
+deploy/vendor-axe.sh
 log "ready: .venv ($(.venv/bin/python --version)), chromium $(
   /usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), $(soffice --version 2>/dev/null \
   | awk '{print $1, $2}')"

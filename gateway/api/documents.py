@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 from gateway.deps import CurrentCaller, GrantedDossier, ObjectIdPath, Rpc, State
 from gateway.downloads import open_and_stream
 from gateway.streaming import UploadLimits, receive_uploads, store_upload
-from libs.contracts import documents, signing
+from libs.contracts import documents, requests, signing
 from libs.contracts.auth import AccessClaims
 from libs.servicekit.errors import Invalid
 
@@ -55,7 +55,11 @@ async def attach_documents(
     dossier_id: GrantedDossier, request: Request, claims: CurrentCaller, rpc: Rpc, state: State
 ) -> documents.DocumentList:
     """A client attaches files in a context of their dossier (multipart: `file` up to 10
-    times, `context`, `title`): 2 MB each, 10 MB together, refused (413) mid-stream."""
+    times, `context`, `title`): 2 MB each, 10 MB together, refused (413) mid-stream; a burst of
+    uploads, then 429 with Retry-After (the account's window is kept by the requests service,
+    asked before the body is read)."""
+    await rpc.call(requests.ADMIT_ATTACHMENT, requests.AdmitAttachmentRequest(
+        caller=claims.caller(), dossier_id=dossier_id))
     settings = state.settings
     uploads = await receive_uploads(request, memory_bytes=settings.upload_memory_bytes,
                                     limits=UploadLimits(

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 from libs.contracts.caller import Caller
 from libs.contracts.envelope import Event
 from libs.contracts.ids import DossierId
-from libs.contracts.rpc import RpcMethod
+from libs.contracts.rpc import Ack, RpcMethod
 from libs.contracts.shown_names import GivenName, ShownName
 
 
@@ -45,8 +45,17 @@ class RequestList(BaseModel):
     requests: list[RequestPublic]
 
 
+class AdmitAttachmentRequest(BaseModel):
+    """Before a client's upload is read: may this account attach files now? (RATE_LIMITED with
+    `retry_after` in seconds when not.)"""
+
+    caller: Caller
+    dossier_id: DossierId
+
+
 SEND_MESSAGE = RpcMethod("requests.rpc.send_message", SendMessageRequest, RequestPublic)
 LIST_REQUESTS = RpcMethod("requests.rpc.list_requests", ListRequestsQuery, RequestList)
+ADMIT_ATTACHMENT = RpcMethod("requests.rpc.admit_attachment", AdmitAttachmentRequest, Ack)
 
 
 class RequestSubmitted(Event):

@@ -1,8 +1,8 @@
 """RabbitMQ topology: the events exchange, per-consumer durable queues with dead-lettering."""
 
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar, cast
 
 from faststream import AckPolicy
 from faststream.rabbit import (
@@ -95,16 +95,7 @@ def subscribe_event(
     MAX_DELIVERIES the queue dead-letters it. `handle` must be idempotent (see inbox.Inbox).
     """
 
-    @broker.subscriber(
-        consumer_queue(consumer, purpose, event_type.routing_key),
-        EVENTS,
-        channel=Channel(prefetch_count=prefetch),
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        title=f"{consumer}.{purpose}",
-        description=event_type.__doc__,
-    )
-    async def _consume(body: dict[str, Any], message: RabbitMessage) -> None:
-        event = event_type.model_validate(body)
+    async def consume(event: Event, message: RabbitMessage) -> None:
         queue = f"{consumer}.{purpose}"
         if event.occurred_at.tzinfo is not None:
             event_lag_seconds.labels(queue).observe(
@@ -118,9 +109,42 @@ def subscribe_event(
                                   "messaging.message.id": event.event_id}):
                 log.info("handling event", routing_key=event_type.routing_key,
                          event_id=event.event_id)
-                await handle(event)
+                await handle(cast(EventT, event))
             outcome = "ok"
         finally:
             correlation_id.reset(token)
             events_consumed.labels(queue, outcome).inc()
             event_handle_seconds.labels(queue).observe(time.perf_counter() - started)
+
+    # faststream validates the body into the handler's annotated type and documents that type's
+    # schema (AsyncAPI): the annotation must be the concrete event class, known only here. A
+    # body that does not validate fails the delivery like any error (requeued, then dead-lettered).
+    consume.__annotations__["event"] = event_type
+    broker.subscriber(
+        consumer_queue(consumer, purpose, event_type.routing_key),
+        EVENTS,
+        channel=Channel(prefetch_count=prefetch),
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        title=f"{consumer}.{purpose}",
+        description=event_type.__doc__,
+    )(consume)
+
+
+def declare_emitted_events(
+    broker: RabbitBroker, *, producer: str, events: Sequence[type[Event]]
+) -> None:
+    """Declare the events `producer` publishes (through its outbox) on the events exchange.
+
+    The outbox relay publishes by routing key; these declarations are what the AsyncAPI document
+    lists as the service's sent messages, with each event's schema.
+    """
+    for event_type in events:
+        broker.publisher(
+            exchange=EVENTS,
+            routing_key=event_type.routing_key,
+            persist=True,
+            mandatory=False,  # as the relay publishes: an event nobody consumes yet is dropped
+            title=f"{producer}:{event_type.routing_key}",
+            description=event_type.__doc__,
+            schema=event_type,
+        )

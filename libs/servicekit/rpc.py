@@ -9,7 +9,8 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
@@ -18,7 +19,9 @@ from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
 from faststream.rabbit.annotations import RabbitMessage
 from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Histogram
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, GetJsonSchemaHandler, ValidationError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from libs.contracts.errors import ErrorCode
 from libs.contracts.rpc import ReplyT, RequestT, RpcEnvelope, RpcErrorBody, RpcMethod
@@ -51,6 +54,19 @@ def _invalid_fields(error: ValidationError) -> dict[str, str]:
     return {".".join(str(part) for part in e["loc"]) or "body": e["msg"] for e in error.errors()}
 
 
+@dataclass(frozen=True)
+class DocumentedAs:
+    """Annotation metadata: a value validated as it is but described by `model`'s schema."""
+
+    model: type[BaseModel]
+
+    def __get_pydantic_json_schema__(
+        self, _: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The model's schema, its nested models referenced the way pydantic does it."""
+        return handler(self.model.__pydantic_core_schema__)
+
+
 def serve_rpc(
     broker: RabbitBroker,
     method: RpcMethod[RequestT, ReplyT],
@@ -60,14 +76,7 @@ def serve_rpc(
 ) -> None:
     """Answer `method` with `handle`; typed errors travel back instead of a reply."""
 
-    @broker.subscriber(
-        RabbitQueue(method.queue, durable=True),
-        channel=Channel(prefetch_count=prefetch),
-        ack_policy=AckPolicy.ACK,
-        title=method.queue,
-        description=handle.__doc__,
-    )
-    async def _answer(body: dict[str, Any], message: RabbitMessage) -> dict[str, Any]:
+    async def answer(body: dict[str, Any], message: RabbitMessage) -> dict[str, Any]:
         token = correlation_id.set(message.headers.get(CORRELATION_HEADER))
         started = time.perf_counter()
         with span(f"rpc {method.queue}", SpanKind.SERVER, parent=message.headers,
@@ -96,6 +105,21 @@ def serve_rpc(
         rpc_handled.labels(method.queue, outcome).inc()
         rpc_handle_seconds.labels(method.queue).observe(time.perf_counter() - started)
         return envelope.model_dump(mode="json")
+
+    # The body is validated here, not by faststream, so an invalid request gets a typed INVALID
+    # reply instead of none; the annotation still gives the AsyncAPI document the request's schema.
+    answer.__annotations__["body"] = Annotated[
+        dict[str, Any],
+        DocumentedAs(method.request),
+        Field(title=method.request.__name__),
+    ]
+    broker.subscriber(
+        RabbitQueue(method.queue, durable=True),
+        channel=Channel(prefetch_count=prefetch),
+        ack_policy=AckPolicy.ACK,
+        title=method.queue,
+        description=handle.__doc__,
+    )(answer)
 
 
 class RpcClient:

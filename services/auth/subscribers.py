@@ -3,6 +3,7 @@
 from faststream.rabbit import RabbitBroker
 
 from libs.contracts import account_lists, auth, lockout
+from libs.servicekit.bus import declare_emitted_events
 from libs.servicekit.rpc import serve_rpc
 from services.auth.account_lists import AccountListHandlers
 from services.auth.accounts import AccountHandlers
@@ -13,6 +14,14 @@ from services.auth.logins import LoginHandlers
 from services.auth.password_resets import PasswordHandlers
 from services.auth.registrations import RegistrationHandlers
 
+SERVICE = "auth"
+# Every event the service's outbox publishes: the AsyncAPI document lists these as sent.
+EMITS = (
+    auth.InvitationCreated, auth.SessionRevoked, auth.PasswordResetRequested,
+    auth.PasswordChanged, auth.RegistrationConfirmationRequested, auth.RegistrationDecided,
+    auth.EidLinked, auth.EidLinkRefused, lockout.LoginLockedOut, auth.GrantRevoked,
+)
+
 
 def register(
     broker: RabbitBroker, handlers: AuthHandlers, logins: LoginHandlers,
@@ -21,6 +30,7 @@ def register(
     lists: AccountListHandlers, audit_log: AuditLogHandlers, *, prefetch: int,
 ) -> None:
     """Wire every RPC method of the service (auth consumes no events)."""
+    declare_emitted_events(broker, producer=SERVICE, events=EMITS)
     serve_rpc(broker, auth.CREATE_STAFF, handlers.create_staff, prefetch=prefetch)
     serve_rpc(broker, auth.INVITE_CLIENT, handlers.invite_client, prefetch=prefetch)
     serve_rpc(broker, auth.LOOK_UP_INVITATION, handlers.look_up_invitation, prefetch=prefetch)

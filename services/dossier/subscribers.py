@@ -3,15 +3,25 @@
 from faststream.rabbit import RabbitBroker
 
 from libs.contracts import dossier
+from libs.servicekit.bus import declare_emitted_events
 from libs.servicekit.rpc import serve_rpc
 from services.dossier.consultation import DossierConsultation
 from services.dossier.handlers import DossierHandlers
 from services.dossier.references import DossierReferences
 
+SERVICE = "dossier"
+# Every event the service's outbox publishes: the AsyncAPI document lists these as sent.
+EMITS = (
+    dossier.DossierImported, dossier.DossierChanged, dossier.PersonChanged,
+    dossier.RiskObjectChanged, dossier.ContractChanged, dossier.ClaimChanged,
+    dossier.InvoiceChanged,
+)
+
 
 def register(broker: RabbitBroker, handlers: DossierHandlers, consultation: DossierConsultation,
              references: DossierReferences, *, prefetch: int) -> None:
     """Wire every RPC method and event subscription of the service."""
+    declare_emitted_events(broker, producer=SERVICE, events=EMITS)
     serve_rpc(broker, dossier.IMPORT_DOSSIER, handlers.import_dossier, prefetch=prefetch)
     serve_rpc(broker, dossier.UPSERT_DOSSIER, handlers.upsert_dossier, prefetch=prefetch)
     serve_rpc(

@@ -26,6 +26,17 @@ class NotifierSettings(ServiceSettings):
     office_email: str = "office@mybroker.local"  # where "new message" mails for the office go
     office_language: str = "nl"
     public_url: str = "http://127.0.0.1:8000"  # base of the links in mails
+    # Messages of one dossier arriving within this window make one office mail, not one each.
+    office_digest_window_seconds: float = 60.0
+    # How often due office mails are sent and stalled hand-offs looked for.
+    mail_check_seconds: float = 5.0
+    # A mail still `sending` this long after its hand-off began was cut off by a crash (no
+    # SMTP exchange lasts longer than the timeout): it becomes `uncertain`, for staff to decide.
+    sending_stalled_after_seconds: float = 120.0
+    # FAULT-INJECTION HOOK, for the crash tests only: when set, the process kills itself
+    # (SIGKILL) right after SMTP accepted a mail to an address containing this text, before the
+    # outcome is recorded. Refused in production.
+    fault_kill_after_smtp_to: str = ""
 
     # SMS port (mobile signature codes). `sink`: one JSON file per SMS in `sms_sink_dir` (dev,
     # tests); `http`: the provider's JSON API (deploy/README.md says which providers fit).
@@ -59,4 +70,10 @@ class NotifierSettings(ServiceSettings):
     def _sms_provider_is_complete(self) -> "NotifierSettings":
         if self.sms_provider == "http" and not (self.sms_api_url and self.sms_api_headers):
             raise ValueError("the http SMS provider needs sms_api_url and sms_api_headers")
+        return self
+
+    @model_validator(mode="after")
+    def _no_fault_injection_in_production(self) -> "NotifierSettings":
+        if self.environment == "prod" and self.fault_kill_after_smtp_to:
+            raise ValueError("fault_kill_after_smtp_to is a test hook; it is refused in prod")
         return self

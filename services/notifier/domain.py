@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from libs.contracts.auth import InvitationCreated
 from libs.contracts.envelope import Event
-from libs.contracts.requests import RequestSubmitted
 
 DEFAULT_LANGUAGE = "nl"
 BRUSSELS = ZoneInfo("Europe/Brussels")  # times are UTC everywhere, Brussels only when shown
@@ -27,7 +26,6 @@ class MailKind(StrEnum):
     """Which mail an event causes; part of the mail's Message-ID."""
 
     INVITATION = "invitation"
-    NEW_REQUEST = "new-request"
     PASSWORD_RESET = "password-reset"  # noqa: S105 - a mail kind
     PASSWORD_CHANGED = "password-changed"  # noqa: S105 - a mail kind
     REGISTRATION_CONFIRMATION = "registration-confirmation"
@@ -89,7 +87,7 @@ INVITATION_TEXTS = {
     ),
 }
 
-# The office's "new message" mail; {headline} names what arrived (see REQUEST_HEADLINES).
+# The office's mail about one new message (office_digest.py); {headline} names what arrived.
 NEW_REQUEST_TEXTS = {
     "nl": MailText(
         subject="{headline} in dossier {dossier}: {subject}",
@@ -168,26 +166,6 @@ def invitation_mail(event: InvitationCreated, *, sender: str, public_url: str) -
     )
     recipient = Address(display_name=name, addr_spec=str(event.email))
     return _mail(event, MailKind.INVITATION, sender, str(recipient), text.subject, body)
-
-
-def new_request_mail(
-    event: RequestSubmitted, *, sender: str, office: str, public_url: str, language: str
-) -> EmailMessage:
-    """The office is told a client sent something: which dossier, its subject, where to act."""
-    code = mail_language(language)
-    text = NEW_REQUEST_TEXTS[code]
-    headlines = REQUEST_HEADLINES[code]
-    values = {
-        "headline": headlines.get(event.kind, headlines["request"]),
-        "dossier": one_line(event.dossier_id or "?"),
-        "subject": one_line(event.subject),
-        "sent_at": shown_time(event.occurred_at),
-        "link": admin_link(public_url),
-    }
-    return _mail(
-        event, MailKind.NEW_REQUEST, sender, office,
-        text.subject.format(**values), text.body.format(**values),
-    )
 
 
 def _mail(

@@ -1,8 +1,7 @@
-"""Use cases of the notifier: one mail per event, never two, never none."""
+"""Use cases of the notifier: one mail per event, never two, never none; the office's mails
+about client messages gathered per dossier and minute."""
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Protocol
 
@@ -20,11 +19,10 @@ from libs.contracts.auth import (
 )
 from libs.contracts.caller import Caller, Role
 from libs.contracts.documents import DocumentsBatchPublished
-from libs.contracts.envelope import Event
+from libs.contracts.envelope import Event, utc_now
 from libs.contracts.lockout import LoginLockedOut
 from libs.contracts.requests import RequestSubmitted
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
-from libs.servicekit.inbox import Inbox
 from libs.servicekit.logs import get_logger
 from services.notifier.account_mails import (
     login_locked_mail,
@@ -32,15 +30,18 @@ from services.notifier.account_mails import (
     password_reset_mail,
 )
 from services.notifier.config import NotifierSettings
+from services.notifier.deliveries import MailState
+from services.notifier.delivery import MailDelivery
 from services.notifier.document_mails import documents_published_mail
-from services.notifier.domain import invitation_mail, new_request_mail
-from services.notifier.mailer import SmtpMailer
+from services.notifier.domain import invitation_mail
+from services.notifier.office_digest import digest_item, digest_mail
 from services.notifier.registration_mails import (
     eid_link_refused_mail,
     eid_linked_mail,
     registration_confirmation_mail,
     registration_decision_mail,
 )
+from services.notifier.store import MailStore
 
 log = get_logger(__name__)
 # The notifier asks auth who the clients of a dossier are on the office's behalf.
@@ -59,16 +60,13 @@ class NotifierHandlers:
     """One method per event consumed."""
 
     def __init__(
-        self, inbox: Inbox, mailer: SmtpMailer, settings: NotifierSettings, *,
-        rpc: RpcCalling, recipient_inbox: Callable[[str], Inbox],
+        self, store: MailStore, delivery: MailDelivery, settings: NotifierSettings, *,
+        rpc: RpcCalling,
     ) -> None:
-        self._inbox = inbox
+        self._store = store
+        self._delivery = delivery
         self._rpc = rpc
-        self._recipient_inbox = recipient_inbox
-        self._mailer = mailer
         self._settings = settings
-        # event id -> (lock, holders): the same event delivered twice at once is sent once.
-        self._in_flight: dict[str, tuple[asyncio.Lock, int]] = {}
 
     async def send_invitation_mail(self, event: InvitationCreated) -> None:
         """Mail the invited client the activation link, in the client's language."""
@@ -126,16 +124,31 @@ class NotifierHandlers:
         await self._send_once(event, eid_link_refused_mail(
             event, sender=self._settings.from_email))
 
-    async def send_new_request_mail(self, event: RequestSubmitted) -> None:
-        """Tell the office a client sent a message or request."""
-        mail = new_request_mail(
-            event,
-            sender=self._settings.from_email,
-            office=self._settings.office_email,
-            public_url=self._settings.public_url,
-            language=self._settings.office_language,
-        )
-        await self._send_once(event, mail)
+    async def add_to_office_digest(self, event: RequestSubmitted) -> None:
+        """A client sent a message or request: it joins the dossier's office digest, mailed
+        once the dossier's minute is over (one mail for a burst, not one each)."""
+        now = utc_now()
+        due = now + timedelta(seconds=self._settings.office_digest_window_seconds)
+        await self._store.add_to_digest(event.dossier_id or "?", digest_item(event), now, due,
+                                        {"recipient": self._settings.office_email})
+        log.info("message added to the office digest", event_id=event.event_id,
+                 dossier_id=event.dossier_id)
+
+    async def send_due_office_digests(self) -> None:
+        """Mail every office digest whose minute is over, and retry those SMTP refused."""
+        settings = self._settings
+        for digest_id in await self._store.due_digests(utc_now()):
+            now = utc_now()
+            claimed = (await self._store.close_digest(digest_id, now)
+                       or await self._store.claim_again(digest_id, MailState.FAILED, now))
+            if claimed is None:
+                continue  # another replica took it
+            mail = digest_mail(digest_id, claimed["dossier_id"], claimed["items"],
+                               sender=settings.from_email, office=claimed["recipient"],
+                               public_url=settings.public_url,
+                               language=settings.office_language)
+            await self._store.describe(digest_id, {"subject": str(mail["Subject"])})
+            await self._delivery.hand_over(digest_id, claimed["attempt"], mail)
 
     async def send_documents_published_mails(self, event: DocumentsBatchPublished) -> None:
         """Tell every client of the dossier, once per batch, which documents the office
@@ -152,39 +165,9 @@ class NotifierHandlers:
             mail = documents_published_mail(
                 event, member, sender=self._settings.from_email,
                 public_url=self._settings.public_url)
-            await self._send_once(event, mail, inbox=self._recipient_inbox(member.user_id),
-                                  lock_key=f"{event.event_id}:{member.user_id}")
+            await self._send_once(event, mail)
 
-    async def _send_once(
-        self, event: Event, mail: EmailMessage, *, inbox: Inbox | None = None,
-        lock_key: str | None = None,
-    ) -> None:
-        """Send unless the inbox has the event; record it after sending.
-
-        A crash between sending and recording resends the same Message-ID, which the SMTP side
-        can drop; an SMTP failure raises so the event is redelivered (and dead-lettered at last).
-        """
-        inbox = inbox or self._inbox
-        async with self._exclusive(lock_key or event.event_id):
-            if await inbox.already_processed(event):
-                log.info("mail already sent", event_id=event.event_id)
-                return
-            await self._mailer.send(mail)
-            await inbox.record(
-                event, {"recipient": str(mail["To"]), "message_id": str(mail["Message-ID"])}
-            )
-            log.info("mail sent", event_id=event.event_id, message_id=mail["Message-ID"])
-
-    @contextlib.asynccontextmanager
-    async def _exclusive(self, event_id: str) -> AsyncIterator[None]:
-        lock, holders = self._in_flight.get(event_id, (asyncio.Lock(), 0))
-        self._in_flight[event_id] = (lock, holders + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, holders = self._in_flight[event_id]
-            if holders == 1:
-                del self._in_flight[event_id]
-            else:
-                self._in_flight[event_id] = (lock, holders - 1)
+    async def _send_once(self, event: Event, mail: EmailMessage) -> None:
+        """Send the mail `event` caused, once: claimed before the hand-off, recorded after
+        (see delivery.MailDelivery)."""
+        await self._delivery.deliver(event, mail)

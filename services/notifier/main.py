@@ -7,16 +7,19 @@ from libs.contracts.envelope import utc_now
 from libs.servicekit.bus import create_broker
 from libs.servicekit.logs import configure_logging, get_logger
 from libs.servicekit.mongo import create_mongo_client
+from libs.servicekit.periodic import run_every
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
 from services.notifier import subscribers
 from services.notifier.config import NotifierSettings
+from services.notifier.delivery import MailDelivery
 from services.notifier.handlers import NotifierHandlers, RpcCalling
+from services.notifier.mail_problems import MailProblems
 from services.notifier.mailer import SmtpMailer
 from services.notifier.sms_handlers import SmsHandlers
 from services.notifier.sms_providers import SmsProvider, provider_from_settings
 from services.notifier.sms_store import SmsStore
-from services.notifier.store import NotifierStore
+from services.notifier.store import MailStore
 
 SERVICE = "notifier"
 log = get_logger(__name__)
@@ -26,17 +29,30 @@ log = get_logger(__name__)
 class NotifierService:
     runtime: ServiceRuntime
     handlers: NotifierHandlers
-    store: NotifierStore
+    delivery: MailDelivery
+    problems: MailProblems
+    store: MailStore
     rpc_client: RpcClient | None  # None when the caller passed its own RPC (tests)
     sms: SmsHandlers
     sms_store: SmsStore
     sms_provider: SmsProvider
+    check_seconds: float
+
+    async def check_mails(self) -> None:
+        """The periodic job: send the office digests that are due, then make the hand-offs a
+        crash cut off uncertain."""
+        await self.handlers.send_due_office_digests()
+        await self.delivery.settle_stalled()
 
     async def run(self) -> None:
-        """Serve until SIGINT/SIGTERM, then close the RPC connection."""
+        """Serve until SIGINT/SIGTERM, checking mails meanwhile, then close the RPC
+        connection."""
+        checker = asyncio.create_task(
+            run_every(self.check_seconds, self.check_mails, name="mail check"), name="mails")
         try:
             await self.runtime.run()
         finally:
+            checker.cancel()
             if self.rpc_client is not None:
                 await self.rpc_client.close()
             await self.sms_provider.close()
@@ -46,15 +62,17 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
     """Build the service from its settings (tests call this with their own, and a fake `rpc`)."""
     broker = create_broker(settings.amqp_url, SERVICE)
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
-    store = NotifierStore(database, consumer=SERVICE)
+    store = MailStore(database)
     # Who the clients of a dossier are is auth's to say: asked over RPC.
     rpc_client: RpcClient | None = None
     if rpc is None:
         rpc = rpc_client = RpcClient(settings.amqp_url,
                                      timeout_seconds=settings.rpc_timeout_seconds)
-    handlers = NotifierHandlers(store.inbox, SmtpMailer(settings), settings, rpc=rpc,
-                                recipient_inbox=store.recipient_inbox)
-    subscribers.register(broker, handlers, prefetch=settings.event_prefetch)
+    delivery = MailDelivery(store, SmtpMailer(settings), settings)
+    handlers = NotifierHandlers(store, delivery, settings, rpc=rpc)
+    problems = MailProblems(store, delivery, settings)
+    subscribers.register(broker, handlers, problems, prefetch=settings.event_prefetch,
+                         rpc_prefetch=settings.rpc_prefetch)
     sms_store = SmsStore(database)
     sms_provider = provider_from_settings(settings)
     if settings.environment == "prod" and settings.sms_provider == "sink":
@@ -71,8 +89,10 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
             await rpc_client.connect()
 
     runtime = ServiceRuntime(SERVICE, settings, broker, database, prepare_database=prepare)
-    return NotifierService(runtime=runtime, handlers=handlers, store=store, rpc_client=rpc_client,
-                           sms=sms, sms_store=sms_store, sms_provider=sms_provider)
+    return NotifierService(runtime=runtime, handlers=handlers, delivery=delivery,
+                           problems=problems, store=store, rpc_client=rpc_client, sms=sms,
+                           sms_store=sms_store, sms_provider=sms_provider,
+                           check_seconds=settings.mail_check_seconds)
 
 
 def main() -> None:

@@ -1,30 +1,170 @@
-"""The notifier's MongoDB access: only which events it has already turned into mails."""
+"""The notifier's MongoDB access: every outgoing mail and where it stands (see deliveries.py).
 
-from pymongo import ASCENDING
+One document per mail in `mails`, `_id` = the deterministic mail id (from its Message-ID), so a
+redelivered event finds the mail it caused. Moments that are compared are stored as integer
+milliseconds (`*_ms`): nx-27017 keeps a datetime written by `$set` as a string. `slot` is
+unique: an office digest holds `open:<dossier>` while it collects, so a dossier has one open
+digest whatever the number of replicas; every other mail holds `mail:<id>` / `closed:<id>`.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
-from libs.servicekit.inbox import PROCESSED_EVENTS, Inbox
+from libs.contracts.envelope import new_id
 from libs.servicekit.mongo import Document
+from services.notifier.deliveries import MailState
 
+MAILS = "mails"
 # Redeliveries come within minutes (delivery limit, outbox retries); half a year is ample.
-PROCESSED_EVENTS_KEPT_SECONDS = 180 * 24 * 3600
+MAILS_KEPT_SECONDS = 180 * 24 * 3600
+DIGEST_KIND = "office-digest"
 
 
-class NotifierStore:
-    """The inbox of processed events, with the mail each one caused (per recipient where an
-    event mails several people)."""
+def millis(moment: datetime) -> int:
+    """A moment as integer milliseconds since the epoch (comparable in every store)."""
+    return int(moment.timestamp() * 1000)
 
-    def __init__(self, database: AsyncDatabase[Document], *, consumer: str) -> None:
-        self._database = database
-        self._consumer = consumer
-        self.inbox = Inbox(database, consumer)
 
-    def recipient_inbox(self, recipient_id: str) -> Inbox:
-        """Processed events per recipient, for events that mail several people (one each)."""
-        return Inbox(self._database, f"{self._consumer}:{recipient_id}")
+def open_slot(dossier_id: str) -> str:
+    """The slot of the digest collecting a dossier's messages."""
+    return f"open:{dossier_id}"
+
+
+class MailStore:
+    """Outgoing mails, claimed before the hand-off to SMTP and settled after."""
+
+    def __init__(self, database: AsyncDatabase[Document]) -> None:
+        self._mails = database[MAILS]
 
     async def ensure_indexes(self) -> None:
-        """Forget processed events after half a year, so the inbox does not grow forever."""
-        await self._database[PROCESSED_EVENTS].create_index(
-            [("processed_at", ASCENDING)], expireAfterSeconds=PROCESSED_EVENTS_KEPT_SECONDS
-        )
+        """The unique slot, the periodic job's queries, and forgetting mails after half a year."""
+        await self._mails.create_index([("slot", ASCENDING)], unique=True)
+        await self._mails.create_index([("state", ASCENDING), ("claimed_ms", ASCENDING)])
+        await self._mails.create_index([("state", ASCENDING), ("due_ms", ASCENDING)])
+        await self._mails.create_index([("items", ASCENDING)])
+        await self._mails.create_index(
+            [("created_at", ASCENDING)], expireAfterSeconds=MAILS_KEPT_SECONDS)
+
+    async def claim_new(self, mail: Document, now: datetime) -> bool:
+        """Record `mail` as `sending` (first attempt); False when its id was claimed before."""
+        try:
+            await self._mails.insert_one({
+                **mail, "slot": f"mail:{mail['_id']}", "state": MailState.SENDING.value,
+                "attempt": 1, "claimed_ms": millis(now), "claimed_at": now, "created_at": now})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def find(self, mail_id: str) -> Document | None:
+        """The mail with this id, if any."""
+        return await self._mails.find_one({"_id": mail_id})
+
+    async def claim_again(
+        self, mail_id: str, current: MailState, now: datetime, extra: Document | None = None,
+        *, note: Document | None = None,
+    ) -> Document | None:
+        """Move the mail from `current` to `sending` (next attempt), atomically: the mail as
+        claimed, or None when it was not in `current` (someone else took it). `note` is
+        appended to lists of the mail (who resent it, when)."""
+        update: Document = {
+            "$set": {"state": MailState.SENDING.value, "claimed_ms": millis(now),
+                     "claimed_at": now, **(extra or {})},
+            "$inc": {"attempt": 1}}
+        if note:
+            update["$push"] = note
+        return await self._mails.find_one_and_update(
+            {"_id": mail_id, "state": current.value}, update,
+            return_document=ReturnDocument.AFTER)
+
+    async def mark_sent(self, mail_id: str, attempt: int, now: datetime) -> bool:
+        """SMTP accepted the attempt: `sent` (also when a redelivery meanwhile judged it
+        uncertain: the outcome is known after all). The body, which may hold a link that
+        logs in, is not kept once it left."""
+        result = await self._mails.update_one(
+            {"_id": mail_id, "attempt": attempt,
+             "state": {"$in": [MailState.SENDING.value, MailState.UNCERTAIN.value]}},
+            {"$set": {"state": MailState.SENT.value, "sent_at": now},
+             "$unset": {"message": "", "uncertain_reason": ""}})
+        return result.matched_count == 1
+
+    async def mark_failed(self, mail_id: str, attempt: int, error: str) -> None:
+        """SMTP refused the attempt or was unreachable: the mail surely did not leave."""
+        await self._mails.update_one(
+            {"_id": mail_id, "attempt": attempt, "state": MailState.SENDING.value},
+            {"$set": {"state": MailState.FAILED.value, "last_error": error[:500]}})
+
+    async def mark_uncertain(
+        self, mail_id: str, attempt: int, reason: str, now: datetime,
+        current: MailState = MailState.SENDING,
+    ) -> bool:
+        """The attempt's outcome is unknown: `uncertain`, for staff. False when the attempt was
+        settled meanwhile (or another one started)."""
+        result = await self._mails.update_one(
+            {"_id": mail_id, "attempt": attempt, "state": current.value},
+            {"$set": {"state": MailState.UNCERTAIN.value, "uncertain_reason": reason,
+                      "uncertain_ms": millis(now), "uncertain_at": now}})
+        return result.matched_count == 1
+
+    async def stalled(self, claimed_before: datetime) -> list[Document]:
+        """Mails still `sending` whose hand-off began before `claimed_before`."""
+        cursor = self._mails.find({"state": MailState.SENDING.value,
+                                   "claimed_ms": {"$lt": millis(claimed_before)}})
+        return await cursor.to_list(length=None)
+
+    async def uncertain(self, limit: int) -> list[Document]:
+        """Mails whose fate staff must decide, the latest first."""
+        cursor = self._mails.find({"state": MailState.UNCERTAIN.value}).sort(
+            [("uncertain_ms", DESCENDING), ("_id", ASCENDING)]).limit(limit)
+        return await cursor.to_list(length=None)
+
+    async def count_uncertain(self) -> int:
+        """How many mails await a staff decision."""
+        return await self._mails.count_documents({"state": MailState.UNCERTAIN.value})
+
+    # --- office digests ------------------------------------------------------------------------
+
+    async def add_to_digest(
+        self, dossier_id: str, item: str, now: datetime, due: datetime, fields: Document,
+    ) -> None:
+        """Add one message (`item`, a JSON line) to the dossier's open digest, opening one due
+        at `due` when none is open. Idempotent: an item already in any digest is not added."""
+        while True:
+            # `$in`, not equality: nx-27017 misses an array element by equality on an indexed field.
+            if await self._mails.find_one({"items": {"$in": [item]}}, {"_id": 1}) is not None:
+                return
+            added = await self._mails.update_one(
+                {"slot": open_slot(dossier_id), "state": MailState.COLLECTING.value},
+                {"$addToSet": {"items": item}})
+            if added.matched_count:
+                return
+            digest_id = f"{new_id()}.{DIGEST_KIND}"
+            try:
+                await self._mails.insert_one({
+                    "_id": digest_id, "slot": open_slot(dossier_id), "kind": DIGEST_KIND,
+                    "dossier_id": dossier_id, "state": MailState.COLLECTING.value,
+                    "items": [item], "attempt": 0, "due_ms": millis(due), "created_at": now,
+                    **fields})
+            except DuplicateKeyError:
+                continue  # another delivery opened the dossier's digest meanwhile: join it
+            return
+
+    async def due_digests(self, now: datetime) -> list[str]:
+        """Ids of the digests to send now: collecting and due, or failed earlier."""
+        cursor = self._mails.find({"kind": DIGEST_KIND, "$or": [
+            {"state": MailState.COLLECTING.value, "due_ms": {"$lte": millis(now)}},
+            {"state": MailState.FAILED.value}]}, {"_id": 1})
+        return [document["_id"] async for document in cursor]
+
+    async def close_digest(self, digest_id: str, now: datetime) -> Document | None:
+        """Claim a due digest for sending; its items are final from here on (later messages
+        open a new digest). None when another replica claimed it first."""
+        return await self.claim_again(digest_id, MailState.COLLECTING, now,
+                                      {"slot": f"closed:{digest_id}"})
+
+    async def describe(self, mail_id: str, fields: dict[str, Any]) -> None:
+        """Note what a claimed mail says (subject...) for the staff's list."""
+        await self._mails.update_one({"_id": mail_id}, {"$set": fields})

@@ -1,7 +1,9 @@
-"""Bus entry points of the notifier: each event type on its own durable queue."""
+"""Bus entry points of the notifier: each event type on its own durable queue; staff's RPCs on
+uncertain mails."""
 
 from faststream.rabbit import RabbitBroker
 
+from libs.contracts import notifier
 from libs.contracts.auth import (
     EidLinked,
     EidLinkRefused,
@@ -18,20 +20,27 @@ from libs.contracts.sms import SEND_SMS
 from libs.servicekit.bus import subscribe_event
 from libs.servicekit.rpc import serve_rpc
 from services.notifier.handlers import NotifierHandlers
+from services.notifier.mail_problems import MailProblems
 from services.notifier.sms_handlers import SmsHandlers
 
 CONSUMER = "notifier"
 
 
-def register(broker: RabbitBroker, handlers: NotifierHandlers, *, prefetch: int) -> None:
-    """Wire every event subscription of the service."""
+def register(
+    broker: RabbitBroker, handlers: NotifierHandlers, problems: MailProblems, *, prefetch: int,
+    rpc_prefetch: int,
+) -> None:
+    """Wire every event subscription and RPC method of the service."""
+    serve_rpc(broker, notifier.LIST_MAIL_PROBLEMS, problems.list_mail_problems,
+              prefetch=rpc_prefetch)
+    serve_rpc(broker, notifier.RESEND_MAIL, problems.resend_mail, prefetch=rpc_prefetch)
     subscribe_event(
         broker, consumer=CONSUMER, purpose="invitation-mails", event_type=InvitationCreated,
         handle=handlers.send_invitation_mail, prefetch=prefetch,
     )
     subscribe_event(
         broker, consumer=CONSUMER, purpose="request-mails", event_type=RequestSubmitted,
-        handle=handlers.send_new_request_mail, prefetch=prefetch,
+        handle=handlers.add_to_office_digest, prefetch=prefetch,
     )
     subscribe_event(
         broker, consumer=CONSUMER, purpose="password-reset-mails",

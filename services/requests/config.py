@@ -5,3 +5,12 @@ from libs.servicekit.settings import ServiceSettings, env_prefix
 
 class RequestsSettings(ServiceSettings):
     model_config = env_prefix("requests")
+
+    # Per account: this many messages at once, then one per interval (a person writing to the
+    # office never notices; a script flooding the office's inbox is held back).
+    message_burst: int = 5
+    message_interval_seconds: float = 12.0
+    # Per account: this many attachment uploads (each up to 10 files) at once, then one per
+    # interval.
+    attachment_burst: int = 10
+    attachment_interval_seconds: float = 6.0

@@ -2,6 +2,7 @@
 
 import asyncio
 from dataclasses import dataclass
+from datetime import timedelta
 
 from libs.servicekit.bus import create_broker
 from libs.servicekit.logs import configure_logging
@@ -11,7 +12,8 @@ from libs.servicekit.runtime import ServiceRuntime
 from services.requests import subscribers
 from services.requests.config import RequestsSettings
 from services.requests.handlers import RequestHandlers
-from services.requests.store import REQUESTS, RequestStore
+from services.requests.store import REQUESTS, RequestStore, SubmissionWindows
+from services.requests.submission_limits import SubmissionKind, SubmissionLimit
 
 SERVICE = "requests"
 
@@ -29,11 +31,22 @@ def build(settings: RequestsSettings) -> RequestsService:
     broker = create_broker(settings.amqp_url, SERVICE)
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = RequestStore(database)
+    windows = SubmissionWindows(database)
     relay = OutboxRelay(broker, database, [REQUESTS])
-    handlers = RequestHandlers(store, on_events_stored=relay.notify)
+    handlers = RequestHandlers(store, on_events_stored=relay.notify, windows=windows, limits={
+        SubmissionKind.MESSAGE: SubmissionLimit(
+            settings.message_burst, timedelta(seconds=settings.message_interval_seconds)),
+        SubmissionKind.ATTACHMENT: SubmissionLimit(
+            settings.attachment_burst, timedelta(seconds=settings.attachment_interval_seconds)),
+    })
     subscribers.register(broker, handlers, prefetch=settings.rpc_prefetch)
+
+    async def prepare() -> None:
+        await store.ensure_indexes()
+        await windows.ensure_indexes()
+
     runtime = ServiceRuntime(
-        SERVICE, settings, broker, database, relay=relay, prepare_database=store.ensure_indexes
+        SERVICE, settings, broker, database, relay=relay, prepare_database=prepare
     )
     return RequestsService(runtime=runtime, handlers=handlers, store=store, relay=relay)
 

@@ -62,7 +62,7 @@ def test_a_client_sees_the_pages_of_a_pdf_drawn_and_can_download_the_original(
         page.wait_for_url(re.compile(r".*/documents$"))
         expect(page.get_by_role("heading", name="Mijn documenten")).to_be_visible()
 
-        with page.expect_response(re.compile(r".*/documents/\w+$")) as opened:
+        with page.expect_response(re.compile(r".*/documents/\w+(\?dossier=[\w-]+)?$")) as opened:
             page.get_by_role("link", name=title).click()
         policy = opened.value.headers["content-security-policy"]
         assert "object-src 'none'" in policy and "unsafe" not in policy

@@ -11,23 +11,20 @@ for an object that does not exist: same status, same problem (but for its correl
 """
 
 import re
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fastapi.routing import APIRoute
 from PIL import Image
 
 from deploy.local.demo_pdf import text_pdf
 from deploy.local.seed_demo import bearer, import_dossier, publish_document
-from tests.service.gateway_support import FakeRpc, run_gateway
+from tests.gateway_routes import gateway_routes
 from tests.system.stack import (
     SystemStack,
     fixture_dossier,
@@ -79,19 +76,7 @@ HOSTILE_IDS = ("$where", "..%2F..%2Fadmin", "a" * 5000, "%00", "DOS-2019-00417%2
 
 def id_routes() -> set[tuple[str, str]]:
     """Every (method, path) of the gateway whose path takes a parameter."""
-    def walk(routes: list[Any], prefix: str) -> Iterator[tuple[str, str]]:
-        for route in routes:
-            if isinstance(route, APIRoute):
-                for method in (route.methods or set()) - {"HEAD", "OPTIONS"}:
-                    yield method, prefix + route.path
-            elif hasattr(route, "original_router"):  # an included router (FastAPI >= 0.160)
-                yield from walk(route.original_router.routes,
-                                prefix + route.include_context.prefix)
-    with tempfile.TemporaryDirectory() as directory:
-        for gateway in run_gateway(Path(directory), FakeRpc()):
-            app_routes = gateway.client.app.router.routes  # type: ignore[attr-defined]
-            return {(method, path) for method, path in walk(app_routes, "") if "{" in path}
-    raise AssertionError("the gateway did not start")
+    return {(method, path) for method, path, _ in gateway_routes() if "{" in path}
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
-import aiosmtplib
 import pytest
 from aiosmtpd.controller import Controller
 from faststream.rabbit import RabbitBroker, TestRabbitBroker
@@ -20,9 +19,10 @@ from libs.contracts.auth import InvitationCreated
 from libs.contracts.envelope import Event
 from libs.contracts.requests import RequestSubmitted
 from libs.servicekit.bus import EVENTS
-from libs.servicekit.inbox import PROCESSED_EVENTS
 from services.notifier.config import NotifierSettings
+from services.notifier.mailer import NotHandedOver
 from services.notifier.main import NotifierService, build
+from services.notifier.store import MAILS
 
 PUBLIC_URL = "http://mybroker.test:8000"
 
@@ -66,10 +66,15 @@ def mail_sink(smtp_port: int) -> Iterator[MailSink]:
     controller.stop()
 
 
-def settings_for(mongo_url: str, database_name: str, smtp_port: int) -> NotifierSettings:
+def settings_for(
+    mongo_url: str, database_name: str, smtp_port: int, **changes: Any
+) -> NotifierSettings:
+    # The office's digests are due at once here unless a test gives them a window.
+    values: dict[str, Any] = {"office_digest_window_seconds": 0, "smtp_timeout_seconds": 5,
+                              **changes}
     return NotifierSettings(
         mongo_url=mongo_url, mongo_db=database_name, smtp_host="127.0.0.1", smtp_port=smtp_port,
-        smtp_timeout_seconds=5, office_email="office@broker.test", public_url=PUBLIC_URL)
+        office_email="office@broker.test", public_url=PUBLIC_URL, **values)
 
 
 @pytest.fixture
@@ -122,6 +127,7 @@ async def test_the_office_is_told_of_a_new_message_with_dossier_subject_and_link
     service: NotifierService, mail_sink: MailSink
 ) -> None:
     await publish(service.runtime.broker, request_submitted())
+    await service.check_mails()
 
     assert mail_sink.recipients == [["office@broker.test"]]
     mail = mail_sink.mails[0]
@@ -141,21 +147,35 @@ async def test_the_same_event_delivered_twice_sends_one_mail(
 async def test_the_same_event_delivered_twice_at_once_sends_one_mail(
     service: NotifierService, mail_sink: MailSink
 ) -> None:
-    event = request_submitted()
+    event = invitation("nl")
     await asyncio.gather(*(publish(service.runtime.broker, event) for _ in range(3)))
     assert len(mail_sink.mails) == 1
+    assert await service.store.count_uncertain() == 0  # one process: nothing to doubt
 
 
-async def test_the_sent_mail_is_recorded_with_its_recipient_and_message_id(
+async def test_a_message_delivered_twice_is_listed_once_in_one_office_mail(
     service: NotifierService, mail_sink: MailSink
 ) -> None:
     event = request_submitted()
+    await asyncio.gather(*(publish(service.runtime.broker, event) for _ in range(3)))
+    await service.check_mails()
+    await publish(service.runtime.broker, event)  # after its mail left
+    await service.check_mails()
+    assert len(mail_sink.mails) == 1
+    assert mail_sink.mails[0]["Subject"] == (
+        "Nieuw bericht in dossier D-001: Vraag over mijn autopolis")
+
+
+async def test_the_sent_mail_is_recorded_with_its_event_and_recipient_but_not_its_body(
+    service: NotifierService, mail_sink: MailSink
+) -> None:
+    event = invitation("nl")
     await publish(service.runtime.broker, event)
-    record = await service.runtime.database[PROCESSED_EVENTS].find_one(
-        {"_id": f"notifier:{event.event_id}"})
+    record = await service.runtime.database[MAILS].find_one({"_id": f"{event.event_id}.invitation"})
     assert record is not None
-    assert record["effect"] == {"recipient": "office@broker.test",
-                                "message_id": f"<{event.event_id}.new-request@mybroker>"}
+    assert (record["state"], record["event_id"], record["recipient"], record["kind"]) == (
+        "sent", event.event_id, "An Peeters <an@example.be>", "invitation")
+    assert "message" not in record  # the activation link is not kept once the mail left
 
 
 async def test_when_smtp_is_down_the_event_fails_and_is_sent_once_smtp_is_back(
@@ -163,9 +183,9 @@ async def test_when_smtp_is_down_the_event_fails_and_is_sent_once_smtp_is_back(
 ) -> None:
     event = invitation("fr")
     # The handler raises, so the message is nacked: RabbitMQ redelivers it, then dead-letters it.
-    with pytest.raises(aiosmtplib.SMTPConnectError):
+    with pytest.raises(NotHandedOver):
         await publish(service.runtime.broker, event)
-    assert await service.store.inbox.already_processed(event) is False
+    assert (await mail_state(service, event)) == "failed"
 
     sink = MailSink()
     controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
@@ -175,17 +195,39 @@ async def test_when_smtp_is_down_the_event_fails_and_is_sent_once_smtp_is_back(
     finally:
         controller.stop()
     assert [mail["To"].addresses[0].addr_spec for mail in sink.mails] == ["an@example.be"]
+    assert (await mail_state(service, event)) == "sent"
 
 
 async def test_a_mail_the_smtp_server_refuses_is_retried_not_dropped(
     service: NotifierService, mail_sink: MailSink
 ) -> None:
-    event = request_submitted()
+    event = invitation("en")
     mail_sink.answer = "451 Try again later"
-    with pytest.raises(aiosmtplib.SMTPDataError):
+    with pytest.raises(NotHandedOver):
         await publish(service.runtime.broker, event)
-    assert await service.store.inbox.already_processed(event) is False
+    assert (await mail_state(service, event)) == "failed"
 
     mail_sink.answer = "250 OK"
     await publish(service.runtime.broker, event)
     assert len(mail_sink.mails) == 1
+
+
+async def test_an_office_mail_the_smtp_server_refuses_is_retried_by_the_next_check(
+    service: NotifierService, mail_sink: MailSink
+) -> None:
+    mail_sink.answer = "451 Try again later"
+    await publish(service.runtime.broker, request_submitted())
+    await service.check_mails()
+    assert mail_sink.mails == []
+
+    mail_sink.answer = "250 OK"
+    await service.check_mails()
+    await service.check_mails()
+    assert len(mail_sink.mails) == 1
+
+
+async def mail_state(service: NotifierService, event: Event) -> str | None:
+    """Where the mail `event` caused stands in the notifier's store."""
+    record = await service.runtime.database[MAILS].find_one(
+        {"event_id": event.event_id}, {"state": 1})
+    return None if record is None else str(record["state"])

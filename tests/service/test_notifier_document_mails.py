@@ -3,7 +3,6 @@
 
 from collections.abc import AsyncIterator
 
-import aiosmtplib
 import pytest
 from aiosmtpd.controller import Controller
 from faststream.rabbit import TestRabbitBroker
@@ -13,6 +12,7 @@ from libs.contracts import auth
 from libs.contracts.documents import ContextKind, DocumentContext, DocumentsBatchPublished
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
 from libs.servicekit.errors import Unavailable
+from services.notifier.mailer import NotHandedOver
 from services.notifier.main import NotifierService, build
 from tests.service.test_notifier import (  # noqa: F401 - fixtures
     PUBLIC_URL,
@@ -153,7 +153,7 @@ async def test_a_client_whose_mail_failed_gets_it_on_redelivery_and_the_others_n
         await publish(service.runtime.broker, event)  # An is told
         directory.members["D-PEETERS"] = [AN, LUC]
         sink.answer = "451 Try again later"
-        with pytest.raises(aiosmtplib.SMTPDataError):
+        with pytest.raises(NotHandedOver):
             await publish(service.runtime.broker, event)  # Luc's mail fails: redelivered
         sink.answer = "250 OK"
         await publish(service.runtime.broker, event)

@@ -173,3 +173,40 @@ async def test_inbox_records_an_event_once(
     assert await inbox.already_processed(event)
     assert not await inbox.record(event), "a redelivered event has no second effect"
     await mongo_client.drop_database(database_name)
+
+
+async def test_an_event_body_its_typed_subscriber_cannot_read_is_dead_lettered(
+    broker: RabbitBroker, amqp_url: str, unique: str
+) -> None:
+    """faststream validates the body into the subscriber's event type: a body that is not that
+    event (here: no thing_id) never reaches the handler, lands in the dead-letter queue, and the
+    queue goes on with the next event."""
+    handled: list[str] = []
+
+    async def record(event: ThingHappened) -> None:
+        handled.append(event.thing_id)
+
+    subscribe_event(broker, consumer=f"kit{unique}", purpose="typed", event_type=ThingHappened,
+                    handle=record)
+    await broker.start()
+    await declare_dead_letters(broker)
+    malformed_id = f"malformed-{unique}"
+    await broker.publish({"event_id": malformed_id, "schema_version": 1},
+                         exchange="mybroker.events", routing_key=ThingHappened.routing_key,
+                         message_id=malformed_id)
+    await broker.publish(ThingHappened(thing_id=f"good-{unique}").model_dump(mode="json"),
+                         exchange="mybroker.events", routing_key=ThingHappened.routing_key)
+
+    dead: list[str] = []
+    connection = await aio_pika.connect_robust(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.get_queue(DEAD_LETTER_QUEUE)
+        for _ in range(150):
+            message = await queue.get(no_ack=True, fail=False)
+            if message is not None and message.message_id == malformed_id:
+                dead.append(message.body.decode())
+                break
+            await asyncio.sleep(0.1)
+    assert dead, "a body the subscriber cannot read must land in the dead-letter queue"
+    assert handled == [f"good-{unique}"]

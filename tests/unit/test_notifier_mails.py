@@ -1,6 +1,7 @@
 """The mails the notifier writes: right language, right link, right recipient, stable id."""
 
 from datetime import UTC, datetime
+from email.message import EmailMessage
 
 import pytest
 
@@ -13,10 +14,10 @@ from services.notifier.domain import (
     invitation_mail,
     mail_language,
     message_id,
-    new_request_mail,
     one_line,
     shown_time,
 )
+from services.notifier.office_digest import digest_item, digest_mail
 
 SENDER = "MyBroker <no-reply@mybroker.local>"
 
@@ -39,6 +40,14 @@ def request_submitted(**changes: object) -> RequestSubmitted:
     }
     fields.update(changes)
     return RequestSubmitted.model_validate(fields)
+
+
+def office_mail(event: RequestSubmitted, *, language: str,
+                public_url: str = "http://h") -> EmailMessage:
+    """The office's mail about a digest holding this one message."""
+    return digest_mail("d1.office-digest", event.dossier_id or "?", [digest_item(event)],
+                       sender=SENDER, office="office@broker.be", public_url=public_url,
+                       language=language)
 
 
 @pytest.mark.parametrize(
@@ -85,7 +94,7 @@ def test_the_same_event_always_gives_the_same_message_id() -> None:
     first = invitation_mail(invitation(), sender=SENDER, public_url="https://x.be")
     again = invitation_mail(invitation(), sender=SENDER, public_url="https://x.be")
     assert first["Message-ID"] == again["Message-ID"] == "<e1.invitation@mybroker>"
-    assert message_id("e2", MailKind.NEW_REQUEST) == "<e2.new-request@mybroker>"
+    assert message_id("e2", MailKind.PASSWORD_RESET) == "<e2.password-reset@mybroker>"
 
 
 def test_the_token_is_escaped_in_the_link() -> None:
@@ -93,32 +102,28 @@ def test_the_token_is_escaped_in_the_link() -> None:
 
 
 def test_the_office_mail_names_the_dossier_the_subject_and_links_to_the_admin_area() -> None:
-    mail = new_request_mail(request_submitted(), sender=SENDER, office="office@broker.be",
-                            public_url="http://127.0.0.1:8000", language="nl")
+    mail = office_mail(request_submitted(), public_url="http://127.0.0.1:8000", language="nl")
     assert str(mail["Subject"]) == "Nieuw bericht in dossier D-001: Vraag over mijn autopolis"
     assert str(mail["To"]) == "office@broker.be"
     content = mail.get_content()
     assert "http://127.0.0.1:8000/admin" in content
     assert "Verstuurd op: 15/01/2024 10:05" in content
-    assert mail["Message-ID"] == "<e2.new-request@mybroker>"
+    assert mail["Message-ID"] == "<d1.office-digest@mybroker>"
 
 
 def test_the_office_mail_can_be_in_french() -> None:
-    mail = new_request_mail(request_submitted(), sender=SENDER, office="office@broker.be",
-                            public_url="http://h", language="fr")
+    mail = office_mail(request_submitted(), language="fr")
     assert str(mail["Subject"]).startswith("Nouveau message dans le dossier D-001")
 
 
 def test_a_form_is_announced_as_a_request_rather_than_a_message() -> None:
-    mail = new_request_mail(request_submitted(kind="change_address"), sender=SENDER,
-                            office="office@broker.be", public_url="http://h", language="en")
+    mail = office_mail(request_submitted(kind="change_address"), language="en")
     assert str(mail["Subject"]).startswith("New request in dossier D-001")
 
 
 def test_a_subject_with_line_breaks_cannot_add_mail_headers() -> None:
-    mail = new_request_mail(request_submitted(subject="Hallo\r\nBcc: evil@example.com"),
-                            sender=SENDER, office="office@broker.be", public_url="http://h",
-                            language="nl")
+    mail = office_mail(request_submitted(subject="Hallo\r\nBcc: evil@example.com"),
+                       language="nl")
     assert mail["Bcc"] is None
     assert str(mail["Subject"]).endswith("Hallo Bcc: evil@example.com")
     assert one_line(" a\n\t b ") == "a b"

@@ -1,0 +1,78 @@
+"""The life of an outgoing mail: what a redelivery does with a mail it finds, what staff may
+resend, and the office's digest of a dossier's messages (pure rules)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from libs.contracts.requests import RequestSubmitted
+from services.notifier.deliveries import (
+    MailState,
+    OnClaimed,
+    mail_id_of,
+    may_resend,
+    on_claimed,
+    stalled_before,
+)
+from services.notifier.office_digest import digest_item, digest_mail, read_items
+
+
+@pytest.mark.parametrize(("state", "decision"), [
+    (MailState.SENDING, OnClaimed.MARK_UNCERTAIN),  # handed over, never recorded: never again
+    (MailState.SENT, OnClaimed.SKIP),
+    (MailState.UNCERTAIN, OnClaimed.SKIP),  # staff decide, not a redelivery
+    (MailState.FAILED, OnClaimed.RETRY),  # surely not sent: trying again is safe
+])
+def test_a_redelivered_event_never_sends_a_mail_that_may_have_left(
+    state: MailState, decision: OnClaimed
+) -> None:
+    assert on_claimed(state) == decision
+
+
+@pytest.mark.parametrize("state", list(MailState))
+def test_staff_may_resend_only_an_uncertain_mail(state: MailState) -> None:
+    assert may_resend(state) is (state == MailState.UNCERTAIN)
+
+
+def test_the_mail_id_is_the_message_id_without_brackets_and_domain() -> None:
+    assert mail_id_of("<e1.invitation@mybroker>") == "e1.invitation"
+    assert mail_id_of(" <e1.documents-published.u-an@mybroker>") == (
+        "e1.documents-published.u-an")
+
+
+def test_a_hand_off_begun_before_the_stall_limit_is_over() -> None:
+    now = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
+    assert stalled_before(now, timedelta(minutes=2)) == datetime(2025, 1, 1, 11, 58, tzinfo=UTC)
+
+
+def message(number: int, kind: str = "message", minute: int = 0) -> RequestSubmitted:
+    return RequestSubmitted(
+        event_id=f"e{number}", dossier_id="D-001", request_id=f"r{number}", kind=kind,
+        subject=f"Vraag {number}\r\nBcc: evil@example.com", sent_by="u1",
+        occurred_at=datetime(2024, 1, 15, 9, minute, number, tzinfo=UTC))
+
+
+def test_the_same_message_always_gives_the_same_digest_line() -> None:
+    assert digest_item(message(1)) == digest_item(message(1))
+    assert digest_item(message(1)) != digest_item(message(2))
+
+
+def test_a_digest_lists_every_message_in_the_order_sent_in_the_office_language() -> None:
+    lines = [digest_item(message(number)) for number in (3, 1, 2)]
+    mail = digest_mail("d1.office-digest", "D-001", lines, sender="no-reply@x.be",
+                       office="office@x.be", public_url="https://x.be", language="fr")
+    assert str(mail["Subject"]) == "3 nouveaux messages dans le dossier D-001"
+    assert mail["Message-ID"] == "<d1.office-digest@mybroker>"
+    assert mail["Bcc"] is None
+    content = mail.get_content()
+    assert content.index("Vraag 1 Bcc") < content.index("Vraag 2") < content.index("Vraag 3")
+    assert "15/01/2024 10:00" in content  # Brussels time
+    assert "https://x.be/admin" in content
+    assert [item.event_id for item in read_items(lines)] == ["e1", "e2", "e3"]
+
+
+def test_a_digest_of_messages_and_requests_names_both() -> None:
+    lines = [digest_item(message(1)), digest_item(message(2, kind="change_address"))]
+    mail = digest_mail("d1.office-digest", "D-001", lines, sender="no-reply@x.be",
+                       office="office@x.be", public_url="https://x.be", language="en")
+    assert str(mail["Subject"]) == "2 new messages and requests in dossier D-001"
