@@ -63,7 +63,9 @@ def audit_line(entry: AuditEntry, translate: Callable[[str], str]) -> AuditLine:
     target = entry.target_name or entry.target
     sentence = ACTION_SENTENCES.get(entry.action)
     if sentence is not None:
-        what = translate(sentence) % _Details({**entry.details, "target": target})
+        details = {key: ", ".join(value.split(",")) if key == "dossier_ids" else value
+                   for key, value in entry.details.items()}  # stored comma-joined
+        what = translate(sentence) % _Details({**details, "target": target})
     else:
         extra = "; ".join(f"{key.replace('_', ' ')}: {value}"
                           for key, value in entry.details.items())

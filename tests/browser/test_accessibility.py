@@ -52,6 +52,7 @@ NOT_PAGES = {
     "/api/docs/assets/{name}": "Swagger UI's script and style",
     "/api/openapi.json": "JSON",
     "/admin/api-docs/openapi.json": "JSON",
+    "/admin/asyncapi.json": "JSON: the bus's AsyncAPI document",
     "/metrics": "Prometheus' text for the scraper",
 }
 API_PREFIXES = ("/api/v1/", "/admin/api/v1/", "/health")

@@ -260,7 +260,8 @@ def audit_log(next_before: str | None = None) -> auth.AuditLog:
             entry_id="f" * 32, at=WHEN, actor_id=els, actor_role=Role.AGENT,
             actor_name="Els Janssens",
             action="registration.approve", target="r1", target_name="Lotte Maes",
-            details={"dossier_ids": "D1", "user_id": "c" * 32}, user_agent="python-httpx/0.28.1"),
+            details={"dossier_ids": "D1,D2", "user_id": "c" * 32},
+            user_agent="python-httpx/0.28.1"),
         auth.AuditEntry(
             entry_id="d" * 32, at=WHEN, actor_id="9" * 32, actor_role=Role.ADMIN,
             action="grant.add", target="b" * 32, details={"dossier_id": "D2"})],
@@ -274,7 +275,7 @@ def test_the_audit_log_reads_as_sentences_with_names_and_devices(gateway: Gatewa
     page = gateway.client.get("/admin/audit")
     for shown in ("Els Janssens</strong> heeft het account van Pieter Dupont uitgeschakeld "
                   "(2 sessies beëindigd)",
-                  "heeft de inschrijving van Lotte Maes goedgekeurd voor dossier(s) D1",
+                  "heeft de inschrijving van Lotte Maes goedgekeurd voor dossier(s) D1, D2",
                   "Chrome Mobile op Android", "Een programma (python-httpx)", "Onbekend toestel",
                   "toegang gegeven tot dossier D2"):
         assert shown in page.text, shown
