@@ -54,6 +54,7 @@ NOT_PAGES = {
     "/admin/api-docs/openapi.json": "JSON",
     "/admin/asyncapi.json": "JSON: the bus's AsyncAPI document",
     "/metrics": "Prometheus' text for the scraper",
+    "/admin/dossier-suggestions": "the <option>s htmx swaps into a dossier-number field",
 }
 API_PREFIXES = ("/api/v1/", "/admin/api/v1/", "/health")
 ERROR_PAGE = "/no-such-page"  # no route: what every unknown address shows
