@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from libs.contracts.caller import Caller
 from libs.contracts.envelope import Event
-from libs.contracts.ids import DossierId, ObjectId
+from libs.contracts.ids import DossierId, FieldName, ObjectId
 from libs.contracts.rpc import RpcMethod
 from libs.contracts.shown_names import GivenName, ShownName
 
@@ -72,8 +72,9 @@ class RiskObject(BaseModel):
     risk_object_id: ObjectId
     kind: str = Field(description="vehicle | building | person | other")
     description: str
-    details: dict[str, str] = Field(default_factory=dict, description="Kind-specific fields")
-    detail_labels: dict[str, str] = Field(
+    details: dict[FieldName, str] = Field(default_factory=dict,
+                                          description="Kind-specific fields")
+    detail_labels: dict[FieldName, str] = Field(
         default_factory=dict, description="How the broker's system names each field of "
         "`details` (shown for the fields MyBroker has no label of its own for)")
     vehicle: VehicleDetails | None = Field(default=None, description="Only for kind vehicle")

@@ -24,3 +24,10 @@ ObjectId = Annotated[
     str, StringConstraints(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)]
 """The id of an object: a dossier's person, risk object, contract, claim or invoice (the
 broker's), or a document, request or account (ours)."""
+
+FIELD_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
+
+FieldName = Annotated[str, StringConstraints(min_length=1, max_length=64,
+                                             pattern=FIELD_NAME_PATTERN)]
+"""The name of a field the broker's system sends in a free map (a risk object's `details`): it
+becomes a key of a stored document, so no "$", no ".", no NUL (the database refuses a NUL key)."""

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from libs.contracts.dossier import DossierImport
+from libs.contracts.dossier import DossierImport, RiskObject
 from libs.servicekit.errors import Invalid
 from services.dossier.domain import (
     covered_risk_objects,
@@ -195,3 +195,15 @@ def test_only_the_risk_objects_a_contract_covers_are_listed_with_the_contracts()
     covered = covered_risk_objects(dossier.contracts, dossier.risk_objects)
     assert [r.risk_object_id for r in covered] == ["R-00417-1", "R-00417-2"]
 
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "$where", "a.b", "", "x" * 65, "1st"])
+def test_a_field_name_the_database_cannot_store_is_refused_by_the_contract(name: str) -> None:
+    # found by the API fuzzing: a NUL byte in a `details` key reached the store (a 500)
+    with pytest.raises(ValidationError):
+        RiskObject(risk_object_id="R-1", kind="vehicle", description="Auto", details={name: "x"})
+    with pytest.raises(ValidationError):
+        RiskObject(risk_object_id="R-1", kind="vehicle", description="Auto",
+                   detail_labels={name: "x"})
+    assert RiskObject(risk_object_id="R-1", kind="vehicle", description="Auto",
+                      details={"power_kw": "110"}).details == {"power_kw": "110"}
