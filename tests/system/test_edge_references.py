@@ -128,7 +128,8 @@ def test_only_staff_get_dossier_numbers_suggested(
     numbers = [summary["dossier_id"] for summary in found.json()["dossiers"]]
     assert DUPONT in numbers and PEETERS in numbers
     by_name = gateway.get("/admin/api/v1/dossiers", params={"q": "peeters"}, headers=staff)
-    assert [summary["dossier_id"] for summary in by_name.json()["dossiers"]] == [PEETERS]
+    named = [summary["dossier_id"] for summary in by_name.json()["dossiers"]]
+    assert PEETERS in named and DUPONT not in named  # other tests may name dossiers Peeters too
 
     client = bearer(dupont_client.log_in(gateway))
     _problem(gateway.get("/admin/api/v1/dossiers", params={"q": "DOS"}, headers=client), 403)
