@@ -4,6 +4,13 @@ MongoDB makes a single-document write atomic, so a state change and its events c
 half-written. The relay publishes each pending event with publisher confirms, then marks it sent
 by removing it from the document; a failed publish stays pending and is retried.
 
+With replicas, the backlog is scanned on a timer by one replica only, the holder of the relay's
+lease (lease.py); a replica that has just stored events relays them at once itself, so a
+submission never waits for the timer. Either way each event is claimed (`claimed_until_ms` in its
+entry, a compare-and-set) before it is published: two replicas never publish the same event at
+the same moment. An event whose publisher died after the claim is published again once the claim
+has expired (consumers deduplicate on the event id).
+
 Pending events are a map `outbox.<event_id>` plus a counter `outbox_pending`, not an array: the
 Mongo-wire server used here stores `$push`ed sub-documents as strings and cannot query `$ne: []`.
 """
@@ -19,6 +26,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from libs.contracts.envelope import Event, utc_now
 from libs.servicekit.bus import EVENTS
+from libs.servicekit.lease import Lease
 from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document
 from libs.servicekit.tracing import current_carrier, span
@@ -39,6 +47,8 @@ backlog = Gauge(
     ["collection"],
 )
 TRACE_FIELD = "trace"
+CLAIM_FIELD = "claimed_until_ms"
+CLAIM_SECONDS = 30.0  # far above a publish with confirms (2 s at most, rpc.py's cap)
 
 
 def _entry(event: Event) -> Document:
@@ -82,11 +92,15 @@ class OutboxRelay:
         collections: list[str],
         *,
         poll_seconds: float = 1.0,
+        lease: Lease | None = None,
     ) -> None:
         self._broker = broker
         self._database = database
         self._collections = collections
         self._poll_seconds = poll_seconds
+        # The timed scan runs in one replica at a time (every service's outbox is its own
+        # database's, so one lease name per database is enough).
+        self._lease = lease if lease is not None else Lease(database, "outbox-relay")
         self._wakeup = asyncio.Event()
 
     def notify(self) -> None:
@@ -102,6 +116,8 @@ class OutboxRelay:
             backlog.labels(name).set(sum(len(document[OUTBOX_FIELD]) for document in pending))
             for document in pending:
                 for entry in document[OUTBOX_FIELD].values():
+                    if not await self._claim(collection, document["_id"], entry["event_id"]):
+                        continue  # another replica is publishing it
                     await self._publish(entry)
                     await collection.update_one(
                         {"_id": document["_id"]},
@@ -116,6 +132,17 @@ class OutboxRelay:
                              event_id=entry["event_id"])
                     sent += 1
         return sent
+
+    async def _claim(self, collection: Any, document_id: Any, event_id: str) -> bool:
+        """Claim one pending event for this replica: True unless another replica holds an
+        unexpired claim on it (or published it meanwhile)."""
+        now = int(utc_now().timestamp() * 1000)
+        field = f"{OUTBOX_FIELD}.{event_id}.{CLAIM_FIELD}"
+        claimed = await collection.update_one(
+            {"_id": document_id, f"{OUTBOX_FIELD}.{event_id}.event_id": event_id,
+             "$or": [{field: {"$exists": False}}, {field: {"$lt": now}}]},
+            {"$set": {field: now + int(CLAIM_SECONDS * 1000)}})
+        return bool(claimed.matched_count)
 
     async def _publish(self, entry: Document) -> None:
         with span(f"publish {entry['routing_key']}", SpanKind.PRODUCER,
@@ -136,16 +163,27 @@ class OutboxRelay:
     async def run(self) -> None:
         """Relay until cancelled; failures are logged and retried with back-off."""
         delay = self._poll_seconds
-        while True:
-            try:
+        try:
+            while True:
+                delay = await self._one_pass(delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), delay)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._lease.release())
+
+    async def _one_pass(self, delay: float) -> float:
+        """Relay after a write of this replica, or on the timer when this replica holds the
+        lease; return the delay until the next timed pass."""
+        woken = self._wakeup.is_set()
+        self._wakeup.clear()  # a write during this pass wakes the next one
+        try:
+            if woken or await self._lease.acquire():
                 await self.relay_pending()
-                delay = self._poll_seconds
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                publish_failures.inc()
-                log.warning("outbox relay failed; will retry", exc_info=True, retry_in=delay)
-                delay = min(delay * 2, 30.0)
-            self._wakeup.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), delay)
+            return self._poll_seconds
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            publish_failures.inc()
+            log.warning("outbox relay failed; will retry", exc_info=True, retry_in=delay)
+            return min(delay * 2, 30.0)

@@ -16,6 +16,7 @@ from prometheus_client import Counter
 
 from libs.contracts.envelope import utc_now
 from libs.servicekit.errors import Unavailable
+from libs.servicekit.lease import Lease
 from libs.servicekit.logs import get_logger
 from services.documents.domain import Body, StoredDocument, verified_recently
 from services.documents.object_storage import ObjectStorage
@@ -143,12 +144,15 @@ class BodyVerifier:
             await self.scrub(document)
         return len(due)
 
-    async def run_scrubber(self) -> None:
-        """Scrub until cancelled, resting when every body is fresh or the store is away."""
+    async def run_scrubber(self, lease: Lease) -> None:
+        """Scrub until cancelled, resting when every body is fresh or the store is away, or
+        while another replica scrubs (it holds the `lease`)."""
         while True:
             scrubbed = 0
             try:
-                scrubbed = await self.scrub_due()
+                async with lease.holding() as held:
+                    if held:
+                        scrubbed = await self.scrub_due()
             except Unavailable:
                 pass  # tried again after the rest
             except Exception:  # the scrubber must outlive one bad document

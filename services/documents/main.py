@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from libs.contracts.documents import DocumentPublished
 from libs.servicekit.bus import create_broker, subscribe_event
+from libs.servicekit.lease import Lease
 from libs.servicekit.logs import configure_logging
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.outbox import OutboxRelay
@@ -44,14 +45,18 @@ class DocumentsService:
     async def run(self) -> None:
         """Serve until SIGINT/SIGTERM, sweeping orphans, scrubbing bodies and announcing
         staff batches that never came meanwhile."""
+        database = self.runtime.database  # each job in one replica at a time: its lease
         background = [
             asyncio.create_task(
-                run_every(self.sweep_seconds, self.sweep.sweep, name="orphan sweep"),
+                run_every(self.sweep_seconds, self.sweep.sweep, name="orphan sweep",
+                          lease=Lease(database, "orphan-sweep")),
                 name="sweep"),
-            asyncio.create_task(self.verifier.run_scrubber(), name="scrubber"),
+            asyncio.create_task(self.verifier.run_scrubber(Lease(database, "scrubber")),
+                                name="scrubber"),
             asyncio.create_task(
                 run_every(self.announce_check_seconds, self.announcer.announce_overdue,
-                          name="announcing overdue batches"),
+                          name="announcing overdue batches",
+                          lease=Lease(database, "batch-announcer")),
                 name="announcer"),
         ]
         try:

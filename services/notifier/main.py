@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from libs.contracts.envelope import utc_now
 from libs.servicekit.bus import create_broker
+from libs.servicekit.lease import Lease
 from libs.servicekit.logs import configure_logging, get_logger
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.periodic import run_every
@@ -48,7 +49,9 @@ class NotifierService:
         """Serve until SIGINT/SIGTERM, checking mails meanwhile, then close the RPC
         connection."""
         checker = asyncio.create_task(
-            run_every(self.check_seconds, self.check_mails, name="mail check"), name="mails")
+            run_every(self.check_seconds, self.check_mails, name="mail check",
+                      lease=Lease(self.runtime.database, "mail-check")),
+            name="mails")
         try:
             await self.runtime.run()
         finally:
