@@ -6,7 +6,7 @@ processes with the same environment (the MYBROKER_* variables of the common sett
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +46,10 @@ class ApplicationConfig:
     dossier_cursor_secret: str = field(default_factory=new_cursor_secret, repr=False)
     auth_cursor_secret: str = field(default_factory=new_cursor_secret, repr=False)
     extra_environment: Mapping[str, str] = field(default_factory=dict)
+    # Processes per service (the gateway stays one): production runs two or more; `make dev`
+    # one; the fault tests two, each extra replica with a health port of its own here.
+    replicas: int = 1
+    replica_health_ports: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def gateway_url(self) -> str:
@@ -57,10 +61,32 @@ class ApplicationConfig:
         """Where the notifier's SMS sink writes (one JSON file per SMS), beside the Maildir."""
         return self.mail.maildir.parent / "sms"
 
+    def process_names(self) -> list[str]:
+        """Every process of the stack: each service's replicas (`requests`, `requests.2`, ...)
+        and the gateway."""
+        return [*(replica_name(name, replica) for name in SERVICES
+                  for replica in range(1, self.replicas + 1)), GATEWAY]
+
+    def health_port(self, process: str) -> int:
+        """The health port of one process (a service replica or the gateway)."""
+        if process == GATEWAY:
+            return self.gateway_port
+        return self.health_ports.get(process) or self.replica_health_ports[process]
+
     def ready_url(self, name: str) -> str:
         """The readiness probe of one process."""
-        port = self.gateway_port if name == GATEWAY else self.health_ports[name]
-        return f"http://{LOOPBACK}:{port}/health/ready"
+        return f"http://{LOOPBACK}:{self.health_port(name)}/health/ready"
+
+
+def replica_name(service: str, replica: int) -> str:
+    """The process name of a service's replica: the first keeps the service's own name."""
+    return service if replica == 1 else f"{service}.{replica}"
+
+
+def replica_ports(replicas: int, port: Callable[[], int]) -> dict[str, int]:
+    """Health ports of the extra replicas (`port()` gives a free one)."""
+    return {replica_name(name, replica): port()
+            for name in SERVICES for replica in range(2, replicas + 1)}
 
 
 def application_environment(config: ApplicationConfig) -> dict[str, str]:
@@ -113,10 +139,14 @@ class ApplicationStack:
         self.environment = application_environment(config)
 
     def start(self, name: str, overrides: Mapping[str, str] | None = None) -> None:
-        """Start one service (or the gateway) without waiting for it; `overrides` change
-        settings of this start only (fault tests: a quicker sweep, ...)."""
-        self.group.start(name, [sys.executable, "-m", _module(name)],
-                         env=self.environment | dict(overrides or {}), cwd=REPOSITORY)
+        """Start one process (a service replica or the gateway) without waiting for it;
+        `overrides` change settings of this start only (fault tests: a quicker sweep, ...)."""
+        service = name.partition(".")[0]
+        own_port = {} if name == GATEWAY else {
+            f"MYBROKER_{service.upper()}_HEALTH_PORT": str(self.config.health_port(name))}
+        self.group.start(name, [sys.executable, "-m", _module(service)],
+                         env=self.environment | own_port | dict(overrides or {}),
+                         cwd=REPOSITORY)
 
     def wait_ready(self, name: str) -> None:
         """Wait until the process answers 200 on /health/ready."""
@@ -124,8 +154,8 @@ class ApplicationStack:
         self.group.wait_until(name, lambda: http_ok(url), timeout=READY_SECONDS, what="ready")
 
     def start_all(self) -> None:
-        """Start every service and the gateway, then wait until each one is ready."""
-        names = [*SERVICES, GATEWAY]
+        """Start every service replica and the gateway, then wait until each one is ready."""
+        names = self.config.process_names()
         for name in names:
             self.start(name)
         for name in names:

@@ -14,6 +14,7 @@ Ctrl-C (or SIGTERM) stops exactly what the command started, nothing else.
 """
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -34,6 +35,7 @@ from deploy.local.applications import (
     ApplicationConfig,
     ApplicationStack,
     application_environment,
+    replica_ports,
 )
 from deploy.local.demo_eid import DemoEid, write_demo_eid
 from deploy.local.demo_secrets import new_password, new_s3_keys, write_signing_keys
@@ -173,6 +175,8 @@ def run_dev() -> int:
                   s3=_int_env("MYBROKER_LOCAL_S3_PORT", 8333),
                   smtp=_int_env("MYBROKER_LOCAL_SMTP_PORT", 1025))
     vhost = os.environ.get("MYBROKER_LOCAL_AMQP_VHOST", "mybroker-dev")
+    replicas = max(1, _int_env("MYBROKER_LOCAL_REPLICAS", 1))
+    extra_ports = itertools.count(health_base + 20)
     prefix = "mybroker"
     reused_databases: list[str] = []
     with _owned_run_dir(run_dir):
@@ -197,6 +201,9 @@ def run_dev() -> int:
                 gateway_port=gateway_port,
                 health_ports={name: health_base + index
                               for index, name in enumerate(SERVICES, start=1)},
+                # MYBROKER_LOCAL_REPLICAS=2: two processes of every service, as in production.
+                replicas=replicas,
+                replica_health_ports=replica_ports(replicas, lambda: next(extra_ports)),
                 eid_trust_bundle_path=eid.trust_bundle_path,
                 trusted_proxy_secret=eid.proxy_secret,
             )
