@@ -1,5 +1,6 @@
 """RabbitMQ topology: the events exchange, per-consumer durable queues with dead-lettering."""
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar, cast
@@ -16,6 +17,7 @@ from faststream.rabbit import (
 from faststream.rabbit.annotations import RabbitMessage
 from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Histogram
+from pymongo.errors import ConnectionFailure
 
 from libs.contracts.envelope import Event, utc_now
 from libs.contracts.topology import (
@@ -24,6 +26,7 @@ from libs.contracts.topology import (
     EVENTS_EXCHANGE,
     MAX_DELIVERIES,
 )
+from libs.servicekit.errors import Unavailable
 from libs.servicekit.logs import correlation_id, get_logger
 from libs.servicekit.tracing import span
 
@@ -43,6 +46,18 @@ events_consumed = Counter(
 event_handle_seconds = Histogram(
     "mybroker_event_handle_seconds", "Time to handle one event", ["queue"]
 )
+events_waiting = Counter(
+    "mybroker_events_waiting_for_dependency_total",
+    "Times an event's handling waited for its database or another service to come back",
+    ["queue"],
+)
+# An event whose database or RPC partner is away is kept (unacked) and tried again in-process
+# with these pauses (then the last one, repeatedly) until DEPENDENCY_PATIENCE_SECONDS: a
+# requeue would count towards the delivery limit, and a 20-second database outage would
+# dead-letter every event that arrived meanwhile.
+DEPENDENCY_BACKOFF_SECONDS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 5.0)
+DEPENDENCY_PATIENCE_SECONDS = 300.0
+DEPENDENCY_AWAY = (ConnectionFailure, Unavailable)
 event_lag_seconds = Histogram(
     "mybroker_event_lag_seconds", "From the event's occurrence to the start of its handling "
     "(outbox relay + queue wait)", ["queue"],
@@ -92,7 +107,9 @@ def subscribe_event(
     """Consume one event type on the queue `<consumer>.<purpose>`.
 
     The message is acked after `handle` returns; on an exception it is requeued, and after
-    MAX_DELIVERIES the queue dead-letters it. `handle` must be idempotent (see inbox.Inbox).
+    MAX_DELIVERIES the queue dead-letters it. When the database or another service is away,
+    `handle` is called again in-process until it is back (patiently: that is no poison).
+    `handle` must be idempotent (see inbox.Inbox).
     """
 
     async def consume(event: Event, message: RabbitMessage) -> None:
@@ -109,7 +126,7 @@ def subscribe_event(
                                   "messaging.message.id": event.event_id}):
                 log.info("handling event", routing_key=event_type.routing_key,
                          event_id=event.event_id)
-                await handle(cast(EventT, event))
+                await _waiting_for_dependencies(handle, cast(EventT, event), queue)
             outcome = "ok"
         finally:
             correlation_id.reset(token)
@@ -128,6 +145,25 @@ def subscribe_event(
         title=f"{consumer}.{purpose}",
         description=event_type.__doc__,
     )(consume)
+
+
+async def _waiting_for_dependencies(
+    handle: Callable[[EventT], Awaitable[None]], event: EventT, queue: str
+) -> None:
+    waited = 0.0
+    for attempt in range(1_000_000):
+        try:
+            await handle(event)
+            return
+        except DEPENDENCY_AWAY as error:
+            if waited >= DEPENDENCY_PATIENCE_SECONDS:
+                raise
+            pause = DEPENDENCY_BACKOFF_SECONDS[min(attempt, len(DEPENDENCY_BACKOFF_SECONDS) - 1)]
+            events_waiting.labels(queue).inc()
+            log.warning("a dependency is away; the event is kept and tried again", queue=queue,
+                        event_id=event.event_id, error=str(error), retry_in=pause)
+            await asyncio.sleep(pause)
+            waited += pause
 
 
 def declare_emitted_events(

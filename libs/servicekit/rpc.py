@@ -22,6 +22,7 @@ from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, Field, GetJsonSchemaHandler, ValidationError
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
+from pymongo.errors import ConnectionFailure
 
 from libs.contracts.errors import ErrorCode
 from libs.contracts.rpc import ReplyT, RequestT, RpcEnvelope, RpcErrorBody, RpcMethod
@@ -92,6 +93,14 @@ def serve_rpc(
             except ServiceError as error:
                 envelope = RpcEnvelope(
                     error=RpcErrorBody(code=error.code, detail=error.detail, fields=error.fields))
+            except ConnectionFailure as error:
+                # The database is away (or a failover is under way): the caller may try again
+                # shortly; it is not a failure of this request.
+                log.warning("database unreachable; call refused", queue=method.queue,
+                            error=str(error))
+                envelope = RpcEnvelope(error=RpcErrorBody(
+                    code=ErrorCode.UNAVAILABLE,
+                    detail="The service cannot reach its database. Please try again shortly."))
             except Exception:
                 log.exception("rpc handler failed", queue=method.queue)
                 envelope = RpcEnvelope(error=RpcErrorBody(

@@ -10,10 +10,12 @@ import pytest
 from faststream.rabbit import RabbitBroker
 from pydantic import BaseModel
 from pymongo import AsyncMongoClient
+from pymongo.errors import ServerSelectionTimeoutError
 
 from libs.contracts.envelope import Event
 from libs.contracts.rpc import RpcMethod
 from libs.contracts.topology import DEAD_LETTER_QUEUE, MAX_DELIVERIES
+from libs.servicekit import bus
 from libs.servicekit.bus import create_broker, declare_dead_letters, subscribe_event
 from libs.servicekit.errors import Conflict, Unavailable
 from libs.servicekit.inbox import Inbox
@@ -161,6 +163,47 @@ async def test_a_poison_event_is_dead_lettered_after_the_delivery_limit(
             await asyncio.sleep(0.1)
     assert dead, "the poison event must land in the dead-letter queue, not vanish"
     assert len(attempts) == MAX_DELIVERIES + 1
+
+
+async def test_an_event_waits_for_its_database_instead_of_being_dead_lettered(
+    broker: RabbitBroker, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database outage is no poison: the handler is tried again, in-process, until the
+    database is back — far more often than the delivery limit — and the event is handled once."""
+    monkeypatch.setattr(bus, "DEPENDENCY_BACKOFF_SECONDS", (0.01,))
+    attempts: list[str] = []
+    handled = asyncio.Event()
+
+    async def database_away_for_a_while(event: ThingHappened) -> None:
+        attempts.append(event.event_id)
+        if len(attempts) <= 3 * MAX_DELIVERIES:
+            raise ServerSelectionTimeoutError("mongo:27017: [Errno 111] Connection refused")
+        handled.set()
+
+    subscribe_event(broker, consumer=f"kit{unique}", purpose="patient", event_type=ThingHappened,
+                    handle=database_away_for_a_while)
+    await broker.start()
+    await declare_dead_letters(broker)
+    await broker.publish(ThingHappened(thing_id=f"patient-{unique}").model_dump(mode="json"),
+                         exchange="mybroker.events", routing_key=ThingHappened.routing_key)
+
+    await asyncio.wait_for(handled.wait(), 10)
+    assert len(attempts) == 3 * MAX_DELIVERIES + 1
+    assert len(set(attempts)) == 1, "one event, handled once it could be"
+
+
+async def test_an_rpc_whose_database_is_away_answers_unavailable_not_a_failure(
+    broker: RabbitBroker, rpc_client: RpcClient, unique: str
+) -> None:
+    lookup = RpcMethod(f"kit.rpc.lookup.{unique}", Number, Number)
+
+    async def database_away(request: Number) -> Number:
+        raise ServerSelectionTimeoutError("mongo:27017: [Errno 111] Connection refused")
+
+    serve_rpc(broker, lookup, database_away, prefetch=4)
+    await broker.start()
+    with pytest.raises(Unavailable, match="cannot reach its database"):
+        await rpc_client.call(lookup, Number(value=1))
 
 
 async def test_inbox_records_an_event_once(
