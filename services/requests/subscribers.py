@@ -9,7 +9,8 @@ from services.requests.handlers import RequestHandlers
 
 SERVICE = "requests"
 # Every event the service's outbox publishes: the AsyncAPI document lists these as sent.
-EMITS = (requests.RequestSubmitted,)
+EMITS = (requests.RequestSubmitted, requests.RequestReplied, requests.RequestStatusChanged,
+         requests.RequestAssigned)
 
 
 def register(broker: RabbitBroker, handlers: RequestHandlers, *, prefetch: int) -> None:
@@ -18,3 +19,13 @@ def register(broker: RabbitBroker, handlers: RequestHandlers, *, prefetch: int) 
     serve_rpc(broker, requests.SEND_MESSAGE, handlers.send_message, prefetch=prefetch)
     serve_rpc(broker, requests.LIST_REQUESTS, handlers.list_requests, prefetch=prefetch)
     serve_rpc(broker, requests.ADMIT_ATTACHMENT, handlers.admit_attachment, prefetch=prefetch)
+    serve_rpc(broker, requests.GET_REQUEST, handlers.get_request, prefetch=prefetch)
+    serve_rpc(broker, requests.REPLY, handlers.reply, prefetch=prefetch)
+    serve_rpc(broker, requests.ATTACH, handlers.attach, prefetch=prefetch)
+    serve_rpc(broker, requests.DESK_LIST, handlers.desk_list, prefetch=prefetch)
+    serve_rpc(broker, requests.DESK_GET, handlers.desk_get, prefetch=prefetch)
+    serve_rpc(broker, requests.TAKE, handlers.take, prefetch=prefetch)
+    serve_rpc(broker, requests.REASSIGN, handlers.reassign, prefetch=prefetch)
+    serve_rpc(broker, requests.ANSWER, handlers.answer, prefetch=prefetch)
+    serve_rpc(broker, requests.SET_STATUS, handlers.set_status, prefetch=prefetch)
+    serve_rpc(broker, requests.ADD_NOTE, handlers.add_note, prefetch=prefetch)
