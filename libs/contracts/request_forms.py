@@ -56,6 +56,7 @@ class FormAboutKind(StrEnum):
     """Same values as the request's `about` kinds (RequestAbout)."""
 
     GENERAL = "general"
+    PERSONAL_DATA = "personal_data"  # the household's data (address, a new family member)
     PERSON = "person"
     CONTRACT = "contract"
     RISK_OBJECT = "risk_object"
@@ -80,9 +81,10 @@ def parse_about(text: str | None) -> FormAbout | None:
     if text is None or text == "":
         return None
     kind, _, ref_id = text.partition(":")
-    if kind == FormAboutKind.GENERAL and not ref_id:
-        return FormAbout()
-    if not ref_id or kind not in {k.value for k in FormAboutKind} or kind == "general":
+    if kind in (FormAboutKind.GENERAL, FormAboutKind.PERSONAL_DATA) and not ref_id:
+        return FormAbout(kind=FormAboutKind(kind))
+    if not ref_id or kind not in {k.value for k in FormAboutKind} \
+            or kind in (FormAboutKind.GENERAL, FormAboutKind.PERSONAL_DATA):
         raise ValueError("about is general, person:<id>, contract:<id> or risk_object:<id>")
     return FormAbout(kind=FormAboutKind(kind), ref_id=ref_id)
 
@@ -228,7 +230,8 @@ class ClaimAttachment(BaseModel):
     """A file sent with the declaration (uploaded first as a document of context
     request:<id>), with the client's description."""
 
-    document_id: ObjectId
+    document_id: ObjectId | None = Field(
+        default=None, description="None until the file is uploaded (multipart submission)")
     filename: ShownName = ""
     size: int = Field(default=0, ge=0)
     description: ShortText = ""
@@ -469,6 +472,18 @@ class ChangesPage(BaseModel):
     next_cursor: str | None = None
 
 
+class AttachClaimDocuments(BaseModel):
+    """After a multipart claim: the uploaded files' document ids (context request:<id>), one
+    per attachment of the declaration in order (None: keep), and the declaration's PDF."""
+
+    caller: Caller
+    dossier_id: DossierId
+    request_id: ObjectId
+    document_ids: list[ObjectId | None] = Field(default_factory=list,
+                                                max_length=MAX_CLAIM_ATTACHMENTS)
+    declaration_document_id: ObjectId | None = None
+
+
 SUBMIT_FORM = RpcMethod("requests.rpc.submit_form", SubmitForm, FormSubmitted)
 FORM_CONTEXT = RpcMethod("requests.rpc.form_context", FormContextQuery, FormContext)
 SAVE_DRAFT = RpcMethod("requests.rpc.save_draft", SaveDraft, FormDraft)
@@ -476,3 +491,5 @@ GET_DRAFT = RpcMethod("requests.rpc.get_draft", DraftKey, FormDraft)
 DELETE_DRAFT = RpcMethod("requests.rpc.delete_draft", DraftKey, Ack)
 LIST_DRAFTS = RpcMethod("requests.rpc.list_drafts", ListDraftsQuery, DraftList)
 CHANGES_SINCE = RpcMethod("requests.rpc.changes_since", ChangesQuery, ChangesPage)
+ATTACH_CLAIM_DOCUMENTS = RpcMethod("requests.rpc.attach_claim_documents", AttachClaimDocuments,
+                                   FormSubmitted)
