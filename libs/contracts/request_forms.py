@@ -27,6 +27,7 @@ from pydantic import (
 from libs.contracts.caller import Caller
 from libs.contracts.dossier import Address, DossierRecord, Person
 from libs.contracts.ids import DossierId, ObjectId
+from libs.contracts.requests import RequestPublic
 from libs.contracts.rpc import Ack, RpcMethod
 from libs.contracts.shown_names import ShownName, shown_name
 
@@ -351,6 +352,8 @@ class FormSubmitted(BaseModel):
     form: dict[str, Any] = Field(description="The kind's stored model (FORM_RECORDS)")
     about: FormAbout | None = None
     status_note: str | None = None
+    request: RequestPublic | None = Field(
+        default=None, description="The whole request as GET requests/{request_id} shows it")
 
 
 # --- context: what a form is prefilled with ---------------------------------------------------
@@ -478,6 +481,7 @@ class DataChange(BaseModel):
     schema's record: what the broker's system would import to apply it."""
 
     change_id: str
+    feed_key: str = Field(default="", description="The feed's order (recorded time, id)")
     request_id: str
     dossier_id: str
     kind: FormKind
