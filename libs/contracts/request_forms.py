@@ -19,7 +19,6 @@ from pydantic import (
     BaseModel,
     EmailStr,
     Field,
-    JsonValue,
     StringConstraints,
     field_validator,
 )
@@ -432,14 +431,18 @@ class DraftKey(BaseModel):
     about: FormAbout | None = None
 
 
-class SaveDraft(DraftKey):
+class SaveDraft(BaseModel):
     """Autosave: the half-filled form as the page holds it (not validated, at most 64 KB)."""
 
-    data: dict[str, JsonValue]
+    caller: Caller
+    dossier_id: DossierId
+    kind: FormKind
+    about: FormAbout | None = None
+    data: dict[str, Any]
 
     @field_validator("data")
     @classmethod
-    def _small(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
         if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_DRAFT_BYTES:
             raise ValueError(f"a draft holds at most {MAX_DRAFT_BYTES // 1024} KB")
         return value
@@ -449,7 +452,7 @@ class FormDraft(BaseModel):
     dossier_id: str
     kind: FormKind
     about: FormAbout | None = None
-    data: dict[str, JsonValue]
+    data: dict[str, Any]
     saved_at: datetime
     expires_at: datetime
 

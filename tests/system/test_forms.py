@@ -40,7 +40,7 @@ def test_each_form_is_pending_in_my_requests_at_once(
     context = gateway.get(f"{FORMS}/personal_data/context?about=person:P-00417-2",
                           headers=client).json()
     assert (context["person"]["first_name"], context["about"]["label"]) == (
-        "Sofie", "Sofie Dupont")
+        "Sofie", "Sofie Claes")
     key = f"app-{uuid.uuid4().hex}"
     personal = send(gateway, client, "personal_data", {
         "person_id": "P-00417-2", "first_name": "Sofie", "phone": "+32 470 11 22 33"}, key)

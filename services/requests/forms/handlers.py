@@ -100,7 +100,7 @@ def _household(persons: list[Person]) -> list[HouseholdMember]:
             for p in persons]
 
 
-def _draft_key(key: DraftKey) -> str:
+def _draft_key(key: DraftKey | SaveDraft) -> str:
     about = key.about.key if key.about is not None else "-"
     return "|".join((key.caller.user_id, key.dossier_id, key.kind.value, about))
 
