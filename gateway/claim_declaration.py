@@ -194,6 +194,8 @@ async def complete_claim(
         declaration_id = stored.document_id
     if declaration_id == record.declaration_document_id and not any(ids):
         return submitted
-    return await rpc.call(request_forms.ATTACH_CLAIM_DOCUMENTS, request_forms.AttachClaimDocuments(
+    completed = await rpc.call(request_forms.ATTACH_CLAIM_DOCUMENTS,
+                               request_forms.AttachClaimDocuments(
         caller=caller, dossier_id=submitted.dossier_id, request_id=submitted.request_id,
         document_ids=ids, declaration_document_id=declaration_id))
+    return completed.model_copy(update={"created": submitted.created})

@@ -168,7 +168,8 @@ async def test_an_accepted_address_change_is_offered_in_the_import_schemas_shape
             "postal_code": "9000", "municipality": "Brugge", "person_ids": ["P-00417-1"]})
     assert set(refused.value.fields or {}) == {"municipality"}
     await stack.rpc.call(requests.SET_STATUS, requests.SetStatusCommand(
-        caller=AGENT, request_id=sent.request_id, status=requests.StatusChange.ACCEPTED, staff_name="Sofie"))
+        caller=AGENT, request_id=sent.request_id, status=requests.StatusChange.ACCEPTED,
+        staff_name="Sofie"))
     await stack.requests.relay.relay_pending()
     page = request_forms.ChangesPage(items=[])
     for _ in range(100):

@@ -72,6 +72,8 @@ def test_each_form_is_pending_in_my_requests_at_once(
         "description": "Storm: dakpannen weg", "vat_liable": False},
         about="risk_object:R-00417-2")
     assert claim.status_code == 201, claim.text
+    # No general data sent: the declaration holds them as the office does.
+    assert claim.json()["form"]["general"]["postal_code"] == "9000"
 
     listed = gateway.get(f"/api/v1/dossiers/{DUPONT}/requests", headers=client).json()
     mine = {item["request_id"]: (item["kind"], item["status"]) for item in listed["requests"]}
