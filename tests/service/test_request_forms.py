@@ -1,6 +1,7 @@
-"""The forms on the real bus, with the real dossier service: what a form is prefilled with, the
-claim's risk objects checked against the dossier, idempotent submission on the real database,
-drafts that expire after 30 days, and an accepted change offered in the office's feed."""
+"""The forms with the real dossier service (both on the in-memory bus, real databases): what a
+form is prefilled with, the claim's risk objects checked against the dossier, idempotent
+submission on the real database, drafts that expire after 30 days, and an accepted change
+offered in the office's feed."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -9,13 +10,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from faststream.rabbit import RabbitBroker, TestRabbitBroker
+from pydantic import BaseModel
 
 from libs.contracts import dossier, request_forms, requests
 from libs.contracts.caller import Caller, Role
 from libs.contracts.envelope import utc_now
 from libs.contracts.request_forms import FormAbout, FormAboutKind, FormKind
+from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
 from libs.servicekit.errors import Invalid, NotFound
-from libs.servicekit.rpc import RpcClient
 from services.dossier.config import DossierSettings
 from services.dossier.main import DossierService
 from services.dossier.main import build as build_dossier
@@ -23,6 +26,7 @@ from services.requests.config import RequestsSettings
 from services.requests.forms.store import DRAFTS
 from services.requests.main import RequestsService
 from services.requests.main import build as build_requests
+from tests.service.conftest import call_in_memory
 from tests.system.stack import fixture_dossier
 
 DUPONT = fixture_dossier("dupont")["dossier_id"]
@@ -31,39 +35,46 @@ PIETER = Caller(user_id="u-pieter", role=Role.CLIENT, dossier_ids=[DUPONT])
 AGENT = Caller(user_id="agent-1", role=Role.AGENT)
 
 
+class InMemoryRpc:
+    """The RpcClient's `call` on the in-memory brokers of the services built here."""
+
+    def __init__(self, brokers: dict[str, RabbitBroker]) -> None:
+        self._brokers = brokers
+
+    async def call(self, method: RpcMethod[RequestT, ReplyT], request: BaseModel, *,
+                   timeout_seconds: float | None = None) -> ReplyT:
+        broker = self._brokers[method.queue.split(".", 1)[0]]
+        return await call_in_memory(broker, method, request)
+
+
 @dataclass
 class Stack:
     dossier: DossierService
     requests: RequestsService
-    rpc: RpcClient
+    rpc: InMemoryRpc
 
 
 @pytest.fixture
-async def stack(mongo_url: str, amqp_url: str, database_name: str) -> AsyncIterator[Stack]:
-    dossiers = build_dossier(DossierSettings(
-        amqp_url=amqp_url, mongo_url=mongo_url, mongo_db=f"{database_name}_d"))
+async def stack(mongo_url: str, database_name: str) -> AsyncIterator[Stack]:
+    # In-memory brokers: the system stack of the same test run serves the same queue names on
+    # the real bus, and would answer in their place.
+    dossiers = build_dossier(DossierSettings(mongo_url=mongo_url, mongo_db=f"{database_name}_d"))
+    brokers = {"dossier": dossiers.runtime.broker}
+    rpc = InMemoryRpc(brokers)
     forms = build_requests(RequestsSettings(
-        amqp_url=amqp_url, mongo_url=mongo_url, mongo_db=f"{database_name}_r",
-        message_burst=50))
-    for service in (dossiers.runtime, forms.runtime):
-        await service.broker.start()
+        mongo_url=mongo_url, mongo_db=f"{database_name}_r", message_burst=50), rpc=rpc)
+    brokers["requests"] = forms.runtime.broker
     await dossiers.store.ensure_indexes()
-    await forms.store.ensure_indexes()
-    assert forms.rpc_client is not None
-    await forms.rpc_client.connect()
-    rpc = RpcClient(amqp_url, timeout_seconds=10)
-    await rpc.connect()
-    for name in ("dupont", "peeters"):
-        await rpc.call(dossier.IMPORT_DOSSIER, dossier.ImportDossierRequest(
-            caller=AGENT, dossier=dossier.DossierImport.model_validate(fixture_dossier(name))))
-    try:
+    await forms.prepare_database()
+    async with TestRabbitBroker(dossiers.runtime.broker), \
+            TestRabbitBroker(forms.runtime.broker):
+        for name in ("dupont", "peeters"):
+            await rpc.call(dossier.IMPORT_DOSSIER, dossier.ImportDossierRequest(
+                caller=AGENT, dossier=dossier.DossierImport.model_validate(
+                    fixture_dossier(name))))
         yield Stack(dossiers, forms, rpc)
-    finally:
-        await rpc.close()
-        await forms.rpc_client.close()
-        for service in (dossiers.runtime, forms.runtime):
-            await service.broker.stop()
-            await service.database.client.drop_database(service.database.name)
+    for runtime in (dossiers.runtime, forms.runtime):
+        await runtime.database.client.drop_database(runtime.database.name)
 
 
 async def submit(stack: Stack, kind: FormKind, payload: dict[str, Any],
