@@ -207,3 +207,40 @@ async def test_an_accepted_address_change_is_offered_in_the_import_schemas_shape
     with pytest.raises(Exception, match="staff"):
         await stack.rpc.call(request_forms.CHANGES_SINCE, request_forms.ChangesQuery(
             caller=PIETER))
+
+
+async def test_the_feed_pages_by_its_signed_cursor_oldest_first(stack: Stack) -> None:
+    sent = [
+        await submit(stack, FormKind.PERSONAL_DATA, {"person_id": "P-00417-1",
+                                                     "phone": "+32 9 222 33 44"}),
+        await submit(stack, FormKind.FAMILY_MEMBER, {
+            "member_kind": "other", "last_name": "Dupont", "first_name": "Jef",
+            "birth_date": "1950-07-01"}),
+        await submit(stack, FormKind.CLAIM, {**CLAIM, "risk_object_ids": ["R-00417-1"]}),
+        await submit(stack, FormKind.ADDRESS, {
+            "start_date": utc_now().date().isoformat(), "street": "Markt", "number": "1",
+            "postal_code": "9000", "municipality": "Gent", "person_ids": ["P-00417-3"]}),
+    ]
+    for request in sent:
+        await stack.rpc.call(requests.SET_STATUS, requests.SetStatusCommand(
+            caller=AGENT, request_id=request.request_id,
+            status=requests.StatusChange.ACCEPTED, staff_name="Sofie"))
+        await stack.requests.relay.relay_pending()
+    first = await stack.rpc.call(request_forms.CHANGES_SINCE, request_forms.ChangesQuery(
+        caller=AGENT, limit=2))
+    assert first.next_cursor is not None
+    rest = await stack.rpc.call(request_forms.CHANGES_SINCE, request_forms.ChangesQuery(
+        caller=AGENT, limit=2, cursor=first.next_cursor))
+    assert rest.next_cursor is None
+    # The claim is no data change: three in the feed, in the order they were accepted.
+    assert [item.request_id for item in first.items + rest.items] == [
+        sent[0].request_id, sent[1].request_id, sent[3].request_id]
+    personal = first.items[0]
+    assert [(c.field, c.old, c.new) for c in personal.changes] == [
+        ("phone", "+32 475 12 34 56", "+32 9 222 33 44")]
+    [person] = personal.record.persons or []
+    assert (person.person_id, person.phone, person.first_name) == (
+        "P-00417-1", "+32 9 222 33 44", "Pieter")
+    later = await stack.rpc.call(request_forms.CHANGES_SINCE, request_forms.ChangesQuery(
+        caller=AGENT, since=rest.items[-1].recorded_at))
+    assert later.items == []
