@@ -99,6 +99,8 @@ async def _keep_as_draft(rpc: Rpc, claims: AccessClaims, dossier_id: str, kind: 
 @router.post(
     "/forms/{kind}",
     status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": request_forms.FormSubmitted,
+                     "description": "Sent before with this Idempotency-Key: that request"}},
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/json": {"schema": FormSubmission.model_json_schema()},
         "multipart/form-data": {"schema": {"type": "object", "required": ["submission"],
