@@ -23,6 +23,7 @@ from libs.contracts.requests import (
     DeskGetQuery,
     DeskPage,
     DeskQuery,
+    FindResubmittedQuery,
     GetRequestQuery,
     ListRequestsQuery,
     OfficeCommand,
@@ -135,6 +136,16 @@ class RequestHandlers:
             self._on_events_stored()
             log.info("request submitted", dossier_id=stored.dossier_id,
                      request_id=stored.request_id, event_id=change.events[0].event_id)
+        return domain.for_client(stored, self._clock())
+
+    async def find_resubmitted(self, query: FindResubmittedQuery) -> RequestPublic:
+        """The request the caller stored in the dossier under this idempotency key (a resend
+        with files is answered before its files are read again)."""
+        require_dossier_access(query.caller, query.dossier_id)
+        stored = await self._store.find_resubmitted(query.dossier_id, query.caller.user_id,
+                                                    query.idempotency_key)
+        if stored is None:
+            raise NotFound("Nothing was sent under this key.")
         return domain.for_client(stored, self._clock())
 
     async def admit_attachment(self, request: AdmitAttachmentRequest) -> Ack:
