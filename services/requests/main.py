@@ -1,9 +1,11 @@
 """Composition root of the requests service: `python -m services.requests`."""
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from libs.contracts.envelope import utc_now
 from libs.servicekit.bus import create_broker
 from libs.servicekit.logs import configure_logging
 from libs.servicekit.mongo import create_mongo_client
@@ -49,9 +51,10 @@ class RequestsService:
                 await self.rpc_client.close()
 
 
-def build(settings: RequestsSettings, *, rpc: RpcCalling | None = None) -> RequestsService:
-    """Build the service from its settings (tests call this with their own, and a fake `rpc`
-    standing for the dossier service)."""
+def build(settings: RequestsSettings, *, rpc: RpcCalling | None = None,
+          clock: Callable[[], datetime] = utc_now) -> RequestsService:
+    """Build the service from its settings (tests call this with their own, a fake `rpc`
+    standing for the dossier service and a `clock` of their own for the client sheet)."""
     broker = create_broker(settings.amqp_url, SERVICE)
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = RequestStore(database)
@@ -75,7 +78,7 @@ def build(settings: RequestsSettings, *, rpc: RpcCalling | None = None) -> Reque
         limit=SubmissionLimit(settings.client_sheet_burst,
                               timedelta(seconds=settings.client_sheet_interval_seconds)),
         validity=timedelta(days=settings.client_sheet_validity_days),
-        on_events_stored=relay.notify)
+        on_events_stored=relay.notify, clock=clock)
     client_sheet_wiring.register(broker, client_sheets, prefetch=settings.rpc_prefetch)
 
     async def prepare() -> None:

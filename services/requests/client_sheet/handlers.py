@@ -32,7 +32,7 @@ from libs.contracts.envelope import new_id, utc_now
 from libs.servicekit.access import require_dossier_access, require_staff
 from libs.servicekit.errors import Conflict, Forbidden, NotFound, RateLimited, ServiceError
 from libs.servicekit.logs import correlation_id, get_logger
-from libs.servicekit.mongo import Document
+from libs.servicekit.mongo import Document, stored_utc
 from libs.servicekit.references import DossierReferenceCheck, RpcCalling
 from services.requests.client_sheet.domain import (
     clean_answers,
@@ -101,8 +101,8 @@ class ClientSheetHandlers:
     def _due(self, state: Document | None, now: datetime) -> DueState:
         if state is None:
             return due_state(None, now, self._validity, now)
-        last = state.get("last_confirmed_at") if state.get("confirmed") else None
-        return due_state(last, state["known_since"], self._validity, now)
+        last = stored_utc(state["last_confirmed_at"]) if state.get("confirmed") else None
+        return due_state(last, stored_utc(state["known_since"]), self._validity, now)
 
     async def _dossier_sources(self, caller: Caller, dossier_id: str
                                ) -> dict[str, AnswerValue]:

@@ -40,6 +40,11 @@ def _sheet(document: Document) -> ClientSheet:
     return ClientSheet.model_validate({**document, "sheet_id": document["_id"]})
 
 
+def milliseconds(moment: datetime) -> int:
+    """`moment` as milliseconds since the epoch (what range queries compare)."""
+    return int(moment.timestamp() * 1000)
+
+
 def idempotency_value(dossier_id: str, user_id: str, key: str | None, sheet_id: str) -> str:
     """The unique value of a sheet: its client's key in its dossier, else its own id."""
     return f"{dossier_id}\x1f{user_id}\x1f{key}" if key else f"\x1e{sheet_id}"
@@ -60,7 +65,7 @@ class ClientSheetStore:
         await self._sheets.create_index([("idempotency", ASCENDING)], unique=True)
         await self._sheets.create_index([("dossier_id", ASCENDING),
                                          ("confirmed_at", DESCENDING)])
-        await self._dossiers.create_index([("last_confirmed_at", ASCENDING)])
+        await self._dossiers.create_index([("last_confirmed_ms", ASCENDING)])
         await self._reminders.create_index([(PENDING_COUNT_FIELD, ASCENDING)])
 
     # --- questionnaire versions ---------------------------------------------------------------
@@ -134,7 +139,8 @@ class ClientSheetStore:
 
     async def know_dossier(self, dossier_id: str, at: datetime) -> Document:
         """The dossier's state, created (known since `at`) the first time it is seen."""
-        document: Document = {"_id": dossier_id, "known_since": at, "confirmed": False}
+        document: Document = {"_id": dossier_id, "known_since": at, "confirmed": False,
+                              "last_confirmed_ms": 0}
         try:
             await self._dossiers.insert_one(document)
         except DuplicateKeyError:
@@ -144,15 +150,19 @@ class ClientSheetStore:
         return document
 
     async def record_confirmation(self, sheet: ClientSheet) -> None:
-        """The dossier's last sheet is `sheet`, unless a later one was recorded meanwhile."""
+        """The dossier's last sheet is `sheet`, unless a later one was recorded meanwhile.
+
+        The moment is kept in milliseconds too: nx-27017 keeps a datetime written by `$set` as
+        a string, which no range query compares rightly (read `last_confirmed_at` with
+        stored_utc)."""
         await self.know_dossier(sheet.dossier_id, sheet.confirmed_at)
+        moment_ms = milliseconds(sheet.confirmed_at)
         fields = {"confirmed": True, "last_confirmed_at": sheet.confirmed_at,
-                  "last_sheet_id": sheet.sheet_id, "last_confirmed_by": sheet.confirmed_by,
+                  "last_confirmed_ms": moment_ms, "last_sheet_id": sheet.sheet_id,
+                  "last_confirmed_by": sheet.confirmed_by,
                   "last_confirmed_by_name": sheet.confirmed_by_name}
         await self._dossiers.update_one(
-            {"_id": sheet.dossier_id, "$or": [{"confirmed": False},
-                                              {"last_confirmed_at": {"$lt": sheet.confirmed_at}}]},
-            {"$set": fields})
+            {"_id": sheet.dossier_id, "last_confirmed_ms": {"$lt": moment_ms}}, {"$set": fields})
 
     async def dossier_state(self, dossier_id: str) -> Document | None:
         """What is known of a dossier's sheets."""
@@ -163,12 +173,10 @@ class ClientSheetStore:
         """Known dossiers by number (from after `after`); with `confirmed_before`, only those
         never confirmed or last confirmed before it (the due ones)."""
         criteria: dict[str, Any] = {}
-        if confirmed_before is not None:
-            criteria = {"$or": [{"confirmed": False},
-                                {"last_confirmed_at": {"$lt": confirmed_before}}]}
+        if confirmed_before is not None:  # never confirmed: 0
+            criteria = {"last_confirmed_ms": {"$lt": milliseconds(confirmed_before)}}
         if after is not None:
-            criteria = {"$and": [criteria, {"_id": {"$gt": after}}]} if criteria else \
-                {"_id": {"$gt": after}}
+            criteria["_id"] = {"$gt": after}
         cursor = self._dossiers.find(criteria).sort([("_id", ASCENDING)]).limit(limit)
         return [document async for document in cursor]
 
