@@ -3,10 +3,11 @@
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from libs.contracts.envelope import utc_now
 from libs.servicekit.bus import create_broker
+from libs.servicekit.cursor_signing import CursorSigner, cursor_key
 from libs.servicekit.logs import configure_logging
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.outbox import OutboxRelay
@@ -20,6 +21,7 @@ from services.requests.client_sheet.filing import SheetRequestFiling
 from services.requests.client_sheet.handlers import ClientSheetHandlers
 from services.requests.client_sheet.store import REMINDERS, ClientSheetStore
 from services.requests.config import RequestsSettings
+from services.requests.domain import ServiceLevels, WorkingCalendar
 from services.requests.handlers import RequestHandlers
 from services.requests.store import REQUESTS, RequestStore, SubmissionWindows
 from services.requests.submission_limits import SubmissionKind, SubmissionLimit
@@ -60,12 +62,18 @@ def build(settings: RequestsSettings, *, rpc: RpcCalling | None = None,
     store = RequestStore(database)
     windows = SubmissionWindows(database)
     relay = OutboxRelay(broker, database, [REQUESTS, REMINDERS])
+    levels = ServiceLevels(
+        calendar=WorkingCalendar(opens=time(settings.office_opens_hour),
+                                 closes=time(settings.office_closes_hour % 24)),
+        working_days=dict(settings.target_working_days),
+        default_working_days=settings.default_target_working_days)
+    signer = CursorSigner(cursor_key(settings.cursor_secret, settings.environment))
     handlers = RequestHandlers(store, on_events_stored=relay.notify, windows=windows, limits={
         SubmissionKind.MESSAGE: SubmissionLimit(
             settings.message_burst, timedelta(seconds=settings.message_interval_seconds)),
         SubmissionKind.ATTACHMENT: SubmissionLimit(
             settings.attachment_burst, timedelta(seconds=settings.attachment_interval_seconds)),
-    })
+    }, levels=levels, cursor_signer=signer)
     subscribers.register(broker, handlers, prefetch=settings.rpc_prefetch)
     # The client sheet is prefilled with what the dossier service holds: asked over RPC.
     rpc_client: RpcClient | None = None
@@ -74,7 +82,7 @@ def build(settings: RequestsSettings, *, rpc: RpcCalling | None = None,
                                      timeout_seconds=settings.rpc_timeout_seconds)
     sheet_store = ClientSheetStore(database)
     client_sheets = ClientSheetHandlers(
-        sheet_store, SheetRequestFiling(store), rpc, windows=windows,
+        sheet_store, SheetRequestFiling(store, levels), rpc, windows=windows,
         limit=SubmissionLimit(settings.client_sheet_burst,
                               timedelta(seconds=settings.client_sheet_interval_seconds)),
         validity=timedelta(days=settings.client_sheet_validity_days),

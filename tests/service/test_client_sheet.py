@@ -17,7 +17,7 @@ from libs.contracts.caller import Caller, Role
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
 from libs.servicekit.bus import EVENTS
 from libs.servicekit.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
-from services.requests.client_sheet.store import REMINDERS, SHEETS
+from services.requests.client_sheet.store import REMINDERS, SHEETS, idempotency_value
 from services.requests.config import RequestsSettings
 from services.requests.main import RequestsService, build
 from services.requests.store import REQUESTS
@@ -299,3 +299,26 @@ async def test_the_due_reminder_is_emitted_once_per_period_even_by_two_replicas(
     stored = [document async for document in
               office.service.runtime.database[REMINDERS].find({})]
     assert [document["outbox_pending"] for document in stored] == [1, 1, 1]  # the relay's
+
+
+async def test_a_sheet_stored_before_a_crash_is_filed_when_the_client_retries(
+    office: Office,
+) -> None:
+    """The sheet is written first, then its request: a crash between the two leaves a sheet
+    without a request, which the retry with the same key files (once)."""
+    sheet = client_sheet.ClientSheet(
+        sheet_id="sheet-crash", dossier_id=DUPONT, questionnaire_version=1,
+        answers={"profession": "Bakker"}, confirmed_by=PIETER.user_id, confirmed_at=START,
+        request_id="request-crash")
+    await office.service.client_sheet_store.insert_sheet(
+        sheet, idempotency_value(DUPONT, PIETER.user_id, "k-crash", sheet.sheet_id))
+    assert await my_requests(office) == []
+
+    retried = await confirm(office, key="k-crash")
+    again = await confirm(office, key="k-crash", replica=1)
+
+    assert (retried.created, retried.sheet, again.sheet) == (False, sheet, sheet)
+    [filed] = await my_requests(office)
+    assert (filed.request_id, filed.kind, filed.status) == (
+        "request-crash", "client_sheet", "pending")
+    assert filed.target_at is not None and filed.target_at > START  # the office's target

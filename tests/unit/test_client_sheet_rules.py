@@ -243,7 +243,8 @@ def test_the_office_s_data_win_and_the_previous_answers_fill_the_rest() -> None:
         question("home", "single_choice", options=[option("owner"), option("tenant")]),
     )
     sources = dossier_sources([PIETER], [CAR])
-    previous: dict[str, AnswerValue] = {"birth_date": "1980-05-18", "vehicles": 3, "profession": "Bakker",
-                "home": "castle"}  # an option the office removed since
+    previous: dict[str, AnswerValue] = {
+        "birth_date": "1980-05-18", "vehicles": 3, "profession": "Bakker",
+        "home": "castle"}  # an option the office removed since
     assert prefill(questionnaire, sources, previous, TODAY) == {
         "birth_date": "1980-05-17", "vehicles": 1, "profession": "Bakker"}

@@ -1,21 +1,11 @@
 """A confirmed client sheet becomes a request of kind client_sheet in "Mijn aanvragen"."""
 
-import contextlib
-
-from pymongo.errors import DuplicateKeyError
-
 from libs.contracts.client_sheet import ClientSheet
-from libs.contracts.requests import (
-    EntryAuthor,
-    RequestKind,
-    RequestPublic,
-    RequestStatus,
-    RequestSubmitted,
-    ThreadEntry,
-    TimelineStep,
-    TimelineStepKind,
-)
+from libs.contracts.requests import RequestAbout, RequestKind
+from services.requests.domain import Actor, ServiceLevels, open_request
 from services.requests.store import RequestStore
+
+FILING_KEY = "client_sheet:"  # + the sheet id: the request's idempotency key
 
 
 def sheet_form(sheet: ClientSheet) -> dict[str, object]:
@@ -25,30 +15,21 @@ def sheet_form(sheet: ClientSheet) -> dict[str, object]:
 
 
 class SheetRequestFiling:
-    """Files sheets through the requests store: the request's id is the sheet's `request_id`,
-    so filing one twice (a retry after a crash) stores it once."""
+    """Files sheets through the requests store as pending requests, with their target and the
+    office's RequestSubmitted. The request's id is the sheet's `request_id` and its idempotency
+    key the sheet's: filing one twice (a retry after a crash) stores it once."""
 
-    def __init__(self, requests: RequestStore) -> None:
+    def __init__(self, requests: RequestStore, levels: ServiceLevels) -> None:
         self._requests = requests
+        self._levels = levels
 
     async def file_sheet(self, sheet: ClientSheet, correlation: str | None) -> None:
         """Store the sheet's pending request with its RequestSubmitted event."""
-        request = RequestPublic(
+        change = open_request(
             request_id=sheet.request_id, dossier_id=sheet.dossier_id,
-            kind=RequestKind.CLIENT_SHEET, subject="", form=sheet_form(sheet),
-            status=RequestStatus.PENDING,
-            entries=[ThreadEntry(entry_id=sheet.sheet_id, author=EntryAuthor.CLIENT,
-                                 author_id=sheet.confirmed_by,
-                                 author_name=sheet.confirmed_by_name, at=sheet.confirmed_at)],
-            timeline=[TimelineStep(step=TimelineStepKind.SENT, at=sheet.confirmed_at,
-                                   by_name=sheet.confirmed_by_name)],
-            unread_by_office=True, sent_by=sheet.confirmed_by,
-            sent_by_name=sheet.confirmed_by_name, sent_at=sheet.confirmed_at,
-            updated_at=sheet.confirmed_at)
-        event = RequestSubmitted(
-            dossier_id=sheet.dossier_id, occurred_at=sheet.confirmed_at,
-            correlation_id=correlation, request_id=sheet.request_id,
-            kind=RequestKind.CLIENT_SHEET, subject="", sent_by=sheet.confirmed_by,
-            sent_by_name=sheet.confirmed_by_name)
-        with contextlib.suppress(DuplicateKeyError):  # filed before the retry
-            await self._requests.insert(request, event)
+            kind=RequestKind.CLIENT_SHEET, subject="", body="", about=RequestAbout(),
+            form=sheet_form(sheet), attachments=[],
+            sender=Actor(sheet.confirmed_by, sheet.confirmed_by_name), now=sheet.confirmed_at,
+            levels=self._levels, correlation_id=correlation)
+        await self._requests.insert(change.request, change.events,
+                                    idempotency_key=FILING_KEY + sheet.sheet_id)
