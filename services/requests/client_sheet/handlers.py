@@ -185,8 +185,8 @@ class ClientSheetHandlers:
     # --- the office ---------------------------------------------------------------------------
 
     async def get_questionnaire(self, query: QuestionnaireQuery) -> Questionnaire:
-        """The current questionnaire, or the version asked for (staff)."""
-        require_staff(query.caller)
+        """The current questionnaire, or the version asked for. Any caller: it is the form
+        every client answers (the pages title a sheet's answers with the version it answered)."""
         if query.version is None:
             return await self._questionnaire()
         found = await self._store.questionnaire(query.version)
