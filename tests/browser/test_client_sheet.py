@@ -89,6 +89,8 @@ def test_a_client_completes_and_confirms_the_client_sheet_from_the_welcome_page(
         page.get_by_role("link", name="Terug naar de welkomstpagina").click()
         expect(page.get_by_role("heading", level=1)).to_contain_text("Welkom")
         expect(page.locator(".client-sheet-tile")).to_have_count(0)  # no longer due
+        expect(page.locator(".client-sheet-confirmed")).to_contain_text(
+            "U bevestigde uw klantenfiche op")
     finally:
         context.close()
 

@@ -2,6 +2,7 @@
 is due, each question type drawn from the questionnaire's data, a refused form shown again with
 what was typed and the errors beside the questions, and the office's reading of a sheet."""
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -67,8 +68,11 @@ def test_the_welcome_page_shows_the_client_sheet_only_while_it_is_due(gateway: G
     assert "Klantenfiche invullen" in welcome.text
     assert 'href="/client-sheet?dossier=D1"' in welcome.text
 
-    gateway.rpc.answer(client_sheet.GET_CLIENT_SHEET_DUE, client_sheet.DueState(due=False))
-    assert "Klantenfiche invullen" not in gateway.client.get("/").text
+    gateway.rpc.answer(client_sheet.GET_CLIENT_SHEET_DUE, client_sheet.DueState(
+        due=False, last_confirmed_at=datetime(2026, 3, 4, 9, 30, tzinfo=UTC)))
+    confirmed = gateway.client.get("/").text
+    assert "Klantenfiche invullen" not in confirmed
+    assert "U bevestigde uw klantenfiche op 4 mrt 2026, 10:30." in confirmed
 
 
 def test_every_question_type_is_drawn_from_the_data_with_the_prefill(gateway: Gateway) -> None:
