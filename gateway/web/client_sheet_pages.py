@@ -37,6 +37,7 @@ FIELD_MESSAGES = {
     "choose among the options": _mark("Choose among the options."),
 }
 INVALID_ANSWER = _mark("This answer is not valid.")
+OVERVIEW_LIMIT = 1000  # the office's list: every dossier of a broker office of this size
 
 
 def answers_from_form(questionnaire: client_sheet.Questionnaire, form: FormData
@@ -49,7 +50,7 @@ def answers_from_form(questionnaire: client_sheet.Questionnaire, form: FormData
             values = [value[:MAX_FIELD_CHARACTERS] for value in form.getlist(name)
                       if isinstance(value, str)]
             if question.type == QuestionType.MULTIPLE_CHOICE:
-                answers[question.question_id] = values
+                answers[question.question_id] = values[:len(question.options) + 1]
             else:
                 answers[question.question_id] = values[0] if values else None
     return answers
@@ -153,7 +154,7 @@ async def office_client_sheets(
     """The dossiers with their client sheet: due ones first, then the confirmed ones."""
     staff = staff_only(session)
     overview = await rpc.call(client_sheet.SHEET_OVERVIEW, client_sheet.SheetOverviewQuery(
-        caller=staff.claims.caller(), state=state))
+        caller=staff.claims.caller(), state=state, limit=OVERVIEW_LIMIT))
     return office_page(pages, request, staff, "admin/client_sheets.html",
                        {"overview": overview, "state": state})
 

@@ -7,8 +7,9 @@ confirmed sheet names the version it answered.
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from libs.contracts.caller import Caller
 from libs.contracts.envelope import Event
@@ -83,7 +84,9 @@ class Questionnaire(QuestionnaireDraft):
     published_by: str = Field(default="", description="Who published it ('' for the shipped)")
 
 
-AnswerValue = bool | int | float | str | list[str] | None
+AnswerText = Annotated[str, StringConstraints(max_length=MAX_TEXT_ANSWER * 2)]
+AnswerValue = bool | int | float | AnswerText | Annotated[
+    list[Annotated[str, StringConstraints(max_length=40)]], Field(max_length=MAX_OPTIONS)] | None
 """An answer as sent: yes/no true/false (or "yes"/"no"), a number (or its text), a date as
 YYYY-MM-DD, a choice's option value, a list of option values."""
 
