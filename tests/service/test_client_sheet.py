@@ -322,3 +322,23 @@ async def test_a_sheet_stored_before_a_crash_is_filed_when_the_client_retries(
     assert (filed.request_id, filed.kind, filed.status) == (
         "request-crash", "client_sheet", "pending")
     assert filed.target_at is not None and filed.target_at > START  # the office's target
+
+
+async def test_the_office_lists_due_dossiers_first_and_filters_on_the_state(
+    office: Office,
+) -> None:
+    await open_sheet(office, caller=AN, dossier_id=PEETERS)  # known, never confirmed
+    await confirm(office)
+
+    def overview(state: str) -> client_sheet.SheetOverviewQuery:
+        return client_sheet.SheetOverviewQuery(caller=AGENT, state=state)
+
+    everything = await call_in_memory(office.service.runtime.broker,
+                                      client_sheet.SHEET_OVERVIEW, overview("all"))
+    assert [(line.dossier_id, line.due.due) for line in everything.dossiers] == [
+        (PEETERS, True), (DUPONT, False)]
+    assert everything.dossiers[1].last_confirmed_by_name == "Pieter Dupont"
+    for state, expected in (("due", [PEETERS]), ("confirmed", [DUPONT])):
+        listed = await call_in_memory(office.service.runtime.broker,
+                                      client_sheet.SHEET_OVERVIEW, overview(state))
+        assert [line.dossier_id for line in listed.dossiers] == expected

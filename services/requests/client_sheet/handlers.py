@@ -219,13 +219,15 @@ class ClientSheetHandlers:
         """The known dossiers with their sheet state, due ones first (staff)."""
         require_staff(query.caller)
         now = self._clock()
+        threshold = now - self._validity
+        states = await self._store.dossier_states(
+            confirmed_before=threshold if query.state == "due" else None,
+            confirmed_since=threshold if query.state == "confirmed" else None, limit=query.limit)
         lines = [DossierSheetLine(
             dossier_id=state["_id"], due=self._due(state, now),
             last_sheet_id=state.get("last_sheet_id"),
             last_confirmed_by_name=state.get("last_confirmed_by_name", ""))
-            for state in await self._store.dossier_states(limit=query.limit)]
-        if query.state != "all":
-            lines = [line for line in lines if line.due.due == (query.state == "due")]
+            for state in states]
         lines.sort(key=lambda line: (not line.due.due, line.dossier_id))
         return SheetOverview(dossiers=lines)
 

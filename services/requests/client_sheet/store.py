@@ -169,12 +169,16 @@ class ClientSheetStore:
         return await self._dossiers.find_one({"_id": dossier_id})
 
     async def dossier_states(self, *, confirmed_before: datetime | None = None,
-                             after: str | None = None, limit: int = 1000) -> list[Document]:
+                             confirmed_since: datetime | None = None, after: str | None = None,
+                             limit: int = 1000) -> list[Document]:
         """Known dossiers by number (from after `after`); with `confirmed_before`, only those
-        never confirmed or last confirmed before it (the due ones)."""
+        never confirmed or last confirmed before it (the due ones); with `confirmed_since`, only
+        those confirmed since."""
         criteria: dict[str, Any] = {}
         if confirmed_before is not None:  # never confirmed: 0
-            criteria = {"last_confirmed_ms": {"$lt": milliseconds(confirmed_before)}}
+            criteria["last_confirmed_ms"] = {"$lt": milliseconds(confirmed_before)}
+        elif confirmed_since is not None:
+            criteria["last_confirmed_ms"] = {"$gte": milliseconds(confirmed_since)}
         if after is not None:
             criteria["_id"] = {"$gt": after}
         cursor = self._dossiers.find(criteria).sort([("_id", ASCENDING)]).limit(limit)
