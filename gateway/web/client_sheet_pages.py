@@ -155,8 +155,10 @@ async def office_client_sheets(
     staff = staff_only(session)
     overview = await rpc.call(client_sheet.SHEET_OVERVIEW, client_sheet.SheetOverviewQuery(
         caller=staff.claims.caller(), state=state, limit=OVERVIEW_LIMIT))
+    questionnaire = await rpc.call(client_sheet.GET_QUESTIONNAIRE,
+                                   client_sheet.QuestionnaireQuery(caller=staff.claims.caller()))
     return office_page(pages, request, staff, "admin/client_sheets.html",
-                       {"overview": overview, "state": state})
+                       {"overview": overview, "state": state, "questionnaire": questionnaire})
 
 
 @router.get("/admin/client-sheets/{dossier_id}")

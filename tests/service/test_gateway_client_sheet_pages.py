@@ -156,3 +156,24 @@ def test_the_office_reads_each_answer_under_its_question(gateway: Gateway) -> No
     assert "Niet beantwoord" in page  # the children, never answered
     [asked] = gateway.rpc.called(client_sheet.GET_QUESTIONNAIRE)
     assert isinstance(asked, client_sheet.QuestionnaireQuery) and asked.version == 3
+
+
+def test_the_office_lists_the_dossiers_due_first_with_the_questionnaire_in_use(
+    gateway: Gateway,
+) -> None:
+    gateway.rpc.answer(client_sheet.SHEET_OVERVIEW, client_sheet.SheetOverview(dossiers=[
+        client_sheet.DossierSheetLine(dossier_id="D2", due=client_sheet.DueState(due=True)),
+        client_sheet.DossierSheetLine(
+            dossier_id="D1", last_confirmed_by_name="An Peeters", due=client_sheet.DueState(
+                due=False, last_confirmed_at=datetime(2026, 3, 4, 9, 30, tzinfo=UTC)))]))
+    gateway.rpc.answer(client_sheet.GET_QUESTIONNAIRE, QUESTIONNAIRE)
+    sign_in(gateway, next_page="/admin/client-sheets", role=Role.ADMIN, dossiers=())
+
+    page = gateway.client.get("/admin/client-sheets?state=all").text
+
+    assert page.index('href="/admin/client-sheets/D2"') < page.index(
+        'href="/admin/client-sheets/D1"')
+    assert "Nooit bevestigd" in page
+    assert "Bevestigd op 4 mrt 2026, 10:30 door An Peeters" in page
+    assert "Vragenlijst versie 3" in page
+    assert gateway.client.get("/admin/client-sheets?state=sometimes").status_code == 422
