@@ -139,6 +139,9 @@ class ClientSheetStore:
 
     async def know_dossier(self, dossier_id: str, at: datetime) -> Document:
         """The dossier's state, created (known since `at`) the first time it is seen."""
+        stored = await self._dossiers.find_one({"_id": dossier_id})
+        if stored is not None:  # the usual case (every welcome page asks): one read
+            return stored
         document: Document = {"_id": dossier_id, "known_since": at, "confirmed": False,
                               "last_confirmed_ms": 0}
         try:
