@@ -64,8 +64,15 @@ class DocumentedAs:
     def __get_pydantic_json_schema__(
         self, _: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        """The model's schema, its nested models referenced the way pydantic does it."""
-        return handler(self.model.__pydantic_core_schema__)
+        """The model's schema, its nested models referenced the way pydantic does it.
+
+        A model that uses one nested model twice comes back as a `$ref` to itself among the
+        definitions, which faststream would document as the first definition instead: the
+        model's own schema is given in place."""
+        schema = handler(self.model.__pydantic_core_schema__)
+        if "$ref" in schema:
+            schema = dict(handler.resolve_ref_schema(schema))
+        return schema
 
 
 def serve_rpc(

@@ -3,11 +3,13 @@
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 from libs.contracts.caller import Caller
+from libs.contracts.envelope import utc_now
 from libs.servicekit.bus import create_broker
 from libs.servicekit.cursor_signing import CursorSigner, cursor_key
+from libs.servicekit.lease import Lease
 from libs.servicekit.logs import configure_logging
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.outbox import OutboxRelay
@@ -16,6 +18,10 @@ from libs.servicekit.references import RpcCalling
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
 from services.requests import subscribers
+from services.requests.client_sheet import wiring as client_sheet_wiring
+from services.requests.client_sheet.filing import SheetRequestFiling
+from services.requests.client_sheet.handlers import ClientSheetHandlers
+from services.requests.client_sheet.store import REMINDERS, ClientSheetStore
 from services.requests.config import RequestsSettings
 from services.requests.domain import ServiceLevels, WorkingCalendar
 from services.requests.forms.handlers import FormHandlers
@@ -35,29 +41,44 @@ class RequestsService:
     relay: OutboxRelay
     forms: FormHandlers
     draft_purge_seconds: float
+    client_sheets: ClientSheetHandlers
+    client_sheet_store: ClientSheetStore
+    client_sheet_check_seconds: float
     rpc_client: RpcClient | None  # None when the caller passed its own RPC (tests)
     prepare_database: Callable[[], Awaitable[None]]  # indexes (the runtime runs it at start)
 
     async def run(self) -> None:
-        """Serve until SIGINT/SIGTERM, purging expired drafts meanwhile."""
-        purge = asyncio.create_task(run_every(
-            self.draft_purge_seconds, self.forms.purge_drafts, name="draft purge"))
+        """Serve until SIGINT/SIGTERM, purging expired drafts and looking for due client
+        sheets meanwhile (each job in one replica at a time: its lease)."""
+        database = self.runtime.database
+        background = [
+            asyncio.create_task(run_every(
+                self.draft_purge_seconds, self.forms.purge_drafts, name="draft purge",
+                lease=Lease(database, "draft-purge")), name="draft-purge"),
+            asyncio.create_task(run_every(
+                self.client_sheet_check_seconds, self.client_sheets.remind_due_sheets,
+                name="client sheet reminders", lease=Lease(database, "client-sheet-reminders")),
+                name="client-sheet-reminders"),
+        ]
         try:
             await self.runtime.run()
         finally:
-            purge.cancel()
+            for task in background:
+                task.cancel()
             if self.rpc_client is not None:
                 await self.rpc_client.close()
 
 
-def build(settings: RequestsSettings, *, rpc: RpcCalling | None = None) -> RequestsService:
-    """Build the service from its settings (tests call this with their own, and may pass a
-    fake `rpc` standing for the dossier and documents services)."""
+def build(settings: RequestsSettings, *, rpc: RpcCalling | None = None,
+          clock: Callable[[], datetime] = utc_now) -> RequestsService:
+    """Build the service from its settings (tests call this with their own, may pass a fake
+    `rpc` standing for the dossier and documents services, and a `clock` of their own for the
+    client sheet)."""
     broker = create_broker(settings.amqp_url, SERVICE)
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = RequestStore(database)
     windows = SubmissionWindows(database)
-    relay = OutboxRelay(broker, database, [REQUESTS])
+    relay = OutboxRelay(broker, database, [REQUESTS, REMINDERS])
     levels = ServiceLevels(
         calendar=WorkingCalendar(opens=time(settings.office_opens_hour),
                                  closes=time(settings.office_closes_hour % 24)),
@@ -71,7 +92,8 @@ def build(settings: RequestsSettings, *, rpc: RpcCalling | None = None) -> Reque
             settings.attachment_burst, timedelta(seconds=settings.attachment_interval_seconds)),
     }, levels=levels, cursor_signer=signer)
     subscribers.register(broker, handlers, prefetch=settings.rpc_prefetch)
-    # The forms read the dossier (and the claim's documents) from their owners over RPC.
+    # The forms and the client sheet read the dossier (and the claim's documents) from their
+    # owners over RPC.
     rpc_client: RpcClient | None = None
     if rpc is None:
         rpc = rpc_client = RpcClient(settings.amqp_url,
@@ -86,12 +108,22 @@ def build(settings: RequestsSettings, *, rpc: RpcCalling | None = None) -> Reque
         store, drafts, changes, rpc, on_events_stored=relay.notify,
         take_submission=take_form_submission, cursor_signer=signer, levels=levels)
     subscribers.register_forms(broker, forms, prefetch=settings.rpc_prefetch)
+    sheet_store = ClientSheetStore(database)
+    client_sheets = ClientSheetHandlers(
+        sheet_store, SheetRequestFiling(store, levels), rpc, windows=windows,
+        limit=SubmissionLimit(settings.client_sheet_burst,
+                              timedelta(seconds=settings.client_sheet_interval_seconds)),
+        validity=timedelta(days=settings.client_sheet_validity_days),
+        on_events_stored=relay.notify, clock=clock)
+    client_sheet_wiring.register(broker, client_sheets, prefetch=settings.rpc_prefetch)
 
     async def prepare() -> None:
         await store.ensure_indexes()
         await windows.ensure_indexes()
         await drafts.ensure_indexes()
         await changes.ensure_indexes()
+        await sheet_store.ensure_indexes()
+        await client_sheets.prepare()
         if rpc_client is not None and not rpc_client.connected:
             await rpc_client.connect()
 
@@ -100,6 +132,8 @@ def build(settings: RequestsSettings, *, rpc: RpcCalling | None = None) -> Reque
     )
     return RequestsService(runtime=runtime, handlers=handlers, store=store, relay=relay,
                            forms=forms, draft_purge_seconds=settings.draft_purge_seconds,
+                           client_sheets=client_sheets, client_sheet_store=sheet_store,
+                           client_sheet_check_seconds=settings.client_sheet_check_seconds,
                            rpc_client=rpc_client, prepare_database=prepare)
 
 

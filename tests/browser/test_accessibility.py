@@ -127,7 +127,8 @@ def seeded(system_stack: SystemStack, dupont_family: ClientLogin) -> Seeded:
             "email": registrant, "phone": "+32 470 11 22 33",
             "language": "nl"}).raise_for_status()
     return Seeded(client=dupont_family, document_title=document["title"], ids={
-        "contract_id": CONTRACT_ID, "claim_id": "S-00417-1", "risk_object_id": "R-00417-1",
+        "dossier_id": DUPONT["dossier_id"], "contract_id": CONTRACT_ID,
+        "claim_id": "S-00417-1", "risk_object_id": "R-00417-1",
         "document_id": document["document_id"]}, queries={
         "/activate": _mailed_token(system_stack, invitee, "/activate"),
         "/reset-password": _mailed_token(system_stack, resetting.email, "/reset-password"),

@@ -46,6 +46,7 @@ OBJECT_PARAMETERS = {"contract_id": "contract", "claim_id": "claim",
 CLIENT_API_READS = {
     "/api/v1/dossiers/{dossier_id}/claims",
     "/api/v1/dossiers/{dossier_id}/claims/{claim_id}",
+    "/api/v1/dossiers/{dossier_id}/client-sheet",
     "/api/v1/dossiers/{dossier_id}/contract-pages",
     "/api/v1/dossiers/{dossier_id}/contracts",
     "/api/v1/dossiers/{dossier_id}/contracts/{contract_id}",
@@ -63,6 +64,8 @@ CLIENT_API_READS = {
 }
 # Writes: only the refusals are called (the owner's own writes are tested with each feature).
 CLIENT_API_WRITES: dict[str, dict[str, Any]] = {
+    "/api/v1/dossiers/{dossier_id}/client-sheet": {"json": {
+        "questionnaire_version": 1, "answers": {"profession": "matrix"}}},
     "/api/v1/dossiers/{dossier_id}/documents": {"data": {"title": "matrix"}, "files": {
         "file": ("matrix.txt", b"matrix\n", "text/plain")}},
     "/api/v1/dossiers/{dossier_id}/messages": {"json": {"subject": "matrix", "body": "matrix"}},
