@@ -1,10 +1,16 @@
 """Settings of the requests service (`MYBROKER_REQUESTS_*`)."""
 
+from typing import ClassVar
+
+from pydantic import Field, SecretStr
+
+from libs.servicekit.cursor_signing import CursorSecret
 from libs.servicekit.settings import ServiceSettings, env_prefix
 
 
 class RequestsSettings(ServiceSettings):
-    model_config = env_prefix("requests")
+    model_config = env_prefix("requests")  # hides input in errors: no secret in start-up logs
+    secret_fields: ClassVar[tuple[str, ...]] = ("cursor_secret",)
 
     # Per account: this many messages at once, then one per interval (a person writing to the
     # office never notices; a script flooding the office's inbox is held back).
@@ -14,3 +20,14 @@ class RequestsSettings(ServiceSettings):
     # interval.
     attachment_burst: int = 10
     attachment_interval_seconds: float = 6.0
+    cursor_secret: CursorSecret = Field(
+        default=SecretStr(""), description="Key of the HMAC that signs the desk's page cursors "
+        "(at least 32 characters, the same on every replica); dev/test: a random one if empty")
+    # Service level: the office's first answer is due this many Belgian working days after a
+    # request arrives (JSON in the environment: {"claim": 1}); other kinds take the default.
+    target_working_days: dict[str, int] = Field(default_factory=lambda: {"claim": 1})
+    default_target_working_days: int = Field(default=2, ge=0, le=60)
+    # Office hours (Europe/Brussels): a request arriving outside them starts its clock at the
+    # next working day's opening.
+    office_opens_hour: int = Field(default=9, ge=0, le=23)
+    office_closes_hour: int = Field(default=17, ge=1, le=24)

@@ -1,36 +1,22 @@
 """Rules of requests and messages clients send to their broker (pure: no I/O)."""
 
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import NamedTuple
 
+from libs.contracts.requests import RequestStatus
 from libs.servicekit.errors import Conflict, Invalid
-
-
-class RequestKind(StrEnum):
-    """What was sent: a free message (manual 6); the five forms of manual 4 come later."""
-
-    MESSAGE = "message"
-
-
-class RequestStatus(StrEnum):
-    """Where a request stands; the client filters "my requests" on it (manual 3.2)."""
-
-    PENDING = "pending"  # "in afwachting": sent, the broker has not picked it up yet
-    IN_PROGRESS = "in_progress"  # "in behandeling"
-    ACCEPTED = "accepted"  # "aanvaard"
-    REFUSED = "refused"
-
 
 ALLOWED_TRANSITIONS: Mapping[RequestStatus, frozenset[RequestStatus]] = {
     # The broker may answer at once, without taking the request in progress first.
-    RequestStatus.PENDING: frozenset(
-        {RequestStatus.IN_PROGRESS, RequestStatus.ACCEPTED, RequestStatus.REFUSED}
-    ),
-    RequestStatus.IN_PROGRESS: frozenset({RequestStatus.ACCEPTED, RequestStatus.REFUSED}),
-    # An answered request is final: a new question is a new request.
-    RequestStatus.ACCEPTED: frozenset(),
-    RequestStatus.REFUSED: frozenset(),
+    RequestStatus.PENDING: frozenset({RequestStatus.IN_PROGRESS, RequestStatus.ACCEPTED,
+                                      RequestStatus.REFUSED, RequestStatus.CLOSED}),
+    # Back to pending: released, for a colleague to take.
+    RequestStatus.IN_PROGRESS: frozenset({RequestStatus.ACCEPTED, RequestStatus.REFUSED,
+                                          RequestStatus.CLOSED, RequestStatus.PENDING}),
+    RequestStatus.ACCEPTED: frozenset({RequestStatus.CLOSED}),
+    RequestStatus.REFUSED: frozenset({RequestStatus.CLOSED}),
+    # A closed thread is final: a new question is a new message.
+    RequestStatus.CLOSED: frozenset(),
 }
 
 

@@ -10,8 +10,10 @@ from libs.contracts.envelope import new_id, utc_now
 from libs.contracts.requests import (
     AdmitAttachmentRequest,
     ListRequestsQuery,
+    RequestKind,
     RequestList,
     RequestPublic,
+    RequestStatus,
     RequestSubmitted,
     SendMessageRequest,
 )
@@ -19,12 +21,7 @@ from libs.contracts.rpc import Ack
 from libs.servicekit.access import require_dossier_access
 from libs.servicekit.errors import RateLimited
 from libs.servicekit.logs import correlation_id, get_logger
-from services.requests.domain import (
-    RequestKind,
-    RequestStatus,
-    clean_message,
-    parse_status_filter,
-)
+from services.requests.domain import clean_message, parse_status_filter
 from services.requests.store import RequestStore, SubmissionWindows
 from services.requests.submission_limits import SubmissionKind, SubmissionLimit
 

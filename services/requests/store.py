@@ -10,11 +10,10 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from libs.contracts.requests import RequestPublic, RequestSubmitted
+from libs.contracts.requests import RequestPublic, RequestStatus, RequestSubmitted, RequestSummary
 from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document
 from libs.servicekit.outbox import PENDING_COUNT_FIELD, new_document_events
-from services.requests.domain import RequestStatus
 from services.requests.submission_limits import Admission, SubmissionLimit, admit
 
 log = get_logger(__name__)
@@ -30,13 +29,12 @@ REQUEST_FIELDS = {
 }
 
 
-def _to_request(document: Document) -> RequestPublic:
-    return RequestPublic(
+def _to_request(document: Document) -> RequestSummary:
+    return RequestSummary(
         request_id=document["_id"],
         dossier_id=document["dossier_id"],
         kind=document["kind"],
         subject=document["subject"],
-        body=document["body"],
         status=document["status"],
         sent_by=document["sent_by"],
         sent_by_name=document.get("sent_by_name", ""),
@@ -67,7 +65,7 @@ class RequestStore:
 
     async def list_for_dossier(
         self, dossier_id: str, status: RequestStatus | None = None
-    ) -> list[RequestPublic]:
+    ) -> list[RequestSummary]:
         """The requests of a dossier, newest first, optionally only those in `status`."""
         criteria: Document = {"dossier_id": dossier_id}
         if status is not None:

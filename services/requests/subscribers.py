@@ -9,7 +9,8 @@ from services.requests.handlers import RequestHandlers
 
 SERVICE = "requests"
 # Every event the service's outbox publishes: the AsyncAPI document lists these as sent.
-EMITS = (requests.RequestSubmitted,)
+EMITS = (requests.RequestSubmitted, requests.RequestReplied, requests.RequestStatusChanged,
+         requests.RequestAssigned)
 
 
 def register(broker: RabbitBroker, handlers: RequestHandlers, *, prefetch: int) -> None:

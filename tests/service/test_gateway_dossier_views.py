@@ -248,9 +248,9 @@ def test_an_unknown_detail_is_a_readable_not_found_page(gateway: Gateway) -> Non
 
 
 def test_the_welcome_page_shows_the_recent_requests_newest_first(gateway: Gateway) -> None:
-    def sent(subject: str, day: int, status: str) -> requests.RequestPublic:
-        return requests.RequestPublic(
-            request_id=subject, dossier_id="D1", kind="message", subject=subject, body="...",
+    def sent(subject: str, day: int, status: str) -> requests.RequestSummary:
+        return requests.RequestSummary(
+            request_id=subject, dossier_id="D1", kind="message", subject=subject,
             status=status, sent_by="u1", sent_at=datetime(2026, 11, day, 9, 0, tzinfo=UTC))
 
     gateway.rpc.answer(requests.LIST_REQUESTS, requests.RequestList(requests=[
@@ -445,9 +445,9 @@ def test_a_vehicles_fields_have_labels_units_and_the_drivers_name_in_every_langu
 
 
 def test_co_users_of_a_dossier_see_who_sent_each_recent_request(gateway: Gateway) -> None:
-    def sent(subject: str, user_id: str, name: str) -> requests.RequestPublic:
-        return requests.RequestPublic(
-            request_id=subject, dossier_id="D1", kind="message", subject=subject, body="...",
+    def sent(subject: str, user_id: str, name: str) -> requests.RequestSummary:
+        return requests.RequestSummary(
+            request_id=subject, dossier_id="D1", kind="message", subject=subject,
             status="pending", sent_by=user_id, sent_by_name=name,
             sent_at=datetime(2026, 11, 3, 9, 0, tzinfo=UTC))
 

@@ -2,17 +2,18 @@
 
 import pytest
 
+from libs.contracts.requests import RequestStatus
 from libs.servicekit.errors import Conflict, Invalid
 from services.requests.domain import (
-    RequestStatus,
     clean_message,
     may_move,
     parse_status_filter,
     require_transition,
 )
 
-PENDING, IN_PROGRESS, ACCEPTED, REFUSED = (
-    RequestStatus.PENDING, RequestStatus.IN_PROGRESS, RequestStatus.ACCEPTED, RequestStatus.REFUSED
+PENDING, IN_PROGRESS, ACCEPTED, REFUSED, CLOSED = (
+    RequestStatus.PENDING, RequestStatus.IN_PROGRESS, RequestStatus.ACCEPTED,
+    RequestStatus.REFUSED, RequestStatus.CLOSED,
 )
 
 
@@ -22,28 +23,36 @@ PENDING, IN_PROGRESS, ACCEPTED, REFUSED = (
         (PENDING, IN_PROGRESS),
         (PENDING, ACCEPTED),
         (PENDING, REFUSED),
+        (PENDING, CLOSED),
         (IN_PROGRESS, ACCEPTED),
         (IN_PROGRESS, REFUSED),
+        (IN_PROGRESS, CLOSED),
+        (IN_PROGRESS, PENDING),  # released for a colleague
+        (ACCEPTED, CLOSED),
+        (REFUSED, CLOSED),
     ],
 )
-def test_the_broker_may_move_an_open_request_forward(
+def test_the_broker_may_move_a_request_forward(
     current: RequestStatus, target: RequestStatus
 ) -> None:
     assert may_move(current, target)
     require_transition(current, target)
 
 
-@pytest.mark.parametrize("target", list(RequestStatus))
+@pytest.mark.parametrize("target", [PENDING, IN_PROGRESS, ACCEPTED, REFUSED])
 @pytest.mark.parametrize("answered", [ACCEPTED, REFUSED])
-def test_an_answered_request_is_final(answered: RequestStatus, target: RequestStatus) -> None:
+def test_an_answered_request_may_only_be_closed(
+    answered: RequestStatus, target: RequestStatus
+) -> None:
     assert not may_move(answered, target)
     with pytest.raises(Conflict):
         require_transition(answered, target)
 
 
-def test_a_request_in_progress_cannot_go_back_to_pending() -> None:
-    with pytest.raises(Conflict, match="in_progress cannot become pending"):
-        require_transition(IN_PROGRESS, PENDING)
+@pytest.mark.parametrize("target", list(RequestStatus))
+def test_a_closed_request_is_final(target: RequestStatus) -> None:
+    with pytest.raises(Conflict, match="closed cannot become"):
+        require_transition(CLOSED, target)
 
 
 @pytest.mark.parametrize("status", list(RequestStatus))
