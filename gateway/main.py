@@ -45,7 +45,7 @@ from gateway.tokens import (
     TokenVerifier,
     load_public_key,
 )
-from gateway.web import admin_list_pages, document_pages, dossier_pages, pages
+from gateway.web import admin_list_pages, document_pages, dossier_pages, pages, request_pages
 from gateway.web.access_pages import router as access_pages_router
 from gateway.web.admin_document_pages import router as admin_document_pages_router
 from gateway.web.admin_mail_pages import router as admin_mail_pages_router
@@ -198,6 +198,7 @@ def create_app(
         app.include_router(access_router)
     for router in (dossier_views.router, dossier_views.admin_router, dossier_pages.router):
         app.include_router(router)
+    app.include_router(request_pages.router)  # "Mijn aanvragen", new message, the page stream
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
