@@ -15,16 +15,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from gateway.api.requests import store_attachments
 from gateway.deps import ObjectIdPath, Rpc, RpcCaller, State
 from gateway.problems import Problem
 from gateway.request_streams import open_stream
-from gateway.streaming import FormRefused, ReceivedForm, UploadLimits, receive_form, store_upload
+from gateway.streaming import FormRefused, ReceivedForm, UploadLimits, receive_form
 from gateway.web.form_display import readable_form
 from gateway.web.message_about import AboutChoice, resolve_about
 from gateway.web.pages import Pages, PageSession, active_dossier_id, dossier_choices
 from gateway.web.rendering import in_dossier
 from gateway.web.session import CSRF_COOKIE, CSRF_FIELD, WebSession
-from libs.contracts import documents, requests
+from libs.contracts import requests
 from libs.contracts.caller import Caller
 from libs.contracts.envelope import new_id
 from libs.servicekit.errors import Conflict, Invalid, NotFound, RateLimited
@@ -110,14 +111,8 @@ async def _store_attachments(
         return []
     await rpc.call(requests.ADMIT_ATTACHMENT, requests.AdmitAttachmentRequest(
         caller=caller, dossier_id=dossier_id))
-    context = documents.DocumentContext(kind=documents.ContextKind.REQUEST, ref_id=request_id)
-    refs = []
-    for upload in received.uploads:
-        stored = await store_upload(rpc, state.storage, caller, dossier_id, upload.filename,
-                                    upload, context)
-        refs.append(requests.AttachmentRef(document_id=stored.document_id,
-                                           filename=upload.filename[:255], size=upload.size))
-    return refs
+    return await store_attachments(rpc, state, caller, dossier_id, request_id, received.uploads,
+                                   [""] * len(received.uploads))
 
 
 # --- "Mijn aanvragen" -----------------------------------------------------------------------

@@ -51,7 +51,7 @@ def test_the_office_answer_appears_on_the_open_page_without_a_reload(
             answered = gateway.post(f"/admin/api/v1/requests/{request_id}/answer",
                                     headers=staff, json={"body": "Ja, hagel is gedekt.",
                                                          "status": "accepted"})
-            assert answered.status_code == 200, answered.text
+            assert answered.status_code == 201, answered.text
 
         expect(row).to_contain_text("Nieuw antwoord", timeout=LIVE_MS)
         expect(row).to_contain_text("Aanvaard")

@@ -59,15 +59,19 @@ def thread(request_id: str = "R1", *, status: str = "in_progress", form: dict[st
 @pytest.fixture(name="gateway")
 def gateway_fixture(tmp_path: Path) -> Iterator[Gateway]:
     counter = iter(range(1000))
+    filenames: dict[str, str] = {}
 
     def begin(request: BaseModel) -> documents.UploadSlot:
+        assert isinstance(request, documents.BeginUploadRequest)
         number = next(counter)
+        filenames[f"att{number}"] = request.filename
         return documents.UploadSlot(document_id=f"att{number}", max_size=2 * MIB,
                                     upload_url=f"{STORE}/att{number}?X-Amz-Signature=a")
 
     def complete(request: BaseModel) -> documents.DocumentPublic:
         assert isinstance(request, documents.CompleteUploadRequest)
-        return published(request.document_id, size=request.size, sha256=request.sha256)
+        return published(request.document_id, size=request.size, sha256=request.sha256,
+                         filename=filenames[request.document_id])
 
     rpc = household_rpc()
     rpc.answer(documents.BEGIN_UPLOAD, begin)
