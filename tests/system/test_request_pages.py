@@ -49,6 +49,13 @@ def send_message(page: httpx.Client, dossier_id: str, subject: str, body: str,
     return found.group(1)
 
 
+def row_of(page: httpx.Client, dossier_id: str, request_id: str) -> str:
+    """The row of one request in "Mijn aanvragen"."""
+    listed = page.get(f"/requests?dossier={dossier_id}").text
+    start = listed.index(f"/requests/{request_id}?")
+    return listed[start:listed.index("</li>", start)]
+
+
 def office(gateway: httpx.Client, staff_token: str, request_id: str, action: str,
            **body: Any) -> None:
     """The office acts on a request through its admin API (take, answer, status)."""
@@ -117,14 +124,10 @@ def test_the_office_answer_shows_in_the_detail_and_the_client_replies_with_a_fil
         assert "foto.pdf" in confirmation.text
         office(gateway, staff_token, request_id, "answer",
                body="Ja, met een vrijstelling van 250 euro.")
-        listed = page.get(f"/requests?dossier={dossier_id}").text
-        row = listed[listed.index(f"/requests/{request_id}?"):][:1500]
-        assert "Nieuw antwoord" in row  # the answer is unread
+        assert "Nieuw antwoord" in row_of(page, dossier_id, request_id)  # the answer is unread
         detail = page.get(f"/requests/{request_id}?dossier={dossier_id}").text
         assert "Ja, met een vrijstelling van 250 euro." in detail
-        row = page.get(f"/requests?dossier={dossier_id}").text
-        row = row[row.index(f"/requests/{request_id}?"):][:1500]
-        assert "Nieuw antwoord" not in row  # opening the detail read it
+        assert "Nieuw antwoord" not in row_of(page, dossier_id, request_id)  # read it now
         replied = page.post(f"/requests/{request_id}/replies?dossier={dossier_id}", data={
             "csrf_token": CSRF, "body": "Dank u, hier is het bestek."},
             files=[("file", ("bestek.pdf", b"%PDF-1.4 bestek 1200 euro", "application/pdf"))])
