@@ -2,6 +2,7 @@
 row shows the new answer and its status; the open detail shows the answer in the thread."""
 
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,7 +19,7 @@ LIVE_MS = 10_000
 
 
 def test_the_office_answer_appears_on_the_open_page_without_a_reload(
-    browser: Browser, system_stack: SystemStack, dupont_family: ClientLogin
+    browser: Browser, system_stack: SystemStack, dupont_family: ClientLogin, tmp_path: Path
 ) -> None:
     dossier_id = dupont_family.dossier_ids[0]
     subject = f"Hagel {uuid.uuid4().hex[:6]}"
@@ -58,7 +59,7 @@ def test_the_office_answer_appears_on_the_open_page_without_a_reload(
         assert page.evaluate("window.notReloaded === true"), "the page was reloaded"
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"the page is {width} px wide on a 390 px screen"
-        page.screenshot(path=str(system_stack.group.log_dir / "live-requests-phone.png"))
+        page.screenshot(path=str(tmp_path / "live-requests-phone.png"), full_page=True)
 
         row.get_by_role("link").click()
         expect(page.get_by_text("Ja, hagel is gedekt.")).to_be_visible()
@@ -71,5 +72,6 @@ def test_the_office_answer_appears_on_the_open_page_without_a_reload(
         expect(page.locator("#request-live")).to_contain_text("Afgesloten", timeout=LIVE_MS)
         expect(page.get_by_text("Dit gesprek is afgesloten.", exact=False)).to_be_visible()
         assert page.evaluate("window.notReloaded === true"), "the page was reloaded"
+        page.screenshot(path=str(tmp_path / "closed-request-phone.png"), full_page=True)
     finally:
         context.close()
