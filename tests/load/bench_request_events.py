@@ -178,8 +178,8 @@ def main() -> None:
                                     json={"subject": "Bench", "body": "Een vraag"})
                 sent.raise_for_status()
                 request_id = sent.json()["request_id"]
-            latencies, calls = asyncio.run(measure_latency(base, client, staff, dupont["dossier_id"],
-                                                    request_id, arguments.answers))
+            latencies, calls = asyncio.run(measure_latency(
+                base, client, staff, dupont["dossier_id"], request_id, arguments.answers))
             print(f"office answer -> event on an open stream, {len(latencies)} answers: "
                   f"p50 {percentile(latencies, 0.5):.1f} ms  p99 {percentile(latencies, 0.99):.1f}"
                   f" ms  max {1000 * max(latencies):.1f} ms (the answer call itself: p50 "
