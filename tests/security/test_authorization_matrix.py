@@ -57,6 +57,7 @@ CLIENT_API_READS = {
     "/api/v1/dossiers/{dossier_id}/invoices",
     "/api/v1/dossiers/{dossier_id}/persons",
     "/api/v1/dossiers/{dossier_id}/requests",
+    "/api/v1/dossiers/{dossier_id}/requests/{request_id}",
     "/api/v1/dossiers/{dossier_id}/risk-objects",
     "/api/v1/dossiers/{dossier_id}/risk-objects/{risk_object_id}",
 }
@@ -65,6 +66,7 @@ CLIENT_API_WRITES: dict[str, dict[str, Any]] = {
     "/api/v1/dossiers/{dossier_id}/documents": {"data": {"title": "matrix"}, "files": {
         "file": ("matrix.txt", b"matrix\n", "text/plain")}},
     "/api/v1/dossiers/{dossier_id}/messages": {"json": {"subject": "matrix", "body": "matrix"}},
+    "/api/v1/dossiers/{dossier_id}/requests/{request_id}/replies": {"json": {"body": "matrix"}},
 }
 CLIENT_PAGES = {"/claims/{claim_id}", "/contracts/{contract_id}", "/risks/{risk_object_id}",
                 "/documents/{document_id}", "/documents/{document_id}/file",
