@@ -45,6 +45,10 @@ def _limits(state: State) -> UploadLimits:
                         max_total_bytes=settings.attachment_max_total_bytes)
 
 
+def _megabytes(size: int) -> str:
+    return f"{size / 1048576:g}"
+
+
 def _upload_settings(state: State) -> dict[str, int]:
     """What the page's script checks before sending (the server checks the same)."""
     limits = _limits(state)
@@ -86,17 +90,20 @@ async def _receive(request: Request, state: State) -> ReceivedForm | FormRefused
 
 
 def _refusal_text(error: Exception, pages: Pages, request: Request,
-                  session: WebSession) -> tuple[str, int]:
+                  session: WebSession, state: State) -> tuple[str, int]:
     """What the form says beside its files about a refused upload, and the status."""
     _ = pages.gettext(pages.language(request, session))
+    limits = _limits(state)
     code = getattr(error, "code", "")
     if code == "too_large":
-        return _("A file is larger than 2 MB. Remove it and send the form again."), 413
+        return _("A file is larger than %(mb)s MB. Remove it and send the form again.") % {
+            "mb": _megabytes(limits.max_file_bytes)}, 413
     if code == "too_many_files":
-        return _("At most 10 files can be attached. Remove some and send the form again."), 413
+        return _("At most %(files)s files can be attached. Remove some and send the form "
+                 "again.") % {"files": limits.max_files}, 413
     if code == "too_large_together":
-        return _("The files together are larger than 10 MB. Remove some and send the form "
-                 "again."), 413
+        return _("The files together are larger than %(mb)s MB. Remove some and send the form "
+                 "again.") % {"mb": _megabytes(limits.total_bytes)}, 413
     if isinstance(error, RateLimited):
         return _("Too many attachments in a short time. Please try again in a few minutes."), 429
     return _("A file could not be read. Choose it again and send the form again."), 422
@@ -219,7 +226,7 @@ async def _reply(request: Request, request_id: str, session: WebSession, pages: 
                                     status_code=status, reply_body=body, reply_errors=errors)
 
     if isinstance(received, FormRefused):
-        text, status = _refusal_text(received.error, pages, request, session)
+        text, status = _refusal_text(received.error, pages, request, session, state)
         return await again(status, {FILE_FIELD: text})
     closed = _("This conversation is closed; send a new message.")
     if detail.status == requests.RequestStatus.CLOSED:
@@ -238,7 +245,7 @@ async def _reply(request: Request, request_id: str, session: WebSession, pages: 
     except Conflict:  # closed meanwhile
         return await again(409, {"body": closed})
     except (RateLimited, Invalid) as error:
-        text, status = _refusal_text(error, pages, request, session)
+        text, status = _refusal_text(error, pages, request, session, state)
         return await again(status, {FILE_FIELD: text})
     return pages.redirect(request, in_dossier(f"/requests/{request_id}?replied=1#thread",
                                               dossier_id))
@@ -317,7 +324,7 @@ async def _send_message(request: Request, session: WebSession, pages: Pages, rpc
                                           about, values, errors=errors, status_code=status)
 
     if isinstance(received, FormRefused):
-        errors[FILE_FIELD], status = _refusal_text(received.error, pages, request, session)
+        errors[FILE_FIELD], status = _refusal_text(received.error, pages, request, session, state)
         return await again(status)
     if errors:
         return await again(422)
