@@ -286,11 +286,29 @@ async def new_message_page(
         "subject": choice.subject, "body": "", "idempotency_key": new_id()})
 
 
+async def _resubmitted(rpc: RpcCaller, caller: Caller, dossier_id: str,
+                       key: str | None) -> str | None:
+    """The confirmation of the message already sent with `key`, if one was."""
+    if not key:
+        return None
+    try:
+        sent = await rpc.call(requests.FIND_RESUBMITTED, requests.FindResubmittedQuery(
+            caller=caller, dossier_id=dossier_id, idempotency_key=key))
+    except NotFound:
+        return None
+    return in_dossier(f"/requests/{sent.request_id}?sent=1", dossier_id)
+
+
 @router.post("/messages/new")
 async def send_message(request: Request, session: PageSession, pages: Pages, rpc: Rpc,
                        state: State) -> Response:
-    """Send the message with its files; it ends on the manual's confirmation."""
+    """Send the message with its files; it ends on the manual's confirmation. The page's script
+    sends the form's idempotency key as a header too: a resend is answered before its files
+    are read."""
     dossier_id = _own_dossier(request, session)
+    header_key = request.headers.get("idempotency-key", "")[:requests.MAX_IDEMPOTENCY_KEY]
+    if (sent := await _resubmitted(rpc, session.claims.caller(), dossier_id, header_key)):
+        return pages.redirect(request, sent)
     received = await _receive(request, state)
     try:
         return await _send_message(request, session, pages, rpc, state, dossier_id, received)
@@ -328,13 +346,10 @@ async def _send_message(request: Request, session: WebSession, pages: Pages, rpc
         return await again(status)
     if errors:
         return await again(422)
+    if (sent := await _resubmitted(rpc, caller, dossier_id, key)) is not None:
+        return pages.redirect(request, sent)  # a double click, a retry: the first one stands
     request_id = _message_id(dossier_id, caller.user_id, key)
     confirmation = in_dossier(f"/requests/{request_id}?sent=1", dossier_id)
-    try:  # sent before (a double click, a retry): the first one stands
-        await _detail(rpc, caller, dossier_id, request_id, mark_read=False)
-        return pages.redirect(request, confirmation)
-    except NotFound:
-        pass
     try:
         refs = await _store_attachments(rpc, state, caller, dossier_id, request_id, received)
         await rpc.call(requests.SEND_MESSAGE, requests.SendMessageRequest(

@@ -79,6 +79,7 @@ def gateway_fixture(tmp_path: Path) -> Iterator[Gateway]:
     rpc.answer(requests.LIST_REQUESTS, requests.RequestList(requests=[
         summary("R1", "pending"), summary("R2", "accepted", unread=True, subject="")]))
     rpc.answer(requests.GET_REQUEST, thread())
+    rpc.answer(requests.FIND_RESUBMITTED, NotFound("No request was sent with this key."))
     for gateway in run_gateway(tmp_path, rpc):
         sign_in(gateway, user_id="u1", dossiers=("D1", "D2"))
         yield gateway
@@ -224,7 +225,6 @@ def test_a_message_with_files_ends_on_the_manuals_confirmation(gateway: Gateway)
         stored.append(request)
         return thread(request.request_id or "?", status="pending")
 
-    gateway.rpc.answer(requests.GET_REQUEST, NotFound("not yet"))
     gateway.rpc.answer(requests.SEND_MESSAGE, send_message)
     answer = send(gateway, "key-1234567890", [("foto1.jpg", b"\xff\xd8" * 100),
                                               ("foto2.jpg", b"\xff\xd8" * 200)])
@@ -241,26 +241,32 @@ def test_a_message_with_files_ends_on_the_manuals_confirmation(gateway: Gateway)
 
 
 def test_the_same_form_sent_twice_makes_one_message(gateway: Gateway) -> None:
-    sent: list[str] = []
+    sent: dict[str, str] = {}  # idempotency key -> request id
 
-    def get_request(query: BaseModel) -> requests.RequestPublic:
-        assert isinstance(query, requests.GetRequestQuery)
-        if query.request_id not in sent:
+    def find_resubmitted(query: BaseModel) -> requests.RequestPublic:
+        assert isinstance(query, requests.FindResubmittedQuery)
+        if query.idempotency_key not in sent:
             raise NotFound("not yet")
-        return thread(query.request_id, status="pending")
+        return thread(sent[query.idempotency_key], status="pending")
 
     def send_message(request: BaseModel) -> requests.RequestPublic:
         assert isinstance(request, requests.SendMessageRequest) and request.request_id
-        sent.append(request.request_id)
+        sent[request.idempotency_key or ""] = request.request_id
         return thread(request.request_id, status="pending")
 
-    gateway.rpc.answer(requests.GET_REQUEST, get_request)
+    gateway.rpc.answer(requests.FIND_RESUBMITTED, find_resubmitted)
     gateway.rpc.answer(requests.SEND_MESSAGE, send_message)
     first = send(gateway, "double-click-1", [("foto.jpg", b"\xff\xd8" * 10)])
     second = send(gateway, "double-click-1", [("foto.jpg", b"\xff\xd8" * 10)])
     assert first.headers["location"] == second.headers["location"]
     assert len(sent) == 1
     assert len(gateway.rpc.called(documents.BEGIN_UPLOAD)) == 1  # the file once too
+    # The page's script also sends the key as a header: the resend is known before its files.
+    uploads_before = len(gateway.rpc.called(documents.BEGIN_UPLOAD))
+    third = gateway.client.post("/messages/new?dossier=D1", headers={
+        "Idempotency-Key": "double-click-1"}, content=b"never read")
+    assert third.status_code == 303 and third.headers["location"] == first.headers["location"]
+    assert len(gateway.rpc.called(documents.BEGIN_UPLOAD)) == uploads_before
 
 
 def test_a_message_without_a_subject_comes_back_with_the_text_kept(gateway: Gateway) -> None:

@@ -109,6 +109,8 @@
       chosen.forEach(function (entry) { body.append(input.name, entry.file, entry.file.name); });
       var request = new XMLHttpRequest();
       request.open("POST", form.action);
+      var key = form.querySelector("input[name=idempotency_key]");
+      if (key) { request.setRequestHeader("Idempotency-Key", key.value); }  // a resend is known before its files go
       request.upload.addEventListener("progress", function (progress) {
         if (!progress.lengthComputable) { return; }
         // The files go one after the other in the body: a share of the bytes is a share of them.
