@@ -32,7 +32,8 @@ def summary(request_id: str, status: str, *, unread: bool = False, subject: str 
             kind: str = "message") -> requests.RequestSummary:
     return requests.RequestSummary(request_id=request_id, dossier_id="D1", kind=kind,
                                    subject=subject, status=status, sent_at=SENT_AT,
-                                   unread_by_client=unread, sent_by="u1")
+                                   unread_by_client=unread, sent_by="u1",
+                                   answered_at=SENT_AT if status == "accepted" else None)
 
 
 def thread(request_id: str = "R1", *, status: str = "in_progress", form: dict[str, object]
@@ -77,7 +78,8 @@ def gateway_fixture(tmp_path: Path) -> Iterator[Gateway]:
     rpc.answer(documents.BEGIN_UPLOAD, begin)
     rpc.answer(documents.COMPLETE_UPLOAD, complete)
     rpc.answer(requests.LIST_REQUESTS, requests.RequestList(requests=[
-        summary("R1", "pending"), summary("R2", "accepted", unread=True, subject="")]))
+        summary("R1", "pending"), summary("R2", "accepted", unread=True, subject=""),
+        summary("R3", "in_progress", unread=True)]))
     rpc.answer(requests.GET_REQUEST, thread())
     rpc.answer(requests.FIND_RESUBMITTED, NotFound("No request was sent with this key."))
     for gateway in run_gateway(tmp_path, rpc):
@@ -93,6 +95,7 @@ def test_my_requests_lists_every_request_with_its_status_and_the_unread_answer(
     assert "<h1>Mijn aanvragen</h1>" in page.text
     assert "In afwachting" in page.text and "Aanvaard" in page.text
     assert page.text.count("Nieuw antwoord") == 1  # R2's answer is unread
+    assert page.text.count("Bijgewerkt") == 1  # R3 was taken in progress, not answered yet
     assert 'sse-connect="/requests/events?dossier=D1"' in page.text
     for label in ("Alle", "In behandeling", "Geweigerd", "Afgesloten"):
         assert f">{label}</a>" in page.text
