@@ -22,9 +22,15 @@ from gateway.request_streams import open_stream
 from gateway.streaming import FormRefused, ReceivedForm, UploadLimits, receive_form
 from gateway.web.form_display import readable_form
 from gateway.web.message_about import AboutChoice, resolve_about
-from gateway.web.pages import Pages, PageSession, active_dossier_id, dossier_choices
+from gateway.web.pages import (
+    DOSSIER_PARAMETER,
+    Pages,
+    PageSession,
+    active_dossier_id,
+    dossier_choices,
+)
 from gateway.web.rendering import in_dossier
-from gateway.web.session import CSRF_COOKIE, CSRF_FIELD, WebSession
+from gateway.web.session import CSRF_COOKIE, CSRF_FIELD, DOSSIER_COOKIE, WebSession, queue_cookie
 from libs.contracts import requests
 from libs.contracts.caller import Caller
 from libs.contracts.envelope import new_id
@@ -179,6 +185,30 @@ async def _render_detail(
         session=session, status_code=status_code)
 
 
+async def _opened(request: Request, session: WebSession, rpc: RpcCaller,
+                  request_id: str) -> requests.RequestPublic:
+    """The request in the active dossier; an address that does not name its dossier may be of
+    the client's other dossier (it becomes the active one, as a link naming it would). Only
+    the client's own dossiers are tried: another's request stays "not found"."""
+    dossier_id = _own_dossier(request, session)
+    caller = session.claims.caller()
+    try:
+        return await _detail(rpc, caller, dossier_id, request_id)
+    except NotFound:
+        if DOSSIER_PARAMETER in request.query_params:
+            raise
+        for other in session.claims.dossiers:
+            if other == dossier_id:
+                continue
+            try:
+                detail = await _detail(rpc, caller, other, request_id)
+            except NotFound:
+                continue
+            queue_cookie(request, DOSSIER_COOKIE, other)
+            return detail
+        raise
+
+
 @router.get("/requests/{request_id}")
 async def request_page(request: Request, request_id: ObjectIdPath, session: PageSession,
                        pages: Pages, rpc: Rpc, state: State, part: Part = None,
@@ -186,8 +216,8 @@ async def request_page(request: Request, request_id: ObjectIdPath, session: Page
     """A request: what was sent, its attachments, the thread, the timeline and the office's
     target, the reply form; opening it marks the office's answer read. `part=thread`: the
     live part alone."""
-    dossier_id = _own_dossier(request, session)
-    detail = await _detail(rpc, session.claims.caller(), dossier_id, request_id)
+    detail = await _opened(request, session, rpc, request_id)
+    dossier_id = detail.dossier_id
     if part == "thread":
         language = pages.language(request, session)
         return pages.render(request, "requests/_thread.html", {

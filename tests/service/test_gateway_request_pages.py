@@ -144,6 +144,22 @@ def test_another_clients_request_is_not_found(gateway: Gateway) -> None:
     assert gateway.client.get("/requests/R1?dossier=D9").status_code == 404  # not granted
 
 
+def test_a_link_without_its_dossier_opens_the_request_in_the_clients_other_dossier(
+    gateway: Gateway,
+) -> None:
+    def get_request(query: BaseModel) -> requests.RequestPublic:
+        assert isinstance(query, requests.GetRequestQuery)
+        if query.dossier_id != "D2":
+            raise NotFound("This request does not exist.")
+        return thread().model_copy(update={"dossier_id": "D2"})
+
+    gateway.rpc.answer(requests.GET_REQUEST, get_request)
+    page = gateway.client.get("/requests/R1")
+    assert page.status_code == 200 and "Dekt mijn omnium hagelschade?" in page.text
+    assert gateway.client.cookies.get("mb_dossier") == "D2"  # the active dossier now
+    assert gateway.client.get("/requests/R1?dossier=D1").status_code == 404  # named: only there
+
+
 def reply(gateway: Gateway, body: str,
           files: list[tuple[str, bytes]] | None = None) -> httpx.Response:
     response: httpx.Response = gateway.client.post(
