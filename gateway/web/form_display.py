@@ -20,6 +20,8 @@ DATA_CHANGE_KINDS = ("personal_data", "address", "family_member")
 _HIDDEN = re.compile(r"(_id|_ids|_before|refnis|^loss_at|^declaration_document_id)$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+_TIME = re.compile(r"^(\d{2}:\d{2})(:\d{2}(\.\d+)?)?$")
+DECLARATION = "declaration_document_id"  # the claim declaration kept as a PDF (manual 4.4)
 LABELS: dict[str, str] = {
     "general": _mark("General data"),
     "last_name": _mark("Name"),
@@ -83,6 +85,8 @@ def _value(value: Any, language: Language, _: Callable[[str], str]) -> str:
     if isinstance(value, str):
         if _DAY.match(value):
             return format_day(date.fromisoformat(value), language)
+        if (clock := _TIME.match(value)) is not None:
+            return clock.group(1)
         if _MOMENT.match(value):
             try:
                 return format_moment(datetime.fromisoformat(value), language)
@@ -96,9 +100,10 @@ def _value(value: Any, language: Language, _: Callable[[str], str]) -> str:
 def _rows(data: dict[str, Any], language: Language, _: Callable[[str], str]) -> list[FormRow]:
     rows: list[FormRow] = []
     for key, value in data.items():
-        if _HIDDEN.search(key):
-            continue
-        rows.append(_row(key, value, language, _))
+        if key == DECLARATION and value:
+            rows.append(FormRow(_("Declaration (PDF)"), document_id=str(value)))
+        elif value is not None and not _HIDDEN.search(key):  # None: a field not sent
+            rows.append(_row(key, value, language, _))
     return rows
 
 
