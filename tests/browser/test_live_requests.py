@@ -32,8 +32,18 @@ def test_the_office_answer_appears_on_the_open_page_without_a_reload(
         page.fill("#body", "Dekt mijn omnium hagelschade?")
         photo: FilePayload = {"name": "foto.pdf", "mimeType": "application/pdf",
                               "buffer": b"%PDF-1.4 hagel op de motorkap"}
-        page.set_input_files("#message-files", files=[photo])
-        expect(page.locator(".upload-list .upload-name")).to_have_text("foto.pdf")
+        too_large: FilePayload = {"name": "video.mp4", "mimeType": "video/mp4",
+                                  "buffer": b"\0" * (2 * 1024 * 1024 + 1)}
+        page.set_input_files("#message-files", files=[photo, too_large])
+        # Checked before a byte is sent: the file over 2 MB is refused, nothing is sent.
+        refused = page.locator(".upload", has_text="video.mp4")
+        expect(refused).to_contain_text("Groter dan toegelaten per document")
+        page.get_by_role("button", name="Bevestigen").click()
+        expect(page.locator(".upload-summary")).to_contain_text("Verwijder de geweigerde")
+        assert "/messages/new" in page.url
+        expect(page.locator("#body")).to_have_value("Dekt mijn omnium hagelschade?")
+        refused.get_by_role("button").click()
+        expect(page.locator(".upload-list .upload-name")).to_have_text(["foto.pdf"])
         page.get_by_role("button", name="Bevestigen").click()
         expect(page.get_by_text("Uw aanvraag werd verzonden en is in afwachting bij uw "
                                 "makelaar.")).to_be_visible()
