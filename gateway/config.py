@@ -34,6 +34,16 @@ class GatewaySettings(ServiceSettings):
     attachment_max_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     attachment_max_files: int = Field(default=10, gt=0)
     attachment_max_total_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    # Live request changes (server-sent events): a stream ends after this long at most (and
+    # when its access token expires), so the client reconnects and is authorized again.
+    request_stream_max_seconds: float = Field(default=600.0, ge=5)
+    request_stream_heartbeat_seconds: float = Field(
+        default=15.0, gt=0, description="A comment line in quiet times: proxies keep the "
+        "connection, a vanished client is noticed")
+    request_streams_per_account: int = Field(default=8, ge=1, description="Tabs and devices")
+    request_streams_max: int = Field(default=5000, ge=1, description="Streams of one instance")
+    request_stream_queue: int = Field(
+        default=32, ge=1, description="Changes waiting for a slow stream before it resyncs")
     # A login flood: so many logins go to auth at once, so many more wait (then 503 at once).
     logins_in_flight: int = Field(default=8, ge=1, description="Logins sent to auth at once")
     logins_waiting: int = Field(default=32, ge=0, description="Logins waiting for their turn")

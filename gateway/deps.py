@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from gateway.config import GatewaySettings
 from gateway.login_gate import LoginGate
+from gateway.request_events import RequestEventHub
 from gateway.tokens import DenyList, TokenVerifier
 from libs.contracts.auth import AccessClaims, StaffOrigin
 from libs.contracts.ids import ID_MAX_LENGTH, ID_PATTERN
@@ -44,6 +45,7 @@ class GatewayState:
     storage: httpx.AsyncClient
     logins: LoginGate
     checks: dict[str, Callable[[], bool]] = field(default_factory=dict)  # readiness
+    request_events: RequestEventHub = field(default_factory=RequestEventHub)  # live pages
 
 
 def gateway_state(request: Request) -> GatewayState:

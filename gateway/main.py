@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from types import FrameType
 
 import httpx
 import uvicorn
@@ -25,6 +26,7 @@ from gateway.api import (
     forms,
     health,
     me,
+    request_events,
     requests,
 )
 from gateway.api import auth as auth_routes
@@ -38,6 +40,7 @@ from gateway.edge import MAX_HEADER_BYTES, SERVER_PARSER, EdgeGuard
 from gateway.login_gate import LoginGate
 from gateway.observability import RequestContext
 from gateway.problems import PROBLEM_RESPONSES, install_problem_handlers
+from gateway.request_events import RequestEventHub, RequestEventListener
 from gateway.tokens import (
     DenyList,
     RevocationListener,
@@ -51,6 +54,7 @@ from gateway.web import (
     document_pages,
     dossier_pages,
     pages,
+    request_pages,
 )
 from gateway.web.access_pages import router as access_pages_router
 from gateway.web.admin_document_pages import router as admin_document_pages_router
@@ -108,7 +112,11 @@ def create_app(
                          deny_list=deny_list, storage=storage_client,
                          logins=LoginGate(in_flight=settings.logins_in_flight,
                                           waiting=settings.logins_waiting,
-                                          max_wait_seconds=settings.rpc_timeout_seconds))
+                                          max_wait_seconds=settings.rpc_timeout_seconds),
+                         request_events=RequestEventHub(
+                             queue_size=settings.request_stream_queue,
+                             per_account=settings.request_streams_per_account,
+                             max_streams=settings.request_streams_max))
     state.checks["token_key"] = lambda: verifier.has_key
     state.checks["bus"] = (lambda: True) if rpc is not None else (lambda: bus_client.connected)
 
@@ -130,6 +138,8 @@ def create_app(
 
     listener = RevocationListener(settings.amqp_url, deny_list, load_revoked_sessions,
                                   revoked_grants=revoked_grants)
+    # Not a readiness check: without the bus the pages still work, only not live.
+    request_listener = RequestEventListener(settings.amqp_url, state.request_events)
 
     async def connect_bus() -> None:
         await _retry("connecting the RPC client", bus_client.connect)
@@ -151,6 +161,8 @@ def create_app(
         await try_then_retry("loading the token public key", load_key)
         if rpc is None:
             background.append(asyncio.create_task(connect_bus()))
+            background.append(asyncio.create_task(
+                _retry("starting the request event listener", request_listener.start)))
         else:
             await try_then_retry("loading revoked sessions", load_revoked_sessions)
         try:
@@ -161,6 +173,8 @@ def create_app(
             await asyncio.gather(*background, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await listener.close()
+            with contextlib.suppress(Exception):
+                await request_listener.close()
             if rpc is None:
                 await bus_client.close()
             if storage is None:
@@ -182,7 +196,8 @@ def create_app(
     for router in (forms.router, forms.admin_router):
         app.include_router(router)
     for router in (auth_routes.router, me.router, dossiers.router, documents.router,
-                   requests.router, admin.router, health.router, pages.router):
+                   request_events.router, requests.router, admin.router, health.router,
+                   pages.router):
         app.include_router(router)
     app.include_router(admin_documents.router)
     # The request desk; a route with a fixed segment after requests/ (events, changes) must be
@@ -201,6 +216,7 @@ def create_app(
         app.include_router(router)
     for router in (client_sheet.router, client_sheet.admin_router, client_sheet_pages.router):
         app.include_router(router)  # the client sheet (manual 4.5)
+    app.include_router(request_pages.router)  # "Mijn aanvragen", new message, the page stream
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
@@ -209,10 +225,27 @@ def main() -> None:
     """Serve the gateway on its host and port until SIGINT/SIGTERM."""
     settings = GatewaySettings()
     configure_logging("gateway", settings.log_level)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                http=SERVER_PARSER, h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-                log_config=None, access_log=False, proxy_headers=True,
-                forwarded_allow_ips=forwarded_allow_ips(settings))
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port,
+                            http=SERVER_PARSER, h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+                            log_config=None, access_log=False, proxy_headers=True,
+                            forwarded_allow_ips=forwarded_allow_ips(settings))
+    _Server(config, app.state.gateway.request_events).run()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn waits for every answer in progress before it stops: live streams never end on
+    their own, so they are ended when the stop begins (the clients reconnect elsewhere)."""
+
+    def __init__(self, config: uvicorn.Config, streams: RequestEventHub) -> None:
+        super().__init__(config)
+        self._streams = streams
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Start the stop: end the live streams, then as uvicorn does."""
+        with contextlib.suppress(RuntimeError):  # no loop running (yet)
+            asyncio.get_event_loop().call_soon_threadsafe(self._streams.end_all)
+        super().handle_exit(sig, frame)
 
 
 def forwarded_allow_ips(settings: GatewaySettings) -> list[str]:

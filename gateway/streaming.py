@@ -219,11 +219,60 @@ class _UploadReceiver:
             file.spool.close()
 
 
-async def receive_uploads(
+@dataclass
+class PageForm:
+    """A page's multipart form: its text fields and its files (none when none was chosen)."""
+
+    fields: dict[str, str]
+    uploads: list[SpooledUpload]
+
+    def close(self) -> None:
+        """Free the files' temporary files."""
+        for upload in self.uploads:
+            upload.close()
+
+
+class FormRefused(Exception):
+    """A page's form passed a limit: the refusal, and the text fields read before it, so the
+    page can show the form again with what was typed."""
+
+    def __init__(self, error: Exception, fields: dict[str, str]) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.fields = fields
+
+
+async def receive_page_form(
     request: Request, *, limits: UploadLimits, memory_bytes: int, file_field: str = "file"
-) -> list[SpooledUpload]:
-    """Read a multipart/form-data body with 1..max_files file parts, refusing it (413) the
-    moment it passes a limit. Every upload has the form's text fields."""
+) -> PageForm:
+    """Read a page's multipart/form-data body with 0..max_files files under the same limits as
+    receive_uploads, refusing the whole form (with its text fields, to show it again) at the
+    first limit passed; a file input left empty (a part without a name or bytes) is no file.
+    (The forms' API uses receive_form instead: it keeps the form and names the files left out.)"""
+    receiver = _UploadReceiver(file_field, limits, memory_bytes)
+    try:
+        await _parse(request, receiver, limits)
+    except (Problem, Invalid) as error:
+        raise FormRefused(error, dict(receiver.fields)) from None
+    uploads = []
+    for file in receiver.files:
+        if file.size == 0 and not file.part.filename:
+            file.spool.close()
+            continue
+        if file.size == 0:
+            receiver.close()
+            raise FormRefused(Invalid(f"The file {file.part.filename} is empty.",
+                                      fields={file_field: "empty file"}), dict(receiver.fields))
+        file.spool.seek(0)
+        uploads.append(SpooledUpload(
+            file=file.spool, filename=file.part.filename or "document",
+            content_type=file.part.content_type, size=file.size,
+            sha256=file.digest.hexdigest(), fields=receiver.fields))
+    return PageForm(receiver.fields, uploads)
+
+
+async def _parse(request: Request, receiver: _UploadReceiver, limits: UploadLimits) -> None:
+    """Feed the body to `receiver`, refusing it the moment it passes a limit."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
@@ -232,7 +281,6 @@ async def receive_uploads(
     if declared.isdigit() and int(declared) > (
             limits.total_bytes + MULTIPART_OVERHEAD_BYTES * limits.max_files):
         raise too_large(limits.total_bytes)  # refused before reading a byte of it
-    receiver = _UploadReceiver(file_field, limits, memory_bytes)
     parser = MultipartParser(boundary, receiver.callbacks())  # type: ignore[arg-type]
     try:
         async for chunk in request.stream():
@@ -245,6 +293,15 @@ async def receive_uploads(
     except BaseException:
         receiver.close()
         raise
+
+
+async def receive_uploads(
+    request: Request, *, limits: UploadLimits, memory_bytes: int, file_field: str = "file"
+) -> list[SpooledUpload]:
+    """Read a multipart/form-data body with 1..max_files file parts, refusing it (413) the
+    moment it passes a limit. Every upload has the form's text fields."""
+    receiver = _UploadReceiver(file_field, limits, memory_bytes)
+    await _parse(request, receiver, limits)
     if not receiver.files or any(file.size == 0 for file in receiver.files):
         receiver.close()
         raise Invalid("A non-empty file is required.", fields={file_field: "required"})

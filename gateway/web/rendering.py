@@ -62,6 +62,7 @@ MENU = (
     MenuItem("/contracts", "My contracts"),
     MenuItem("/claims", "My claims"),
     MenuItem("/invoices", "My invoices"),
+    MenuItem("/requests", "My requests"),
     MenuItem("/documents", "My documents"),
 )
 

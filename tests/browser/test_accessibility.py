@@ -55,6 +55,7 @@ NOT_PAGES = {
     "/admin/asyncapi.json": "JSON: the bus's AsyncAPI document",
     "/metrics": "Prometheus' text for the scraper",
     "/admin/dossier-suggestions": "the <option>s htmx swaps into a dossier-number field",
+    "/requests/events": "the live changes of 'Mijn aanvragen' (server-sent events)",
 }
 API_PREFIXES = ("/api/v1/", "/admin/api/v1/", "/health")
 ERROR_PAGE = "/no-such-page"  # no route: what every unknown address shows
@@ -122,6 +123,11 @@ def seeded(system_stack: SystemStack, dupont_family: ClientLogin) -> Seeded:
         resetting = new_client(system_stack, gateway, "Eva Reset", [DUPONT["dossier_id"]])
         gateway.post("/api/v1/auth/password-reset",
                      json={"email": resetting.email}).raise_for_status()
+        message = gateway.post(  # a request of the client's own: its detail page is walked
+            f"/api/v1/dossiers/{DUPONT['dossier_id']}/messages",
+            headers=bearer(dupont_family.log_in(gateway)),
+            json={"subject": "Vraag over mijn omnium", "body": "Dekt mijn polis hagel?"})
+        assert message.status_code == 201, message.text
         gateway.post("/api/v1/auth/register", json={
             "last_name": "Wouters", "first_name": "Ruben", "birth_date": "1990-02-14",
             "email": registrant, "phone": "+32 470 11 22 33",
@@ -129,7 +135,8 @@ def seeded(system_stack: SystemStack, dupont_family: ClientLogin) -> Seeded:
     return Seeded(client=dupont_family, document_title=document["title"], ids={
         "dossier_id": DUPONT["dossier_id"], "contract_id": CONTRACT_ID,
         "claim_id": "S-00417-1", "risk_object_id": "R-00417-1",
-        "document_id": document["document_id"]}, queries={
+        "document_id": document["document_id"],
+        "request_id": message.json()["request_id"]}, queries={
         "/activate": _mailed_token(system_stack, invitee, "/activate"),
         "/reset-password": _mailed_token(system_stack, resetting.email, "/reset-password"),
         "/register/confirm": _mailed_token(system_stack, registrant, "/register/confirm")},

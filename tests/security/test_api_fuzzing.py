@@ -78,6 +78,9 @@ def operations(stack: SystemStack, callers: Callers) -> Iterator[Any]:
 RESPONSE_CHECKS = [checks.not_a_server_error, checks.status_code_conformance,
                    checks.content_type_conformance, checks.response_schema_conformance]
 CHECKS = {GenerationMode.POSITIVE: RESPONSE_CHECKS, GenerationMode.NEGATIVE: RESPONSE_CHECKS}
+# A live stream (server-sent events) never ends by itself: a generated call would wait until its
+# token expires. Its opening and refusals are the authorization matrix's (CLIENT_STREAMS).
+STREAMS = {"/api/v1/dossiers/{dossier_id}/requests/events"}
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
@@ -92,6 +95,8 @@ def test_no_operation_breaks_or_strays_from_its_schema(
             continue
         assert isinstance(loaded, Ok)
         operation = loaded.ok()
+        if operation.path in STREAMS:
+            continue
         in_own_dossier = ({"dossier_id": DUPONT} if not operation.path.startswith("/admin")
                           and "{dossier_id}" in operation.path else None)
 

@@ -82,7 +82,12 @@ FORM_ROUTES = {
     ("DELETE", "/api/v1/dossiers/{dossier_id}/drafts/{kind}"),
 }
 CLIENT_PAGES = {"/claims/{claim_id}", "/contracts/{contract_id}", "/risks/{risk_object_id}",
-                "/documents/{document_id}", "/documents/{document_id}/file"}
+                "/documents/{document_id}", "/documents/{document_id}/file",
+                "/requests/{request_id}"}
+# Live streams (server-sent events): they never end by themselves, so only their answer's start.
+CLIENT_STREAMS = {"/api/v1/dossiers/{dossier_id}/requests/events"}
+# Page forms that take an id: only the refusals are posted.
+CLIENT_PAGE_WRITES = {"/requests/{request_id}/replies"}
 # Public by design: a secret token is the id (proven in the access tests), or a language.
 PUBLIC_ROUTES = {"/api/v1/auth/invitations/{token}", "/api/v1/auth/password-reset/{token}",
                  "/api/v1/auth/registrations/{token}", "/api/v1/auth/unlock/{token}",
@@ -136,23 +141,27 @@ def office(system_stack: SystemStack) -> Iterator[Office]:
         owner_token = owner.log_in(gateway)
         wait_for_thumbnail(gateway, owner_token, own_document["document_id"])
         other = new_client(system_stack, gateway, "An Matrix", [PEETERS])
-        co_user = new_client(system_stack, gateway, "Luc Matrix", [PEETERS, shared["dossier_id"]])
         other_token = other.log_in(gateway)
-        own_request = gateway.post(f"/api/v1/dossiers/{DUPONT}/messages",
-                                   headers=bearer(owner_token),
-                                   json={"subject": "Matrix", "body": "Een vraag"})
-        foreign_request = gateway.post(f"/api/v1/dossiers/{PEETERS}/messages",
-                                       headers=bearer(other_token),
-                                       json={"subject": "Ander", "body": "Een andere vraag"})
+        co_user = new_client(system_stack, gateway, "Luc Matrix", [PEETERS, shared["dossier_id"]])
+        own_request = sent_message(gateway, owner_token, DUPONT)
+        foreign_request = sent_message(gateway, other_token, PEETERS)
         yield Office(
             gateway=gateway, owner=owner_token, other=other_token,
             co_user=co_user.log_in(gateway), admin=admin, agent=agent,
             own={"contract": "C-00417-AUTO", "claim": "S-00417-1", "risk_object": "R-00417-1",
-                 "document": own_document["document_id"],
-                 "request": own_request.json()["request_id"]},
+                 "document": own_document["document_id"], "request": own_request},
             foreign={"contract": "C-01288-HUUR", "claim": "S-SHARED-1",
                      "risk_object": "R-01288-1", "document": foreign_document["document_id"],
-                     "request": foreign_request.json()["request_id"]})
+                     "request": foreign_request})
+
+
+def sent_message(gateway: httpx.Client, token: str, dossier_id: str) -> str:
+    """The id of a message the client sends in `dossier_id`."""
+    sent = gateway.post(f"/api/v1/dossiers/{dossier_id}/messages", headers=bearer(token),
+                        json={"subject": "Matrix", "body": "Een vraag voor de matrix"})
+    assert sent.status_code == 201, sent.text
+    request_id: str = sent.json()["request_id"]
+    return request_id
 
 
 def wait_for_thumbnail(gateway: httpx.Client, owner: str, document_id: str) -> None:
@@ -186,8 +195,9 @@ def problem(response: httpx.Response) -> tuple[int, Any]:
 
 
 def test_every_route_that_takes_an_id_is_in_the_matrix() -> None:
-    known = {("GET", path) for path in CLIENT_API_READS | CLIENT_PAGES | PUBLIC_ROUTES}
-    known |= {("POST", path) for path in CLIENT_API_WRITES}
+    known = {("GET", path) for path in
+             CLIENT_API_READS | CLIENT_PAGES | PUBLIC_ROUTES | CLIENT_STREAMS}
+    known |= {("POST", path) for path in {*CLIENT_API_WRITES, *CLIENT_PAGE_WRITES}}
     known |= FORM_ROUTES
     unlisted = {(method, path) for method, path in id_routes()
                 if (method, path) not in known and not path.startswith("/admin/")}
@@ -346,3 +356,42 @@ def test_a_public_route_answers_hostile_values_without_breaking_or_leaking_files
             answer = httpx.get(f"{office.gateway.base_url}{address}", timeout=30.0)
             assert answer.status_code < 500, (address, answer.status_code)
             assert "root:" not in answer.text, address
+
+
+@pytest.mark.parametrize("path", sorted(CLIENT_STREAMS))
+def test_a_client_stream_opens_for_its_owner_only(office: Office, path: str) -> None:
+    gateway = office.gateway
+    with gateway.stream("GET", fill(path, DUPONT, office.own),
+                        headers=bearer(office.owner)) as owned:
+        assert owned.status_code == 200
+        assert owned.headers["content-type"].startswith("text/event-stream")
+    missing = problem(gateway.get(fill(path, MISSING_DOSSIER, office.own),
+                                  headers=bearer(office.owner)))
+    assert missing[0] == 404
+    for caller in (office.other, office.co_user, office.admin, office.agent):
+        refused = gateway.get(fill(path, DUPONT, office.own), headers=bearer(caller))
+        assert problem(refused) == missing, refused.text
+    assert gateway.get(fill(path, DUPONT, office.own)).status_code == 401
+
+
+@pytest.mark.parametrize("path", sorted(CLIENT_PAGE_WRITES))
+def test_a_client_page_form_on_another_dossiers_object_is_not_found_and_stores_nothing(
+    office: Office, path: str
+) -> None:
+    gateway = office.gateway
+    before = gateway.get(f"/api/v1/dossiers/{DUPONT}/requests", headers=bearer(office.owner))
+    address = f"{gateway.base_url}{fill(path, '', office.own)}"
+    for caller in (office.other, office.co_user, office.admin, office.agent):
+        answer = httpx.post(address, cookies={"mb_access": caller, "mb_csrf": "matrix"},
+                            data={"csrf_token": "matrix", "body": "matrix"},
+                            files={"file": ("", b"", "application/octet-stream")}, timeout=30.0)
+        assert answer.status_code == 404, (caller, answer.status_code)
+    own_foreign = f"{gateway.base_url}{fill(path, '', office.foreign)}"
+    answer = httpx.post(own_foreign, cookies={"mb_access": office.owner, "mb_csrf": "matrix"},
+                        data={"csrf_token": "matrix", "body": "matrix"},
+                        files={"file": ("", b"", "application/octet-stream")}, timeout=30.0)
+    assert answer.status_code == 404
+    anonymous = httpx.post(address, data={"body": "matrix"}, timeout=30.0)
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+    after = gateway.get(f"/api/v1/dossiers/{DUPONT}/requests", headers=bearer(office.owner))
+    assert after.json() == before.json()
