@@ -12,3 +12,17 @@ def register(broker: RabbitBroker, handlers: SigningHandlers, *, prefetch: int) 
     serve_rpc(
         broker, signing.LIST_DOCUMENTS_TO_SIGN, handlers.list_documents_to_sign, prefetch=prefetch
     )
+    serve_rpc(broker, signing.CREATE_SIGNATURE_REQUEST, handlers.create_request,
+              prefetch=prefetch)
+    serve_rpc(broker, signing.GET_SIGNATURE_REQUEST, handlers.get_request, prefetch=prefetch)
+    serve_rpc(broker, signing.LIST_SIGNATURE_REQUESTS, handlers.list_requests, prefetch=prefetch)
+    serve_rpc(broker, signing.CANCEL_SIGNATURE_REQUEST, handlers.cancel_request,
+              prefetch=prefetch)
+    serve_rpc(broker, signing.GET_OFFER, handlers.get_offer, prefetch=prefetch)
+    serve_rpc(broker, signing.DOCUMENT_SERVED, handlers.document_served, prefetch=prefetch)
+    serve_rpc(broker, signing.SIGN, handlers.sign, prefetch=prefetch)
+    serve_rpc(broker, signing.REFUSE, handlers.refuse, prefetch=prefetch)
+    serve_rpc(broker, signing.OPEN_SIGNED_DOCUMENT, handlers.open_signed_document,
+              prefetch=prefetch)
+    serve_rpc(broker, signing.GET_AUDIT_TRAIL, handlers.get_audit_trail, prefetch=prefetch)
+    serve_rpc(broker, signing.VERIFY, handlers.verify, prefetch=prefetch)
