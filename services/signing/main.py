@@ -77,9 +77,10 @@ def sealing_from_settings(settings: SigningSettings) -> Sealing:
                              name=settings.office_name), roots=roots)
 
 
-def build(settings: SigningSettings, *, rpc: RpcCalling | None = None) -> SigningService:
+def build(settings: SigningSettings, *, rpc: RpcCalling | None = None,
+          http: httpx.AsyncClient | None = None) -> SigningService:
     """Build the service from its settings (tests call this with their own, maybe a fake
-    `rpc`)."""
+    `rpc` and object storage behind `http`)."""
     broker = create_broker(settings.amqp_url, SERVICE)
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = SigningStore(database)
@@ -88,7 +89,7 @@ def build(settings: SigningSettings, *, rpc: RpcCalling | None = None) -> Signin
     if rpc is None:
         rpc = rpc_client = RpcClient(settings.amqp_url,
                                      timeout_seconds=settings.rpc_timeout_seconds)
-    http = httpx.AsyncClient(timeout=STORAGE_TIMEOUT)
+    http = http or httpx.AsyncClient(timeout=STORAGE_TIMEOUT)
     handlers = SigningHandlers(
         store, rpc=rpc, http=http, sealing=sealing_from_settings(settings),
         policy=SigningPolicy(
