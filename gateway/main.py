@@ -17,6 +17,7 @@ from gateway import api_docs
 from gateway.api import (
     admin,
     admin_documents,
+    admin_signing,
     documents,
     dossier_views,
     dossiers,
@@ -25,6 +26,7 @@ from gateway.api import (
     requests,
 )
 from gateway.api import auth as auth_routes
+from gateway.api import signing as signing_api
 from gateway.api.admin_accounts import router as admin_accounts_router
 from gateway.api.admin_mails import router as admin_mails_router
 from gateway.api.eid import router as eid_router
@@ -42,7 +44,7 @@ from gateway.tokens import (
     TokenVerifier,
     load_public_key,
 )
-from gateway.web import admin_list_pages, document_pages, dossier_pages, pages
+from gateway.web import admin_list_pages, document_pages, dossier_pages, pages, signing_pages
 from gateway.web.access_pages import router as access_pages_router
 from gateway.web.admin_document_pages import router as admin_document_pages_router
 from gateway.web.admin_mail_pages import router as admin_mail_pages_router
@@ -182,6 +184,8 @@ def create_app(
                           admin_pages_router, admin_list_pages.router):  # access and accounts
         app.include_router(access_router)
     for router in (dossier_views.router, dossier_views.admin_router, dossier_pages.router):
+        app.include_router(router)
+    for router in (signing_api.router, admin_signing.router, signing_pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
