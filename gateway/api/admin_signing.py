@@ -40,7 +40,7 @@ async def create_signature_request(dossier_id: DossierIdPath, body: NewSignature
     return await rpc.call(signing.CREATE_SIGNATURE_REQUEST, signing.CreateSignatureRequest(
         caller=staff.caller(), dossier_id=dossier_id, document_id=body.document_id,
         signer_person_ids=body.signer_person_ids, ordered=body.ordered, due_date=body.due_date,
-        message=body.message, correlation_id=correlation_id.get()))
+        note=body.message, correlation_id=correlation_id.get()))
 
 
 @router.get("/signature-requests")

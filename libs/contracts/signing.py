@@ -193,7 +193,9 @@ class CreateSignatureRequest(BaseModel):
     signer_person_ids: list[ObjectId] = Field(min_length=1, max_length=MAX_SIGNERS)
     ordered: bool = False
     due_date: date | None = None
-    message: str | None = Field(default=None, max_length=2000)
+    # Not `message`: FastStream reserves that name for the incoming message itself.
+    note: str | None = Field(default=None, max_length=2000, description="The office's message "
+                             "to the signers")
     correlation_id: str | None = None
 
 
@@ -298,7 +300,7 @@ class SignerInvited(Event):
     signature_request_id: str
     document_id: str
     title: str
-    message: str | None = None
+    note: str | None = Field(default=None, description="The office's message to the signers")
     due_date: date | None = None
     person_id: str
     recipients: list[SignerRecipient]

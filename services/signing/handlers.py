@@ -299,7 +299,7 @@ class SigningHandlers:
             request_id=new_id(), dossier_id=command.dossier_id,
             document_id=command.document_id, title=document.title, content_type=PDF,
             document_sha256=ticket.sha256 or document.sha256, original_sha256=document.sha256,
-            message=(command.message or "").strip() or None, due_date=command.due_date,
+            message=(command.note or "").strip() or None, due_date=command.due_date,
             ordered=command.ordered, requested_by=caller.user_id, requested_at=now,
             signers=[Signer(person_id=person_id, order=index,
                             name=f"{by_id[person_id].first_name} {by_id[person_id].last_name}",
@@ -332,7 +332,7 @@ class SigningHandlers:
         return SignerInvited(
             dossier_id=request.dossier_id, correlation_id=correlation_id.get(),
             signature_request_id=request.request_id, document_id=request.document_id,
-            title=request.title, message=request.message, due_date=request.due_date,
+            title=request.title, note=request.message, due_date=request.due_date,
             person_id=signer.person_id, recipients=_recipients(signer), reminder=reminder)
 
     async def _staff_request(self, caller: Caller, request_id: str

@@ -3,12 +3,19 @@
 from faststream.rabbit import RabbitBroker
 
 from libs.contracts import signing
+from libs.servicekit.bus import declare_emitted_events
 from libs.servicekit.rpc import serve_rpc
 from services.signing.handlers import SigningHandlers
+
+SERVICE = "signing"
+# Every event the service's outbox publishes: the AsyncAPI document lists these as sent.
+EMITS = (signing.SignerInvited, signing.SignatureCompleted, signing.SignatureRefused,
+         signing.SignatureCancelled)
 
 
 def register(broker: RabbitBroker, handlers: SigningHandlers, *, prefetch: int) -> None:
     """Wire every RPC method and event subscription of the service."""
+    declare_emitted_events(broker, producer=SERVICE, events=EMITS)
     serve_rpc(
         broker, signing.LIST_DOCUMENTS_TO_SIGN, handlers.list_documents_to_sign, prefetch=prefetch
     )

@@ -162,7 +162,8 @@ async def test_another_clients_dossier_is_not_found(service: SigningService) -> 
 async def test_two_signers_sign_and_the_sealed_pdf_becomes_a_document(
     service: SigningService, office: Office,
 ) -> None:
-    created = await create(service, ["P1", "P2"], message="Graag tekenen")
+    created = await create(service, ["P1", "P2"], note="Graag tekenen")
+    assert created.message == "Graag tekenen"
     assert [s.state for s in created.signers] == ["sent", "sent"]
     assert all(s.mailed_at is not None for s in created.signers)  # unordered: both mailed
     listed = await call(service, signing.LIST_DOCUMENTS_TO_SIGN, signing.DocumentsToSignQuery(
