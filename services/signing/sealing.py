@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
 
-from asn1crypto import pem
+from asn1crypto import cms, pem
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
@@ -162,7 +162,8 @@ async def _check(pdf: bytes, roots: list[asn1_x509.Certificate]) -> PdfCheck:
         return PdfCheck(intact=False, trusted=False, timestamped=False,
                         summary=f"the signature cannot be validated: {error}")
     intact = bool(status.intact and status.valid
-                  and status.coverage == SignatureCoverageLevel.ENTIRE_FILE)
+                  and status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+                  and _padding_untouched(seal.pkcs7_content))
     stamp = status.timestamp_validity
     timestamped = bool(stamp is not None and stamp.intact and stamp.valid and stamp.trusted)
     signed_at: datetime | None = stamp.timestamp if stamp is not None else status.signer_reported_dt
@@ -170,6 +171,16 @@ async def _check(pdf: bytes, roots: list[asn1_x509.Certificate]) -> PdfCheck:
         intact=intact, trusted=bool(status.trusted), timestamped=timestamped,
         signer=status.signing_cert.subject.human_friendly, signed_at=signed_at,
         summary=status.summary())
+
+
+def _padding_untouched(contents: bytes) -> bool:
+    """The signature's /Contents is the CMS blob then zeros; the digest cannot cover it, so
+    a changed byte of the padding is caught here (any other byte breaks the digest)."""
+    try:
+        used = len(cms.ContentInfo.load(contents, strict=False).dump())
+    except ValueError:
+        return False
+    return not contents[used:].strip(b"\x00")
 
 
 def check_pdf(pdf: bytes, roots: list[asn1_x509.Certificate]) -> PdfCheck:
