@@ -276,15 +276,19 @@ def not_offered() -> NotFound:
 
 # --- audit trail: a hash chain ---------------------------------------------------------------
 
+# One encoder for every record: sorted keys, no spaces, UTF-8 as is (the canonical form).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def record_hash(*, request_id: str, seq: int, kind: str, at: datetime, actor: str,
                 details: dict[str, str], document_sha256: str, previous_hash: str) -> str:
     """The sha256 of a record's canonical JSON: every field, the previous record's hash too."""
-    canonical = json.dumps({
+    canonical = _CANONICAL.encode({
         "request_id": request_id, "seq": seq, "kind": kind,
         "at": _utc_text(at),
         "actor": actor, "details": details, "document_sha256": document_sha256,
         "previous_hash": previous_hash,
-    }, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    })
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -292,7 +296,8 @@ def _utc_text(at: datetime) -> str:
     """A moment as UTC text at millisecond precision: the same whether MongoDB gave it back
     naive or the service made it aware."""
     if at.tzinfo is not None:
-        at = at.astimezone(UTC).replace(tzinfo=None)
+        offset = at.utcoffset()
+        at = (at if not offset else at.astimezone(UTC)).replace(tzinfo=None)
     return at.isoformat(timespec="milliseconds")
 
 
