@@ -90,8 +90,9 @@ def _prepare(stack: SystemStack, gateway: httpx.Client, signings: int) -> tuple[
             continue
         ids.append(expect(created, 201)["signature_request_id"])
     token: str = log_in(gateway, email, password)["access_token"]
-    expect(gateway.get(f"/api/v1/dossiers/{dossier['dossier_id']}/documents/{document_id}/view",
-                       headers=bearer(token)), 200)  # opened: every request of it at once
+    shown = gateway.get(f"/api/v1/dossiers/{dossier['dossier_id']}/documents/{document_id}/view",
+                        headers=bearer(token))  # opened: every request of it at once
+    assert shown.status_code == 200, shown.status_code
     return token, ids
 
 
