@@ -5,7 +5,6 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
@@ -24,16 +23,6 @@ from libs.contracts.signing import (
 )
 from libs.servicekit.errors import Conflict, Forbidden, Gone, Invalid, NotFound
 
-
-class SignatureStatus(StrEnum):
-    """Legacy names of a request's state (kept for old stored documents)."""
-
-    AWAITING_CLIENT = "awaiting_client"
-    SIGNED = "signed"
-    AWAITING_BROKER = "awaiting_broker"
-
-
-OPEN_STATUSES = (RequestState.OPEN,)
 CLOSED_STATES = frozenset({RequestState.CANCELLED, RequestState.EXPIRED, RequestState.REFUSED})
 GENESIS_HASH = "0" * 64
 
@@ -89,6 +78,7 @@ class SignatureRequest(BaseModel):
     signed_document_id: str | None = None
     problem: str | None = None
     audit_head: str | None = None  # the hash of the trail's last record
+    audit_seq: int = 0  # and its number
     version: int = 0
 
     def public(self) -> SignatureRequestPublic:
@@ -302,10 +292,14 @@ def _utc_text(at: datetime) -> str:
 
 
 def next_record(*, request_id: str, previous: AuditRecord | None, kind: AuditKind, at: datetime,
-                actor: str, details: dict[str, str], document_sha256: str) -> AuditRecord:
-    """The record after `previous` (the first one when None), chained to it."""
-    seq = 1 if previous is None else previous.seq + 1
-    previous_hash = GENESIS_HASH if previous is None else previous.hash
+                actor: str, details: dict[str, str], document_sha256: str,
+                after: tuple[int, str] | None = None) -> AuditRecord:
+    """The record after `previous`, or after the record numbered and hashed `after` (the first
+    one when neither is given), chained to it."""
+    if after is None and previous is not None:
+        after = (previous.seq, previous.hash)
+    seq = 1 if after is None else after[0] + 1
+    previous_hash = GENESIS_HASH if after is None else after[1]
     return AuditRecord(
         signature_request_id=request_id, seq=seq, kind=kind, at=at, actor=actor,
         details=details, document_sha256=document_sha256, previous_hash=previous_hash,

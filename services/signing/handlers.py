@@ -57,6 +57,7 @@ log = get_logger(__name__)
 # The service reads documents, persons and accounts on the office's behalf.
 SIGNING_CALLER = Caller(user_id="service:signing", role=Role.AGENT)
 SAVE_ATTEMPTS = 8
+SEALS_AT_ONCE = 2
 PDF = "application/pdf"
 
 
@@ -70,20 +71,21 @@ class RpcCalling(Protocol):
 
 @dataclass
 class Trail:
-    """The audit records one change adds, chained after the trail's head."""
+    """The audit records one change adds, chained after the trail's head (the request keeps
+    the last record's number and hash)."""
 
     request: SignatureRequest
-    head: AuditRecord | None
     records: list[AuditRecord] = field(default_factory=list)
 
     def add(self, kind: AuditKind, actor: str, at: datetime,
             details: dict[str, str] | None = None) -> None:
-        previous = self.records[-1] if self.records else self.head
+        request = self.request
+        after = (request.audit_seq, request.audit_head) if request.audit_head else None
         record = domain.next_record(
-            request_id=self.request.request_id, previous=previous, kind=kind, at=at,
-            actor=actor, details=details or {}, document_sha256=self.request.document_sha256)
+            request_id=request.request_id, previous=None, after=after, kind=kind, at=at,
+            actor=actor, details=details or {}, document_sha256=request.document_sha256)
         self.records.append(record)
-        self.request.audit_head = record.hash
+        request.audit_head, request.audit_seq = record.hash, record.seq
 
 
 @dataclass
@@ -92,10 +94,6 @@ class Sealing:
 
     seal: Seal
     roots: list[asn1_x509.Certificate]
-
-
-def _recipients(signer: Signer) -> list[SignerRecipient]:
-    return list(signer.recipients)
 
 
 def evidence_details(evidence: SigningEvidence) -> dict[str, str]:
@@ -122,6 +120,8 @@ class SigningHandlers:
         self._on_events_stored = on_events_stored
         self._clock = clock
         self._seal_tasks: set[asyncio.Task[None]] = set()
+        # Sealing is CPU work in threads: a few at a time keep the RPCs of this process quick.
+        self._sealing_slots = asyncio.Semaphore(SEALS_AT_ONCE)
 
     # --- client side --------------------------------------------------------------------
 
@@ -144,20 +144,19 @@ class SigningHandlers:
         return signer is not None and domain.offer_for(request, signer).may_sign_now
 
     async def _offered(self, caller: Caller, request_id: str
-                       ) -> tuple[SignatureRequest, AuditRecord | None, Signer]:
+                       ) -> tuple[SignatureRequest, Signer]:
         """The request and the caller's signer in it; 404 when it is not offered to them."""
-        found = await self._store.get(request_id)
-        if found is None or not caller.may_see_dossier(found[0].dossier_id):
+        request = await self._store.get(request_id)
+        if request is None or not caller.may_see_dossier(request.dossier_id):
             raise domain.not_offered()
-        request, head = found
         signer = request.signer_for(caller.user_id)
         if signer is None:
             raise domain.not_offered()
-        return request, head, signer
+        return request, signer
 
     async def get_offer(self, query: SignatureRequestQuery) -> SignatureOffer:
         """The request as the calling signer sees it."""
-        request, _, signer = await self._offered(query.caller, query.signature_request_id)
+        request, signer = await self._offered(query.caller, query.signature_request_id)
         return domain.offer_for(request, signer)
 
     async def document_served(self, command: DocumentServed) -> OfferReply:
@@ -243,7 +242,7 @@ class SigningHandlers:
             found = await self._store.get(command.signature_request_id)
             if found is None:
                 raise NotFound("This signature request does not exist.")
-            request = found[0]
+            request = found
         else:
             request = (await self._offered(caller, command.signature_request_id))[0]
         if request.signed_document_id is None:
@@ -305,7 +304,7 @@ class SigningHandlers:
                             name=f"{by_id[person_id].first_name} {by_id[person_id].last_name}",
                             recipients=accounts[person_id])
                      for index, person_id in enumerate(command.signer_person_ids, start=1)])
-        trail = Trail(request, None)
+        trail = Trail(request)
         trail.add(AuditKind.REQUESTED, caller.user_id, now, {
             "signers": ",".join(command.signer_person_ids), "ordered": str(command.ordered),
             "due_date": command.due_date.isoformat() if command.due_date else ""})
@@ -333,18 +332,17 @@ class SigningHandlers:
             dossier_id=request.dossier_id, correlation_id=correlation_id.get(),
             signature_request_id=request.request_id, document_id=request.document_id,
             title=request.title, note=request.message, due_date=request.due_date,
-            person_id=signer.person_id, recipients=_recipients(signer), reminder=reminder)
+            person_id=signer.person_id, recipients=list(signer.recipients), reminder=reminder)
 
-    async def _staff_request(self, caller: Caller, request_id: str
-                             ) -> tuple[SignatureRequest, AuditRecord | None]:
+    async def _staff_request(self, caller: Caller, request_id: str) -> SignatureRequest:
         require_staff(caller)
-        found = await self._store.get(request_id)
+        found = await self._store.get(request_id, flush=True)
         if found is None:
             raise NotFound("This signature request does not exist.")
         return found
 
     async def get_request(self, query: SignatureRequestQuery) -> SignatureRequestPublic:
-        return (await self._staff_request(query.caller, query.signature_request_id))[0].public()
+        return (await self._staff_request(query.caller, query.signature_request_id)).public()
 
     async def list_requests(self, query: ListSignatureRequestsQuery) -> SignatureRequestList:
         require_staff(query.caller)
@@ -374,7 +372,7 @@ class SigningHandlers:
 
     async def verify(self, query: SignatureRequestQuery) -> Verification:
         """Check the trail's chain and, once sealed, the signed PDF."""
-        request, _ = await self._staff_request(query.caller, query.signature_request_id)
+        request = await self._staff_request(query.caller, query.signature_request_id)
         records = await self._store.audit_records(request.request_id)
         chain = domain.check_chain(records, request_id=request.request_id,
                                    document_sha256=request.document_sha256,
@@ -444,10 +442,9 @@ class SigningHandlers:
             await self._store.release_seal(request_id, str(error)[:500] or "internal error")
 
     async def _seal_claimed(self, request_id: str) -> None:
-        found = await self._store.get(request_id)
-        if found is None or found[0].state is not RequestState.SEALING:
+        request = await self._store.get(request_id)
+        if request is None or request.state is not RequestState.SEALING:
             return
-        request = found[0]
         body = await self._download(request.dossier_id, request.document_id,
                                     documents.BodyVariant.VIEW)
         if hashlib.sha256(body).hexdigest() != request.document_sha256:
@@ -455,7 +452,8 @@ class SigningHandlers:
         sealed_at = self._clock()
         lines = domain.evidence_lines(request, audit_head=request.audit_head or "",
                                       sealed_at=sealed_at)
-        signed = await asyncio.to_thread(seal_pdf, body, lines, self._sealing.seal)
+        async with self._sealing_slots:
+            signed = await asyncio.to_thread(seal_pdf, body, lines, self._sealing.seal)
         stored = await self._upload(request, signed)
 
         def completed(request: SignatureRequest, trail: Trail) -> list[Event]:
@@ -515,11 +513,11 @@ class SigningHandlers:
         """Apply `change` to the stored request and save it with its audit records and events;
         another writer in between -> read again and apply it again."""
         for _ in range(SAVE_ATTEMPTS):
-            found = await self._store.get(request_id)
+            found = await self._store.get(request_id, flush=True)
             if found is None:
                 raise NotFound("This signature request does not exist.")
-            request, head = found
-            trail = Trail(request, head)
+            trail = Trail(found)
+            request = found
             events = change(request, trail)
             if not trail.records and not events:
                 return request

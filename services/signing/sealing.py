@@ -6,6 +6,7 @@ each with an event loop of its own (the TSA is asked from there).
 """
 
 import asyncio
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +14,10 @@ from io import BytesIO
 
 from asn1crypto import cms, pem
 from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePrivateKey
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -23,6 +28,7 @@ from pyhanko.sign.timestamps.aiohttp_client import HTTPTimeStamper
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from libs.contracts.signing import PdfCheck
 
@@ -109,6 +115,45 @@ def add_evidence_pages(writer: IncrementalPdfFileWriter, lines: Sequence[str]) -
     return len(chunks)
 
 
+class _SealSigner(signers.SimpleSigner):
+    """pyHanko's SimpleSigner, with the private key parsed once instead of at every signature
+    (an RSA key's parse and check cost more than the signature itself)."""
+
+    def __init__(self, loaded: signers.SimpleSigner) -> None:
+        super().__init__(signing_cert=loaded.signing_cert, signing_key=loaded.signing_key,
+                         cert_registry=loaded.cert_registry)
+        self._private_key = serialization.load_der_private_key(
+            loaded.signing_key.dump(), password=None)
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        key = self._private_key
+        hash_algorithm = get_pyca_cryptography_hash(digest_algorithm)
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+        if isinstance(key, RSAPrivateKey) and mechanism == "rsassa_pkcs1v15":
+            return key.sign(data, PKCS1v15(), hash_algorithm)
+        if isinstance(key, EllipticCurvePrivateKey) and mechanism == "ecdsa":
+            return key.sign(data, ECDSA(hash_algorithm))
+        return super().sign_raw(data, digest_algorithm)
+
+
+_signers: dict[tuple[bytes, str], _SealSigner] = {}
+_signers_lock = threading.Lock()
+
+
+def seal_signer(seal: Seal) -> signers.SimpleSigner:
+    """The seal's signer, loaded from its PKCS#12 once per process."""
+    with _signers_lock:
+        found = _signers.get((seal.pkcs12, seal.passphrase))
+        if found is None:
+            try:
+                loaded = signers.SimpleSigner.load_pkcs12_data(
+                    seal.pkcs12, other_certs=[], passphrase=seal.passphrase.encode())
+            except ValueError as error:
+                raise SealingProblem(f"the seal cannot be loaded ({error})") from None
+            found = _signers[(seal.pkcs12, seal.passphrase)] = _SealSigner(loaded)
+        return found
+
+
 async def _seal(pdf: bytes, lines: Sequence[str], seal: Seal) -> bytes:
     try:
         writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
@@ -117,11 +162,7 @@ async def _seal(pdf: bytes, lines: Sequence[str], seal: Seal) -> bytes:
     if writer.security_handler is not None:
         raise SealingProblem("the document is an encrypted PDF")
     add_evidence_pages(writer, lines)
-    try:
-        signer = signers.SimpleSigner.load_pkcs12_data(
-            seal.pkcs12, other_certs=[], passphrase=seal.passphrase.encode())
-    except ValueError as error:
-        raise SealingProblem(f"the seal cannot be loaded ({error})") from None
+    signer = seal_signer(seal)
     meta = signers.PdfSignatureMetadata(
         field_name=SEAL_FIELD, subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256",
         reason=f"Sealed by {seal.name}: signed by every signer (see the evidence page)",

@@ -74,15 +74,17 @@ class SigningStore:
         await self._requests.insert_one(document)
         await self._copy_to_trail(records)
 
-    async def get(self, request_id: str) -> tuple[SignatureRequest, AuditRecord | None] | None:
-        """The request and its trail's last record (after copying what a crash left behind)."""
+    async def get(self, request_id: str, *, flush: bool = False) -> SignatureRequest | None:
+        """The request; with `flush`, first make sure the audit records of its last change are
+        in the trail (a crash may have come between the two writes)."""
         document = await self._requests.find_one({"_id": request_id})
         if document is None:
             return None
         pending = [AuditRecord.model_validate(r) for r in document.get(PENDING_AUDIT) or []]
-        await self._copy_to_trail(pending)
-        head = await self.last_record(request_id)
-        return _request(document), head
+        if flush and pending and await self._audit.find_one(
+                {"_id": _record_id(pending[-1])}, {"_id": 1}) is None:
+            await self._copy_to_trail(pending)
+        return _request(document)
 
     async def save(self, request: SignatureRequest, records: list[AuditRecord],
                    events: list[Event], *, extra: Document | None = None) -> bool:
@@ -108,11 +110,6 @@ class SigningStore:
             # A record copied before (a reader after a crash, or the writer itself) stays.
             with contextlib.suppress(DuplicateKeyError, BulkWriteError):
                 await self._audit.insert_one(_stored_record(record))
-
-    async def last_record(self, request_id: str) -> AuditRecord | None:
-        document = await self._audit.find_one(
-            {"signature_request_id": request_id}, sort=[("seq", DESCENDING)])
-        return None if document is None else AuditRecord.model_validate(document)
 
     async def audit_records(self, request_id: str) -> list[AuditRecord]:
         """The whole trail of a request, in order."""
