@@ -7,13 +7,29 @@ certificate (pyHanko's DummyTimeStamper does the RFC 3161 part), and `GET /healt
 
 import argparse
 import asyncio
+import functools
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 
 from asn1crypto import keys, pem, tsp, x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from pyhanko.sign.timestamps import dummy_client
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
 MAX_QUERY_BYTES = 16 * 1024
+
+
+@functools.lru_cache(maxsize=4)
+def _private_key(der: bytes) -> PrivateKeyTypes:
+    return serialization.load_der_private_key(der, password=None)
+
+
+# DummyTimeStamper parses (and checks) its RSA key at every stamp, which costs more than the
+# stamp: the demo TSA parses it once.
+dummy_client.serialization = SimpleNamespace(  # type: ignore[assignment,attr-defined]
+    load_der_private_key=lambda der, password=None: _private_key(der))
 
 
 def load_stamper(cert_path: Path, key_path: Path) -> DummyTimeStamper:

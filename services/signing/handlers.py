@@ -2,6 +2,7 @@
 
 import asyncio
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -445,16 +446,21 @@ class SigningHandlers:
         request = await self._store.get(request_id)
         if request is None or request.state is not RequestState.SEALING:
             return
+        started = time.perf_counter()
         body = await self._download(request.dossier_id, request.document_id,
                                     documents.BodyVariant.VIEW)
+        downloaded = time.perf_counter()
         if hashlib.sha256(body).hexdigest() != request.document_sha256:
             raise SealingProblem("the document changed since it was offered for signature")
         sealed_at = self._clock()
         lines = domain.evidence_lines(request, audit_head=request.audit_head or "",
                                       sealed_at=sealed_at)
         async with self._sealing_slots:
+            sealing = time.perf_counter()
             signed = await asyncio.to_thread(seal_pdf, body, lines, self._sealing.seal)
+        sealed = time.perf_counter()
         stored = await self._upload(request, signed)
+        uploaded = time.perf_counter()
 
         def completed(request: SignatureRequest, trail: Trail) -> list[Event]:
             if request.state is not RequestState.SEALING:
@@ -477,7 +483,10 @@ class SigningHandlers:
 
         await self._change(request_id, completed)
         log.info("signed PDF made", signature_request_id=request_id,
-                 document_id=stored.document_id)
+                 document_id=stored.document_id, download_s=round(downloaded - started, 3),
+                 wait_s=round(sealing - downloaded, 3), seal_s=round(sealed - sealing, 3),
+                 upload_s=round(uploaded - sealed, 3),
+                 total_s=round(time.perf_counter() - started, 3))
 
     async def _download(self, dossier_id: str, document_id: str,
                         variant: documents.BodyVariant) -> bytes:

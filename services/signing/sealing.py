@@ -33,6 +33,9 @@ from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 from libs.contracts.signing import PdfCheck
 
 SEAL_FIELD = "MyBrokerSeal"
+# Room for the CMS blob (seal, its chain, the timestamp token with the TSA's chain): reserved
+# up front, pyHanko skips its trial signature (and trial timestamp) that would measure it.
+SIGNATURE_BYTES = 24 * 1024
 PAGE_WIDTH, PAGE_HEIGHT = 595, 842  # A4 in points
 MARGIN = 50
 LEADING = 14
@@ -170,7 +173,7 @@ async def _seal(pdf: bytes, lines: Sequence[str], seal: Seal) -> bytes:
     timestamper = HTTPTimeStamper(seal.tsa_url, timeout=10) if seal.tsa_url else None
     pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=timestamper)
     try:
-        output = await pdf_signer.async_sign_pdf(writer)
+        output = await pdf_signer.async_sign_pdf(writer, bytes_reserved=SIGNATURE_BYTES)
     except SigningError as error:
         raise SealingProblem(f"the seal could not be applied ({error})") from None
     except OSError as error:  # the TSA did not answer

@@ -16,6 +16,7 @@ Loopback only; the load generator shares the machine with the stack: compare, do
 """
 
 import argparse
+import json
 import os
 import statistics
 import threading
@@ -115,9 +116,23 @@ def _sign_and_wait(base_url: str, token: str, request_id: str, start: threading.
         results[request_id] = time.perf_counter() - clicked
 
 
+def _print_phases(log: Path) -> None:
+    """The signing service's own account of each seal: download, wait, seal, upload."""
+    phases: dict[str, list[float]] = {}
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if '"signed PDF made"' not in line:
+            continue
+        entry = json.loads(line)
+        for phase in ("download_s", "wait_s", "seal_s", "upload_s", "total_s"):
+            phases.setdefault(phase, []).append(float(entry.get(phase, 0)))
+    print("per seal (median / max, s): " + ", ".join(
+        f"{phase[:-2]} {statistics.median(v):.2f}/{max(v):.2f}" for phase, v in phases.items()))
+
+
 def bench_signings(signings: int) -> None:
     with TemporaryDirectory() as directory:
-        stack = _start(Path(directory))
+        run_dir = os.environ.get("MYBROKER_TEST_RUN_DIR")  # kept with its logs when set
+        stack = _start(Path(run_dir) / "bench-signing" if run_dir else Path(directory))
         try:
             with httpx.Client(base_url=stack.gateway_url, timeout=60.0) as gateway:
                 token, ids = _prepare(stack, gateway, signings)
@@ -130,6 +145,7 @@ def bench_signings(signings: int) -> None:
             for thread in threads:
                 thread.join()
             seconds = list(results.values())
+            _print_phases(stack.group.log_path("signing"))
             print(f"{len(seconds)} signings at once, last click -> sealed PDF downloadable "
                   f"(timestamped): p50 {statistics.median(seconds):.2f} s, "
                   f"p99 {_percentile(seconds, 0.99):.2f} s, max {max(seconds):.2f} s")
