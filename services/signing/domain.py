@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
+from libs.contracts.documents import DocumentContext
 from libs.contracts.signing import (
     AuditKind,
     AuditRecord,
@@ -64,6 +65,8 @@ class SignatureRequest(BaseModel):
     document_id: str
     title: str
     content_type: str = "application/pdf"
+    filename: str = "document.pdf"  # the original's: the signed PDF is named after it
+    context: DocumentContext = Field(default_factory=DocumentContext)  # and filed beside it
     document_sha256: str
     original_sha256: str
     message: str | None = None

@@ -298,6 +298,7 @@ class SigningHandlers:
         request = SignatureRequest(
             request_id=new_id(), dossier_id=command.dossier_id,
             document_id=command.document_id, title=document.title, content_type=PDF,
+            filename=document.filename, context=document.context,
             document_sha256=ticket.sha256 or document.sha256, original_sha256=document.sha256,
             message=(command.note or "").strip() or None, due_date=command.due_date,
             ordered=command.ordered, requested_by=caller.user_id, requested_at=now,
@@ -499,14 +500,11 @@ class SigningHandlers:
 
     async def _upload(self, request: SignatureRequest, body: bytes) -> documents.DocumentPublic:
         """The signed PDF becomes a document of the dossier, in the original's context."""
-        original = (await self._rpc.call(documents.OPEN_DOWNLOAD, documents.OpenDownloadRequest(
-            caller=SIGNING_CALLER, dossier_id=request.dossier_id,
-            document_id=request.document_id))).document
-        stem = original.filename.rsplit(".", 1)[0] or "document"
+        stem = request.filename.rsplit(".", 1)[0] or "document"
         slot = await self._rpc.call(documents.BEGIN_UPLOAD, documents.BeginUploadRequest(
             caller=SIGNING_CALLER, dossier_id=request.dossier_id,
             title=f"{request.title} (signed)"[:200], filename=f"{stem}-signed.pdf"[:255],
-            content_type=PDF, size=len(body), context=original.context))
+            content_type=PDF, size=len(body), context=request.context))
         response = await self._http.put(slot.upload_url, content=body, headers={
             "Content-Length": str(len(body)), "Content-Type": PDF})
         response.raise_for_status()
