@@ -186,11 +186,10 @@ class SigningHandlers:
     async def sign(self, command: SignRequest) -> SignatureOffer:
         """The caller signs the document offered to them (checkbox: manual 5.2)."""
         caller = command.caller
-        await self._offered(caller, command.signature_request_id)
 
         def signed(request: SignatureRequest, trail: Trail) -> list[Event]:
             signer = request.signer_for(caller.user_id)
-            if signer is None:
+            if signer is None or not caller.may_see_dossier(request.dossier_id):
                 raise domain.not_offered()
             now = self._clock()
             domain.sign(request, signer, user_id=caller.user_id, method=command.method,
@@ -201,7 +200,8 @@ class SigningHandlers:
                 **signer.evidence})
             return self._invite(request, trail, now)
 
-        request = await self._change(command.signature_request_id, signed)
+        request = await self._change(command.signature_request_id, signed,
+                                     missing=domain.not_offered)
         if request.state is RequestState.SEALING:
             self._seal_soon(request.request_id)
         signer = request.signer_for(caller.user_id)
@@ -218,7 +218,7 @@ class SigningHandlers:
 
         def refused(request: SignatureRequest, trail: Trail) -> list[Event]:
             signer = request.signer_for(caller.user_id)
-            if signer is None:
+            if signer is None or not caller.may_see_dossier(request.dossier_id):
                 raise domain.not_offered()
             now = self._clock()
             domain.refuse(request, signer, reason=reason, now=now)
@@ -230,7 +230,8 @@ class SigningHandlers:
                 signature_request_id=request.request_id, title=request.title,
                 person_id=signer.person_id, reason=reason)]
 
-        request = await self._change(command.signature_request_id, refused)
+        request = await self._change(command.signature_request_id, refused,
+                                     missing=domain.not_offered)
         signer = request.signer_for(caller.user_id)
         assert signer is not None
         return domain.offer_for(request, signer)
@@ -515,14 +516,15 @@ class SigningHandlers:
     # --- one change, compare-and-set ------------------------------------------------------
 
     async def _change(self, request_id: str,
-                      change: Callable[[SignatureRequest, Trail], list[Event]]
-                      ) -> SignatureRequest:
+                      change: Callable[[SignatureRequest, Trail], list[Event]], *,
+                      missing: Callable[[], NotFound] | None = None) -> SignatureRequest:
         """Apply `change` to the stored request and save it with its audit records and events;
         another writer in between -> read again and apply it again."""
         for _ in range(SAVE_ATTEMPTS):
             found = await self._store.get(request_id, flush=True)
             if found is None:
-                raise NotFound("This signature request does not exist.")
+                raise (missing() if missing else
+                       NotFound("This signature request does not exist."))
             trail = Trail(found)
             request = found
             events = change(request, trail)
