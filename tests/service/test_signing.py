@@ -83,7 +83,7 @@ class Office:
                 auth.DossierMember(user_id="u-an", email="an@example.be",
                                    display_name="An Peeters", language="fr")])
         else:
-            raise AssertionError(f"unexpected call {method.name}")
+            raise AssertionError(f"unexpected call {method.queue}")
         return method.reply.model_validate(reply.model_dump())
 
     def transport(self) -> httpx.MockTransport:
