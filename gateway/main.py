@@ -19,6 +19,7 @@ from gateway.api import (
     admin,
     admin_documents,
     admin_requests,
+    admin_signing,
     client_sheet,
     documents,
     dossier_views,
@@ -30,6 +31,7 @@ from gateway.api import (
     requests,
 )
 from gateway.api import auth as auth_routes
+from gateway.api import signing as signing_api
 from gateway.api.admin_accounts import router as admin_accounts_router
 from gateway.api.admin_mails import router as admin_mails_router
 from gateway.api.eid import router as eid_router
@@ -55,6 +57,7 @@ from gateway.web import (
     dossier_pages,
     pages,
     request_pages,
+    signing_pages,
 )
 from gateway.web.access_pages import router as access_pages_router
 from gateway.web.admin_document_pages import router as admin_document_pages_router
@@ -217,6 +220,8 @@ def create_app(
     for router in (client_sheet.router, client_sheet.admin_router, client_sheet_pages.router):
         app.include_router(router)  # the client sheet (manual 4.5)
     app.include_router(request_pages.router)  # "Mijn aanvragen", new message, the page stream
+    for router in (signing_api.router, admin_signing.router, signing_pages.router):
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -3,6 +3,8 @@
 #   .env                                 random passwords + the first admin (from .env.example)
 #   deploy/compose/secrets/jwt-*.pem     Ed25519 key pair auth signs access tokens with
 #   deploy/compose/secrets/tls/tls.*     self-signed TLS certificate for localhost (dev only)
+#   deploy/compose/secrets/signing-*     a demo sealing CA and office seal (dev only; the
+#                                        office's own seal replaces them, deploy/README.md)
 #   deploy/compose/secrets/rabbitmq-definitions.json   RabbitMQ's users (salted hashes of the
 #                                        .env passwords) and their permissions, loaded at boot
 # Keeps what exists (run with --force to make everything anew). `make secrets` runs it.
@@ -63,7 +65,7 @@ if ! grep -q "^MONGO_ROOT_USER=." .env; then
   echo "MONGO_ROOT_USER=mybroker-admin" >> .env
 fi
 for name in MYBROKER_DOSSIER_CURSOR_SECRET MYBROKER_AUTH_CURSOR_SECRET \
-    MYBROKER_REQUESTS_CURSOR_SECRET MONGO_ROOT_PASSWORD \
+    MYBROKER_REQUESTS_CURSOR_SECRET MONGO_ROOT_PASSWORD MYBROKER_SIGNING_SEAL_PASSPHRASE \
     MONGO_REPLICA_KEY $(for p in $processes; do echo "RABBITMQ_PASSWORD_${p^^}"; done) \
     $(for s in $services; do echo "MONGO_PASSWORD_${s^^}"; done); do
   if ! grep -q "^$name=." .env; then
@@ -73,6 +75,8 @@ for name in MYBROKER_DOSSIER_CURSOR_SECRET MYBROKER_AUTH_CURSOR_SECRET \
   fi
 done
 
+env_value() { grep "^$1=" .env | cut -d= -f2-; }
+
 if $force || [ ! -f "$secrets/jwt-private.pem" ]; then
   openssl genpkey -algorithm ed25519 -out "$secrets/jwt-private.pem"
   openssl pkey -in "$secrets/jwt-private.pem" -pubout -out "$secrets/jwt-public.pem"
@@ -80,6 +84,26 @@ if $force || [ ! -f "$secrets/jwt-private.pem" ]; then
   chmod 644 "$secrets/jwt-public.pem"
   give_to 10001:10001 "$secrets/jwt-private.pem"  # auth's user in the image
   echo "wrote $secrets/jwt-private.pem and jwt-public.pem"
+fi
+
+if $force || [ ! -f "$secrets/signing-seal.p12" ]; then
+  work="$(mktemp -d)"
+  openssl req -x509 -newkey rsa:3072 -nodes -days 3650 -subj "/C=BE/O=MyBroker demo/CN=Demo Sealing CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -keyout "$work/ca.key" -out "$secrets/signing-ca.pem" 2>/dev/null
+  openssl req -newkey rsa:3072 -nodes -subj "/C=BE/O=MyBroker demo/CN=Demo office seal" \
+    -keyout "$work/seal.key" -out "$work/seal.csr" 2>/dev/null
+  printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n' \
+    > "$work/seal.ext"
+  openssl x509 -req -in "$work/seal.csr" -CA "$secrets/signing-ca.pem" -CAkey "$work/ca.key" \
+    -CAcreateserial -days 825 -extfile "$work/seal.ext" -out "$work/seal.crt" 2>/dev/null
+  openssl pkcs12 -export -inkey "$work/seal.key" -in "$work/seal.crt" \
+    -certfile "$secrets/signing-ca.pem" -passout "pass:$(env_value MYBROKER_SIGNING_SEAL_PASSPHRASE)" \
+    -out "$secrets/signing-seal.p12"
+  rm -rf "$work"
+  chmod 600 "$secrets/signing-seal.p12"
+  give_to 10001:10001 "$secrets/signing-seal.p12"  # the signing service's user in the image
+  echo "wrote $secrets/signing-seal.p12 and signing-ca.pem (a demo seal)"
 fi
 
 if $force || [ ! -f "$secrets/tls/tls.crt" ]; then
@@ -92,7 +116,6 @@ fi
 
 # RabbitMQ's users as definitions loaded at boot (deploy/compose/rabbitmq.conf): the
 # administrator (management UI) and one user per process with the rights of its k8s Permission.
-env_value() { grep "^$1=" .env | cut -d= -f2-; }
 rabbit_hash() {  # password -> salted SHA-256 as RabbitMQ stores it: base64(salt + sha256(salt + pw))
   local salt
   salt="$(mktemp)"

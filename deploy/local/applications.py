@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploy.local.demo_seal import DemoSigning
 from deploy.local.demo_secrets import new_cursor_secret
 from deploy.local.infra import LOOPBACK, MailSink, ObjectStorage
 from deploy.local.processes import ProcessGroup, http_ok
@@ -51,6 +52,9 @@ class ApplicationConfig:
     # one; the fault tests two, each extra replica with a health port of its own here.
     replicas: int = 1
     replica_health_ports: Mapping[str, int] = field(default_factory=dict)
+    # The demo seal and local TSA of the stack (none: the signing service makes a throw-away
+    # seal of its own and seals without a timestamp).
+    demo_signing: DemoSigning | None = None
 
     @property
     def gateway_url(self) -> str:
@@ -125,6 +129,8 @@ def application_environment(config: ApplicationConfig) -> dict[str, str]:
     }
     if config.eid_trust_bundle_path is not None:
         own["MYBROKER_AUTH_EID_TRUST_BUNDLE_PATH"] = str(config.eid_trust_bundle_path)
+    if config.demo_signing is not None:
+        own.update(config.demo_signing.environment())
     if config.trusted_proxy_secret:
         own["MYBROKER_GATEWAY_TRUSTED_PROXY_SECRET"] = config.trusted_proxy_secret
     for name, port in config.health_ports.items():

@@ -38,6 +38,7 @@ from deploy.local.applications import (
     replica_ports,
 )
 from deploy.local.demo_eid import DemoEid, write_demo_eid
+from deploy.local.demo_seal import start_demo_signing
 from deploy.local.demo_secrets import new_password, new_s3_keys, write_signing_keys
 from deploy.local.processes import ProcessGroup, StartupError, free_port, log_tail
 from deploy.local.seed_demo import DemoOffice, SeedError, seed_demo_office
@@ -188,6 +189,8 @@ def run_dev() -> int:
                                                   _reuse("MYBROKER_LOCAL_"))
             keys = write_signing_keys(run_dir / "secrets")
             eid = write_demo_eid(run_dir / "eid")
+            demo_signing = start_demo_signing(group, run_dir / "signing",
+                                              _int_env("MYBROKER_LOCAL_TSA_PORT", 8318))
             # A reused MongoDB keeps data: this run gets databases of its own, dropped at the end.
             if not infrastructure.started_mongo:
                 prefix = f"mybroker_dev_{uuid.uuid4().hex[:8]}"
@@ -206,6 +209,7 @@ def run_dev() -> int:
                 replica_health_ports=replica_ports(replicas, lambda: next(extra_ports)),
                 eid_trust_bundle_path=eid.trust_bundle_path,
                 trusted_proxy_secret=eid.proxy_secret,
+                demo_signing=demo_signing,
             )
             _write_env_file(run_dir / "mybroker.env", config)
             _log("starting the services and the gateway")
@@ -263,6 +267,9 @@ MyBroker runs. Ctrl-C stops everything this command started.
   Sent SMS          {config.sms_dir}   (one JSON file per SMS: to, text, sent_at)
   Logs              {run_dir / 'logs'}/<process>.log
   Environment       {run_dir / 'mybroker.env'}   (demo logins: {run_dir / 'demo.json'})
+  Signed PDFs       sealed by the demo seal, timestamped by the local TSA ({
+        config.demo_signing.tsa_url if config.demo_signing else "none"}); verify one with
+    pyhanko sign validate --trust {run_dir / 'signing' / 'sealing-ca.pem'} <signed.pdf>
   eID login         the demo card in {eid.trust_bundle_path.parent}, as the proxy sends it:
     curl -X POST {base}/api/v1/auth/eid/login -H 'X-MyBroker-Proxy-Auth: {eid.proxy_secret}' \\
       -H "X-SSL-Client-Cert: $(cat {eid.card_header_path})"

@@ -7,6 +7,7 @@ from fastapi.responses import StreamingResponse
 
 from gateway.deps import CurrentCaller, GrantedDossier, ObjectIdPath, Rpc, State
 from gateway.downloads import open_and_stream
+from gateway.signing_evidence import document_served, whole_body
 from gateway.streaming import UploadLimits, receive_uploads, store_upload
 from libs.contracts import documents, requests, signing
 from libs.contracts.auth import AccessClaims
@@ -98,12 +99,15 @@ async def _download(
 )
 async def download_document(
     dossier_id: GrantedDossier, document_id: ObjectIdPath, claims: CurrentCaller, rpc: Rpc,
-    state: State,
+    state: State, request: Request,
     download: bool = False, range_header: Annotated[str | None, Header(alias="range")] = None,
     if_range: Annotated[str | None, Header(alias="if-range")] = None,
 ) -> StreamingResponse:
     """The original file, streamed from the document store (`download=true`: as attachment);
     one byte range of a PDF (206) once its stored body is verified, else the whole file."""
+    if whole_body(range_header):  # shown to a signer: an offer of it counts as opened
+        await document_served(rpc, claims, request, dossier_id=dossier_id,
+                              document_id=document_id)
     return await _download(dossier_id, document_id, claims, rpc, state,
                            documents.BodyVariant.ORIGINAL, range_header, if_range,
                            as_attachment=download)
@@ -117,11 +121,14 @@ async def download_document(
 )
 async def view_document(
     dossier_id: GrantedDossier, document_id: ObjectIdPath, claims: CurrentCaller, rpc: Rpc,
-    state: State,
+    state: State, request: Request,
     range_header: Annotated[str | None, Header(alias="range")] = None,
     if_range: Annotated[str | None, Header(alias="if-range")] = None,
 ) -> StreamingResponse:
     """What the viewer shows: the document as PDF, or the image (404 while not ready)."""
+    if whole_body(range_header):  # shown to a signer: an offer of it counts as opened
+        await document_served(rpc, claims, request, dossier_id=dossier_id,
+                              document_id=document_id)
     return await _download(dossier_id, document_id, claims, rpc, state,
                            documents.BodyVariant.VIEW, range_header, if_range)
 

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from gateway.api.documents import parse_context
 from gateway.deps import ObjectIdPath, Rpc, State
 from gateway.downloads import open_and_stream
+from gateway.signing_evidence import document_served
 from gateway.web.pages import Pages, PageSession, active_dossier_id, dossier_choices
 from libs.contracts import documents
 from libs.servicekit.errors import NotFound
@@ -55,9 +56,12 @@ async def viewer_page(
         raise NotFound("This document does not exist.")
     ticket = await rpc.call(documents.OPEN_DOWNLOAD, documents.OpenDownloadRequest(
         caller=claims.caller(), dossier_id=active, document_id=document_id))
+    # Shown inline to a signer: an offer of it counts as opened, and the page offers "Sign".
+    offer = await document_served(rpc, claims, request, dossier_id=active,
+                                  document_id=document_id)
     return pages.render(request, "documents/viewer.html", {
         "dossiers": await dossier_choices(rpc, claims), "active": active,
-        "document": ticket.document}, session=session)
+        "document": ticket.document, "offer": offer}, session=session)
 
 
 @router.get("/documents/{document_id}/file")

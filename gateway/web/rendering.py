@@ -57,6 +57,7 @@ class MenuItem:
 
 MENU = (
     MenuItem("/", "Welcome"),
+    MenuItem("/signing", "Documents to sign"),
     MenuItem("/my-data", "My data"),
     MenuItem("/risks", "My risks"),
     MenuItem("/contracts", "My contracts"),

@@ -589,6 +589,8 @@ class AccessClaims(BaseModel):
     dossiers: list[str] = Field(default_factory=list, description="granted dossier ids")
     iat: int
     exp: int
+    auth_time: int | None = Field(default=None, description="When the session's login (the "
+                                  "password or the eID) happened; refreshes keep it")
 
     def caller(self) -> Caller:
         """The identity services receive in RPC requests."""

@@ -1,12 +1,20 @@
-"""Contracts of the signing service (documents to sign; signing itself is not built yet)."""
+"""Contracts of the signing service: signature requests, signatures, their audit trail.
 
-from datetime import datetime
+A request offers one document of a dossier to one or more persons of that dossier. Each signer
+signs by a `method`; the checkbox (manual 5.2) is the first, the mobile key (5.1) plugs in
+beside it with its own evidence.
+"""
 
-from pydantic import BaseModel
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
 
 from libs.contracts.caller import Caller
-from libs.contracts.ids import DossierId
+from libs.contracts.envelope import Event
+from libs.contracts.ids import DossierId, ObjectId
 from libs.contracts.rpc import RpcMethod
+from libs.contracts.shown_names import ShownName
 
 
 class DocumentToSign(BaseModel):
@@ -15,6 +23,8 @@ class DocumentToSign(BaseModel):
     document_id: str
     title: str
     requested_at: datetime
+    due_date: date | None = None
+    message: str | None = None
 
 
 class DocumentsToSignQuery(BaseModel):
@@ -29,3 +39,296 @@ class DocumentsToSign(BaseModel):
 LIST_DOCUMENTS_TO_SIGN = RpcMethod(
     "signing.rpc.list_documents_to_sign", DocumentsToSignQuery, DocumentsToSign
 )
+
+
+# --- states ---------------------------------------------------------------------------------
+
+
+class SignatureMethod(StrEnum):
+    """How a signer signed: each method brings its own evidence."""
+
+    CHECKBOX = "checkbox"  # "Gelezen en goedgekeurd" on a PC (manual 5.2)
+    MOBILE_KEY = "mobile_key"  # a device key behind a PIN (manual 5.1)
+
+
+class SignerState(StrEnum):
+    SENT = "sent"
+    OPENED = "opened"
+    SIGNED = "signed"
+    REFUSED = "refused"
+    EXPIRED = "expired"
+
+
+class RequestState(StrEnum):
+    OPEN = "open"  # waiting for one or more signers
+    SEALING = "sealing"  # everyone signed; the signed PDF is being made
+    AWAITING_BROKER = "awaiting_broker"  # signed PDF ready: awaits the broker's processing
+    REFUSED = "refused"  # a signer refused
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"  # the due date passed first
+
+
+class AuditKind(StrEnum):
+    REQUESTED = "requested"
+    MAILED = "mailed"
+    OPENED = "opened"
+    SIGNED = "signed"
+    REFUSED = "refused"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    COMPLETED = "completed"
+    DOWNLOADED = "downloaded"
+
+
+# --- models ---------------------------------------------------------------------------------
+
+
+class SigningEvidence(BaseModel):
+    """Where an action came from (filled in by the gateway)."""
+
+    client_ip: str | None = Field(default=None, max_length=100)
+    user_agent: str | None = Field(default=None, max_length=500)
+    device: str | None = Field(default=None, max_length=200, description="A readable device "
+                               "name (\"Firefox on Windows\")")
+
+
+class SignerPublic(BaseModel):
+    person_id: str
+    name: ShownName
+    order: int = Field(description="1-based position; in an ordered request, who signs when")
+    state: SignerState
+    method: SignatureMethod | None = None
+    mailed_at: datetime | None = None
+    opened_at: datetime | None = None
+    signed_at: datetime | None = None
+    refused_at: datetime | None = None
+    refusal_reason: str | None = None
+    reminders: int = 0
+
+
+class SignatureRequestPublic(BaseModel):
+    signature_request_id: str
+    dossier_id: str
+    document_id: str
+    title: ShownName
+    document_sha256: str = Field(description="Of the bytes offered (the PDF rendition if the "
+                                 "original is not a PDF)")
+    message: str | None = None
+    due_date: date | None = None
+    ordered: bool = False
+    state: RequestState
+    signers: list[SignerPublic]
+    requested_by: str
+    requested_at: datetime
+    completed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    signed_document_id: str | None = None
+    problem: str | None = Field(default=None, description="Why the signed PDF could not be "
+                                "made yet (retried)")
+
+
+class SignatureOffer(BaseModel):
+    """A request as one signer sees it."""
+
+    request: SignatureRequestPublic
+    signer: SignerPublic
+    may_sign_now: bool = Field(description="Open, the signer's turn, not yet signed or refused")
+    waiting_for_others: bool = Field(default=False, description="An earlier signer of an "
+                                     "ordered request has not signed yet")
+
+
+class SignatureRequestList(BaseModel):
+    requests: list[SignatureRequestPublic]
+    total: int
+    page: int = 1
+    page_size: int = 50
+
+
+class AuditRecord(BaseModel):
+    signature_request_id: str
+    seq: int
+    kind: AuditKind
+    at: datetime
+    actor: str
+    details: dict[str, str] = Field(default_factory=dict)
+    document_sha256: str
+    previous_hash: str
+    hash: str
+
+
+class AuditTrail(BaseModel):
+    records: list[AuditRecord]
+
+
+class ChainCheck(BaseModel):
+    intact: bool
+    records: int
+    problems: list[str] = Field(default_factory=list)
+
+
+class PdfCheck(BaseModel):
+    intact: bool
+    trusted: bool
+    timestamped: bool
+    signer: str | None = None
+    signed_at: datetime | None = None
+    summary: str = ""
+
+
+class Verification(BaseModel):
+    signature_request_id: str
+    chain: ChainCheck
+    pdf: PdfCheck | None = None
+
+
+# --- RPC requests ---------------------------------------------------------------------------
+
+MAX_SIGNERS = 10
+
+
+class CreateSignatureRequest(BaseModel):
+    caller: Caller
+    dossier_id: DossierId
+    document_id: ObjectId
+    signer_person_ids: list[ObjectId] = Field(min_length=1, max_length=MAX_SIGNERS)
+    ordered: bool = False
+    due_date: date | None = None
+    # Not `message`: FastStream reserves that name for the incoming message itself.
+    note: str | None = Field(default=None, max_length=2000, description="The office's message "
+                             "to the signers")
+    correlation_id: str | None = None
+
+
+class SignatureRequestQuery(BaseModel):
+    caller: Caller
+    signature_request_id: ObjectId
+
+
+class ListSignatureRequestsQuery(BaseModel):
+    caller: Caller
+    dossier_id: DossierId | None = None
+    state: RequestState | None = None
+    page: int = Field(default=1, ge=1, le=10_000)
+    page_size: int = Field(default=50, ge=1, le=100)
+
+
+class CancelSignatureRequest(BaseModel):
+    caller: Caller
+    signature_request_id: ObjectId
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class DocumentServed(BaseModel):
+    """The gateway shows a document to a client: an offer of it to them counts as opened."""
+
+    caller: Caller
+    dossier_id: DossierId
+    document_id: ObjectId
+    evidence: SigningEvidence = Field(default_factory=SigningEvidence)
+
+
+class OfferReply(BaseModel):
+    offer: SignatureOffer | None = None
+
+
+class SignRequest(BaseModel):
+    caller: Caller
+    signature_request_id: ObjectId
+    method: SignatureMethod = SignatureMethod.CHECKBOX
+    approved: bool = Field(description="The signer ticked \"Gelezen en goedgekeurd\"")
+    authenticated_at: datetime | None = Field(
+        default=None, description="When the signer last gave their password (the token's "
+        "auth_time); too long ago -> re-authentication needed")
+    evidence: SigningEvidence = Field(default_factory=SigningEvidence)
+
+
+class RefuseSignatureRequest(BaseModel):
+    caller: Caller
+    signature_request_id: ObjectId
+    reason: str = Field(min_length=1, max_length=1000)
+    evidence: SigningEvidence = Field(default_factory=SigningEvidence)
+
+
+class SignedDocumentRequest(BaseModel):
+    """A signer or staff fetch the signed PDF: recorded as downloaded."""
+
+    caller: Caller
+    signature_request_id: ObjectId
+    evidence: SigningEvidence = Field(default_factory=SigningEvidence)
+
+
+class SignedDocumentReply(BaseModel):
+    dossier_id: str
+    document_id: str
+
+
+CREATE_SIGNATURE_REQUEST = RpcMethod("signing.rpc.create_request", CreateSignatureRequest,
+                                     SignatureRequestPublic)
+GET_SIGNATURE_REQUEST = RpcMethod("signing.rpc.get_request", SignatureRequestQuery,
+                                  SignatureRequestPublic)
+LIST_SIGNATURE_REQUESTS = RpcMethod("signing.rpc.list_requests", ListSignatureRequestsQuery,
+                                    SignatureRequestList)
+CANCEL_SIGNATURE_REQUEST = RpcMethod("signing.rpc.cancel_request", CancelSignatureRequest,
+                                     SignatureRequestPublic)
+GET_OFFER = RpcMethod("signing.rpc.get_offer", SignatureRequestQuery, SignatureOffer)
+DOCUMENT_SERVED = RpcMethod("signing.rpc.document_served", DocumentServed, OfferReply)
+SIGN = RpcMethod("signing.rpc.sign", SignRequest, SignatureOffer)
+REFUSE = RpcMethod("signing.rpc.refuse", RefuseSignatureRequest, SignatureOffer)
+OPEN_SIGNED_DOCUMENT = RpcMethod("signing.rpc.open_signed_document", SignedDocumentRequest,
+                                 SignedDocumentReply)
+GET_AUDIT_TRAIL = RpcMethod("signing.rpc.get_audit_trail", SignatureRequestQuery, AuditTrail)
+VERIFY = RpcMethod("signing.rpc.verify", SignatureRequestQuery, Verification)
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+class SignerRecipient(BaseModel):
+    """A user account that may sign for a signer (the mail goes to each)."""
+
+    user_id: str
+    email: str
+    display_name: ShownName
+    language: str = "nl"
+
+
+class SignerInvited(Event):
+    """A signer's turn came: mail them the link (or a reminder of it)."""
+
+    routing_key = "signing.signer.invited"
+
+    signature_request_id: str
+    document_id: str
+    title: str
+    note: str | None = Field(default=None, description="The office's message to the signers")
+    due_date: date | None = None
+    person_id: str
+    recipients: list[SignerRecipient]
+    reminder: int = Field(default=0, description="0: the first mail; n: the n-th reminder")
+
+
+class SignatureCompleted(Event):
+    """Everyone signed and the signed PDF is a document of the dossier."""
+
+    routing_key = "signing.request.completed"
+
+    signature_request_id: str
+    title: str
+    signed_document_id: str
+    recipients: list[SignerRecipient]
+
+
+class SignatureRefused(Event):
+    routing_key = "signing.request.refused"
+
+    signature_request_id: str
+    title: str
+    person_id: str
+    reason: str
+
+
+class SignatureCancelled(Event):
+    routing_key = "signing.request.cancelled"
+
+    signature_request_id: str
+    title: str

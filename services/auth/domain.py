@@ -140,9 +140,11 @@ def listed_invitation_state(
 
 
 def build_access_claims(
-    account: Account, session_id: str, now: datetime, lifetime_seconds: int
+    account: Account, session_id: str, now: datetime, lifetime_seconds: int,
+    authenticated_at: datetime | None = None,
 ) -> AccessClaims:
-    """The claims of an access token carrying the account's grants as they are now."""
+    """The claims of an access token carrying the account's grants as they are now, and when
+    the session's login happened (refreshes keep it: re-authentication looks at it)."""
     issued_at = int(now.timestamp())
     lifetime = min(lifetime_seconds, MAX_ACCESS_TOKEN_SECONDS)
     return AccessClaims(
@@ -151,6 +153,7 @@ def build_access_claims(
         # Staff see every dossier of the office; grants only matter for clients.
         dossiers=[] if account.is_staff else sorted(account.dossier_ids),
         iat=issued_at, exp=issued_at + lifetime,
+        auth_time=int((authenticated_at or now).timestamp()),
     )
 
 

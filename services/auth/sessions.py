@@ -45,8 +45,10 @@ class SessionKeeper:
         self._notify = notify
         self._clock = clock
 
-    def _token_pair(self, account: Account, session_id: str, refresh_token: str) -> TokenPair:
-        claims = build_access_claims(account, session_id, self._clock(), self._access_token_seconds)
+    def _token_pair(self, account: Account, session_id: str, refresh_token: str,
+                    authenticated_at: datetime | None = None) -> TokenPair:
+        claims = build_access_claims(account, session_id, self._clock(), self._access_token_seconds,
+                                     authenticated_at)
         return TokenPair(
             access_token=self._signer.sign(claims), refresh_token=refresh_token,
             expires_in=claims.exp - claims.iat,
@@ -102,7 +104,7 @@ class SessionKeeper:
                         session_id=session.session_id)
             await self.revoke(session, "refresh token reused")
             raise Unauthenticated(SESSION_ENDED)
-        return self._token_pair(account, session.session_id, new_token)
+        return self._token_pair(account, session.session_id, new_token, session.created_at)
 
     async def revoke(self, session: SessionRecord, reason: str) -> None:
         """End `session` (idempotent); gateways learn it from SessionRevoked."""

@@ -23,6 +23,7 @@ from libs.contracts.envelope import Event, utc_now
 from libs.contracts.lockout import LoginLockedOut
 from libs.contracts.requests import RequestSubmitted
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
+from libs.contracts.signing import SignatureCompleted, SignerInvited
 from libs.servicekit.logs import get_logger
 from services.notifier.account_mails import (
     login_locked_mail,
@@ -40,6 +41,11 @@ from services.notifier.registration_mails import (
     eid_linked_mail,
     registration_confirmation_mail,
     registration_decision_mail,
+)
+from services.notifier.signing_mails import (
+    office_completed_mail,
+    signature_completed_mail,
+    signer_invited_mail,
 )
 from services.notifier.store import MailStore
 
@@ -166,6 +172,23 @@ class NotifierHandlers:
                 event, member, sender=self._settings.from_email,
                 public_url=self._settings.public_url)
             await self._send_once(event, mail)
+
+    async def send_signer_invited_mails(self, event: SignerInvited) -> None:
+        """Ask each account of a signer to sign (or remind them): see signing_mails."""
+        for recipient in event.recipients:
+            await self._send_once(event, signer_invited_mail(
+                event, recipient, sender=self._settings.from_email,
+                public_url=self._settings.public_url))
+
+    async def send_signature_completed_mails(self, event: SignatureCompleted) -> None:
+        """Tell every signer and the office that the document is signed by everyone."""
+        for recipient in event.recipients:
+            await self._send_once(event, signature_completed_mail(
+                event, recipient, sender=self._settings.from_email,
+                public_url=self._settings.public_url))
+        await self._send_once(event, office_completed_mail(
+            event, sender=self._settings.from_email, office=self._settings.office_email,
+            language=self._settings.office_language, public_url=self._settings.public_url))
 
     async def _send_once(self, event: Event, mail: EmailMessage) -> None:
         """Send the mail `event` caused, once: claimed before the hand-off, recorded after

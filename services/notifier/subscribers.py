@@ -16,6 +16,7 @@ from libs.contracts.auth import (
 from libs.contracts.documents import DocumentsBatchPublished
 from libs.contracts.lockout import LoginLockedOut
 from libs.contracts.requests import RequestSubmitted
+from libs.contracts.signing import SignatureCompleted, SignerInvited
 from libs.contracts.sms import SEND_SMS
 from libs.servicekit.bus import subscribe_event
 from libs.servicekit.rpc import serve_rpc
@@ -76,6 +77,15 @@ def register(
     subscribe_event(
         broker, consumer=CONSUMER, purpose="documents-published-mails",
         event_type=DocumentsBatchPublished, handle=handlers.send_documents_published_mails,
+        prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="signer-invited-mails", event_type=SignerInvited,
+        handle=handlers.send_signer_invited_mails, prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="signature-completed-mails",
+        event_type=SignatureCompleted, handle=handlers.send_signature_completed_mails,
         prefetch=prefetch,
     )
 

@@ -1,38 +1,176 @@
-"""The signing service's MongoDB access."""
+"""The signing service's MongoDB access.
 
-from pymongo import ASCENDING
+`signature_requests`: one document per request (`_id` = request id) holding the request as JSON
+(times as ISO text: the Mongo-wire server here gives `$set` datetimes back as strings), a
+`version` for compare-and-set, its outbox, and the audit records its last change made
+(`audit_pending`). `audit_records`: the append-only trail, one document per record
+(`_id` = "<request>:<seq>"), never updated. A change to a request and its audit records are one
+write (the request document); the records are then copied into the trail, and again by the next
+reader should a crash come in between (an insert of an existing `_id` is a no-op).
+"""
+
+import contextlib
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from libs.contracts.signing import DocumentToSign
+from libs.contracts.envelope import Event
+from libs.contracts.signing import AuditRecord, RequestState
 from libs.servicekit.mongo import Document
-from services.signing.domain import OPEN_STATUSES
+from libs.servicekit.outbox import PENDING_COUNT_FIELD, new_document_events, record_events
+from services.signing.domain import SignatureRequest
 
 SIGNATURE_REQUESTS = "signature_requests"
+AUDIT_RECORDS = "audit_records"
+PENDING_AUDIT = "audit_pending"
+SEAL_CLAIM = "seal_claimed_until_ms"
+DUPLICATE_KEY = 11000
+
+
+def _record_id(record: AuditRecord) -> str:
+    return f"{record.signature_request_id}:{record.seq:09d}"
+
+
+def _stored_record(record: AuditRecord) -> Document:
+    return {"_id": _record_id(record), **record.model_dump(mode="json")}
+
+
+def _fields(request: SignatureRequest) -> Document:
+    fields = request.model_dump(mode="json", exclude={"request_id"})
+    # Top-level lists for the queries ("$in": an equality on an array finds nothing here).
+    fields["signer_user_ids"] = sorted({recipient.user_id for signer in request.signers
+                                        for recipient in signer.recipients})
+    return fields
+
+
+def _request(document: Document) -> SignatureRequest:
+    return SignatureRequest.model_validate({**document, "request_id": document["_id"]})
 
 
 class SigningStore:
-    """Signature requests, one document each."""
+    """Signature requests with their outbox, and the audit trail."""
 
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._requests = database[SIGNATURE_REQUESTS]
+        self._audit = database[AUDIT_RECORDS]
 
     async def ensure_indexes(self) -> None:
-        """Indexes the queries below rely on."""
-        await self._requests.create_index([("dossier_id", ASCENDING), ("status", ASCENDING)])
+        """Indexes the queries below and the outbox relay rely on."""
+        await self._requests.create_index([("dossier_id", ASCENDING), ("state", ASCENDING)])
+        await self._requests.create_index([("state", ASCENDING)])
+        await self._requests.create_index([("requested_at", DESCENDING)])
+        await self._requests.create_index([(PENDING_COUNT_FIELD, ASCENDING)])
+        await self._audit.create_index([("signature_request_id", ASCENDING),
+                                        ("seq", ASCENDING)])
 
-    async def list_open_for_dossier(self, dossier_id: str) -> list[DocumentToSign]:
-        """Signature requests of a dossier still waiting for the client, oldest first."""
-        cursor = self._requests.find(
-            {"dossier_id": dossier_id, "status": {"$in": [str(s) for s in OPEN_STATUSES]}}
-        ).sort("requested_at", ASCENDING)
-        return [
-            DocumentToSign(
-                signature_request_id=doc["_id"],
-                dossier_id=doc["dossier_id"],
-                document_id=doc["document_id"],
-                title=doc["title"],
-                requested_at=doc["requested_at"],
-            )
-            async for doc in cursor
-            if doc["dossier_id"] == dossier_id  # the last check (defence in depth)
-        ]
+    async def insert(self, request: SignatureRequest, records: list[AuditRecord],
+                     events: list[Event]) -> None:
+        """A new request, its first audit records and events, in one insert."""
+        document: Document = {"_id": request.request_id, **_fields(request),
+                              PENDING_AUDIT: [r.model_dump(mode="json") for r in records]}
+        document.update(new_document_events(*events))
+        await self._requests.insert_one(document)
+        await self._copy_to_trail(records)
+
+    async def get(self, request_id: str, *, flush: bool = False) -> SignatureRequest | None:
+        """The request; with `flush`, first make sure the audit records of its last change are
+        in the trail (a crash may have come between the two writes)."""
+        document = await self._requests.find_one({"_id": request_id})
+        if document is None:
+            return None
+        pending = [AuditRecord.model_validate(r) for r in document.get(PENDING_AUDIT) or []]
+        if flush and pending and await self._audit.find_one(
+                {"_id": _record_id(pending[-1])}, {"_id": 1}) is None:
+            await self._copy_to_trail(pending)
+        return _request(document)
+
+    async def save(self, request: SignatureRequest, records: list[AuditRecord],
+                   events: list[Event], *, extra: Document | None = None) -> bool:
+        """Store the changed request if nobody changed it since it was read (its version),
+        with its new audit records and events; false when another change came first."""
+        expected = request.version
+        request.version = expected + 1
+        update: dict[str, Any] = {"$set": {**_fields(request), **(extra or {}),
+                                           PENDING_AUDIT: [r.model_dump(mode="json")
+                                                           for r in records]}}
+        if events:
+            update = record_events(update, *events)
+        result = await self._requests.update_one(
+            {"_id": request.request_id, "version": expected}, update)
+        if result.matched_count == 0:
+            request.version = expected
+            return False
+        await self._copy_to_trail(records)
+        return True
+
+    async def _copy_to_trail(self, records: list[AuditRecord]) -> None:
+        for record in records:
+            # A record copied before (a reader after a crash, or the writer itself) stays.
+            with contextlib.suppress(DuplicateKeyError, BulkWriteError):
+                await self._audit.insert_one(_stored_record(record))
+
+    async def audit_records(self, request_id: str) -> list[AuditRecord]:
+        """The whole trail of a request, in order."""
+        cursor = self._audit.find({"signature_request_id": request_id}).sort("seq", ASCENDING)
+        return [AuditRecord.model_validate(document) async for document in cursor]
+
+    async def list_for_signer(self, dossier_id: str, user_id: str) -> list[SignatureRequest]:
+        """Open requests of a dossier this account may sign in, oldest first."""
+        cursor = self._requests.find({
+            "dossier_id": dossier_id, "state": RequestState.OPEN.value,
+            "signer_user_ids": {"$in": [user_id]}}).sort("requested_at", ASCENDING)
+        return [_request(document) async for document in cursor
+                if document.get("dossier_id") == dossier_id]
+
+    async def list_open_for_dossier(self, dossier_id: str) -> list[SignatureRequest]:
+        """Open requests of a dossier, oldest first (what staff see as waiting)."""
+        cursor = self._requests.find({"dossier_id": dossier_id,
+                                      "state": RequestState.OPEN.value}
+                                     ).sort("requested_at", ASCENDING)
+        return [_request(document) async for document in cursor
+                if document.get("dossier_id") == dossier_id]
+
+    async def find_for_document(self, dossier_id: str, document_id: str, user_id: str
+                                ) -> list[SignatureRequest]:
+        """Open requests offering this document to this account."""
+        cursor = self._requests.find({
+            "dossier_id": dossier_id, "document_id": document_id,
+            "state": RequestState.OPEN.value, "signer_user_ids": {"$in": [user_id]}})
+        return [_request(document) async for document in cursor
+                if document.get("dossier_id") == dossier_id]
+
+    async def page(self, *, dossier_id: str | None, state: RequestState | None, page: int,
+                   page_size: int) -> tuple[list[SignatureRequest], int]:
+        """Requests newest first, optionally of one dossier and/or state."""
+        criteria: Document = {}
+        if dossier_id is not None:
+            criteria["dossier_id"] = dossier_id
+        if state is not None:
+            criteria["state"] = state.value
+        total = await self._requests.count_documents(criteria)
+        cursor = (self._requests.find(criteria).sort([("requested_at", DESCENDING),
+                                                      ("_id", DESCENDING)])
+                  .skip((page - 1) * page_size).limit(page_size))
+        return [_request(document) async for document in cursor], total
+
+    async def in_states(self, *states: RequestState, limit: int = 500
+                        ) -> list[SignatureRequest]:
+        """Requests in these states (the periodic job's work), oldest first."""
+        cursor = self._requests.find({"state": {"$in": [s.value for s in states]}}
+                                     ).sort("requested_at", ASCENDING).limit(limit)
+        return [_request(document) async for document in cursor]
+
+    async def claim_seal(self, request_id: str, now_ms: int, until_ms: int) -> bool:
+        """Take the sealing of a request unless another replica holds it (compare-and-set)."""
+        result = await self._requests.update_one(
+            {"_id": request_id, "state": RequestState.SEALING.value,
+             "$or": [{SEAL_CLAIM: {"$exists": False}}, {SEAL_CLAIM: {"$lt": now_ms}}]},
+            {"$set": {SEAL_CLAIM: until_ms}})
+        return result.matched_count == 1
+
+    async def release_seal(self, request_id: str, problem: str) -> None:
+        """A seal failed: say why and let the next round try again."""
+        await self._requests.update_one({"_id": request_id},
+                                        {"$set": {SEAL_CLAIM: 0, "problem": problem}})

@@ -3,12 +3,33 @@
 from faststream.rabbit import RabbitBroker
 
 from libs.contracts import signing
+from libs.servicekit.bus import declare_emitted_events
 from libs.servicekit.rpc import serve_rpc
 from services.signing.handlers import SigningHandlers
+
+SERVICE = "signing"
+# Every event the service's outbox publishes: the AsyncAPI document lists these as sent.
+EMITS = (signing.SignerInvited, signing.SignatureCompleted, signing.SignatureRefused,
+         signing.SignatureCancelled)
 
 
 def register(broker: RabbitBroker, handlers: SigningHandlers, *, prefetch: int) -> None:
     """Wire every RPC method and event subscription of the service."""
+    declare_emitted_events(broker, producer=SERVICE, events=EMITS)
     serve_rpc(
         broker, signing.LIST_DOCUMENTS_TO_SIGN, handlers.list_documents_to_sign, prefetch=prefetch
     )
+    serve_rpc(broker, signing.CREATE_SIGNATURE_REQUEST, handlers.create_request,
+              prefetch=prefetch)
+    serve_rpc(broker, signing.GET_SIGNATURE_REQUEST, handlers.get_request, prefetch=prefetch)
+    serve_rpc(broker, signing.LIST_SIGNATURE_REQUESTS, handlers.list_requests, prefetch=prefetch)
+    serve_rpc(broker, signing.CANCEL_SIGNATURE_REQUEST, handlers.cancel_request,
+              prefetch=prefetch)
+    serve_rpc(broker, signing.GET_OFFER, handlers.get_offer, prefetch=prefetch)
+    serve_rpc(broker, signing.DOCUMENT_SERVED, handlers.document_served, prefetch=prefetch)
+    serve_rpc(broker, signing.SIGN, handlers.sign, prefetch=prefetch)
+    serve_rpc(broker, signing.REFUSE, handlers.refuse, prefetch=prefetch)
+    serve_rpc(broker, signing.OPEN_SIGNED_DOCUMENT, handlers.open_signed_document,
+              prefetch=prefetch)
+    serve_rpc(broker, signing.GET_AUDIT_TRAIL, handlers.get_audit_trail, prefetch=prefetch)
+    serve_rpc(broker, signing.VERIFY, handlers.verify, prefetch=prefetch)

@@ -13,6 +13,7 @@ bypass_csp would test pages that are not the ones a client gets.
 
 import random
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ NOT_PAGES = {
     "/metrics": "Prometheus' text for the scraper",
     "/admin/dossier-suggestions": "the <option>s htmx swaps into a dossier-number field",
     "/requests/events": "the live changes of 'Mijn aanvragen' (server-sent events)",
+    "/signing/count": "the menu's badge htmx swaps in (a number)",
+    "/signing/{signature_id}/signed": "the signed PDF, a download",
 }
 API_PREFIXES = ("/api/v1/", "/admin/api/v1/", "/health")
 ERROR_PAGE = "/no-such-page"  # no route: what every unknown address shows
@@ -117,6 +120,8 @@ def seeded(system_stack: SystemStack, dupont_family: ClientLogin) -> Seeded:
                 f"{title}.pdf", text_pdf(title, ["Voorwaarden"]), "application/pdf")})
         assert published.status_code == 201, published.text
         document = published.json()["documents"][0]
+        signature_request_id = _signature_request(gateway, staff, document["document_id"],
+                                                   dupont_family.email)
         gateway.post("/admin/api/v1/invitations", headers=staff, json={
             "email": invitee, "display_name": "Nina Claes", "language": "nl",
             "dossier_ids": [DUPONT["dossier_id"]]}).raise_for_status()
@@ -136,7 +141,8 @@ def seeded(system_stack: SystemStack, dupont_family: ClientLogin) -> Seeded:
         "dossier_id": DUPONT["dossier_id"], "contract_id": CONTRACT_ID,
         "claim_id": "S-00417-1", "risk_object_id": "R-00417-1",
         "document_id": document["document_id"],
-        "request_id": message.json()["request_id"]}, queries={
+        "request_id": message.json()["request_id"],
+        "signature_id": signature_request_id}, queries={
         "/activate": _mailed_token(system_stack, invitee, "/activate"),
         "/reset-password": _mailed_token(system_stack, resetting.email, "/reset-password"),
         "/register/confirm": _mailed_token(system_stack, registrant, "/register/confirm")},
@@ -145,6 +151,23 @@ def seeded(system_stack: SystemStack, dupont_family: ClientLogin) -> Seeded:
                 system_stack.eid.hierarchy.citizen_ca, national_number=_national_number(),
                 given_name="Nina", surname="Claes")),
             "X-MyBroker-Proxy-Auth": system_stack.eid.proxy_secret}})
+
+
+def _signature_request(gateway: httpx.Client, staff: dict[str, str], document_id: str,
+                       email: str) -> str:
+    """The document offered for signature to the Dupont child, whose address is the client's."""
+    dossier = fixture_dossier("dupont")
+    dossier["persons"][2]["email"] = email
+    gateway.post("/admin/api/v1/dossiers", json=dossier, headers=staff).raise_for_status()
+    for _ in range(60):  # a fresh PDF's viewable form may still be prepared
+        created = gateway.post(
+            f"/admin/api/v1/dossiers/{DUPONT['dossier_id']}/signature-requests", headers=staff,
+            json={"document_id": document_id,
+                  "signer_person_ids": [dossier["persons"][2]["person_id"]]})
+        if created.status_code == 201:
+            return str(created.json()["signature_request_id"])
+        time.sleep(0.5)
+    raise AssertionError(created.text)
 
 
 def violations(page: Page) -> list[dict[str, Any]]:

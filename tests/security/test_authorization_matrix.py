@@ -23,9 +23,10 @@ import pytest
 from PIL import Image
 
 from deploy.local.demo_pdf import text_pdf
-from deploy.local.seed_demo import bearer, import_dossier, publish_document
+from deploy.local.seed_demo import bearer, import_dossier, invite_and_activate, publish_document
 from tests.gateway_routes import gateway_routes
 from tests.system.stack import (
+    ClientLogin,
     SystemStack,
     fixture_dossier,
     new_client,
@@ -92,6 +93,16 @@ CLIENT_PAGE_WRITES = {"/requests/{request_id}/replies"}
 PUBLIC_ROUTES = {"/api/v1/auth/invitations/{token}", "/api/v1/auth/password-reset/{token}",
                  "/api/v1/auth/registrations/{token}", "/api/v1/auth/unlock/{token}",
                  "/lang/{language}", "/api/docs/assets/{name}"}
+# A signer's routes: the id is a signature request's, offered to some persons of a dossier.
+SIGNER_READS = {"/api/v1/signature-requests/{signature_id}",
+                "/api/v1/signature-requests/{signature_id}/signed-document",
+                "/signing/{signature_id}", "/signing/{signature_id}/signed"}
+SIGNER_WRITES: dict[str, dict[str, Any]] = {
+    "/api/v1/signature-requests/{signature_id}/sign": {"json": {"approved": True}},
+    "/api/v1/signature-requests/{signature_id}/refuse": {"json": {"reason": "matrix"}},
+    "/signing/{signature_id}": {"data": {"approved": "yes"}},
+    "/signing/{signature_id}/refuse": {"data": {"reason": "matrix"}},
+}
 HOSTILE_IDS = ("$where", "..%2F..%2Fadmin", "a" * 5000, "%00", "DOS-2019-00417%20")
 
 
@@ -199,6 +210,7 @@ def test_every_route_that_takes_an_id_is_in_the_matrix() -> None:
              CLIENT_API_READS | CLIENT_PAGES | PUBLIC_ROUTES | CLIENT_STREAMS}
     known |= {("POST", path) for path in {*CLIENT_API_WRITES, *CLIENT_PAGE_WRITES}}
     known |= FORM_ROUTES
+    known |= {("GET", path) for path in SIGNER_READS} | {("POST", path) for path in SIGNER_WRITES}
     unlisted = {(method, path) for method, path in id_routes()
                 if (method, path) not in known and not path.startswith("/admin/")}
     assert unlisted == set(), f"give these routes their matrix expectations: {sorted(unlisted)}"
@@ -395,3 +407,85 @@ def test_a_client_page_form_on_another_dossiers_object_is_not_found_and_stores_n
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
     after = gateway.get(f"/api/v1/dossiers/{DUPONT}/requests", headers=bearer(office.owner))
     assert after.json() == before.json()
+@pytest.fixture(scope="module")
+def signature_request(system_stack: SystemStack, office: Office) -> dict[str, str]:
+    """A request offering a PDF of a dossier of its own to its first person only; the second
+    person of that dossier is a client too (a co-user who is no signer)."""
+    gateway = office.gateway
+    dossier = fixture_dossier("dupont")
+    dossier["dossier_id"] = f"DOS-2098-{uuid.uuid4().int % 100000:05d}"
+    signer = new_client_for_person(system_stack, gateway, dossier, 0)
+    co_user = new_client_for_person(system_stack, gateway, dossier, 1)
+    document = publish_document(gateway, office.admin, dossier["dossier_id"], "Te tekenen",
+                                "te-tekenen.pdf", text_pdf("Te tekenen", ["Matrix"]))
+    for _ in range(60):
+        created = gateway.post(
+            f"/admin/api/v1/dossiers/{dossier['dossier_id']}/signature-requests",
+            headers=bearer(office.admin),
+            json={"document_id": document["document_id"],
+                  "signer_person_ids": [dossier["persons"][0]["person_id"]]})
+        if created.status_code == 201:
+            break
+        time.sleep(0.5)
+    assert created.status_code == 201, created.text
+    return {"id": created.json()["signature_request_id"], "signer": signer,
+            "co_user": co_user}
+
+
+def new_client_for_person(stack: SystemStack, gateway: httpx.Client, dossier: dict[str, Any],
+                          index: int) -> str:
+    """Give the dossier's person `index` a client account with their address (imports it)."""
+    person = dossier["persons"][index]
+    person["email"] = f"signer.{index}.{uuid.uuid4().hex[:6]}@example.com"
+    import_dossier(gateway, staff_log_in(stack, gateway), dossier)
+    password = f"matrix signer password {uuid.uuid4().hex[:6]}"
+    invite_and_activate(gateway, staff_log_in(stack, gateway), stack.maildir,
+                        email=person["email"], display_name=person["first_name"],
+                        dossier_ids=[dossier["dossier_id"]], password=password)
+    client = ClientLogin(email=person["email"], password=password,
+                         dossier_ids=(dossier["dossier_id"],))
+    return client.log_in(gateway)
+
+
+SIGNER_ROUTES = sorted([("GET", path) for path in SIGNER_READS]
+                       + [("POST", path) for path in SIGNER_WRITES])
+
+
+@pytest.mark.parametrize(("method", "path"), SIGNER_ROUTES)
+def test_a_signature_request_answers_its_signer_only(
+    office: Office, signature_request: dict[str, str], method: str, path: str
+) -> None:
+    """Another client, a co-user of the same dossier who is no signer, and staff (on the
+    client's routes) get what a missing request gets; the signer is answered (the signed PDF:
+    not ready yet, 404 for everyone alike)."""
+    gateway = office.gateway
+    is_api = path.startswith("/api/")
+
+    def call(token: str | None, request_id: str) -> httpx.Response:
+        address = f"{gateway.base_url}{path.replace('{signature_id}', request_id)}"
+        if is_api:
+            return httpx.request(method, address, headers=bearer(token) if token else {},
+                                 timeout=30.0, **SIGNER_WRITES.get(path, {})
+                                 if method == "POST" else {})
+        cookies = {"mb_access": token} if token else {}
+        if method == "GET":
+            return httpx.get(address, cookies=cookies, timeout=30.0)
+        # The pages' forms carry the CSRF token of the cookie of the same name.
+        return httpx.post(address, cookies={**cookies, "mb_csrf": "matrix"},
+                          data={**SIGNER_WRITES[path]["data"], "csrf_token": "matrix"},
+                          timeout=30.0)
+
+    def seen(response: httpx.Response) -> tuple[int, Any]:
+        return problem(response) if is_api else (response.status_code, "")
+
+    missing = seen(call(signature_request["signer"], MISSING_ID))
+    assert missing[0] == 404
+    for caller in (office.other, signature_request["co_user"], office.owner):
+        refused = call(caller, signature_request["id"])
+        assert seen(refused) == missing, refused.text[:300]
+    for staff in (office.admin, office.agent):
+        assert call(staff, signature_request["id"]).status_code in (403, 404)
+    anonymous = call(None, signature_request["id"])
+    assert anonymous.status_code in ((401,) if is_api else (303, 403))
+    if method == "GET" and not path.endswith(("signed-document", "/signed")):
+        assert call(signature_request["signer"], signature_request["id"]).status_code == 200

@@ -84,12 +84,14 @@ class SigningKey:
         issued_at: int | None = None,
         name: str = "An Peeters",
         language: str = "nl",
+        auth_time: int | None = None,
     ) -> str:
         """A signed access token with these claims."""
         issued = int(time.time()) if issued_at is None else issued_at
         claims = AccessClaims(
             sub=user_id, sid=session_id, role=role, email=f"{user_id}@example.be", name=name,
-            lang=language, dossiers=list(dossiers), iat=issued, exp=issued + lifetime_seconds)
+            lang=language, dossiers=list(dossiers), iat=issued, exp=issued + lifetime_seconds,
+            auth_time=auth_time)
         return jwt.encode(claims.model_dump(mode="json"), self.private_key, algorithm="EdDSA")
 
     def pair(self, **claims: object) -> auth.TokenPair:

@@ -22,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from deploy.local import infra
 from deploy.local.applications import SERVICES, ApplicationConfig, ApplicationStack
 from deploy.local.demo_eid import DemoEid, write_demo_eid
+from deploy.local.demo_seal import start_demo_signing
 from deploy.local.demo_secrets import new_password, new_s3_keys, write_signing_keys
 from deploy.local.processes import ProcessGroup, free_port
 from deploy.local.seed_demo import import_dossier, invite_and_activate, log_in
@@ -84,6 +85,7 @@ def _start(mongo_url: str, amqp_url: str, base: Path) -> SystemStack:
         storage, mail = _storage_and_mail(group, base)
         keys = write_signing_keys(base / "secrets")
         eid = write_demo_eid(base / "eid")
+        demo_signing = start_demo_signing(group, base / "signing")
         config = ApplicationConfig(
             environment="test", amqp_url=amqp_url, mongo_url=mongo_url,
             mongo_db_prefix=f"system_{run_id}", storage=storage, mail=mail,
@@ -93,7 +95,7 @@ def _start(mongo_url: str, amqp_url: str, base: Path) -> SystemStack:
             gateway_port=free_port(), health_ports={name: free_port() for name in SERVICES},
             s3_bucket=f"system-{run_id}",
             eid_trust_bundle_path=eid.trust_bundle_path, trusted_proxy_secret=eid.proxy_secret,
-            extra_environment=TEST_ENVIRONMENT,
+            extra_environment=TEST_ENVIRONMENT, demo_signing=demo_signing,
         )
         applications = ApplicationStack(config, group)
         applications.start_all()

@@ -50,6 +50,25 @@ if ! kubectl -n "$ns" get secret mybroker-jwt-signing >/dev/null 2>&1; then
   make_secret mybroker-jwt-public generic --from-file=public.pem="$work/public.pem"
 fi
 
+if ! kubectl -n "$ns" get secret mybroker-signing-seal >/dev/null 2>&1; then
+  # A demo sealing CA and office seal (the office's own seal replaces it: deploy/README.md).
+  seal_passphrase="$(random 32)"
+  openssl req -x509 -newkey rsa:3072 -nodes -days 3650 \
+    -subj "/C=BE/O=MyBroker demo/CN=Demo Sealing CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -keyout "$work/seal-ca.key" -out "$work/seal-ca.pem" 2>/dev/null
+  openssl req -newkey rsa:3072 -nodes -subj "/C=BE/O=MyBroker demo/CN=Demo office seal" \
+    -keyout "$work/seal.key" -out "$work/seal.csr" 2>/dev/null
+  printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n' \
+    > "$work/seal.ext"
+  openssl x509 -req -in "$work/seal.csr" -CA "$work/seal-ca.pem" -CAkey "$work/seal-ca.key" \
+    -CAcreateserial -days 825 -extfile "$work/seal.ext" -out "$work/seal.crt" 2>/dev/null
+  openssl pkcs12 -export -inkey "$work/seal.key" -in "$work/seal.crt" \
+    -certfile "$work/seal-ca.pem" -passout "pass:$seal_passphrase" -out "$work/seal.p12"
+  make_secret mybroker-signing-seal generic --from-file=seal.p12="$work/seal.p12" \
+    --from-file=ca.pem="$work/seal-ca.pem" --from-literal=passphrase="$seal_passphrase"
+fi
+
 openssl req -x509 -newkey rsa:3072 -nodes -days 365 -subj "/CN=portal.mybroker.localhost" \
   -addext "subjectAltName=DNS:portal.mybroker.localhost,DNS:eid.mybroker.localhost" \
   -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null

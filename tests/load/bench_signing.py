@@ -1,0 +1,190 @@
+"""Benchmark: from the last signer's click to the sealed PDF downloadable, and the audit chain.
+
+1. Starts its own stack (every service, the gateway and the demo TSA as processes, as the system
+   tests do) on the infrastructure of `make test`'s wrapper; offers one PDF --signings times
+   (default 20) to one signer, who opens it; then the --signings signatures are sent at once,
+   each from its own thread, and each thread measures from its POST to the moment the signed
+   PDF downloads (sealed with the demo seal, RFC 3161 timestamp from the local TSA). Prints
+   p50, p99 and the maximum.
+2. Verifies the hash chain of a --events (default 1,000) record trail, --rounds times, and
+   prints the median and the worst time.
+
+    .venv/bin/python -m deploy.local.stack test -- .venv/bin/python -m tests.load.bench_signing
+
+Loopback only; the load generator shares the machine with the stack: compare, don't quote.
+`--chain-only` runs part 2 alone (no stack needed).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import httpx
+
+from deploy.local.applications import SERVICES, ApplicationConfig, ApplicationStack
+from deploy.local.demo_eid import write_demo_eid
+from deploy.local.demo_pdf import text_pdf
+from deploy.local.demo_seal import start_demo_signing
+from deploy.local.demo_secrets import new_password, write_signing_keys
+from deploy.local.processes import ProcessGroup, free_port
+from deploy.local.seed_demo import bearer, expect, import_dossier, invite_and_activate, log_in
+from libs.contracts.signing import AuditKind, AuditRecord
+from services.signing.domain import check_chain, next_record
+from tests.system.stack import SystemStack, _storage_and_mail, fixture_dossier, staff_log_in
+
+
+def _start(base: Path) -> SystemStack:
+    run_id = uuid.uuid4().hex[:8]
+    group = ProcessGroup(base / "logs")
+    storage, mail = _storage_and_mail(group, base)
+    keys = write_signing_keys(base / "secrets")
+    eid = write_demo_eid(base / "eid")
+    config = ApplicationConfig(
+        environment="test", amqp_url=os.environ["MYBROKER_TEST_AMQP_URL"],
+        mongo_url=os.environ["MYBROKER_TEST_MONGO_URL"], mongo_db_prefix=f"bench_{run_id}",
+        storage=storage, mail=mail, private_key_path=keys.private_key_path,
+        public_key_path=keys.public_key_path, admin_email=f"admin.{run_id}@mybroker.example",
+        admin_password=new_password(), office_email=f"office.{run_id}@mybroker.example",
+        gateway_port=free_port(), health_ports={name: free_port() for name in SERVICES},
+        s3_bucket=f"bench-{run_id}", demo_signing=start_demo_signing(group, base / "signing"))
+    applications = ApplicationStack(config, group)
+    applications.start_all()
+    return SystemStack(config=config, applications=applications, group=group, eid=eid)
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def _prepare(stack: SystemStack, gateway: httpx.Client, signings: int) -> tuple[str, list[str]]:
+    """One signer, one PDF offered `signings` times, opened: the signer's token and the ids."""
+    dossier = fixture_dossier("dupont")
+    dossier["dossier_id"] = f"DOS-BENCH-{uuid.uuid4().hex[:6]}"
+    person = dossier["persons"][0]
+    person["email"] = email = f"bench.{uuid.uuid4().hex[:6]}@example.com"
+    password = new_password()
+    staff = staff_log_in(stack, gateway)
+    import_dossier(gateway, staff, dossier)
+    invite_and_activate(gateway, staff, stack.maildir, email=email, display_name="Bench",
+                        dossier_ids=[dossier["dossier_id"]], password=password)
+    pdf = text_pdf("Klantenfiche", [f"Regel {n}: verzekeringsbehoeften" for n in range(40)])
+    stored = expect(gateway.post(
+        f"/admin/api/v1/dossiers/{dossier['dossier_id']}/documents/batch", headers=bearer(staff),
+        files=[("file", ("klantenfiche.pdf", pdf, "application/pdf"))]), 201)
+    document_id = stored["documents"][0]["document_id"]
+    ids: list[str] = []
+    while len(ids) < signings:
+        created = gateway.post(
+            f"/admin/api/v1/dossiers/{dossier['dossier_id']}/signature-requests",
+            headers=bearer(staff),
+            json={"document_id": document_id, "signer_person_ids": [person["person_id"]]})
+        if created.status_code == 422:  # the viewable form may still be prepared
+            time.sleep(0.2)
+            continue
+        ids.append(expect(created, 201)["signature_request_id"])
+    token: str = log_in(gateway, email, password)["access_token"]
+    shown = gateway.get(f"/api/v1/dossiers/{dossier['dossier_id']}/documents/{document_id}/view",
+                        headers=bearer(token))  # opened: every request of it at once
+    assert shown.status_code == 200, shown.status_code
+    return token, ids
+
+
+def _sign_and_wait(base_url: str, token: str, request_id: str, start: threading.Barrier,
+                   results: dict[str, float]) -> None:
+    with httpx.Client(base_url=base_url, timeout=60.0) as client:
+        start.wait()
+        clicked = time.perf_counter()
+        expect(client.post(f"/api/v1/signature-requests/{request_id}/sign",
+                           headers=bearer(token), json={"approved": True}), 200)
+        while True:  # as a page would: look at the request, then download once it is sealed
+            offer = expect(client.get(f"/api/v1/signature-requests/{request_id}",
+                                      headers=bearer(token)), 200)
+            if offer["request"]["state"] == "awaiting_broker":
+                break
+            time.sleep(0.1)
+        download = client.get(f"/api/v1/signature-requests/{request_id}/signed-document",
+                              headers=bearer(token))
+        assert download.status_code == 200 and download.content.startswith(b"%PDF")
+        results[request_id] = time.perf_counter() - clicked
+
+
+def _print_phases(log: Path) -> None:
+    """The signing service's own account of each seal: download, wait, seal, upload."""
+    phases: dict[str, list[float]] = {}
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if '"signed PDF made"' not in line:
+            continue
+        entry = json.loads(line)
+        for phase in ("download_s", "wait_s", "seal_s", "upload_s", "total_s"):
+            phases.setdefault(phase, []).append(float(entry.get(phase, 0)))
+    print("per seal (median / max, s): " + ", ".join(
+        f"{phase[:-2]} {statistics.median(v):.2f}/{max(v):.2f}" for phase, v in phases.items()))
+
+
+def bench_signings(signings: int) -> None:
+    with TemporaryDirectory() as directory:
+        run_dir = os.environ.get("MYBROKER_TEST_RUN_DIR")  # kept with its logs when set
+        stack = _start(Path(run_dir) / "bench-signing" if run_dir else Path(directory))
+        try:
+            with httpx.Client(base_url=stack.gateway_url, timeout=60.0) as gateway:
+                token, ids = _prepare(stack, gateway, signings)
+            start = threading.Barrier(len(ids))
+            results: dict[str, float] = {}
+            threads = [threading.Thread(target=_sign_and_wait, args=(
+                stack.gateway_url, token, request_id, start, results)) for request_id in ids]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            seconds = list(results.values())
+            _print_phases(stack.group.log_path("signing"))
+            print(f"{len(seconds)} signings at once, last click -> sealed PDF downloadable "
+                  f"(timestamped): p50 {statistics.median(seconds):.2f} s, "
+                  f"p99 {_percentile(seconds, 0.99):.2f} s, max {max(seconds):.2f} s")
+        finally:
+            stack.group.stop_all()
+
+
+def bench_chain(events: int, rounds: int) -> None:
+    records: list[AuditRecord] = []
+    moment = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    for index in range(events):
+        records.append(next_record(
+            request_id="bench", previous=records[-1] if records else None,
+            kind=AuditKind.OPENED, at=moment + timedelta(seconds=index), actor="u1",
+            details={"client_ip": "192.0.2.1", "device": "Firefox on Windows"},
+            document_sha256="a" * 64))
+    timings = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        check = check_chain(records, request_id="bench", document_sha256="a" * 64,
+                            head_hash=records[-1].hash)
+        timings.append(time.perf_counter() - started)
+        assert check.intact
+    print(f"audit chain of {events} records verified: median "
+          f"{statistics.median(timings) * 1000:.1f} ms, worst {max(timings) * 1000:.1f} ms "
+          f"({rounds} rounds)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--signings", type=int, default=20)
+    parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--chain-only", action="store_true")
+    arguments = parser.parse_args()
+    bench_chain(arguments.events, arguments.rounds)
+    if not arguments.chain_only:
+        bench_signings(arguments.signings)
+
+
+if __name__ == "__main__":
+    main()

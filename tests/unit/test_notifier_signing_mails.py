@@ -1,0 +1,50 @@
+"""The signing mails: the signer's link leads into the portal to the document's signature page,
+in their language; a reminder says so; the office hears when everyone signed."""
+
+from datetime import date
+
+from libs.contracts.signing import SignatureCompleted, SignerInvited, SignerRecipient
+from services.notifier.signing_mails import (
+    office_completed_mail,
+    signature_completed_mail,
+    signer_invited_mail,
+)
+
+AN = SignerRecipient(user_id="u-an", email="an@example.be", display_name="An Peeters",
+                     language="fr")
+PIETER = SignerRecipient(user_id="u-p", email="pieter@example.be", display_name="Pieter Dupont")
+INVITED = SignerInvited(dossier_id="DOS-1", signature_request_id="r1", document_id="d1",
+                        title="Klantenfiche", note="Graag vóór vrijdag", person_id="P1",
+                        due_date=date(2026, 12, 24), recipients=[PIETER, AN])
+
+
+def test_the_signer_is_asked_to_sign_with_a_link_to_the_document_in_its_dossier() -> None:
+    mail = signer_invited_mail(INVITED, PIETER, sender="no-reply@mybroker.example",
+                               public_url="https://mybroker.example/")
+    body = mail.get_content()
+    assert mail["Subject"] == "Document te ondertekenen in MyBroker: Klantenfiche"
+    assert "https://mybroker.example/signing/r1?dossier=DOS-1" in body
+    assert "Graag vóór vrijdag" in body and "24/12/2026" in body
+    assert mail["To"] == "Pieter Dupont <pieter@example.be>"
+
+
+def test_each_account_gets_its_own_mail_in_its_language_and_a_reminder_says_so() -> None:
+    first = signer_invited_mail(INVITED, AN, sender="s@x", public_url="https://m")
+    reminder = signer_invited_mail(INVITED.model_copy(update={"reminder": 1}), AN,
+                                   sender="s@x", public_url="https://m")
+    assert first["Subject"] == "Document à signer dans MyBroker : Klantenfiche"
+    assert reminder["Subject"].startswith("Rappel : ")
+    other = signer_invited_mail(INVITED, PIETER, sender="s@x", public_url="https://m")
+    assert len({first["Message-ID"], reminder["Message-ID"], other["Message-ID"]}) == 3
+
+
+def test_signers_and_the_office_hear_that_everyone_signed() -> None:
+    event = SignatureCompleted(dossier_id="DOS-1", signature_request_id="r1",
+                               title="Klantenfiche", signed_document_id="d2",
+                               recipients=[PIETER])
+    signer = signature_completed_mail(event, PIETER, sender="s@x", public_url="https://m")
+    assert "in afwachting van verdere behandeling" in signer.get_content()
+    office = office_completed_mail(event, sender="s@x", office="kantoor@x", language="nl",
+                                   public_url="https://m")
+    assert office["To"] == "kantoor@x" and "DOS-1" in office["Subject"]
+    assert "https://m/admin/signing" in office.get_content()
