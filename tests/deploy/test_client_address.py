@@ -62,12 +62,13 @@ def served_gateway(
     real_create_app = gateway.main.create_app
     monkeypatch.setattr(gateway.main, "create_app",
                         lambda settings: real_create_app(settings, rpc))
-    monkeypatch.setattr(uvicorn, "run",
-                        lambda app, **options: served.update(app=app, options=options))
+    # main() builds uvicorn's config and serves it: the config is kept here instead.
+    monkeypatch.setattr(uvicorn.Server, "run",
+                        lambda server, *_args, **_kwargs: served.update(config=server.config))
     monkeypatch.setattr(gateway.main, "configure_logging", lambda *_: None)
     gateway.main.main()
-    config = uvicorn.Config(served["app"], **served["options"])
-    config.load()  # wraps the app in uvicorn's ProxyHeadersMiddleware, as `uvicorn.run` does
+    config: uvicorn.Config = served["config"]
+    config.load()  # wraps the app in uvicorn's ProxyHeadersMiddleware, as serving does
     app = config.loaded_app
 
     def connection_from(address: str) -> httpx.Client:
