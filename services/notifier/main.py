@@ -39,9 +39,10 @@ class NotifierService:
     check_seconds: float
 
     async def check_mails(self) -> None:
-        """The periodic job: send the office digests that are due, then make the hand-offs a
-        crash cut off uncertain."""
+        """The periodic job: send the office digests and the clients' request news that are
+        due, then make the hand-offs a crash cut off uncertain."""
         await self.handlers.send_due_office_digests()
+        await self.handlers.send_due_client_updates()
         await self.delivery.settle_stalled()
 
     async def run(self) -> None:

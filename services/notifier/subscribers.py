@@ -15,7 +15,7 @@ from libs.contracts.auth import (
 )
 from libs.contracts.documents import DocumentsBatchPublished
 from libs.contracts.lockout import LoginLockedOut
-from libs.contracts.requests import RequestSubmitted
+from libs.contracts.requests import RequestReplied, RequestStatusChanged, RequestSubmitted
 from libs.contracts.sms import SEND_SMS
 from libs.servicekit.bus import subscribe_event
 from libs.servicekit.rpc import serve_rpc
@@ -40,7 +40,16 @@ def register(
     )
     subscribe_event(
         broker, consumer=CONSUMER, purpose="request-mails", event_type=RequestSubmitted,
-        handle=handlers.add_to_office_digest, prefetch=prefetch,
+        handle=handlers.tell_office_of_submission, prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="request-reply-mails", event_type=RequestReplied,
+        handle=handlers.handle_reply, prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="request-status-mails",
+        event_type=RequestStatusChanged, handle=handlers.handle_status_change,
+        prefetch=prefetch,
     )
     subscribe_event(
         broker, consumer=CONSUMER, purpose="password-reset-mails",
