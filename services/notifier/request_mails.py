@@ -110,10 +110,27 @@ def read_changes(lines: list[str]) -> list[Change]:
     return sorted(changes, key=lambda change: (change.at, change.event_id))
 
 
+def in_status_order(statuses: list[Change]) -> list[Change]:
+    """Status changes in the order they happened: by time, and changes of the same
+    millisecond chained (each one leaves the status the previous one reached)."""
+    remaining = sorted(statuses, key=lambda change: (change.at, change.event_id))
+    ordered: list[Change] = []
+    while remaining:
+        same = [change for change in remaining if change.at == remaining[0].at]
+        reached = ordered[-1].new_status if ordered else None
+        follows = [change for change in same if change.old_status == reached]
+        reached_by_others = {change.new_status for change in same}
+        starts = [change for change in same if change.old_status not in reached_by_others]
+        pick = (follows or starts or same)[0]
+        ordered.append(pick)
+        remaining.remove(pick)
+    return ordered
+
+
 def client_update(lines: list[str]) -> ClientUpdate:
     """Coalesce a window: the latest status, unless it is back where the window started."""
     changes = read_changes(lines)
-    statuses = [change for change in changes if change.what == "status"]
+    statuses = in_status_order([change for change in changes if change.what == "status"])
     status = None
     if statuses and statuses[-1].new_status != statuses[0].old_status:
         status = statuses[-1].new_status

@@ -52,6 +52,18 @@ def test_the_changes_count_in_the_order_they_happened_not_the_order_they_arrived
     assert client_update(list(reversed(lines))).status == "refused"
 
 
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)])
+def test_changes_of_the_same_millisecond_are_chained_whatever_their_ids(
+    order: tuple[int, int],
+) -> None:
+    lines = [status_item("b", T0, "pending", "in_progress"),
+             status_item("a", T0, "in_progress", "refused")]
+    assert client_update([lines[i] for i in order]).status == "refused"
+    back = [status_item("b", T0, "pending", "in_progress"),
+            status_item("a", T0, "in_progress", "pending")]
+    assert client_update([back[i] for i in order]).status is None
+
+
 def test_an_answer_is_news_even_when_the_status_came_back() -> None:
     lines = [*flips("pending", "in_progress", "pending"), answer_item("e9", T0)]
     assert client_update(lines) == ClientUpdate(answers=1, status=None)
