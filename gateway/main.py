@@ -17,6 +17,7 @@ from gateway import api_docs
 from gateway.api import (
     admin,
     admin_documents,
+    client_sheet,
     documents,
     dossier_views,
     dossiers,
@@ -42,7 +43,13 @@ from gateway.tokens import (
     TokenVerifier,
     load_public_key,
 )
-from gateway.web import admin_list_pages, document_pages, dossier_pages, pages
+from gateway.web import (
+    admin_list_pages,
+    client_sheet_pages,
+    document_pages,
+    dossier_pages,
+    pages,
+)
 from gateway.web.access_pages import router as access_pages_router
 from gateway.web.admin_document_pages import router as admin_document_pages_router
 from gateway.web.admin_mail_pages import router as admin_mail_pages_router
@@ -183,6 +190,8 @@ def create_app(
         app.include_router(access_router)
     for router in (dossier_views.router, dossier_views.admin_router, dossier_pages.router):
         app.include_router(router)
+    for router in (client_sheet.router, client_sheet.admin_router, client_sheet_pages.router):
+        app.include_router(router)  # the client sheet (manual 4.5)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -29,7 +29,7 @@ from gateway.web.session import (
     queue_cookie_deletion,
     store_tokens,
 )
-from libs.contracts import auth, requests, signing
+from libs.contracts import auth, client_sheet, requests, signing
 from libs.contracts.auth import AccessClaims
 from libs.servicekit.errors import (
     Forbidden,
@@ -273,6 +273,19 @@ async def recent_requests(
     return sorted(listed.requests, key=lambda r: r.sent_at, reverse=True)[:RECENT_REQUESTS]
 
 
+async def client_sheet_due(
+    rpc: RpcCaller, claims: AccessClaims, dossier_id: str | None
+) -> client_sheet.DueState | None:
+    """Whether the dossier's client sheet is due (None: no dossier, or the service is away)."""
+    if dossier_id is None:
+        return None
+    try:
+        return await rpc.call(client_sheet.GET_CLIENT_SHEET_DUE, client_sheet.ClientSheetQuery(
+            caller=claims.caller(), dossier_id=dossier_id))
+    except Unavailable:
+        return None
+
+
 @router.get("/")
 async def welcome_page(request: Request, session: PageSession, pages: Pages, rpc: Rpc) -> Response:
     """Welcome (manual 3.1): the forms, the documents to sign, the active dossier."""
@@ -290,9 +303,11 @@ async def welcome_page(request: Request, session: PageSession, pages: Pages, rpc
         except Unavailable:
             to_sign_unavailable = True  # the rest of the page is still useful
     recent = await recent_requests(rpc, claims, active)
+    sheet_due = await client_sheet_due(rpc, claims, active)
     return pages.render(request, "welcome.html", {
         "dossiers": dossiers, "active": active, "to_sign": to_sign,
-        "to_sign_unavailable": to_sign_unavailable, "recent_requests": recent}, session=session)
+        "to_sign_unavailable": to_sign_unavailable, "recent_requests": recent,
+        "client_sheet_due": sheet_due}, session=session)
 
 
 @router.post("/dossier", dependencies=[CsrfChecked])

@@ -20,6 +20,13 @@ class RequestsSettings(ServiceSettings):
     # interval.
     attachment_burst: int = 10
     attachment_interval_seconds: float = 6.0
+    # The client sheet (manual 4.5): due again this many days after its last confirmation; the
+    # job looking for due sheets (and emitting their reminders) runs this often.
+    client_sheet_validity_days: float = 365.0
+    client_sheet_check_seconds: float = 3600.0
+    # Per account: this many confirmed sheets at once, then one per interval.
+    client_sheet_burst: int = 3
+    client_sheet_interval_seconds: float = 600.0
     cursor_secret: CursorSecret = Field(
         default=SecretStr(""), description="Key of the HMAC that signs the desk's page cursors "
         "(at least 32 characters, the same on every replica); dev/test: a random one if empty")

@@ -1,15 +1,24 @@
 """Composition root of the requests service: `python -m services.requests`."""
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from libs.contracts.envelope import utc_now
 from libs.servicekit.bus import create_broker
 from libs.servicekit.logs import configure_logging
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.outbox import OutboxRelay
+from libs.servicekit.periodic import run_every
+from libs.servicekit.references import RpcCalling
+from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
 from services.requests import subscribers
+from services.requests.client_sheet import wiring as client_sheet_wiring
+from services.requests.client_sheet.filing import SheetRequestFiling
+from services.requests.client_sheet.handlers import ClientSheetHandlers
+from services.requests.client_sheet.store import REMINDERS, ClientSheetStore
 from services.requests.config import RequestsSettings
 from services.requests.handlers import RequestHandlers
 from services.requests.store import REQUESTS, RequestStore, SubmissionWindows
@@ -24,15 +33,33 @@ class RequestsService:
     handlers: RequestHandlers
     store: RequestStore
     relay: OutboxRelay
+    client_sheets: ClientSheetHandlers
+    client_sheet_store: ClientSheetStore
+    client_sheet_check_seconds: float
+    rpc_client: RpcClient | None  # None when the caller passed its own RPC (tests)
+
+    async def run(self) -> None:
+        """Serve until SIGINT/SIGTERM, looking for due client sheets meanwhile."""
+        reminders = asyncio.create_task(run_every(
+            self.client_sheet_check_seconds, self.client_sheets.remind_due_sheets,
+            name="client sheet reminders"), name="client-sheet-reminders")
+        try:
+            await self.runtime.run()
+        finally:
+            reminders.cancel()
+            if self.rpc_client is not None:
+                await self.rpc_client.close()
 
 
-def build(settings: RequestsSettings) -> RequestsService:
-    """Build the service from its settings (tests call this with their own)."""
+def build(settings: RequestsSettings, *, rpc: RpcCalling | None = None,
+          clock: Callable[[], datetime] = utc_now) -> RequestsService:
+    """Build the service from its settings (tests call this with their own, a fake `rpc`
+    standing for the dossier service and a `clock` of their own for the client sheet)."""
     broker = create_broker(settings.amqp_url, SERVICE)
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = RequestStore(database)
     windows = SubmissionWindows(database)
-    relay = OutboxRelay(broker, database, [REQUESTS])
+    relay = OutboxRelay(broker, database, [REQUESTS, REMINDERS])
     handlers = RequestHandlers(store, on_events_stored=relay.notify, windows=windows, limits={
         SubmissionKind.MESSAGE: SubmissionLimit(
             settings.message_burst, timedelta(seconds=settings.message_interval_seconds)),
@@ -40,19 +67,39 @@ def build(settings: RequestsSettings) -> RequestsService:
             settings.attachment_burst, timedelta(seconds=settings.attachment_interval_seconds)),
     })
     subscribers.register(broker, handlers, prefetch=settings.rpc_prefetch)
+    # The client sheet is prefilled with what the dossier service holds: asked over RPC.
+    rpc_client: RpcClient | None = None
+    if rpc is None:
+        rpc = rpc_client = RpcClient(settings.amqp_url,
+                                     timeout_seconds=settings.rpc_timeout_seconds)
+    sheet_store = ClientSheetStore(database)
+    client_sheets = ClientSheetHandlers(
+        sheet_store, SheetRequestFiling(store), rpc, windows=windows,
+        limit=SubmissionLimit(settings.client_sheet_burst,
+                              timedelta(seconds=settings.client_sheet_interval_seconds)),
+        validity=timedelta(days=settings.client_sheet_validity_days),
+        on_events_stored=relay.notify, clock=clock)
+    client_sheet_wiring.register(broker, client_sheets, prefetch=settings.rpc_prefetch)
 
     async def prepare() -> None:
         await store.ensure_indexes()
         await windows.ensure_indexes()
+        await sheet_store.ensure_indexes()
+        await client_sheets.prepare()
+        if rpc_client is not None and not rpc_client.connected:
+            await rpc_client.connect()
 
     runtime = ServiceRuntime(
         SERVICE, settings, broker, database, relay=relay, prepare_database=prepare
     )
-    return RequestsService(runtime=runtime, handlers=handlers, store=store, relay=relay)
+    return RequestsService(
+        runtime=runtime, handlers=handlers, store=store, relay=relay,
+        client_sheets=client_sheets, client_sheet_store=sheet_store,
+        client_sheet_check_seconds=settings.client_sheet_check_seconds, rpc_client=rpc_client)
 
 
 def main() -> None:
     """Run the service until SIGINT/SIGTERM."""
     settings = RequestsSettings()
     configure_logging(SERVICE, settings.log_level)
-    asyncio.run(build(settings).runtime.run())
+    asyncio.run(build(settings).run())
