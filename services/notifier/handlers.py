@@ -19,6 +19,7 @@ from libs.contracts.auth import (
     RegistrationDecided,
 )
 from libs.contracts.caller import Caller, Role
+from libs.contracts.client_sheet import ClientSheetDue
 from libs.contracts.documents import DocumentsBatchPublished
 from libs.contracts.envelope import Event, utc_now
 from libs.contracts.lockout import LoginLockedOut
@@ -53,6 +54,8 @@ from services.notifier.request_mails import (
     Recipient,
     RequestFacts,
     answer_item,
+    client_sheet_mail,
+    client_sheet_mail_key,
     client_update,
     request_update_mail,
     status_item,
@@ -284,6 +287,21 @@ class NotifierHandlers:
             return None
         return next((member for member in await self._members(dossier_id)
                      if member.user_id == user_id), None)
+
+    async def send_client_sheet_reminders(self, event: ClientSheetDue) -> None:
+        """Remind every client of the dossier to confirm the client sheet: once per client and
+        period, however often the event comes."""
+        if event.dossier_id is None:
+            log.warning("client sheet due without dossier; nobody to tell",
+                        event_id=event.event_id)
+            return
+        for member in await self._members(event.dossier_id):
+            mail_id = client_sheet_mail_key(event.dossier_id, event.period, member.user_id)
+            mail = client_sheet_mail(mail_id, event.dossier_id, member,
+                                     sender=self._settings.from_email,
+                                     public_url=self._settings.public_url,
+                                     at=event.occurred_at)
+            await self._send_once(event, mail)
 
     async def send_documents_published_mails(self, event: DocumentsBatchPublished) -> None:
         """Tell every client of the dossier, once per batch, which documents the office

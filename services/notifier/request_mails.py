@@ -289,7 +289,7 @@ CLIENT_SHEET_TEXTS = {
 
 def client_sheet_link(public_url: str, dossier_id: str) -> str:
     """The client sheet's page of the dossier."""
-    return f"{public_url.rstrip('/')}/forms/client-sheet?dossier={quote(dossier_id, safe='')}"
+    return f"{public_url.rstrip('/')}/client-sheet?dossier={quote(dossier_id, safe='')}"
 
 
 def client_sheet_mail_key(dossier_id: str, period: date, user_id: str) -> str:

@@ -13,6 +13,7 @@ from libs.contracts.auth import (
     RegistrationConfirmationRequested,
     RegistrationDecided,
 )
+from libs.contracts.client_sheet import ClientSheetDue
 from libs.contracts.documents import DocumentsBatchPublished
 from libs.contracts.lockout import LoginLockedOut
 from libs.contracts.requests import RequestReplied, RequestStatusChanged, RequestSubmitted
@@ -50,6 +51,10 @@ def register(
         broker, consumer=CONSUMER, purpose="request-status-mails",
         event_type=RequestStatusChanged, handle=handlers.handle_status_change,
         prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="client-sheet-reminders", event_type=ClientSheetDue,
+        handle=handlers.send_client_sheet_reminders, prefetch=prefetch,
     )
     subscribe_event(
         broker, consumer=CONSUMER, purpose="password-reset-mails",

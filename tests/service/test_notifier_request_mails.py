@@ -4,6 +4,7 @@ the office's per kind, the client's coalesced per request and sent to the reques
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from prometheus_client import REGISTRY
 from pydantic import BaseModel
 
 from libs.contracts import auth
+from libs.contracts.client_sheet import ClientSheetDue
 from libs.contracts.envelope import Event
 from libs.contracts.requests import (
     EntryAuthor,
@@ -24,6 +26,7 @@ from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
 from libs.servicekit.bus import EVENTS, create_broker
 from services.notifier.config import NotifierSettings
 from services.notifier.main import NotifierService, build
+from services.notifier.request_mails import client_sheet_mail_key
 from services.notifier.store import MAILS
 from tests.service.test_notifier import MailSink, free_port
 from tests.service.test_tracing import own_vhost  # noqa: F401 - fixture
@@ -255,3 +258,25 @@ async def test_a_crash_after_the_hand_off_never_sends_the_clients_mail_twice(
     stored = await notifier.runtime.database[MAILS].find_one({"kind": "request-update"})
     assert stored is not None and stored["state"] == "uncertain"
     assert stored["recipient"] == "An Peeters <an@example.be>"
+
+
+async def test_the_client_sheet_reminder_reaches_each_client_once_per_period(
+    bus: tuple[NotifierService, Publish], sink: tuple[MailSink, int],
+) -> None:
+    _, publish = bus
+    mails, _ = sink
+    due = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+    first = ClientSheetDue(dossier_id=DOSSIER, due_since=due, period=date(2026, 12, 1))
+    again = ClientSheetDue(dossier_id=DOSSIER, due_since=due, period=date(2026, 12, 1))
+    await published_and_handled(publish, "notifier.client-sheet-reminders", first, first, again)
+    assert sorted(mails.recipients) == [["an@example.be"], ["luc@example.be"]]
+    ids = {str(mail["Message-ID"]) for mail in mails.mails}
+    assert ids == {f"<{client_sheet_mail_key(DOSSIER, date(2026, 12, 1), user)}@mybroker>"
+                   for user in (AN.user_id, LUC.user_id)}
+    by_recipient = {mail["To"].addresses[0].addr_spec: mail for mail in mails.mails}
+    assert str(by_recipient["an@example.be"]["Subject"]).strip().startswith("Votre fiche")
+    assert f"{PUBLIC_URL}/client-sheet?dossier={DOSSIER}" in body(by_recipient["luc@example.be"])
+
+    next_year = ClientSheetDue(dossier_id=DOSSIER, due_since=due, period=date(2027, 12, 1))
+    await published_and_handled(publish, "notifier.client-sheet-reminders", next_year)
+    assert len(mails.mails) == 4

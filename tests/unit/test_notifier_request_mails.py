@@ -188,4 +188,4 @@ def test_the_client_sheet_reminder_links_to_the_dossiers_sheet_in_the_clients_la
     mail = client_sheet_mail("k.client-sheet-due", "DOS-2019-00417", luc, sender=SENDER,
                              public_url="http://h", at=T0)
     assert str(mail["Subject"]) == "Votre fiche client chez votre courtier en assurances"
-    assert "http://h/forms/client-sheet?dossier=DOS-2019-00417" in mail.get_content()
+    assert "http://h/client-sheet?dossier=DOS-2019-00417" in mail.get_content()
