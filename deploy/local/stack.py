@@ -44,6 +44,7 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 RUN_ROOT = REPOSITORY / ".run"
 ADMIN_EMAIL = "admin@mybroker.example"
 OFFICE_EMAIL = "kantoor@mybroker.example"
+CLAIMS_EMAIL = "schade@mybroker.example"  # the claims desk: the office's mails about claims
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,8 @@ def run_dev() -> int:
                               for index, name in enumerate(SERVICES, start=1)},
                 eid_trust_bundle_path=eid.trust_bundle_path,
                 trusted_proxy_secret=eid.proxy_secret,
+                extra_environment={"MYBROKER_NOTIFIER_OFFICE_ADDRESSES": json.dumps(
+                    {"claim": CLAIMS_EMAIL})},
             )
             _write_env_file(run_dir / "mybroker.env", config)
             _log("starting the services and the gateway")
@@ -252,7 +255,7 @@ MyBroker runs. Ctrl-C stops everything this command started.
   Demo clients (they share DOS-2023-00951, where the office published a PDF):
 {logins}
   Sent mails        {config.mail.maildir}/new   (one file per mail; office mails go to {
-        config.office_email})
+        config.office_email}, claims to {CLAIMS_EMAIL})
   Sent SMS          {config.sms_dir}   (one JSON file per SMS: to, text, sent_at)
   Logs              {run_dir / 'logs'}/<process>.log
   Environment       {run_dir / 'mybroker.env'}   (demo logins: {run_dir / 'demo.json'})
