@@ -137,6 +137,9 @@ class OutboxRelay:
         """Relay until cancelled; failures are logged and retried with back-off."""
         delay = self._poll_seconds
         while True:
+            # Cleared before the pass, not after: a write notifying during the pass (its event
+            # may be missed by the pass's query) starts the next pass at once, not a poll later.
+            self._wakeup.clear()
             try:
                 await self.relay_pending()
                 delay = self._poll_seconds
@@ -146,6 +149,6 @@ class OutboxRelay:
                 publish_failures.inc()
                 log.warning("outbox relay failed; will retry", exc_info=True, retry_in=delay)
                 delay = min(delay * 2, 30.0)
-            self._wakeup.clear()
+                self._wakeup.clear()  # a failing bus is not retried faster for more writes
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), delay)
