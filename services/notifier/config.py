@@ -22,6 +22,9 @@ class NotifierSettings(ServiceSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False  # dev's SMTP sink speaks plain SMTP; production relays need True
     smtp_timeout_seconds: float = 30.0
+    # A connection stays open this long after a mail for the next one (relays close idle
+    # sessions after a minute or more; 0: a connection per mail).
+    smtp_keep_alive_seconds: float = 10.0
     from_email: str = "MyBroker <no-reply@mybroker.local>"
     office_email: str = "office@mybroker.local"  # where the office's mails go by default
     # Per request kind, another address for the office's mails (JSON), e.g. the claims desk:

@@ -8,7 +8,8 @@ answers) for --seconds. Each office mail is matched to its submission by the req
 desk link; its latency is from the moment the submission was sent to the moment the SMTP sink
 stored it (the Maildir file's mtime): what a client's click costs until the office's mailbox.
 
-    .venv/bin/python -m deploy.local.stack test -- .venv/bin/python -m tests.load.bench_request_mails
+    .venv/bin/python -m deploy.local.stack test -- \
+        .venv/bin/python -m tests.load.bench_request_mails --rates 50,100,150
 
 Kinds: `message` (POST /api/v1/dossiers/{id}/messages) and each form kind whose JSON route
 (POST /api/v1/dossiers/{id}/forms/{kind}) the gateway serves; a kind it does not serve is
@@ -129,6 +130,7 @@ class Office:
 
 def _prepare(stack: SystemStack, gateway: httpx.Client, count: int) -> Office:
     template = fixture_dossier("dupont")
+    print(f"importing {count} dossiers and inviting their clients", flush=True)
     token = staff_log_in(stack, gateway)
     prefix = f"BENCH-{uuid.uuid4().hex[:6]}"
     dossiers = []
@@ -338,6 +340,7 @@ def main() -> None:
                 for rate in rates:
                     time.sleep(arguments.window + 1)  # every dossier quiet again
                     phase = Phase(kind=kind, rate=rate, seconds=arguments.seconds)
+                    print(f"{kind} at {rate:.0f}/s for {arguments.seconds:.0f} s", flush=True)
                     asyncio.run(_run_phase(stack.gateway_url, office, phase, offset))
                     offset += len(phase.submissions)
                     _settle(phase, mailbox, wait=30.0)
@@ -352,6 +355,11 @@ def main() -> None:
             print("|---|---|---|---|---|---|---|---|---|---|---|---|")
             for phase in phases:
                 print(_line(phase))
+            for phase in phases:
+                statuses = sorted({s.status for s in phase.submissions})
+                counts = {status: sum(1 for s in phase.submissions if s.status == status)
+                          for status in statuses}
+                print(f"{phase.kind} {phase.rate:.0f}/s answers: {counts} (-1: no answer)")
             for kind, reason in skipped.items():
                 print(f"skipped {kind}: {reason}")
             if arguments.keep_running:
