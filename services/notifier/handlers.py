@@ -174,11 +174,11 @@ class NotifierHandlers:
         mail_id = f"{event.event_id}.{mail_kind.value}"
         now = utc_now()
         window = timedelta(seconds=settings.office_digest_window_seconds)
-        leads = (window.total_seconds() <= 0
-                 or await self._store.find(mail_id) is not None  # redelivered: led already
-                 or await self._store.lead_or_join(
-                     open_slot(dossier_id, address), item, event.event_id, now, now + window,
-                     {"dossier_id": dossier_id, "recipient": address}))
+        # A redelivered leader leads again (its window, or a new one if its window is over):
+        # delivery finds its mail claimed and does not send it twice.
+        leads = window.total_seconds() <= 0 or await self._store.lead_or_join(
+            open_slot(dossier_id, address), item, event.event_id, now, now + window,
+            {"dossier_id": dossier_id, "recipient": address})
         if not leads:
             log.info("added to the office digest", event_id=event.event_id,
                      dossier_id=event.dossier_id)
