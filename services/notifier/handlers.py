@@ -188,16 +188,16 @@ class NotifierHandlers:
                            language=settings.office_language)
         await self._delivery.deliver(event, mail)
 
-    async def _add_client_news(self, event: Event, request_id: str, sent_by: str,
-                               item: str) -> None:
+    async def _add_client_news(self, event: RequestReplied | RequestStatusChanged,
+                               request_id: str, sent_by: str, item: str) -> None:
         settings = self._settings
         await self._store.add_to_window(
             update_slot(request_id), MailKind.REQUEST_UPDATE.value, item, utc_now(),
             timedelta(seconds=settings.client_update_delay_seconds),
             timedelta(seconds=settings.client_update_longest_seconds),
             {"dossier_id": event.dossier_id, "request_id": request_id, "sent_by": sent_by,
-             "request_kind": getattr(event, "kind", ""),
-             "request_subject": getattr(event, "subject", ""), "event_id": event.event_id,
+             "request_kind": event.kind, "request_subject": event.subject,
+             "event_id": event.event_id,
              "routing_key": event.routing_key})
         log.info("request news waits for its mail", event_id=event.event_id,
                  request_id=request_id)

@@ -97,7 +97,7 @@ def digest_item(event: RequestSubmitted) -> str:
     redelivered event is recognised in the digest it already joined."""
     return _line(event.event_id, event.kind, event.subject, event.occurred_at, what="new",
                  request_id=event.request_id,
-                 sender=str(getattr(event, "sent_by_name", "") or ""))
+                 sender=event.sent_by_name)
 
 
 def reply_item(event_id: str, kind: str, subject: str, sent_at: datetime, *, request_id: str,
