@@ -81,7 +81,7 @@ class Phase:
     mail_latencies: list[float] = field(default_factory=list)
     missing: int = 0
     digested: int = 0
-    elapsed: float = 0.0
+    elapsed: float = 0.0  # until the last answer
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -295,7 +295,10 @@ def _line(phase: Phase) -> str:
     answers = [s.answered_after * 1000 for s in phase.submissions if s.answered_after >= 0]
     ok = sum(1 for s in phase.submissions if s.status in (200, 201))
     mails = [latency * 1000 for latency in phase.mail_latencies]
-    return (f"| {phase.kind} | {phase.rate:.0f} | {len(phase.submissions) / phase.elapsed:.0f} "
+    sent = [s.sent_at for s in phase.submissions]
+    sending = max(sent, default=0.0) - min(sent, default=0.0)
+    sent_rate = (len(sent) - 1) / sending if sending > 0 else float("nan")
+    return (f"| {phase.kind} | {phase.rate:.0f} | {sent_rate:.0f} "
             f"| {ok}/{len(phase.submissions)} | {percentile(answers, 0.5):.0f} "
             f"| {percentile(answers, 0.99):.0f} | {percentile(mails, 0.5):.0f} "
             f"| {percentile(mails, 0.99):.0f} | {max(mails, default=float('nan')):.0f} "
