@@ -13,7 +13,8 @@ stored it (the Maildir file's mtime): what a client's click costs until the offi
 
 Kinds: `message` (POST /api/v1/dossiers/{id}/messages) and each form kind whose JSON route
 (POST /api/v1/dossiers/{id}/forms/{kind}) the gateway serves; a kind it does not serve is
-reported and skipped.
+reported and skipped. `--events` adds kind `event`: RequestSubmitted published straight onto
+the bus at the same rates (the notifier's share alone: bus, notifier, SMTP sink).
 
 What "handed to SMTP" means with the office's one-minute digest: the first submission of a quiet
 dossier (for its office address) is mailed at once; what the dossier sends within the following
@@ -56,7 +57,9 @@ from tests.system.stack import SystemStack, _storage_and_mail, fixture_dossier, 
 
 DESK_LINK = re.compile(r"/admin/desk/([0-9a-f]{32})")
 FORM_KINDS = ("personal_data", "address", "family_member", "claim")
-DOSSIERS_PER_CLIENT = 100  # an invitation grants at most 100 dossiers
+# Each client writes in 10 dossiers: the requests service keeps one submission window per
+# account (compare-and-set), so a few accounts sending most submissions contend on it (429).
+DOSSIERS_PER_CLIENT = 10
 
 
 @dataclass
@@ -225,6 +228,37 @@ async def _run_phase(gateway_url: str, office: Office, phase: Phase, offset: int
         phase.elapsed = time.perf_counter() - started
 
 
+async def _run_events(amqp_url: str, phase: Phase, dossiers: int) -> None:
+    """Publish RequestSubmitted straight onto the bus at phase.rate a second: the notifier's
+    share alone (bus, notifier, SMTP), without the gateway and the requests service."""
+    from libs.contracts.requests import RequestSubmitted
+    from libs.servicekit.bus import EVENTS, create_broker
+
+    broker = create_broker(amqp_url, "bench-publisher")
+    await broker.start()
+    try:
+        total = int(phase.rate * phase.seconds)
+        started = time.perf_counter()
+        pending = []
+        for number in range(total):
+            delay = started + number / phase.rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            event = RequestSubmitted(
+                dossier_id=f"EVENTS-{number % dossiers:05d}", request_id=uuid.uuid4().hex,
+                kind="message", subject=f"bench event {number}", sent_by="bench")
+            submission = Submission(kind="event", sent_at=time.time(), status=201,
+                                    request_id=event.request_id)
+            phase.submissions.append(submission)
+            pending.append(asyncio.create_task(broker.publish(
+                event.model_dump(mode="json"), exchange=EVENTS, routing_key=event.routing_key,
+                persist=True)))
+        await asyncio.gather(*pending)
+        phase.elapsed = time.perf_counter() - started
+    finally:
+        await broker.stop()
+
+
 class Mailbox:
     """The SMTP sink's Maildir, read incrementally: request id -> (stored at, digest?)."""
 
@@ -315,6 +349,9 @@ def main() -> None:
     parser.add_argument("--dossiers", type=int, default=400)
     parser.add_argument("--window", type=float, default=2.0,
                         help="the stack's office digest window (s)")
+    parser.add_argument("--events", action="store_true",
+                        help="also publish RequestSubmitted straight onto the bus at each rate "
+                             "(the notifier's share alone)")
     parser.add_argument("--keep-running", action="store_true",
                         help="after the figures, wait for Ctrl-C (to profile the stack)")
     arguments = parser.parse_args()
@@ -346,6 +383,15 @@ def main() -> None:
                     print(f"{kind} at {rate:.0f}/s for {arguments.seconds:.0f} s", flush=True)
                     asyncio.run(_run_phase(stack.gateway_url, office, phase, offset))
                     offset += len(phase.submissions)
+                    _settle(phase, mailbox, wait=30.0)
+                    phases.append(phase)
+                    print(_line(phase), flush=True)
+            if arguments.events:
+                for rate in rates:
+                    time.sleep(arguments.window + 1)
+                    phase = Phase(kind="event", rate=rate, seconds=arguments.seconds)
+                    print(f"events at {rate:.0f}/s for {arguments.seconds:.0f} s", flush=True)
+                    asyncio.run(_run_events(stack.config.amqp_url, phase, arguments.dossiers))
                     _settle(phase, mailbox, wait=30.0)
                     phases.append(phase)
                     print(_line(phase), flush=True)
