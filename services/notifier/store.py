@@ -42,6 +42,12 @@ def update_slot(request_id: str) -> str:
     return f"update:{request_id}"
 
 
+def _state_is(state: MailState) -> Document:
+    """`state == state` as a range: nx-27017 reads the state index for a range, not for an
+    equality."""
+    return {"state": {"$gte": state.value, "$lte": state.value}}
+
+
 class MailStore:
     """Outgoing mails, claimed before the hand-off to SMTP and settled after."""
 
@@ -134,7 +140,7 @@ class MailStore:
 
     async def count_uncertain(self) -> int:
         """How many mails await a staff decision."""
-        return await self._mails.count_documents({"state": MailState.UNCERTAIN.value})
+        return await self._mails.count_documents(_state_is(MailState.UNCERTAIN))
 
     # --- office digests ------------------------------------------------------------------------
 
@@ -206,11 +212,16 @@ class MailStore:
             return
 
     async def due_windows(self, kind: str, now: datetime) -> list[str]:
-        """Ids of the windows of `kind` to send now: collecting and due, or failed earlier."""
-        cursor = self._mails.find({"kind": kind, "$or": [
+        """Ids of the windows of `kind` to send now: collecting and due, or failed earlier.
+
+        Two indexed range reads, the kind checked here: nx-27017 scans the whole collection
+        (every mail of half a year) for an `$or`, and for an equality on `state` alone."""
+        due = self._mails.find(
             {"state": MailState.COLLECTING.value, "due_ms": {"$lte": millis(now)}},
-            {"state": MailState.FAILED.value}]}, {"_id": 1})
-        return [document["_id"] async for document in cursor]
+            {"_id": 1, "kind": 1})
+        failed = self._mails.find(_state_is(MailState.FAILED), {"_id": 1, "kind": 1})
+        return [document["_id"] for cursor in (due, failed) async for document in cursor
+                if document.get("kind") == kind]
 
     async def due_digests(self, now: datetime) -> list[str]:
         """Ids of the office digests to send now."""

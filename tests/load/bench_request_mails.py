@@ -372,7 +372,7 @@ def main() -> None:
             phases: list[Phase] = []
             skipped: dict[str, str] = {}
             offset = 0
-            for kind in arguments.kinds.split(","):
+            for kind in filter(None, arguments.kinds.split(",")):
                 reason = _probe(stack.gateway_url, office, kind)
                 if reason:
                     skipped[kind] = reason
