@@ -60,7 +60,7 @@ from services.notifier.request_mails import (
     request_update_mail,
     status_item,
 )
-from services.notifier.store import MailStore, open_slot, update_slot
+from services.notifier.store import DIGEST_KIND, MailStore, open_slot, update_slot
 
 log = get_logger(__name__)
 # The notifier asks auth who the clients of a dossier are on the office's behalf.
@@ -168,25 +168,32 @@ class NotifierHandlers:
             event.event_id, event.occurred_at, event.old_status, event.new_status))
 
     async def _tell_office(self, event: Event, kind: str, item: str, mail_kind: MailKind) -> None:
+        """Mail the office at once unless the dossier's mails to this address had one within
+        the window; else the item joins the dossier's digest for the address."""
         settings = self._settings
         address = settings.office_address(kind)
         dossier_id = event.dossier_id or "?"
+        slot = open_slot(dossier_id, address)
         mail_id = f"{event.event_id}.{mail_kind.value}"
         now = utc_now()
         window = timedelta(seconds=settings.office_digest_window_seconds)
-        # A redelivered leader leads again (its window, or a new one if its window is over):
-        # delivery finds its mail claimed and does not send it twice.
-        leads = window.total_seconds() <= 0 or await self._store.lead_or_join(
-            open_slot(dossier_id, address), item, event.event_id, now, now + window,
-            {"dossier_id": dossier_id, "recipient": address})
-        if not leads:
+        at_once = window.total_seconds() <= 0 or await self._store.find(mail_id) is not None
+        if not at_once:  # (a redelivered event whose mail went at once goes at once again)
+            if await self._store.in_a_window(item):
+                return  # redelivered: already in a digest
+            # Two first ones at the same moment may both go at once: never one twice.
+            at_once = not await self._store.mailed_since(slot, now - window)
+        if not at_once:
+            await self._store.add_to_window(
+                slot, DIGEST_KIND, item, now, window, window,
+                {"dossier_id": dossier_id, "recipient": address})
             log.info("added to the office digest", event_id=event.event_id,
                      dossier_id=event.dossier_id)
             return
         mail = digest_mail(mail_id, dossier_id, [item], sender=settings.from_email,
                            office=address, public_url=settings.public_url,
                            language=settings.office_language)
-        await self._delivery.deliver(event, mail)
+        await self._delivery.deliver(event, mail, {"quiet_key": slot})
 
     async def _add_client_news(self, event: RequestReplied | RequestStatusChanged,
                                request_id: str, sent_by: str, item: str) -> None:
@@ -203,8 +210,8 @@ class NotifierHandlers:
                  request_id=request_id)
 
     async def send_due_office_digests(self) -> None:
-        """Mail every office digest whose minute is over, and retry those SMTP refused; a
-        window that gathered nothing after its leader (mailed at once) ends without a mail."""
+        """Mail every office digest whose minute is over, and retry those SMTP refused (an
+        empty one, left by an earlier version, ends without a mail)."""
         settings = self._settings
         for digest_id in await self._store.due_digests(utc_now()):
             now = utc_now()

@@ -172,8 +172,9 @@ def digest_mail(
             label = "" if item.kind == "message" else f"{kind_label(item.kind, code)}: "
             marker = f" {reply}" if item.what == "reply" else ""
             who = f" · {item.sender}" if item.sender else ""
+            link = f"\n  {desk_link(public_url, item.request_id)}" if item.request_id else ""
             return (f"- {shown_time(item.sent_at)} · {label}{_shown_subject(item, code)}"
-                    f"{marker}{who}")
+                    f"{marker}{who}{link}")
 
         values = {"headline": plural.get(category, plural["mixed"]).format(count=len(items)),
                   "dossier": dossier, "link": desk_link(public_url, dossier_id=dossier_id),

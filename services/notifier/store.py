@@ -4,8 +4,10 @@ One document per mail in `mails`, `_id` = the deterministic mail id (from its Me
 redelivered event finds the mail it caused. Moments that are compared are stored as integer
 milliseconds (`*_ms`): nx-27017 keeps a datetime written by `$set` as a string. `slot` is
 unique: an office digest holds `open:<dossier>:<address>` while it collects, so a dossier has one
-open digest per office address whatever the number of replicas; a client's request news
-`update:<request>`; every other mail holds `mail:<id>` / `closed:<id>`.
+open digest per office address whatever the number of replicas (the office's at-once mails
+carry the same key as `quiet_key`: a mail of it within the window sends the next to the
+digest); a client's request news `update:<request>`; every other mail holds `mail:<id>` /
+`closed:<id>`.
 """
 
 from datetime import datetime, timedelta
@@ -61,6 +63,7 @@ class MailStore:
         await self._mails.create_index([("state", ASCENDING), ("claimed_ms", ASCENDING)])
         await self._mails.create_index([("state", ASCENDING), ("due_ms", ASCENDING)])
         await self._mails.create_index([("items", ASCENDING)])
+        await self._mails.create_index([("quiet_key", ASCENDING), ("claimed_ms", ASCENDING)])
         await self._mails.create_index(
             [("created_at", ASCENDING)], expireAfterSeconds=MAILS_KEPT_SECONDS)
         await self._requests.create_index(
@@ -144,36 +147,17 @@ class MailStore:
 
     # --- office digests ------------------------------------------------------------------------
 
-    async def lead_or_join(
-        self, slot: str, item: str, leader: str, now: datetime, due: datetime, fields: Document,
-    ) -> bool:
-        """The office's window of `slot` (a dossier and an address): True when the event
-        `leader` leads it (no window was open: its item is mailed at once, and the window,
-        due at `due`, gathers what follows); False when `item` joined an open window or was
-        already in one. Idempotent: a redelivered leader finds its window and leads again."""
-        while True:
-            # `$in`, not equality: nx-27017 misses an array element by equality on an indexed field.
-            if await self._mails.find_one({"items": {"$in": [item]}}, {"_id": 1}) is not None:
-                return False
-            window = await self._mails.find_one(
-                {"slot": slot, "state": MailState.COLLECTING.value}, {"leader": 1})
-            if window is not None:
-                if window.get("leader") == leader:
-                    return True
-                added = await self._mails.update_one(
-                    {"_id": window["_id"], "state": MailState.COLLECTING.value},
-                    {"$addToSet": {"items": item}})
-                if added.matched_count:
-                    return False
-                continue  # closed meanwhile: open the next one
-            try:
-                await self._mails.insert_one({
-                    "_id": f"{new_id()}.{DIGEST_KIND}", "slot": slot, "kind": DIGEST_KIND,
-                    "state": MailState.COLLECTING.value, "leader": leader, "items": [],
-                    "attempt": 0, "due_ms": millis(due), "created_at": now, **fields})
-            except DuplicateKeyError:
-                continue  # another delivery opened the window meanwhile: join it
-            return True
+    async def mailed_since(self, quiet_key: str, since: datetime) -> bool:
+        """Whether a mail of `quiet_key` (the office's at-once mails of a dossier and address)
+        was claimed after `since`."""
+        found = await self._mails.find_one(
+            {"quiet_key": quiet_key, "claimed_ms": {"$gt": millis(since)}}, {"_id": 1})
+        return found is not None
+
+    async def in_a_window(self, item: str) -> bool:
+        """Whether `item` joined a window already (a redelivered event)."""
+        # `$in`, not equality: nx-27017 misses an array element by equality on an indexed field.
+        return await self._mails.find_one({"items": {"$in": [item]}}, {"_id": 1}) is not None
 
     async def add_to_window(
         self, slot: str, kind: str, item: str, now: datetime, delay: timedelta,
@@ -181,8 +165,8 @@ class MailStore:
     ) -> None:
         """Add `item` to the open window of `slot`, opening one when none is open. Each item
         moves the window's end to `delay` from now, but never beyond `longest` after it opened
-        (a change every 50 s would otherwise hold the mail forever). Idempotent like
-        lead_or_join."""
+        (a change every 50 s would otherwise hold the mail forever). Idempotent: an item
+        already in a window is not added again."""
         due_ms = millis(now + delay)
         while True:
             if await self._mails.find_one({"items": {"$in": [item]}}, {"_id": 1}) is not None:
@@ -238,8 +222,8 @@ class MailStore:
         return await self.close_window(digest_id, now)
 
     async def forget(self, mail_id: str, attempt: int) -> None:
-        """A claimed window with nothing to tell (only its leader, mailed at once; a status
-        that came back): nothing is sent, nothing kept."""
+        """A claimed window with nothing to tell (a status that came back; an office window of
+        an earlier version that only held its first mail): nothing is sent, nothing kept."""
         await self._mails.delete_one({"_id": mail_id, "attempt": attempt,
                                       "state": MailState.SENDING.value})
 

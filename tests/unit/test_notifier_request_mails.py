@@ -170,7 +170,8 @@ def test_a_digest_lists_replies_and_requests_with_their_kinds() -> None:
                        office="office@broker.be", public_url="http://h", language="en")
     assert str(mail["Subject"]) == "2 new replies from clients in dossier D-001"
     content = mail.get_content()
-    assert "Claim declaration: Waterschade (reply) · An" in content
+    assert "Claim declaration: Waterschade (reply) · An\n  http://h/admin/desk/r1" in content
+    assert "http://h/admin/desk/r2" in content
     assert "http://h/admin/desk?dossier_id=D-001" in content
 
 
