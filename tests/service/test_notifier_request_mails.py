@@ -25,6 +25,7 @@ from libs.contracts.requests import (
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
 from libs.servicekit.bus import EVENTS, create_broker
 from services.notifier.config import NotifierSettings
+from services.notifier.domain import BRUSSELS
 from services.notifier.main import NotifierService, build
 from services.notifier.request_mails import client_sheet_mail_key
 from services.notifier.store import MAILS
@@ -280,3 +281,21 @@ async def test_the_client_sheet_reminder_reaches_each_client_once_per_period(
     next_year = ClientSheetDue(dossier_id=DOSSIER, due_since=due, period=date(2027, 12, 1))
     await published_and_handled(publish, "notifier.client-sheet-reminders", next_year)
     assert len(mails.mails) == 4
+
+
+async def test_an_answer_without_its_sender_reaches_the_client_who_submitted_with_its_date(
+    bus: tuple[NotifierService, Publish], sink: tuple[MailSink, int],
+) -> None:
+    notifier, publish = bus
+    mails, _ = sink
+    sent = submitted(kind="message", subject="Waterschade keuken")
+    await published_and_handled(publish, "notifier.request-mails", sent)
+    reply = answer().model_copy(update={"sent_by": ""})  # an older producer's event
+    await published_and_handled(publish, "notifier.request-reply-mails", reply)
+    await asyncio.sleep(DELAY + 0.1)
+    await notifier.check_mails()
+    to_an = [mail for mail in mails.mails if mail["To"].addresses[0].addr_spec == AN.email]
+    assert len(to_an) == 1
+    text = body(to_an[0])
+    assert "Votre courtier vous a répondu." in text
+    assert f"Envoyée le {sent.occurred_at.astimezone(BRUSSELS):%d/%m/%Y}" in text
