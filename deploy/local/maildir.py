@@ -44,7 +44,8 @@ def read_mails(maildir: Path) -> list[ReceivedMail]:
         recipients = tuple(address.lower() for _, address in
                            getaddresses(message.get_all("To", []) + message.get_all("Cc", [])))
         mails.append(ReceivedMail(key=key, recipients=recipients,
-                                  subject=str(message.get("Subject", "")),
+                                  # A long subject folded onto its own line keeps the fold's space.
+                                  subject=str(message.get("Subject", "")).strip(),
                                   message_id=str(message.get("Message-ID", "")),
                                   text=_text_of(message)))
     return mails

@@ -47,6 +47,7 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 RUN_ROOT = REPOSITORY / ".run"
 ADMIN_EMAIL = "admin@mybroker.example"
 OFFICE_EMAIL = "kantoor@mybroker.example"
+CLAIMS_EMAIL = "schade@mybroker.example"  # the claims desk: the office's mails about claims
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,8 @@ def run_dev() -> int:
                 eid_trust_bundle_path=eid.trust_bundle_path,
                 trusted_proxy_secret=eid.proxy_secret,
                 demo_signing=demo_signing,
+                extra_environment={"MYBROKER_NOTIFIER_OFFICE_ADDRESSES": json.dumps(
+                    {"claim": CLAIMS_EMAIL})},
             )
             _write_env_file(run_dir / "mybroker.env", config)
             _log("starting the services and the gateway")
@@ -263,7 +266,7 @@ MyBroker runs. Ctrl-C stops everything this command started.
   Demo clients (they share DOS-2023-00951, where the office published a PDF):
 {logins}
   Sent mails        {config.mail.maildir}/new   (one file per mail; office mails go to {
-        config.office_email})
+        config.office_email}, claims to {CLAIMS_EMAIL})
   Sent SMS          {config.sms_dir}   (one JSON file per SMS: to, text, sent_at)
   Logs              {run_dir / 'logs'}/<process>.log
   Environment       {run_dir / 'mybroker.env'}   (demo logins: {run_dir / 'demo.json'})

@@ -22,12 +22,24 @@ class NotifierSettings(ServiceSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False  # dev's SMTP sink speaks plain SMTP; production relays need True
     smtp_timeout_seconds: float = 30.0
+    # A connection stays open this long after a mail for the next one (relays close idle
+    # sessions after a minute or more; 0: a connection per mail).
+    smtp_keep_alive_seconds: float = 10.0
     from_email: str = "MyBroker <no-reply@mybroker.local>"
-    office_email: str = "office@mybroker.local"  # where "new message" mails for the office go
+    office_email: str = "office@mybroker.local"  # where the office's mails go by default
+    # Per request kind, another address for the office's mails (JSON), e.g. the claims desk:
+    # {"claim": "claims@broker.be"}; kinds not named go to office_email.
+    office_addresses: dict[str, str] = Field(default_factory=dict)
     office_language: str = "nl"
     public_url: str = "http://127.0.0.1:8000"  # base of the links in mails
     # Messages of one dossier arriving within this window make one office mail, not one each.
+    # The first one is mailed at once; 0: each one is mailed at once.
     office_digest_window_seconds: float = 60.0
+    # A request's news for its client (office answers, status changes) waits this long after
+    # its last change, so a status that flips back and forth makes one mail (or none); never
+    # longer than the second value after the first change.
+    client_update_delay_seconds: float = 60.0
+    client_update_longest_seconds: float = 300.0
     # How often due office mails are sent and stalled hand-offs looked for.
     mail_check_seconds: float = 5.0
     # A mail still `sending` this long after its hand-off began was cut off by a crash (no
@@ -65,6 +77,10 @@ class NotifierSettings(ServiceSettings):
         if isinstance(value, str):
             return json.loads(value) if value.strip() else {}
         return value
+
+    def office_address(self, kind: str) -> str:
+        """Where the office's mails about a request of `kind` go."""
+        return self.office_addresses.get(kind) or self.office_email
 
     @model_validator(mode="after")
     def _sms_provider_is_complete(self) -> "NotifierSettings":

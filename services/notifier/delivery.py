@@ -15,6 +15,7 @@ from prometheus_client import Counter, Gauge
 
 from libs.contracts.envelope import Event, utc_now
 from libs.servicekit.logs import get_logger
+from libs.servicekit.mongo import Document
 from services.notifier.config import NotifierSettings
 from services.notifier.deliveries import (
     MailState,
@@ -56,10 +57,12 @@ class MailDelivery:
         # mail id -> (lock, holders): the same event delivered twice at once is sent once.
         self._in_flight: dict[str, tuple[asyncio.Lock, int]] = {}
 
-    async def deliver(self, event: Event, mail: EmailMessage) -> None:
+    async def deliver(self, event: Event, mail: EmailMessage,
+                      fields: Document | None = None) -> None:
         """Send the mail `event` caused, unless it was claimed before: a sent or uncertain mail
         is left alone, one still `sending` becomes uncertain, a failed one is tried again.
-        A refusal raises NotHandedOver, so the event is redelivered (dead-lettered at last)."""
+        A refusal raises NotHandedOver, so the event is redelivered (dead-lettered at last).
+        `fields` are kept on the mail's record (what later mails look up)."""
         mail_id = mail_id_of(str(mail["Message-ID"]))
         async with self._exclusive(mail_id):
             now = self._clock()
@@ -68,7 +71,7 @@ class MailDelivery:
                 "_id": mail_id, "kind": mail_id.split(".")[1], "recipient": str(mail["To"]),
                 "subject": str(mail["Subject"]), "dossier_id": event.dossier_id,
                 "event_id": event.event_id, "routing_key": event.routing_key,
-                "message": mail.as_string()}, now):
+                "message": mail.as_string(), **(fields or {})}, now):
                 found = await self._store.find(mail_id)
                 if found is None:  # forgotten between the two calls (TTL): redeliver later
                     raise NotHandedOver(f"mail {mail_id} vanished while claiming it")

@@ -34,6 +34,10 @@ class MailKind(StrEnum):
     EID_LINK_REFUSED = "eid-link-refused"
     DOCUMENTS_PUBLISHED = "documents-published"  # one per client of the dossier
     LOGIN_LOCKED = "login-locked"
+    NEW_REQUEST = "new-request"  # to the office, at once: the first of a quiet dossier
+    CLIENT_REPLY = "client-reply"  # to the office, at once: a client answered in a thread
+    REQUEST_UPDATE = "request-update"  # to the client: answers and status, coalesced
+    CLIENT_SHEET_DUE = "client-sheet-due"  # one per dossier client and reminder period
 
 
 @dataclass(frozen=True)
@@ -115,11 +119,14 @@ NEW_REQUEST_TEXTS = {
     ),
 }
 
-# Free messages are "messages"; the five forms (a later slice) are "requests".
+# Free messages are "messages", the forms "requests"; a client's answer in a thread a "reply".
 REQUEST_HEADLINES = {
-    "nl": {"message": "Nieuw bericht", "request": "Nieuwe aanvraag"},
-    "fr": {"message": "Nouveau message", "request": "Nouvelle demande"},
-    "en": {"message": "New message", "request": "New request"},
+    "nl": {"message": "Nieuw bericht", "request": "Nieuwe aanvraag",
+           "reply": "Nieuw antwoord van de klant"},
+    "fr": {"message": "Nouveau message", "request": "Nouvelle demande",
+           "reply": "Nouvelle réponse du client"},
+    "en": {"message": "New message", "request": "New request",
+           "reply": "New reply from the client"},
 }
 
 

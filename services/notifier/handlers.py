@@ -1,7 +1,8 @@
 """Use cases of the notifier: one mail per event, never two, never none; the office's mails
-about client messages gathered per dossier and minute."""
+about client messages mailed at once, what follows within the minute gathered per dossier and
+address; a request's news for its client coalesced per request."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Protocol
 
@@ -18,13 +19,21 @@ from libs.contracts.auth import (
     RegistrationDecided,
 )
 from libs.contracts.caller import Caller, Role
+from libs.contracts.client_sheet import ClientSheetDue
 from libs.contracts.documents import DocumentsBatchPublished
 from libs.contracts.envelope import Event, utc_now
 from libs.contracts.lockout import LoginLockedOut
-from libs.contracts.requests import RequestSubmitted
+from libs.contracts.requests import (
+    EntryAuthor,
+    RequestReplied,
+    RequestStatusChanged,
+    RequestSubmitted,
+)
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
 from libs.contracts.signing import SignatureCompleted, SignerInvited
+from libs.servicekit.errors import ServiceError
 from libs.servicekit.logs import get_logger
+from libs.servicekit.mongo import Document, stored_utc
 from services.notifier.account_mails import (
     login_locked_mail,
     password_changed_mail,
@@ -34,20 +43,30 @@ from services.notifier.config import NotifierSettings
 from services.notifier.deliveries import MailState
 from services.notifier.delivery import MailDelivery
 from services.notifier.document_mails import documents_published_mail
-from services.notifier.domain import invitation_mail
-from services.notifier.office_digest import digest_item, digest_mail
+from services.notifier.domain import MailKind, invitation_mail
+from services.notifier.office_digest import digest_item, digest_mail, reply_item
 from services.notifier.registration_mails import (
     eid_link_refused_mail,
     eid_linked_mail,
     registration_confirmation_mail,
     registration_decision_mail,
 )
+from services.notifier.request_mails import (
+    Recipient,
+    RequestFacts,
+    answer_item,
+    client_sheet_mail,
+    client_sheet_mail_key,
+    client_update,
+    request_update_mail,
+    status_item,
+)
 from services.notifier.signing_mails import (
     office_completed_mail,
     signature_completed_mail,
     signer_invited_mail,
 )
-from services.notifier.store import MailStore
+from services.notifier.store import DIGEST_KIND, MailStore, open_slot, update_slot
 
 log = get_logger(__name__)
 # The notifier asks auth who the clients of a dossier are on the office's behalf.
@@ -130,31 +149,172 @@ class NotifierHandlers:
         await self._send_once(event, eid_link_refused_mail(
             event, sender=self._settings.from_email))
 
-    async def add_to_office_digest(self, event: RequestSubmitted) -> None:
-        """A client sent a message or request: it joins the dossier's office digest, mailed
-        once the dossier's minute is over (one mail for a burst, not one each)."""
+    async def tell_office_of_submission(self, event: RequestSubmitted) -> None:
+        """A client sent a message or request: mailed at once to the office address of its
+        kind when the dossier was quiet there, else gathered into the dossier's digest."""
+        await self._tell_office(event, event.kind, digest_item(event), MailKind.NEW_REQUEST)
+        await self._store.remember_request(event.request_id, {
+            "dossier_id": event.dossier_id, "sent_by": event.sent_by, "kind": event.kind,
+            "subject": event.subject, "sent_at": event.occurred_at}, utc_now())
+
+    async def handle_reply(self, event: RequestReplied) -> None:
+        """An entry in a thread: the client's reply goes to the office like a new message,
+        the office's answer becomes news for the client."""
+        if event.author == EntryAuthor.CLIENT:
+            item = reply_item(event.event_id, event.kind, event.subject, event.occurred_at,
+                              request_id=event.request_id, author_name=event.author_name)
+            await self._tell_office(event, event.kind, item, MailKind.CLIENT_REPLY)
+        else:
+            await self._add_client_news(event, event.request_id, event.sent_by,
+                                        answer_item(event.event_id, event.occurred_at))
+
+    async def handle_status_change(self, event: RequestStatusChanged) -> None:
+        """The office moved a request: news for the client, coalesced per request."""
+        await self._add_client_news(event, event.request_id, event.sent_by, status_item(
+            event.event_id, event.occurred_at, event.old_status, event.new_status))
+
+    async def _tell_office(self, event: Event, kind: str, item: str, mail_kind: MailKind) -> None:
+        """Mail the office at once unless the dossier's mails to this address had one within
+        the window; else the item joins the dossier's digest for the address."""
+        settings = self._settings
+        address = settings.office_address(kind)
+        dossier_id = event.dossier_id or "?"
+        slot = open_slot(dossier_id, address)
+        mail_id = f"{event.event_id}.{mail_kind.value}"
         now = utc_now()
-        due = now + timedelta(seconds=self._settings.office_digest_window_seconds)
-        await self._store.add_to_digest(event.dossier_id or "?", digest_item(event), now, due,
-                                        {"recipient": self._settings.office_email})
-        log.info("message added to the office digest", event_id=event.event_id,
-                 dossier_id=event.dossier_id)
+        window = timedelta(seconds=settings.office_digest_window_seconds)
+        at_once = window.total_seconds() <= 0 or await self._store.find(mail_id) is not None
+        if not at_once:  # (a redelivered event whose mail went at once goes at once again)
+            if await self._store.in_a_window(item):
+                return  # redelivered: already in a digest
+            # Two first ones at the same moment may both go at once: never one twice.
+            at_once = not await self._store.mailed_since(slot, now - window)
+        if not at_once:
+            await self._store.add_to_window(
+                slot, DIGEST_KIND, item, now, window, window,
+                {"dossier_id": dossier_id, "recipient": address})
+            log.info("added to the office digest", event_id=event.event_id,
+                     dossier_id=event.dossier_id)
+            return
+        mail = digest_mail(mail_id, dossier_id, [item], sender=settings.from_email,
+                           office=address, public_url=settings.public_url,
+                           language=settings.office_language)
+        await self._delivery.deliver(event, mail, {"quiet_key": slot})
+
+    async def _add_client_news(self, event: RequestReplied | RequestStatusChanged,
+                               request_id: str, sent_by: str, item: str) -> None:
+        settings = self._settings
+        await self._store.add_to_window(
+            update_slot(request_id), MailKind.REQUEST_UPDATE.value, item, utc_now(),
+            timedelta(seconds=settings.client_update_delay_seconds),
+            timedelta(seconds=settings.client_update_longest_seconds),
+            {"dossier_id": event.dossier_id, "request_id": request_id, "sent_by": sent_by,
+             "request_kind": event.kind, "request_subject": event.subject,
+             "event_id": event.event_id,
+             "routing_key": event.routing_key})
+        log.info("request news waits for its mail", event_id=event.event_id,
+                 request_id=request_id)
 
     async def send_due_office_digests(self) -> None:
-        """Mail every office digest whose minute is over, and retry those SMTP refused."""
+        """Mail every office digest whose minute is over, and retry those SMTP refused (an
+        empty one, left by an earlier version, ends without a mail)."""
         settings = self._settings
         for digest_id in await self._store.due_digests(utc_now()):
             now = utc_now()
-            claimed = (await self._store.close_digest(digest_id, now)
+            claimed = (await self._store.close_window(digest_id, now)
                        or await self._store.claim_again(digest_id, MailState.FAILED, now))
             if claimed is None:
                 continue  # another replica took it
+            if not claimed.get("items"):
+                await self._store.forget(digest_id, claimed["attempt"])
+                continue
             mail = digest_mail(digest_id, claimed["dossier_id"], claimed["items"],
                                sender=settings.from_email, office=claimed["recipient"],
                                public_url=settings.public_url,
                                language=settings.office_language)
             await self._store.describe(digest_id, {"subject": str(mail["Subject"])})
             await self._delivery.hand_over(digest_id, claimed["attempt"], mail)
+
+    async def send_due_client_updates(self) -> None:
+        """Mail each request's news whose window is over (the latest state, once), to the
+        client who sent the request, in their language."""
+        for update_id in await self._store.due_windows(MailKind.REQUEST_UPDATE.value,
+                                                       utc_now()):
+            now = utc_now()
+            claimed = (await self._store.close_window(update_id, now)
+                       or await self._store.claim_again(update_id, MailState.FAILED, now))
+            if claimed is None:
+                continue
+            try:
+                mail = await self._client_update_mail(update_id, claimed, now)
+            except ServiceError as error:  # auth unreachable: the window is tried again
+                await self._store.mark_failed(update_id, claimed["attempt"], str(error))
+                log.warning("request news not mailed yet", mail_id=update_id, error=str(error))
+                continue
+            if mail is None:
+                await self._store.forget(update_id, claimed["attempt"])
+                continue
+            # Kept until it left: staff can resend exactly this mail if its fate is unknown.
+            await self._store.describe(update_id, {
+                "subject": str(mail["Subject"]), "recipient": str(mail["To"]),
+                "message": mail.as_string()})
+            await self._delivery.hand_over(update_id, claimed["attempt"], mail)
+
+    async def _client_update_mail(
+        self, update_id: str, window: Document, now: datetime,
+    ) -> EmailMessage | None:
+        update = client_update(window["items"])
+        request_id = window["request_id"]
+        if not update.worth_a_mail:
+            log.info("request status came back: nothing to tell", request_id=request_id)
+            return None
+        dossier_id = window.get("dossier_id") or ""
+        known = await self._store.request_facts(request_id) or {}
+        sent_by = window.get("sent_by") or known.get("sent_by", "")
+        recipient = await self._member(dossier_id, sent_by)
+        if recipient is None:
+            log.info("the request's sender no longer has the dossier: no mail",
+                     request_id=request_id, dossier_id=dossier_id)
+            return None
+        sent_at = known.get("sent_at")
+        facts = RequestFacts(
+            request_id=request_id, dossier_id=dossier_id,
+            kind=window.get("request_kind") or known.get("kind", ""),
+            subject=window.get("request_subject") or known.get("subject", ""),
+            sent_at=stored_utc(sent_at) if sent_at is not None else None)
+        return request_update_mail(update_id, facts, update, recipient,
+                                   sender=self._settings.from_email,
+                                   public_url=self._settings.public_url, at=now)
+
+    async def _members(self, dossier_id: str) -> list[Recipient]:
+        reply = await self._rpc.call(auth.LIST_DOSSIER_MEMBERS, auth.DossierMembersRequest(
+            caller=NOTIFIER_CALLER, dossier_id=dossier_id))
+        return [Recipient(user_id=member.user_id, email=str(member.email),
+                          display_name=member.display_name, language=member.language)
+                for member in reply.members]
+
+    async def _member(self, dossier_id: str, user_id: str) -> Recipient | None:
+        """The request's sender, if still a client of the dossier (auth knows their address
+        and language as of now)."""
+        if not dossier_id or not user_id:
+            return None
+        return next((member for member in await self._members(dossier_id)
+                     if member.user_id == user_id), None)
+
+    async def send_client_sheet_reminders(self, event: ClientSheetDue) -> None:
+        """Remind every client of the dossier to confirm the client sheet: once per client and
+        period, however often the event comes."""
+        if event.dossier_id is None:
+            log.warning("client sheet due without dossier; nobody to tell",
+                        event_id=event.event_id)
+            return
+        for member in await self._members(event.dossier_id):
+            mail_id = client_sheet_mail_key(event.dossier_id, event.period, member.user_id)
+            mail = client_sheet_mail(mail_id, event.dossier_id, member,
+                                     sender=self._settings.from_email,
+                                     public_url=self._settings.public_url,
+                                     at=event.occurred_at)
+            await self._send_once(event, mail)
 
     async def send_documents_published_mails(self, event: DocumentsBatchPublished) -> None:
         """Tell every client of the dossier, once per batch, which documents the office

@@ -5,6 +5,9 @@ the relay accepted the mail. Before that point (connection, sender, recipients) 
 answer, the mail certainly did not leave and may be tried again.
 """
 
+import contextlib
+import time
+from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
 
@@ -19,6 +22,10 @@ mails = Counter(
     "after the data went out)",
     ["outcome"],
 )
+
+
+SERVICE_CLOSING = 421  # the relay ends the session (idle timeout, shutting down)
+MAX_IDLE_CONNECTIONS = 8  # as many as mails are handed over at once, about
 
 
 class NotHandedOver(Exception):
@@ -40,29 +47,92 @@ class _DataTrackingSmtp(aiosmtplib.SMTP):
 
 
 class SmtpMailer:
-    """Hands mails to the office's SMTP relay (a local sink in dev)."""
+    """Hands mails to the office's SMTP relay (a local sink in dev), keeping a few connections
+    open between mails: a new connection per mail (connect, EHLO, QUIT) cost as much as the
+    mail itself."""
 
-    def __init__(self, settings: NotifierSettings) -> None:
+    def __init__(self, settings: NotifierSettings, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._settings = settings
+        self._clock = clock
+        self._idle: list[tuple[_DataTrackingSmtp, float]] = []  # (connection, idle since)
 
     async def send(self, message: EmailMessage) -> None:
         """Deliver `message` to its `To` recipients; raise NotHandedOver when it certainly did
         not leave, NoAnswer when it may have."""
-        settings = self._settings
-        smtp = _DataTrackingSmtp(
-            hostname=settings.smtp_host, port=settings.smtp_port,
-            username=settings.smtp_username or None, password=settings.smtp_password or None,
-            start_tls=settings.smtp_starttls, timeout=settings.smtp_timeout_seconds)
+        smtp = self._take_idle()
+        if smtp is not None:
+            try:
+                await self._send_on(smtp, message, reused=True)
+                return
+            except _Stale:
+                pass  # the relay closed it meanwhile; nothing went out: a fresh one
+        smtp = self._new_connection()
         try:
-            async with smtp:
-                await smtp.send_message(message)
+            await smtp.connect()
+        except (aiosmtplib.SMTPException, OSError) as error:
+            mails.labels("failed").inc()
+            raise NotHandedOver(str(error)) from error
+        await self._send_on(smtp, message, reused=False)
+
+    async def _send_on(self, smtp: "_DataTrackingSmtp", message: EmailMessage, *,
+                       reused: bool) -> None:
+        smtp.data_started = False
+        try:
+            await smtp.send_message(message)
         except aiosmtplib.SMTPResponseException as refused:  # a negative answer: not accepted
+            self._discard(smtp)
+            if reused and refused.code == SERVICE_CLOSING and not smtp.data_started:
+                raise _Stale from refused
             mails.labels("failed").inc()
             raise NotHandedOver(str(refused)) from refused
         except (aiosmtplib.SMTPException, OSError) as error:
+            self._discard(smtp)
             if smtp.data_started:
                 mails.labels("unknown").inc()
                 raise NoAnswer(str(error)) from error
+            if reused:
+                raise _Stale from error
             mails.labels("failed").inc()
             raise NotHandedOver(str(error)) from error
         mails.labels("sent").inc()
+        if len(self._idle) < MAX_IDLE_CONNECTIONS:
+            self._idle.append((smtp, self._clock()))
+        else:
+            self._discard(smtp)
+
+    def _take_idle(self) -> "_DataTrackingSmtp | None":
+        """The most recently used open connection, closing those idle too long (a relay drops
+        them after its own timeout)."""
+        keep = self._settings.smtp_keep_alive_seconds
+        now = self._clock()
+        while self._idle:
+            smtp, since = self._idle.pop()
+            if keep > 0 and now - since <= keep and smtp.is_connected:
+                return smtp
+            self._discard(smtp)
+        return None
+
+    def _new_connection(self) -> "_DataTrackingSmtp":
+        settings = self._settings
+        return _DataTrackingSmtp(
+            hostname=settings.smtp_host, port=settings.smtp_port,
+            username=settings.smtp_username or None, password=settings.smtp_password or None,
+            start_tls=settings.smtp_starttls, timeout=settings.smtp_timeout_seconds)
+
+    @staticmethod
+    def _discard(smtp: "_DataTrackingSmtp") -> None:
+        if smtp.is_connected:
+            smtp.close()
+
+    async def close(self) -> None:
+        """Say goodbye on the open connections (the service stops)."""
+        while self._idle:
+            smtp, _ = self._idle.pop()
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                await smtp.quit()
+            self._discard(smtp)
+
+
+class _Stale(Exception):
+    """A kept connection the relay had closed: nothing was sent on it."""

@@ -38,11 +38,13 @@ class NotifierService:
     sms_store: SmsStore
     sms_provider: SmsProvider
     check_seconds: float
+    mailer: SmtpMailer
 
     async def check_mails(self) -> None:
-        """The periodic job: send the office digests that are due, then make the hand-offs a
-        crash cut off uncertain."""
+        """The periodic job: send the office digests and the clients' request news that are
+        due, then make the hand-offs a crash cut off uncertain."""
         await self.handlers.send_due_office_digests()
+        await self.handlers.send_due_client_updates()
         await self.delivery.settle_stalled()
 
     async def run(self) -> None:
@@ -59,6 +61,7 @@ class NotifierService:
             if self.rpc_client is not None:
                 await self.rpc_client.close()
             await self.sms_provider.close()
+            await self.mailer.close()
 
 
 def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> NotifierService:
@@ -71,7 +74,8 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
     if rpc is None:
         rpc = rpc_client = RpcClient(settings.amqp_url,
                                      timeout_seconds=settings.rpc_timeout_seconds)
-    delivery = MailDelivery(store, SmtpMailer(settings), settings)
+    mailer = SmtpMailer(settings)
+    delivery = MailDelivery(store, mailer, settings)
     handlers = NotifierHandlers(store, delivery, settings, rpc=rpc)
     problems = MailProblems(store, delivery, settings)
     subscribers.register(broker, handlers, problems, prefetch=settings.event_prefetch,
@@ -95,7 +99,7 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
     return NotifierService(runtime=runtime, handlers=handlers, delivery=delivery,
                            problems=problems, store=store, rpc_client=rpc_client, sms=sms,
                            sms_store=sms_store, sms_provider=sms_provider,
-                           check_seconds=settings.mail_check_seconds)
+                           check_seconds=settings.mail_check_seconds, mailer=mailer)
 
 
 def main() -> None:

@@ -3,11 +3,14 @@
 One document per mail in `mails`, `_id` = the deterministic mail id (from its Message-ID), so a
 redelivered event finds the mail it caused. Moments that are compared are stored as integer
 milliseconds (`*_ms`): nx-27017 keeps a datetime written by `$set` as a string. `slot` is
-unique: an office digest holds `open:<dossier>` while it collects, so a dossier has one open
-digest whatever the number of replicas; every other mail holds `mail:<id>` / `closed:<id>`.
+unique: an office digest holds `open:<dossier>:<address>` while it collects, so a dossier has one
+open digest per office address whatever the number of replicas (the office's at-once mails
+carry the same key as `quiet_key`: a mail of it within the window sends the next to the
+digest); a client's request news `update:<request>`; every other mail holds `mail:<id>` /
+`closed:<id>`.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -22,6 +25,8 @@ MAILS = "mails"
 # Redeliveries come within minutes (delivery limit, outbox retries); half a year is ample.
 MAILS_KEPT_SECONDS = 180 * 24 * 3600
 DIGEST_KIND = "office-digest"
+REQUESTS = "requests"  # per request: its sender and date, for the client's mails
+REQUESTS_KEPT_SECONDS = 3 * 365 * 24 * 3600  # a claim's thread can last years
 
 
 def millis(moment: datetime) -> int:
@@ -29,9 +34,20 @@ def millis(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def open_slot(dossier_id: str) -> str:
-    """The slot of the digest collecting a dossier's messages."""
-    return f"open:{dossier_id}"
+def open_slot(dossier_id: str, address: str) -> str:
+    """The slot of the office digest collecting a dossier's items for one office address."""
+    return f"open:{dossier_id}:{address}"
+
+
+def update_slot(request_id: str) -> str:
+    """The slot of the window gathering one request's news for its client."""
+    return f"update:{request_id}"
+
+
+def _state_is(state: MailState) -> Document:
+    """`state == state` as a range: nx-27017 reads the state index for a range, not for an
+    equality."""
+    return {"state": {"$gte": state.value, "$lte": state.value}}
 
 
 class MailStore:
@@ -39,6 +55,7 @@ class MailStore:
 
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._mails = database[MAILS]
+        self._requests = database[REQUESTS]
 
     async def ensure_indexes(self) -> None:
         """The unique slot, the periodic job's queries, and forgetting mails after half a year."""
@@ -46,8 +63,11 @@ class MailStore:
         await self._mails.create_index([("state", ASCENDING), ("claimed_ms", ASCENDING)])
         await self._mails.create_index([("state", ASCENDING), ("due_ms", ASCENDING)])
         await self._mails.create_index([("items", ASCENDING)])
+        await self._mails.create_index([("quiet_key", ASCENDING), ("claimed_ms", ASCENDING)])
         await self._mails.create_index(
             [("created_at", ASCENDING)], expireAfterSeconds=MAILS_KEPT_SECONDS)
+        await self._requests.create_index(
+            [("created_at", ASCENDING)], expireAfterSeconds=REQUESTS_KEPT_SECONDS)
 
     async def claim_new(self, mail: Document, now: datetime) -> bool:
         """Record `mail` as `sending` (first attempt); False when its id was claimed before."""
@@ -123,47 +143,101 @@ class MailStore:
 
     async def count_uncertain(self) -> int:
         """How many mails await a staff decision."""
-        return await self._mails.count_documents({"state": MailState.UNCERTAIN.value})
+        return await self._mails.count_documents(_state_is(MailState.UNCERTAIN))
 
     # --- office digests ------------------------------------------------------------------------
 
-    async def add_to_digest(
-        self, dossier_id: str, item: str, now: datetime, due: datetime, fields: Document,
+    async def mailed_since(self, quiet_key: str, since: datetime) -> bool:
+        """Whether a mail of `quiet_key` (the office's at-once mails of a dossier and address)
+        was claimed after `since`."""
+        found = await self._mails.find_one(
+            {"quiet_key": quiet_key, "claimed_ms": {"$gt": millis(since)}}, {"_id": 1})
+        return found is not None
+
+    async def in_a_window(self, item: str) -> bool:
+        """Whether `item` joined a window already (a redelivered event)."""
+        # `$in`, not equality: nx-27017 misses an array element by equality on an indexed field.
+        return await self._mails.find_one({"items": {"$in": [item]}}, {"_id": 1}) is not None
+
+    async def add_to_window(
+        self, slot: str, kind: str, item: str, now: datetime, delay: timedelta,
+        longest: timedelta, fields: Document,
     ) -> None:
-        """Add one message (`item`, a JSON line) to the dossier's open digest, opening one due
-        at `due` when none is open. Idempotent: an item already in any digest is not added."""
+        """Add `item` to the open window of `slot`, opening one when none is open. Each item
+        moves the window's end to `delay` from now, but never beyond `longest` after it opened
+        (a change every 50 s would otherwise hold the mail forever). Idempotent: an item
+        already in a window is not added again."""
+        due_ms = millis(now + delay)
         while True:
-            # `$in`, not equality: nx-27017 misses an array element by equality on an indexed field.
             if await self._mails.find_one({"items": {"$in": [item]}}, {"_id": 1}) is not None:
                 return
-            added = await self._mails.update_one(
-                {"slot": open_slot(dossier_id), "state": MailState.COLLECTING.value},
-                {"$addToSet": {"items": item}})
-            if added.matched_count:
+            window = await self._mails.find_one(
+                {"slot": slot, "state": MailState.COLLECTING.value}, {"opened_ms": 1})
+            if window is not None:
+                added = await self._mails.update_one(
+                    {"_id": window["_id"], "state": MailState.COLLECTING.value},
+                    {"$addToSet": {"items": item}})
+                if not added.matched_count:
+                    continue  # closed meanwhile: open the next one
+                opened_ms = int(window.get("opened_ms", millis(now)))
+                later_ms = min(due_ms, opened_ms + int(longest.total_seconds() * 1000))
+                await self._mails.update_one(
+                    {"_id": window["_id"], "state": MailState.COLLECTING.value,
+                     "due_ms": {"$lt": later_ms}}, {"$set": {"due_ms": later_ms}})
                 return
-            digest_id = f"{new_id()}.{DIGEST_KIND}"
             try:
                 await self._mails.insert_one({
-                    "_id": digest_id, "slot": open_slot(dossier_id), "kind": DIGEST_KIND,
-                    "dossier_id": dossier_id, "state": MailState.COLLECTING.value,
-                    "items": [item], "attempt": 0, "due_ms": millis(due), "created_at": now,
+                    "_id": f"{new_id()}.{kind}", "slot": slot, "kind": kind,
+                    "state": MailState.COLLECTING.value, "items": [item], "attempt": 0,
+                    "opened_ms": millis(now), "due_ms": due_ms, "created_at": now,
                     **fields})
             except DuplicateKeyError:
-                continue  # another delivery opened the dossier's digest meanwhile: join it
+                continue
             return
 
-    async def due_digests(self, now: datetime) -> list[str]:
-        """Ids of the digests to send now: collecting and due, or failed earlier."""
-        cursor = self._mails.find({"kind": DIGEST_KIND, "$or": [
+    async def due_windows(self, kind: str, now: datetime) -> list[str]:
+        """Ids of the windows of `kind` to send now: collecting and due, or failed earlier.
+
+        Two indexed range reads, the kind checked here: nx-27017 scans the whole collection
+        (every mail of half a year) for an `$or`, and for an equality on `state` alone."""
+        due = self._mails.find(
             {"state": MailState.COLLECTING.value, "due_ms": {"$lte": millis(now)}},
-            {"state": MailState.FAILED.value}]}, {"_id": 1})
-        return [document["_id"] async for document in cursor]
+            {"_id": 1, "kind": 1})
+        failed = self._mails.find(_state_is(MailState.FAILED), {"_id": 1, "kind": 1})
+        return [document["_id"] for cursor in (due, failed) async for document in cursor
+                if document.get("kind") == kind]
+
+    async def due_digests(self, now: datetime) -> list[str]:
+        """Ids of the office digests to send now."""
+        return await self.due_windows(DIGEST_KIND, now)
+
+    async def close_window(self, window_id: str, now: datetime) -> Document | None:
+        """Claim a due window for sending; its items are final from here on (later ones open
+        a new window). None when another replica claimed it first."""
+        return await self.claim_again(window_id, MailState.COLLECTING, now,
+                                      {"slot": f"closed:{window_id}"})
 
     async def close_digest(self, digest_id: str, now: datetime) -> Document | None:
-        """Claim a due digest for sending; its items are final from here on (later messages
-        open a new digest). None when another replica claimed it first."""
-        return await self.claim_again(digest_id, MailState.COLLECTING, now,
-                                      {"slot": f"closed:{digest_id}"})
+        """Claim a due office digest for sending (see close_window)."""
+        return await self.close_window(digest_id, now)
+
+    async def forget(self, mail_id: str, attempt: int) -> None:
+        """A claimed window with nothing to tell (a status that came back; an office window of
+        an earlier version that only held its first mail): nothing is sent, nothing kept."""
+        await self._mails.delete_one({"_id": mail_id, "attempt": attempt,
+                                      "state": MailState.SENDING.value})
+
+    # --- what the notifier remembers of requests ----------------------------------------------
+
+    async def remember_request(self, request_id: str, facts: Document, now: datetime) -> None:
+        """Who sent a request and when (from RequestSubmitted): the client's later mails go to
+        the sender and name the request's date. The first record stays."""
+        await self._requests.update_one(
+            {"_id": request_id}, {"$setOnInsert": {**facts, "created_at": now}}, upsert=True)
+
+    async def request_facts(self, request_id: str) -> Document | None:
+        """What remember_request kept of the request, if anything."""
+        return await self._requests.find_one({"_id": request_id})
 
     async def describe(self, mail_id: str, fields: dict[str, Any]) -> None:
         """Note what a claimed mail says (subject...) for the staff's list."""

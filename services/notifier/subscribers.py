@@ -13,9 +13,10 @@ from libs.contracts.auth import (
     RegistrationConfirmationRequested,
     RegistrationDecided,
 )
+from libs.contracts.client_sheet import ClientSheetDue
 from libs.contracts.documents import DocumentsBatchPublished
 from libs.contracts.lockout import LoginLockedOut
-from libs.contracts.requests import RequestSubmitted
+from libs.contracts.requests import RequestReplied, RequestStatusChanged, RequestSubmitted
 from libs.contracts.signing import SignatureCompleted, SignerInvited
 from libs.contracts.sms import SEND_SMS
 from libs.servicekit.bus import subscribe_event
@@ -41,7 +42,20 @@ def register(
     )
     subscribe_event(
         broker, consumer=CONSUMER, purpose="request-mails", event_type=RequestSubmitted,
-        handle=handlers.add_to_office_digest, prefetch=prefetch,
+        handle=handlers.tell_office_of_submission, prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="request-reply-mails", event_type=RequestReplied,
+        handle=handlers.handle_reply, prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="request-status-mails",
+        event_type=RequestStatusChanged, handle=handlers.handle_status_change,
+        prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="client-sheet-reminders", event_type=ClientSheetDue,
+        handle=handlers.send_client_sheet_reminders, prefetch=prefetch,
     )
     subscribe_event(
         broker, consumer=CONSUMER, purpose="password-reset-mails",

@@ -1,4 +1,5 @@
-"""The office gets one mail for a burst of client messages in one dossier, not one mail each.
+"""The office gets the first client message of a quiet dossier at once, and the rest of a burst
+in one mail when the dossier's minute is over, not one mail each.
 
 Runs on the in-memory broker, the real Mongo-wire server and an in-process SMTP server.
 """
@@ -41,7 +42,7 @@ def body(mail_sink: MailSink, index: int) -> str:
     return str(part.get_content())
 
 
-async def test_twenty_messages_of_one_dossier_in_a_burst_make_one_office_mail(
+async def test_twenty_messages_of_one_dossier_in_a_burst_make_two_office_mails(
     service: NotifierService, mail_sink: MailSink
 ) -> None:
     burst = [request_submitted().model_copy(update={"subject": f"Vraag {number:02d}"})
@@ -49,34 +50,57 @@ async def test_twenty_messages_of_one_dossier_in_a_burst_make_one_office_mail(
     other = request_submitted().model_copy(update={"dossier_id": "D-002", "subject": "Andere"})
     await asyncio.gather(*(publish(service.runtime.broker, event) for event in [*burst, other]))
     await service.check_mails()
-    assert mail_sink.mails == []  # the dossier's minute is not over yet
+    # The first of each dossier went at once; the dossier's minute is not over yet.
+    firsts = sorted(str(mail["Subject"]) for mail in mail_sink.mails)
+    assert len(firsts) == 2
+    assert firsts[0].startswith("Nieuw bericht in dossier D-001: Vraag ")
+    assert firsts[1] == "Nieuw bericht in dossier D-002: Andere"
 
     await asyncio.sleep(WINDOW_SECONDS + 0.1)
     await service.check_mails()
     await service.check_mails()
 
-    subjects = sorted(str(mail["Subject"]) for mail in mail_sink.mails)
-    assert subjects == ["20 nieuwe berichten in dossier D-001",
-                        "Nieuw bericht in dossier D-002: Andere"]
-    [index] = [i for i, mail in enumerate(mail_sink.mails) if "D-001" in str(mail["Subject"])]
-    listed = body(mail_sink, index)
+    assert len(mail_sink.mails) == 3
+    assert str(mail_sink.mails[2]["Subject"]) == "19 nieuwe berichten in dossier D-001"
+    listed = body(mail_sink, 2) + str(mail_sink.mails[0]["Subject"]) + str(
+        mail_sink.mails[1]["Subject"])
     assert all(f"Vraag {number:02d}" in listed for number in range(20))
-    assert "http://mybroker.test:8000/admin" in listed
+    assert "http://mybroker.test:8000/admin/desk?dossier_id=D-001" in body(mail_sink, 2)
 
 
-async def test_a_message_after_the_digest_left_comes_in_the_next_mail(
+async def test_a_quiet_window_ends_without_a_mail_and_the_next_message_goes_at_once(
     service: NotifierService, mail_sink: MailSink
 ) -> None:
     await publish(service.runtime.broker, request_submitted())
+    assert len(mail_sink.mails) == 1  # at once, in the event's handling
     await asyncio.sleep(WINDOW_SECONDS + 0.1)
     await service.check_mails()
+    assert len(mail_sink.mails) == 1  # nothing followed it: no digest
     later = request_submitted().model_copy(update={"subject": "Nog een vraag"})
     await publish(service.runtime.broker, later)
-    await service.check_mails()
-    assert len(mail_sink.mails) == 1
-
-    await asyncio.sleep(WINDOW_SECONDS + 0.1)
-    await service.check_mails()
     assert [str(mail["Subject"]) for mail in mail_sink.mails] == [
         "Nieuw bericht in dossier D-001: Vraag over mijn autopolis",
         "Nieuw bericht in dossier D-001: Nog een vraag"]
+
+
+async def test_claims_go_to_the_claims_desk_in_their_own_window(
+    mongo_url: str, database_name: str, smtp_port: int, mail_sink: MailSink
+) -> None:
+    built = build(settings_for(mongo_url, database_name, smtp_port,
+                               office_digest_window_seconds=WINDOW_SECONDS,
+                               office_addresses={"claim": "claims@broker.test"}))
+    await built.store.ensure_indexes()
+    try:
+        async with TestRabbitBroker(built.runtime.broker):
+            message = request_submitted()
+            claim = request_submitted().model_copy(update={
+                "kind": "claim", "subject": "", "request_id": "r-claim"})
+            await publish(built.runtime.broker, message)
+            await publish(built.runtime.broker, claim)  # same dossier, other address: at once
+    finally:
+        await built.runtime.database.client.drop_database(database_name)
+    assert mail_sink.recipients == [["office@broker.test"], ["claims@broker.test"]]
+    assert str(mail_sink.mails[1]["Subject"]) == (
+        "Nieuwe aanvraag in dossier D-001: Schade aangifte")
+    assert mail_sink.mails[1]["Message-ID"] == f"<{claim.event_id}.new-request@mybroker>"
+    assert "http://mybroker.test:8000/admin/desk/r-claim" in body(mail_sink, 1)

@@ -192,11 +192,15 @@ async def test_an_office_digest_cut_off_by_a_crash_becomes_uncertain_and_can_be_
     mongo_url: str, database_name: str, smtp_port: int, mail_sink: MailSink,
 ) -> None:
     built = build(settings_for(mongo_url, database_name, smtp_port,
-                               sending_stalled_after_seconds=0))
+                               sending_stalled_after_seconds=0,
+                               office_digest_window_seconds=0.2))
     await built.store.ensure_indexes()
     try:
         async with TestRabbitBroker(built.runtime.broker):
-            await publish(built.runtime.broker, request_submitted())
+            await publish(built.runtime.broker, request_submitted())  # mailed at once
+            second = request_submitted().model_copy(update={"subject": "Nog een vraag"})
+            await publish(built.runtime.broker, second)  # gathered in the digest
+            await asyncio.sleep(0.3)
             original_mark_sent = built.store.mark_sent
             dies_after_the_hand_off(built)
             with pytest.raises(ProcessDied):
@@ -207,15 +211,15 @@ async def test_an_office_digest_cut_off_by_a_crash_becomes_uncertain_and_can_be_
             await built.check_mails()  # after the restart: no event to redeliver
             await built.check_mails()
 
-            assert len(mail_sink.mails) == 1
+            assert len(mail_sink.mails) == 2
             assert uncertain_count("stalled_while_sending") == before + 1
             [problem] = await problems(built)
             assert (problem.kind, problem.recipient, problem.dossier_id) == (
                 "office-digest", "office@broker.test", "D-001")
-            assert problem.subject == "Nieuw bericht in dossier D-001: Vraag over mijn autopolis"
+            assert problem.subject == "Nieuw bericht in dossier D-001: Nog een vraag"
             await resend(built, problem.mail_id)
-            assert len(mail_sink.mails) == 2
-            assert mail_sink.mails[1]["Subject"] == mail_sink.mails[0]["Subject"]
+            assert len(mail_sink.mails) == 3
+            assert mail_sink.mails[2]["Subject"] == mail_sink.mails[1]["Subject"]
     finally:
         await built.runtime.database.client.drop_database(database_name)
 

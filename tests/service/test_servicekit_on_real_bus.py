@@ -253,3 +253,46 @@ async def test_an_event_body_its_typed_subscriber_cannot_read_is_dead_lettered(
             await asyncio.sleep(0.1)
     assert dead, "a body the subscriber cannot read must land in the dead-letter queue"
     assert handled == [f"good-{unique}"]
+
+
+async def test_an_event_stored_while_the_relay_publishes_goes_out_without_waiting_for_the_poll(
+    broker: RabbitBroker,
+    mongo_client: AsyncMongoClient[Document],
+    database_name: str,
+    unique: str,
+) -> None:
+    database = mongo_client[database_name]
+    received: list[ThingHappened] = []
+
+    async def remember(event: ThingHappened) -> None:
+        received.append(event)
+
+    subscribe_event(broker, consumer=f"kit{unique}", purpose="things", event_type=ThingHappened,
+                    handle=remember)
+    await broker.start()
+    relay = OutboxRelay(broker, database, ["things"], poll_seconds=30.0)
+    later = ThingHappened(thing_id="t2")
+    publish = relay._publish
+
+    async def store_another_meanwhile(entry: Document) -> None:
+        # A request stores its event (and notifies) while the relay's pass is under way.
+        if entry["payload"]["thing_id"] == "t1":
+            await database.things.insert_one({"_id": "t2", **new_document_events(later)})
+            relay.notify()
+        await publish(entry)
+
+    relay._publish = store_another_meanwhile  # type: ignore[method-assign]
+    running = asyncio.create_task(relay.run())
+    try:
+        await database.things.insert_one(
+            {"_id": "t1", **new_document_events(ThingHappened(thing_id="t1"))})
+        relay.notify()
+        for _ in range(100):  # 5 s, far less than the 30 s poll
+            if any(event.event_id == later.event_id for event in received):
+                break
+            await asyncio.sleep(0.05)
+        assert any(event.event_id == later.event_id for event in received)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await mongo_client.drop_database(database_name)

@@ -47,11 +47,20 @@ class SystemStack:
         """Where every mail the notifier sends lands."""
         return self.config.mail.maildir
 
+    @property
+    def claims_email(self) -> str:
+        """The claims desk: where the office's mails about claims go."""
+        addresses: dict[str, str] = json.loads(
+            self.config.extra_environment[OFFICE_ADDRESSES])
+        return addresses["claim"]
+
 
 # The office's digest of a dossier's messages waits a minute in production; two seconds here,
 # so a test sees the office mail without waiting a minute.
 TEST_ENVIRONMENT = {"MYBROKER_NOTIFIER_OFFICE_DIGEST_WINDOW_SECONDS": "2",
                     "MYBROKER_NOTIFIER_MAIL_CHECK_SECONDS": "1"}
+
+OFFICE_ADDRESSES = "MYBROKER_NOTIFIER_OFFICE_ADDRESSES"
 
 _shared: SystemStack | None = None
 _users = 0
@@ -95,7 +104,9 @@ def _start(mongo_url: str, amqp_url: str, base: Path) -> SystemStack:
             gateway_port=free_port(), health_ports={name: free_port() for name in SERVICES},
             s3_bucket=f"system-{run_id}",
             eid_trust_bundle_path=eid.trust_bundle_path, trusted_proxy_secret=eid.proxy_secret,
-            extra_environment=TEST_ENVIRONMENT, demo_signing=demo_signing,
+            demo_signing=demo_signing,
+            extra_environment={**TEST_ENVIRONMENT, OFFICE_ADDRESSES: json.dumps(
+                {"claim": f"claims.{run_id}@mybroker.example"})},
         )
         applications = ApplicationStack(config, group)
         applications.start_all()

@@ -1,6 +1,7 @@
 """A client sending a burst of messages: the first ones pass, the rest get a clear 429 with
-Retry-After, and the office gets one mail for the burst, not one per message (the system
-stack's notifier gathers a dossier's messages for two seconds instead of a minute)."""
+Retry-After, and the office gets two mails for the burst, not one per message: the first
+message at once, the others in one digest (the system stack's notifier gathers a dossier's
+messages for two seconds instead of a minute)."""
 
 import time
 import uuid
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.system
 BURST = 5  # the requests service's default message burst per account
 
 
-def test_twenty_messages_in_a_burst_give_five_messages_fifteen_429s_and_one_office_mail(
+def test_twenty_messages_in_a_burst_give_five_messages_fifteen_429s_and_two_office_mails(
     system_stack: SystemStack, gateway: httpx.Client, office_dossiers: tuple[str, str],
 ) -> None:
     sender = new_client(system_stack, gateway, "Bart Dupont", [DUPONT])
@@ -45,14 +46,24 @@ def test_twenty_messages_in_a_burst_give_five_messages_fifteen_429s_and_one_offi
 
     office = system_stack.config.office_email
     deadline = time.monotonic() + 30
-    while not [mail for mail in mails_to(system_stack.maildir, office) if tag in mail.text]:
-        assert time.monotonic() < deadline, "the office got no mail about the burst"
+
+    def about_burst() -> list[str]:
+        return [mail.subject + "\n" + mail.text for mail in
+                mails_to(system_stack.maildir, office) if tag in mail.text]
+
+    def listed(mails: list[str]) -> int:
+        """The burst's messages the mails' texts name (a subject once in a text)."""
+        return sum(text.split("\n", 1)[1].count(tag) for text in mails)
+
+    while listed(about_burst()) < BURST:
+        assert time.monotonic() < deadline, "the office was not told of the whole burst"
         time.sleep(0.2)
-    time.sleep(3)  # longer than the digest window: a second mail would be here by now
-    about_burst = [mail for mail in mails_to(system_stack.maildir, office) if tag in mail.text]
-    assert len(about_burst) == 1
-    [mail] = about_burst
-    # Another test's message in the same dossier and seconds may share the mail: count ours.
-    assert mail.subject.endswith(f" nieuwe berichten in dossier {DUPONT}")
-    assert mail.text.count(tag) == BURST
-    assert all(r.json()["subject"] in mail.text for r in accepted)
+    time.sleep(3)  # longer than the digest window: a third mail would be here by now
+    mails = about_burst()
+    # The first at once, the rest in the digest; another test's message in the same dossier
+    # and seconds may have led the window (then all five are in the digest).
+    assert 1 <= len(mails) <= 2
+    assert listed(mails) == BURST
+    assert any(f" nieuwe berichten in dossier {DUPONT}" in text.splitlines()[0]
+               for text in mails)
+    assert all(any(r.json()["subject"] in text for text in mails) for r in accepted)
