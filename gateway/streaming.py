@@ -86,10 +86,12 @@ class _FilePart:
 class _UploadReceiver:
     """python-multipart callbacks that spool the file parts and keep the short text fields."""
 
-    def __init__(self, file_field: str, limits: UploadLimits, memory_bytes: int) -> None:
+    def __init__(self, file_field: str, limits: UploadLimits, memory_bytes: int,
+                 max_field_bytes: int = MAX_FIELD_BYTES) -> None:
         self._file_field = file_field
         self._limits = limits
         self._memory_bytes = memory_bytes
+        self._max_field_bytes = max_field_bytes
         self.files: list[_FilePart] = []
         self.total = 0
         self.fields: dict[str, str] = {}
@@ -162,7 +164,7 @@ class _UploadReceiver:
             current.spool.write(chunk)
         else:
             self._part.data += chunk
-            if len(self._part.data) > MAX_FIELD_BYTES:
+            if len(self._part.data) > self._max_field_bytes:
                 raise Invalid("A form field is too long.", fields={self._part.name: "too long"})
 
     def _on_part_end(self) -> None:
@@ -176,11 +178,10 @@ class _UploadReceiver:
             file.spool.close()
 
 
-async def receive_uploads(
-    request: Request, *, limits: UploadLimits, memory_bytes: int, file_field: str = "file"
-) -> list[SpooledUpload]:
-    """Read a multipart/form-data body with 1..max_files file parts, refusing it (413) the
-    moment it passes a limit. Every upload has the form's text fields."""
+async def _receive(
+    request: Request, receiver: _UploadReceiver, limits: UploadLimits
+) -> None:
+    """Feed the multipart body to `receiver`, refusing it (413) the moment it passes a limit."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
@@ -189,7 +190,6 @@ async def receive_uploads(
     if declared.isdigit() and int(declared) > (
             limits.total_bytes + MULTIPART_OVERHEAD_BYTES * limits.max_files):
         raise too_large(limits.total_bytes)  # refused before reading a byte of it
-    receiver = _UploadReceiver(file_field, limits, memory_bytes)
     parser = MultipartParser(boundary, receiver.callbacks())  # type: ignore[arg-type]
     try:
         async for chunk in request.stream():
@@ -202,9 +202,9 @@ async def receive_uploads(
     except BaseException:
         receiver.close()
         raise
-    if not receiver.files or any(file.size == 0 for file in receiver.files):
-        receiver.close()
-        raise Invalid("A non-empty file is required.", fields={file_field: "required"})
+
+
+def _spooled(receiver: _UploadReceiver) -> list[SpooledUpload]:
     uploads = []
     for file in receiver.files:
         file.spool.seek(0)
@@ -213,6 +213,41 @@ async def receive_uploads(
             content_type=file.part.content_type, size=file.size,
             sha256=file.digest.hexdigest(), fields=receiver.fields))
     return uploads
+
+
+async def receive_uploads(
+    request: Request, *, limits: UploadLimits, memory_bytes: int, file_field: str = "file"
+) -> list[SpooledUpload]:
+    """Read a multipart/form-data body with 1..max_files file parts, refusing it (413) the
+    moment it passes a limit. Every upload has the form's text fields."""
+    receiver = _UploadReceiver(file_field, limits, memory_bytes)
+    await _receive(request, receiver, limits)
+    if not receiver.files or any(file.size == 0 for file in receiver.files):
+        receiver.close()
+        raise Invalid("A non-empty file is required.", fields={file_field: "required"})
+    return _spooled(receiver)
+
+
+async def receive_form_with_files(
+    request: Request, *, limits: UploadLimits, memory_bytes: int, file_field: str = "file",
+    max_field_bytes: int = MAX_FIELD_BYTES,
+) -> tuple[dict[str, str], list[SpooledUpload]]:
+    """A web form posted as multipart/form-data whose files are optional (an answer without
+    attachments): its text fields and its files, within the same limits. The empty part a
+    browser sends for a file input left empty is no file; an empty chosen file is refused."""
+    receiver = _UploadReceiver(file_field, limits, memory_bytes, max_field_bytes)
+    await _receive(request, receiver, limits)
+    chosen = []
+    for file in receiver.files:
+        if file.part.filename or file.size:
+            chosen.append(file)
+        else:
+            file.spool.close()
+    receiver.files = chosen
+    if any(file.size == 0 for file in chosen):
+        receiver.close()
+        raise Invalid("A file is empty.", fields={file_field: "empty"})
+    return receiver.fields, _spooled(receiver)
 
 
 async def receive_upload(
