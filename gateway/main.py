@@ -42,7 +42,14 @@ from gateway.tokens import (
     TokenVerifier,
     load_public_key,
 )
-from gateway.web import admin_list_pages, document_pages, dossier_pages, pages
+from gateway.web import (
+    admin_desk_actions,
+    admin_desk_pages,
+    admin_list_pages,
+    document_pages,
+    dossier_pages,
+    pages,
+)
 from gateway.web.access_pages import router as access_pages_router
 from gateway.web.admin_document_pages import router as admin_document_pages_router
 from gateway.web.admin_mail_pages import router as admin_mail_pages_router
@@ -182,6 +189,8 @@ def create_app(
                           admin_pages_router, admin_list_pages.router):  # access and accounts
         app.include_router(access_router)
     for router in (dossier_views.router, dossier_views.admin_router, dossier_pages.router):
+        app.include_router(router)
+    for router in (admin_desk_pages.router, admin_desk_actions.router):  # the request desk
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
