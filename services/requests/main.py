@@ -2,15 +2,17 @@
 
 import asyncio
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 
 from libs.servicekit.bus import create_broker
+from libs.servicekit.cursor_signing import CursorSigner, cursor_key
 from libs.servicekit.logs import configure_logging
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.outbox import OutboxRelay
 from libs.servicekit.runtime import ServiceRuntime
 from services.requests import subscribers
 from services.requests.config import RequestsSettings
+from services.requests.domain import ServiceLevels, WorkingCalendar
 from services.requests.handlers import RequestHandlers
 from services.requests.store import REQUESTS, RequestStore, SubmissionWindows
 from services.requests.submission_limits import SubmissionKind, SubmissionLimit
@@ -33,12 +35,18 @@ def build(settings: RequestsSettings) -> RequestsService:
     store = RequestStore(database)
     windows = SubmissionWindows(database)
     relay = OutboxRelay(broker, database, [REQUESTS])
+    levels = ServiceLevels(
+        calendar=WorkingCalendar(opens=time(settings.office_opens_hour),
+                                 closes=time(settings.office_closes_hour % 24)),
+        working_days=dict(settings.target_working_days),
+        default_working_days=settings.default_target_working_days)
+    signer = CursorSigner(cursor_key(settings.cursor_secret, settings.environment))
     handlers = RequestHandlers(store, on_events_stored=relay.notify, windows=windows, limits={
         SubmissionKind.MESSAGE: SubmissionLimit(
             settings.message_burst, timedelta(seconds=settings.message_interval_seconds)),
         SubmissionKind.ATTACHMENT: SubmissionLimit(
             settings.attachment_burst, timedelta(seconds=settings.attachment_interval_seconds)),
-    })
+    }, levels=levels, cursor_signer=signer)
     subscribers.register(broker, handlers, prefetch=settings.rpc_prefetch)
 
     async def prepare() -> None:
