@@ -21,8 +21,9 @@ class RequestsSettings(ServiceSettings):
     attachment_burst: int = 10
     attachment_interval_seconds: float = 6.0
     cursor_secret: CursorSecret = Field(
-        default=SecretStr(""), description="Key of the HMAC that signs the desk's page cursors "
-        "(at least 32 characters, the same on every replica); dev/test: a random one if empty")
+        default=SecretStr(""), description="Key of the HMAC that signs the desk's and the "
+        "changes feed's page cursors (at least 32 characters, the same on every replica); "
+        "dev/test: a random one if empty")
     # Service level: the office's first answer is due this many Belgian working days after a
     # request arrives (JSON in the environment: {"claim": 1}); other kinds take the default.
     target_working_days: dict[str, int] = Field(default_factory=lambda: {"claim": 1})
@@ -31,3 +32,5 @@ class RequestsSettings(ServiceSettings):
     # next working day's opening.
     office_opens_hour: int = Field(default=9, ge=0, le=23)
     office_closes_hour: int = Field(default=17, ge=1, le=24)
+    # Forms: expired drafts (30 days after their last save) are purged this often.
+    draft_purge_seconds: float = 3600.0
