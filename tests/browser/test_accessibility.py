@@ -55,6 +55,9 @@ NOT_PAGES = {
     "/admin/asyncapi.json": "JSON: the bus's AsyncAPI document",
     "/metrics": "Prometheus' text for the scraper",
     "/admin/dossier-suggestions": "the <option>s htmx swaps into a dossier-number field",
+    "/admin/desk/new-count": "the menu's badge of unread requests, swapped in by htmx",
+    "/admin/dossiers/{dossier_id}/documents/{document_id}/file":
+        "a document's body, shown inside the staff's viewer",
 }
 API_PREFIXES = ("/api/v1/", "/admin/api/v1/", "/health")
 ERROR_PAGE = "/no-such-page"  # no route: what every unknown address shows
@@ -116,6 +119,11 @@ def seeded(system_stack: SystemStack, dupont_family: ClientLogin) -> Seeded:
                 f"{title}.pdf", text_pdf(title, ["Voorwaarden"]), "application/pdf")})
         assert published.status_code == 201, published.text
         document = published.json()["documents"][0]
+        message = gateway.post(  # what the office's request desk shows
+            f"/api/v1/dossiers/{DUPONT['dossier_id']}/messages",
+            headers=bearer(dupont_family.log_in(gateway)),
+            json={"subject": "Groene kaart", "body": "Mag ik een nieuwe groene kaart?"})
+        assert message.status_code == 201, message.text
         gateway.post("/admin/api/v1/invitations", headers=staff, json={
             "email": invitee, "display_name": "Nina Claes", "language": "nl",
             "dossier_ids": [DUPONT["dossier_id"]]}).raise_for_status()
@@ -128,7 +136,8 @@ def seeded(system_stack: SystemStack, dupont_family: ClientLogin) -> Seeded:
             "language": "nl"}).raise_for_status()
     return Seeded(client=dupont_family, document_title=document["title"], ids={
         "contract_id": CONTRACT_ID, "claim_id": "S-00417-1", "risk_object_id": "R-00417-1",
-        "document_id": document["document_id"]}, queries={
+        "document_id": document["document_id"], "dossier_id": DUPONT["dossier_id"],
+        "request_id": message.json()["request_id"]}, queries={
         "/activate": _mailed_token(system_stack, invitee, "/activate"),
         "/reset-password": _mailed_token(system_stack, resetting.email, "/reset-password"),
         "/register/confirm": _mailed_token(system_stack, registrant, "/register/confirm")},
