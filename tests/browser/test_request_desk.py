@@ -46,6 +46,7 @@ def test_the_office_answers_and_accepts_a_request_the_client_sent(
 
         page.get_by_label("Dossiernummer").fill(DUPONT)
         page.get_by_role("button", name="Tonen").click()
+        page.wait_for_url(lambda url: "dossier_id=" in url)
         row = page.locator("article.desk-row", has_text=subject)
         expect(row).to_contain_text("Nieuw")
         expect(row).to_contain_text("In afwachting")
