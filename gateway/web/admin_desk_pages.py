@@ -9,6 +9,7 @@ office pages shows how many requests the office has not read yet (/admin/desk/ne
 fetched by htmx when a page loads, so no office page waits for the requests service).
 """
 
+import re
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -34,7 +35,7 @@ from gateway.web.rendering import _mark
 from gateway.web.session import WebSession
 from libs.contracts import auth, requests
 from libs.contracts.caller import Caller
-from libs.contracts.ids import ID_MAX_LENGTH
+from libs.contracts.ids import ID_MAX_LENGTH, ID_PATTERN
 from libs.servicekit.errors import Invalid, Unavailable
 
 router = APIRouter(include_in_schema=False)
@@ -85,8 +86,8 @@ def _desk_filters(status: str, kind: str, assignee: str, age: str) -> dict[str, 
     return {
         "status": status if status in statuses or status == ALL else OPEN,
         "kind": kind if kind in {k.value for k in requests.RequestKind} else "",
-        "assignee": assignee if assignee and len(assignee) <= ID_MAX_LENGTH
-        and assignee.replace("-", "").replace("_", "").replace(".", "").isalnum() else "",
+        "assignee": assignee if len(assignee) <= ID_MAX_LENGTH
+        and re.fullmatch(ID_PATTERN, assignee) else "",
         "age": age if age in ages else "",
     }
 
