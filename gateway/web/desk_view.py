@@ -120,7 +120,8 @@ class Change:
 
 @dataclass(frozen=True)
 class FileLink:
-    """A document sent with a form (the claim's attachments, its declaration PDF)."""
+    """A document sent with a form (the claim's attachments, its declaration PDF); no id:
+    the file never arrived."""
 
     document_id: str
     name: str
@@ -257,11 +258,12 @@ def _claim(form: Mapping[str, Any], words: FormWords, _: Translate) -> list[Form
     if form.get("declaration_document_id"):
         files.files.append(FileLink(str(form["declaration_document_id"]),
                                     _("Claim declaration (PDF)")))
-    files.files += [FileLink(str(attachment.get("document_id", "")),
-                             str(attachment.get("filename") or attachment.get("document_id", "")),
+    # A file whose upload never completed has no document: named, without a link.
+    files.files += [FileLink(str(attachment.get("document_id") or ""),
+                             str(attachment.get("filename") or attachment.get("document_id")
+                                 or "?"),
                              str(attachment.get("description") or ""))
-                    for attachment in form.get("attachments") or []
-                    if attachment.get("document_id")]
+                    for attachment in form.get("attachments") or []]
     return [general, goods, loss, *([files] if files.files else [])]
 
 

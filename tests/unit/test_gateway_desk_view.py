@@ -50,3 +50,14 @@ def test_the_desk_offers_only_the_moves_the_requests_rules_allow() -> None:
     assert allowed_moves("pending") == {"in_progress", "accepted", "refused", "closed"}
     assert allowed_moves("accepted") == {"closed"}
     assert allowed_moves("closed") == frozenset()
+
+
+def test_a_claim_file_that_never_arrived_is_named_without_a_link() -> None:
+    sections = form_sections("claim", {
+        "loss_date": "2026-11-28", "loss_time": "17:45:00", "description": "Storm",
+        "attachments": [{"document_id": None, "filename": "dak.jpg", "size": 0},
+                        {"document_id": "d1", "filename": "pv.pdf", "description": "PV"}]},
+        same, iso)
+    [files] = [section for section in sections if section.files]
+    assert [(f.document_id, f.name, f.description) for f in files.files] == [
+        ("", "dak.jpg", ""), ("d1", "pv.pdf", "PV")]
