@@ -21,6 +21,7 @@ from gateway.api import (
     documents,
     dossier_views,
     dossiers,
+    forms,
     health,
     me,
     requests,
@@ -177,7 +178,9 @@ def create_app(
     app.add_middleware(EdgeGuard)  # header limits (431), Cache-Control: no-store
     app.add_middleware(RequestContext)
     # requests.router's `requests/{request_id}`: a route with a fixed segment there (events)
-    # must be included before it.
+    # must be included before it; so the forms' /admin/api/v1/requests/changes come first.
+    for router in (forms.router, forms.admin_router):
+        app.include_router(router)
     for router in (auth_routes.router, me.router, dossiers.router, documents.router,
                    requests.router, admin.router, health.router, pages.router):
         app.include_router(router)

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 
 from gateway.deps import ObjectIdPath, Rpc, RpcCaller, State
 from gateway.problems import Problem
-from gateway.streaming import UploadLimits, receive_form_with_files, store_upload
+from gateway.streaming import UploadLimits, receive_form, store_upload
 from gateway.web.admin_desk_pages import attachment_limits, detail_page, staff_members
 from gateway.web.admin_pages import Translate, refusal_message, staff_only
 from gateway.web.desk_view import STATUS_NAMES
@@ -30,8 +30,6 @@ from libs.servicekit.errors import Conflict, Invalid, ServiceError, Unavailable
 from libs.servicekit.logs import correlation_id
 
 router = APIRouter(include_in_schema=False)
-# An answer's text may be 10,000 characters of any script: 4 bytes each at most.
-MAX_ANSWER_FIELD_BYTES = 4 * requests.MAX_BODY + 1024
 STATUS_ACTIONS = {"accepted", "refused", "closed", "pending"}
 Text = Annotated[str, Form(max_length=requests.MAX_BODY)]
 Reason = Annotated[str, Form(max_length=2000)]
@@ -185,7 +183,7 @@ def _upload_refusal(error: Problem | ServiceError, limits: dict[str, Any], _: Tr
                      "%(total_size)s MB together.") % limits, 413
         return _("The files could not be sent: %(detail)s") % {"detail": error.detail}, 415
     if isinstance(error, Invalid):
-        return _("A file is empty or the form is damaged; choose the files again."), 422
+        return _("The form is damaged or a text is too long; check it and send it again."), 422
     raise error
 
 
@@ -200,16 +198,16 @@ async def answer_request(
     settings = state.settings
     limits = attachment_limits(settings)
     try:
-        fields, uploads = await receive_form_with_files(
-            request, memory_bytes=settings.upload_memory_bytes,
-            max_field_bytes=MAX_ANSWER_FIELD_BYTES, limits=UploadLimits(
-                max_file_bytes=settings.attachment_max_bytes,
-                max_files=settings.attachment_max_files,
-                max_total_bytes=settings.attachment_max_total_bytes))
+        form = await receive_form(request, memory_bytes=settings.upload_memory_bytes,
+                                  limits=UploadLimits(
+                                      max_file_bytes=settings.attachment_max_bytes,
+                                      max_files=settings.attachment_max_files,
+                                      max_total_bytes=settings.attachment_max_total_bytes))
     except (Problem, Invalid) as refused:
         message, code = _upload_refusal(refused, limits, _)
         return await detail_page(request, session, pages, rpc, request_id, mark_read=False,
                                  error=message, status_code=code)
+    fields, uploads = form.fields, [upload for _, upload in form.files]
     try:
         _check_csrf_field(request, fields.get(CSRF_FIELD))
         body = fields.get("body", "")[:requests.MAX_BODY]
@@ -217,7 +215,12 @@ async def answer_request(
         typed = {"answer_body": body, "answer_status": status, "answer_reason": reason}
         version = _version(fields.get("version", ""))
         error = None
-        if not body.strip() and not uploads:
+        # A file input left empty is sent as a nameless empty part: no file, not a refusal.
+        if left_out := [gone.filename for gone in form.refused if gone.filename]:
+            error = _("These files were not sent: %(files)s. At most %(count)s files, "
+                      "%(file_size)s MB a file and %(total_size)s MB together.") % {
+                **limits, "files": ", ".join(left_out)}
+        elif not body.strip() and not uploads:
             error = _("Write an answer or attach a file.")
         elif status not in ("", "accepted", "refused"):
             error = _("Choose what to do with the request.")
@@ -225,7 +228,8 @@ async def answer_request(
             error = _("Give the reason of the refusal; the client reads it.")
         if error is not None:
             return await detail_page(request, session, pages, rpc, request_id, mark_read=False,
-                                     error=error, status_code=422, typed=typed)
+                                     error=error, status_code=413 if left_out else 422,
+                                     typed=typed)
         current = await rpc.call(requests.DESK_GET, requests.DeskGetQuery(
             caller=caller, request_id=request_id, mark_read=False))
         if current.status == requests.RequestStatus.CLOSED:  # before any file is stored
@@ -252,5 +256,4 @@ async def answer_request(
             reason=reason.strip() if status == "refused" else None),
             requests.ANSWER, "answered", typed)
     finally:
-        for upload in uploads:
-            upload.close()
+        form.close()

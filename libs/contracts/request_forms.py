@@ -19,7 +19,6 @@ from pydantic import (
     BaseModel,
     EmailStr,
     Field,
-    JsonValue,
     StringConstraints,
     field_validator,
 )
@@ -272,7 +271,8 @@ MAX_CLAIM_ATTACHMENTS = 10  # the client-attachment limit (gateway/streaming.py 
 class ClaimForm(BaseModel):
     """4.4 "Schade aangifte": general data, the damaged goods, the loss, the attachments."""
 
-    general: ClaimGeneralData = Field(default_factory=ClaimGeneralData)
+    general: ClaimGeneralData | None = Field(
+        default=None, description="Left out: the general data as the office holds them")
     risk_object_ids: list[ObjectId] = Field(
         default_factory=list, max_length=MAX_CLAIM_RISK_OBJECTS,
         description="The damaged risk objects of the dossier, each once")
@@ -296,6 +296,8 @@ class ClaimRiskObjectRef(BaseModel):
 
 class ClaimRecord(ClaimForm):
     """What a claim request stores: the risk objects' descriptions and the declaration PDF."""
+
+    general: ClaimGeneralData = Field(default_factory=ClaimGeneralData)
 
     contract_id: str | None = Field(default=None, description="Opened from this contract")
     policy_number: str | None = None
@@ -432,14 +434,18 @@ class DraftKey(BaseModel):
     about: FormAbout | None = None
 
 
-class SaveDraft(DraftKey):
+class SaveDraft(BaseModel):
     """Autosave: the half-filled form as the page holds it (not validated, at most 64 KB)."""
 
-    data: dict[str, JsonValue]
+    caller: Caller
+    dossier_id: DossierId
+    kind: FormKind
+    about: FormAbout | None = None
+    data: dict[str, Any]
 
     @field_validator("data")
     @classmethod
-    def _small(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
         if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_DRAFT_BYTES:
             raise ValueError(f"a draft holds at most {MAX_DRAFT_BYTES // 1024} KB")
         return value
@@ -449,7 +455,7 @@ class FormDraft(BaseModel):
     dossier_id: str
     kind: FormKind
     about: FormAbout | None = None
-    data: dict[str, JsonValue]
+    data: dict[str, Any]
     saved_at: datetime
     expires_at: datetime
 

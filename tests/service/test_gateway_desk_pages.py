@@ -365,3 +365,19 @@ def test_the_viewers_close_link_never_leads_off_the_office_pages(gateway: Gatewa
         page = gateway.client.get("/admin/dossiers/D1/documents/doc9", params={"back": back})
         assert page.status_code == 200
         assert ">Sluiten</a>" not in page.text  # no "Close" rather than one off the office
+
+
+def test_a_file_over_the_limit_is_named_and_the_typed_answer_kept(gateway: Gateway) -> None:
+    sign_in_as_staff(gateway)
+    with_desk(gateway)
+    page = gateway.client.post(f"/admin/desk/{REQUEST_ID}/answer", data={
+        "csrf_token": csrf(gateway), "version": "3", "body": "Zie de foto's.",
+        "status": "refused", "reason": "Niet gedekt."},
+        files={"file": ("groot.jpg", b"x" * (2 * 1024 * 1024 + 1), "image/jpeg")})
+    assert page.status_code == 413
+    assert "Deze bestanden werden niet verzonden: groot.jpg." in page.text
+    assert ">Zie de foto&#39;s.</textarea>" in page.text
+    assert ">Niet gedekt.</textarea>" in page.text
+    assert 'value="refused" checked' in page.text
+    assert gateway.rpc.called(documents.BEGIN_UPLOAD) == []
+    assert gateway.rpc.called(requests.ANSWER) == []
