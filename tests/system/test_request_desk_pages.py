@@ -2,6 +2,7 @@
 overdue first, take a request and answer it (the client reads the answer); a client is refused
 the desk; a move the request's status does not allow is said in words."""
 
+import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from pymongo import MongoClient
 
 from deploy.local.seed_demo import bearer
 from services.requests.store import REQUESTS, from_document, to_document
-from tests.system.stack import ClientLogin, SystemStack, fixture_dossier
+from tests.system.stack import ClientLogin, SystemStack, fixture_dossier, new_client
 
 pytestmark = pytest.mark.system
 
@@ -154,3 +155,45 @@ def test_a_move_the_status_does_not_allow_is_said_in_words(
                    version=version_of(detail))
     assert refused.status_code == 422
     assert "Geef de reden van de weigering" in refused.text
+
+
+def test_the_office_reads_a_claim_and_a_change_of_personal_data_as_sent(
+    system_stack: SystemStack, gateway: httpx.Client, office_dossiers: tuple[str, str],
+    office: httpx.Client,
+) -> None:
+    # A client of their own: the shared one may have used up their burst of submissions.
+    client = bearer(new_client(system_stack, gateway, "Sofie Claes", [DUPONT]).log_in(gateway))
+    forms = f"/api/v1/dossiers/{DUPONT}/forms"
+    claim = gateway.post(f"{forms}/claim", headers=client, data={"submission": json.dumps({
+        "form": {"risk_object_ids": ["R-00417-1"], "loss_date": "2026-01-02",
+                 "loss_time": "08:00", "description": "Glasbreuk door een steen",
+                 "vat_liable": False, "police_report_number": "GE.55.L1.000123/26"},
+        "about": "contract:C-00417-AUTO", "remark": "Graag snel"}),
+        "description_1": "Foto van de ruit"},
+        files=[("file", ("ruit.jpg", b"\xff\xd8\xff" + b"0" * 100, "image/jpeg"))])
+    assert claim.status_code == 201, claim.text
+    page = office.get(f"/admin/desk/{claim.json()['request_id']}")
+    assert page.status_code == 200
+    sent = " ".join(re.sub(r"<[^>]+>", " ", page.text[
+        page.text.index('id="sent"'):page.text.index('id="thread"')]).split())
+    for shown in ("Volkswagen Golf 1.5 eTSI - 1-ABC-123", "2 jan 2026", "08:00",
+                  "Glasbreuk door een steen", "Btw-plichtig Nee", "GE.55.L1.000123/26",
+                  "Schade aangifte (pdf)", "ruit.jpg", "Foto van de ruit", "Graag snel"):
+        assert shown in sent, shown
+    declaration = claim.json()["form"]["declaration_document_id"]
+    viewer = re.search(rf'href="(/admin/dossiers/{DUPONT}/documents/{declaration}[^"]*)"',
+                       page.text)
+    assert viewer is not None
+    assert office.get(viewer.group(1).replace("&amp;", "&")).status_code == 200
+    body = office.get(f"/admin/dossiers/{DUPONT}/documents/{declaration}/file?variant=original")
+    assert body.status_code == 200 and body.content.startswith(b"%PDF")
+
+    change = gateway.post(f"{forms}/personal_data", headers=client, json={
+        "form": {"person_id": "P-00417-2", "phone": "+32 470 11 22 33"},
+        "about": "person:P-00417-2"})
+    assert change.status_code == 201, change.text
+    page = office.get(f"/admin/desk/{change.json()['request_id']}")
+    row = re.search(r'<th scope="row">Telefoon</th><td class="desk-old">(.*?)</td>'
+                    r'<td class="desk-new"><span aria-hidden="true">→ </span>(.*?)</td>',
+                    page.text)
+    assert row is not None and row.groups() == ("+32 486 98 76 54", "+32 470 11 22 33")
