@@ -69,7 +69,8 @@ def test_the_inbox_shows_the_requests_in_the_services_order_with_target_and_badg
     sign_in_as_staff(gateway)
     with_desk(gateway, desk_item("r1", subject="Te laat", overdue=True, unread_by_office=True),
               desk_item("r2", kind="claim", subject="", assignee_id="staff2",
-                        assignee_name="Bob Wuyts"))
+                        assignee_name="Bob Wuyts",
+                        about={"kind": "contract", "ref_id": "c1", "label": "AUTO-2024-0001"}))
     page = gateway.client.get("/admin/desk")
     assert page.status_code == 200
     text = visible_text(page.text[page.text.index("desk-rows"):])
@@ -78,7 +79,7 @@ def test_the_inbox_shows_the_requests_in_the_services_order_with_target_and_badg
     first_row = first_row[:first_row.index("</a>")]
     assert "Nieuw" in first_row and "status-overdue" in first_row
     assert "Te beantwoorden tegen" in visible_text(first_row)
-    assert "Toegewezen aan Bob Wuyts" in text
+    assert "Toegewezen aan Bob Wuyts" in text and "Contract: AUTO-2024-0001" in text
     [query] = gateway.rpc.called(requests.DESK_LIST)
     assert isinstance(query, requests.DeskQuery)
     assert query.open_only and query.status is None and query.cursor is None
