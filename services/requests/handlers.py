@@ -23,6 +23,7 @@ from libs.contracts.requests import (
     DeskGetQuery,
     DeskPage,
     DeskQuery,
+    FindResubmittedQuery,
     GetRequestQuery,
     ListRequestsQuery,
     OfficeCommand,
@@ -137,6 +138,16 @@ class RequestHandlers:
                      request_id=stored.request_id, event_id=change.events[0].event_id)
         return domain.for_client(stored, self._clock())
 
+    async def find_resubmitted(self, query: FindResubmittedQuery) -> RequestPublic:
+        """The request the caller stored in the dossier under this idempotency key (a resend
+        with files is answered before its files are read again)."""
+        require_dossier_access(query.caller, query.dossier_id)
+        stored = await self._store.find_resubmitted(query.dossier_id, query.caller.user_id,
+                                                    query.idempotency_key)
+        if stored is None:
+            raise NotFound("Nothing was sent under this key.")
+        return domain.for_client(stored, self._clock())
+
     async def admit_attachment(self, request: AdmitAttachmentRequest) -> Ack:
         """A client is about to attach files: allowed within the account's attachment window."""
         require_dossier_access(request.caller, request.dossier_id)
@@ -203,10 +214,16 @@ class RequestHandlers:
         now = self._clock()
         after = None
         if query.cursor:
-            payload = self._cursors.verify(query.cursor, *self._desk_context(query))
-            after = payload.decode("utf-8", "replace")
-            if not after.startswith("k"):
-                raise CursorRefused(REFUSED, fields={"cursor": "not a cursor of this list"})
+            try:
+                after = self._cursors.verify(query.cursor, *self._desk_context(query)).decode()
+                if not after.startswith("k"):
+                    raise CursorRefused(REFUSED)
+            except (CursorRefused, UnicodeDecodeError):
+                log.warning("page cursor refused: forged, edited or made for other filters",
+                            alert="cursor_tampering", user_id=query.caller.user_id,
+                            role=query.caller.role.value, list="request_desk")
+                raise CursorRefused(REFUSED, fields={
+                    "cursor": "not a cursor of this list"}) from None
         assignee = query.assignee
         desk_filter = DeskFilter(
             status=query.status, open_only=query.open_only,

@@ -199,6 +199,14 @@ async def test_a_resubmission_with_the_same_key_returns_the_first_request(
         user_id="u-an", role=Role.CLIENT, dossier_ids=[DUPONT]))
     assert other.request_id != first.request_id  # another sender's key is another key
     assert await service.runtime.database[REQUESTS].count_documents({}) == 3
+    found = await call_in_memory(service.runtime.broker, requests.FIND_RESUBMITTED,
+                                 requests.FindResubmittedQuery(
+        caller=PIETER, dossier_id=DUPONT, idempotency_key="k-123"))
+    assert found.request_id == first.request_id
+    with pytest.raises(NotFound):
+        await call_in_memory(service.runtime.broker, requests.FIND_RESUBMITTED,
+                             requests.FindResubmittedQuery(
+            caller=PIETER, dossier_id=DUPONT, idempotency_key="never-used"))
 
 
 async def test_the_desk_filters_sorts_and_pages(service: RequestsService) -> None:
