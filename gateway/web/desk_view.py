@@ -267,7 +267,19 @@ def _claim(form: Mapping[str, Any], words: FormWords, _: Translate) -> list[Form
     return [general, goods, loss, *([files] if files.files else [])]
 
 
+def _client_sheet(form: Mapping[str, Any], words: FormWords, _: Translate
+                  ) -> list[FormSection]:
+    # The questionnaire is data the office may change: its answers are keyed by question id.
+    answers: Mapping[str, Any] = form.get("answers") or {}
+    version = form.get("questionnaire_version")
+    title = _("Client sheet") if version is None else _(
+        "Client sheet (questionnaire version %(version)s)") % {"version": version}
+    return [FormSection(title, rows=[Row(words.label(question), words.value(question, answer))
+                                     for question, answer in answers.items()])]
+
+
 SECTIONS = {
+    "client_sheet": _client_sheet,
     "personal_data": _personal_data,
     "address": _address,
     "family_member": _family_member,

@@ -33,11 +33,20 @@ def test_a_field_the_desk_does_not_know_is_still_shown_under_its_own_name() -> N
     assert ("School name", "De Regenboog") in rows
 
 
-def test_a_client_sheet_shows_its_answers_even_with_an_unknown_shape() -> None:
+def test_a_client_sheet_shows_each_answer_under_its_question() -> None:
     [section] = form_sections("client_sheet", {
-        "questionnaire_version": 3, "answers": {"risk_profile": "defensive"}}, same, iso)
-    assert section.title == "Client sheet"
-    assert ("Answers", "Risk profile: defensive") in [(r.label, r.value) for r in section.rows]
+        "sheet_id": "s1", "questionnaire_version": 3, "answers": {
+            "risk_profile": "defensive", "owns_home": True, "needs": ["car", "home"]}},
+        same, iso)
+    assert section.title == "Client sheet (questionnaire version 3)"
+    assert [(r.label, r.value) for r in section.rows] == [
+        ("Risk profile", "defensive"), ("Owns home", "Yes"), ("Needs", "car, home")]
+
+
+def test_a_form_of_a_kind_the_desk_does_not_know_is_shown_field_by_field() -> None:
+    [section] = form_sections("pension_plan", {"amount": 1200}, same, iso)
+    assert (section.title, [(r.label, r.value) for r in section.rows]) == (
+        "pension_plan", [("Amount", "1200")])
 
 
 def test_a_message_has_no_form_and_a_form_is_titled_by_its_kind() -> None:
