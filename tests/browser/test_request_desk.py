@@ -50,6 +50,9 @@ def test_the_office_answers_and_accepts_a_request_the_client_sent(
         row = page.locator("article.desk-row", has_text=subject)
         expect(row).to_contain_text("Nieuw")
         expect(row).to_contain_text("In afwachting")
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"desk-inbox-{viewport['width']}.png"), full_page=True)
         row.get_by_role("link").click()
 
         expect(page.get_by_role("heading", name=subject, level=1)).to_be_visible()
@@ -69,7 +72,6 @@ def test_the_office_answers_and_accepts_a_request_the_client_sent(
         expect(page.locator("#timeline")).to_contain_text("Aanvaard")
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= viewport["width"], "the request's page is wider than the screen"
-        SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"desk-answered-{viewport['width']}.png"),
                         full_page=True)
 
