@@ -172,13 +172,11 @@ async def desk_new_count(request: Request, session: PageSession, pages: Pages, r
     caller = staff_only(session).claims.caller()
     try:
         page = await rpc.call(requests.DESK_LIST, requests.DeskQuery(
-            caller=caller, limit=requests.MAX_DESK_PAGE))
+            caller=caller, unread_only=True, limit=NEW_COUNT_LIMIT))
     except Unavailable:
         return pages.finish(request, HTMLResponse(""))
-    count = sum(1 for item in page.items if item.unread_by_office)
     return pages.render(request, "admin/_desk_count.html", {
-        "count": min(count, NEW_COUNT_LIMIT), "more": count > NEW_COUNT_LIMIT},
-        session=session)
+        "count": len(page.items), "more": page.next_cursor is not None}, session=session)
 
 
 async def detail_page(

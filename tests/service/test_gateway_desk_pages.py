@@ -144,11 +144,18 @@ def test_a_client_cannot_open_the_desk(gateway: Gateway) -> None:
 
 def test_the_menu_counts_the_unread_requests(gateway: Gateway) -> None:
     sign_in_as_staff(gateway)
-    with_desk(gateway, desk_item("r1", unread_by_office=True), desk_item("r2"),
+    with_desk(gateway, desk_item("r1", unread_by_office=True),
               desk_item("r3", unread_by_office=True, status="accepted"))
     assert 'hx-get="/admin/desk/new-count"' in gateway.client.get("/admin/desk").text
     badge = gateway.client.get("/admin/desk/new-count")
     assert visible_text(badge.text) == "2 ongelezen"
+    query = gateway.rpc.called(requests.DESK_LIST)[-1]
+    assert isinstance(query, requests.DeskQuery) and query.unread_only and query.limit == 99
+    with_desk(gateway, *(desk_item(f"r{n}", unread_by_office=True) for n in range(99)),
+              next_cursor="more")
+    assert visible_text(gateway.client.get("/admin/desk/new-count").text) == "99+ ongelezen"
+    with_desk(gateway)
+    assert gateway.client.get("/admin/desk/new-count").text.strip() == ""
 
 
 def test_a_message_shows_what_the_client_sent_the_notes_and_the_timeline(
