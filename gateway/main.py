@@ -51,6 +51,8 @@ from gateway.tokens import (
     load_public_key,
 )
 from gateway.web import (
+    admin_desk_actions,
+    admin_desk_pages,
     admin_list_pages,
     client_sheet_pages,
     document_pages,
@@ -220,6 +222,8 @@ def create_app(
     for router in (client_sheet.router, client_sheet.admin_router, client_sheet_pages.router):
         app.include_router(router)  # the client sheet (manual 4.5)
     app.include_router(request_pages.router)  # "Mijn aanvragen", new message, the page stream
+    for router in (admin_desk_pages.router, admin_desk_actions.router):  # the request desk
+        app.include_router(router)
     for router in (signing_api.router, admin_signing.router, signing_pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

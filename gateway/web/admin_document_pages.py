@@ -7,8 +7,9 @@ announces the published ones together to /batches: the documents service's PUBLI
 same call as the admin API's batch, so the client gets one mail per batch.
 The problems page lists damaged documents (never served to clients) and failed uploads with
 their reason, the latest first, each with a link to its dossier's documents.
-The script's requests carry the CSRF token in a header (a form of another site cannot set one):
-checking it before the body is read keeps a forged upload from being read at all.
+The staff's viewer shows any dossier's document (a client's attachment, say) as the client's
+viewer does. The script's requests carry the CSRF token in a header (a form of another site
+cannot set one): checking it before the body is read keeps a forged upload from being read.
 """
 
 import asyncio
@@ -17,18 +18,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from gateway.api.admin_documents import MAX_FILES_PER_BATCH, announce_batch
 from gateway.api.documents import parse_context
-from gateway.deps import DossierIdPath, Rpc, RpcCaller, State
+from gateway.deps import DossierIdPath, ObjectIdPath, Rpc, RpcCaller, State
+from gateway.downloads import open_and_stream
 from gateway.problems import Problem
 from gateway.streaming import UploadLimits, receive_uploads, store_upload
 from gateway.web.admin_pages import Translate, office_page, staff_only
 from gateway.web.pages import Pages, PageSession
-from gateway.web.rendering import _mark
+from gateway.web.rendering import _mark, safe_next
 from gateway.web.session import CSRF_COOKIE
 from libs.contracts import documents, dossier
 from libs.contracts.caller import Caller
@@ -267,3 +269,40 @@ async def document_problems_page(
         "problems": listed.problems, "dossier_names": names, "reasons": reasons,
         "all_shown": len(listed.problems) < PROBLEMS_SHOWN, "shown": PROBLEMS_SHOWN,
         "error": None})
+
+
+def _back_link(back: str) -> str | None:
+    """Where the viewer's "Close" leads: an office page only (never another site)."""
+    target = safe_next(back)
+    return target if target.startswith("/admin/") else None
+
+
+@router.get("/admin/dossiers/{dossier_id}/documents/{document_id}")
+async def staff_viewer_page(
+    dossier_id: DossierIdPath, document_id: ObjectIdPath, request: Request,
+    session: PageSession, pages: Pages, rpc: Rpc,
+    back: Annotated[str, Query(max_length=300)] = "",
+) -> Response:
+    """The staff's viewer of any dossier's document (a client's attachment, a claim's
+    declaration): the PDF or image shown inline, with a download of the original."""
+    caller = staff_only(session).claims.caller()
+    ticket = await rpc.call(documents.OPEN_DOWNLOAD, documents.OpenDownloadRequest(
+        caller=caller, dossier_id=dossier_id, document_id=document_id))
+    return office_page(pages, request, session, "admin/document_viewer.html", {
+        "document": ticket.document, "back": _back_link(back), "error": None})
+
+
+@router.get("/admin/dossiers/{dossier_id}/documents/{document_id}/file")
+async def staff_document_file(
+    dossier_id: DossierIdPath, document_id: ObjectIdPath, session: PageSession, rpc: Rpc,
+    state: State, variant: documents.BodyVariant = documents.BodyVariant.VIEW,
+    download: bool = False,
+    range_header: Annotated[str | None, Header(alias="range")] = None,
+    if_range: Annotated[str | None, Header(alias="if-range")] = None,
+) -> Response:
+    """A document's body for the staff's viewer (the PDF, an image, the original)."""
+    caller = staff_only(session).claims.caller()
+    return await open_and_stream(rpc, state.storage, caller, dossier_id=dossier_id,
+                                 document_id=document_id, variant=variant,
+                                 range_header=range_header, if_range=if_range,
+                                 as_attachment=download)

@@ -313,6 +313,18 @@ class AuditLog(BaseModel):
         default_factory=list, description="The office's staff, to filter the log by")
 
 
+class StaffDirectoryRequest(BaseModel):
+    """Any staff member asks who works at the office (to assign a request to a colleague)."""
+
+    caller: Caller
+
+
+class StaffDirectory(BaseModel):
+    """The office's active staff accounts, by name."""
+
+    staff: list[StaffMember]
+
+
 class EidRefusal(StrEnum):
     """Why a card cannot log in, given with a refused eID login under `EID_REFUSAL_FIELD`, so
     a page says it in the reader's language. The card holder learns nothing new: it is their
@@ -448,6 +460,7 @@ DISABLE_USER = RpcMethod("auth.rpc.disable_user", AccountActionRequest, UserPubl
 RESEND_INVITATION = RpcMethod("auth.rpc.resend_invitation", AccountActionRequest, InvitationPublic)
 REVOKE_INVITATION = RpcMethod("auth.rpc.revoke_invitation", AccountActionRequest, UserPublic)
 LIST_AUDIT = RpcMethod("auth.rpc.list_audit", AuditQuery, AuditLog)
+LIST_STAFF = RpcMethod("auth.rpc.list_staff", StaffDirectoryRequest, StaffDirectory)
 EID_LOG_IN = RpcMethod("auth.rpc.eid_log_in", EidLoginRequest, EidLoginReply)
 REQUEST_EID_LINK = RpcMethod("auth.rpc.request_eid_link", EidLinkRequest, Ack)
 LIST_EID_LINKS = RpcMethod("auth.rpc.list_eid_links", ListEidLinksRequest, EidLinkList)

@@ -295,6 +295,8 @@ class DeskQuery(BaseModel):
     dossier_id: DossierId | None = None
     assignee: ObjectId | None = Field(default=None, description="me, none or a user id")
     older_than_days: int | None = Field(default=None, ge=0, le=3650)
+    unread_only: bool = Field(default=False, description="Only the requests the office has "
+                              "not read since the client last wrote (the menu's count)")
     limit: int = Field(default=50, ge=1, le=MAX_DESK_PAGE)
     cursor: str | None = Field(default=None, max_length=MAX_CURSOR, description="Opaque and "
                                "signed: `next_cursor` of the previous page of the same filters")

@@ -14,8 +14,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from libs.contracts import auth
 from libs.contracts.caller import STAFF_ROLES, Role
+from libs.servicekit.access import require_staff
 from libs.servicekit.errors import Forbidden
 from libs.servicekit.mongo import Document, stored_utc
+from services.auth.domain import UserStatus
 from services.auth.registration_store import AUDIT
 from services.auth.store import USERS
 
@@ -29,7 +31,8 @@ def audit_cursor(entry: auth.AuditEntry) -> str:
 
 
 class AuditLogHandlers:
-    """LIST_AUDIT for the office admin's audit page and the admin API."""
+    """LIST_AUDIT for the office admin's audit page and the admin API; LIST_STAFF, the names
+    of the staff, for every staff member."""
 
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._audit = database[AUDIT]
@@ -82,8 +85,16 @@ class AuditLogHandlers:
         cursor = self._users.find({"_id": {"$in": sorted(user_ids)}}, {"display_name": 1})
         return {doc["_id"]: doc["display_name"] async for doc in cursor}
 
-    async def _staff(self) -> list[auth.StaffMember]:
-        cursor = self._users.find({"role": {"$in": sorted(r.value for r in STAFF_ROLES)}},
-                                  {"display_name": 1}).sort("display_name", 1)
+    async def list_staff(self, request: auth.StaffDirectoryRequest) -> auth.StaffDirectory:
+        """The active staff accounts by name, for any staff member (the request desk assigns
+        requests to colleagues; an agent's account lists show no staff otherwise)."""
+        require_staff(request.caller)
+        return auth.StaffDirectory(staff=await self._staff(active_only=True))
+
+    async def _staff(self, *, active_only: bool = False) -> list[auth.StaffMember]:
+        query: dict[str, Any] = {"role": {"$in": sorted(r.value for r in STAFF_ROLES)}}
+        if active_only:
+            query["status"] = UserStatus.ACTIVE.value
+        cursor = self._users.find(query, {"display_name": 1}).sort("display_name", 1)
         return [auth.StaffMember(user_id=doc["_id"], display_name=doc["display_name"])
                 async for doc in cursor]

@@ -61,6 +61,7 @@ def register(
     serve_rpc(broker, auth.RESEND_INVITATION, accounts.resend_invitation, prefetch=prefetch)
     serve_rpc(broker, auth.REVOKE_INVITATION, accounts.revoke_invitation, prefetch=prefetch)
     serve_rpc(broker, auth.LIST_AUDIT, audit_log.list_audit, prefetch=prefetch)
+    serve_rpc(broker, auth.LIST_STAFF, audit_log.list_staff, prefetch=prefetch)
     serve_rpc(broker, auth.LIST_DOSSIER_MEMBERS, accounts.list_dossier_members,
               prefetch=prefetch)
     serve_rpc(broker, auth.EID_LOG_IN, eid.log_in, prefetch=prefetch)

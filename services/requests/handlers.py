@@ -203,9 +203,10 @@ class RequestHandlers:
 
     def _desk_context(self, query: DeskQuery) -> tuple[str, ...]:
         me = query.caller.user_id if query.assignee == AssigneeFilter.ME else ""
-        return (DESK_CURSOR_VERSION, str(query.status or ""), str(query.open_only),
-                str(query.kind or ""), query.dossier_id or "", query.assignee or "", me,
-                str(query.older_than_days if query.older_than_days is not None else ""))
+        context = (DESK_CURSOR_VERSION, str(query.status or ""), str(query.open_only),
+                   str(query.kind or ""), query.dossier_id or "", query.assignee or "", me,
+                   str(query.older_than_days if query.older_than_days is not None else ""))
+        return (*context, "unread") if query.unread_only else context
 
     async def desk_list(self, query: DeskQuery) -> DeskPage:
         """Every dossier's requests for the office: overdue first, then closest to target,
@@ -232,7 +233,8 @@ class RequestHandlers:
             assignee_id=(query.caller.user_id if assignee == AssigneeFilter.ME
                          else None if assignee == AssigneeFilter.NONE else assignee),
             sent_before_ms=(None if query.older_than_days is None else int(
-                (now - timedelta(days=query.older_than_days)).timestamp() * 1000)))
+                (now - timedelta(days=query.older_than_days)).timestamp() * 1000)),
+            unread_only=query.unread_only)
         page, next_after = await self._store.desk_page(desk_filter, after=after,
                                                        limit=query.limit)
         return DeskPage(

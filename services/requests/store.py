@@ -100,6 +100,7 @@ class DeskFilter:
     assignee_id: str | None = None
     unassigned: bool = False
     sent_before_ms: int | None = None
+    unread_only: bool = False
 
     def criteria(self) -> Document:
         """The equality and range conditions beside the desk key's range."""
@@ -119,6 +120,8 @@ class DeskFilter:
             criteria["assignee_id"] = self.assignee_id
         if self.sent_before_ms is not None:
             criteria["sent_ms"] = {"$lte": self.sent_before_ms}
+        if self.unread_only:
+            criteria["unread_by_office"] = True
         return criteria
 
     def matches(self, request: OfficeRequest) -> bool:
@@ -131,7 +134,8 @@ class DeskFilter:
                 and (not self.unassigned or request.assignee_id is None)
                 and (self.assignee_id is None or request.assignee_id == self.assignee_id)
                 and (self.sent_before_ms is None
-                     or request.sent_at.timestamp() * 1000 <= self.sent_before_ms))
+                     or request.sent_at.timestamp() * 1000 <= self.sent_before_ms)
+                and (not self.unread_only or request.unread_by_office))
 
 
 class RequestStore:

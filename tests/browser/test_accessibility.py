@@ -59,6 +59,9 @@ NOT_PAGES = {
     "/requests/events": "the live changes of 'Mijn aanvragen' (server-sent events)",
     "/signing/count": "the menu's badge htmx swaps in (a number)",
     "/signing/{signature_id}/signed": "the signed PDF, a download",
+    "/admin/desk/new-count": "the menu's badge of unread requests, swapped in by htmx",
+    "/admin/dossiers/{dossier_id}/documents/{document_id}/file":
+        "a document's body, shown inside the staff's viewer",
 }
 API_PREFIXES = ("/api/v1/", "/admin/api/v1/", "/health")
 ERROR_PAGE = "/no-such-page"  # no route: what every unknown address shows

@@ -489,3 +489,24 @@ def test_a_signature_request_answers_its_signer_only(
     assert anonymous.status_code in ((401,) if is_api else (303, 403))
     if method == "GET" and not path.endswith(("signed-document", "/signed")):
         assert call(signature_request["signer"], signature_request["id"]).status_code == 200
+@pytest.mark.parametrize("suffix", ["", "/file"])
+def test_the_staff_viewer_finds_a_document_under_its_own_dossier_only(
+    office: Office, suffix: str,
+) -> None:
+    """Staff see every dossier, but a document named under another dossier than its own is
+    "not found", exactly as a document that does not exist."""
+    base = office.gateway.base_url
+
+    def view(dossier_id: str, document_id: str) -> httpx.Response:
+        return httpx.get(f"{base}/admin/dossiers/{dossier_id}/documents/{document_id}{suffix}",
+                         cookies={"mb_access": office.agent}, timeout=30.0)
+
+    assert view(DUPONT, office.own["document"]).status_code == 200
+    missing = view(DUPONT, MISSING_ID)
+    elsewhere = view(PEETERS, office.own["document"])
+    assert missing.status_code == elsewhere.status_code == 404
+    assert view(MISSING_DOSSIER, office.own["document"]).status_code == 404
+    for client in (office.owner, office.other):
+        assert httpx.get(f"{base}/admin/dossiers/{DUPONT}/documents/{office.own['document']}"
+                         f"{suffix}", cookies={"mb_access": client}, timeout=30.0
+                         ).status_code == 403

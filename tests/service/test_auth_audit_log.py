@@ -109,3 +109,23 @@ async def test_resending_an_invitation_is_one_entry_not_a_second_invitation(
     actions = [entry.action for entry in (await audit(service)).entries]
     assert actions.count("invitation.create") == 1 and actions.count("invitation.resend") == 3
     assert all(entry.client_ip == "192.0.2.10" for entry in (await audit(service)).entries)
+
+
+async def test_every_staff_member_reads_the_names_of_the_active_staff_only(
+    service: AuthService,
+) -> None:
+    els, bob, _ = await an_office_at_work(service)
+    await staff_member(service, "Ann Gone")
+    ann = (await call(service, auth.FIND_USER, auth.FindUserRequest(
+        caller=ADMIN, email="ann@mybroker.example"))).user_id
+    await call(service, auth.DISABLE_USER, auth.AccountActionRequest(
+        caller=ADMIN, user_id=ann, origin=ORIGIN))
+    directory = await call(service, auth.LIST_STAFF, auth.StaffDirectoryRequest(caller=els))
+    assert [(m.user_id, m.display_name) for m in directory.staff] == [
+        (bob.user_id, "Bob Wuyts"), (els.user_id, "Els Janssens")]
+
+
+async def test_a_client_cannot_read_the_staff_directory(service: AuthService) -> None:
+    with pytest.raises(Forbidden):
+        await call(service, auth.LIST_STAFF, auth.StaffDirectoryRequest(
+            caller=Caller(user_id="c" * 32, role=Role.CLIENT, dossier_ids=["D1"])))
