@@ -55,6 +55,7 @@ NOT_PAGES = {
     "/admin/asyncapi.json": "JSON: the bus's AsyncAPI document",
     "/metrics": "Prometheus' text for the scraper",
     "/admin/dossier-suggestions": "the <option>s htmx swaps into a dossier-number field",
+    "/forms/municipalities": "the <option>s htmx swaps into the address form's datalist",
 }
 API_PREFIXES = ("/api/v1/", "/admin/api/v1/", "/health")
 ERROR_PAGE = "/no-such-page"  # no route: what every unknown address shows
@@ -128,7 +129,7 @@ def seeded(system_stack: SystemStack, dupont_family: ClientLogin) -> Seeded:
             "language": "nl"}).raise_for_status()
     return Seeded(client=dupont_family, document_title=document["title"], ids={
         "contract_id": CONTRACT_ID, "claim_id": "S-00417-1", "risk_object_id": "R-00417-1",
-        "document_id": document["document_id"]}, queries={
+        "document_id": document["document_id"], "person_id": "P-00417-1"}, queries={
         "/activate": _mailed_token(system_stack, invitee, "/activate"),
         "/reset-password": _mailed_token(system_stack, resetting.email, "/reset-password"),
         "/register/confirm": _mailed_token(system_stack, registrant, "/register/confirm")},
