@@ -14,13 +14,21 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, EmailStr, Field, JsonValue, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    EmailStr,
+    Field,
+    JsonValue,
+    StringConstraints,
+    field_validator,
+)
 
 from libs.contracts.caller import Caller
 from libs.contracts.dossier import Address, DossierRecord, Person
 from libs.contracts.ids import DossierId, ObjectId
 from libs.contracts.rpc import Ack, RpcMethod
-from libs.contracts.shown_names import GivenName, ShownName
+from libs.contracts.shown_names import ShownName, shown_name
 
 
 class FormKind(StrEnum):
@@ -56,6 +64,7 @@ class FormAboutKind(StrEnum):
     """Same values as the request's `about` kinds (RequestAbout)."""
 
     GENERAL = "general"
+    PERSONAL_DATA = "personal_data"  # the household's data (address, a new family member)
     PERSON = "person"
     CONTRACT = "contract"
     RISK_OBJECT = "risk_object"
@@ -80,21 +89,43 @@ def parse_about(text: str | None) -> FormAbout | None:
     if text is None or text == "":
         return None
     kind, _, ref_id = text.partition(":")
-    if kind == FormAboutKind.GENERAL and not ref_id:
-        return FormAbout()
-    if not ref_id or kind not in {k.value for k in FormAboutKind} or kind == "general":
+    if kind in (FormAboutKind.GENERAL, FormAboutKind.PERSONAL_DATA) and not ref_id:
+        return FormAbout(kind=FormAboutKind(kind))
+    if not ref_id or kind not in {k.value for k in FormAboutKind} \
+            or kind in (FormAboutKind.GENERAL, FormAboutKind.PERSONAL_DATA):
         raise ValueError("about is general, person:<id>, contract:<id> or risk_object:<id>")
     return FormAbout(kind=FormAboutKind(kind), ref_id=ref_id)
 
 
 # --- field types ------------------------------------------------------------------------------
 
-Name = Annotated[GivenName, StringConstraints(strip_whitespace=True, min_length=1,
-                                              max_length=100)]
+
+def _typed(value: str) -> str:
+    cleaned = shown_name(value).strip()
+    if value and not cleaned:
+        raise ValueError("The text holds only invisible characters.")
+    return cleaned
+
+
+def _text(min_length: int, max_length: int) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=min_length,
+                             max_length=max_length)
+
+
+# What a person types: trimmed, its length checked, then freed of control and bidirectional
+# characters (a text of only such characters is refused).
+Typed = AfterValidator(_typed)
+Name = Annotated[str, _text(1, 100), Typed]
+Street = Annotated[str, _text(1, 200), Typed]
+HouseNumber = Annotated[str, _text(1, 20), Typed]
+Box = Annotated[str, _text(0, 20), Typed]
+ShortText = Annotated[str, _text(0, 200), Typed]
+OtherRisk = Annotated[str, _text(0, 1000), Typed]
+Description = Annotated[str, _text(1, 5000), Typed]
+ReportNumber = Annotated[str, _text(0, 50), Typed]
+Remark = Annotated[str, _text(0, 10_000), Typed]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=30,
                                          pattern=r"^(|\+?[0-9 ./()-]{6,30})$")]
-Text = Annotated[GivenName, StringConstraints(strip_whitespace=True, max_length=5000)]
-ShortText = Annotated[GivenName, StringConstraints(strip_whitespace=True, max_length=200)]
 PostalCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[1-9][0-9]{3}$")]
 NationalNumber = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)]
 """A Belgian national register number, with or without its separators (checked by the service
@@ -154,11 +185,9 @@ class AddressForm(BaseModel):
     """4.2: start date of the new address, the address, who of the household moves."""
 
     start_date: date
-    street: Annotated[GivenName, StringConstraints(strip_whitespace=True, min_length=1,
-                                                   max_length=200)]
-    number: Annotated[GivenName, StringConstraints(strip_whitespace=True, min_length=1,
-                                                   max_length=20)]
-    box: Annotated[GivenName, StringConstraints(strip_whitespace=True, max_length=20)] = ""
+    street: Street
+    number: HouseNumber
+    box: Box = ""
     postal_code: PostalCode
     municipality: Name
     person_ids: list[ObjectId] = Field(min_length=1, max_length=50,
@@ -217,8 +246,8 @@ class ClaimGeneralData(BaseModel):
     email: EmailStr | Literal[""] = ""
     phone: Phone = ""
     street: ShortText = ""
-    number: Annotated[GivenName, StringConstraints(strip_whitespace=True, max_length=20)] = ""
-    box: Annotated[GivenName, StringConstraints(strip_whitespace=True, max_length=20)] = ""
+    number: Box = ""
+    box: Box = ""
     postal_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=10)] = ""
     municipality: ShortText = ""
     iban: Annotated[str, StringConstraints(strip_whitespace=True, max_length=42)] = ""
@@ -228,7 +257,8 @@ class ClaimAttachment(BaseModel):
     """A file sent with the declaration (uploaded first as a document of context
     request:<id>), with the client's description."""
 
-    document_id: ObjectId
+    document_id: ObjectId | None = Field(
+        default=None, description="None until the file is uploaded (multipart submission)")
     filename: ShownName = ""
     size: int = Field(default=0, ge=0)
     description: ShortText = ""
@@ -245,16 +275,13 @@ class ClaimForm(BaseModel):
     risk_object_ids: list[ObjectId] = Field(
         default_factory=list, max_length=MAX_CLAIM_RISK_OBJECTS,
         description="The damaged risk objects of the dossier, each once")
-    other_risk_description: Annotated[GivenName, StringConstraints(
-        strip_whitespace=True, max_length=1000)] = Field(
+    other_risk_description: OtherRisk = Field(
         default="", description="'Omschrijving ander risico'")
     loss_date: date = Field(description="Date of the loss (*)")
     loss_time: time = Field(description="Time of the loss, Belgian local time (*)")
-    description: Annotated[GivenName, StringConstraints(strip_whitespace=True, min_length=1,
-                                                        max_length=5000)]
+    description: Description
     vat_liable: bool = Field(default=False, description="'Btw-plichtige'")
-    police_report_number: Annotated[GivenName, StringConstraints(
-        strip_whitespace=True, max_length=50)] | None = Field(
+    police_report_number: ReportNumber | None = Field(
         default=None, description="'Proces-verbaal' number")
     attachments: list[ClaimAttachment] = Field(default_factory=list,
                                                max_length=MAX_CLAIM_ATTACHMENTS)
@@ -306,8 +333,7 @@ class SubmitForm(BaseModel):
     kind: FormKind
     payload: dict[str, Any] = Field(description="The kind's payload model (FORM_PAYLOADS)")
     about: FormAbout | None = None
-    remark: Annotated[GivenName, StringConstraints(strip_whitespace=True,
-                                                   max_length=10_000)] = ""
+    remark: Remark = ""
     idempotency_key: IdempotencyKey | None = None
     sender_name: str = Field(default="", max_length=200)
     correlation_id: str | None = None
@@ -469,6 +495,18 @@ class ChangesPage(BaseModel):
     next_cursor: str | None = None
 
 
+class AttachClaimDocuments(BaseModel):
+    """After a multipart claim: the uploaded files' document ids (context request:<id>), one
+    per attachment of the declaration in order (None: keep), and the declaration's PDF."""
+
+    caller: Caller
+    dossier_id: DossierId
+    request_id: ObjectId
+    document_ids: list[ObjectId | None] = Field(default_factory=list,
+                                                max_length=MAX_CLAIM_ATTACHMENTS)
+    declaration_document_id: ObjectId | None = None
+
+
 SUBMIT_FORM = RpcMethod("requests.rpc.submit_form", SubmitForm, FormSubmitted)
 FORM_CONTEXT = RpcMethod("requests.rpc.form_context", FormContextQuery, FormContext)
 SAVE_DRAFT = RpcMethod("requests.rpc.save_draft", SaveDraft, FormDraft)
@@ -476,3 +514,5 @@ GET_DRAFT = RpcMethod("requests.rpc.get_draft", DraftKey, FormDraft)
 DELETE_DRAFT = RpcMethod("requests.rpc.delete_draft", DraftKey, Ack)
 LIST_DRAFTS = RpcMethod("requests.rpc.list_drafts", ListDraftsQuery, DraftList)
 CHANGES_SINCE = RpcMethod("requests.rpc.changes_since", ChangesQuery, ChangesPage)
+ATTACH_CLAIM_DOCUMENTS = RpcMethod("requests.rpc.attach_claim_documents", AttachClaimDocuments,
+                                   FormSubmitted)

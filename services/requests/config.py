@@ -31,3 +31,5 @@ class RequestsSettings(ServiceSettings):
     # next working day's opening.
     office_opens_hour: int = Field(default=9, ge=0, le=23)
     office_closes_hour: int = Field(default=17, ge=1, le=24)
+    # Forms: expired drafts (30 days after their last save) are purged this often.
+    draft_purge_seconds: float = 3600.0

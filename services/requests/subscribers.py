@@ -2,9 +2,10 @@
 
 from faststream.rabbit import RabbitBroker
 
-from libs.contracts import requests
+from libs.contracts import request_forms, requests
 from libs.servicekit.bus import declare_emitted_events
 from libs.servicekit.rpc import serve_rpc
+from services.requests.forms.handlers import FormHandlers
 from services.requests.handlers import RequestHandlers
 
 SERVICE = "requests"
@@ -19,3 +20,16 @@ def register(broker: RabbitBroker, handlers: RequestHandlers, *, prefetch: int) 
     serve_rpc(broker, requests.SEND_MESSAGE, handlers.send_message, prefetch=prefetch)
     serve_rpc(broker, requests.LIST_REQUESTS, handlers.list_requests, prefetch=prefetch)
     serve_rpc(broker, requests.ADMIT_ATTACHMENT, handlers.admit_attachment, prefetch=prefetch)
+
+
+def register_forms(broker: RabbitBroker, forms: FormHandlers, *, prefetch: int) -> None:
+    """The forms' RPC methods (manual 4.1-4.4, drafts, the office's feed of data changes)."""
+    serve_rpc(broker, request_forms.SUBMIT_FORM, forms.submit_form, prefetch=prefetch)
+    serve_rpc(broker, request_forms.FORM_CONTEXT, forms.form_context, prefetch=prefetch)
+    serve_rpc(broker, request_forms.ATTACH_CLAIM_DOCUMENTS, forms.attach_claim_documents,
+              prefetch=prefetch)
+    serve_rpc(broker, request_forms.SAVE_DRAFT, forms.save_draft, prefetch=prefetch)
+    serve_rpc(broker, request_forms.GET_DRAFT, forms.get_draft, prefetch=prefetch)
+    serve_rpc(broker, request_forms.DELETE_DRAFT, forms.delete_draft, prefetch=prefetch)
+    serve_rpc(broker, request_forms.LIST_DRAFTS, forms.list_drafts, prefetch=prefetch)
+    serve_rpc(broker, request_forms.CHANGES_SINCE, forms.changes_since, prefetch=prefetch)

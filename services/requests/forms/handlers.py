@@ -1,0 +1,401 @@
+"""Use cases of the forms: context, submission (idempotent), the claim's documents, drafts and
+the office's feed of accepted data changes."""
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from libs.contracts import documents
+from libs.contracts.caller import Caller
+from libs.contracts.dossier import Person
+from libs.contracts.envelope import new_id, utc_now
+from libs.contracts.request_forms import (
+    AttachClaimDocuments,
+    ChangesPage,
+    ChangesQuery,
+    ClaimContext,
+    ClaimForm,
+    ClaimGeneralData,
+    ClaimRecord,
+    ContractChoice,
+    DataChange,
+    DraftKey,
+    DraftList,
+    FamilyMemberForm,
+    FamilyMemberKind,
+    FormAbout,
+    FormAboutKind,
+    FormContext,
+    FormContextQuery,
+    FormDraft,
+    FormKind,
+    FormSubmitted,
+    HouseholdMember,
+    ListDraftsQuery,
+    PersonalDataForm,
+    RiskObjectChoice,
+    SaveDraft,
+    SubmitForm,
+    status_note,
+)
+from libs.contracts.requests import RequestSubmitted
+from libs.contracts.rpc import Ack
+from libs.servicekit.access import require_dossier_access, require_staff
+from libs.servicekit.cursor_signing import CursorSigner
+from libs.servicekit.errors import Conflict, Invalid, NotFound
+from libs.servicekit.logs import correlation_id, get_logger
+from libs.servicekit.mongo import Document
+from libs.servicekit.references import RpcCalling
+from services.requests.forms import rules
+from services.requests.forms.changes import data_change
+from services.requests.forms.dossier_reader import DossierReader
+from services.requests.forms.store import (
+    DRAFT_LIFETIME,
+    DataChangeStore,
+    DraftStore,
+    FormRequestStore,
+)
+
+log = get_logger(__name__)
+CAS_ATTEMPTS = 5
+EVENT_SUBJECTS = {  # the office's mail names the form (the request itself stores no title)
+    FormKind.PERSONAL_DATA: "Change of personal data",
+    FormKind.ADDRESS: "Change of address",
+    FormKind.FAMILY_MEMBER: "New family member",
+    FormKind.CLAIM: "Claim declaration",
+}
+CLAIM_ORIGINS = frozenset({FormAboutKind.GENERAL, FormAboutKind.RISK_OBJECT,
+                           FormAboutKind.CONTRACT})
+CHANGES_LIST = "data_changes"
+
+
+def submitted(document: Document, *, created: bool) -> FormSubmitted:
+    """The client's view of a stored form request."""
+    about = document.get("about")
+    return FormSubmitted(
+        request_id=document["_id"], dossier_id=document["dossier_id"], kind=document["kind"],
+        status=document["status"], sent_at=document["sent_at"], created=created,
+        form=document.get("form") or {},
+        about=FormAbout.model_validate(about) if about else None,
+        status_note=status_note(document["kind"], document["status"]))
+
+
+def _household(persons: list[Person]) -> list[HouseholdMember]:
+    return [HouseholdMember(person_id=p.person_id, role=p.role, last_name=p.last_name,
+                            first_name=p.first_name, birth_date=p.birth_date, address=p.address)
+            for p in persons]
+
+
+def _draft_key(key: DraftKey) -> str:
+    about = key.about.key if key.about is not None else "-"
+    return "|".join((key.caller.user_id, key.dossier_id, key.kind.value, about))
+
+
+def _draft(document: Document) -> FormDraft:
+    about = document.get("about")
+    return FormDraft(dossier_id=document["dossier_id"], kind=document["kind"],
+                     about=FormAbout.model_validate(about) if about else None,
+                     data=json.loads(document["data"]), saved_at=document["saved_at"],
+                     expires_at=document["expires_at"])
+
+
+class FormHandlers:
+    """One method per RPC of the forms."""
+
+    def __init__(
+        self, requests: FormRequestStore, drafts: DraftStore, changes: DataChangeStore,
+        rpc: RpcCalling, *, on_events_stored: Callable[[], None],
+        take_submission: Callable[[Caller], Awaitable[None]], cursor_signer: CursorSigner,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._requests = requests
+        self._drafts = drafts
+        self._changes = changes
+        self._rpc = rpc
+        self._dossier = DossierReader(rpc)
+        self._on_events_stored = on_events_stored
+        self._take_submission = take_submission
+        self._signer = cursor_signer
+        self._clock = clock
+
+    # --- context ---------------------------------------------------------------------------
+
+    async def form_context(self, query: FormContextQuery) -> FormContext:
+        """What the form is prefilled with, as the office holds it (manual 4.1-4.4)."""
+        require_dossier_access(query.caller, query.dossier_id)
+        caller, dossier_id = query.caller, query.dossier_id
+        persons = await self._dossier.persons(caller, dossier_id)
+        context = FormContext(dossier_id=dossier_id, kind=query.kind, about=query.about,
+                              household=_household(persons),
+                              today=rules.belgian_today(self._clock()))
+        if query.kind == FormKind.PERSONAL_DATA:
+            person = self._person(persons, query.about)
+            context.person = person
+            context.about = FormAbout(kind=FormAboutKind.PERSON, ref_id=person.person_id,
+                                      label=rules.person_name(person))
+        elif query.kind == FormKind.ADDRESS:
+            holder = rules.declarant(rules.ClaimFacts(risk_objects={}, persons=persons), None)
+            context.current_address = holder.address if holder else None
+        elif query.kind == FormKind.FAMILY_MEMBER:
+            context.family_member_kinds = list(FamilyMemberKind)
+        else:
+            facts, about = await self._claim_facts(caller, dossier_id, query.about, persons)
+            offered, preselected = rules.claim_choices(facts, about)
+            holder = rules.declarant(facts, None)
+            address = holder.address if holder else None
+            contract = facts.contract
+            context.about = about
+            context.claim = ClaimContext(
+                general=ClaimGeneralData(
+                    person_id=holder.person_id if holder else None,
+                    last_name=holder.last_name if holder else "",
+                    first_name=holder.first_name if holder else "",
+                    email=(holder.email or "") if holder else "",
+                    phone=(holder.phone or "") if holder else "",
+                    street=address.street if address else "",
+                    number=address.number if address else "",
+                    box=address.box if address else "",
+                    postal_code=address.postal_code if address else "",
+                    municipality=address.city if address else ""),
+                risk_objects=[RiskObjectChoice(
+                    risk_object_id=ref, kind=facts.risk_objects[ref].kind,
+                    description=facts.risk_objects[ref].description) for ref in offered],
+                preselected=preselected,
+                contract=ContractChoice(
+                    contract_id=contract.contract_id, policy_number=contract.policy_number,
+                    insurer=contract.insurer, product=contract.product,
+                    risk_object_ids=list(contract.risk_object_ids)) if contract else None,
+                limited_to_contract=contract is not None)
+        return context
+
+    def _person(self, persons: list[Person], about: FormAbout | None) -> Person:
+        """The person a personal-data form is about (default: the policyholder)."""
+        if about is not None and about.kind == FormAboutKind.PERSON and about.ref_id:
+            person = next((p for p in persons if p.person_id == about.ref_id), None)
+        elif about is None or about.kind in (FormAboutKind.GENERAL,
+                                             FormAboutKind.PERSONAL_DATA):
+            person = rules.declarant(rules.ClaimFacts(risk_objects={}, persons=persons), None)
+        else:
+            raise Invalid("This form is about a person.", fields={"about": "person:<id>"})
+        if person is None:
+            raise NotFound("This person does not exist in the dossier.")
+        return person
+
+    async def _claim_facts(self, caller: Caller, dossier_id: str, about: FormAbout | None,
+                           persons: list[Person]) -> tuple[rules.ClaimFacts, FormAbout | None]:
+        if about is not None and about.kind not in CLAIM_ORIGINS:
+            raise Invalid("A claim is declared from a risk object or a contract.",
+                          fields={"about": "risk_object:<id> or contract:<id>"})
+        contract = None
+        if about is not None and about.kind == FormAboutKind.CONTRACT and about.ref_id:
+            contract = await self._dossier.contract(caller, dossier_id, about.ref_id)
+            about = about.model_copy(update={"label": contract.policy_number})
+        risk_objects = await self._dossier.risk_objects(caller, dossier_id)
+        facts = rules.ClaimFacts(risk_objects=risk_objects, persons=persons, contract=contract)
+        rules.require_origin(about, facts)
+        if about is not None and about.kind == FormAboutKind.RISK_OBJECT and about.ref_id:
+            about = about.model_copy(update={
+                "label": risk_objects[about.ref_id].description[:200]})
+        return facts, about
+
+    # --- submission ------------------------------------------------------------------------
+
+    async def submit_form(self, command: SubmitForm) -> FormSubmitted:
+        """Validate the form against the rules and the dossier, store it as a pending
+        request and tell the office; the same idempotency key returns the first request."""
+        caller, dossier_id = command.caller, command.dossier_id
+        require_dossier_access(caller, dossier_id)
+        if command.idempotency_key is not None:
+            first = await self._requests.find_by_key(dossier_id, caller.user_id,
+                                                     command.idempotency_key)
+            if first is not None:
+                return self._replayed(first, command.kind)
+        payload = rules.parse_payload(command.kind, command.payload)
+        now = self._clock()
+        today = rules.belgian_today(now)
+        about: FormAbout | None = command.about
+        record: Any
+        if isinstance(payload, PersonalDataForm):
+            persons = await self._dossier.persons(caller, dossier_id)
+            person = self._person(persons, FormAbout(kind=FormAboutKind.PERSON,
+                                                     ref_id=payload.person_id))
+            record = rules.personal_data_record(payload, person, today)
+            about = FormAbout(kind=FormAboutKind.PERSON, ref_id=person.person_id,
+                              label=record.person_name)
+        elif isinstance(payload, FamilyMemberForm):
+            record = rules.family_member_record(payload, today)
+            about = FormAbout(kind=FormAboutKind.PERSONAL_DATA)
+        elif isinstance(payload, ClaimForm):
+            announced = [index for index, attachment in enumerate(payload.attachments)
+                         if attachment.document_id is not None]
+            if announced:
+                raise Invalid("Send the files with the form.", fields={
+                    f"attachments.{announced[0]}.document_id":
+                        "files are uploaded with the declaration"})
+            persons = await self._dossier.persons(caller, dossier_id)
+            facts, about = await self._claim_facts(caller, dossier_id, about, persons)
+            record = rules.claim_record(payload, facts, about, now)
+        else:
+            persons = await self._dossier.persons(caller, dossier_id)
+            record = rules.address_record(payload, persons, today)  # type: ignore[arg-type]
+            about = FormAbout(kind=FormAboutKind.PERSONAL_DATA)
+        await self._take_submission(caller)
+        document = self._new_request(command, about, record.model_dump(mode="json"), now)
+        event = RequestSubmitted(
+            dossier_id=dossier_id, occurred_at=now,
+            correlation_id=command.correlation_id or correlation_id.get(),
+            request_id=document["_id"], kind=command.kind.value,
+            subject=EVENT_SUBJECTS[command.kind], sent_by=caller.user_id)
+        stored, created = await self._requests.insert(document, event)
+        if not created:
+            return self._replayed(stored, command.kind)
+        self._on_events_stored()
+        log.info("form submitted", dossier_id=dossier_id, request_id=stored["_id"],
+                 kind=command.kind.value, event_id=event.event_id)
+        return submitted(stored, created=True)
+
+    @staticmethod
+    def _replayed(first: Document, kind: FormKind) -> FormSubmitted:
+        if first.get("kind") != kind:
+            raise Conflict("This idempotency key was already used for another form.",
+                           fields={"idempotency_key": "used for another form"})
+        return submitted(first, created=False)
+
+    @staticmethod
+    def _new_request(command: SubmitForm, about: FormAbout | None, form: dict[str, Any],
+                     now: datetime) -> Document:
+        """A request in the shape every request has (requests-spec): its first entry is the
+        client's remark."""
+        request_id = new_id()
+        name = " ".join(command.sender_name.split())
+        document: Document = {
+            "_id": request_id, "dossier_id": command.dossier_id, "kind": command.kind.value,
+            "subject": "", "body": command.remark,
+            "about": (about or FormAbout()).model_dump(mode="json"), "form": form,
+            "status": "pending", "status_reason": None,
+            "entries": [{"entry_id": new_id(), "author": "client",
+                         "author_id": command.caller.user_id, "author_name": name,
+                         "body": command.remark, "attachments": [], "at": now}],
+            "notes": [], "assignee_id": None, "assignee_name": None,
+            "timeline": [{"step": "sent", "at": now, "by_name": name}],
+            "target_at": None, "answered_at": None,
+            "unread_by_client": False, "unread_by_office": True,
+            "sent_by": command.caller.user_id, "sent_by_name": name, "sent_at": now,
+            "updated_at": now, "version": 1,
+        }
+        if command.idempotency_key is not None:
+            document["idempotency_key"] = command.idempotency_key
+        return document
+
+    async def attach_claim_documents(self, command: AttachClaimDocuments) -> FormSubmitted:
+        """The claim's uploaded files and its declaration PDF, once stored as documents of
+        the request's context: recorded on the request (each attachment once)."""
+        caller, dossier_id = command.caller, command.dossier_id
+        require_dossier_access(caller, dossier_id)
+        wanted = [ref for ref in [*command.document_ids, command.declaration_document_id]
+                  if ref is not None]
+        if wanted:
+            listed = await self._rpc.call(documents.LIST_DOCUMENTS, documents.ListDocumentsQuery(
+                caller=caller, dossier_id=dossier_id, page_size=documents.MAX_PAGE_SIZE,
+                context=documents.DocumentContext(kind=documents.ContextKind.REQUEST,
+                                                  ref_id=command.request_id)))
+            known = {document.document_id for document in listed.documents}
+            if unknown := [ref for ref in wanted if ref not in known]:
+                raise Invalid("These documents are not attached to this request.",
+                              fields={"document_ids": ", ".join(unknown)})
+        for _ in range(CAS_ATTEMPTS):
+            document = await self._requests.get(dossier_id, command.request_id)
+            if document is None or document.get("kind") != FormKind.CLAIM \
+                    or document.get("sent_by") != caller.user_id:
+                raise NotFound("This request does not exist.")
+            record = ClaimRecord.model_validate(document["form"])
+            ids = command.document_ids + [None] * (len(record.attachments)
+                                                   - len(command.document_ids))
+            attachments = rules.attachments_with_documents(record, ids)
+            record = record.model_copy(update={
+                "attachments": attachments,
+                "declaration_document_id": record.declaration_document_id
+                or command.declaration_document_id})
+            refs = [{"document_id": a.document_id, "filename": a.filename, "size": a.size,
+                     "description": a.description}
+                    for a in attachments if a.document_id is not None]
+            updated = await self._requests.update_form(
+                dossier_id, command.request_id, int(document.get("version", 1)),
+                {"form": record.model_dump(mode="json"), "entries.0.attachments": refs},
+                self._clock())
+            if updated is not None:
+                return submitted(updated, created=False)
+        raise Conflict("The request changed meanwhile; try again.")
+
+    # --- drafts ----------------------------------------------------------------------------
+
+    async def save_draft(self, command: SaveDraft) -> FormDraft:
+        """Autosave: the draft replaces the previous one and lives 30 days from now."""
+        require_dossier_access(command.caller, command.dossier_id)
+        now = self._clock()
+        stored = await self._drafts.save(_draft_key(command), {
+            "user_id": command.caller.user_id, "dossier_id": command.dossier_id,
+            "kind": command.kind.value,
+            "about": command.about.model_dump(mode="json") if command.about else None,
+            # As text: a draft's keys are the page's, never the database's operators.
+            "data": json.dumps(command.data, ensure_ascii=False),
+            "saved_at": now, "expires_at": now + DRAFT_LIFETIME})
+        return _draft(stored)
+
+    async def get_draft(self, key: DraftKey) -> FormDraft:
+        require_dossier_access(key.caller, key.dossier_id)
+        found = await self._drafts.get(_draft_key(key), self._clock())
+        if found is None:
+            raise NotFound("There is no draft of this form.")
+        return _draft(found)
+
+    async def delete_draft(self, key: DraftKey) -> Ack:
+        require_dossier_access(key.caller, key.dossier_id)
+        await self._drafts.delete(_draft_key(key))
+        return Ack()
+
+    async def list_drafts(self, query: ListDraftsQuery) -> DraftList:
+        require_dossier_access(query.caller, query.dossier_id)
+        found = await self._drafts.list(query.caller.user_id, query.dossier_id, self._clock())
+        return DraftList(drafts=[_draft(document) for document in found])
+
+    async def purge_drafts(self) -> int:
+        """The periodic job: drafts 30 days after their last save are gone."""
+        return await self._drafts.purge(self._clock())
+
+    # --- the office's feed of accepted data changes ---------------------------------------
+
+    async def record_acceptance(self, dossier_id: str, request_id: str,
+                                accepted_at: datetime) -> bool:
+        """An accepted data request enters the feed (once; False when nothing to add)."""
+        document = await self._requests.get(dossier_id, request_id)
+        if document is None:
+            return False
+        change = data_change(document, accepted_at, self._clock())
+        if change is None:
+            return False
+        stored = change.model_dump(mode="json", exclude={"change_id"})
+        stored.update({"_id": change.change_id, "recorded_at": change.recorded_at,
+                       "accepted_at": change.accepted_at})
+        return await self._changes.record(stored)
+
+    async def changes_since(self, query: ChangesQuery) -> ChangesPage:
+        """Staff: accepted data changes after `since` (or after the cursor's row), oldest
+        first."""
+        require_staff(query.caller)
+        after: tuple[datetime, str] | None = None
+        if query.cursor is not None:
+            boundary = json.loads(self._signer.verify(query.cursor, CHANGES_LIST))
+            after = (datetime.fromisoformat(boundary["at"]), str(boundary["id"]))
+        rows = await self._changes.page(query.since, after, query.limit + 1)
+        more = len(rows) > query.limit
+        rows = rows[:query.limit]
+        items = [DataChange.model_validate({**row, "change_id": row["_id"]}) for row in rows]
+        next_cursor = None
+        if more and rows:
+            last = rows[-1]
+            at = last["recorded_at"]
+            next_cursor = self._signer.sign(json.dumps(
+                {"at": at.isoformat(), "id": last["_id"]}).encode(), CHANGES_LIST)
+        return ChangesPage(items=items, next_cursor=next_cursor)
