@@ -148,26 +148,44 @@ async def _claim_page(request: Request, session: PageSession, pages: Pages, rpc:
         session=session, status_code=422 if errors else 200)
 
 
+def attachments_payload(posted: PostedForm, descriptions: list[str]) -> list[dict[str, Any]]:
+    """The declaration's attachments as the payload announces them (their documents follow)."""
+    return [{"filename": posted_file.upload.filename[:255], "size": posted_file.upload.size,
+             "description": (descriptions[posted_file.position].strip()[:200]
+                             if posted_file.position < len(descriptions) else "")}
+            for posted_file in posted.files]
+
+
+def still_to_upload(submitted: forms.FormSubmitted, count: int) -> list[int]:
+    """The attachments of the stored declaration that have no document yet: all of a new one;
+    of a repeated submission (same key), those a failed first attempt did not store."""
+    stored = submitted.form.get("attachments") or []
+    if not isinstance(stored, list) or len(stored) != count:
+        return []
+    return [index for index, attachment in enumerate(stored)
+            if isinstance(attachment, dict) and not attachment.get("document_id")]
+
+
 async def _attach(rpc: RpcCaller, state: State, claims: AccessClaims, dossier_id: str,
-                  request_id: str, posted: PostedForm, descriptions: list[str]) -> None:
-    """Store each file as a document of the request's context, then attach them to the
-    request's first entry (the declaration)."""
-    if not posted.files:
+                  submitted: forms.FormSubmitted, posted: PostedForm,
+                  announced: list[dict[str, Any]]) -> None:
+    """Store the files as documents of the request's context, then record them on the
+    declaration (in the order it announced them)."""
+    missing = still_to_upload(submitted, len(posted.files))
+    if not missing:
         return
-    context = documents.DocumentContext(kind=documents.ContextKind.REQUEST, ref_id=request_id)
-    refs: list[requests.AttachmentRef] = []
-    for posted_file in posted.files:
-        upload = posted_file.upload
-        description = (descriptions[posted_file.position].strip()[:200]
-                       if posted_file.position < len(descriptions) else "")
-        stored = await store_upload(rpc, state.storage, claims.caller(), dossier_id,
-                                    description or upload.filename, upload, context)
-        refs.append(requests.AttachmentRef(
-            document_id=stored.document_id, filename=upload.filename[:255], size=upload.size,
-            description=description))
-    await rpc.call(requests.ATTACH, requests.AttachCommand(
-        caller=claims.caller(), dossier_id=dossier_id, request_id=request_id,
-        attachments=refs))
+    context = documents.DocumentContext(kind=documents.ContextKind.REQUEST,
+                                        ref_id=submitted.request_id)
+    document_ids: list[str | None] = [None] * len(posted.files)
+    for index in missing:
+        upload = posted.files[index].upload
+        title = str(announced[index]["description"]) or upload.filename
+        stored = await store_upload(rpc, state.storage, claims.caller(), dossier_id, title,
+                                    upload, context)
+        document_ids[index] = stored.document_id
+    await rpc.call(forms.ATTACH_CLAIM_DOCUMENTS, forms.AttachClaimDocuments(
+        caller=claims.caller(), dossier_id=dossier_id, request_id=submitted.request_id,
+        document_ids=document_ids))
 
 
 async def _send_claim(request: Request, session: PageSession, pages: Pages, rpc: Rpc,
@@ -193,16 +211,17 @@ async def _send_claim(request: Request, session: PageSession, pages: Pages, rpc:
         if refusal is not None:
             return await _claim_page(request, session, pages, rpc, state, about, form_path,
                                      values, {"attachments": refusal}, key, False)
+        descriptions = [value for name, value in posted.fields
+                        if name == "attachment_description"]
+        announced = attachments_payload(posted, descriptions)
         try:
             submitted = await submit(rpc, session.claims, dossier_id, FormKind.CLAIM,
-                                     claim_payload(values, context), about, "", key)
+                                     {**claim_payload(values, context), "attachments": announced},
+                                     about, "", key)
         except (Invalid, Unavailable) as error:
             return await _claim_page(request, session, pages, rpc, state, about, form_path,
                                      values, problem_of(error, values, _), key, False)
-        if submitted.created:  # a repeated key: its files were attached the first time
-            await _attach(rpc, state, session.claims, dossier_id, submitted.request_id, posted,
-                          [value for name, value in posted.fields
-                           if name == "attachment_description"])
+        await _attach(rpc, state, session.claims, dossier_id, submitted, posted, announced)
     finally:
         posted.close()
     await drop_draft(rpc, session.claims, dossier_id, FormKind.CLAIM, about)

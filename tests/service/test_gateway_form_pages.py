@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from libs.contracts import documents, dossier, requests
+from libs.contracts import documents, dossier
 from libs.contracts import request_forms as forms
 from libs.contracts.rpc import Ack
 from libs.servicekit.errors import Invalid, NotFound
@@ -65,6 +65,7 @@ def context_of(query: BaseModel) -> forms.FormContext:
 
 
 def submitted(request: BaseModel) -> forms.FormSubmitted:
+    """What the service answers: the request, its form with no document for any file yet."""
     assert isinstance(request, forms.SubmitForm)
     return forms.FormSubmitted(request_id="q1", dossier_id=request.dossier_id,
                                kind=request.kind, status="pending",
@@ -298,9 +299,7 @@ def test_a_declared_claim_is_sent_and_its_files_are_attached_to_the_request(
 
     forms_gateway.rpc.answer(documents.BEGIN_UPLOAD, begin)
     forms_gateway.rpc.answer(documents.COMPLETE_UPLOAD, complete)
-    forms_gateway.rpc.answer(requests.ATTACH, lambda request: requests.RequestPublic(
-        request_id="q1", dossier_id="D1", kind="claim", subject="", status="pending",
-        sent_by="u1", sent_at=datetime.now(UTC)))
+    forms_gateway.rpc.answer(forms.ATTACH_CLAIM_DOCUMENTS, submitted_claim)
     answer = multipart(forms_gateway, "/forms/claim/contracts/c1?dossier=D1",
                        claim_fields(forms_gateway),
                        [("voorkant.jpg", b"\xff\xd8" + b"x" * 5000), ("pv.pdf", b"%PDF-1.7")])
@@ -311,23 +310,33 @@ def test_a_declared_claim_is_sent_and_its_files_are_attached_to_the_request(
     assert sent.payload["risk_object_ids"] == ["r1"]
     assert sent.payload["general"]["email"] == "pieter@dupont.be"
     assert sent.payload["police_report_number"] == "GE.12.L3.012345/2026"
+    assert sent.payload["attachments"] == [
+        {"filename": "voorkant.jpg", "size": 5002, "description": "Foto voorkant"},
+        {"filename": "pv.pdf", "size": 8, "description": "Proces-verbaal"}]
     assert [(r.filename, r.title, r.context.ref_id) for r in stored] == [
         ("voorkant.jpg", "Foto voorkant", "q1"), ("pv.pdf", "Proces-verbaal", "q1")]
-    [attach] = forms_gateway.rpc.called(requests.ATTACH)
-    assert isinstance(attach, requests.AttachCommand)
-    assert [(a.document_id, a.description, a.size) for a in attach.attachments] == [
-        ("d1", "Foto voorkant", 5002), ("d2", "Proces-verbaal", 8)]
+    [attach] = forms_gateway.rpc.called(forms.ATTACH_CLAIM_DOCUMENTS)
+    assert isinstance(attach, forms.AttachClaimDocuments)
+    assert (attach.request_id, attach.document_ids) == ("q1", ["d1", "d2"])
+
+
+def submitted_claim(request: BaseModel) -> forms.FormSubmitted:
+    return forms.FormSubmitted(request_id="q1", dossier_id="D1", kind=forms.FormKind.CLAIM,
+                               status="pending", sent_at=datetime.now(UTC), created=False,
+                               form={})
 
 
 def test_a_claim_sent_twice_with_one_key_uploads_its_files_once(
     forms_gateway: Gateway,
 ) -> None:
+    first_time = {"attachments": [{"document_id": "d1", "filename": "foto.jpg", "size": 4}]}
     forms_gateway.rpc.answer(forms.SUBMIT_FORM, lambda request: submitted(request).model_copy(
-        update={"created": False}))
+        update={"created": False, "form": first_time}))
     answer = multipart(forms_gateway, "/forms/claim/risk-objects/r1",
                        claim_fields(forms_gateway), [("foto.jpg", b"jpeg")])
     assert answer.status_code == 303
     assert forms_gateway.rpc.called(documents.BEGIN_UPLOAD) == []
+    assert forms_gateway.rpc.called(forms.ATTACH_CLAIM_DOCUMENTS) == []
 
 
 def test_a_file_over_the_limit_is_refused_without_losing_the_rest_of_the_claim(
