@@ -237,22 +237,26 @@
         return;
       }
       var page = new DOMParser().parseFromString(request.responseText, "text/html");
-      var fresh = page.getElementById(form.id);
-      if (!fresh) {  // an error page: show it as a full page would
+      var card = form.closest(".form-card");
+      var freshCard = page.getElementById(form.id) && page.getElementById(form.id).closest(".form-card");
+      if (!card || !freshCard) {  // an error page: show it as a full page would
         document.open();
         document.write(request.responseText);
         document.close();
         return;
       }
-      fresh = document.adoptNode(fresh);
-      form.replaceWith(fresh);
-      setUp(fresh);
+      freshCard = document.adoptNode(freshCard);
+      card.replaceWith(freshCard);
+      var fresh = freshCard.querySelector("form[data-claim-form]");
       chosenFiles.set(fresh, entries.map(function (entry) {
         return {file: entry.file, description: entry.description};
       }));
-      renderFiles(fresh);
-      var firstError = fresh.querySelector("[aria-invalid=true], .alert");
-      if (firstError) { firstError.focus && firstError.focus(); firstError.scrollIntoView({block: "center"}); }
+      setUp(freshCard);
+      var problem = freshCard.querySelector("#form-problem") || freshCard.querySelector("[aria-invalid=true]");
+      if (problem) {
+        problem.focus();
+        problem.scrollIntoView({block: "center"});
+      }
     });
     request.addEventListener("error", function () {
       delete form.dataset.sending;
