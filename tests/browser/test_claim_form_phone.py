@@ -46,7 +46,7 @@ def test_a_claim_from_a_contract_with_three_documents_on_a_phone(
 
     page.get_by_label("Datum van het schadegeval").fill("2026-11-28")
     page.get_by_label("Uur van het schadegeval").fill("17:45")
-    page.get_by_label("Omschrijving", exact=True).fill("Achteruitrijdende bestelwagen raakte "
+    page.locator("#description").fill("Achteruitrijdende bestelwagen raakte "
                                                        "de voorbumper op de parking.")
     page.get_by_label("Proces-verbaal (nummer)").fill("GE.55.L1.000777/2026")
 
