@@ -20,6 +20,7 @@ from gateway.api import (
     documents,
     dossier_views,
     dossiers,
+    forms,
     health,
     me,
     requests,
@@ -170,6 +171,9 @@ def create_app(
     install_problem_handlers(app, app.state.pages.render_error)
     app.add_middleware(EdgeGuard)  # header limits (431), Cache-Control: no-store
     app.add_middleware(RequestContext)
+    # The forms' routes first: /admin/api/v1/requests/changes before /requests/{request_id}.
+    for router in (forms.router, forms.admin_router):
+        app.include_router(router)
     for router in (auth_routes.router, me.router, dossiers.router, documents.router,
                    requests.router, admin.router, health.router, pages.router):
         app.include_router(router)

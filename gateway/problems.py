@@ -71,11 +71,13 @@ PageErrorRenderer = Callable[[Request, int, str], Response]
 class Problem(Exception):
     """A failure found by the gateway itself that has no service error code (e.g. too large)."""
 
-    def __init__(self, status: int, code: str, detail: str) -> None:
+    def __init__(self, status: int, code: str, detail: str,
+                 errors: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.code = code
         self.detail = detail
+        self.errors = errors  # the parts of the request it is about (e.g. each refused file)
 
 
 class UnexpectedFailures:
@@ -194,7 +196,7 @@ def install_problem_handlers(app: FastAPI, render_page_error: PageErrorRenderer)
 
     async def on_problem(request: Request, error: Exception) -> Response:
         assert isinstance(error, Problem)
-        return answer(request, error.status, error.code, error.detail)
+        return answer(request, error.status, error.code, error.detail, error.errors)
 
     async def on_request_invalid(request: Request, error: Exception) -> Response:
         assert isinstance(error, RequestValidationError | ValidationError)

@@ -81,15 +81,33 @@ class _FilePart:
     spool: SpooledTemporaryFile[bytes]
     digest: "hashlib._Hash" = field(default_factory=hashlib.sha256)
     size: int = 0
+    index: int = 0  # its place among the form's file parts
+
+
+@dataclass(frozen=True)
+class RefusedFile:
+    """A file of a form left out for a limit; the rest of the form was still read."""
+
+    index: int  # its place among the form's files (0-based)
+    filename: str
+    reason: str
 
 
 class _UploadReceiver:
-    """python-multipart callbacks that spool the file parts and keep the short text fields."""
+    """python-multipart callbacks that spool the file parts and keep the short text fields.
 
-    def __init__(self, file_field: str, limits: UploadLimits, memory_bytes: int) -> None:
+    With `keep_going`, a file over a limit is left out (and named in `refused`) instead of
+    ending the read: a form with files keeps its other fields and files."""
+
+    def __init__(self, file_field: str, limits: UploadLimits, memory_bytes: int, *,
+                 keep_going: bool = False) -> None:
         self._file_field = file_field
         self._limits = limits
         self._memory_bytes = memory_bytes
+        self._keep_going = keep_going
+        self.refused: list[RefusedFile] = []
+        self._skipping: RefusedFile | None = None
+        self._file_parts = 0
         self.files: list[_FilePart] = []
         self.total = 0
         self.fields: dict[str, str] = {}
@@ -111,11 +129,18 @@ class _UploadReceiver:
 
     def _on_part_begin(self) -> None:
         self._parts += 1
-        if self._parts > MAX_PARTS + self._limits.max_files:
+        if self._parts > MAX_PARTS + self._limits.max_files * (2 if self._keep_going else 1):
             raise Invalid("The form has too many parts.")
         self._part = _Part()
         self._current = None
+        self._skipping = None
         self._headers = {}
+
+    def _refuse(self, index: int, filename: str, problem: Problem) -> None:
+        if not self._keep_going:
+            raise problem
+        self._skipping = RefusedFile(index, filename, problem.detail)
+        self.refused.append(self._skipping)
 
     def _on_header_field(self, data: bytes, start: int, end: int) -> None:
         self._header_name += data[start:end]
@@ -135,28 +160,43 @@ class _UploadReceiver:
             if self._part.name != self._file_field:
                 raise Invalid(f"Send the files in the field '{self._file_field}'.",
                               fields={self._file_field: "files go here"})
+            filename = options[b"filename"].decode("utf-8", "replace")
+            index = self._file_parts
+            self._file_parts += 1
             if len(self.files) >= self._limits.max_files:
-                raise Problem(413, "too_many_files",
-                              f"At most {self._limits.max_files} files can be sent at once.")
-            self._part.filename = options[b"filename"].decode("utf-8", "replace")
+                self._refuse(index, filename, Problem(
+                    413, "too_many_files",
+                    f"At most {self._limits.max_files} files can be sent at once."))
+                return
+            self._part.filename = filename
             content_type = self._headers.get(b"content-type", b"").decode("latin-1").strip()
             self._part.content_type = content_type or "application/octet-stream"
             # Outlives this parse: closed by SpooledUpload.close() after the store has it.
             spool: SpooledTemporaryFile[bytes] = SpooledTemporaryFile(  # noqa: SIM115
                 max_size=self._memory_bytes)
-            self._current = _FilePart(self._part, spool)
+            self._current = _FilePart(self._part, spool, index=index)
             self.files.append(self._current)
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
+        if self._skipping is not None:
+            return  # a refused file's bytes are read past, not kept
         if (current := self._current) is not None:
             current.size += len(chunk)
             self.total += len(chunk)
+            problem = None
             if current.size > self._limits.max_file_bytes:
-                raise too_large(self._limits.max_file_bytes)
-            if self.total > self._limits.total_bytes:
-                raise Problem(413, "too_large_together", "The files together are larger than "
-                              f"the limit of {self._limits.total_bytes} bytes.")
+                problem = too_large(self._limits.max_file_bytes)
+            elif self.total > self._limits.total_bytes:
+                problem = Problem(413, "too_large_together", "The files together are larger "
+                                  f"than the limit of {self._limits.total_bytes} bytes.")
+            if problem is not None:
+                self._refuse(self._file_parts - 1, current.part.filename or "", problem)
+                self.total -= current.size
+                current.spool.close()
+                self.files.remove(current)
+                self._current = None
+                return
             current.digest.update(chunk)
             # A local temporary file write lands in the page cache: cheaper than a thread hop.
             current.spool.write(chunk)
@@ -166,7 +206,10 @@ class _UploadReceiver:
                 raise Invalid("A form field is too long.", fields={self._part.name: "too long"})
 
     def _on_part_end(self) -> None:
-        if self._current is None and self._part.name:
+        if self._skipping is not None:
+            self._skipping = None
+            return
+        if self._current is None and self._part.name and self._part.filename is None:
             self.fields[self._part.name] = self._part.data.decode("utf-8", "replace")
         self._current = None
 
@@ -213,6 +256,71 @@ async def receive_uploads(
             content_type=file.part.content_type, size=file.size,
             sha256=file.digest.hexdigest(), fields=receiver.fields))
     return uploads
+
+
+@dataclass
+class ReceivedForm:
+    """A multipart form with 0..max_files files: its text fields, the files kept (each with
+    its place among the form's files) and those left out for a limit."""
+
+    fields: dict[str, str]
+    files: list[tuple[int, SpooledUpload]]
+    refused: list[RefusedFile]
+
+    def close(self) -> None:
+        """Free every spooled file."""
+        for _, upload in self.files:
+            upload.close()
+
+
+async def receive_form(
+    request: Request, *, limits: UploadLimits, memory_bytes: int, file_field: str = "file"
+) -> ReceivedForm:
+    """Read a multipart/form-data form whose files are optional. A file over a limit (per
+    file, number, all together) is left out and named in `refused`; the rest is kept. A body
+    declared larger than every file could be, or growing past that, is still refused at once
+    (413)."""
+    content_type, options = parse_options_header(request.headers.get("content-type", ""))
+    boundary = options.get(b"boundary")
+    if content_type != b"multipart/form-data" or not boundary:
+        raise Problem(415, "unsupported_media_type", "Send the form as multipart/form-data.")
+    # Refused files are read past too: the body may carry some more than the limits.
+    ceiling = 2 * (limits.total_bytes + MULTIPART_OVERHEAD_BYTES * limits.max_files)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > ceiling:
+        raise too_large(limits.total_bytes)
+    receiver = _UploadReceiver(file_field, limits, memory_bytes, keep_going=True)
+    parser = MultipartParser(boundary, receiver.callbacks())  # type: ignore[arg-type]
+    read = 0
+    try:
+        async for chunk in request.stream():
+            read += len(chunk)
+            if read > ceiling:
+                raise too_large(limits.total_bytes)
+            parser.write(chunk)
+        parser.finalize()
+    except MultipartParseError:
+        receiver.close()
+        raise Invalid("The form is not valid multipart/form-data: send it again.",
+                      fields={"body": "malformed multipart"}) from None
+    except BaseException:
+        receiver.close()
+        raise
+    files: list[tuple[int, SpooledUpload]] = []
+    refused = list(receiver.refused)
+    for file in receiver.files:
+        index = file.index
+        if file.size == 0:
+            refused.append(RefusedFile(index, file.part.filename or "", "The file is empty."))
+            file.spool.close()
+            continue
+        file.spool.seek(0)
+        files.append((index, SpooledUpload(
+            file=file.spool, filename=file.part.filename or "document",
+            content_type=file.part.content_type, size=file.size,
+            sha256=file.digest.hexdigest(), fields=receiver.fields)))
+    return ReceivedForm(fields=receiver.fields, files=files,
+                        refused=sorted(refused, key=lambda gone: gone.index))
 
 
 async def receive_upload(

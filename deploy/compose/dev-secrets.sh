@@ -50,6 +50,7 @@ if $force || [ ! -f .env ]; then
       -e "s/^MYBROKER_PROXY_SECRET=.*/MYBROKER_PROXY_SECRET=$(random 48)/" \
       -e "s/^MYBROKER_DOSSIER_CURSOR_SECRET=.*/MYBROKER_DOSSIER_CURSOR_SECRET=$(random 48)/" \
       -e "s/^MYBROKER_AUTH_CURSOR_SECRET=.*/MYBROKER_AUTH_CURSOR_SECRET=$(random 48)/" \
+      -e "s/^MYBROKER_REQUESTS_CURSOR_SECRET=.*/MYBROKER_REQUESTS_CURSOR_SECRET=$(random 48)/" \
       .env.example > .env
   chmod 600 .env
   echo "wrote .env (first admin: $(grep '^MYBROKER_ADMIN_EMAIL=' .env | cut -d= -f2) / $admin_password)"
@@ -61,7 +62,8 @@ fi
 if ! grep -q "^MONGO_ROOT_USER=." .env; then
   echo "MONGO_ROOT_USER=mybroker-admin" >> .env
 fi
-for name in MYBROKER_DOSSIER_CURSOR_SECRET MYBROKER_AUTH_CURSOR_SECRET MONGO_ROOT_PASSWORD \
+for name in MYBROKER_DOSSIER_CURSOR_SECRET MYBROKER_AUTH_CURSOR_SECRET \
+    MYBROKER_REQUESTS_CURSOR_SECRET MONGO_ROOT_PASSWORD \
     MONGO_REPLICA_KEY $(for p in $processes; do echo "RABBITMQ_PASSWORD_${p^^}"; done) \
     $(for s in $services; do echo "MONGO_PASSWORD_${s^^}"; done); do
   if ! grep -q "^$name=." .env; then

@@ -42,9 +42,10 @@ class ApplicationConfig:
     log_level: str = "INFO"
     eid_trust_bundle_path: Path | None = None  # eID login only with a bundle and a proxy secret
     trusted_proxy_secret: str = ""
-    # Keys of the HMAC on page cursors, fresh for each stack (a dossier's and auth's own).
+    # Keys of the HMAC on page cursors, fresh for each stack (dossier's, auth's, requests' own).
     dossier_cursor_secret: str = field(default_factory=new_cursor_secret, repr=False)
     auth_cursor_secret: str = field(default_factory=new_cursor_secret, repr=False)
+    requests_cursor_secret: str = field(default_factory=new_cursor_secret, repr=False)
     extra_environment: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -78,6 +79,7 @@ def application_environment(config: ApplicationConfig) -> dict[str, str]:
         "MYBROKER_AUTH_BOOTSTRAP_ADMIN_PASSWORD": config.admin_password,
         "MYBROKER_AUTH_CURSOR_SECRET": config.auth_cursor_secret,
         "MYBROKER_DOSSIER_CURSOR_SECRET": config.dossier_cursor_secret,
+        "MYBROKER_REQUESTS_CURSOR_SECRET": config.requests_cursor_secret,
         "MYBROKER_DOCUMENTS_S3_ENDPOINT": config.storage.endpoint,
         "MYBROKER_DOCUMENTS_S3_ACCESS_KEY": config.storage.access_key,
         "MYBROKER_DOCUMENTS_S3_SECRET_KEY": config.storage.secret_key,

@@ -19,7 +19,6 @@ from pydantic import (
     BaseModel,
     EmailStr,
     Field,
-    JsonValue,
     StringConstraints,
     field_validator,
 )
@@ -27,6 +26,7 @@ from pydantic import (
 from libs.contracts.caller import Caller
 from libs.contracts.dossier import Address, DossierRecord, Person
 from libs.contracts.ids import DossierId, ObjectId
+from libs.contracts.requests import RequestPublic
 from libs.contracts.rpc import Ack, RpcMethod
 from libs.contracts.shown_names import ShownName, shown_name
 
@@ -351,6 +351,8 @@ class FormSubmitted(BaseModel):
     form: dict[str, Any] = Field(description="The kind's stored model (FORM_RECORDS)")
     about: FormAbout | None = None
     status_note: str | None = None
+    request: RequestPublic | None = Field(
+        default=None, description="The whole request as GET requests/{request_id} shows it")
 
 
 # --- context: what a form is prefilled with ---------------------------------------------------
@@ -429,14 +431,18 @@ class DraftKey(BaseModel):
     about: FormAbout | None = None
 
 
-class SaveDraft(DraftKey):
+class SaveDraft(BaseModel):
     """Autosave: the half-filled form as the page holds it (not validated, at most 64 KB)."""
 
-    data: dict[str, JsonValue]
+    caller: Caller
+    dossier_id: DossierId
+    kind: FormKind
+    about: FormAbout | None = None
+    data: dict[str, Any]
 
     @field_validator("data")
     @classmethod
-    def _small(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
         if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_DRAFT_BYTES:
             raise ValueError(f"a draft holds at most {MAX_DRAFT_BYTES // 1024} KB")
         return value
@@ -446,7 +452,7 @@ class FormDraft(BaseModel):
     dossier_id: str
     kind: FormKind
     about: FormAbout | None = None
-    data: dict[str, JsonValue]
+    data: dict[str, Any]
     saved_at: datetime
     expires_at: datetime
 
@@ -478,6 +484,7 @@ class DataChange(BaseModel):
     schema's record: what the broker's system would import to apply it."""
 
     change_id: str
+    feed_key: str = Field(default="", description="The feed's order (recorded time, id)")
     request_id: str
     dossier_id: str
     kind: FormKind

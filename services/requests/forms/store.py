@@ -1,133 +1,94 @@
-"""MongoDB access of the forms: form requests (in `requests`, the threads' collection, in the
-shape every request has), drafts and the feed of accepted data changes."""
+"""MongoDB access of the forms: drafts and the feed of accepted data changes (the form
+requests themselves are requests: services/requests/store.py).
+
+Like the requests' store, queries are ranges of one string key (the Mongo-wire server here
+serves no equality filter with a secondary index) and timestamps compared in queries are kept
+as epoch milliseconds (it returns a datetime written by `$set` as text)."""
 
 from datetime import datetime, timedelta
-from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import DuplicateKeyError
 
-from libs.contracts.envelope import Event
 from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document
-from libs.servicekit.outbox import new_document_events, record_events
 
 log = get_logger(__name__)
-REQUESTS = "requests"
 DRAFTS = "form_drafts"
 DATA_CHANGES = "data_changes"
-IDEMPOTENCY_FIELDS = [("dossier_id", ASCENDING), ("sent_by", ASCENDING),
-                      ("idempotency_key", ASCENDING)]
+KEY_END = "\uffff"
 
 
-class FormRequestStore:
-    """Form requests: one document each with its outbox, unique per idempotency key."""
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
-    def __init__(self, database: AsyncDatabase[Document]) -> None:
-        self._requests = database[REQUESTS]
 
-    async def ensure_indexes(self) -> None:
-        """The idempotency key is unique per dossier and sender (only where one was given)."""
-        try:
-            await self._requests.create_index(
-                IDEMPOTENCY_FIELDS, unique=True, name="idempotency_key_unique",
-                partialFilterExpression={"idempotency_key": {"$type": "string"}})
-        except OperationFailure as error:
-            # The same index made by the threads' store under its own name: it is the one.
-            if error.code not in (85, 86):  # IndexOptionsConflict, IndexKeySpecsConflict
-                raise
-            log.info("idempotency index already present", detail=str(error))
+def draft_owner_prefix(user_id: str, dossier_id: str) -> str:
+    """The start of the ids of one account's drafts in one dossier."""
+    return f"{user_id}|{dossier_id}|"
 
-    async def find_by_key(self, dossier_id: str, sent_by: str, key: str) -> Document | None:
-        return await self._requests.find_one(
-            {"dossier_id": dossier_id, "sent_by": sent_by, "idempotency_key": key})
 
-    async def insert(self, document: Document, event: Event) -> tuple[Document, bool]:
-        """Store the request with its event; (the stored one, True), or for a key used
-        already (the request stored the first time, False)."""
-        stored = {**document, **new_document_events(event)}
-        try:
-            await self._requests.insert_one(stored)
-        except DuplicateKeyError:
-            key = document.get("idempotency_key")
-            if key is None:
-                raise
-            first = await self.find_by_key(document["dossier_id"], document["sent_by"], key)
-            if first is None:
-                raise
-            return first, False
-        return stored, True
-
-    async def get(self, dossier_id: str, request_id: str) -> Document | None:
-        return await self._requests.find_one({"_id": request_id, "dossier_id": dossier_id})
-
-    async def update_form(self, dossier_id: str, request_id: str, version: int,
-                          fields: dict[str, Any], now: datetime,
-                          *events: Event) -> Document | None:
-        """Set fields of the request if it is still at `version` (compare-and-set)."""
-        update: dict[str, Any] = {"$set": {**fields, "updated_at": now},
-                                  "$inc": {"version": 1}}
-        if events:
-            update = record_events(update, *events)
-        return await self._requests.find_one_and_update(
-            {"_id": request_id, "dossier_id": dossier_id, "version": version}, update,
-            return_document=ReturnDocument.AFTER)
-
-    async def accepted_data_requests(self, request_ids: list[str]) -> list[Document]:
-        return [document async for document in self._requests.find(
-            {"_id": {"$in": request_ids}})]
+def feed_key(recorded_at: datetime, change_id: str) -> str:
+    """The feed's order: when the change was recorded, then its id."""
+    return f"{epoch_ms(recorded_at):015d}|{change_id}"
 
 
 class DraftStore:
-    """One draft per (account, dossier, kind, about); gone 30 days after its last save.
+    """One draft per (account, dossier, kind, about): its id; gone 30 days after its last save.
 
-    Expired drafts are never read (every query asks for `expires_at` after now) and are
-    purged by a periodic job; the TTL index does the same where the database runs TTL
-    monitors (MongoDB does; an in-memory wire-compatible server may not)."""
+    Expired drafts are never read (every read compares `expires_ms` with now) and a periodic
+    job purges them; the TTL index on `expires_at` does the same where the database runs TTL
+    monitors (MongoDB does; the in-memory wire-compatible server of the tests does not have to)."""
 
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._drafts = database[DRAFTS]
 
     async def ensure_indexes(self) -> None:
         await self._drafts.create_index([("expires_at", ASCENDING)], expireAfterSeconds=0)
-        await self._drafts.create_index([("user_id", ASCENDING), ("dossier_id", ASCENDING),
-                                         ("saved_at", ASCENDING)])
+        await self._drafts.create_index([("expires_ms", ASCENDING)])
 
     async def save(self, key: str, fields: Document) -> Document:
-        stored = await self._drafts.find_one_and_update(
-            {"_id": key}, {"$set": fields}, upsert=True, return_document=ReturnDocument.AFTER)
-        assert stored is not None  # an upsert returns the document it wrote
-        return stored
+        """Replace the draft `key` (a whole document: its timestamps stay dates)."""
+        document = {**fields, "_id": key}
+        await self._drafts.replace_one({"_id": key}, document, upsert=True)
+        return document
 
     async def get(self, key: str, now: datetime) -> Document | None:
-        return await self._drafts.find_one({"_id": key, "expires_at": {"$gt": now}})
+        found = await self._drafts.find_one({"_id": key})
+        if found is None or int(found.get("expires_ms", 0)) <= epoch_ms(now):
+            return None
+        return found
 
     async def delete(self, key: str) -> bool:
         return (await self._drafts.delete_one({"_id": key})).deleted_count > 0
 
     async def list(self, user_id: str, dossier_id: str, now: datetime) -> list[Document]:
-        cursor = self._drafts.find(
-            {"user_id": user_id, "dossier_id": dossier_id, "expires_at": {"$gt": now}}
-        ).sort([("saved_at", ASCENDING)]).limit(100)
-        return [document async for document in cursor]
+        """The account's live drafts in the dossier, oldest saved first."""
+        prefix = draft_owner_prefix(user_id, dossier_id)
+        cursor = self._drafts.find({"_id": {"$gte": prefix, "$lt": prefix + KEY_END}})
+        found = [document async for document in cursor.limit(200)
+                 if str(document["_id"]).startswith(prefix)
+                 and int(document.get("expires_ms", 0)) > epoch_ms(now)]
+        return sorted(found, key=lambda document: int(document.get("saved_ms", 0)))
 
     async def purge(self, now: datetime) -> int:
         """Remove every expired draft; how many went."""
-        deleted = (await self._drafts.delete_many({"expires_at": {"$lte": now}})).deleted_count
+        deleted = (await self._drafts.delete_many(
+            {"expires_ms": {"$lte": epoch_ms(now)}})).deleted_count
         if deleted:
             log.info("expired drafts purged", count=deleted)
         return deleted
 
 
 class DataChangeStore:
-    """The feed of accepted data changes, oldest first by (recorded_at, _id)."""
+    """The feed of accepted data changes, oldest first by `feed_key`."""
 
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._changes = database[DATA_CHANGES]
 
     async def ensure_indexes(self) -> None:
-        await self._changes.create_index([("recorded_at", ASCENDING), ("_id", ASCENDING)])
+        await self._changes.create_index([("feed_key", ASCENDING)])
 
     async def record(self, document: Document) -> bool:
         """Add a change once (its _id is the request's): False when it was there."""
@@ -137,18 +98,12 @@ class DataChangeStore:
             return False
         return True
 
-    async def page(self, since: datetime | None, after: tuple[datetime, str] | None,
-                   limit: int) -> list[Document]:
-        criteria: Document = {}
-        if after is not None:
-            at, last_id = after
-            criteria = {"$or": [{"recorded_at": {"$gt": at}},
-                                {"recorded_at": at, "_id": {"$gt": last_id}}]}
-        elif since is not None:
-            criteria = {"recorded_at": {"$gt": since}}
-        cursor = self._changes.find(criteria).sort(
-            [("recorded_at", ASCENDING), ("_id", ASCENDING)]).limit(limit)
-        return [document async for document in cursor]
+    async def page(self, after_key: str, limit: int) -> list[Document]:
+        """Up to `limit` changes whose feed key is greater than `after_key`, in order."""
+        cursor = self._changes.find({"feed_key": {"$gt": after_key}}).sort(
+            [("feed_key", ASCENDING)]).limit(limit)
+        return [document async for document in cursor
+                if str(document.get("feed_key", "")) > after_key]
 
 
 DRAFT_LIFETIME = timedelta(days=30)

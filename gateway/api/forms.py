@@ -1,0 +1,244 @@
+"""The client's forms (manual 4.1-4.4) through the JSON API: what a form is prefilled with,
+submitting it (idempotent; the claim also as multipart with its files), drafts; and the office's
+feed of accepted data changes."""
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from pydantic import BaseModel, Field, JsonValue, ValidationError
+
+from gateway.claim_declaration import ClaimFile, complete_claim
+from gateway.deps import CurrentCaller, GrantedDossier, Rpc, StaffCaller, State
+from gateway.problems import Problem
+from gateway.streaming import ReceivedForm, UploadLimits, receive_form
+from libs.contracts import request_forms, requests
+from libs.contracts.auth import AccessClaims
+from libs.contracts.request_forms import FormAbout, FormKind, parse_about
+from libs.contracts.rpc import Ack
+from libs.servicekit.errors import Invalid
+from libs.servicekit.logs import correlation_id
+
+router = APIRouter(prefix="/api/v1/dossiers/{dossier_id}", tags=["forms"])
+admin_router = APIRouter(prefix="/admin/api/v1", tags=["admin"])
+ABOUT_HELP = ("Where the form was opened from: `person:<id>` (personal data), "
+              "`risk_object:<id>` or `contract:<id>` (claim)")
+MAX_JSON_BYTES = 256 * 1024
+FILE_FIELD = "file"
+DESCRIPTION_FIELD = "description_{index}"  # the description of the index-th file of the form
+AboutQuery = Annotated[str | None, Query(max_length=100, description=ABOUT_HELP)]
+IdempotencyHeader = Annotated[str | None, Header(
+    alias="Idempotency-Key", max_length=128,
+    description="The same key again returns the request stored the first time (200), never a "
+                "second one")]
+
+
+class FormSubmission(BaseModel):
+    """A form as the API takes it (JSON, or the multipart field `submission` as JSON text)."""
+
+    form: dict[str, Any] = Field(description="The kind's payload (see the FormKind models)")
+    about: str | None = Field(default=None, max_length=100, description=ABOUT_HELP)
+    remark: str = Field(default="", max_length=10_000)
+
+
+class DraftBody(BaseModel):
+    data: dict[str, JsonValue]
+
+
+def _about(text: str | None) -> FormAbout | None:
+    try:
+        return parse_about(text)
+    except ValueError as error:
+        raise Invalid("The form's origin is not valid.", fields={"about": str(error)}) from None
+
+
+async def _json_body(request: Request) -> FormSubmission:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_JSON_BYTES:
+            raise Problem(413, "too_large", "The form is too large.")
+    try:
+        return FormSubmission.model_validate_json(bytes(body))
+    except ValidationError as error:
+        raise Invalid("The form is not valid JSON of a form submission.", fields={
+            ".".join(str(part) for part in problem["loc"]) or "body": problem["msg"]
+            for problem in error.errors()}) from None
+
+
+def _multipart_submission(received: ReceivedForm) -> FormSubmission:
+    """The submission of a multipart claim, its attachments described from its files."""
+    try:
+        submission = FormSubmission.model_validate_json(received.fields.get("submission", "{}"))
+    except ValidationError as error:
+        raise Invalid("The field `submission` must hold the form as JSON.", fields={
+            "submission": str(error.errors()[0]["msg"])}) from None
+    files = {index: upload for index, upload in received.files}
+    count = len(received.files) + len(received.refused)
+    submission.form["attachments"] = [
+        {"filename": files[index].filename if index in files else "",
+         "size": files[index].size if index in files else 0,
+         "description": received.fields.get(DESCRIPTION_FIELD.format(index=index), "")}
+        for index in range(count) if index in files]
+    return submission
+
+
+async def _keep_as_draft(rpc: Rpc, claims: AccessClaims, dossier_id: str, kind: FormKind,
+                         submission: FormSubmission | None, fields: dict[str, str]) -> None:
+    """A refused file must not lose the form: what was sent becomes the form's draft."""
+    data: dict[str, JsonValue] = {"form": json.loads(json.dumps(submission.form))} \
+        if submission is not None else {"fields": dict(fields)}
+    if submission is not None:
+        data["remark"] = submission.remark
+    await rpc.call(request_forms.SAVE_DRAFT, request_forms.SaveDraft(
+        caller=claims.caller(), dossier_id=dossier_id, kind=kind,
+        about=_about(submission.about if submission else None), data=data))
+
+
+@router.post(
+    "/forms/{kind}",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": FormSubmission.model_json_schema()},
+        "multipart/form-data": {"schema": {"type": "object", "required": ["submission"],
+                                           "properties": {
+            "submission": {"type": "string", "description": "FormSubmission as JSON"},
+            FILE_FIELD: {"type": "array", "items": {"type": "string", "format": "binary"}},
+            "description_0": {"type": "string",
+                              "description": "The description of the first file (and so "
+                                             "on: description_1, ...)"}}}}}}},
+)
+async def submit_form(
+    dossier_id: GrantedDossier, kind: FormKind, request: Request, response: Response,
+    claims: CurrentCaller, rpc: Rpc, state: State,
+    idempotency_key: IdempotencyHeader = None,
+) -> request_forms.FormSubmitted:
+    """Send a form: it becomes a pending request (201), or with an Idempotency-Key used before,
+    the request stored then (200). A claim may come as multipart/form-data with its files
+    (`file`, each with `description_<n>`: 2 MB a file, 10 files, 10 MB together); a file over a
+    limit refuses the submission (413 naming each such file) and what was sent is kept as the
+    form's draft."""
+    multipart = request.headers.get("content-type", "").startswith("multipart/form-data")
+    received: ReceivedForm | None = None
+    if multipart:
+        if kind != FormKind.CLAIM:
+            raise Problem(415, "unsupported_media_type", "Only a claim is sent with files.")
+        await rpc.call(requests.ADMIT_ATTACHMENT, requests.AdmitAttachmentRequest(
+            caller=claims.caller(), dossier_id=dossier_id))
+        settings = state.settings
+        received = await receive_form(
+            request, memory_bytes=settings.upload_memory_bytes, file_field=FILE_FIELD,
+            limits=UploadLimits(max_file_bytes=settings.attachment_max_bytes,
+                                max_files=settings.attachment_max_files,
+                                max_total_bytes=settings.attachment_max_total_bytes))
+    try:
+        if received is not None:
+            try:
+                submission = _multipart_submission(received)
+            except Invalid:
+                if received.refused:
+                    await _keep_as_draft(rpc, claims, dossier_id, kind, None, received.fields)
+                raise
+            if received.refused:
+                await _keep_as_draft(rpc, claims, dossier_id, kind, submission,
+                                     received.fields)
+                raise FilesRefused(received)
+        else:
+            submission = await _json_body(request)
+        sent = await rpc.call(request_forms.SUBMIT_FORM, request_forms.SubmitForm(
+            caller=claims.caller(), dossier_id=dossier_id, kind=kind, payload=submission.form,
+            about=_about(submission.about), remark=submission.remark,
+            idempotency_key=idempotency_key, sender_name=claims.name,
+            correlation_id=correlation_id.get()))
+        if kind == FormKind.CLAIM:
+            files = [ClaimFile(position, upload) for position, (_, upload)
+                     in enumerate(received.files)] if received is not None else []
+            sent = await complete_claim(rpc, state.storage, claims.caller(), sent, files,
+                                        language=claims.lang)
+    finally:
+        if received is not None:
+            received.close()
+    if not sent.created:
+        response.status_code = status.HTTP_200_OK
+    return sent
+
+
+class FilesRefused(Problem):
+    """Files of a form over a limit: each named, the submission not made."""
+
+    def __init__(self, received: ReceivedForm) -> None:
+        names = ", ".join(gone.filename or f"#{gone.index + 1}" for gone in received.refused)
+        super().__init__(413, "files_refused",
+                         f"These files were not accepted: {names}. The form was kept as a "
+                         "draft: send it again without them or with smaller files.",
+                         {f"{FILE_FIELD}.{gone.index}": f"{gone.filename}: {gone.reason}"
+                          for gone in received.refused})
+
+
+@router.get("/forms/{kind}/context")
+async def form_context(
+    dossier_id: GrantedDossier, kind: FormKind, claims: CurrentCaller, rpc: Rpc,
+    about: AboutQuery = None,
+) -> request_forms.FormContext:
+    """What the form is prefilled with, as the office holds it: the person (personal data),
+    the household, the claim's general data and the risk objects to choose from (from a risk
+    object: preselected; from a contract: only its own, preselected when it has one)."""
+    return await rpc.call(request_forms.FORM_CONTEXT, request_forms.FormContextQuery(
+        caller=claims.caller(), dossier_id=dossier_id, kind=kind, about=_about(about)))
+
+
+@router.get("/drafts")
+async def list_drafts(
+    dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc
+) -> request_forms.DraftList:
+    """The caller's unfinished forms in this dossier (30 days after their last save, gone)."""
+    return await rpc.call(request_forms.LIST_DRAFTS, request_forms.ListDraftsQuery(
+        caller=claims.caller(), dossier_id=dossier_id))
+
+
+@router.get("/drafts/{kind}")
+async def get_draft(
+    dossier_id: GrantedDossier, kind: FormKind, claims: CurrentCaller, rpc: Rpc,
+    about: AboutQuery = None,
+) -> request_forms.FormDraft:
+    """The draft of this form (404 when there is none), on any device."""
+    return await rpc.call(request_forms.GET_DRAFT, request_forms.DraftKey(
+        caller=claims.caller(), dossier_id=dossier_id, kind=kind, about=_about(about)))
+
+
+@router.put("/drafts/{kind}")
+async def save_draft(
+    dossier_id: GrantedDossier, kind: FormKind, body: DraftBody, claims: CurrentCaller,
+    rpc: Rpc, about: AboutQuery = None,
+) -> request_forms.FormDraft:
+    """Autosave: the half-filled form (any JSON object up to 64 KB) replaces its draft."""
+    return await rpc.call(request_forms.SAVE_DRAFT, request_forms.SaveDraft(
+        caller=claims.caller(), dossier_id=dossier_id, kind=kind, about=_about(about),
+        data=body.data))
+
+
+@router.delete("/drafts/{kind}")
+async def delete_draft(
+    dossier_id: GrantedDossier, kind: FormKind, claims: CurrentCaller, rpc: Rpc,
+    about: AboutQuery = None,
+) -> Ack:
+    """Throw the draft away (also done by the page once the form is sent)."""
+    return await rpc.call(request_forms.DELETE_DRAFT, request_forms.DraftKey(
+        caller=claims.caller(), dossier_id=dossier_id, kind=kind, about=_about(about)))
+
+
+@admin_router.get("/requests/changes")
+async def data_changes(
+    staff: StaffCaller, rpc: Rpc,
+    since: Annotated[datetime | None, Query(description="Changes recorded after this moment "
+                                            "(ISO 8601 with offset)")] = None,
+    cursor: Annotated[str | None, Query(max_length=4000, description="`next_cursor` of the "
+                                        "previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> request_forms.ChangesPage:
+    """Accepted personal-data, address and family-member requests as the dossier-import
+    schema's records (the broker's system is the master: it imports them itself), oldest
+    first; the next page by `cursor`."""
+    return await rpc.call(request_forms.CHANGES_SINCE, request_forms.ChangesQuery(
+        caller=staff.caller(), since=since, cursor=cursor, limit=limit))
