@@ -10,7 +10,8 @@ number) and the attached documents, each with its size and a description.
 The form is one multipart post, the files last (request-forms.js sends it with a progress bar
 per file; without the script it is a plain post). A file over a limit is refused without losing
 what was typed: the page comes back with the data kept and the refused files named. The files
-of an accepted declaration become documents of the request's context and are attached to it.
+of an accepted declaration and its PDF become documents of the request's context
+(gateway/claim_declaration.py, as for the API).
 """
 
 from typing import Annotated, Any
@@ -18,8 +19,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from gateway.deps import ObjectIdPath, Rpc, RpcCaller, State
-from gateway.streaming import UploadLimits, store_upload
+from gateway.claim_declaration import ClaimFile, complete_claim
+from gateway.deps import ObjectIdPath, Rpc, State
+from gateway.streaming import UploadLimits
 from gateway.web.form_pages import (
     RESUME,
     Translate,
@@ -38,9 +40,8 @@ from gateway.web.form_pages import (
 from gateway.web.form_uploads import FileRefusal, PostedForm, receive_form
 from gateway.web.pages import Pages, PageSession
 from gateway.web.rendering import _mark
-from libs.contracts import documents, requests
 from libs.contracts import request_forms as forms
-from libs.contracts.auth import AccessClaims
+from libs.contracts import requests
 from libs.contracts.request_forms import FormAbout, FormAboutKind, FormKind
 from libs.servicekit.errors import Invalid, NotFound, Unavailable
 from libs.servicekit.logs import get_logger
@@ -156,38 +157,6 @@ def attachments_payload(posted: PostedForm, descriptions: list[str]) -> list[dic
             for posted_file in posted.files]
 
 
-def still_to_upload(submitted: forms.FormSubmitted, count: int) -> list[int]:
-    """The attachments of the stored declaration that have no document yet: all of a new one;
-    of a repeated submission (same key), those a failed first attempt did not store."""
-    stored = submitted.form.get("attachments") or []
-    if not isinstance(stored, list) or len(stored) != count:
-        return []
-    return [index for index, attachment in enumerate(stored)
-            if isinstance(attachment, dict) and not attachment.get("document_id")]
-
-
-async def _attach(rpc: RpcCaller, state: State, claims: AccessClaims, dossier_id: str,
-                  submitted: forms.FormSubmitted, posted: PostedForm,
-                  announced: list[dict[str, Any]]) -> None:
-    """Store the files as documents of the request's context, then record them on the
-    declaration (in the order it announced them)."""
-    missing = still_to_upload(submitted, len(posted.files))
-    if not missing:
-        return
-    context = documents.DocumentContext(kind=documents.ContextKind.REQUEST,
-                                        ref_id=submitted.request_id)
-    document_ids: list[str | None] = [None] * len(posted.files)
-    for index in missing:
-        upload = posted.files[index].upload
-        title = str(announced[index]["description"]) or upload.filename
-        stored = await store_upload(rpc, state.storage, claims.caller(), dossier_id, title,
-                                    upload, context)
-        document_ids[index] = stored.document_id
-    await rpc.call(forms.ATTACH_CLAIM_DOCUMENTS, forms.AttachClaimDocuments(
-        caller=claims.caller(), dossier_id=dossier_id, request_id=submitted.request_id,
-        document_ids=document_ids))
-
-
 async def _send_claim(request: Request, session: PageSession, pages: Pages, rpc: Rpc,
                       state: State, about: FormAbout, form_path: str) -> Response:
     _ = pages.gettext(pages.language(request, session))
@@ -221,7 +190,12 @@ async def _send_claim(request: Request, session: PageSession, pages: Pages, rpc:
         except (Invalid, Unavailable) as error:
             return await _claim_page(request, session, pages, rpc, state, about, form_path,
                                      values, problem_of(error, values, _), key, False)
-        await _attach(rpc, state, session.claims, dossier_id, submitted, posted, announced)
+        # The files and the declaration's PDF become documents of the request; a repeated
+        # key finishes only what an interrupted first attempt left undone.
+        await complete_claim(rpc, state.storage, session.claims.caller(), submitted,
+                             [ClaimFile(index=index, upload=posted_file.upload)
+                              for index, posted_file in enumerate(posted.files)],
+                             language=pages.language(request, session))
     finally:
         posted.close()
     await drop_draft(rpc, session.claims, dossier_id, FormKind.CLAIM, about)

@@ -313,11 +313,13 @@ def test_a_declared_claim_is_sent_and_its_files_are_attached_to_the_request(
     assert sent.payload["attachments"] == [
         {"filename": "voorkant.jpg", "size": 5002, "description": "Foto voorkant"},
         {"filename": "pv.pdf", "size": 8, "description": "Proces-verbaal"}]
-    assert [(r.filename, r.title, r.context.ref_id) for r in stored] == [
+    assert [(r.filename, r.title, r.context.ref_id) for r in stored[:2]] == [
         ("voorkant.jpg", "Foto voorkant", "q1"), ("pv.pdf", "Proces-verbaal", "q1")]
+    assert stored[2].content_type == "application/pdf", "the declaration itself, as a PDF"
     [attach] = forms_gateway.rpc.called(forms.ATTACH_CLAIM_DOCUMENTS)
     assert isinstance(attach, forms.AttachClaimDocuments)
     assert (attach.request_id, attach.document_ids) == ("q1", ["d1", "d2"])
+    assert attach.declaration_document_id == "d3"
 
 
 def submitted_claim(request: BaseModel) -> forms.FormSubmitted:
@@ -329,9 +331,13 @@ def submitted_claim(request: BaseModel) -> forms.FormSubmitted:
 def test_a_claim_sent_twice_with_one_key_uploads_its_files_once(
     forms_gateway: Gateway,
 ) -> None:
-    first_time = {"attachments": [{"document_id": "d1", "filename": "foto.jpg", "size": 4}]}
-    forms_gateway.rpc.answer(forms.SUBMIT_FORM, lambda request: submitted(request).model_copy(
-        update={"created": False, "form": first_time}))
+    def first_time(request: BaseModel) -> forms.FormSubmitted:
+        answer = submitted(request)
+        form = {**answer.form, "declaration_document_id": "d0", "attachments": [
+            {"document_id": "d1", "filename": "foto.jpg", "size": 4}]}
+        return answer.model_copy(update={"created": False, "form": form})
+
+    forms_gateway.rpc.answer(forms.SUBMIT_FORM, first_time)
     answer = multipart(forms_gateway, "/forms/claim/risk-objects/r1",
                        claim_fields(forms_gateway), [("foto.jpg", b"jpeg")])
     assert answer.status_code == 303
