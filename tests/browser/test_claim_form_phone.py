@@ -87,3 +87,41 @@ def test_a_claim_from_a_contract_with_three_documents_on_a_phone(
                                 params={"context": f"request:{newest['request_id']}"}).json()
         assert {"Foto voorkant", "Proces-verbaal", "Bestek garage"} <= {
             document["title"] for document in documents["documents"]}
+
+
+def test_an_address_typed_on_a_phone_is_resumed_on_a_computer(
+    browser: Browser, system_stack: SystemStack, dupont_family: ClientLogin
+) -> None:
+    phone = browser.new_context(locale="nl-BE", viewport=PHONE)  # type: ignore[arg-type]
+    page = phone.new_page()
+    log_in(page, system_stack, dupont_family.email, dupont_family.password)
+    page.goto(f"{system_stack.gateway_url}/my-data?dossier={DUPONT}")
+    page.get_by_role("link", name="Adres wijzigen").click()
+    expect(page.get_by_role("heading", name="Adres wijzigen")).to_be_visible()
+    page.get_by_label("Postcode").fill("8500")
+    # the one municipality of the postal code is filled in from the list
+    expect(page.get_by_label("Gemeente")).to_have_value("Kortrijk")
+    page.get_by_label("Straat").fill("Grote Markt")
+    page.get_by_label("Lotte Dupont").uncheck()
+    expect(page.locator("[data-draft-status]")).to_contain_text("Concept bewaard om")
+    phone.close()
+
+    computer = browser.new_context(locale="nl-BE", viewport={"width": 1440, "height": 900})
+    page = computer.new_page()
+    log_in(page, system_stack, dupont_family.email, dupont_family.password)
+    page.goto(f"{system_stack.gateway_url}/forms/address?dossier={DUPONT}")
+    expect(page.get_by_label("Straat")).to_have_value("")
+    page.get_by_role("link", name="Concept hervatten").click()
+    expect(page.get_by_label("Straat")).to_have_value("Grote Markt")
+    expect(page.get_by_label("Gemeente")).to_have_value("Kortrijk")
+    expect(page.get_by_label("Lotte Dupont")).not_to_be_checked()
+    expect(page.get_by_label("Pieter Dupont")).to_be_checked()
+    page.get_by_label("Aanvangsdatum van het nieuwe adres").fill("2027-02-01")
+    page.get_by_label("Nummer").fill("12")
+    page.get_by_role("button", name="Bevestigen").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Uw aanvraag werd verzonden en is in afwachting bij uw makelaar.")
+    page.goto(f"{system_stack.gateway_url}/forms/address?dossier={DUPONT}")
+    expect(page.get_by_role("heading", name="Adres wijzigen")).to_be_visible()
+    expect(page.get_by_role("link", name="Concept hervatten")).to_have_count(0)
+    computer.close()
