@@ -17,6 +17,7 @@ from gateway import api_docs
 from gateway.api import (
     admin,
     admin_documents,
+    admin_requests,
     documents,
     dossier_views,
     dossiers,
@@ -174,10 +175,15 @@ def create_app(
     # The forms' routes first: /admin/api/v1/requests/changes before /requests/{request_id}.
     for router in (forms.router, forms.admin_router):
         app.include_router(router)
+    # requests.router's `requests/{request_id}`: a route with a fixed segment there (events)
+    # must be included before it.
     for router in (auth_routes.router, me.router, dossiers.router, documents.router,
                    requests.router, admin.router, health.router, pages.router):
         app.include_router(router)
     app.include_router(admin_documents.router)
+    # The request desk; a route with a fixed segment after requests/ (events, changes) must be
+    # included before it, or `{request_id}` takes that segment for an id.
+    app.include_router(admin_requests.router)
     app.include_router(api_docs.router)  # public client API docs, staff-only admin docs
     app.include_router(document_pages.router)
     app.include_router(admin_document_pages_router)  # the staff's upload page

@@ -261,7 +261,7 @@ RECENT_REQUESTS = 5
 
 async def recent_requests(
     rpc: RpcCaller, claims: AccessClaims, dossier_id: str | None
-) -> list[requests.RequestPublic] | None:
+) -> list[requests.RequestSummary] | None:
     """The latest requests sent in the dossier (None while the requests service is away)."""
     if dossier_id is None:
         return []

@@ -42,7 +42,7 @@ MISSING_ID = "X-NOT-THERE-1"
 # The client API and pages: path parameter -> the kind of object it names.
 OBJECT_PARAMETERS = {"contract_id": "contract", "claim_id": "claim",
                      "risk_object_id": "risk_object", "document_id": "document",
-                     "person_id": "person"}
+                     "person_id": "person", "request_id": "request"}
 CLIENT_API_READS = {
     "/api/v1/dossiers/{dossier_id}/claims",
     "/api/v1/dossiers/{dossier_id}/claims/{claim_id}",
@@ -57,6 +57,7 @@ CLIENT_API_READS = {
     "/api/v1/dossiers/{dossier_id}/invoices",
     "/api/v1/dossiers/{dossier_id}/persons",
     "/api/v1/dossiers/{dossier_id}/requests",
+    "/api/v1/dossiers/{dossier_id}/requests/{request_id}",
     "/api/v1/dossiers/{dossier_id}/risk-objects",
     "/api/v1/dossiers/{dossier_id}/risk-objects/{risk_object_id}",
 }
@@ -65,6 +66,7 @@ CLIENT_API_WRITES: dict[str, dict[str, Any]] = {
     "/api/v1/dossiers/{dossier_id}/documents": {"data": {"title": "matrix"}, "files": {
         "file": ("matrix.txt", b"matrix\n", "text/plain")}},
     "/api/v1/dossiers/{dossier_id}/messages": {"json": {"subject": "matrix", "body": "matrix"}},
+    "/api/v1/dossiers/{dossier_id}/requests/{request_id}/replies": {"json": {"body": "matrix"}},
 }
 # The forms' routes take a form kind beside the dossier (and `about`, an object id, in their
 # query): test_a_clients_forms_and_drafts_answer_their_owner_only calls each.
@@ -147,14 +149,22 @@ def office(system_stack: SystemStack) -> Iterator[Office]:
         wait_for_thumbnail(gateway, owner_token, own_document["document_id"])
         other = new_client(system_stack, gateway, "An Matrix", [PEETERS])
         co_user = new_client(system_stack, gateway, "Luc Matrix", [PEETERS, shared["dossier_id"]])
+        other_token = other.log_in(gateway)
+        own_request = gateway.post(f"/api/v1/dossiers/{DUPONT}/messages",
+                                   headers=bearer(owner_token),
+                                   json={"subject": "Matrix", "body": "Een vraag"})
+        foreign_request = gateway.post(f"/api/v1/dossiers/{PEETERS}/messages",
+                                       headers=bearer(other_token),
+                                       json={"subject": "Ander", "body": "Een andere vraag"})
         yield Office(
-            gateway=gateway, owner=owner_token, other=other.log_in(gateway),
+            gateway=gateway, owner=owner_token, other=other_token,
             co_user=co_user.log_in(gateway), admin=admin, agent=agent,
             own={"contract": "C-00417-AUTO", "claim": "S-00417-1", "risk_object": "R-00417-1",
-                 "document": own_document["document_id"], "person": "P-00417-1"},
+                 "document": own_document["document_id"], "person": "P-00417-1",
+                 "request": own_request.json()["request_id"]},
             foreign={"contract": "C-01288-HUUR", "claim": "S-SHARED-1",
                      "risk_object": "R-01288-1", "document": foreign_document["document_id"],
-                     "person": "P-01288-1"})
+                     "person": "P-01288-1", "request": foreign_request.json()["request_id"]})
 
 
 def wait_for_thumbnail(gateway: httpx.Client, owner: str, document_id: str) -> None:
