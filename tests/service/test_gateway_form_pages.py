@@ -407,6 +407,24 @@ def test_a_half_filled_form_is_saved_as_a_draft_and_offered_on_another_device(
     assert 'value="p2" checked' in resumed.text and 'value="p1" checked' not in resumed.text
 
 
+def test_a_draft_can_be_discarded_from_its_notice(forms_gateway: Gateway) -> None:
+    forms_gateway.rpc.answer(forms.GET_DRAFT, forms.FormDraft(
+        dossier_id="D1", kind=forms.FormKind.PERSONAL_DATA,
+        about=forms.FormAbout(kind=forms.FormAboutKind.PERSON, ref_id="p1"),
+        data={"phone": "0470"}, saved_at=datetime.now(UTC),
+        expires_at=datetime.now(UTC) + timedelta(days=30)))
+    page = forms_gateway.client.get("/forms/personal-data/p1")
+    notice = page.text.split('class="notice draft-notice"')[1].split("</form>")[0]
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', notice))
+    assert fields["kind"] == "personal_data" and fields["about"] == "person:p1"
+    answer = forms_gateway.client.post("/forms/draft/discard", data=fields)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/forms/personal-data/p1?dossier=D1"
+    [deleted] = forms_gateway.rpc.called(forms.DELETE_DRAFT)
+    assert isinstance(deleted, forms.DraftKey) and deleted.about is not None
+    assert deleted.about.ref_id == "p1"
+
+
 def test_a_sent_form_deletes_its_draft(forms_gateway: Gateway) -> None:
     forms_gateway.client.post("/forms/family-member", data={
         "csrf_token": csrf(forms_gateway), "idempotency_key": "f" * 32,
