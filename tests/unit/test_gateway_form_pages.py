@@ -4,7 +4,8 @@ land beside the right fields, the municipalities of a postal code are offered.""
 from datetime import date
 
 from gateway.web.claim_form_pages import claim_payload
-from gateway.web.form_pages import changed_fields, field_errors, municipality_names, valid_key
+from gateway.web.data_change_pages import changed_fields
+from gateway.web.form_pages import field_errors, municipality_names, valid_key
 from libs.contracts import request_forms as forms
 from libs.servicekit.errors import Invalid
 
