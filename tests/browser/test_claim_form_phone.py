@@ -125,3 +125,45 @@ def test_an_address_typed_on_a_phone_is_resumed_on_a_computer(
     expect(page.get_by_role("heading", name="Adres wijzigen")).to_be_visible()
     expect(page.get_by_role("link", name="Concept hervatten")).to_have_count(0)
     computer.close()
+
+
+def test_a_claim_from_a_risk_object_adds_another_once_and_keeps_its_files_when_refused(
+    browser: Browser, system_stack: SystemStack, dupont_family: ClientLogin, tmp_path: Path
+) -> None:
+    photo = tmp_path / "dak.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0" + b"\x10" * 20_000)
+    context = browser.new_context(locale="nl-BE", viewport=PHONE)  # type: ignore[arg-type]
+    page = context.new_page()
+    log_in(page, system_stack, dupont_family.email, dupont_family.password)
+    page.goto(f"{system_stack.gateway_url}/risks/R-00417-1?dossier={DUPONT}")
+    page.get_by_role("link", name="Schade aangeven").click()
+    first = page.get_by_label("Risico-object 1")
+    expect(first).to_have_value("R-00417-1")
+    expect(page.get_by_label("Risico-object 2")).to_have_count(0)
+    page.get_by_role("button", name="Een ander risico-object toevoegen").click()
+    second = page.get_by_label("Risico-object 2")
+    expect(second).to_have_value("")
+    # manual 4.4: a risk object can be chosen once - the one of row 1 is not offered again
+    expect(second.locator("option[value='R-00417-1']")).to_be_disabled()
+    second.select_option("R-00417-2")
+    expect(first.locator("option[value='R-00417-2']")).to_be_disabled()
+    expect(page.get_by_role("button", name="Een ander risico-object toevoegen")).to_be_disabled()
+
+    page.get_by_label("Datum van het schadegeval").fill("2099-06-01")
+    page.get_by_label("Uur van het schadegeval").fill("03:00")
+    page.locator("#description").fill("Storm: dakpannen van het dak gewaaid.")
+    page.locator("[data-attachment-input]").set_input_files(str(photo))
+    page.locator(".attachment-description input").fill("Foto van het dak")
+    page.get_by_role("button", name="Bevestigen").click()
+    # the service refuses a loss in the future: the page says so beside the date and keeps
+    # everything, the chosen file and its description too
+    expect(page.locator("#loss_date-error")).to_be_visible()
+    expect(page.locator("#description")).to_have_value("Storm: dakpannen van het dak gewaaid.")
+    expect(page.get_by_label("Risico-object 2")).to_have_value("R-00417-2")
+    expect(page.locator(".attachment-list .attachment")).to_have_count(1)
+    expect(page.locator(".attachment-description input")).to_have_value("Foto van het dak")
+    page.get_by_label("Datum van het schadegeval").fill("2026-11-30")
+    page.get_by_role("button", name="Bevestigen").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Uw aanvraag werd verzonden en is in afwachting bij uw makelaar.")
+    context.close()
