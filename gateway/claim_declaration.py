@@ -61,6 +61,12 @@ def _label(key: str, language: str) -> str:
     return LABELS[key].get(language, LABELS[key]["en"])
 
 
+# Letters and signs without a decomposition into a Latin-1 one.
+_PLAIN = {"\u0141": "L", "\u0142": "l", "\u0110": "D", "\u0111": "d", "\u0152": "OE",
+          "\u0153": "oe", "\u0131": "i", "\u2014": "-", "\u2013": "-", "\u2018": "'",
+          "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u20ac": "EUR", "\u2026": "..."}
+
+
 def _latin1(text: str) -> str:
     """The PDF's built-in fonts hold Latin-1: other letters lose their accents ("ł" -> "l"),
     what has no such form becomes "?"."""
@@ -72,9 +78,7 @@ def _latin1(text: str) -> str:
         except UnicodeEncodeError:
             base = "".join(c for c in unicodedata.normalize("NFKD", char)
                            if not unicodedata.combining(c))
-            kept.append(base if base and base.isascii() else
-                        {"\u2014": "-", "\u2013": "-", "\u2019": "'", "\u201c": '"',
-                         "\u201d": '"', "\u20ac": "EUR"}.get(char, "?"))
+            kept.append(base if base and base.isascii() else _PLAIN.get(char, "?"))
     return "".join(kept)
 
 
@@ -194,6 +198,8 @@ async def complete_claim(
         declaration_id = stored.document_id
     if declaration_id == record.declaration_document_id and not any(ids):
         return submitted
-    return await rpc.call(request_forms.ATTACH_CLAIM_DOCUMENTS, request_forms.AttachClaimDocuments(
+    completed = await rpc.call(request_forms.ATTACH_CLAIM_DOCUMENTS,
+                               request_forms.AttachClaimDocuments(
         caller=caller, dossier_id=submitted.dossier_id, request_id=submitted.request_id,
         document_ids=ids, declaration_document_id=declaration_id))
+    return completed.model_copy(update={"created": submitted.created})

@@ -173,11 +173,10 @@ def create_app(
     install_problem_handlers(app, app.state.pages.render_error)
     app.add_middleware(EdgeGuard)  # header limits (431), Cache-Control: no-store
     app.add_middleware(RequestContext)
-    # The forms' routes first: /admin/api/v1/requests/changes before /requests/{request_id}.
+    # requests.router's `requests/{request_id}`: a route with a fixed segment there (events)
+    # must be included before it; so the forms' /admin/api/v1/requests/changes come first.
     for router in (forms.router, forms.admin_router):
         app.include_router(router)
-    # requests.router's `requests/{request_id}`: a route with a fixed segment there (events)
-    # must be included before it.
     for router in (auth_routes.router, me.router, dossiers.router, documents.router,
                    requests.router, admin.router, health.router, pages.router):
         app.include_router(router)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from pydantic import BaseModel, Field, JsonValue, ValidationError
 
+from gateway.api.requests import DESCRIPTION_FIELD
 from gateway.claim_declaration import ClaimFile, complete_claim
 from gateway.deps import CurrentCaller, GrantedDossier, Rpc, StaffCaller, State
 from gateway.problems import Problem
@@ -26,7 +27,6 @@ ABOUT_HELP = ("Where the form was opened from: `person:<id>` (personal data), "
               "`risk_object:<id>` or `contract:<id>` (claim)")
 MAX_JSON_BYTES = 256 * 1024
 FILE_FIELD = "file"
-DESCRIPTION_FIELD = "description_{index}"  # the description of the index-th file of the form
 AboutQuery = Annotated[str | None, Query(max_length=100, description=ABOUT_HELP)]
 IdempotencyHeader = Annotated[str | None, Header(
     alias="Idempotency-Key", max_length=128,
@@ -79,7 +79,7 @@ def _multipart_submission(received: ReceivedForm) -> FormSubmission:
     submission.form["attachments"] = [
         {"filename": files[index].filename if index in files else "",
          "size": files[index].size if index in files else 0,
-         "description": received.fields.get(DESCRIPTION_FIELD.format(index=index), "")}
+         "description": received.fields.get(DESCRIPTION_FIELD.format(number=index + 1), "")}
         for index in range(count) if index in files]
     return submission
 
@@ -99,15 +99,17 @@ async def _keep_as_draft(rpc: Rpc, claims: AccessClaims, dossier_id: str, kind: 
 @router.post(
     "/forms/{kind}",
     status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": request_forms.FormSubmitted,
+                     "description": "Sent before with this Idempotency-Key: that request"}},
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/json": {"schema": FormSubmission.model_json_schema()},
         "multipart/form-data": {"schema": {"type": "object", "required": ["submission"],
                                            "properties": {
             "submission": {"type": "string", "description": "FormSubmission as JSON"},
             FILE_FIELD: {"type": "array", "items": {"type": "string", "format": "binary"}},
-            "description_0": {"type": "string",
+            "description_1": {"type": "string",
                               "description": "The description of the first file (and so "
-                                             "on: description_1, ...)"}}}}}}},
+                                             "on: description_2, ...)"}}}}}}},
 )
 async def submit_form(
     dossier_id: GrantedDossier, kind: FormKind, request: Request, response: Response,
@@ -116,9 +118,9 @@ async def submit_form(
 ) -> request_forms.FormSubmitted:
     """Send a form: it becomes a pending request (201), or with an Idempotency-Key used before,
     the request stored then (200). A claim may come as multipart/form-data with its files
-    (`file`, each with `description_<n>`: 2 MB a file, 10 files, 10 MB together); a file over a
-    limit refuses the submission (413 naming each such file) and what was sent is kept as the
-    form's draft."""
+    (`file`, the n-th described by `description_<n>` from 1: 2 MB a file, 10 files, 10 MB
+    together); a file over a limit refuses the submission (413 naming each such file, `file.0`
+    the first) and what was sent is kept as the form's draft."""
     multipart = request.headers.get("content-type", "").startswith("multipart/form-data")
     received: ReceivedForm | None = None
     if multipart:

@@ -271,7 +271,8 @@ MAX_CLAIM_ATTACHMENTS = 10  # the client-attachment limit (gateway/streaming.py 
 class ClaimForm(BaseModel):
     """4.4 "Schade aangifte": general data, the damaged goods, the loss, the attachments."""
 
-    general: ClaimGeneralData = Field(default_factory=ClaimGeneralData)
+    general: ClaimGeneralData | None = Field(
+        default=None, description="Left out: the general data as the office holds them")
     risk_object_ids: list[ObjectId] = Field(
         default_factory=list, max_length=MAX_CLAIM_RISK_OBJECTS,
         description="The damaged risk objects of the dossier, each once")
@@ -295,6 +296,8 @@ class ClaimRiskObjectRef(BaseModel):
 
 class ClaimRecord(ClaimForm):
     """What a claim request stores: the risk objects' descriptions and the declaration PDF."""
+
+    general: ClaimGeneralData = Field(default_factory=ClaimGeneralData)
 
     contract_id: str | None = Field(default=None, description="Opened from this contract")
     policy_number: str | None = None

@@ -1,6 +1,7 @@
 """Composition root of the requests service: `python -m services.requests`."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import time, timedelta
 
@@ -35,6 +36,7 @@ class RequestsService:
     forms: FormHandlers
     draft_purge_seconds: float
     rpc_client: RpcClient | None  # None when the caller passed its own RPC (tests)
+    prepare_database: Callable[[], Awaitable[None]]  # indexes (the runtime runs it at start)
 
     async def run(self) -> None:
         """Serve until SIGINT/SIGTERM, purging expired drafts meanwhile."""
@@ -98,7 +100,7 @@ def build(settings: RequestsSettings, *, rpc: RpcCalling | None = None) -> Reque
     )
     return RequestsService(runtime=runtime, handlers=handlers, store=store, relay=relay,
                            forms=forms, draft_purge_seconds=settings.draft_purge_seconds,
-                           rpc_client=rpc_client)
+                           rpc_client=rpc_client, prepare_database=prepare)
 
 
 def main() -> None:

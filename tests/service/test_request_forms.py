@@ -1,6 +1,7 @@
-"""The forms on the real bus, with the real dossier service: what a form is prefilled with, the
-claim's risk objects checked against the dossier, idempotent submission on the real database,
-drafts that expire after 30 days, and an accepted change offered in the office's feed."""
+"""The forms with the real dossier service (both on the in-memory bus, real databases): what a
+form is prefilled with, the claim's risk objects checked against the dossier, idempotent
+submission on the real database, drafts that expire after 30 days, and an accepted change
+offered in the office's feed."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -9,13 +10,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from faststream.rabbit import RabbitBroker, TestRabbitBroker
+from pydantic import BaseModel
 
 from libs.contracts import dossier, request_forms, requests
 from libs.contracts.caller import Caller, Role
 from libs.contracts.envelope import utc_now
 from libs.contracts.request_forms import FormAbout, FormAboutKind, FormKind
+from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
 from libs.servicekit.errors import Invalid, NotFound
-from libs.servicekit.rpc import RpcClient
 from services.dossier.config import DossierSettings
 from services.dossier.main import DossierService
 from services.dossier.main import build as build_dossier
@@ -23,6 +26,7 @@ from services.requests.config import RequestsSettings
 from services.requests.forms.store import DRAFTS
 from services.requests.main import RequestsService
 from services.requests.main import build as build_requests
+from tests.service.conftest import call_in_memory
 from tests.system.stack import fixture_dossier
 
 DUPONT = fixture_dossier("dupont")["dossier_id"]
@@ -31,39 +35,46 @@ PIETER = Caller(user_id="u-pieter", role=Role.CLIENT, dossier_ids=[DUPONT])
 AGENT = Caller(user_id="agent-1", role=Role.AGENT)
 
 
+class InMemoryRpc:
+    """The RpcClient's `call` on the in-memory brokers of the services built here."""
+
+    def __init__(self, brokers: dict[str, RabbitBroker]) -> None:
+        self._brokers = brokers
+
+    async def call(self, method: RpcMethod[RequestT, ReplyT], request: BaseModel, *,
+                   timeout_seconds: float | None = None) -> ReplyT:
+        broker = self._brokers[method.queue.split(".", 1)[0]]
+        return await call_in_memory(broker, method, request)
+
+
 @dataclass
 class Stack:
     dossier: DossierService
     requests: RequestsService
-    rpc: RpcClient
+    rpc: InMemoryRpc
 
 
 @pytest.fixture
-async def stack(mongo_url: str, amqp_url: str, database_name: str) -> AsyncIterator[Stack]:
-    dossiers = build_dossier(DossierSettings(
-        amqp_url=amqp_url, mongo_url=mongo_url, mongo_db=f"{database_name}_d"))
+async def stack(mongo_url: str, database_name: str) -> AsyncIterator[Stack]:
+    # In-memory brokers: the system stack of the same test run serves the same queue names on
+    # the real bus, and would answer in their place.
+    dossiers = build_dossier(DossierSettings(mongo_url=mongo_url, mongo_db=f"{database_name}_d"))
+    brokers = {"dossier": dossiers.runtime.broker}
+    rpc = InMemoryRpc(brokers)
     forms = build_requests(RequestsSettings(
-        amqp_url=amqp_url, mongo_url=mongo_url, mongo_db=f"{database_name}_r",
-        message_burst=50))
-    for service in (dossiers.runtime, forms.runtime):
-        await service.broker.start()
+        mongo_url=mongo_url, mongo_db=f"{database_name}_r", message_burst=50), rpc=rpc)
+    brokers["requests"] = forms.runtime.broker
     await dossiers.store.ensure_indexes()
-    await forms.store.ensure_indexes()
-    assert forms.rpc_client is not None
-    await forms.rpc_client.connect()
-    rpc = RpcClient(amqp_url, timeout_seconds=10)
-    await rpc.connect()
-    for name in ("dupont", "peeters"):
-        await rpc.call(dossier.IMPORT_DOSSIER, dossier.ImportDossierRequest(
-            caller=AGENT, dossier=dossier.DossierImport.model_validate(fixture_dossier(name))))
-    try:
+    await forms.prepare_database()
+    async with TestRabbitBroker(dossiers.runtime.broker), \
+            TestRabbitBroker(forms.runtime.broker):
+        for name in ("dupont", "peeters"):
+            await rpc.call(dossier.IMPORT_DOSSIER, dossier.ImportDossierRequest(
+                caller=AGENT, dossier=dossier.DossierImport.model_validate(
+                    fixture_dossier(name))))
         yield Stack(dossiers, forms, rpc)
-    finally:
-        await rpc.close()
-        await forms.rpc_client.close()
-        for service in (dossiers.runtime, forms.runtime):
-            await service.broker.stop()
-            await service.database.client.drop_database(service.database.name)
+    for runtime in (dossiers.runtime, forms.runtime):
+        await runtime.database.client.drop_database(runtime.database.name)
 
 
 async def submit(stack: Stack, kind: FormKind, payload: dict[str, Any],
@@ -168,7 +179,8 @@ async def test_an_accepted_address_change_is_offered_in_the_import_schemas_shape
             "postal_code": "9000", "municipality": "Brugge", "person_ids": ["P-00417-1"]})
     assert set(refused.value.fields or {}) == {"municipality"}
     await stack.rpc.call(requests.SET_STATUS, requests.SetStatusCommand(
-        caller=AGENT, request_id=sent.request_id, status=requests.StatusChange.ACCEPTED, staff_name="Sofie"))
+        caller=AGENT, request_id=sent.request_id, status=requests.StatusChange.ACCEPTED,
+        staff_name="Sofie"))
     await stack.requests.relay.relay_pending()
     page = request_forms.ChangesPage(items=[])
     for _ in range(100):
@@ -195,3 +207,40 @@ async def test_an_accepted_address_change_is_offered_in_the_import_schemas_shape
     with pytest.raises(Exception, match="staff"):
         await stack.rpc.call(request_forms.CHANGES_SINCE, request_forms.ChangesQuery(
             caller=PIETER))
+
+
+async def test_the_feed_pages_by_its_signed_cursor_oldest_first(stack: Stack) -> None:
+    sent = [
+        await submit(stack, FormKind.PERSONAL_DATA, {"person_id": "P-00417-1",
+                                                     "phone": "+32 9 222 33 44"}),
+        await submit(stack, FormKind.FAMILY_MEMBER, {
+            "member_kind": "other", "last_name": "Dupont", "first_name": "Jef",
+            "birth_date": "1950-07-01"}),
+        await submit(stack, FormKind.CLAIM, {**CLAIM, "risk_object_ids": ["R-00417-1"]}),
+        await submit(stack, FormKind.ADDRESS, {
+            "start_date": utc_now().date().isoformat(), "street": "Markt", "number": "1",
+            "postal_code": "9000", "municipality": "Gent", "person_ids": ["P-00417-3"]}),
+    ]
+    for request in sent:
+        await stack.rpc.call(requests.SET_STATUS, requests.SetStatusCommand(
+            caller=AGENT, request_id=request.request_id,
+            status=requests.StatusChange.ACCEPTED, staff_name="Sofie"))
+        await stack.requests.relay.relay_pending()
+    first = await stack.rpc.call(request_forms.CHANGES_SINCE, request_forms.ChangesQuery(
+        caller=AGENT, limit=2))
+    assert first.next_cursor is not None
+    rest = await stack.rpc.call(request_forms.CHANGES_SINCE, request_forms.ChangesQuery(
+        caller=AGENT, limit=2, cursor=first.next_cursor))
+    assert rest.next_cursor is None
+    # The claim is no data change: three in the feed, in the order they were accepted.
+    assert [item.request_id for item in first.items + rest.items] == [
+        sent[0].request_id, sent[1].request_id, sent[3].request_id]
+    personal = first.items[0]
+    assert [(c.field, c.old, c.new) for c in personal.changes] == [
+        ("phone", "+32 475 12 34 56", "+32 9 222 33 44")]
+    [person] = personal.record.persons or []
+    assert (person.person_id, person.phone, person.first_name) == (
+        "P-00417-1", "+32 9 222 33 44", "Pieter")
+    later = await stack.rpc.call(request_forms.CHANGES_SINCE, request_forms.ChangesQuery(
+        caller=AGENT, since=rest.items[-1].recorded_at))
+    assert later.items == []

@@ -4,8 +4,9 @@ a file over the limit is named and the form kept as a draft, and the declaration
 PDF in the request's documents."""
 
 import json
+import time
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from io import BytesIO
 from typing import Any
 
@@ -72,6 +73,8 @@ def test_each_form_is_pending_in_my_requests_at_once(
         "description": "Storm: dakpannen weg", "vat_liable": False},
         about="risk_object:R-00417-2")
     assert claim.status_code == 201, claim.text
+    # No general data sent: the declaration holds them as the office does.
+    assert claim.json()["form"]["general"]["postal_code"] == "9000"
 
     listed = gateway.get(f"/api/v1/dossiers/{DUPONT}/requests", headers=client).json()
     mine = {item["request_id"]: (item["kind"], item["status"]) for item in listed["requests"]}
@@ -94,7 +97,7 @@ def test_a_claim_with_files_keeps_them_and_a_file_too_large_keeps_the_form(
         "loss_date": "2026-01-02", "loss_time": "08:00", "description": "Glasbreuk",
         "risk_object_ids": ["R-00417-1"]}, "about": "contract:C-00417-AUTO"})
     too_big = gateway.post(f"{FORMS}/claim", headers=client, data={
-        "submission": submission, "description_0": "Foto", "description_1": "PV"}, files=[
+        "submission": submission, "description_1": "Foto", "description_2": "PV"}, files=[
         ("file", ("foto.jpg", b"\xff\xd8\xff" + b"0" * 100, "image/jpeg")),
         ("file", ("pv-scan.pdf", b"%PDF-" + b"0" * (2 * 1024 * 1024 + 1), "application/pdf"))])
     assert too_big.status_code == 413
@@ -112,8 +115,8 @@ def test_a_claim_with_files_keeps_them_and_a_file_too_large_keeps_the_form(
     files = [("file", ("foto.jpg", b"\xff\xd8\xff" + b"0" * 100, "image/jpeg")),
              ("file", ("pv.txt", b"Proces-verbaal 123\n", "text/plain"))]
     sent = gateway.post(f"{FORMS}/claim", headers={**client, "Idempotency-Key": key}, data={
-        "submission": submission, "description_0": "Foto van de ruit",
-        "description_1": "Het PV"}, files=files)
+        "submission": submission, "description_1": "Foto van de ruit",
+        "description_2": "Het PV"}, files=files)
     assert sent.status_code == 201, sent.text
     form = sent.json()["form"]
     assert [(a["filename"], a["description"], bool(a["document_id"]))
@@ -133,3 +136,34 @@ def test_a_claim_with_files_keeps_them_and_a_file_too_large_keeps_the_form(
     detail = sent.json()["request"]
     assert [ref["filename"] for ref in detail["entries"][0]["attachments"]] == [
         "foto.jpg", "pv.txt"]
+
+
+def test_an_accepted_change_reaches_the_offices_feed_not_the_dossier(
+    gateway: httpx.Client, client: dict[str, str], staff_token: str,
+) -> None:
+    # A minute's margin for the clocks of the processes.
+    since = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    sent = send(gateway, client, "family_member", {
+        "member_kind": "partner", "last_name": "Peeters", "first_name": "Noor",
+        "birth_date": "1990-01-31"})
+    request_id = sent.json()["request_id"]
+    accepted = gateway.post(f"/admin/api/v1/requests/{request_id}/status",
+                            headers=bearer(staff_token), json={"status": "accepted"})
+    assert accepted.status_code == 200, accepted.text
+    found: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 15
+    while not found:
+        assert time.monotonic() < deadline, "the accepted change never reached the feed"
+        time.sleep(0.2)
+        page = gateway.get("/admin/api/v1/requests/changes", params={"since": since},
+                           headers=bearer(staff_token)).json()
+        found = [item for item in page["items"] if item["request_id"] == request_id]
+    [change] = found
+    assert change["new_person"] and change["record"]["dossier_id"] == DUPONT
+    [person] = change["record"]["persons"]
+    assert (person["role"], person["first_name"], person["birth_date"]) == (
+        "partner", "Noor", "1990-01-31")
+    # The portal's copy of the dossier is the broker's: unchanged until their next import.
+    persons = gateway.get(f"/api/v1/dossiers/{DUPONT}/persons", headers=client).json()
+    assert "Noor" not in [p["first_name"] for p in persons["persons"]]
+    assert gateway.get("/admin/api/v1/requests/changes", headers=client).status_code == 403

@@ -17,7 +17,6 @@ from libs.contracts.request_forms import (
     ChangesQuery,
     ClaimContext,
     ClaimForm,
-    ClaimGeneralData,
     ClaimRecord,
     ContractChoice,
     DataChange,
@@ -157,22 +156,10 @@ class FormHandlers:
         else:
             facts, about = await self._claim_facts(caller, dossier_id, query.about, persons)
             offered, preselected = rules.claim_choices(facts, about)
-            holder = rules.declarant(facts, None)
-            address = holder.address if holder else None
             contract = facts.contract
             context.about = about
             context.claim = ClaimContext(
-                general=ClaimGeneralData(
-                    person_id=holder.person_id if holder else None,
-                    last_name=holder.last_name if holder else "",
-                    first_name=holder.first_name if holder else "",
-                    email=(holder.email or "") if holder else "",
-                    phone=(holder.phone or "") if holder else "",
-                    street=address.street if address else "",
-                    number=address.number if address else "",
-                    box=address.box if address else "",
-                    postal_code=address.postal_code if address else "",
-                    municipality=address.city if address else ""),
+                general=rules.held_general(facts),
                 risk_objects=[RiskObjectChoice(
                     risk_object_id=ref, kind=facts.risk_objects[ref].kind,
                     description=facts.risk_objects[ref].description) for ref in offered],

@@ -19,6 +19,7 @@ from libs.contracts.request_forms import (
     AddressRecord,
     ClaimAttachment,
     ClaimForm,
+    ClaimGeneralData,
     ClaimRecord,
     ClaimRiskObjectRef,
     FamilyMemberForm,
@@ -244,6 +245,21 @@ def declarant(facts: ClaimFacts, person_id: str | None) -> Person | None:
                 facts.persons[0] if facts.persons else None)
 
 
+def held_general(facts: ClaimFacts) -> ClaimGeneralData:
+    """The declarant's general data as the office holds them (the form's prefill)."""
+    holder = declarant(facts, None)
+    if holder is None:
+        return ClaimGeneralData()
+    address = holder.address
+    return ClaimGeneralData(
+        person_id=holder.person_id, last_name=holder.last_name, first_name=holder.first_name,
+        email=holder.email or "", phone=holder.phone or "",
+        street=address.street if address else "", number=address.number if address else "",
+        box=address.box if address else "",
+        postal_code=address.postal_code if address else "",
+        municipality=address.city if address else "")
+
+
 def claim_record(form: ClaimForm, facts: ClaimFacts, about: FormAbout | None,
                  now: datetime) -> ClaimRecord:
     """Every rule of the claim form, enforced whatever the page did."""
@@ -272,14 +288,15 @@ def claim_record(form: ClaimForm, facts: ClaimFacts, about: FormAbout | None,
         problems["loss_time"] = "must not be in the future"
     elif form.loss_date < OLDEST_BIRTH_DATE:
         problems["loss_date"] = "is too far in the past"
-    person = declarant(facts, form.general.person_id)
-    if form.general.person_id is not None and person is None:
+    sent = form.general if form.general is not None else held_general(facts)
+    person = declarant(facts, sent.person_id)
+    if sent.person_id is not None and person is None:
         problems["general.person_id"] = "is not a member of this household"
     documents = [a.document_id for a in form.attachments if a.document_id is not None]
     if len(documents) != len(set(documents)):
         problems["attachments"] = "a document is attached twice"
     _refuse(problems)
-    general = form.general.model_copy(update={
+    general = sent.model_copy(update={
         "person_id": person.person_id if person else None,
         "last_name": person.last_name if person else "",
         "first_name": person.first_name if person else ""})
