@@ -191,6 +191,12 @@ async def send_message(
         message = await json_body(request, MessageCreate)
         await require_about(rpc, caller, dossier_id, message.about)
         return await _send(rpc, claims, dossier_id, message, [], idempotency_key, None)
+    if idempotency_key is not None:  # a resend: its files are not stored a second time
+        try:
+            return await rpc.call(requests.FIND_RESUBMITTED, requests.FindResubmittedQuery(
+                caller=caller, dossier_id=dossier_id, idempotency_key=idempotency_key))
+        except NotFound:
+            pass
     await rpc.call(requests.ADMIT_ATTACHMENT, requests.AdmitAttachmentRequest(
         caller=caller, dossier_id=dossier_id))
     uploads = await receive_attachments(request, state)

@@ -257,12 +257,23 @@ class AdmitAttachmentRequest(BaseModel):
     dossier_id: DossierId
 
 
+class FindResubmittedQuery(BaseModel):
+    """Before the files of a resend are read: the request this caller already stored in this
+    dossier under this idempotency key (NOT_FOUND when none)."""
+
+    caller: Caller
+    dossier_id: DossierId
+    idempotency_key: str = Field(min_length=1, max_length=MAX_IDEMPOTENCY_KEY)
+
+
 SEND_MESSAGE = RpcMethod("requests.rpc.send_message", SendMessageRequest, RequestPublic)
 LIST_REQUESTS = RpcMethod("requests.rpc.list_requests", ListRequestsQuery, RequestList)
 GET_REQUEST = RpcMethod("requests.rpc.get_request", GetRequestQuery, RequestPublic)
 REPLY = RpcMethod("requests.rpc.reply", ReplyCommand, RequestPublic)
 ATTACH = RpcMethod("requests.rpc.attach", AttachCommand, RequestPublic)
 ADMIT_ATTACHMENT = RpcMethod("requests.rpc.admit_attachment", AdmitAttachmentRequest, Ack)
+FIND_RESUBMITTED = RpcMethod("requests.rpc.find_resubmitted", FindResubmittedQuery,
+                             RequestPublic)
 
 
 # --- office side (staff callers only) ------------------------------------------------------

@@ -342,20 +342,27 @@ def attach(request: OfficeRequest, *, entry_id: str | None, attachments: list[At
 
 
 def mark_read_by_client(request: OfficeRequest) -> OfficeRequest | None:
-    """The client opened the request: the new state, or None when it was read already (no
-    write, no new version: reading changes nothing the office sees)."""
+    """The client opened the request: the new state, or None when it was read already.
+
+    The version stays: opening is no change of the request, so an office action on the
+    version it was shown is not refused because the client read the answer meanwhile.
+    """
     if not request.unread_by_client:
         return None
-    return request.model_copy(update={"unread_by_client": False,
-                                      "version": request.version + 1})
+    return request.model_copy(update={"unread_by_client": False})
 
 
 def mark_read_by_office(request: OfficeRequest) -> OfficeRequest | None:
-    """Staff opened the request: the new state, or None when it was read already."""
+    """Staff opened the request: the new state, or None when it was read already (the
+    version stays, as for the client)."""
     if not request.unread_by_office:
         return None
-    return request.model_copy(update={"unread_by_office": False,
-                                      "version": request.version + 1})
+    return request.model_copy(update={"unread_by_office": False})
+
+
+def seen_by_office(change: Change) -> Change:
+    """Staff who act on a request have seen it: it is no longer unread for the office."""
+    return Change(change.request.model_copy(update={"unread_by_office": False}), change.events)
 
 
 def _assigned(request: OfficeRequest, now: datetime, correlation_id: str | None

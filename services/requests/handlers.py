@@ -23,6 +23,7 @@ from libs.contracts.requests import (
     DeskGetQuery,
     DeskPage,
     DeskQuery,
+    FindResubmittedQuery,
     GetRequestQuery,
     ListRequestsQuery,
     OfficeCommand,
@@ -131,11 +132,20 @@ class RequestHandlers:
             correlation_id=request.correlation_id or correlation_id.get())
         stored = await self._store.insert(change.request, change.events,
                                           idempotency_key=request.idempotency_key)
-        if stored.version == change.request.version and stored.entries == \
-                change.request.entries:
+        if stored.entries[0].entry_id == change.request.entries[0].entry_id:  # not a resend
             self._on_events_stored()
             log.info("request submitted", dossier_id=stored.dossier_id,
                      request_id=stored.request_id, event_id=change.events[0].event_id)
+        return domain.for_client(stored, self._clock())
+
+    async def find_resubmitted(self, query: FindResubmittedQuery) -> RequestPublic:
+        """The request the caller stored in the dossier under this idempotency key (a resend
+        with files is answered before its files are read again)."""
+        require_dossier_access(query.caller, query.dossier_id)
+        stored = await self._store.find_resubmitted(query.dossier_id, query.caller.user_id,
+                                                    query.idempotency_key)
+        if stored is None:
+            raise NotFound("Nothing was sent under this key.")
         return domain.for_client(stored, self._clock())
 
     async def admit_attachment(self, request: AdmitAttachmentRequest) -> Ack:
@@ -245,7 +255,8 @@ class RequestHandlers:
         staff = Actor(command.caller.user_id, clean_name(command.staff_name))
         cid = command.correlation_id or correlation_id.get()
         changed = await self._change(command.request_id, command.version,
-                                     lambda request: mutate(request, staff, cid))
+                                     lambda request: domain.seen_by_office(
+                                         mutate(request, staff, cid)))
         return domain.for_office(changed, self._clock())
 
     async def take(self, command: TakeCommand) -> OfficeRequest:

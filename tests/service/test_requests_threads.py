@@ -199,6 +199,14 @@ async def test_a_resubmission_with_the_same_key_returns_the_first_request(
         user_id="u-an", role=Role.CLIENT, dossier_ids=[DUPONT]))
     assert other.request_id != first.request_id  # another sender's key is another key
     assert await service.runtime.database[REQUESTS].count_documents({}) == 3
+    found = await call_in_memory(service.runtime.broker, requests.FIND_RESUBMITTED,
+                                 requests.FindResubmittedQuery(
+        caller=PIETER, dossier_id=DUPONT, idempotency_key="k-123"))
+    assert found.request_id == first.request_id
+    with pytest.raises(NotFound):
+        await call_in_memory(service.runtime.broker, requests.FIND_RESUBMITTED,
+                             requests.FindResubmittedQuery(
+            caller=PIETER, dossier_id=DUPONT, idempotency_key="never-used"))
 
 
 async def test_the_desk_filters_sorts_and_pages(service: RequestsService) -> None:
@@ -275,3 +283,33 @@ async def test_files_uploaded_after_the_message_are_added_to_its_first_entry(
     with pytest.raises(NotFound):
         await call_in_memory(service.runtime.broker, requests.ATTACH, requests.AttachCommand(
             caller=LUC, dossier_id=PEETERS, request_id=sent.request_id, attachments=[more]))
+
+
+async def test_reading_does_not_make_the_other_sides_version_stale(
+    service: RequestsService,
+) -> None:
+    broker = service.runtime.broker
+    sent = await send(service)
+    answered = await call_in_memory(broker, requests.ANSWER, requests.AnswerCommand(
+        caller=SOFIE, request_id=sent.request_id, body="Wij bekijken het."))
+    read = await call_in_memory(broker, requests.GET_REQUEST, requests.GetRequestQuery(
+        caller=PIETER, dossier_id=DUPONT, request_id=sent.request_id))
+    assert not read.unread_by_client and read.version == answered.version
+    closed = await call_in_memory(broker, requests.SET_STATUS, requests.SetStatusCommand(
+        caller=SOFIE, request_id=sent.request_id, status="closed", version=answered.version))
+    assert closed.status == "closed" and not closed.unread_by_office
+
+
+async def test_the_targets_come_from_the_settings(mongo_url: str, database_name: str) -> None:
+    built = build(RequestsSettings(mongo_url=mongo_url, mongo_db=database_name,
+                                   target_working_days={"message": 5},
+                                   default_target_working_days=1))
+    await built.store.ensure_indexes()
+    try:
+        async with TestRabbitBroker(built.runtime.broker):
+            sent = await send(built)
+        assert sent.target_at is not None
+        # Five working days are at least a week of calendar time (a weekend lies between).
+        assert sent.target_at - sent.sent_at >= timedelta(days=6)
+    finally:
+        await built.runtime.database.client.drop_database(database_name)

@@ -47,9 +47,13 @@ def test_a_message_thread_between_a_client_and_the_office(
         ("barst.pdf", "Foto van de barst"), ("bestek.pdf", "Bestek van de garage")]
     assert request["target_at"] > request["sent_at"]
 
+    # A resend (a retry after a timeout): the same request, its files not stored again.
     again = gateway.post(f"/api/v1/dossiers/{DUPONT}/messages", headers={
-        **client, "Idempotency-Key": key}, json={"subject": subject, "body": "nog eens"})
+        **client, "Idempotency-Key": key}, data=form, files=files)
     assert again.status_code == 201 and again.json()["request_id"] == request_id
+    as_json = gateway.post(f"/api/v1/dossiers/{DUPONT}/messages", headers={
+        **client, "Idempotency-Key": key}, json={"subject": subject, "body": "nog eens"})
+    assert as_json.status_code == 201 and as_json.json()["request_id"] == request_id
     mine = gateway.get(f"/api/v1/dossiers/{DUPONT}/requests", headers=client).json()
     assert [row["subject"] for row in mine["requests"]].count(subject) == 1
     in_context = gateway.get(f"/api/v1/dossiers/{DUPONT}/documents",

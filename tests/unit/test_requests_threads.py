@@ -139,6 +139,7 @@ def test_the_office_answer_is_unread_by_the_client_until_opened() -> None:
     assert isinstance(event, RequestReplied) and event.author == EntryAuthor.OFFICE
     opened = domain.mark_read_by_client(answered)
     assert opened is not None and not opened.unread_by_client
+    assert opened.version == answered.version  # reading is no change the office must reload
     assert domain.mark_read_by_client(opened) is None  # read already: nothing to write
 
 
@@ -277,3 +278,11 @@ def test_one_idempotency_slot_per_dossier_sender_and_key() -> None:
     assert len({idempotency_slot("D1", "u1", "key"), idempotency_slot("D2", "u1", "key"),
                 idempotency_slot("D1", "u2", "key"), idempotency_slot("D1", "u1", "key2"),
                 idempotency_slot("D1u", "1", "key")}) == 5
+
+
+def test_staff_who_act_on_a_request_have_seen_it() -> None:
+    request = sent()
+    assert request.unread_by_office
+    change = domain.seen_by_office(domain.take(request, staff=STAFF, now=brussels(2026, 12, 1, 11),
+                                               correlation_id=None))
+    assert not change.request.unread_by_office and change.events
