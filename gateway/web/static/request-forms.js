@@ -252,11 +252,8 @@
         return {file: entry.file, description: entry.description};
       }));
       setUp(freshCard);
-      var problem = freshCard.querySelector("#form-problem") || freshCard.querySelector("[aria-invalid=true]");
-      if (problem) {
-        problem.focus();
-        problem.scrollIntoView({block: "center"});
-      }
+      var problem = freshCard.querySelector("#form-problem");
+      if (problem) { problem.scrollIntoView({block: "center"}); }
     });
     request.addEventListener("error", function () {
       delete form.dataset.sending;
@@ -270,6 +267,9 @@
   }
 
   function setUp(root) {
+    // A form sent back with errors: the summary above it is where a screen reader starts.
+    var problem = root.querySelector && root.querySelector("#form-problem");
+    if (problem) { problem.focus(); }
     root.querySelectorAll("form[data-claim-form]").forEach(function (form) {
       if (form.dataset.ready) { return; }
       form.dataset.ready = "true";
