@@ -21,7 +21,7 @@ from fastapi.responses import Response
 
 from gateway.claim_declaration import ClaimFile, complete_claim
 from gateway.deps import ObjectIdPath, Rpc, State
-from gateway.streaming import UploadLimits
+from gateway.streaming import MULTIPART_OVERHEAD_BYTES, UploadLimits
 from gateway.web.form_pages import (
     RESUME,
     Translate,
@@ -164,9 +164,13 @@ async def _send_claim(request: Request, session: PageSession, pages: Pages, rpc:
     if not zone["active"]:
         raise NotFound("This dossier does not exist.")
     dossier_id: str = zone["active"]
-    # Like the API's attachments: a burst of uploads is refused before the body is read.
-    await rpc.call(requests.ADMIT_ATTACHMENT, requests.AdmitAttachmentRequest(
-        caller=session.claims.caller(), dossier_id=dossier_id))
+    # Like the API's attachments: a burst of uploads is refused before the body is read. A
+    # declaration without files (or with a few small ones) is not counted as an upload, so
+    # correcting a refused form never runs into the upload window.
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) > MULTIPART_OVERHEAD_BYTES:
+        await rpc.call(requests.ADMIT_ATTACHMENT, requests.AdmitAttachmentRequest(
+            caller=session.claims.caller(), dossier_id=dossier_id))
     posted = await receive_form(request, limits=_limits(state),
                                 memory_bytes=state.settings.upload_memory_bytes)
     try:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from libs.contracts import documents, dossier
+from libs.contracts import documents, dossier, requests
 from libs.contracts import request_forms as forms
 from libs.contracts.rpc import Ack
 from libs.servicekit.errors import Invalid, NotFound
@@ -359,6 +359,7 @@ def test_a_file_over_the_limit_is_refused_without_losing_the_rest_of_the_claim(
     assert field_value(answer.text, "general.last_name") == "Dupont", "read-only stays"
     assert '<option value="r1" selected>' in answer.text
     assert forms_gateway.rpc.called(forms.SUBMIT_FORM) == []
+    assert len(forms_gateway.rpc.called(requests.ADMIT_ATTACHMENT)) == 1, "an upload, admitted"
 
 
 def test_a_claim_in_the_future_shows_the_error_beside_the_date(forms_gateway: Gateway) -> None:
@@ -369,6 +370,7 @@ def test_a_claim_in_the_future_shows_the_error_beside_the_date(forms_gateway: Ga
     assert answer.status_code == 422
     assert '<p class="field-error" id="loss_date-error">' in answer.text
     assert field_value(answer.text, "loss_time") == "14:30"
+    assert forms_gateway.rpc.called(requests.ADMIT_ATTACHMENT) == [], "no upload to admit"
 
 
 # --- drafts ----------------------------------------------------------------------------------
