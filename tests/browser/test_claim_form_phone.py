@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, expect
 
 from deploy.local.seed_demo import bearer
 from tests.browser.support import log_in
+from tests.browser.test_accessibility import violations
 from tests.system.stack import ClientLogin, SystemStack, fixture_dossier
 
 pytestmark = pytest.mark.browser
@@ -66,6 +67,7 @@ def test_a_claim_from_a_contract_with_three_documents_on_a_phone(
     for index, text in enumerate(("Foto voorkant", "Proces-verbaal", "Bestek garage")):
         descriptions.nth(index).fill(text)
     expect(page.locator(".attachment progress")).to_have_count(3)
+    assert violations(page) == [], "the filled-in form with three documents, checked by axe"
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= PHONE["width"], "nothing sticks out sideways on a phone"
     page.screenshot(path=str(tmp_path / "claim-form-phone.png"), full_page=True)
@@ -162,6 +164,7 @@ def test_a_claim_from_a_risk_object_adds_another_once_and_keeps_its_files_when_r
     expect(page.get_by_label("Risico-object 2")).to_have_value("R-00417-2")
     expect(page.locator(".attachment-list .attachment")).to_have_count(1)
     expect(page.locator(".attachment-description input")).to_have_value("Foto van het dak")
+    assert violations(page) == [], "the form with its errors and its files, checked by axe"
     page.get_by_label("Datum van het schadegeval").fill("2026-11-30")
     page.get_by_role("button", name="Bevestigen").click()
     expect(page.get_by_role("status")).to_have_text(
