@@ -18,7 +18,7 @@ from libs.contracts import request_forms, requests
 from libs.contracts.auth import AccessClaims
 from libs.contracts.request_forms import FormAbout, FormKind, parse_about
 from libs.contracts.rpc import Ack
-from libs.servicekit.errors import Invalid
+from libs.servicekit.errors import Invalid, NotFound
 from libs.servicekit.logs import correlation_id
 
 router = APIRouter(prefix="/api/v1/dossiers/{dossier_id}", tags=["forms"])
@@ -126,6 +126,10 @@ async def submit_form(
     if multipart:
         if kind != FormKind.CLAIM:
             raise Problem(415, "unsupported_media_type", "Only a claim is sent with files.")
+        if idempotency_key and (done := await _completed_resend(
+                rpc, claims, dossier_id, idempotency_key)) is not None:
+            response.status_code = status.HTTP_200_OK
+            return done  # its files are not read again
         await rpc.call(requests.ADMIT_ATTACHMENT, requests.AdmitAttachmentRequest(
             caller=claims.caller(), dossier_id=dossier_id))
         settings = state.settings
@@ -164,6 +168,30 @@ async def submit_form(
     if not sent.created:
         response.status_code = status.HTTP_200_OK
     return sent
+
+
+async def _completed_resend(rpc: Rpc, claims: AccessClaims, dossier_id: str, key: str
+                            ) -> request_forms.FormSubmitted | None:
+    """The claim stored before under this key, if it has all its files and its declaration."""
+    try:
+        stored = await rpc.call(requests.FIND_RESUBMITTED, requests.FindResubmittedQuery(
+            caller=claims.caller(), dossier_id=dossier_id, idempotency_key=key))
+    except NotFound:
+        return None
+    if stored.kind != FormKind.CLAIM or stored.form is None:
+        return None  # a resend of another kind: the service answers it (409)
+    record = request_forms.ClaimRecord.model_validate(stored.form)
+    if record.declaration_document_id is None or any(
+            attachment.document_id is None for attachment in record.attachments):
+        return None
+    return request_forms.FormSubmitted(
+        request_id=stored.request_id, dossier_id=stored.dossier_id, kind=FormKind.CLAIM,
+        status=stored.status, sent_at=stored.sent_at, created=False, form=stored.form,
+        about=FormAbout(kind=stored.about.kind.value, ref_id=stored.about.ref_id,
+                        label=stored.about.label)
+        if stored.about.kind.value in {kind.value for kind in request_forms.FormAboutKind}
+        else None,
+        status_note=request_forms.status_note(stored.kind, stored.status), request=stored)
 
 
 class FilesRefused(Problem):

@@ -323,8 +323,8 @@ FORM_RECORDS: dict[FormKind, type[BaseModel]] = {
 
 # --- submission -------------------------------------------------------------------------------
 
-IdempotencyKey = Annotated[str, StringConstraints(min_length=8, max_length=128,
-                                                  pattern=r"^[A-Za-z0-9_.:-]+$")]
+# As the messages' keys: any text (the store keeps a hash of it), at most 128 characters.
+IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
 class SubmitForm(BaseModel):

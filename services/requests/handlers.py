@@ -214,10 +214,16 @@ class RequestHandlers:
         now = self._clock()
         after = None
         if query.cursor:
-            payload = self._cursors.verify(query.cursor, *self._desk_context(query))
-            after = payload.decode("utf-8", "replace")
-            if not after.startswith("k"):
-                raise CursorRefused(REFUSED, fields={"cursor": "not a cursor of this list"})
+            try:
+                after = self._cursors.verify(query.cursor, *self._desk_context(query)).decode()
+                if not after.startswith("k"):
+                    raise CursorRefused(REFUSED)
+            except (CursorRefused, UnicodeDecodeError):
+                log.warning("page cursor refused: forged, edited or made for other filters",
+                            alert="cursor_tampering", user_id=query.caller.user_id,
+                            role=query.caller.role.value, list="request_desk")
+                raise CursorRefused(REFUSED, fields={
+                    "cursor": "not a cursor of this list"}) from None
         assignee = query.assignee
         desk_filter = DeskFilter(
             status=query.status, open_only=query.open_only,
