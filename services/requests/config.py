@@ -1,9 +1,10 @@
 """Settings of the requests service (`MYBROKER_REQUESTS_*`)."""
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import Field, SecretStr
 
+from libs.contracts.requests import RequestKind
 from libs.servicekit.cursor_signing import CursorSecret
 from libs.servicekit.settings import ServiceSettings, env_prefix
 
@@ -26,7 +27,8 @@ class RequestsSettings(ServiceSettings):
         "dev/test: a random one if empty")
     # Service level: the office's first answer is due this many Belgian working days after a
     # request arrives (JSON in the environment: {"claim": 1}); other kinds take the default.
-    target_working_days: dict[str, int] = Field(default_factory=lambda: {"claim": 1})
+    target_working_days: dict[RequestKind, Annotated[int, Field(ge=0, le=60)]] = Field(
+        default_factory=lambda: {RequestKind.CLAIM: 1})
     default_target_working_days: int = Field(default=2, ge=0, le=60)
     # Office hours (Europe/Brussels): a request arriving outside them starts its clock at the
     # next working day's opening.

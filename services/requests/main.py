@@ -61,7 +61,7 @@ def build(settings: RequestsSettings, *, rpc: RpcCalling | None = None) -> Reque
     levels = ServiceLevels(
         calendar=WorkingCalendar(opens=time(settings.office_opens_hour),
                                  closes=time(settings.office_closes_hour % 24)),
-        working_days=dict(settings.target_working_days),
+        working_days={str(kind): days for kind, days in settings.target_working_days.items()},
         default_working_days=settings.default_target_working_days)
     signer = CursorSigner(cursor_key(settings.cursor_secret, settings.environment))
     handlers = RequestHandlers(store, on_events_stored=relay.notify, windows=windows, limits={
