@@ -20,7 +20,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from gateway.claim_declaration import ClaimFile, complete_claim
-from gateway.deps import ObjectIdPath, Rpc, State
+from gateway.deps import ObjectIdPath, Rpc, RpcCaller, State
 from gateway.streaming import MULTIPART_OVERHEAD_BYTES, UploadLimits
 from gateway.web.form_pages import (
     RESUME,
@@ -42,11 +42,10 @@ from gateway.web.pages import Pages, PageSession
 from gateway.web.rendering import _mark
 from libs.contracts import request_forms as forms
 from libs.contracts import requests
+from libs.contracts.auth import AccessClaims
 from libs.contracts.request_forms import FormAbout, FormAboutKind, FormKind
 from libs.servicekit.errors import Invalid, NotFound, Unavailable
-from libs.servicekit.logs import get_logger
 
-log = get_logger(__name__)
 router = APIRouter(include_in_schema=False)
 GENERAL_FIELDS = ("email", "phone", "street", "number", "box", "postal_code", "municipality",
                   "iban")
@@ -157,6 +156,24 @@ def attachments_payload(posted: PostedForm, descriptions: list[str]) -> list[dic
             for posted_file in posted.files]
 
 
+async def already_complete(rpc: RpcCaller, claims: AccessClaims, dossier_id: str,
+                           key: str | None) -> bool:
+    """Whether this key's declaration is stored with all its files and its PDF: its resend
+    is answered before the files are read again (nothing else is done, so no CSRF is needed)."""
+    if not key or len(key) > 128:
+        return False
+    try:
+        stored = await rpc.call(requests.FIND_RESUBMITTED, requests.FindResubmittedQuery(
+            caller=claims.caller(), dossier_id=dossier_id, idempotency_key=key))
+    except (NotFound, Unavailable):  # unknown (or not known now): the form is read and sent
+        return False
+    if stored.kind != FormKind.CLAIM or stored.form is None:
+        return False
+    record = forms.ClaimRecord.model_validate(stored.form)
+    return record.declaration_document_id is not None and all(
+        attachment.document_id is not None for attachment in record.attachments)
+
+
 async def _send_claim(request: Request, session: PageSession, pages: Pages, rpc: Rpc,
                       state: State, about: FormAbout, form_path: str) -> Response:
     _ = pages.gettext(pages.language(request, session))
@@ -164,6 +181,8 @@ async def _send_claim(request: Request, session: PageSession, pages: Pages, rpc:
     if not zone["active"]:
         raise NotFound("This dossier does not exist.")
     dossier_id: str = zone["active"]
+    if await already_complete(rpc, session.claims, dossier_id, request.query_params.get("key")):
+        return sent(pages, request, FormKind.CLAIM, dossier_id)  # a double click, a retry
     # Like the API's attachments: a burst of uploads is refused before the body is read. A
     # declaration without files (or with a few small ones) is not counted as an upload, so
     # correcting a refused form never runs into the upload window.

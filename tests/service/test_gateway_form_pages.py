@@ -345,6 +345,29 @@ def test_a_claim_sent_twice_with_one_key_uploads_its_files_once(
     assert forms_gateway.rpc.called(forms.ATTACH_CLAIM_DOCUMENTS) == []
 
 
+def test_a_claim_resent_once_complete_is_answered_before_its_files_are_read(
+    forms_gateway: Gateway,
+) -> None:
+    page = forms_gateway.client.get("/forms/claim/risk-objects/r1")
+    action = re.search(r'<form method="post" action="([^"]+)" class="form request-form claim',
+                       page.text)
+    assert action is not None
+    key = key_of(page.text)
+    assert action.group(1) == f"/forms/claim/risk-objects/r1?key={key}&amp;dossier=D1"
+    forms_gateway.rpc.answer(requests.FIND_RESUBMITTED, requests.RequestPublic(
+        request_id="q1", dossier_id="D1", kind="claim", subject="", status="pending", sent_by="u1",
+        sent_at=datetime.now(UTC), form={
+            "loss_date": "2026-12-01", "loss_time": "10:00", "description": "x",
+            "declaration_document_id": "d0",
+            "attachments": [{"document_id": "d1", "filename": "foto.jpg", "size": 4}]}))
+    answer = multipart(forms_gateway, f"/forms/claim/risk-objects/r1?key={key}&dossier=D1",
+                       claim_fields(forms_gateway), [("foto.jpg", b"jpeg")])
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/forms/sent?kind=claim&dossier=D1"
+    assert forms_gateway.rpc.called(forms.SUBMIT_FORM) == []
+    assert forms_gateway.rpc.called(requests.ADMIT_ATTACHMENT) == []
+
+
 def test_a_file_over_the_limit_is_refused_without_losing_the_rest_of_the_claim(
     forms_gateway: Gateway,
 ) -> None:
