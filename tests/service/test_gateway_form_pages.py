@@ -470,3 +470,17 @@ def test_my_data_offers_the_three_forms(forms_gateway: Gateway) -> None:
     assert ">Gegevens wijzigen</a>" in page.text
     assert ">Adres wijzigen</a>" in page.text
     assert ">Familielid toevoegen</a>" in page.text
+
+
+@pytest.mark.parametrize(("language", "title", "section"), [
+    ("fr", "Déclaration de sinistre", "Mes biens endommagés"),
+    ("en", "Claim declaration", "My damaged goods"),
+])
+def test_the_claim_form_speaks_the_readers_language(
+    forms_gateway: Gateway, language: str, title: str, section: str
+) -> None:
+    forms_gateway.client.get(f"/lang/{language}?next=/")
+    page = forms_gateway.client.get("/forms/claim/risk-objects/r1")
+    assert f'<html lang="{language}">' in page.text
+    assert f'<h1 id="form-title">{title}</h1>' in page.text
+    assert section in page.text
