@@ -65,7 +65,10 @@ from gateway.web.access_pages import router as access_pages_router
 from gateway.web.admin_document_pages import router as admin_document_pages_router
 from gateway.web.admin_mail_pages import router as admin_mail_pages_router
 from gateway.web.admin_pages import router as admin_pages_router
+from gateway.web.claim_form_pages import router as claim_form_pages_router
+from gateway.web.data_change_pages import router as data_change_pages_router
 from gateway.web.eid_pages import router as eid_pages_router
+from gateway.web.form_pages import router as form_pages_router
 from gateway.web.registration_pages import router as registration_pages_router
 from gateway.web.rendering import PageRenderer
 from gateway.web.session import SessionRefresher
@@ -226,6 +229,9 @@ def create_app(
         app.include_router(router)
     for router in (signing_api.router, admin_signing.router, signing_pages.router):
         app.include_router(router)
+    app.include_router(form_pages_router)  # the request forms' pages (manual 4.1-4.4)
+    app.include_router(data_change_pages_router)
+    app.include_router(claim_form_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -62,6 +62,7 @@ NOT_PAGES = {
     "/admin/desk/new-count": "the menu's badge of unread requests, swapped in by htmx",
     "/admin/dossiers/{dossier_id}/documents/{document_id}/file":
         "a document's body, shown inside the staff's viewer",
+    "/forms/municipalities": "the <option>s htmx swaps into the address form's datalist",
 }
 API_PREFIXES = ("/api/v1/", "/admin/api/v1/", "/health")
 ERROR_PAGE = "/no-such-page"  # no route: what every unknown address shows
@@ -143,7 +144,7 @@ def seeded(system_stack: SystemStack, dupont_family: ClientLogin) -> Seeded:
     return Seeded(client=dupont_family, document_title=document["title"], ids={
         "dossier_id": DUPONT["dossier_id"], "contract_id": CONTRACT_ID,
         "claim_id": "S-00417-1", "risk_object_id": "R-00417-1",
-        "document_id": document["document_id"],
+        "document_id": document["document_id"], "person_id": "P-00417-1",
         "request_id": message.json()["request_id"],
         "signature_id": signature_request_id}, queries={
         "/activate": _mailed_token(system_stack, invitee, "/activate"),

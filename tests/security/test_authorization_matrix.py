@@ -43,7 +43,7 @@ MISSING_ID = "X-NOT-THERE-1"
 # The client API and pages: path parameter -> the kind of object it names.
 OBJECT_PARAMETERS = {"contract_id": "contract", "claim_id": "claim",
                      "risk_object_id": "risk_object", "document_id": "document",
-                     "request_id": "request"}
+                     "person_id": "person", "request_id": "request"}
 CLIENT_API_READS = {
     "/api/v1/dossiers/{dossier_id}/claims",
     "/api/v1/dossiers/{dossier_id}/claims/{claim_id}",
@@ -84,11 +84,26 @@ FORM_ROUTES = {
 }
 CLIENT_PAGES = {"/claims/{claim_id}", "/contracts/{contract_id}", "/risks/{risk_object_id}",
                 "/documents/{document_id}", "/documents/{document_id}/file",
-                "/requests/{request_id}"}
+                "/requests/{request_id}", "/forms/personal-data/{person_id}",
+                "/forms/claim/contracts/{contract_id}",
+                "/forms/claim/risk-objects/{risk_object_id}"}
 # Live streams (server-sent events): they never end by themselves, so only their answer's start.
 CLIENT_STREAMS = {"/api/v1/dossiers/{dossier_id}/requests/events"}
 # Page forms that take an id: only the refusals are posted.
 CLIENT_PAGE_WRITES = {"/requests/{request_id}/replies"}
+# The request forms' posts (a page form: CSRF field and cookie), only their refusals.
+MATRIX_CSRF = "matrix-csrf-token"
+CLAIM_POST: dict[str, Any] = {
+    "data": {"csrf_token": MATRIX_CSRF, "idempotency_key": "matrix-claim-0001",
+             "loss_date": "2026-01-02", "loss_time": "10:00", "description": "Matrix"},
+    "files": {"attachment": ("matrix.txt", b"matrix\n", "text/plain")}}
+FORM_PAGE_WRITES: dict[str, dict[str, Any]] = {
+    "/forms/personal-data/{person_id}": {"data": {
+        "csrf_token": MATRIX_CSRF, "idempotency_key": "matrix-person-0001",
+        "last_name": "Matrix", "first_name": "Matrix"}},
+    "/forms/claim/contracts/{contract_id}": CLAIM_POST,
+    "/forms/claim/risk-objects/{risk_object_id}": CLAIM_POST,
+}
 # Public by design: a secret token is the id (proven in the access tests), or a language.
 PUBLIC_ROUTES = {"/api/v1/auth/invitations/{token}", "/api/v1/auth/password-reset/{token}",
                  "/api/v1/auth/registrations/{token}", "/api/v1/auth/unlock/{token}",
@@ -160,10 +175,11 @@ def office(system_stack: SystemStack) -> Iterator[Office]:
             gateway=gateway, owner=owner_token, other=other_token,
             co_user=co_user.log_in(gateway), admin=admin, agent=agent,
             own={"contract": "C-00417-AUTO", "claim": "S-00417-1", "risk_object": "R-00417-1",
-                 "document": own_document["document_id"], "request": own_request},
+                 "document": own_document["document_id"], "person": "P-00417-1",
+                 "request": own_request},
             foreign={"contract": "C-01288-HUUR", "claim": "S-SHARED-1",
                      "risk_object": "R-01288-1", "document": foreign_document["document_id"],
-                     "request": foreign_request})
+                     "person": "P-01288-1", "request": foreign_request})
 
 
 def sent_message(gateway: httpx.Client, token: str, dossier_id: str) -> str:
@@ -208,7 +224,8 @@ def problem(response: httpx.Response) -> tuple[int, Any]:
 def test_every_route_that_takes_an_id_is_in_the_matrix() -> None:
     known = {("GET", path) for path in
              CLIENT_API_READS | CLIENT_PAGES | PUBLIC_ROUTES | CLIENT_STREAMS}
-    known |= {("POST", path) for path in {*CLIENT_API_WRITES, *CLIENT_PAGE_WRITES}}
+    known |= {("POST", path) for path in {*CLIENT_API_WRITES, *CLIENT_PAGE_WRITES,
+                                          *FORM_PAGE_WRITES}}
     known |= FORM_ROUTES
     known |= {("GET", path) for path in SIGNER_READS} | {("POST", path) for path in SIGNER_WRITES}
     unlisted = {(method, path) for method, path in id_routes()
@@ -320,6 +337,37 @@ def test_a_client_page_shows_its_owner_only(office: Office, path: str) -> None:
         assert "AU-7712.345.219" not in shown.text
     anonymous = page(None)
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+
+
+@pytest.mark.parametrize("path", sorted(FORM_PAGE_WRITES))
+def test_a_request_form_about_another_dossiers_object_is_refused_and_sends_nothing(
+    office: Office, path: str
+) -> None:
+    gateway = office.gateway
+    before = gateway.get(f"/api/v1/dossiers/{DUPONT}/requests", headers=bearer(office.owner))
+
+    def post(token: str, objects: dict[str, str], query: str = "") -> httpx.Response:
+        return httpx.post(f"{gateway.base_url}{fill(path, '', objects)}{query}",
+                          cookies={"mb_access": token, "mb_csrf": MATRIX_CSRF}, timeout=30.0,
+                          **FORM_PAGE_WRITES[path])
+
+    absent = post(office.owner, dict.fromkeys(office.own, MISSING_ID))
+    assert absent.status_code == 404
+    elsewhere = post(office.owner, office.foreign)
+    shown = elsewhere.text
+    for foreign in office.foreign.values():  # the page names its own address (language links)
+        shown = shown.replace(foreign, MISSING_ID)
+    assert elsewhere.status_code == 404 and shown == absent.text
+    for caller in (office.other, office.co_user):
+        assert post(caller, office.own).status_code == 404
+        assert post(caller, office.own, f"?dossier={DUPONT}").status_code == 404
+    for staff in (office.admin, office.agent):
+        assert post(staff, office.own).status_code in (403, 404)
+    anonymous = httpx.post(f"{gateway.base_url}{fill(path, '', office.own)}", timeout=30.0,
+                           **FORM_PAGE_WRITES[path])
+    assert anonymous.status_code in (303, 403)  # to the login page, or no CSRF cookie
+    after = gateway.get(f"/api/v1/dossiers/{DUPONT}/requests", headers=bearer(office.owner))
+    assert after.json() == before.json()
 
 
 def test_no_client_route_or_page_breaks_on_a_hostile_id(office: Office) -> None:
