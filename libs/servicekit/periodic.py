@@ -44,3 +44,11 @@ async def _one_round(job: Callable[[], Awaitable[object]], *, name: str,
         pass  # a dependency is away; tried again next round
     except Exception:
         log.exception("periodic job failed; trying again next round", job=name)
+
+
+async def stop_background(tasks: list["asyncio.Task[None]"]) -> None:
+    """Cancel a service's background jobs and wait until they have ended: a job's lease is
+    released on its way out, so a restarted replica need not wait for the lease to expire."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

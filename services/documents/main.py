@@ -10,7 +10,7 @@ from libs.servicekit.lease import Lease
 from libs.servicekit.logs import configure_logging
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.outbox import OutboxRelay
-from libs.servicekit.periodic import run_every
+from libs.servicekit.periodic import run_every, stop_background
 from libs.servicekit.references import DossierReferenceCheck, RpcCalling
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
@@ -62,8 +62,7 @@ class DocumentsService:
         try:
             await self.runtime.run()
         finally:
-            for task in background:
-                task.cancel()
+            await stop_background(background)
             if self.rpc_client is not None:
                 await self.rpc_client.close()
 

@@ -8,7 +8,7 @@ from libs.servicekit.bus import create_broker
 from libs.servicekit.lease import Lease
 from libs.servicekit.logs import configure_logging, get_logger
 from libs.servicekit.mongo import create_mongo_client
-from libs.servicekit.periodic import run_every
+from libs.servicekit.periodic import run_every, stop_background
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
 from services.notifier import subscribers
@@ -57,7 +57,7 @@ class NotifierService:
         try:
             await self.runtime.run()
         finally:
-            checker.cancel()
+            await stop_background([checker])
             if self.rpc_client is not None:
                 await self.rpc_client.close()
             await self.sms_provider.close()

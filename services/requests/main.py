@@ -13,7 +13,7 @@ from libs.servicekit.lease import Lease
 from libs.servicekit.logs import configure_logging
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.outbox import OutboxRelay
-from libs.servicekit.periodic import run_every
+from libs.servicekit.periodic import run_every, stop_background
 from libs.servicekit.references import RpcCalling
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
@@ -63,8 +63,7 @@ class RequestsService:
         try:
             await self.runtime.run()
         finally:
-            for task in background:
-                task.cancel()
+            await stop_background(background)
             if self.rpc_client is not None:
                 await self.rpc_client.close()
 

@@ -205,7 +205,7 @@ def test_a_claim_shows_its_risk_objects_the_loss_and_its_documents(gateway: Gate
                          "size": 1000, "description": "De deuk"}]}))
     text = visible_text(gateway.client.get(f"/admin/desk/{REQUEST_ID}").text)
     for shown in ("VW Golf 1-ABC-123", "De paal van de buren", "28 nov 2026", "17:45",
-                  "Achteruit tegen een paal gereden.", "Btw-plichtig Ja",
+                  "Achteruit tegen een paal gereden.", "Btw-plichtige Ja",
                   "AN.12.L3.012345/26", "Schade aangifte (pdf)", "achterkant.jpg De deuk",
                   "AUTO-2024-0001"):
         assert shown in text, shown

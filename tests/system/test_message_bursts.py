@@ -3,6 +3,7 @@ Retry-After, and the office gets two mails for the burst, not one per message: t
 message at once, the others in one digest (the system stack's notifier gathers a dossier's
 messages for two seconds instead of a minute)."""
 
+import math
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -13,13 +14,15 @@ import pytest
 from deploy.local.maildir import mails_to
 from deploy.local.seed_demo import bearer
 from tests.system.conftest import DUPONT
-from tests.system.stack import SystemStack, new_client
+from tests.system.stack import MESSAGE_BURST, SystemStack, new_client
 
 pytestmark = pytest.mark.system
-BURST = 5  # the requests service's default message burst per account
+BURST = MESSAGE_BURST  # the system stack's message burst per account (production: 5)
+SENT = BURST + 15
+DIGEST_WINDOW_SECONDS = 2  # the system stack's (TEST_ENVIRONMENT)
 
 
-def test_twenty_messages_in_a_burst_give_five_messages_fifteen_429s_and_two_office_mails(
+def test_a_burst_of_messages_gives_the_burst_fifteen_429s_and_two_office_mails(
     system_stack: SystemStack, gateway: httpx.Client, office_dossiers: tuple[str, str],
 ) -> None:
     sender = new_client(system_stack, gateway, "Bart Dupont", [DUPONT])
@@ -32,12 +35,13 @@ def test_twenty_messages_in_a_burst_give_five_messages_fifteen_429s_and_two_offi
 
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=4) as pool:
-        responses = list(pool.map(send, range(20)))
-    assert time.monotonic() - started < 10
+        responses = list(pool.map(send, range(SENT)))
+    took = time.monotonic() - started
+    assert took < 10
 
     accepted = [r for r in responses if r.status_code == 201]
     refused = [r for r in responses if r.status_code == 429]
-    assert (len(accepted), len(refused)) == (BURST, 20 - BURST), [
+    assert (len(accepted), len(refused)) == (BURST, SENT - BURST), [
         r.status_code for r in responses]
     for response in refused:
         assert response.headers["content-type"] == "application/problem+json"
@@ -62,7 +66,8 @@ def test_twenty_messages_in_a_burst_give_five_messages_fifteen_429s_and_two_offi
     mails = about_burst()
     # The first at once, the rest in the digest; another test's message in the same dossier
     # and seconds may have led the window (then all five are in the digest).
-    assert 1 <= len(mails) <= 2
+    # (A burst longer than the stack's two-second digest window gives a digest per window.)
+    assert 1 <= len(mails) <= 2 + math.ceil(took / DIGEST_WINDOW_SECONDS), (len(mails), took)
     assert listed(mails) == BURST
     assert any(f" nieuwe berichten in dossier {DUPONT}" in text.splitlines()[0]
                for text in mails)

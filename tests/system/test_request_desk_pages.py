@@ -177,7 +177,7 @@ def test_the_office_reads_a_claim_and_a_change_of_personal_data_as_sent(
     sent = " ".join(re.sub(r"<[^>]+>", " ", page.text[
         page.text.index('id="sent"'):page.text.index('id="thread"')]).split())
     for shown in ("Volkswagen Golf 1.5 eTSI - 1-ABC-123", "2 jan 2026", "08:00",
-                  "Glasbreuk door een steen", "Btw-plichtig Nee", "GE.55.L1.000123/26",
+                  "Glasbreuk door een steen", "Btw-plichtige Nee", "GE.55.L1.000123/26",
                   "Schade aangifte (pdf)", "ruit.jpg", "Foto van de ruit", "Graag snel"):
         assert shown in sent, shown
     declaration = claim.json()["form"]["declaration_document_id"]
