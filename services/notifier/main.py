@@ -1,7 +1,8 @@
 """Composition root of the notifier service: `python -m services.notifier`."""
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from libs.contracts.envelope import utc_now
 from libs.servicekit.bus import create_broker
@@ -24,6 +25,7 @@ from services.notifier.store import MailStore
 
 SERVICE = "notifier"
 log = get_logger(__name__)
+FORGET_EVERY = timedelta(hours=1)  # old mails are deleted by the mail check at most hourly
 
 
 @dataclass
@@ -38,6 +40,7 @@ class NotifierService:
     sms_store: SmsStore
     sms_provider: SmsProvider
     check_seconds: float
+    _last_forget: datetime | None = field(default=None, init=False)
     mailer: SmtpMailer
 
     async def check_mails(self) -> None:
@@ -46,6 +49,11 @@ class NotifierService:
         await self.handlers.send_due_office_digests()
         await self.handlers.send_due_client_updates()
         await self.delivery.settle_stalled()
+        now = utc_now()
+        if self._last_forget is None or now - self._last_forget >= FORGET_EVERY:
+            self._last_forget = now
+            if forgotten := await self.store.forget_old(now):
+                log.info("old mails forgotten", count=forgotten)
 
     async def run(self) -> None:
         """Serve until SIGINT/SIGTERM, checking mails meanwhile, then close the RPC
