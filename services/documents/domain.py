@@ -297,10 +297,12 @@ def overdue_announcements(
 ) -> dict[str, list[StoredDocument]]:
     """The staff documents to announce now, per dossier: those of dossiers that received no
     unannounced document for `wait` (the publish page may still be sending the batch's other
-    files: announcing earlier would split one batch over two mails)."""
+    files: announcing earlier would split one batch over two mails). Files the office attached
+    to its answer to a request are not announced: the answer's own mail tells the client."""
     by_dossier: dict[str, list[StoredDocument]] = {}
     for document in unannounced:
-        if document.uploader_kind == UploaderKind.STAFF and document.announced_in is None:
+        if (document.uploader_kind == UploaderKind.STAFF and document.announced_in is None
+                and document.context.kind != ContextKind.REQUEST):
             by_dossier.setdefault(document.dossier_id, []).append(document)
     return {dossier_id: sorted(documents, key=_published_moment)
             for dossier_id, documents in by_dossier.items()

@@ -175,6 +175,16 @@ def test_a_dossier_still_receiving_files_waits_for_its_batch() -> None:
         "D2": ["quiet"]}
 
 
+def test_files_the_office_attached_to_an_answer_are_left_to_the_answer_s_mail() -> None:
+    now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    answer_file = _staff_document("answer", "D1", 30).model_copy(update={
+        "context": DocumentContext(kind=ContextKind.REQUEST, ref_id="R-1")})
+    published = _staff_document("policy", "D2", 30)
+    overdue = overdue_announcements([answer_file, published], now, timedelta(minutes=10))
+    assert {dossier: [d.document_id for d in found] for dossier, found in overdue.items()} == {
+        "D2": ["policy"]}
+
+
 def test_files_of_several_contexts_are_announced_under_the_general_data() -> None:
     contract = _staff_document("a", "D1", 30).model_copy(update={"context": DocumentContext(
         kind=ContextKind.CONTRACT, ref_id="C-1")})
