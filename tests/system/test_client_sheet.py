@@ -2,7 +2,9 @@
 prefilled from the dossier, refused per question, confirmed once per Idempotency-Key, pending
 in "Mijn aanvragen", listed for the office; the office publishes a new questionnaire version."""
 
+import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +22,20 @@ def own_dossier(system_stack: SystemStack, gateway: httpx.Client) -> str:
     dossier["dossier_id"] = f"DOS-2098-{uuid.uuid4().int % 100000:05d}"
     import_dossier(gateway, staff_log_in(system_stack, gateway), dossier)
     return str(dossier["dossier_id"])
+
+
+SHIPPED_QUESTIONNAIRE = Path(__file__).resolve().parents[2] / (
+    "services/requests/client_sheet/questionnaire_v1.json")
+
+
+def publish_the_shipped_questionnaire(system_stack: SystemStack, gateway: httpx.Client) -> None:
+    """The office's questionnaire is global: other tests (the API fuzzing among them) publish
+    versions of their own; this test's prefill is the shipped questionnaire's."""
+    published = gateway.post(
+        "/admin/api/v1/client-sheet/questionnaire",
+        headers=bearer(staff_log_in(system_stack, gateway)),
+        json=json.loads(SHIPPED_QUESTIONNAIRE.read_text(encoding="utf-8")))
+    assert published.status_code == 201, published.text
 
 
 def answers_from(form: dict[str, Any]) -> dict[str, Any]:
@@ -40,6 +56,7 @@ def answers_from(form: dict[str, Any]) -> dict[str, Any]:
 def test_a_client_confirms_the_sheet_once_and_the_office_sees_it(
     system_stack: SystemStack, gateway: httpx.Client,
 ) -> None:
+    publish_the_shipped_questionnaire(system_stack, gateway)
     dossier_id = own_dossier(system_stack, gateway)
     client = bearer(new_client(system_stack, gateway, "Pieter Fiche", [dossier_id]).log_in(
         gateway))
