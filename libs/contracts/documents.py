@@ -12,6 +12,17 @@ from libs.contracts.ids import DossierId, ObjectId
 from libs.contracts.rpc import Ack, RpcMethod
 from libs.contracts.shown_names import GivenName, ShownName
 
+MIB = 1024 * 1024
+# A client's attachments (manual 4.4 and 6): per file, files at once, all files together. The
+# documents service enforces the size of each file; the gateway checks all three while the
+# upload streams in (it is the only one that sees a whole batch).
+CLIENT_ATTACHMENT_MAX_BYTES = 2 * MIB
+CLIENT_ATTACHMENT_MAX_FILES = 10
+CLIENT_ATTACHMENT_MAX_TOTAL_BYTES = 10 * MIB
+# The only types a browser is asked to show itself (inline); every other type is a download.
+BROWSER_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+INLINE_TYPES = BROWSER_IMAGE_TYPES | {"application/pdf"}
+
 
 class ContextKind(StrEnum):
     """Where in the dossier a document belongs (manual 3.4: each part has a "Documents" button)."""
