@@ -11,9 +11,11 @@ from typing import Protocol
 import httpx
 from asn1crypto import x509 as asn1_x509
 from pydantic import BaseModel
+from pymongo.errors import DuplicateKeyError
 
 from libs.contracts import auth, documents, dossier
 from libs.contracts.caller import Caller, Role
+from libs.contracts.documents import DocumentContext
 from libs.contracts.envelope import Event, new_id, utc_now
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
 from libs.contracts.signing import (
@@ -42,6 +44,7 @@ from libs.contracts.signing import (
     SignedDocumentRequest,
     SignerInvited,
     SignerRecipient,
+    SignerState,
     SigningEvidence,
     SignRequest,
     Verification,
@@ -228,7 +231,7 @@ class SigningHandlers:
             return [SignatureRefused(
                 dossier_id=request.dossier_id, correlation_id=correlation_id.get(),
                 signature_request_id=request.request_id, title=request.title,
-                person_id=signer.person_id, reason=reason)]
+                person_id=signer.person_id, reason=reason, signer_name=signer.name)]
 
         request = await self._change(command.signature_request_id, refused,
                                      missing=domain.not_offered)
@@ -318,6 +321,28 @@ class SigningHandlers:
                  dossier_id=request.dossier_id, signers=len(request.signers))
         return request.public()
 
+    async def has_request(self, request_id: str) -> bool:
+        return await self._store.get(request_id) is not None
+
+    async def offer_for_signature(self, request: SignatureRequest, details: dict[str, str]
+                                  ) -> bool:
+        """A request the system makes (no staff member): recorded and its signers mailed as
+        one staff makes; false when a request with its id exists already (a redelivery)."""
+        if await self.has_request(request.request_id):
+            return False
+        trail = Trail(request)
+        trail.add(AuditKind.REQUESTED, request.requested_by, request.requested_at, details)
+        events = self._invite(request, trail, request.requested_at)
+        try:
+            await self._store.insert(request, trail.records, events)
+        except DuplicateKeyError:
+            return False
+        self._on_events_stored()
+        log.info("signature request created", signature_request_id=request.request_id,
+                 dossier_id=request.dossier_id, signers=len(request.signers),
+                 by=request.requested_by)
+        return True
+
     def _invite(self, request: SignatureRequest, trail: Trail, now: datetime) -> list[Event]:
         """Mail each signer whose turn came (recorded as mailed)."""
         events: list[Event] = []
@@ -365,7 +390,11 @@ class SigningHandlers:
                       {"reason": (command.reason or "").strip()})
             return [SignatureCancelled(
                 dossier_id=request.dossier_id, correlation_id=correlation_id.get(),
-                signature_request_id=request.request_id, title=request.title)]
+                signature_request_id=request.request_id, title=request.title,
+                recipients=[recipient for signer in request.signers
+                            if signer.state is not SignerState.SIGNED
+                            and signer.mailed_at is not None
+                            for recipient in signer.recipients])]
 
         return (await self._change(command.signature_request_id, cancelled)).public()
 
@@ -502,10 +531,16 @@ class SigningHandlers:
     async def _upload(self, request: SignatureRequest, body: bytes) -> documents.DocumentPublic:
         """The signed PDF becomes a document of the dossier, in the original's context."""
         stem = request.filename.rsplit(".", 1)[0] or "document"
+        return await self.store_pdf(
+            dossier_id=request.dossier_id, title=f"{request.title} (signed)",
+            filename=f"{stem}-signed.pdf", context=request.context, body=body)
+
+    async def store_pdf(self, *, dossier_id: str, title: str, filename: str,
+                        context: DocumentContext, body: bytes) -> documents.DocumentPublic:
+        """A PDF made here becomes a document of the dossier."""
         slot = await self._rpc.call(documents.BEGIN_UPLOAD, documents.BeginUploadRequest(
-            caller=SIGNING_CALLER, dossier_id=request.dossier_id,
-            title=f"{request.title} (signed)"[:200], filename=f"{stem}-signed.pdf"[:255],
-            content_type=PDF, size=len(body), context=request.context))
+            caller=SIGNING_CALLER, dossier_id=dossier_id, title=title[:200],
+            filename=filename[:255], content_type=PDF, size=len(body), context=context))
         response = await self._http.put(slot.upload_url, content=body, headers={
             "Content-Length": str(len(body)), "Content-Type": PDF})
         response.raise_for_status()
