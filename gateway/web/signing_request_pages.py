@@ -51,7 +51,7 @@ async def _choices(rpc: RpcCaller, caller: Caller, dossier_id: str) -> list[Pers
     return [PersonChoice(
         person_id=person.person_id, name=f"{person.first_name} {person.last_name}",
         email=person.email or "",
-        has_account=bool(person.email) and person.email.strip().casefold() in addresses)
+        has_account=(person.email or "").strip().casefold() in addresses)
         for person in persons.persons]
 
 
