@@ -53,8 +53,10 @@ from libs.servicekit.access import require_dossier_access, require_staff
 from libs.servicekit.errors import Conflict, Invalid, NotFound, Unavailable
 from libs.servicekit.logs import correlation_id, get_logger
 from services.signing import domain
+from services.signing.bodies import BodyCache
 from services.signing.domain import SignatureRequest, Signer, SigningPolicy
-from services.signing.sealing import Seal, SealingProblem, check_pdf, seal_pdf
+from services.signing.sealing import Seal, SealingProblem, check_pdf
+from services.signing.sealing_pool import SealingPool
 from services.signing.store import SigningStore
 
 log = get_logger(__name__)
@@ -124,8 +126,10 @@ class SigningHandlers:
         self._on_events_stored = on_events_stored
         self._clock = clock
         self._seal_tasks: set[asyncio.Task[None]] = set()
-        # Sealing is CPU work in threads: a few at a time keep the RPCs of this process quick.
+        # Sealing is CPU work in worker processes, one seal per worker at a time.
         self._sealing_slots = asyncio.Semaphore(SEALS_AT_ONCE)
+        self._sealing_pool = SealingPool(SEALS_AT_ONCE)
+        self._bodies = BodyCache()
 
     # --- client side --------------------------------------------------------------------
 
@@ -452,6 +456,13 @@ class SigningHandlers:
             events.append(self._invitation(request, signer, reminder=signer.reminders))
         return events
 
+    def start_sealing(self) -> None:
+        """Start the sealing workers (they load the seal before the first signature)."""
+        self._sealing_pool.start(self._sealing.seal)
+
+    def close(self) -> None:
+        self._sealing_pool.close()
+
     def _seal_soon(self, request_id: str) -> None:
         task = asyncio.create_task(self.seal(request_id), name=f"seal {request_id}")
         self._seal_tasks.add(task)
@@ -478,8 +489,11 @@ class SigningHandlers:
         if request is None or request.state is not RequestState.SEALING:
             return
         started = time.perf_counter()
-        body = await self._download(request.dossier_id, request.document_id,
-                                    documents.BodyVariant.VIEW)
+        # Seals of one document share its download (one PDF offered to many).
+        body = await self._bodies.get(
+            request.document_id, request.document_sha256,
+            lambda: self._download(request.dossier_id, request.document_id,
+                                   documents.BodyVariant.VIEW))
         downloaded = time.perf_counter()
         if hashlib.sha256(body).hexdigest() != request.document_sha256:
             raise SealingProblem("the document changed since it was offered for signature")
@@ -488,7 +502,7 @@ class SigningHandlers:
                                       sealed_at=sealed_at)
         async with self._sealing_slots:
             sealing = time.perf_counter()
-            signed = await asyncio.to_thread(seal_pdf, body, lines, self._sealing.seal)
+            signed = await self._sealing_pool.seal(body, lines, self._sealing.seal)
         sealed = time.perf_counter()
         stored = await self._upload(request, signed)
         uploaded = time.perf_counter()

@@ -54,6 +54,7 @@ class SigningService:
             if self.rpc_client is not None:
                 await self.rpc_client.close()
             await self.http.aclose()
+            self.handlers.close()
 
 
 def sealing_from_settings(settings: SigningSettings) -> Sealing:
@@ -104,6 +105,7 @@ def build(settings: SigningSettings, *, rpc: RpcCalling | None = None,
 
     async def prepare() -> None:
         await store.ensure_indexes()
+        handlers.start_sealing()
         if rpc_client is not None and not rpc_client.connected:
             await rpc_client.connect()
 
