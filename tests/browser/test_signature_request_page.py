@@ -57,9 +57,8 @@ def test_staff_ask_two_persons_to_sign_in_order_then_cancel(
 
         page.get_by_role("checkbox", name="Pieter Dupont").check()
         page.get_by_role("checkbox", name="Sofie Claes").check()
-        positions = page.get_by_role("spinbutton", name="Volgorde")
-        positions.nth(0).fill("2")  # Pieter second,
-        positions.nth(1).fill("1")  # Sofie first
+        page.get_by_role("spinbutton", name="Volgorde Pieter Dupont").fill("2")
+        page.get_by_role("spinbutton", name="Volgorde Sofie Claes").fill("1")
         page.get_by_role("checkbox", name="In een vaste volgorde").check()
         page.get_by_label("Ondertekenen voor (optioneel)").fill("2099-01-31")
         page.get_by_label("Bericht aan de ondertekenaars (optioneel)").fill("Graag tekenen")
