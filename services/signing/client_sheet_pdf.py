@@ -17,6 +17,7 @@ LANGUAGES = ("nl", "fr", "en")
 LABELS: dict[str, dict[str, str]] = {
     "title": {"nl": "Klantenfiche", "fr": "Fiche client", "en": "Client sheet"},
     "dossier": {"nl": "Dossier", "fr": "Dossier", "en": "Dossier"},
+    "reference": {"nl": "Referentie", "fr": "Référence", "en": "Reference"},
     "confirmed": {"nl": "Bevestigd door {name} op {when}",
                   "fr": "Confirmée par {name} le {when}",
                   "en": "Confirmed by {name} on {when}"},
@@ -105,6 +106,7 @@ def render_client_sheet(sheet: ClientSheet, questionnaire: Questionnaire, *, lan
     heading(labels["title"], 16)
     pdf.set_font("Helvetica", "", 10)
     for text in (f"{labels['dossier']} {sheet.dossier_id}",
+                 f"{labels['reference']} {sheet.request_id}",
                  labels["confirmed"].format(
                      name=confirmed_by, when=sheet.confirmed_at.strftime("%d/%m/%Y %H:%M UTC")),
                  labels["version"].format(version=sheet.questionnaire_version)):

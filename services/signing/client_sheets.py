@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 
-from libs.contracts import auth, client_sheet, dossier
+from libs.contracts import auth, client_sheet, documents, dossier
 from libs.contracts.client_sheet import ClientSheetConfirmed
 from libs.contracts.documents import DocumentContext
 from libs.contracts.envelope import utc_now
@@ -24,6 +24,7 @@ from services.signing.handlers import PDF, SIGNING_CALLER, RpcCalling, SigningHa
 
 log = get_logger(__name__)
 SYSTEM_ACTOR = "service:signing"
+RECENT_DOCUMENTS = 50  # where a sheet's PDF stored by an interrupted delivery is looked for
 
 
 def sheet_request_id(sheet_id: str) -> str:
@@ -64,11 +65,12 @@ class ClientSheetSignatures:
         title = sheet_title(sheet, member.language)
         body = await asyncio.to_thread(render_client_sheet, sheet, questionnaire,
                                        language=member.language, confirmed_by=name)
-        document = await self._handlers.store_pdf(
-            dossier_id=sheet.dossier_id, title=title,
-            filename=f"klantenfiche-{sheet.confirmed_at:%Y-%m-%d}.pdf",
-            context=DocumentContext(), body=body)
         sha256 = hashlib.sha256(body).hexdigest()
+        document = await self._stored_before(sheet.dossier_id, sha256) or \
+            await self._handlers.store_pdf(
+                dossier_id=sheet.dossier_id, title=title,
+                filename=f"klantenfiche-{sheet.confirmed_at:%Y-%m-%d}.pdf",
+                context=DocumentContext(), body=body)
         now = self._clock()
         request = SignatureRequest(
             request_id=request_id, dossier_id=sheet.dossier_id,
@@ -84,3 +86,14 @@ class ClientSheetSignatures:
         await self._handlers.offer_for_signature(request, {
             "source": "client_sheet", "sheet_id": sheet.sheet_id,
             "request_id": sheet.request_id, "signers": request.signers[0].person_id})
+
+    async def _stored_before(self, dossier_id: str, sha256: str
+                             ) -> documents.DocumentPublic | None:
+        """The sheet's PDF, if an earlier delivery stored it and stopped before its request
+        (the same sheet makes the same bytes; each sheet's name its own reference)."""
+        listed = await self._rpc.call(documents.LIST_DOCUMENTS, documents.ListDocumentsQuery(
+            caller=SIGNING_CALLER, dossier_id=dossier_id, content_type=PDF,
+            page_size=RECENT_DOCUMENTS))
+        return next((document for document in listed.documents
+                     if document.sha256 == sha256
+                     and document.uploaded_by == SIGNING_CALLER.user_id), None)

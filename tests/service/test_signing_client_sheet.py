@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from libs.contracts import client_sheet, signing
+from libs.contracts import client_sheet, documents, signing
 from libs.contracts.client_sheet import ClientSheet, ClientSheetConfirmed
 from libs.contracts.envelope import utc_now
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
@@ -40,8 +40,14 @@ class SheetOffice(Office):
     """The stand-in, and the requests service's questionnaire."""
 
     async def call(self, method: RpcMethod[RequestT, ReplyT], request: BaseModel) -> ReplyT:
+        reply: Any
         if method is client_sheet.GET_QUESTIONNAIRE:
-            reply: Any = QUESTIONNAIRE
+            reply = QUESTIONNAIRE
+            return method.reply.model_validate(reply.model_dump())
+        if method is documents.LIST_DOCUMENTS:
+            reply = documents.DocumentList(documents=[
+                self.uploaded[document_id].model_copy(update={"uploaded_by": "service:signing"})
+                for document_id in self.uploaded])
             return method.reply.model_validate(reply.model_dump())
         return await super().call(method, request)
 
@@ -89,6 +95,20 @@ async def test_a_confirmed_sheet_is_offered_to_its_client_once_and_signed(
     done = await wait_for_state(service, request_id, signing.RequestState.AWAITING_BROKER)
     assert done.signed_document_id in office.uploaded
     assert office.bodies[done.signed_document_id].startswith(office.bodies[offered.document_id])
+
+    # A delivery cut short after the PDF was stored finds it again: no second document.
+    other = ClientSheetConfirmed(dossier_id="D1", sheet=SHEET.model_copy(
+        update={"sheet_id": "sheet9", "request_id": "req9"}))
+    stored = await service.handlers.store_pdf(
+        dossier_id="D1", title="x", filename="x.pdf",
+        context=documents.DocumentContext(), body=render_client_sheet(
+            other.sheet, QUESTIONNAIRE, language="nl", confirmed_by="Pieter Dupont"))
+    uploads = len(office.uploaded)
+    await sheets.on_sheet_confirmed(other)
+    assert len(office.uploaded) == uploads
+    again = await call(service, signing.GET_SIGNATURE_REQUEST, signing.SignatureRequestQuery(
+        caller=STAFF, signature_request_id=sheet_request_id("sheet9")))
+    assert again.document_id == stored.document_id != offered.document_id
 
 
 async def test_a_sheet_of_an_account_no_longer_in_the_dossier_is_not_offered(
