@@ -72,6 +72,7 @@ from gateway.web.form_pages import router as form_pages_router
 from gateway.web.registration_pages import router as registration_pages_router
 from gateway.web.rendering import PageRenderer
 from gateway.web.session import SessionRefresher
+from gateway.web.signing_request_pages import router as signing_request_pages_router
 from libs.contracts import auth
 from libs.contracts.envelope import utc_now
 from libs.servicekit.logs import configure_logging, get_logger
@@ -229,6 +230,7 @@ def create_app(
         app.include_router(router)
     for router in (signing_api.router, admin_signing.router, signing_pages.router):
         app.include_router(router)
+    app.include_router(signing_request_pages_router)  # the office's form of a signature request
     app.include_router(form_pages_router)  # the request forms' pages (manual 4.1-4.4)
     app.include_router(data_change_pages_router)
     app.include_router(claim_form_pages_router)
