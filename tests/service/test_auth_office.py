@@ -68,7 +68,7 @@ async def test_the_admin_changes_the_settings_audited_and_announced(
         {"action": "office.update"})]
     assert {entry["actor_id"] for entry in entries} == {"admin-1"}
     assert {entry["details"]["fields"] for entry in entries} == {
-        "name,company_number,colours.primary", "phone"}
+        "name,colours.primary,company_number", "phone"}
     assert {entry["client_ip"] for entry in entries} == {"192.0.2.7"}
 
 
