@@ -41,8 +41,8 @@ from gateway.config import GatewaySettings
 from gateway.deps import GatewayState, RpcCaller
 from gateway.edge import MAX_HEADER_BYTES, SERVER_PARSER, EdgeGuard
 from gateway.login_gate import LoginGate
-from gateway.office import OfficeListener
 from gateway.observability import RequestContext
+from gateway.office import OfficeListener
 from gateway.problems import PROBLEM_RESPONSES, install_problem_handlers
 from gateway.request_events import RequestEventHub, RequestEventListener
 from gateway.tokens import (
@@ -64,15 +64,15 @@ from gateway.web import (
     signing_pages,
 )
 from gateway.web.access_pages import router as access_pages_router
-from gateway.web.admin_office_pages import router as admin_office_pages_router
-from gateway.web.office_assets import router as office_assets_router
 from gateway.web.admin_document_pages import router as admin_document_pages_router
 from gateway.web.admin_mail_pages import router as admin_mail_pages_router
+from gateway.web.admin_office_pages import router as admin_office_pages_router
 from gateway.web.admin_pages import router as admin_pages_router
 from gateway.web.claim_form_pages import router as claim_form_pages_router
 from gateway.web.data_change_pages import router as data_change_pages_router
 from gateway.web.eid_pages import router as eid_pages_router
 from gateway.web.form_pages import router as form_pages_router
+from gateway.web.office_assets import router as office_assets_router
 from gateway.web.registration_pages import router as registration_pages_router
 from gateway.web.rendering import PageRenderer
 from gateway.web.session import SessionRefresher

@@ -12,7 +12,7 @@ import io
 from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from PIL import Image, UnidentifiedImageError
 

@@ -27,9 +27,9 @@ from services.auth.eid_login import EID_LINKS, EidHandlers, trust_bundle_from
 from services.auth.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
 from services.auth.handlers import AuthHandlers
 from services.auth.logins import LoginHandlers
+from services.auth.mail_quota import MailQuota
 from services.auth.office.handlers import OfficeHandlers
 from services.auth.office.store import OFFICE_OUTBOX_COLLECTIONS, OfficeStore
-from services.auth.mail_quota import MailQuota
 from services.auth.password_resets import PasswordHandlers
 from services.auth.passwords import password_hasher
 from services.auth.registration_store import REGISTRATION_OUTBOX_COLLECTIONS, RegistrationStore

@@ -5,6 +5,8 @@ from datetime import timedelta
 
 from libs.contracts.caller import Caller, Role
 from libs.contracts.documents import (
+    OFFICE_ASSET_TYPES,
+    OFFICE_ASSETS,
     BatchPublic,
     BeginUploadRequest,
     BodyVariant,
@@ -15,8 +17,6 @@ from libs.contracts.documents import (
     DocumentProblemsQuery,
     DocumentPublic,
     DocumentPublished,
-    OFFICE_ASSET_TYPES,
-    OFFICE_ASSETS,
     DownloadTicket,
     ListDocumentsQuery,
     OpenDownloadRequest,
