@@ -3,6 +3,7 @@ API and the login page shows them within seconds, with no restart; a change made
 reaches the gateway by its event alone; refusals name the field and why."""
 
 import asyncio
+import hashlib
 import time
 import uuid
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from deploy.local.seed_demo import bearer
+from deploy.local.seed_demo import DEMO_OFFICE_SETTINGS, bearer, demo_logo, set_office
 from libs.contracts import office
 from libs.contracts.caller import Caller, Role
 from libs.servicekit.rpc import RpcClient
@@ -122,3 +123,19 @@ def test_an_agent_reads_but_may_not_change_the_settings(
         **current.json(), "name": "Kantoor van de agent"})
     assert refused.status_code == 403
     assert gateway.get("/admin/api/v1/office", headers=bearer(agent)).json() == current.json()
+
+
+@pytest.mark.usefixtures("settings_restored")
+def test_the_demo_office_shows_its_logo_before_anyone_signs_in(
+    gateway: httpx.Client, staff_token: str,
+) -> None:
+    set_office(gateway, staff_token)  # what `make dev` seeds: the settings, then the logo
+    logo = demo_logo()
+    digest = hashlib.sha256(logo).hexdigest()
+    login_page_shows(gateway, DEMO_OFFICE_SETTINGS["name"], f"/office/logo?v={digest}")
+    served = httpx.get(f"{gateway.base_url}/office/logo?v={digest}", timeout=30.0)
+    assert served.status_code == 200 and served.content == logo
+    assert served.headers["content-type"] == "image/png"
+    assert "immutable" in served.headers["cache-control"]
+    listed = gateway.get("/admin/api/v1/office", headers=bearer(staff_token)).json()
+    assert listed["logo_sha256"] == digest
