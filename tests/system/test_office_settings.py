@@ -4,6 +4,7 @@ reaches the gateway by its event alone; refusals name the field and why."""
 
 import asyncio
 import hashlib
+import html
 import time
 import uuid
 from collections.abc import Iterator
@@ -132,7 +133,8 @@ def test_the_demo_office_shows_its_logo_before_anyone_signs_in(
     set_office(gateway, staff_token)  # what `make dev` seeds: the settings, then the logo
     logo = demo_logo()
     digest = hashlib.sha256(logo).hexdigest()
-    login_page_shows(gateway, DEMO_OFFICE_SETTINGS["name"], f"/office/logo?v={digest}")
+    login_page_shows(gateway, html.escape(DEMO_OFFICE_SETTINGS["name"]),
+                     f"/office/logo?v={digest}")
     served = httpx.get(f"{gateway.base_url}/office/logo?v={digest}", timeout=30.0)
     assert served.status_code == 200 and served.content == logo
     assert served.headers["content-type"] == "image/png"
