@@ -148,7 +148,8 @@ async def save_office_settings(
         "addresses.claims": address_claims, "addresses.signatures": address_signatures,
         "addresses.registrations": address_registrations, "colours.primary": colour_primary,
         "colours.accent": colour_accent}
-    current = state.office.current()
+    # The logo is not part of this form: it stays as stored (not as this replica last heard).
+    current = await rpc.call(office.GET_OFFICE, office.GetOfficeRequest())
     try:
         updated = await rpc.call(office.UPDATE_OFFICE, office.UpdateOfficeRequest(
             caller=session.claims.caller(), settings=settings_of(values, current),
