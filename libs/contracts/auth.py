@@ -273,7 +273,8 @@ class AccountActionRequest(BaseModel):
     origin: StaffOrigin | None = None
 
 
-AuditActionKind = Literal["account", "invitation", "grant", "registration", "eid", "staff"]
+AuditActionKind = Literal["account", "invitation", "grant", "registration", "eid", "staff",
+                          "office"]
 """What an audit entry's action is about: the part of `action` before the first dot."""
 AUDIT_CURSOR_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?\+00:00/[0-9a-f]{32}$"
 
