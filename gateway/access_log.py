@@ -33,6 +33,12 @@ FLUSH_SECONDS = 0.2
 STAFF_PREFIXES = ("/admin/", "/admin")
 # Office routes that read no client's data (the docs, the live counters polled every minute).
 NOT_READS = ("/admin/api-docs", "/admin/asyncapi.json", "/admin/desk/new-count")
+# Routes that show the office's own records about a dossier, not the client's data: the access
+# log itself and an erasure's report (its progress page is read after the dossier is gone).
+NOT_READ_ROUTES = frozenset({
+    "/admin/api/v1/access-log", "/admin/access-log", "/admin/api/v1/erasures",
+    "/admin/api/v1/dossiers/{dossier_id}/erasure", "/admin/erasures",
+    "/admin/erasures/{dossier_id}"})
 reads_recorded = Counter("mybroker_gateway_staff_reads_total", "Staff reads recorded",
                          ["outcome"])
 
@@ -135,5 +141,7 @@ class StaffReadMiddleware:
 
         await self.app(scope, receive, noting_status)
         claims = (scope.get("state") or {}).get(CLAIMS_KEY)
-        if status and status[0] in (200, 206) and claims is not None and claims.caller().is_staff:
+        route = getattr(scope.get("route"), "path", None)
+        if (status and status[0] in (200, 206) and claims is not None
+                and claims.caller().is_staff and route not in NOT_READ_ROUTES):
             self.buffer.add(staff_read_of(scope, claims))

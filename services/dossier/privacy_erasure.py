@@ -147,14 +147,16 @@ class ErasureSaga:
         """A service reports; the last report finishes the saga (a repeat changes nothing)."""
         if event.service not in ERASURE_SERVICES:
             return
-        progress = f"services.{event.service}"
-        await self._erasures.update_one(
-            {"erasure_id": event.erasure_id,
-             f"{progress}.state": {"$ne": ServiceProgress.DONE.value}},
-            {"$set": {progress: {
-                "state": ServiceProgress.DONE.value, "reported_at": event.occurred_at,
-                "deleted": event.deleted, "kept": [kept.model_dump() for kept in event.kept]}}})
         doc = await self._erasures.find_one({"erasure_id": event.erasure_id})
+        if doc is None:
+            return
+        if doc["services"].get(event.service, {}).get("state") != ServiceProgress.DONE.value:
+            await self._erasures.update_one({"erasure_id": event.erasure_id}, {"$set": {
+                f"services.{event.service}": {
+                    "state": ServiceProgress.DONE.value, "reported_at": event.occurred_at,
+                    "deleted": event.deleted,
+                    "kept": [kept.model_dump() for kept in event.kept]}}})
+            doc = await self._erasures.find_one({"erasure_id": event.erasure_id})
         if doc is None or doc["state"] != ErasureState.RUNNING.value:
             return
         if all(doc["services"].get(name, {}).get("state") == ServiceProgress.DONE.value

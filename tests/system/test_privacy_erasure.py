@@ -139,7 +139,7 @@ def test_erasing_a_dossier_leaves_nothing_of_it_but_the_listed_evidence(
     assert published.status_code == 201, published.text
     sent = gateway.post(f"/api/v1/dossiers/{dossier_id}/messages",
                         headers={**client, "Idempotency-Key": uuid.uuid4().hex},
-                        data={"subject": "Vraag", "body": f"Groeten, {client_name}"})
+                        json={"subject": "Vraag", "body": f"Groeten, {client_name}"})
     assert sent.status_code == 201, sent.text
     assert gateway.get(f"/admin/api/v1/dossiers/{dossier_id}", headers=admin).status_code == 200
     needles = [dossier_id, person["last_name"], *(p["national_number"]
