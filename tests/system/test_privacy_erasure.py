@@ -78,8 +78,15 @@ async def _scan(stack: SystemStack, needles: list[str]) -> dict[str, list[str]]:
     return found
 
 
+def _national_number(serial: int) -> str:
+    """A valid Belgian national number of someone born on 8 November 1990 (check digits)."""
+    base = f"901108{serial:03d}"
+    check = 97 - int(base) % 97
+    return f"90.11.08-{serial:03d}.{check:02d}"
+
+
 def _a_dossier_of_its_own() -> dict[str, Any]:
-    """The Peeters fixture under a new number, with persons of names nobody else has."""
+    """The Peeters fixture under a new number, with persons nobody else is (names, numbers)."""
     dossier = copy.deepcopy(fixture_dossier("peeters"))
     suffix = uuid.uuid4().hex[:6]
     dossier["dossier_id"] = f"DOS-ERASE-{suffix}"
@@ -87,6 +94,8 @@ def _a_dossier_of_its_own() -> dict[str, Any]:
     for position, person in enumerate(dossier["persons"]):
         person["first_name"] = f"Wis{suffix}"
         person["last_name"] = f"Vergeetmij{position}{suffix}"
+        if person.get("national_number"):
+            person["national_number"] = _national_number(int(suffix, 16) % 900 + 100)
     return dossier
 
 
