@@ -16,7 +16,7 @@ from gateway.web.rendering import _mark
 from gateway.web.session import AUTH_COOKIES, queue_cookie_deletion
 from libs.contracts import privacy
 from libs.contracts.caller import Role
-from libs.servicekit.errors import Invalid, ServiceError
+from libs.servicekit.errors import Invalid, NotFound, ServiceError
 from libs.servicekit.logs import correlation_id
 
 router = APIRouter(include_in_schema=False)
@@ -86,13 +86,14 @@ async def staff_access_log_page(
 
 @router.get("/admin/erasures")
 async def erasures_page(request: Request, session: PageSession, pages: Pages,
-                        rpc: Rpc) -> Response:
+                        rpc: Rpc, dossier: Annotated[str, Query(max_length=64)] = "",
+                        ) -> Response:
     """The dossier erasures and the form to start one (office admin)."""
     caller = office_admin(session).claims.caller()
     listed = await rpc.call(privacy.LIST_DOSSIER_ERASURES, privacy.ErasureListQuery(
         caller=caller))
     return office_page(pages, request, session, "privacy/erasures.html", {
-        "erasures": listed.erasures, "error": None, "dossier": ""})
+        "erasures": listed.erasures, "error": None, "dossier": dossier[:64]})
 
 
 @router.post("/admin/erasures", dependencies=[CsrfChecked])
@@ -133,8 +134,11 @@ async def erasure_page(dossier_id: DossierIdPath, request: Request, session: Pag
                        pages: Pages, rpc: Rpc) -> Response:
     """One erasure: each service's progress, then what was deleted and what was kept."""
     caller = office_admin(session).claims.caller()
-    erasure = await rpc.call(privacy.GET_DOSSIER_ERASURE, privacy.DossierErasureQuery(
-        caller=caller, dossier_id=dossier_id))
+    try:
+        erasure = await rpc.call(privacy.GET_DOSSIER_ERASURE, privacy.DossierErasureQuery(
+            caller=caller, dossier_id=dossier_id))
+    except NotFound:  # not erased (yet): the form to erase it, with its number filled in
+        return await erasures_page(request, session, pages, rpc, dossier=dossier_id)
     return office_page(pages, request, session, "privacy/erasure.html", {"erasure": erasure})
 
 
