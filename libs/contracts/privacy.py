@@ -60,7 +60,7 @@ class StaffReadLog(BaseModel):
     next_before: str | None = None
 
 
-LIST_STAFF_READS = RpcMethod("auth.list_staff_reads", StaffReadQuery, StaffReadLog)
+LIST_STAFF_READS = RpcMethod("auth.rpc.list_staff_reads", StaffReadQuery, StaffReadLog)
 
 # The erasure of a dossier: a saga over the bus. The dossier service coordinates (it says
 # whether the dossier exists) and keeps the saga's state; every service erases what it holds
@@ -147,9 +147,9 @@ class ErasureList(BaseModel):
 
 
 REQUEST_DOSSIER_ERASURE = RpcMethod(
-    "dossier.request_erasure", DossierErasureRequest, DossierErasure)
-GET_DOSSIER_ERASURE = RpcMethod("dossier.get_erasure", DossierErasureQuery, DossierErasure)
-LIST_DOSSIER_ERASURES = RpcMethod("dossier.list_erasures", ErasureListQuery, ErasureList)
+    "dossier.rpc.request_erasure", DossierErasureRequest, DossierErasure)
+GET_DOSSIER_ERASURE = RpcMethod("dossier.rpc.get_erasure", DossierErasureQuery, DossierErasure)
+LIST_DOSSIER_ERASURES = RpcMethod("dossier.rpc.list_erasures", ErasureListQuery, ErasureList)
 
 # The erasure of a client account (the office admin) and of a client's own login.
 
@@ -192,5 +192,5 @@ class AccountErased(Event):
     email: str
 
 
-ERASE_ACCOUNT = RpcMethod("auth.erase_account", AccountErasureRequest, AccountErasureReport)
-DELETE_OWN_LOGIN = RpcMethod("auth.delete_own_login", OwnLoginDeletion, Ack)
+ERASE_ACCOUNT = RpcMethod("auth.rpc.erase_account", AccountErasureRequest, AccountErasureReport)
+DELETE_OWN_LOGIN = RpcMethod("auth.rpc.delete_own_login", OwnLoginDeletion, Ack)
