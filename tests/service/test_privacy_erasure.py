@@ -17,7 +17,9 @@ from libs.servicekit.erasure import ERASURE_REPORTS, ErasureParticipant
 from libs.servicekit.errors import Forbidden, Invalid, NotFound, ServiceError
 from libs.servicekit.mongo import Document
 from libs.servicekit.outbox import OUTBOX_FIELD
+from libs.servicekit.retention import RetentionJob
 from services.auth.main import AuthService
+from services.auth.privacy_erasure import RETENTION_RULES
 from services.auth.store import USERS
 from services.dossier.config import DossierSettings
 from services.dossier.main import DossierService
@@ -260,3 +262,27 @@ async def test_the_notifier_part_erases_mails_that_name_the_dossier(database: An
     deleted, _ = await participant.erase("D1")
     assert deleted["mails"] == 2
     assert [doc["_id"] async for doc in database["mails"].find({})] == ["m3"]
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+async def test_the_retention_job_removes_what_outlived_its_period_and_reports_it(
+    database: Any,
+) -> None:
+    await database["registrations"].insert_many([
+        {"_id": "old-refused", "status": "refused", "created_at": AT - timedelta(days=40)},
+        {"_id": "new-refused", "status": "refused", "created_at": AT - timedelta(days=10)},
+        {"_id": "old-pending", "status": "pending", "created_at": AT - timedelta(days=400)}])
+    await database["staff_reads"].insert_many([
+        {"_id": "r-old", "at": AT - timedelta(days=800)},
+        {"_id": "r-new", "at": AT - timedelta(days=5)}])
+    job = RetentionJob(database, "auth", RETENTION_RULES, {"access_log": 1000},
+                       clock=lambda: AT)
+    removed = await job.apply()
+    assert removed["refused_registrations"] == 1
+    assert removed["access_log"] == 0  # the office keeps it 1,000 days
+    assert sorted([doc["_id"] async for doc in database["registrations"].find({})]) == [
+        "new-refused", "old-pending"]
+    shorter = RetentionJob(database, "auth", RETENTION_RULES, {}, clock=lambda: AT)
+    assert (await shorter.apply())["access_log"] == 1
+    assert [doc["_id"] async for doc in database["staff_reads"].find({})] == ["r-new"]

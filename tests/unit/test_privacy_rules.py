@@ -11,11 +11,12 @@ from gateway.web.privacy_pages import read_label
 from libs.contracts.auth import AccessClaims
 from libs.contracts.caller import Role
 from libs.contracts.envelope import Event
-from libs.contracts.privacy import StaffRead, StaffReadsRecorded
+from libs.contracts.privacy import LoginDeleted, StaffRead, StaffReadsRecorded
 from libs.servicekit.erasure import mentions
 from libs.servicekit.retention import COMMON_RULES, RetentionRule, effective_days, expired_query
 from services.auth.privacy_erasure import RETENTION_RULES as AUTH_RULES
 from services.dossier.privacy_erasure import RETENTION_RULES as DOSSIER_RULES
+from services.notifier.privacy_erasure import login_deleted_mail
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 REFUSED = next(rule for rule in AUTH_RULES if rule.data_class == "refused_registrations")
@@ -98,3 +99,15 @@ async def test_buffered_reads_go_out_in_one_event_and_wait_while_the_bus_is_away
     [event] = published
     assert isinstance(event, StaffReadsRecorded)
     assert [read.read_id for read in event.reads] == ["0", "1", "2"]
+
+
+def test_the_office_is_told_in_its_language_who_deleted_their_login() -> None:
+    event = LoginDeleted(user_id="u1", display_name="Jan Peeters", email="jan@example.be",
+                         dossier_ids=["DOS-1", "DOS-2"])
+    mail = login_deleted_mail(event, sender="noreply@mybroker.example",
+                              office="kantoor@mybroker.example", language="fr")
+    body = mail.get_content()
+    assert mail["To"] == "kantoor@mybroker.example"
+    assert mail["Subject"] == "Un client a supprimé son accès à MyBroker"
+    assert "Jan Peeters (jan@example.be)" in body and "DOS-1, DOS-2" in body
+    assert mail["Message-ID"] == f"<{event.event_id}.login-deleted@mybroker>"
