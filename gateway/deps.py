@@ -15,6 +15,7 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
+from gateway.access_log import note_caller
 from gateway.config import GatewaySettings
 from gateway.login_gate import LoginGate
 from gateway.office import OfficeKeeper
@@ -81,9 +82,11 @@ def bearer_token(
 BearerToken = Annotated[str, Depends(bearer_token)]
 
 
-def current_caller(token: BearerToken, state: State) -> AccessClaims:
+def current_caller(token: BearerToken, state: State, request: Request) -> AccessClaims:
     """The verified claims of the bearer token (expired, forged or revoked -> 401)."""
-    return state.verifier.verify(token)
+    claims = state.verifier.verify(token)
+    note_caller(request.scope.setdefault("state", {}), claims)  # the access log's "who"
+    return claims
 
 
 CurrentCaller = Annotated[AccessClaims, Depends(current_caller)]

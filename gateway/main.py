@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from gateway import api_docs
+from gateway.access_log import StaffReadBuffer, StaffReadMiddleware
 from gateway.api import (
     admin,
     admin_documents,
@@ -31,6 +32,7 @@ from gateway.api import (
     requests,
 )
 from gateway.api import auth as auth_routes
+from gateway.api import privacy as privacy_api
 from gateway.api import signing as signing_api
 from gateway.api.admin_accounts import router as admin_accounts_router
 from gateway.api.admin_mails import router as admin_mails_router
@@ -73,6 +75,7 @@ from gateway.web.data_change_pages import router as data_change_pages_router
 from gateway.web.eid_pages import router as eid_pages_router
 from gateway.web.form_pages import router as form_pages_router
 from gateway.web.office_assets import router as office_assets_router
+from gateway.web.privacy_pages import router as privacy_pages_router
 from gateway.web.registration_pages import router as registration_pages_router
 from gateway.web.rendering import PageRenderer
 from gateway.web.session import SessionRefresher
@@ -159,6 +162,9 @@ def create_app(
     office_listener = OfficeListener(settings.amqp_url, state.office, load_office)
     # Not a readiness check: without the bus the pages still work, only not live.
     request_listener = RequestEventListener(settings.amqp_url, state.request_events)
+    # The access log: staff reads, published in batches (a fake `rpc` of tests may publish).
+    staff_reads = StaffReadBuffer(bus_client.publish_event if rpc is None
+                                  else getattr(rpc, "publish_event", None))
 
     async def connect_bus() -> None:
         await _retry("connecting the RPC client", bus_client.connect)
@@ -181,6 +187,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await try_then_retry("loading the token public key", load_key)
+        background.append(asyncio.create_task(staff_reads.run()))
         if rpc is None:
             background.append(asyncio.create_task(connect_bus()))
             background.append(asyncio.create_task(
@@ -212,8 +219,10 @@ def create_app(
         responses=PROBLEM_RESPONSES,
     )
     app.state.gateway = state
+    app.state.staff_reads = staff_reads
     app.state.pages = PageRenderer(settings, SessionRefresher(rpc_caller), state.office)
     install_problem_handlers(app, app.state.pages.render_error)
+    app.add_middleware(StaffReadMiddleware, buffer=staff_reads)  # the access log
     app.add_middleware(EdgeGuard)  # header limits (431), Cache-Control: no-store
     app.add_middleware(RequestContext)
     # requests.router's `requests/{request_id}`: a route with a fixed segment there (events)
@@ -252,6 +261,8 @@ def create_app(
     for router in (office_assets_router, admin_office_router, admin_office_pages_router):
         app.include_router(router)  # the office's settings and look
     app.include_router(claim_form_pages_router)
+    for router in (privacy_api.router, privacy_api.admin_router, privacy_pages_router):
+        app.include_router(router)  # the access log, erasures (GDPR)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -66,6 +66,7 @@ MENU = (
     MenuItem("/invoices", "My invoices"),
     MenuItem("/requests", "My requests"),
     MenuItem("/documents", "My documents"),
+    MenuItem("/access-log", "Who viewed my dossier"),
 )
 
 

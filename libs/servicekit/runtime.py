@@ -6,7 +6,8 @@ A service whose bus or database is missing at start keeps running and reports no
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Response
@@ -45,6 +46,11 @@ class ServiceRuntime:
         self._prepare_database = prepare_database
         self.bus_connected = False
         self.database_prepared = prepare_database is None
+        self._jobs: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = []
+
+    def add_job(self, name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """A background job (e.g. periodic.run_every) to run for the life of the process."""
+        self._jobs.append((name, job))
 
     async def _connect_bus(self) -> None:
         while True:
@@ -109,6 +115,7 @@ class ServiceRuntime:
         background = [
             asyncio.create_task(self._prepare(), name="prepare-database"),
             asyncio.create_task(self._connect_bus(), name="bus"),
+            *(asyncio.create_task(job(), name=name) for name, job in self._jobs),
         ]
         config = uvicorn.Config(
             self.health_app(),

@@ -35,6 +35,10 @@ class ServiceSettings(BaseSettings):
     rpc_prefetch: int = 64  # RPC requests handled at once; more wait in the queue
     event_prefetch: int = 16
     rpc_timeout_seconds: float = 5.0
+    # Retention (libs/servicekit/retention.py): days per data class the office changed from
+    # the defaults (deploy/README.md, "Retention"), as JSON; and how often the job runs.
+    retention_days: dict[str, int] = {}
+    retention_check_seconds: float = 3600.0
 
     @classmethod
     def settings_customise_sources(

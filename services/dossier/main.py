@@ -9,7 +9,7 @@ from libs.servicekit.logs import configure_logging, get_logger
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.outbox import OutboxRelay
 from libs.servicekit.runtime import ServiceRuntime
-from services.dossier import subscribers
+from services.dossier import privacy_erasure, subscribers
 from services.dossier.config import DossierSettings
 from services.dossier.consultation import DossierConsultation
 from services.dossier.cursors import PageCursors
@@ -35,16 +35,19 @@ def build(settings: DossierSettings) -> DossierService:
     broker = create_broker(settings.amqp_url, SERVICE)
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = DossierStore(database)
-    relay = OutboxRelay(broker, database, [DOSSIERS, *COLLECTIONS.values()])
+    relay = OutboxRelay(broker, database, [DOSSIERS, *COLLECTIONS.values(),
+                                           *privacy_erasure.OUTBOX_COLLECTIONS])
     handlers = DossierHandlers(store, ImportLocks(database), on_events_stored=relay.notify)
     page_cursors = PageCursors(CursorSigner(cursor_key(settings.cursor_secret,
                                                        settings.environment)))
     consultation = DossierConsultation(store, page_cursors)
     subscribers.register(broker, handlers, consultation, DossierReferences(store),
                          prefetch=settings.rpc_prefetch)
+    privacy = privacy_erasure.wire(broker, database, settings, notify=relay.notify)
 
     async def prepare_database() -> None:
         await store.ensure_indexes()
+        await privacy.ensure_indexes()
         filled = await store.fill_derived_fields()
         if filled:
             log.info("derived fields filled in", **filled)
@@ -52,6 +55,7 @@ def build(settings: DossierSettings) -> DossierService:
     runtime = ServiceRuntime(
         SERVICE, settings, broker, database, relay=relay, prepare_database=prepare_database
     )
+    privacy.start_with(runtime)
     return DossierService(runtime=runtime, handlers=handlers, store=store, relay=relay)
 
 

@@ -12,7 +12,7 @@ from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.periodic import run_every, stop_background
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
-from services.notifier import subscribers
+from services.notifier import privacy_erasure, subscribers
 from services.notifier.config import NotifierSettings
 from services.notifier.delivery import MailDelivery
 from services.notifier.handlers import NotifierHandlers, RpcCalling
@@ -100,6 +100,7 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
     subscribers.register_sms(broker, sms, prefetch=settings.rpc_prefetch)
     office = OfficeSettingsCopy(rpc)
     office.subscribe(broker)
+    privacy, relay = privacy_erasure.wire(broker, database, settings, delivery)
 
     async def prepare() -> None:
         # Retried by the runtime until both answer; the service reports not-ready meanwhile.
@@ -108,7 +109,9 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
         if rpc_client is not None and not rpc_client.connected:
             await rpc_client.connect()
 
-    runtime = ServiceRuntime(SERVICE, settings, broker, database, prepare_database=prepare)
+    runtime = ServiceRuntime(SERVICE, settings, broker, database, relay=relay,
+                             prepare_database=prepare)
+    privacy.start_with(runtime)
     return NotifierService(runtime=runtime, handlers=handlers, delivery=delivery,
                            problems=problems, store=store, rpc_client=rpc_client, sms=sms,
                            sms_store=sms_store, sms_provider=sms_provider,

@@ -62,6 +62,7 @@ CLIENT_API_READS = {
     "/api/v1/dossiers/{dossier_id}/requests/{request_id}",
     "/api/v1/dossiers/{dossier_id}/risk-objects",
     "/api/v1/dossiers/{dossier_id}/risk-objects/{risk_object_id}",
+    "/api/v1/dossiers/{dossier_id}/access-log",
 }
 # Writes: only the refusals are called (the owner's own writes are tested with each feature).
 CLIENT_API_WRITES: dict[str, dict[str, Any]] = {
