@@ -64,12 +64,12 @@ from gateway.web import (
 from gateway.web.access_pages import router as access_pages_router
 from gateway.web.admin_document_pages import router as admin_document_pages_router
 from gateway.web.admin_mail_pages import router as admin_mail_pages_router
-from gateway.web.notification_pages import router as notification_pages_router
 from gateway.web.admin_pages import router as admin_pages_router
 from gateway.web.claim_form_pages import router as claim_form_pages_router
 from gateway.web.data_change_pages import router as data_change_pages_router
 from gateway.web.eid_pages import router as eid_pages_router
 from gateway.web.form_pages import router as form_pages_router
+from gateway.web.notification_pages import router as notification_pages_router
 from gateway.web.registration_pages import router as registration_pages_router
 from gateway.web.rendering import PageRenderer
 from gateway.web.session import SessionRefresher

@@ -1,8 +1,8 @@
 """The office page "Mail problems": mails handed to the mail server whose acceptance MyBroker
 never learned (the notifier stopped in between), and those the mail server refused up to the
-retry limit (dead-lettered). And the dossier's delivery log. The notifier does not repeat them by itself:
-staff check with the recipient and resend, an explicit decision the notifier records (who, when).
-Same shape as the "Document problems" page.
+retry limit (dead-lettered). The notifier does not repeat them by itself: staff check with the
+recipient and resend, an explicit decision the notifier records (who, when). Same shape as the
+"Document problems" page. And the dossier's delivery log (every mail, resend as a new mail).
 """
 
 from typing import Annotated

@@ -66,7 +66,7 @@ event_lag_seconds = Histogram(
 )
 
 
-class DeadLetter(Exception):  # noqa: N818 - it says what happens to the event
+class DeadLetter(Exception):
     """Raised by a handler that gave up on an event after its own retries: the event goes to
     the dead-letter queue at once (rejected, not requeued for more deliveries)."""
 

@@ -17,7 +17,6 @@ repeats (`resend_of`).
 """
 
 import random
-
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -64,7 +63,8 @@ def retry_pause(attempt: int, base_seconds: float, max_seconds: float,
     most `max_seconds`), with jitter between half and all of it, so the mails of a burst do not
     all knock again at the same moment."""
     ceiling = min(max_seconds, base_seconds * 2 ** max(0, attempt - 1))
-    return ceiling * (0.5 + 0.5 * (rand or random).random())
+    jitter = rand.random() if rand is not None else random.random()  # noqa: S311 - not secret
+    return float(ceiling * (0.5 + 0.5 * jitter))
 
 
 def stalled_before(now: datetime, stalled_after: timedelta) -> datetime:

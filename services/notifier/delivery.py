@@ -16,10 +16,10 @@ from enum import StrEnum
 from prometheus_client import Counter, Gauge
 
 from libs.contracts.envelope import Event, utc_now
+from libs.servicekit.bus import DeadLetter
 from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document
 from services.notifier.config import NotifierSettings
-from libs.servicekit.bus import DeadLetter
 from services.notifier.deliveries import (
     MailState,
     OnClaimed,

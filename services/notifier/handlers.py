@@ -50,6 +50,7 @@ from services.notifier.delivery import MailDelivery
 from services.notifier.document_mails import documents_published_mail
 from services.notifier.domain import MailKind, invitation_mail, mail_language
 from services.notifier.office_digest import digest_item, digest_mail, reply_item
+from services.notifier.preferences import Category, Preferences, digest_due, held_back
 from services.notifier.registration_mails import (
     eid_link_refused_mail,
     eid_linked_mail,
@@ -71,12 +72,10 @@ from services.notifier.signing_mails import (
     signature_completed_mail,
     signer_invited_mail,
 )
-from services.notifier.preferences import Category, Preferences, digest_due, held_back
 from services.notifier.store import (
     CLIENT_DIGEST_KIND,
     DIGEST_KIND,
     MailStore,
-    millis,
     open_slot,
     update_slot,
 )

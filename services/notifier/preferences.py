@@ -46,7 +46,7 @@ def digest_due(now: datetime, digest_at: str) -> datetime:
 
 def held_back(preferences: NotificationPreferences, category: Category) -> bool:
     """Whether a mail of `category` waits for the client's daily digest."""
-    return getattr(preferences, category.value) == "daily_digest"
+    return bool(getattr(preferences, category.value) == "daily_digest")
 
 
 def _own_account(caller: Caller) -> str:

@@ -20,7 +20,6 @@ from libs.contracts.envelope import Event
 from libs.contracts.requests import RequestSubmitted
 from libs.servicekit.bus import EVENTS
 from services.notifier.config import NotifierSettings
-from services.notifier.mailer import NotHandedOver
 from services.notifier.main import NotifierService, build
 from services.notifier.store import MAILS
 

@@ -10,11 +10,12 @@ Runs on the in-memory broker, the real Mongo-wire server and an in-process SMTP 
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
+from zoneinfo import ZoneInfo
 
 import pytest
 from faststream.rabbit import TestRabbitBroker
 
-from libs.contracts import auth, notifier
+from libs.contracts import notifier
 from libs.contracts.caller import Caller, Role
 from libs.contracts.documents import DocumentsBatchPublished
 from libs.contracts.envelope import utc_now
@@ -186,9 +187,7 @@ async def test_a_client_keeps_their_own_preferences(service: NotifierService) ->
 
 
 def brussels(day: date, hour: int) -> datetime:
-    moment = datetime(day.year, day.month, day.day, hour, tzinfo=notifier_handlers.digest_clock(
-        "17:00 Europe/Brussels")[1])
-    return moment
+    return datetime(day.year, day.month, day.day, hour, tzinfo=ZoneInfo("Europe/Brussels"))
 
 
 async def test_in_digest_mode_the_day_s_mails_come_in_one_digest_and_security_mails_at_once(
