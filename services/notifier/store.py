@@ -81,7 +81,6 @@ class MailStore:
         # clients' mails held for their daily digest.
         await self._mails.create_index([("dossier_id", ASCENDING), ("created_ms", DESCENDING)])
         await self._mails.create_index([("held_due_ms", ASCENDING)])
-        await self._mails.create_index([("state", ASCENDING), ("dead_ms", ASCENDING)])
         for collection in (self._mails, self._requests):
             await _drop_expiry_indexes(collection)  # left by earlier versions
             await collection.create_index([("created_ms", ASCENDING)])
