@@ -81,6 +81,8 @@ from services.notifier.store import (
 )
 
 log = get_logger(__name__)
+# The notifier asks auth who the clients of a dossier are on the office's behalf.
+NOTIFIER_CALLER = Caller(user_id="service:notifier", role=Role.AGENT)
 
 
 def _parsed(message: str) -> EmailMessage:
@@ -88,9 +90,6 @@ def _parsed(message: str) -> EmailMessage:
     parsed = message_from_string(message, policy=policy.default)
     assert isinstance(parsed, EmailMessage)  # the default policy builds EmailMessage
     return parsed
-
-# The notifier asks auth who the clients of a dossier are on the office's behalf.
-NOTIFIER_CALLER = Caller(user_id="service:notifier", role=Role.AGENT)
 
 
 class RpcCalling(Protocol):
