@@ -27,7 +27,7 @@ async def _page(request: Request, session: WebSession, pages: Pages, rpc: Rpc, *
     return pages.render(request, "access/notifications.html", {
         "preferences": current.preferences, "digest_at": current.digest_at.split()[0],
         "digest_zone": current.digest_at.split()[-1], "categories": CATEGORIES,
-        "languages": LANGUAGES, "saved": saved, "error": error}, session=session,
+        "mail_languages": LANGUAGES, "saved": saved, "error": error}, session=session,
         status_code=status_code)
 
 
