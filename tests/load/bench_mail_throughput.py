@@ -111,6 +111,7 @@ def run_mode(name: str, keep_alive: float, args: argparse.Namespace, group: Proc
         "MYBROKER_NOTIFIER_SMTP_HOST": "127.0.0.1",
         "MYBROKER_NOTIFIER_SMTP_PORT": str(smtp_port),
         "MYBROKER_NOTIFIER_SMTP_KEEP_ALIVE_SECONDS": str(keep_alive),
+        "MYBROKER_NOTIFIER_EVENT_PREFETCH": str(args.prefetch),
         "MYBROKER_NOTIFIER_SMS_SINK_DIR": tempfile.mkdtemp(prefix="bench-sms-")}
     process = f"notifier-{name}"
     try:
@@ -149,6 +150,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--idle", type=float, default=5.0,
                         help="seconds of idling after the burst before the RSS is read")
+    parser.add_argument("--prefetch", type=int, default=16,
+                        help="events the notifier handles at once (its event_prefetch)")
     parser.add_argument("--amqp-url", default=os.environ.get("MYBROKER_TEST_AMQP_URL", ""))
     parser.add_argument("--mongo-url", default=os.environ.get("MYBROKER_TEST_MONGO_URL", ""))
     args = parser.parse_args()
@@ -162,7 +165,8 @@ def main() -> None:
             results[name] = run_mode(name, keep_alive, args, group, run_id)
     finally:
         group.stop_all()
-    print(f"\n{args.mails} invitation events, one notifier process each mode")
+    print(f"\n{args.mails} invitation events, one notifier process each mode, "
+          f"event prefetch {args.prefetch}")
     print(f"{'mode':<10} {'mails':>6} {'distinct':>8} {'seconds':>8} {'mails/s':>8} "
           f"{'idle RSS MB':>11} {'publish s':>9}")
     for name, figures in results.items():
