@@ -74,6 +74,7 @@ from gateway.web.claim_form_pages import router as claim_form_pages_router
 from gateway.web.data_change_pages import router as data_change_pages_router
 from gateway.web.eid_pages import router as eid_pages_router
 from gateway.web.form_pages import router as form_pages_router
+from gateway.web.notification_pages import router as notification_pages_router
 from gateway.web.office_assets import router as office_assets_router
 from gateway.web.privacy_pages import router as privacy_pages_router
 from gateway.web.registration_pages import router as registration_pages_router
@@ -240,8 +241,9 @@ def create_app(
     app.include_router(api_docs.router)  # public client API docs, staff-only admin docs
     app.include_router(document_pages.router)
     app.include_router(admin_document_pages_router)  # the staff's upload page
-    for router in (admin_mails_router, admin_mail_pages_router):  # uncertain mails
+    for router in (admin_mails_router, admin_mail_pages_router):  # mail problems, mail logs
         app.include_router(router)
+    app.include_router(notification_pages_router)  # "Mijn meldingen"
     for access_router in (access_pages_router, registration_router, admin_accounts_router,
                           registration_pages_router, eid_router, eid_pages_router,
                           admin_pages_router, admin_list_pages.router):  # access and accounts

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from gateway.deps import CurrentCaller, Rpc, RpcCaller
-from libs.contracts import dossier
+from libs.contracts import dossier, notifier
 from libs.contracts.auth import AccessClaims
 from libs.contracts.caller import Role
 
@@ -42,3 +42,23 @@ async def read_me(claims: CurrentCaller, rpc: Rpc) -> MePublic:
         user_id=claims.sub, email=claims.email, display_name=claims.name, role=claims.role,
         language=claims.lang, dossiers=await granted_dossiers(rpc, claims),
     )
+
+
+@router.get("/me/notifications")
+async def read_notification_settings(
+    claims: CurrentCaller, rpc: Rpc,
+) -> notifier.NotificationSettings:
+    """How the signed-in user hears of news ("Mijn meldingen"): per category (requests,
+    documents, signatures) at once or in one daily digest, and the language of the mails.
+    Signature requests, password, login, invitation and registration mails always go at once."""
+    return await rpc.call(notifier.GET_PREFERENCES, notifier.PreferencesQuery(
+        caller=claims.caller()))
+
+
+@router.put("/me/notifications")
+async def save_notification_settings(
+    preferences: notifier.NotificationPreferences, claims: CurrentCaller, rpc: Rpc,
+) -> notifier.NotificationSettings:
+    """Replace the signed-in user's mail preferences."""
+    return await rpc.call(notifier.SAVE_PREFERENCES, notifier.SavePreferencesRequest(
+        caller=claims.caller(), preferences=preferences))

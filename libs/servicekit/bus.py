@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar, cast
 
 from faststream import AckPolicy
+from faststream.exceptions import RejectMessage
 from faststream.rabbit import (
     Channel,
     ExchangeType,
@@ -63,6 +64,11 @@ event_lag_seconds = Histogram(
     "(outbox relay + queue wait)", ["queue"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
 )
+
+
+class DeadLetter(Exception):
+    """Raised by a handler that gave up on an event after its own retries: the event goes to
+    the dead-letter queue at once (rejected, not requeued for more deliveries)."""
 
 
 def create_broker(amqp_url: str, service: str) -> RabbitBroker:
@@ -126,7 +132,13 @@ def subscribe_event(
                                   "messaging.message.id": event.event_id}):
                 log.info("handling event", routing_key=event_type.routing_key,
                          event_id=event.event_id)
-                await _waiting_for_dependencies(handle, cast(EventT, event), queue)
+                try:
+                    await _waiting_for_dependencies(handle, cast(EventT, event), queue)
+                except DeadLetter as gave_up:
+                    log.error("event dead-lettered by its handler", queue=queue,
+                              event_id=event.event_id, reason=str(gave_up))
+                    outcome = "dead_lettered"
+                    raise RejectMessage from gave_up
             outcome = "ok"
         finally:
             correlation_id.reset(token)
