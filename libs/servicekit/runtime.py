@@ -15,7 +15,7 @@ from faststream.rabbit import RabbitBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from libs.servicekit.bus import EVENTS, declare_dead_letters
+from libs.servicekit.bus import EVENTS, declare_dead_letters, kill_before_ack
 from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document, ping
 from libs.servicekit.outbox import OutboxRelay
@@ -40,6 +40,7 @@ class ServiceRuntime:
     ) -> None:
         self.name = name
         self.settings = settings
+        kill_before_ack.share = settings.fault_kill_before_ack
         self.broker = broker
         self.database = database
         self.relay = relay
