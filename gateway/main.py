@@ -42,6 +42,7 @@ from gateway.edge import MAX_HEADER_BYTES, SERVER_PARSER, EdgeGuard
 from gateway.login_gate import LoginGate
 from gateway.observability import RequestContext
 from gateway.problems import PROBLEM_RESPONSES, install_problem_handlers
+from gateway.read_model import DossierEventListener
 from gateway.request_events import RequestEventHub, RequestEventListener
 from gateway.tokens import (
     DenyList,
@@ -74,6 +75,7 @@ from gateway.web.rendering import PageRenderer
 from gateway.web.session import SessionRefresher
 from libs.contracts import auth
 from libs.contracts.envelope import utc_now
+from libs.servicekit import memory
 from libs.servicekit.logs import configure_logging, get_logger
 from libs.servicekit.rpc import RpcClient
 
@@ -148,6 +150,8 @@ def create_app(
                                   revoked_grants=revoked_grants)
     # Not a readiness check: without the bus the pages still work, only not live.
     request_listener = RequestEventListener(settings.amqp_url, state.request_events)
+    # Not a readiness check either: without it every dossier read goes to the service.
+    dossier_listener = DossierEventListener(settings.amqp_url, state.read_model.versions)
 
     async def connect_bus() -> None:
         await _retry("connecting the RPC client", bus_client.connect)
@@ -171,6 +175,8 @@ def create_app(
             background.append(asyncio.create_task(connect_bus()))
             background.append(asyncio.create_task(
                 _retry("starting the request event listener", request_listener.start)))
+            background.append(asyncio.create_task(
+                _retry("starting the dossier read model", dossier_listener.start)))
         else:
             await try_then_retry("loading revoked sessions", load_revoked_sessions)
         try:
@@ -183,6 +189,8 @@ def create_app(
                 await listener.close()
             with contextlib.suppress(Exception):
                 await request_listener.close()
+            with contextlib.suppress(Exception):
+                await dossier_listener.close()
             if rpc is None:
                 await bus_client.close()
             if storage is None:
@@ -240,6 +248,7 @@ def main() -> None:
     """Serve the gateway on its host and port until SIGINT/SIGTERM."""
     settings = GatewaySettings()
     configure_logging("gateway", settings.log_level)
+    memory.bound_malloc()
     app = create_app(settings)
     config = uvicorn.Config(app, host=settings.host, port=settings.port,
                             http=SERVER_PARSER, h11_max_incomplete_event_size=MAX_HEADER_BYTES,
