@@ -24,6 +24,12 @@ def _today() -> str:
     return datetime.now(UTC).date().isoformat()
 
 
+def json_key(path: str, key: tuple[Hashable, ...]) -> tuple[Hashable, ...]:
+    """The read model's key of a JSON answer: its path (which holds the dossier), the day, and
+    what of the query it depends on (gateway/read_fast_path.py looks answers up by it too)."""
+    return ("json", path, _today(), *key)
+
+
 async def versioned_json(
     request: Request, state: GatewayState, dossier_id: str, key: tuple[Hashable, ...],
     produce: Callable[[], Awaitable[BaseModel]],
@@ -36,7 +42,7 @@ async def versioned_json(
         return (await produce()).model_dump_json().encode()
 
     answer = await state.read_model.read(
-        (dossier_id,), ("json", request.url.path, _today(), *key), body,
+        (dossier_id,), json_key(request.url.path, key), body,
         if_none_match=request.headers.get("if-none-match"))
     headers = {ETAG: answer.etag} if answer.etag else None
     if answer.not_modified:

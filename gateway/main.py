@@ -42,6 +42,7 @@ from gateway.edge import MAX_HEADER_BYTES, SERVER_PARSER, EdgeGuard
 from gateway.login_gate import LoginGate
 from gateway.observability import RequestContext
 from gateway.problems import PROBLEM_RESPONSES, install_problem_handlers
+from gateway.read_fast_path import ReadFastPath
 from gateway.read_model import DossierEventListener
 from gateway.request_events import RequestEventHub, RequestEventListener
 from gateway.tokens import (
@@ -205,6 +206,7 @@ def create_app(
     app.state.gateway = state
     app.state.pages = PageRenderer(settings, SessionRefresher(rpc_caller))
     install_problem_handlers(app, app.state.pages.render_error)
+    app.add_middleware(ReadFastPath)  # kept answers of "my contracts" without the routing
     app.add_middleware(EdgeGuard)  # header limits (431), Cache-Control: no-store
     app.add_middleware(RequestContext)
     # requests.router's `requests/{request_id}`: a route with a fixed segment there (events)

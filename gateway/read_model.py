@@ -243,6 +243,24 @@ class ReadModel:
         self.cache.put(full_key, value, size_of(value))
         return Answer(value, etag)
 
+    def kept(self, dossier_ids: tuple[str, ...], key: tuple[Hashable, ...], *,
+             if_none_match: str | None = None) -> Answer | None:
+        """What `read` would answer without producing: the kept answer (or `not_modified`),
+        None when there is none for the current versions."""
+        version = self._version(dossier_ids)
+        if version is None:
+            return None
+        full_key = (dossier_ids[0], version, dossier_ids, *key)
+        etag = etag_of(version, full_key)
+        if matches(if_none_match, etag):
+            reads.labels("not_modified").inc()
+            return Answer(None, etag, not_modified=True)
+        value = self.cache.get(full_key)
+        if value is None:
+            return None
+        reads.labels("hit").inc()
+        return Answer(value, etag)
+
     def _version(self, dossier_ids: tuple[str, ...]) -> str | None:
         versions = [self.versions.version(dossier_id) for dossier_id in dossier_ids]
         if not versions or any(version is None for version in versions):

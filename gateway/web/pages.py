@@ -56,7 +56,11 @@ def page_renderer(request: Request) -> PageRenderer:
     return renderer
 
 
-Pages = Annotated[PageRenderer, Depends(page_renderer)]
+async def _renderer_of(request: Request) -> PageRenderer:
+    return page_renderer(request)  # async: no worker thread hop (gateway/deps.py)
+
+
+Pages = Annotated[PageRenderer, Depends(_renderer_of)]
 
 
 async def page_session(request: Request, state: State, pages: Pages) -> WebSession:

@@ -113,3 +113,24 @@ def test_the_contracts_page_reads_its_list_and_dossier_names_once(gateway: Gatew
     assert "AUTO-2024-0001" in second.text and "Familie Peeters" in second.text
     assert len(gateway.rpc.called(dossier.LIST_CONTRACT_PAGE)) == 1
     assert len(gateway.rpc.called(dossier.LIST_DOSSIER_SUMMARIES)) == 1
+
+
+def test_the_short_way_checks_the_session_and_the_query_like_the_route(gateway: Gateway) -> None:
+    paged = "/api/v1/dossiers/D1/contract-pages?page_size=5&sort=insurer"
+    first = gateway.client.get(paged, headers=gateway.bearer(session_id="s7"))
+    again = gateway.client.get(paged, headers=gateway.bearer(session_id="s7"))
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json() and again.headers["etag"] == first.headers["etag"]
+    assert again.headers["x-correlation-id"] and again.headers["cache-control"] == "no-store"
+    assert len(gateway.rpc.called(dossier.LIST_CONTRACT_PAGE)) == 1
+
+    state = gateway.client.app.state.gateway  # type: ignore[attr-defined]
+    state.deny_list.add("s7")  # the session was logged out
+    ended = gateway.client.get(paged, headers={**gateway.bearer(session_id="s7"),
+                                               "If-None-Match": first.headers["etag"]})
+    assert ended.status_code == 401, ended.text
+    refused = gateway.client.get(paged + "&page=2", headers=gateway.bearer())
+    assert refused.status_code == 422  # the route's own answer to an unknown parameter
+    expired = gateway.client.get(paged, headers=gateway.bearer(issued_at=1_000_000))
+    assert expired.status_code == 401
+    assert len(gateway.rpc.called(dossier.LIST_CONTRACT_PAGE)) == 1
