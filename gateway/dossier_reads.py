@@ -19,7 +19,7 @@ from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
 ETAG = "ETag"
 
 
-def _today() -> str:
+def today() -> str:
     """Some answers depend on the day (an invoice due yesterday is overdue today)."""
     return datetime.now(UTC).date().isoformat()
 
@@ -27,7 +27,7 @@ def _today() -> str:
 def json_key(path: str, key: tuple[Hashable, ...]) -> tuple[Hashable, ...]:
     """The read model's key of a JSON answer: its path (which holds the dossier), the day, and
     what of the query it depends on (gateway/read_fast_path.py looks answers up by it too)."""
-    return ("json", path, _today(), *key)
+    return ("json", path, today(), *key)
 
 
 async def versioned_json(
@@ -62,7 +62,7 @@ async def cached_call(
         return await state.rpc.call(method, request)
 
     answer = await state.read_model.read(
-        dossier_ids, (method.queue, _today(), *key), call,
+        dossier_ids, (method.queue, today(), *key), call,
         size_of=lambda reply: len(reply.model_dump_json()))
     reply: ReplyT = answer.value
     return reply

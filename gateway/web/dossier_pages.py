@@ -10,10 +10,11 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 from pydantic import BaseModel
 
 from gateway.deps import ObjectIdPath, Rpc, gateway_state
-from gateway.dossier_reads import cached_call
+from gateway.dossier_reads import cached_call, today
 from gateway.web.pages import (
     DOSSIER_PARAMETER,
     Pages,
@@ -165,11 +166,27 @@ async def risk_page(request: Request, risk_object_id: ObjectIdPath, session: Pag
 async def contracts_page(request: Request, session: PageSession, pages: Pages, rpc: Rpc,
                          cursor: Cursor = None, sort: SortField = None, order: Order = "asc"
                          ) -> Response:
-    """My contracts: policy, insurer, product, renewal and premium, one page at a time."""
+    """My contracts: policy, insurer, product, renewal and premium, one page at a time.
+
+    The list (the page's content block) is kept in the read model per dossier version, address
+    and language: the next reader of the same list of an unchanged dossier gets it without RPC
+    or rendering (the dossier is the active one, from the token's grants)."""
     context = await _zone(request, session, rpc)
-    listed = await _listed(request, dossier.LIST_CONTRACT_PAGE, session.claims, context, cursor,
-                           sort, order)
-    return pages.render(request, "dossier/contracts.html", {**context, **listed}, session=session)
+    template = "dossier/contracts.html"
+
+    async def content() -> Markup:
+        listed = await _listed(request, dossier.LIST_CONTRACT_PAGE, session.claims, context,
+                               cursor, sort, order)
+        return pages.render_fragment(request, "dossier/_contracts_list.html",
+                                     {**context, **listed}, session=session)
+
+    if not context["active"]:
+        return pages.render(request, template, {**context, "listed": None}, session=session)
+    kept = await gateway_state(request).read_model.read(
+        (context["active"],), ("page", request.url.path, request.url.query, today(),
+                               pages.language(request, session)), content)
+    return pages.render(request, template, {**context, "content_kept": kept.value},
+                        session=session)
 
 
 @router.get("/contracts/{contract_id}")
