@@ -33,8 +33,8 @@ def burst(mode: str, logins: int) -> None:
     from libs.servicekit import memory
 
     if mode == "default":  # as before: nothing set, nothing trimmed
-        memory.bound_malloc = lambda: False  # type: ignore[assignment]
-        memory.trim = lambda: False  # type: ignore[assignment]
+        memory.bound_malloc = lambda: False
+        memory.trim = lambda: False
     from services.auth.config import AuthSettings
     from services.auth.passwords import password_hasher
 
