@@ -16,6 +16,7 @@ Against a running stack (`make dev`), with `wrk` (Debian package) as the load ge
   gateway until the new premium shows: the delay after the service's acknowledgement, p50/p99.
 
     python -m tests.load.bench_reads --run-dir .run/dev [--seconds 10] [--staleness 50]
+        [--list contracts] [--no-page]
 
 Loopback only; every wrk run is bounded by --seconds (at most 60). The load generator shares
 the machine's CPUs with the stack: compare the rows of one run, don't quote them alone.
@@ -261,6 +262,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rates", default="100,300")
+    parser.add_argument("--list", choices=["auto", "contract-pages", "contracts"],
+                        default="auto", help="the API route (auto: the paged one if it exists)")
+    parser.add_argument("--no-page", action="store_true", help="skip the HTML page")
     parser.add_argument("--staleness", type=int, default=0, metavar="N",
                         help="also measure N imports' delay until the gateway shows them")
     arguments = parser.parse_args()
@@ -277,11 +281,12 @@ def main() -> None:
     headers = asyncio.run(bearer_headers(gateway, found["email"], found["password"]))
     cookies = asyncio.run(_page_cookies(gateway, found["email"], found["password"]))
     dossier_id = found["dossier"]
-    paged = httpx.get(f"{gateway}/api/v1/dossiers/{dossier_id}/contract-pages", headers=headers)
-    if paged.status_code == 200:
-        api_path, baseline_path = "contract-pages", "contract-pages"
-    else:
-        api_path, baseline_path = "contracts", "contracts"
+    api_path = arguments.list
+    if api_path == "auto":
+        paged = httpx.get(f"{gateway}/api/v1/dossiers/{dossier_id}/contract-pages",
+                          headers=headers)
+        api_path = "contract-pages" if paged.status_code == 200 else "contracts"
+    baseline_path = api_path
     api_url = f"{gateway}/api/v1/dossiers/{dossier_id}/{api_path}"
     page_url = f"{gateway}/contracts?dossier={dossier_id}"
     meter = CpuMeter(stack_processes(gateway, found["mongo_url"]))
@@ -291,8 +296,10 @@ def main() -> None:
     rates = [float(rate) for rate in arguments.rates.split(",") if rate]
     closed = {"connections": arguments.connections, "seconds": arguments.seconds}
     rows: list[str] = []
-    for url, name, use in ((api_url, f"gateway /{api_path}", headers),
-                           (page_url, "gateway page /contracts", {"Cookie": cookies})):
+    targets = [(api_url, f"gateway /{api_path}", headers)]
+    if not arguments.no_page:
+        targets.append((page_url, "gateway page /contracts", {"Cookie": cookies}))
+    for url, name, use in targets:
         run_wrk(url, use, connections=4, seconds=2)  # warm-up
         rows.append(measured(f"{name} c{arguments.connections}", url, use, meter, **closed))
         print(rows[-1], flush=True)
