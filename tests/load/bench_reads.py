@@ -295,30 +295,25 @@ def main() -> None:
     print(f"gateway API: GET {api_url}\ngateway page: GET {page_url}")
     rates = [float(rate) for rate in arguments.rates.split(",") if rate]
     closed = {"connections": arguments.connections, "seconds": arguments.seconds}
-    rows: list[str] = []
-    targets = [(api_url, f"gateway /{api_path}", headers)]
-    if not arguments.no_page:
-        targets.append((page_url, "gateway page /contracts", {"Cookie": cookies}))
-    for url, name, use in targets:
-        run_wrk(url, use, connections=4, seconds=2)  # warm-up
-        rows.append(measured(f"{name} c{arguments.connections}", url, use, meter, **closed))
-        print(rows[-1], flush=True)
-        for rate in rates:
-            rows.append(measured(f"{name} {rate:.0f}/s", url, use, meter, connections=32,
-                                 seconds=arguments.seconds, rate=rate))
-            print(rows[-1], flush=True)
-
+    shapes: list[tuple[str, dict[str, Any]]] = [(f"c{arguments.connections}", closed)] + [
+        (f"{rate:.0f}/s", {"connections": 32, "seconds": arguments.seconds, "rate": rate})
+        for rate in rates]
     process, base = start_baseline(found["mongo_url"], found["mongo_db"])
     try:
         baseline_meter = CpuMeter({"baseline": [process.pid],
                                    "database": meter.groups.get("database", [])})
-        url = f"{base}/dossiers/{dossier_id}/{baseline_path}"
-        run_wrk(url, {}, connections=4, seconds=2)
-        print(measured(f"baseline /{baseline_path} c{arguments.connections}", url, {},
-                       baseline_meter, **closed), flush=True)
-        for rate in rates:
-            print(measured(f"baseline /{baseline_path} {rate:.0f}/s", url, {}, baseline_meter,
-                           connections=32, seconds=arguments.seconds, rate=rate), flush=True)
+        baseline_url = f"{base}/dossiers/{dossier_id}/{baseline_path}"
+        # Each shape runs on the gateway and then at once on the baseline: the machine's other
+        # load changes less between the two rows that are compared.
+        targets = [(api_url, f"gateway /{api_path}", headers, meter),
+                   (baseline_url, f"baseline /{baseline_path}", {}, baseline_meter)]
+        if not arguments.no_page:
+            targets.append((page_url, "gateway page /contracts", {"Cookie": cookies}, meter))
+        for url, _, use, _ in targets:
+            run_wrk(url, use, connections=4, seconds=2)  # warm-up
+        for shape_name, shape in shapes:
+            for url, name, use, group in targets:
+                print(measured(f"{name} {shape_name}", url, use, group, **shape), flush=True)
     finally:
         process.terminate()
         process.wait(timeout=10)
