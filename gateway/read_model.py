@@ -1,7 +1,8 @@
 """The gateway's read model of the dossiers: answers kept per dossier version, ETags from it.
 
 The dossier service publishes a `dossier.<kind>.changed` event for every object an import
-writes (through its outbox, after the write). Every gateway instance hears them on a queue of its
+writes (through its outbox, after the write); an erasure of a dossier publishes its
+`privacy.erasure.*` steps. Every gateway instance hears them on a queue of its
 own (exclusive, auto-deleted) and counts, per dossier, the changes it heard: that count, with the
 epoch of the current bus connection, is the dossier's version in this instance. An answer read
 from the dossier service is kept under (dossier, version, query) in a memory cache bounded in
@@ -42,7 +43,9 @@ from libs.contracts.topology import EVENTS_EXCHANGE
 from libs.servicekit.logs import get_logger
 
 log = get_logger(__name__)
-ROUTING_KEY = "dossier.#"  # every event of the dossier service names its dossier
+# Every event of the dossier service names its dossier; so do the steps of a dossier's erasure
+# (after which nothing of it may be served from memory).
+ROUTING_KEYS = ("dossier.#", "privacy.erasure.#")
 SETTLE_SECONDS = 1.0
 CACHE_BYTES = 64 * 1024 * 1024
 ENTRY_MAX_BYTES = 1024 * 1024  # a bigger answer is not kept
@@ -300,7 +303,8 @@ class DossierEventListener:
                 self._exchange, aio_pika.ExchangeType.TOPIC, durable=True)
             queue = await channel.declare_queue(
                 f"gateway.dossier-versions.{new_id()}", exclusive=True, auto_delete=True)
-            await queue.bind(exchange, routing_key=ROUTING_KEY)
+            for routing_key in ROUTING_KEYS:
+                await queue.bind(exchange, routing_key=routing_key)
             await queue.consume(self._on_message, no_ack=True)
         except BaseException:
             await connection.close()

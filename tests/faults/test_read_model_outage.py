@@ -38,7 +38,8 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitNode]:
         rabbit.stop_epmd()
 
 
-async def publish_change(amqp_url: str, dossier_id: str) -> None:
+async def publish_change(amqp_url: str, dossier_id: str,
+                         routing_key: str = ContractChanged.routing_key) -> None:
     connection = await aio_pika.connect(amqp_url)
     try:
         channel = await connection.channel()
@@ -46,7 +47,7 @@ async def publish_change(amqp_url: str, dossier_id: str) -> None:
                                                   durable=True)
         event = ContractChanged(dossier_id=dossier_id, change="updated", contract_id="C1")
         await exchange.publish(aio_pika.Message(event.model_dump_json().encode()),
-                               routing_key=ContractChanged.routing_key)
+                               routing_key=routing_key)
     finally:
         await connection.close()
 
@@ -101,5 +102,8 @@ async def test_after_a_bus_outage_no_answer_from_before_is_served(
         version = versions.version("D1")
         await publish_change(node.amqp_url, "D1")  # changes are heard again
         await until(lambda: versions.version("D1") != version, 5, "heard after the outage")
+        version = versions.version("D1")
+        await publish_change(node.amqp_url, "D1", routing_key="privacy.erasure.completed")
+        await until(lambda: versions.version("D1") != version, 5, "an erasure heard")
     finally:
         await listener.close()
