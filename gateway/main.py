@@ -46,6 +46,8 @@ from gateway.login_gate import LoginGate
 from gateway.observability import RequestContext
 from gateway.office import OfficeListener
 from gateway.problems import PROBLEM_RESPONSES, install_problem_handlers
+from gateway.read_fast_path import ReadFastPath
+from gateway.read_model import DossierEventListener
 from gateway.request_events import RequestEventHub, RequestEventListener
 from gateway.tokens import (
     DenyList,
@@ -83,6 +85,7 @@ from gateway.web.session import SessionRefresher
 from gateway.web.signing_request_pages import router as signing_request_pages_router
 from libs.contracts import auth, office
 from libs.contracts.envelope import utc_now
+from libs.servicekit import memory
 from libs.servicekit.logs import configure_logging, get_logger
 from libs.servicekit.rpc import RpcClient
 
@@ -166,6 +169,8 @@ def create_app(
     # The access log: staff reads, published in batches (a fake `rpc` of tests may publish).
     staff_reads = StaffReadBuffer(bus_client.publish_event if rpc is None
                                   else getattr(rpc, "publish_event", None))
+    # Not a readiness check either: without it every dossier read goes to the service.
+    dossier_listener = DossierEventListener(settings.amqp_url, state.read_model.versions)
 
     async def connect_bus() -> None:
         await _retry("connecting the RPC client", bus_client.connect)
@@ -193,6 +198,8 @@ def create_app(
             background.append(asyncio.create_task(connect_bus()))
             background.append(asyncio.create_task(
                 _retry("starting the request event listener", request_listener.start)))
+            background.append(asyncio.create_task(
+                _retry("starting the dossier read model", dossier_listener.start)))
         else:
             await try_then_retry("loading revoked sessions", load_revoked_sessions)
             await try_then_retry("loading the office settings", load_office)
@@ -208,6 +215,7 @@ def create_app(
                 await request_listener.close()
             with contextlib.suppress(Exception):
                 await office_listener.close()
+                await dossier_listener.close()
             if rpc is None:
                 await bus_client.close()
             if storage is None:
@@ -224,6 +232,7 @@ def create_app(
     app.state.pages = PageRenderer(settings, SessionRefresher(rpc_caller), state.office)
     install_problem_handlers(app, app.state.pages.render_error)
     app.add_middleware(StaffReadMiddleware, buffer=staff_reads)  # the access log
+    app.add_middleware(ReadFastPath)  # kept answers of "my contracts" without the routing
     app.add_middleware(EdgeGuard)  # header limits (431), Cache-Control: no-store
     app.add_middleware(RequestContext)
     # requests.router's `requests/{request_id}`: a route with a fixed segment there (events)
@@ -273,6 +282,7 @@ def main() -> None:
     """Serve the gateway on its host and port until SIGINT/SIGTERM."""
     settings = GatewaySettings()
     configure_logging("gateway", settings.log_level)
+    memory.bound_malloc()
     app = create_app(settings)
     config = uvicorn.Config(app, host=settings.host, port=settings.port,
                             http=SERVER_PARSER, h11_max_incomplete_event_size=MAX_HEADER_BYTES,

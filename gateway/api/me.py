@@ -3,7 +3,8 @@
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from gateway.deps import CurrentCaller, Rpc, RpcCaller
+from gateway.deps import CurrentCaller, Rpc, RpcCaller, State
+from gateway.read_model import ReadModel
 from libs.contracts import dossier, notifier
 from libs.contracts.auth import AccessClaims
 from libs.contracts.caller import Role
@@ -25,22 +26,33 @@ class MePublic(BaseModel):
     dossiers: list[DossierRef]
 
 
-async def granted_dossiers(rpc: RpcCaller, claims: AccessClaims) -> list[DossierRef]:
-    """The caller's dossiers with their names, in grant order (an unimported one shows its id)."""
+async def granted_dossiers(rpc: RpcCaller, claims: AccessClaims,
+                           read_model: ReadModel | None = None) -> list[DossierRef]:
+    """The caller's dossiers with their names, in grant order (an unimported one shows its id).
+    With the `read_model`, the names are kept while none of these dossiers changes."""
     if not claims.dossiers:
         return []
-    summaries = await rpc.call(dossier.LIST_DOSSIER_SUMMARIES, dossier.DossierListQuery(
-        caller=claims.caller(), dossier_ids=claims.dossiers))
+
+    async def summaries_of() -> dossier.DossierSummaries:
+        return await rpc.call(dossier.LIST_DOSSIER_SUMMARIES, dossier.DossierListQuery(
+            caller=claims.caller(), dossier_ids=claims.dossiers))
+
+    if read_model is None:
+        summaries = await summaries_of()
+    else:  # the dossiers are the token's grants: the caller may see each of them
+        summaries = (await read_model.read(
+            tuple(claims.dossiers), (dossier.LIST_DOSSIER_SUMMARIES.queue,), summaries_of,
+            size_of=lambda reply: len(reply.model_dump_json()))).value
     names = {summary.dossier_id: summary.name for summary in summaries.dossiers}
     return [DossierRef(dossier_id=d, name=names.get(d, d)) for d in claims.dossiers]
 
 
 @router.get("/me")
-async def read_me(claims: CurrentCaller, rpc: Rpc) -> MePublic:
+async def read_me(claims: CurrentCaller, rpc: Rpc, state: State) -> MePublic:
     """The signed-in user and the dossiers granted to them."""
     return MePublic(
         user_id=claims.sub, email=claims.email, display_name=claims.name, role=claims.role,
-        language=claims.lang, dossiers=await granted_dossiers(rpc, claims),
+        language=claims.lang, dossiers=await granted_dossiers(rpc, claims, state.read_model),
     )
 
 

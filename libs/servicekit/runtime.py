@@ -15,6 +15,7 @@ from faststream.rabbit import RabbitBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo.asynchronous.database import AsyncDatabase
 
+from libs.servicekit import memory
 from libs.servicekit.bus import EVENTS, declare_dead_letters, kill_before_ack
 from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document, ping
@@ -113,6 +114,7 @@ class ServiceRuntime:
 
     async def run(self) -> None:
         """Serve until SIGINT/SIGTERM, then stop consuming and close connections."""
+        memory.bound_malloc()
         background = [
             asyncio.create_task(self._prepare(), name="prepare-database"),
             asyncio.create_task(self._connect_bus(), name="bus"),
