@@ -32,7 +32,7 @@ from services.notifier.config import NotifierSettings
 from services.notifier.delivery import MailDelivery
 from services.notifier.domain import MailText, mail_language, one_line
 from services.notifier.sms_store import SMS_MESSAGES, SMS_RATE_WINDOWS
-from services.notifier.store import MAILS, REQUESTS
+from services.notifier.store import MAILS, PREFERENCES, REQUESTS
 
 log = get_logger(__name__)
 SERVICE = "notifier"
@@ -42,6 +42,7 @@ ERASURE_RULES: dict[str, ErasureRule] = {
     REQUESTS: DeleteMentioning(),
     SMS_MESSAGES: DeleteMentioning(),
     SMS_RATE_WINDOWS: HoldsNoDossierData("SMS counts per number, forgotten after two days"),
+    PREFERENCES: HoldsNoDossierData("an account's mail choices, erased with the account"),
 }
 
 LOGIN_DELETED_TEXTS = {
@@ -100,18 +101,22 @@ class AccountForgetting:
     def __init__(self, database: AsyncDatabase[Document], delivery: MailDelivery,
                  settings: NotifierSettings) -> None:
         self._mails = database[MAILS]
+        self._preferences = database[PREFERENCES]
         self._delivery = delivery
         self._settings = settings
 
     async def forget_account(self, event: AccountErased) -> None:
-        """Delete the mails sent to the erased account's address."""
+        """Delete the mails sent to the erased account's address and its mail choices."""
+        await self._preferences.delete_one({"_id": event.user_id})
         address = re.escape(event.email)
         result = await self._mails.delete_many({"recipient": {"$regex": f"(^|<){address}>?$"}})
         log.info("mails of an erased account deleted", user_id=event.user_id,
                  mails=result.deleted_count)
 
     async def tell_office(self, event: LoginDeleted) -> None:
-        """Mail the office that a client deleted their login (once per event)."""
+        """Mail the office that a client deleted their login (once per event); the account's
+        mail choices go with it."""
+        await self._preferences.delete_one({"_id": event.user_id})
         await self._delivery.deliver(event, login_deleted_mail(
             event, sender=self._settings.from_email, office=self._settings.office_email,
             language=self._settings.office_language))
