@@ -16,6 +16,7 @@ from services.notifier import subscribers
 from services.notifier.config import NotifierSettings
 from services.notifier.delivery import MailDelivery
 from services.notifier.handlers import NotifierHandlers, RpcCalling
+from services.notifier.mail_templates import OfficeBrandingSource
 from services.notifier.mail_problems import MailProblems
 from services.notifier.mailer import SmtpMailer
 from services.notifier.sms_handlers import SmsHandlers
@@ -84,7 +85,10 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
                                      timeout_seconds=settings.rpc_timeout_seconds)
     mailer = SmtpMailer(settings)
     delivery = MailDelivery(store, mailer, settings)
-    handlers = NotifierHandlers(store, delivery, settings, rpc=rpc)
+    # The office settings the mails are branded with: a fresh deployment's until the office
+    # settings are wired in here (OfficeBrandingSource(settings=..., logo=...)).
+    office = OfficeBrandingSource()
+    handlers = NotifierHandlers(store, delivery, settings, rpc=rpc, office=office)
     problems = MailProblems(store, delivery, settings)
     subscribers.register(broker, handlers, problems, prefetch=settings.event_prefetch,
                          rpc_prefetch=settings.rpc_prefetch)
