@@ -244,7 +244,8 @@ def render_mail(template: str, envelope: Envelope, /, *, language: Language,
     message.add_alternative(rendered.html, subtype="html")
     message["Content-Language"] = language  # after the parts: they take the Content-* headers
     if branding.logo is not None:
-        html_part = message.get_payload()[1]
+        html_part = message.get_body(("html",))
+        assert isinstance(html_part, EmailMessage)  # the part add_alternative just made
         subtype = logo_subtype(branding.logo) or "png"
         html_part.add_related(branding.logo, maintype="image", subtype=subtype,
                               cid=f"<{LOGO_CID}>", filename=f"logo.{subtype}",

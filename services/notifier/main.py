@@ -16,8 +16,8 @@ from services.notifier import subscribers
 from services.notifier.config import NotifierSettings
 from services.notifier.delivery import MailDelivery
 from services.notifier.handlers import NotifierHandlers, RpcCalling
-from services.notifier.mail_templates import OfficeBrandingSource
 from services.notifier.mail_problems import MailProblems
+from services.notifier.mail_templates import OfficeBrandingSource
 from services.notifier.mailer import SmtpMailer
 from services.notifier.sms_handlers import SmsHandlers
 from services.notifier.sms_providers import SmsProvider, provider_from_settings

@@ -18,6 +18,7 @@ from services.notifier.domain import admin_link, mail_language, one_line
 from services.notifier.mail_templates import DEFAULT_BRANDING, Branding, Envelope, render_mail
 from services.notifier.request_mails import kind_label
 
+
 @dataclass(frozen=True)
 class DigestItem:
     """One client submission or reply, as the office reads it."""

@@ -24,6 +24,7 @@ from libs.contracts.auth import (
 from libs.contracts.documents import DocumentsBatchPublished
 from libs.contracts.lockout import LoginLockedOut
 from libs.contracts.office import OfficeColours, OfficeSettingsPublic
+from libs.contracts.requests import RequestSubmitted
 from libs.contracts.signing import SignatureCompleted, SignerInvited, SignerRecipient
 from libs.i18n import LANGUAGES, Language
 from services.notifier.account_mails import (
@@ -106,7 +107,6 @@ def _office(language: Language, lines: list[str]) -> EmailMessage:
 
 
 def _submitted(number: int, kind: str = "message") -> str:
-    from libs.contracts.requests import RequestSubmitted  # noqa: PLC0415 - local sample
     return digest_item(RequestSubmitted(
         event_id=f"e{number}", dossier_id="DOS-2019-00417", request_id=f"r{number}", kind=kind,
         subject=f"Vraag {number} <b>", sent_by="u1", sent_by_name="An Peeters",
@@ -284,7 +284,7 @@ def test_texts_dates_and_times_are_in_the_readers_language(
     kind: str, words: dict[str, str],
 ) -> None:
     for language, expected in words.items():
-        text, html = parts(MAILS[kind](language))  # type: ignore[arg-type]
+        text, _html = parts(MAILS[kind](language))  # type: ignore[arg-type]
         assert expected in text.replace("\u202f", " ").replace("\xa0", " ")
 
 
@@ -323,7 +323,7 @@ def test_a_logo_that_is_no_image_and_a_colour_that_is_no_colour_are_left_out() -
 
 def test_an_office_without_settings_signs_as_the_insurance_broker_in_the_readers_language() -> None:
     source = OfficeBrandingSource()
-    mail = password_changed_mail(PasswordChanged(**person(  # type: ignore[arg-type]
+    mail = password_changed_mail(PasswordChanged(**person(
         "fr", user_id="u1", how="change")), sender=SENDER, public_url=PORTAL,
         branding=source.branding())
     text, html = parts(mail)
