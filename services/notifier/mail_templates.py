@@ -9,11 +9,14 @@ inline part (multipart/related, `cid:`): a mail never loads a remote image, so n
 Compiled templates and translations are kept for the life of the process (`renderer()`).
 """
 
+import email.policy
 import gettext
 import re
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime
 from functools import cache
@@ -228,12 +231,38 @@ class Envelope:
     recipient: str
 
 
+class _HeaderClasses(HeaderRegistry):
+    """The stdlib's header registry builds a new class for every header it parses (a tenth of
+    a mail's rendering); this one builds each once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        found = self._classes.get(key)
+        if found is None:
+            found = self._classes[key] = super().__getitem__(name)
+        return found
+
+
+# The default policy (EmailMessage, RFC 5322 headers), with the header classes kept.
+MAIL_POLICY = email.policy.default.clone(header_factory=_HeaderClasses())
+
+
+def _boundary() -> str:
+    """A MIME boundary no text can hold (else the generator compiles a regex per mail to pick
+    one)."""
+    return f"=_{secrets.token_hex(16)}"
+
+
 def render_mail(template: str, envelope: Envelope, /, *, language: Language,
                 branding: Branding, portal_url: str, **context: Any) -> EmailMessage:
     """The mail of `template` (templates/<template>.txt and .html) as an EmailMessage: text
     and HTML alternatives, the logo inline."""
     rendered = renderer().render(template, language, branding, portal_url, context)
-    message = EmailMessage()
+    message = EmailMessage(policy=MAIL_POLICY)
     message["Message-ID"] = envelope.message_id
     message["Date"] = format_datetime(envelope.date)
     message["From"] = envelope.sender
@@ -242,6 +271,7 @@ def render_mail(template: str, envelope: Envelope, /, *, language: Language,
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to this
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
+    message.set_boundary(_boundary())
     message["Content-Language"] = language  # after the parts: they take the Content-* headers
     if branding.logo is not None:
         html_part = message.get_body(("html",))
@@ -250,5 +280,6 @@ def render_mail(template: str, envelope: Envelope, /, *, language: Language,
         html_part.add_related(branding.logo, maintype="image", subtype=subtype,
                               cid=f"<{LOGO_CID}>", filename=f"logo.{subtype}",
                               disposition="inline")
+        html_part.set_boundary(_boundary())
     return message
 
