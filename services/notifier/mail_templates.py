@@ -171,6 +171,9 @@ class MailRenderer:
         self._translations = load_translations()
         self._environments = {
             language: self._environment(template_dir, language) for language in LANGUAGES}
+        for environment in self._environments.values():  # compiled now, not at the first mail
+            for name in environment.list_templates(extensions=("html", "txt")):
+                environment.get_template(name)
 
     def _environment(self, template_dir: Path, language: Language) -> Environment:
         environment = Environment(

@@ -17,7 +17,7 @@ from services.notifier.config import NotifierSettings
 from services.notifier.delivery import MailDelivery
 from services.notifier.handlers import NotifierHandlers, RpcCalling
 from services.notifier.mail_problems import MailProblems
-from services.notifier.mail_templates import OfficeBrandingSource
+from services.notifier.mail_templates import OfficeBrandingSource, renderer
 from services.notifier.mailer import SmtpMailer
 from services.notifier.sms_handlers import SmsHandlers
 from services.notifier.sms_providers import SmsProvider, provider_from_settings
@@ -88,6 +88,7 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
     # The office settings the mails are branded with: a fresh deployment's until the office
     # settings are wired in here (OfficeBrandingSource(settings=..., logo=...)).
     office = OfficeBrandingSource()
+    renderer()  # the catalogs and templates compiled at start, not when the first mail is due
     handlers = NotifierHandlers(store, delivery, settings, rpc=rpc, office=office)
     problems = MailProblems(store, delivery, settings)
     subscribers.register(broker, handlers, problems, prefetch=settings.event_prefetch,
