@@ -28,6 +28,8 @@ from services.auth.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
 from services.auth.handlers import AuthHandlers
 from services.auth.logins import LoginHandlers
 from services.auth.mail_quota import MailQuota
+from services.auth.office.handlers import OfficeHandlers
+from services.auth.office.store import OFFICE_OUTBOX_COLLECTIONS, OfficeStore
 from services.auth.password_resets import PasswordHandlers
 from services.auth.passwords import password_hasher
 from services.auth.registration_store import REGISTRATION_OUTBOX_COLLECTIONS, RegistrationStore
@@ -51,6 +53,7 @@ class AuthService:
     account_handlers: AccountHandlers
     eid_handlers: EidHandlers
     list_handlers: AccountListHandlers
+    office_handlers: OfficeHandlers
     background: BackgroundWork
     store: AuthStore
     relay: OutboxRelay
@@ -76,7 +79,7 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     relay = OutboxRelay(
         broker, database,
         [*OUTBOX_COLLECTIONS, *REGISTRATION_OUTBOX_COLLECTIONS, EID_LINKS, UNLOCKS,
-         GRANT_REVOCATIONS])
+         GRANT_REVOCATIONS, *OFFICE_OUTBOX_COLLECTIONS])
     # Whether a dossier exists is the dossier service's to say: asked over RPC.
     rpc_client: RpcClient | None = None
     if rpc is None:
@@ -135,10 +138,12 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     )
     list_handlers = AccountListHandlers(
         database, CursorSigner(cursor_key(settings.cursor_secret, settings.environment)))
+    office_store = OfficeStore(database)
+    office_handlers = OfficeHandlers(office_store, audit, notify=relay.notify)
     subscribers.register(
         broker, handlers, login_handlers, password_handlers, registration_handlers,
         account_handlers, eid_handlers, list_handlers, AuditLogHandlers(database),
-        prefetch=settings.rpc_prefetch,
+        office_handlers, prefetch=settings.rpc_prefetch,
     )
 
     async def prepare_database() -> None:
@@ -151,6 +156,7 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         await list_handlers.ensure_indexes()
         await mail_quota.ensure_indexes()
         await revocations.ensure_indexes()
+        await office_store.ensure_indexes()
         if rpc_client is not None and not rpc_client.connected:
             await rpc_client.connect()
         await handlers.bootstrap_admin(
@@ -166,7 +172,7 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         runtime=runtime, handlers=handlers, login_handlers=login_handlers,
         password_handlers=password_handlers,
         registration_handlers=registration_handlers, account_handlers=account_handlers,
-        eid_handlers=eid_handlers, list_handlers=list_handlers,
+        eid_handlers=eid_handlers, list_handlers=list_handlers, office_handlers=office_handlers,
         background=background, store=store, relay=relay, signer=signer,
         prepare_database=prepare_database, rpc_client=rpc_client)
 

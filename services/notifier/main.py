@@ -19,6 +19,7 @@ from services.notifier.handlers import NotifierHandlers, RpcCalling
 from services.notifier.mail_problems import MailProblems
 from services.notifier.mail_templates import OfficeBrandingSource, renderer
 from services.notifier.mailer import SmtpMailer
+from services.notifier.office import OfficeSettingsCopy
 from services.notifier.sms_handlers import SmsHandlers
 from services.notifier.sms_providers import SmsProvider, provider_from_settings
 from services.notifier.sms_store import SmsStore
@@ -43,6 +44,7 @@ class NotifierService:
     check_seconds: float
     _last_forget: datetime | None = field(default=None, init=False)
     mailer: SmtpMailer
+    office: OfficeSettingsCopy  # the office's name, addresses and look for the mails
 
     async def check_mails(self) -> None:
         """The periodic job: send the office digests and the clients' request news that are
@@ -63,10 +65,11 @@ class NotifierService:
             run_every(self.check_seconds, self.check_mails, name="mail check",
                       lease=Lease(self.runtime.database, "mail-check")),
             name="mails")
+        office = asyncio.create_task(self.office.keep_loaded(), name="office settings")
         try:
             await self.runtime.run()
         finally:
-            await stop_background([checker])
+            await stop_background([checker, office])
             if self.rpc_client is not None:
                 await self.rpc_client.close()
             await self.sms_provider.close()
@@ -85,11 +88,12 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
                                      timeout_seconds=settings.rpc_timeout_seconds)
     mailer = SmtpMailer(settings)
     delivery = MailDelivery(store, mailer, settings)
-    # The office settings the mails are branded with: a fresh deployment's until the office
-    # settings are wired in here (OfficeBrandingSource(settings=..., logo=...)).
-    office = OfficeBrandingSource()
+    office = OfficeSettingsCopy(rpc)
+    # The mails are branded with the latest office settings (no logo bytes yet: the seam's
+    # `logo` stays empty until the notifier fetches the logo document).
+    branding = OfficeBrandingSource(settings=office.current)
     renderer()  # the catalogs and templates compiled at start, not when the first mail is due
-    handlers = NotifierHandlers(store, delivery, settings, rpc=rpc, office=office)
+    handlers = NotifierHandlers(store, delivery, settings, rpc=rpc, office=branding)
     problems = MailProblems(store, delivery, settings)
     subscribers.register(broker, handlers, problems, prefetch=settings.event_prefetch,
                          rpc_prefetch=settings.rpc_prefetch)
@@ -100,6 +104,7 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
         log.warning("SMS go to files, not to phones", directory=settings.sms_sink_dir)
     sms = SmsHandlers(sms_store, sms_provider, settings, clock=utc_now)
     subscribers.register_sms(broker, sms, prefetch=settings.rpc_prefetch)
+    office.subscribe(broker)
 
     async def prepare() -> None:
         # Retried by the runtime until both answer; the service reports not-ready meanwhile.
@@ -112,7 +117,8 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
     return NotifierService(runtime=runtime, handlers=handlers, delivery=delivery,
                            problems=problems, store=store, rpc_client=rpc_client, sms=sms,
                            sms_store=sms_store, sms_provider=sms_provider,
-                           check_seconds=settings.mail_check_seconds, mailer=mailer)
+                           check_seconds=settings.mail_check_seconds, mailer=mailer,
+                           office=office)
 
 
 def main() -> None:

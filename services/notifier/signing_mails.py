@@ -1,6 +1,8 @@
 """The signing mails (pure): a signer is asked to sign (and reminded), the signers hear that the
-document is signed, the office that everyone signed. NL (the default), FR and EN; one mail per
-account and event, each with its own deterministic Message-ID (texts in templates/).
+document is signed, the office that everyone signed; the office hears who refused which
+document (the reason stays in the office's pages), and the signers who had not signed yet that
+the office cancelled the request. NL (the default), FR and EN; one mail per account and event,
+each with its own deterministic Message-ID (texts in templates/).
 
 The link leads into the portal: after the login, straight to the signature page of the
 document, in its dossier.
@@ -11,7 +13,13 @@ from email.message import EmailMessage
 from urllib.parse import quote
 
 from libs.contracts.envelope import Event
-from libs.contracts.signing import SignatureCompleted, SignerInvited, SignerRecipient
+from libs.contracts.signing import (
+    SignatureCancelled,
+    SignatureCompleted,
+    SignatureRefused,
+    SignerInvited,
+    SignerRecipient,
+)
 from services.notifier.domain import mail_language, one_line
 from services.notifier.mail_templates import DEFAULT_BRANDING, Branding, Envelope, render_mail
 
@@ -19,6 +27,8 @@ INVITED = "signing-invitation"
 REMINDED = "signing-reminder"
 SIGNED = "signing-completed"
 OFFICE_SIGNED = "signing-office"
+OFFICE_REFUSED = "signing-refused"
+CANCELLED = "signing-cancelled"
 
 def signing_link(public_url: str, request_id: str, dossier_id: str | None) -> str:
     """The signature page in its dossier (the login page comes first and leads back here)."""
@@ -74,3 +84,29 @@ def office_completed_mail(event: SignatureCompleted, *, sender: str, office: str
         language=mail_language(language, branding.default_language, event_id=event.event_id),
         branding=branding, portal_url=public_url, title=one_line(event.title),
         dossier=one_line(event.dossier_id or ""), link=f"{public_url.rstrip('/')}/admin/signing")
+
+
+def office_refused_mail(event: SignatureRefused, *, sender: str, office: str, language: str,
+                        public_url: str, branding: Branding = DEFAULT_BRANDING) -> EmailMessage:
+    """Tell the office who refused to sign which document; the reason is not mailed (it is
+    the signer's own words: the office reads it in its pages)."""
+    return render_mail(
+        "signing_refused", _envelope(event, OFFICE_REFUSED, "office", sender, office),
+        language=mail_language(language, branding.default_language, event_id=event.event_id),
+        branding=branding, portal_url=public_url, title=one_line(event.title),
+        dossier=one_line(event.dossier_id or ""),
+        signer=one_line(event.signer_name) or event.person_id,
+        link=f"{public_url.rstrip('/')}/admin/signing?state=refused")
+
+
+def signature_cancelled_mail(event: SignatureCancelled, recipient: SignerRecipient, *,
+                             sender: str, public_url: str,
+                             branding: Branding = DEFAULT_BRANDING) -> EmailMessage:
+    """Tell one account of a signer who had not signed that the request was cancelled."""
+    return render_mail(
+        "signing_cancelled", _envelope(event, CANCELLED, recipient.user_id, sender,
+                                       _to(recipient)),
+        language=mail_language(recipient.language, branding.default_language,
+                               event_id=event.event_id),
+        branding=branding, portal_url=public_url, name=one_line(recipient.display_name),
+        title=one_line(event.title), link=f"{public_url.rstrip('/')}/")

@@ -63,6 +63,8 @@ NOT_PAGES = {
     "/admin/dossiers/{dossier_id}/documents/{document_id}/file":
         "a document's body, shown inside the staff's viewer",
     "/forms/municipalities": "the <option>s htmx swaps into the address form's datalist",
+    "/office/theme.css": "the office's colours, a stylesheet every page links",
+    "/office/logo": "the office's logo, an image in every page's header",
 }
 API_PREFIXES = ("/api/v1/", "/admin/api/v1/", "/health")
 ERROR_PAGE = "/no-such-page"  # no route: what every unknown address shows

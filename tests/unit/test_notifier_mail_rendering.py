@@ -25,7 +25,13 @@ from libs.contracts.documents import DocumentsBatchPublished
 from libs.contracts.lockout import LoginLockedOut
 from libs.contracts.office import OfficeColours, OfficeSettingsPublic
 from libs.contracts.requests import RequestSubmitted
-from libs.contracts.signing import SignatureCompleted, SignerInvited, SignerRecipient
+from libs.contracts.signing import (
+    SignatureCancelled,
+    SignatureCompleted,
+    SignatureRefused,
+    SignerInvited,
+    SignerRecipient,
+)
 from libs.i18n import LANGUAGES, Language
 from services.notifier.account_mails import (
     login_locked_mail,
@@ -57,6 +63,8 @@ from services.notifier.request_mails import (
 )
 from services.notifier.signing_mails import (
     office_completed_mail,
+    office_refused_mail,
+    signature_cancelled_mail,
     signature_completed_mail,
     signer_invited_mail,
 )
@@ -170,6 +178,16 @@ MAILS: dict[str, Builder] = {
     "signing-reminder": lambda lang: _signing(lang, 1),
     "signing-completed": lambda lang: signature_completed_mail(
         COMPLETED, signer(lang), sender=SENDER, public_url=PORTAL, branding=BRANDING),
+    "signing-refused": lambda lang: office_refused_mail(
+        SignatureRefused(dossier_id="DOS-1", signature_request_id="sr1", title="Polis <BA>",
+                         person_id="P1", signer_name="Pieter Dupont",
+                         reason="Het adres klopt niet"),
+        sender=SENDER, office="office@peeters.be", language=lang, public_url=PORTAL,
+        branding=BRANDING),
+    "signing-cancelled": lambda lang: signature_cancelled_mail(
+        SignatureCancelled(dossier_id="DOS-1", signature_request_id="sr1",
+                           title="Klantenfiche", recipients=[signer(lang)]),
+        signer(lang), sender=SENDER, public_url=PORTAL, branding=BRANDING),
     "signing-office": lambda lang: office_completed_mail(
         COMPLETED, sender=SENDER, office="office@peeters.be", language=lang,
         public_url=PORTAL, branding=BRANDING),
@@ -286,6 +304,13 @@ def test_texts_dates_and_times_are_in_the_readers_language(
     for language, expected in words.items():
         text, _html = parts(MAILS[kind](language))  # type: ignore[arg-type]
         assert expected in text.replace("\u202f", " ").replace("\xa0", " ")
+
+
+def test_the_office_hears_of_a_refusal_but_never_its_reason() -> None:
+    mail = MAILS["signing-refused"]("nl")
+    text, html = parts(mail)
+    assert "Pieter Dupont" in text and "Polis &lt;BA&gt;" in html
+    assert "adres klopt niet" not in text + html + str(mail["Subject"])
 
 
 def test_what_people_typed_is_escaped_in_the_html_and_left_as_is_in_the_text() -> None:
