@@ -347,6 +347,10 @@ class ConfirmCode(EnrolmentStep):
 
 
 MAX_ID_PHOTO_BYTES = 12 * 1024 * 1024
+# Callers wait longer than the default for two steps: the SMS (sent with retries, ~25 s at
+# worst) and reading the card's photo (OCR, a few seconds on a busy service).
+START_ENROLMENT_TIMEOUT_SECONDS = 35.0
+CHECK_ID_CARD_TIMEOUT_SECONDS = 30.0
 
 
 class CheckIdCard(EnrolmentStep):

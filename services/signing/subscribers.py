@@ -6,6 +6,7 @@ from libs.contracts import signing
 from libs.servicekit.bus import declare_emitted_events
 from libs.servicekit.rpc import serve_rpc
 from services.signing.handlers import SigningHandlers
+from services.signing.mobile_handlers import MobileSigning
 
 SERVICE = "signing"
 # Every event the service's outbox publishes: the AsyncAPI document lists these as sent.
@@ -13,7 +14,8 @@ EMITS = (signing.SignerInvited, signing.SignatureCompleted, signing.SignatureRef
          signing.SignatureCancelled)
 
 
-def register(broker: RabbitBroker, handlers: SigningHandlers, *, prefetch: int) -> None:
+def register(broker: RabbitBroker, handlers: SigningHandlers, mobile: MobileSigning, *,
+             prefetch: int) -> None:
     """Wire every RPC method and event subscription of the service."""
     declare_emitted_events(broker, producer=SERVICE, events=EMITS)
     serve_rpc(
@@ -33,3 +35,13 @@ def register(broker: RabbitBroker, handlers: SigningHandlers, *, prefetch: int) 
               prefetch=prefetch)
     serve_rpc(broker, signing.GET_AUDIT_TRAIL, handlers.get_audit_trail, prefetch=prefetch)
     serve_rpc(broker, signing.VERIFY, handlers.verify, prefetch=prefetch)
+    # the mobile signature
+    serve_rpc(broker, signing.MOBILE_STATUS, mobile.status, prefetch=prefetch)
+    serve_rpc(broker, signing.START_ENROLMENT, mobile.start, prefetch=prefetch)
+    serve_rpc(broker, signing.CONFIRM_CODE, mobile.confirm_code, prefetch=prefetch)
+    serve_rpc(broker, signing.CHECK_ID_CARD, mobile.check_id_card, prefetch=prefetch)
+    serve_rpc(broker, signing.FINISH_ENROLMENT, mobile.finish, prefetch=prefetch)
+    serve_rpc(broker, signing.MOBILE_CHALLENGE, mobile.challenge, prefetch=prefetch)
+    serve_rpc(broker, signing.MOBILE_SIGN, mobile.sign, prefetch=prefetch)
+    serve_rpc(broker, signing.LIST_ENROLMENTS, mobile.list_enrolments, prefetch=prefetch)
+    serve_rpc(broker, signing.REVOKE_ENROLMENT, mobile.revoke, prefetch=prefetch)
