@@ -174,11 +174,13 @@ async def code(signature_id: ObjectIdPath, request: Request, session: PageSessio
 @router.post("/signing/{signature_id}/mobile/id-card", dependencies=[CsrfChecked])
 async def id_card(signature_id: ObjectIdPath, request: Request, session: PageSession,
                   pages: Pages, rpc: Rpc, enrolment_id: Annotated[ObjectId, Form()],
-                  photo: Annotated[UploadFile, File()]) -> Response:
+                  photo: Annotated[UploadFile | None, File()] = None) -> Response:
+    """The photo of the card's back (none: refused as not a photo, once the request is known
+    to be offered)."""
     _client_only(session)
     _ = pages.gettext(pages.language(request, session))
     try:
-        encoded = await read_photo(photo)
+        encoded = await read_photo(photo) if photo is not None else ""
     except ServiceError as error:
         return _refusal(error, _)
     return await _step(request, session, pages, rpc, signing.CHECK_ID_CARD, signing.CheckIdCard(
