@@ -242,3 +242,41 @@ def test_photos_that_cannot_be_read_are_refused_with_the_reason() -> None:
     with pytest.raises(Invalid) as unreadable:
         id_card.read_card(blank.getvalue())
     assert unreadable.value.fields == {"photo": "unreadable"}
+
+
+# --- the signature itself and the evidence page ---------------------------------------------
+
+def test_a_mobile_key_signature_needs_the_device_evidence_and_the_evidence_page_says_so() -> None:
+    from libs.contracts.signing import SignatureMethod, SignerRecipient, SigningEvidence
+    from services.signing import domain
+    from services.signing.domain import SignatureRequest, Signer, SigningPolicy
+
+    request = SignatureRequest(
+        request_id="r1", dossier_id="D1", document_id="doc1", title="Mandaat",
+        document_sha256="a" * 64, original_sha256="a" * 64, requested_by="staff1",
+        requested_at=NOW, signers=[Signer(person_id="P1", name="Pieter Dupont", order=1,
+                                          recipients=[SignerRecipient(
+                                              user_id="u-pieter", email="p@example.be",
+                                              display_name="P")])])
+    signer = request.signers[0]
+    domain.mark_opened(request, signer, NOW)
+    arguments: dict[str, object] = {
+        "user_id": "u-pieter", "method": SignatureMethod.MOBILE_KEY, "approved": True,
+        "authenticated_at": None, "evidence": SigningEvidence(), "now": NOW,
+        "policy": SigningPolicy(reauthenticate_after=timedelta(minutes=15))}
+    with pytest.raises(Invalid) as refused:  # the checkbox's route cannot claim the mobile key
+        domain.sign(request, signer, **arguments)  # type: ignore[arg-type]
+    assert refused.value.fields == {"method": "not_available"}
+    enrolled = enrolment(
+        state=EnrolmentState.ACTIVE, phone_masked="+32 4******56", phone_validated_at=NOW,
+        document_number_masked="******456", document_valid_until=date(2031, 5, 1),
+        identity_validated_at=NOW, key_fingerprint="ab:cd", enrolled_at=NOW)
+    evidence = mobile.mobile_evidence(enrolled, client_ip="192.0.2.7", device="Chrome on Android")
+    domain.sign(request, signer, **arguments,  # type: ignore[arg-type]
+                device_evidence=evidence)
+    assert signer.method is SignatureMethod.MOBILE_KEY and request.state.value == "sealing"
+    page = "\n".join(domain.evidence_lines(request, audit_head="f" * 64, sealed_at=NOW))
+    assert "Method: Mobile key" in page
+    assert "Identity (SMS): SMS code to +32 4******56 confirmed 2026-12-05 10:00 UTC" in page
+    assert "Identity (ID card): ID card ******456 read (MRZ), valid until 2031-05-01" in page
+    assert "Device key: ECDSA P-256 ab:cd" in page and "Password last given" not in page
