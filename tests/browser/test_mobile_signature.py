@@ -77,6 +77,8 @@ def test_a_client_enrols_a_phone_and_signs_with_it(
     context = browser.new_context(locale="nl-BE", viewport={"width": 390, "height": 844},
                                   user_agent=PHONE_AGENT, is_mobile=True, has_touch=True)
     page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     try:
         log_in(page, system_stack, email, password)
         page.goto(f"{base}/signing/{request_id}?dossier={dossier['dossier_id']}")
@@ -85,6 +87,8 @@ def test_a_client_enrols_a_phone_and_signs_with_it(
                                                               timeout=15_000)
         page.goto(f"{base}/signing/{request_id}")
         page.get_by_role("link", name="Onderteken met uw telefoon").click()
+        page.wait_for_url(f"**/signing/{request_id}/mobile")
+        assert errors == [], errors
 
         # 1. The SMS code: a wrong one shows the tries left.
         page.get_by_role("button", name="Stuur mij een code per sms").click()
