@@ -12,7 +12,7 @@ import uuid
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, FilePayload, expect
 
 from deploy.local.demo_pdf import text_pdf
 from deploy.local.demo_secrets import new_password
@@ -105,8 +105,9 @@ def test_a_client_enrols_a_phone_and_signs_with_it(
 
         # 2. The camera's photo of the card's back (a synthetic card).
         photo = card_photo(mrz_lines(pieter()), seed=21, rotation=-1.0)
+        card: FilePayload = {"name": "kaart.jpg", "mimeType": "image/jpeg", "buffer": photo}
         page.get_by_label("Foto van de achterkant van uw identiteitskaart").set_input_files(
-            files=[{"name": "kaart.jpg", "mimeType": "image/jpeg", "buffer": photo}])
+            files=[card])
         page.get_by_role("button", name="Controleer mijn kaart").click()
 
         # 3. A PIN: an easy sequence is refused.
