@@ -9,7 +9,8 @@ never repeated automatically: it becomes `uncertain` and staff decide (resend or
     sending --(refused: surely not sent)--> failed --(retried)--> sending
     sending --(found again: redelivery, stalled, no SMTP answer)--> uncertain
     uncertain --(a staff member resends it, recorded)--> sending
-    failed --(SMTP still refuses after the retry limit)--> dead_lettered --(staff resend)--> sending
+    failed --(SMTP still refuses after the retry limit)--> dead_lettered --(staff resend, or its
+        event replayed from the dead-letter queue)--> sending
     (a client's mail their preferences send in the daily digest) held --(in a digest)--> held
 
 A resend from the dossier's delivery log is a new mail (its own Message-ID) noting the mail it
@@ -45,7 +46,9 @@ def on_claimed(state: MailState) -> OnClaimed:
     """The decision for a redelivered event whose mail is in `state`."""
     if state == MailState.SENDING:
         return OnClaimed.MARK_UNCERTAIN
-    if state == MailState.FAILED:
+    if state in (MailState.FAILED, MailState.DEAD_LETTERED):
+        # Both surely did not leave: SMTP refused every hand-off. A dead-lettered mail comes
+        # back when its event is replayed from the dead-letter queue once SMTP works again.
         return OnClaimed.RETRY
     return OnClaimed.SKIP
 

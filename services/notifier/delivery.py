@@ -71,11 +71,12 @@ class MailDelivery:
 
     async def deliver(self, event: Event, mail: EmailMessage,
                       fields: Document | None = None) -> None:
-        """Send the mail `event` caused, unless it was claimed before: a sent, uncertain,
-        dead-lettered or held mail is left alone, one still `sending` becomes uncertain, a
-        failed one is tried again. A refusal is tried again here after a pause growing each time
-        (with jitter) until the retry limit; then the mail is dead-lettered for staff and
-        DeadLetter raised, so the event goes to the dead-letter queue.
+        """Send the mail `event` caused, unless it was claimed before: a sent, uncertain or
+        held mail is left alone, one still `sending` becomes uncertain, a failed or
+        dead-lettered one (its event replayed) is tried again. A refusal is tried again here
+        after a pause growing each time (with jitter) until the retry limit; then the mail is
+        dead-lettered for staff and DeadLetter raised, so the event goes to the dead-letter
+        queue.
         `fields` are kept on the mail's record (what later mails look up, its language)."""
         mail_id = mail_id_of(str(mail["Message-ID"]))
         async with self._exclusive(mail_id):
@@ -98,7 +99,7 @@ class MailDelivery:
                     await self.make_uncertain(mail_id, found["attempt"],
                                               "redelivered_while_sending")
                     return
-                claimed = await self._store.claim_again(mail_id, MailState.FAILED, now)
+                claimed = await self._store.claim_again(mail_id, MailState(found["state"]), now)
                 if claimed is None:
                     return  # another delivery took the retry meanwhile
                 attempt = claimed["attempt"]

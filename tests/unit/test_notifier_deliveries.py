@@ -52,9 +52,13 @@ def test_the_retry_pause_grows_exponentially_with_jitter_up_to_the_cap(attempt: 
     assert len(pauses) > 1  # jittered: a burst's mails do not knock again together
 
 
-def test_the_held_and_dead_lettered_mails_are_never_sent_again_by_a_redelivery() -> None:
+def test_a_held_mail_is_never_sent_by_a_redelivery() -> None:
     assert on_claimed(MailState.HELD) == OnClaimed.SKIP
-    assert on_claimed(MailState.DEAD_LETTERED) == OnClaimed.SKIP
+
+
+def test_a_dead_lettered_mail_is_tried_again_when_its_event_is_replayed() -> None:
+    # SMTP refused every hand-off: it surely did not leave, and the replay comes after a fix.
+    assert on_claimed(MailState.DEAD_LETTERED) == OnClaimed.RETRY
 
 
 def test_the_mail_id_is_the_message_id_without_brackets_and_domain() -> None:
