@@ -2,12 +2,13 @@
 
 from typing import ClassVar
 
+from libs.servicekit.export_storage import ExportStorageSettings
 from libs.servicekit.settings import ServiceSettings, env_prefix
 
 MIB = 1024 * 1024
 
 
-class DocumentsSettings(ServiceSettings):
+class DocumentsSettings(ServiceSettings, ExportStorageSettings):
     model_config = env_prefix("documents")
     secret_fields: ClassVar[tuple[str, ...]] = ("s3_access_key", "s3_secret_key")
 

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from libs.servicekit.export_storage import ExportStorageSettings
 from libs.servicekit.settings import ServiceSettings, env_prefix
 
 # Our names -> the provider's JSON fields ("[]": sent as a one-element list); "id" is read back.
@@ -13,7 +14,7 @@ SMS_API_FIELDS = {"to": "to", "sender": "from", "text": "text", "reference": "re
                   "id": "id"}
 
 
-class NotifierSettings(ServiceSettings):
+class NotifierSettings(ServiceSettings, ExportStorageSettings):
     model_config = env_prefix("notifier")
 
     smtp_host: str = "127.0.0.1"

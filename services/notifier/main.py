@@ -5,10 +5,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from libs.contracts.envelope import utc_now
-from libs.servicekit.bus import create_broker
+from libs.contracts.privacy import ExportPart, ExportReady
+from libs.servicekit.bus import create_broker, subscribe_event
+from libs.servicekit.export_parts import EXPORT_PARTS, subscribe_export_part
+from libs.servicekit.export_storage import ExportStorage
 from libs.servicekit.lease import Lease
 from libs.servicekit.logs import configure_logging, get_logger
 from libs.servicekit.mongo import create_mongo_client
+from libs.servicekit.outbox import OutboxRelay
 from libs.servicekit.periodic import run_every, stop_background
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
@@ -18,6 +22,7 @@ from services.notifier.delivery import MailDelivery
 from services.notifier.handlers import NotifierHandlers, RpcCalling
 from services.notifier.mail_problems import MailProblems
 from services.notifier.mailer import SmtpMailer
+from services.notifier.privacy_export import ExportReadyMails, MailsPartBuilder
 from services.notifier.sms_handlers import SmsHandlers
 from services.notifier.sms_providers import SmsProvider, provider_from_settings
 from services.notifier.sms_store import SmsStore
@@ -95,6 +100,15 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
         log.warning("SMS go to files, not to phones", directory=settings.sms_sink_dir)
     sms = SmsHandlers(sms_store, sms_provider, settings, clock=utc_now)
     subscribers.register_sms(broker, sms, prefetch=settings.rpc_prefetch)
+    # The data exports: the mails part (reported through the service's only outbox), and
+    # the mail telling the client the export is ready.
+    relay = OutboxRelay(broker, database, [EXPORT_PARTS])
+    subscribe_export_part(broker, database, ExportStorage.from_settings(settings),
+                          consumer=SERVICE, part=ExportPart.MAILS,
+                          build=MailsPartBuilder(database), notify=relay.notify)
+    subscribe_event(broker, consumer=SERVICE, purpose="privacy-export-mails",
+                    event_type=ExportReady, handle=ExportReadyMails(delivery, settings).send,
+                    prefetch=settings.event_prefetch)
 
     async def prepare() -> None:
         # Retried by the runtime until both answer; the service reports not-ready meanwhile.
@@ -103,7 +117,8 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
         if rpc_client is not None and not rpc_client.connected:
             await rpc_client.connect()
 
-    runtime = ServiceRuntime(SERVICE, settings, broker, database, prepare_database=prepare)
+    runtime = ServiceRuntime(SERVICE, settings, broker, database, relay=relay,
+                             prepare_database=prepare)
     return NotifierService(runtime=runtime, handlers=handlers, delivery=delivery,
                            problems=problems, store=store, rpc_client=rpc_client, sms=sms,
                            sms_store=sms_store, sms_provider=sms_provider,
