@@ -27,6 +27,7 @@ from gateway.api import (
     forms,
     health,
     me,
+    privacy,
     request_events,
     requests,
 )
@@ -58,6 +59,7 @@ from gateway.web import (
     document_pages,
     dossier_pages,
     pages,
+    privacy_pages,
     request_pages,
     signing_pages,
 )
@@ -232,6 +234,8 @@ def create_app(
     app.include_router(form_pages_router)  # the request forms' pages (manual 4.1-4.4)
     app.include_router(data_change_pages_router)
     app.include_router(claim_form_pages_router)
+    for router in (privacy.router, privacy.admin_router, privacy_pages.router):
+        app.include_router(router)  # the client's data export (GDPR articles 15 and 20)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -65,6 +65,7 @@ MENU = (
     MenuItem("/invoices", "My invoices"),
     MenuItem("/requests", "My requests"),
     MenuItem("/documents", "My documents"),
+    MenuItem("/privacy", "My privacy"),
 )
 
 

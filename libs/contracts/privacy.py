@@ -106,8 +106,8 @@ class ExportPublic(BaseModel):
 
 class RequestExport(BaseModel):
     caller: Caller
-    email: str
-    language: str = "nl"
+    language: str | None = Field(default=None, max_length=8, description="Of the index.html "
+                                 "and the mail; the account's language when absent")
 
 
 class ExportStarted(BaseModel):

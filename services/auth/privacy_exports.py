@@ -136,7 +136,7 @@ class PrivacyExports:
         deadline = now + self._time_limit
         stored: Document = {
             "_id": export_id, "account_id": caller.user_id, "email": account["email"],
-            "language": request.language or account.get("language", "nl"),
+            "language": request.language or account.get("language") or "nl",
             "state": ExportState.RUNNING.value, "requested_at": now,
             "requested_at_ms": _ms(now), "dossier_ids": list(caller.dossier_ids),
             "deadline_at": deadline, "deadline_ms": _ms(deadline),
