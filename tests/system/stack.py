@@ -106,7 +106,7 @@ def _start(mongo_url: str, amqp_url: str, base: Path) -> SystemStack:
             admin_email=f"admin.{run_id}@mybroker.example", admin_password=new_password(),
             office_email=f"office.{run_id}@mybroker.example",
             gateway_port=free_port(), health_ports={name: free_port() for name in SERVICES},
-            s3_bucket=f"system-{run_id}",
+            s3_bucket=f"system-{run_id}", export_bucket=f"system-exports-{run_id}",
             eid_trust_bundle_path=eid.trust_bundle_path, trusted_proxy_secret=eid.proxy_secret,
             demo_signing=demo_signing,
             extra_environment={**TEST_ENVIRONMENT, OFFICE_ADDRESSES: json.dumps(
