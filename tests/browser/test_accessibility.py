@@ -63,6 +63,8 @@ NOT_PAGES = {
     "/admin/dossiers/{dossier_id}/documents/{document_id}/file":
         "a document's body, shown inside the staff's viewer",
     "/forms/municipalities": "the <option>s htmx swaps into the address form's datalist",
+    "/privacy/exports/{export_id}/download": "the ZIP of the client's data export (its page "
+        "for an expired export is checked with axe in test_privacy_export.py)",
 }
 API_PREFIXES = ("/api/v1/", "/admin/api/v1/", "/health")
 ERROR_PAGE = "/no-such-page"  # no route: what every unknown address shows

@@ -62,7 +62,9 @@ class SystemStack:
 MESSAGE_BURST = 40
 TEST_ENVIRONMENT = {"MYBROKER_NOTIFIER_OFFICE_DIGEST_WINDOW_SECONDS": "2",
                     "MYBROKER_NOTIFIER_MAIL_CHECK_SECONDS": "1",
-                    "MYBROKER_REQUESTS_MESSAGE_BURST": str(MESSAGE_BURST)}
+                    "MYBROKER_REQUESTS_MESSAGE_BURST": str(MESSAGE_BURST),
+                    # The data exports' sweep (expiry, time limit) each second, not minute.
+                    "MYBROKER_AUTH_EXPORT_SWEEP_SECONDS": "1"}
 
 OFFICE_ADDRESSES = "MYBROKER_NOTIFIER_OFFICE_ADDRESSES"
 

@@ -4,12 +4,17 @@ keeps about them - checked against what the office imported and what was uploade
 
 import io
 import json
+import time
 import uuid
 import zipfile
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from minio import Minio
+from pymongo import MongoClient
 
 from deploy.local.maildir import wait_for_mail
 from deploy.local.seed_demo import bearer
@@ -130,3 +135,41 @@ def id_field(kind: str) -> str:
     """The id field of an imported object of `kind`."""
     return {"persons": "person_id", "risk_objects": "risk_object_id",
             "contracts": "contract_id", "claims": "claim_id", "invoices": "invoice_id"}[kind]
+
+
+def test_an_expired_export_is_deleted_and_answers_410_with_a_clear_page(
+    system_stack: SystemStack, gateway: httpx.Client, office_dossiers: tuple[str, str],
+    mongo_url: str,
+) -> None:
+    luc = new_client(system_stack, gateway, "Luc Dupont", [DUPONT])
+    client = bearer(luc.log_in(gateway))
+    export_id = gateway.post("/api/v1/privacy/exports", headers=client).json()[
+        "export"]["export_id"]
+    wait_for_mail(system_stack.maildir, luc.email, containing="staan klaar", timeout=90.0)
+    assert gateway.get(f"/api/v1/privacy/exports/{export_id}/download",
+                       headers=client).status_code == 200
+    # Seven days later (the record's clock is moved back; the sweep runs every second here).
+    exports = MongoClient(mongo_url)[f"{system_stack.config.mongo_db_prefix}_auth"][
+        "privacy_exports"]
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    exports.update_one({"_id": export_id}, {"$set": {
+        "expires_at": past, "expires_ms": int(past.timestamp() * 1000)}})
+    for _ in range(100):
+        if gateway.get(f"/api/v1/privacy/exports/{export_id}",
+                       headers=client).json()["state"] == "expired":
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the sweep did not expire the export")
+    gone = gateway.get(f"/api/v1/privacy/exports/{export_id}/download", headers=client)
+    assert gone.status_code == 410 and gone.json()["type"].endswith("gone")
+    page = httpx.get(f"{system_stack.gateway_url}/privacy/exports/{export_id}/download",
+                     cookies={"mb_access": luc.log_in(gateway)}, timeout=30.0)
+    assert page.status_code == 410
+    assert "Deze export is verlopen" in page.text and 'href="/privacy"' in page.text
+    # The ZIP itself is gone from the bucket.
+    storage = system_stack.config.storage
+    s3 = Minio(urlsplit(storage.endpoint).netloc, access_key=storage.access_key,
+               secret_key=storage.secret_key, secure=False)
+    assert list(s3.list_objects(system_stack.config.export_bucket,
+                                prefix=f"exports/{export_id}/", recursive=True)) == []
