@@ -27,7 +27,7 @@ from libs.contracts.privacy import (
     ExportPartReady,
     ExportRequested,
 )
-from libs.servicekit.bus import subscribe_event
+from libs.servicekit.bus import declare_emitted_events, subscribe_event
 from libs.servicekit.errors import Unavailable
 from libs.servicekit.export_storage import ExportStorage, Readable
 from libs.servicekit.logs import get_logger
@@ -152,5 +152,6 @@ def subscribe_export_part(broker: RabbitBroker, database: AsyncDatabase[Document
     """Wire the service's part: its own queue `<consumer>.privacy-export`, a few at a time
     (a part may stream many files). The service's relay must relay EXPORT_PARTS."""
     writer = ExportPartWriter(database, storage, part, build, notify=notify)
+    declare_emitted_events(broker, producer=consumer, events=(ExportPartReady, ExportPartFailed))
     subscribe_event(broker, consumer=consumer, purpose="privacy-export",
                     event_type=ExportRequested, handle=writer.on_requested, prefetch=2)

@@ -20,8 +20,7 @@ from services.auth.privacy_export import AccountPartBuilder
 from services.auth.privacy_exports import PrivacyExports
 
 SERVICE = "auth"
-EMITS = (privacy.ExportRequested, privacy.ExportReady, privacy.ExportPartReady,
-         privacy.ExportPartFailed)
+EMITS = (privacy.ExportRequested, privacy.ExportReady)  # the parts' reports: export_parts
 
 
 def wire_privacy_exports(broker: RabbitBroker, database: AsyncDatabase[Document],
