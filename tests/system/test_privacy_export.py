@@ -15,6 +15,7 @@ import httpx
 import pytest
 from minio import Minio
 from pymongo import MongoClient
+from pymongo.collection import Collection
 
 from deploy.local.maildir import wait_for_mail
 from deploy.local.seed_demo import bearer
@@ -84,9 +85,9 @@ def test_the_client_downloads_a_zip_with_all_the_portal_holds_about_them(
     archive = zipfile.ZipFile(io.BytesIO(download.content))
     names = set(archive.namelist())
     assert {"index.html", "manifest.json"} <= names
-    for part in PARTS:
-        assert {f"{part}/{part}.json", f"{part}/{part}.schema.json"} <= names
-        json.loads(archive.read(f"{part}/{part}.schema.json"))
+    for name in PARTS:
+        assert {f"{name}/{name}.json", f"{name}/{name}.schema.json"} <= names
+        json.loads(archive.read(f"{name}/{name}.schema.json"))
 
     def part(name: str) -> Any:
         return json.loads(archive.read(f"{name}/{name}.json"))
@@ -149,8 +150,8 @@ def test_an_expired_export_is_deleted_and_answers_410_with_a_clear_page(
     assert gateway.get(f"/api/v1/privacy/exports/{export_id}/download",
                        headers=client).status_code == 200
     # Seven days later (the record's clock is moved back; the sweep runs every second here).
-    exports = MongoClient(mongo_url)[f"{system_stack.config.mongo_db_prefix}_auth"][
-        "privacy_exports"]
+    database = f"{system_stack.config.mongo_db_prefix}_auth"
+    exports: Collection[dict[str, Any]] = MongoClient(mongo_url)[database]["privacy_exports"]
     past = datetime.now(UTC) - timedelta(minutes=1)
     exports.update_one({"_id": export_id}, {"$set": {
         "expires_at": past, "expires_ms": int(past.timestamp() * 1000)}})
