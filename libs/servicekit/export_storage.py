@@ -95,8 +95,11 @@ class ExportStorage:
     def put_stream_blocking(self, key: str, source: Readable, content_type: str,
                             length: int = -1) -> None:
         """Store what `source` yields, in parts of PART_BYTES (call it in a thread)."""
+        # One part in flight: memory stays at about one part whatever the size (the SDK's
+        # default of three parallel uploads held three parts, and copies of each, at once).
         self._client.put_object(self.bucket, key, cast(BinaryIO, source), length,
-                                content_type=content_type, part_size=PART_BYTES)
+                                content_type=content_type, part_size=PART_BYTES,
+                                num_parallel_uploads=1)
 
     async def put_stream(self, key: str, source: Readable, content_type: str,
                          length: int = -1) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import time
 import zipfile
 from typing import Any
 
@@ -35,6 +36,8 @@ class ZipAssembler:
             finally:
                 reader.close()  # a failed upload makes the writer fail too (broken pipe)
 
+        made = time.localtime()[:6]
+
         def write() -> None:
             try:
                 with zipfile.ZipFile(writer, mode="w", compression=zipfile.ZIP_DEFLATED,
@@ -45,7 +48,7 @@ class ZipAssembler:
                         # Originals (PDF, images, office files) hardly compress: stored.
                         kind = (zipfile.ZIP_DEFLATED if key.endswith(".json")
                                 else zipfile.ZIP_STORED)
-                        info = zipfile.ZipInfo(key)
+                        info = zipfile.ZipInfo(key, date_time=made)
                         info.compress_type = kind
                         with archive.open(info, mode="w", force_zip64=True) as entry:
                             for chunk in self._storage.read_chunks_blocking(prefix + key):
