@@ -9,15 +9,27 @@ from gateway.deps import Rpc, State
 from gateway.privacy_downloads import stream_export
 from gateway.web.dossier_pages import _zone
 from gateway.web.pages import CsrfChecked, Pages, PageSession
+from gateway.web.rendering import _mark
 from libs.contracts import privacy
 from libs.servicekit.errors import Gone, RateLimited
 
 router = APIRouter(include_in_schema=False)
 LIFETIME_DAYS = 7  # shown on the page; auth's MYBROKER_AUTH_EXPORT_LIFETIME_DAYS decides
+# How the page names a part that failed (the same words as the ZIP's index.html).
+PART_TITLES = {
+    "account": _mark("Your account and login history"),
+    "dossiers": _mark("Your dossiers: persons, risk objects, contracts, claims and invoices"),
+    "documents": _mark("Your documents (the original files)"),
+    "requests": _mark("Your requests, forms and messages"),
+    "signatures": _mark("Your signatures and their evidence"),
+    "mails": _mark("The e-mails sent to you"),
+    "zip": _mark("The archive (ZIP)"),
+}
 
 
 async def _privacy_page(request: Request, session: PageSession, pages: Pages, rpc: Rpc, *,
                         notice: str | None = None, status_code: int = 200) -> Response:
+    _ = pages.gettext(pages.language(request, session))
     context = await _zone(request, session, rpc)
     listed = await rpc.call(privacy.LIST_MY_EXPORTS,
                             privacy.ExportsQuery(caller=session.claims.caller()))
@@ -25,7 +37,10 @@ async def _privacy_page(request: Request, session: PageSession, pages: Pages, rp
                     if item.state == privacy.ExportState.RUNNING), None)
     return pages.render(request, "privacy/privacy.html", {
         **context, "exports": listed.exports, "running": running, "notice": notice,
-        "lifetime_days": LIFETIME_DAYS}, session=session, status_code=status_code)
+        "lifetime_days": LIFETIME_DAYS, "failed_parts": {
+            item.export_id: "; ".join(_(PART_TITLES.get(name, name)) for name in
+                                      item.failed_parts) for item in listed.exports}},
+        session=session, status_code=status_code)
 
 
 @router.get("/privacy")

@@ -174,3 +174,37 @@ def test_an_expired_export_is_deleted_and_answers_410_with_a_clear_page(
                secret_key=storage.secret_key, secure=False)
     assert list(s3.list_objects(system_stack.config.export_bucket,
                                 prefix=f"exports/{export_id}/", recursive=True)) == []
+
+
+def test_an_export_past_its_time_limit_tells_the_client_and_the_office_which_part_failed(
+    system_stack: SystemStack, gateway: httpx.Client, office_dossiers: tuple[str, str],
+    mongo_url: str,
+) -> None:
+    eva = new_client(system_stack, gateway, "Eva Dupont", [DUPONT])
+    client = bearer(eva.log_in(gateway))
+    export_id = gateway.post("/api/v1/privacy/exports", headers=client).json()[
+        "export"]["export_id"]
+    # The mails part never answers (its report is for another attempt), and the time limit
+    # is over (the sweep runs every second here).
+    database = f"{system_stack.config.mongo_db_prefix}_auth"
+    exports: Collection[dict[str, Any]] = MongoClient(mongo_url)[database]["privacy_exports"]
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    exports.update_one({"_id": export_id, "state": "running"}, {"$set": {
+        "parts.mails.attempt": 99, "deadline_ms": int(past.timestamp() * 1000)}})
+    for _ in range(100):
+        export = gateway.get(f"/api/v1/privacy/exports/{export_id}", headers=client).json()
+        if export["state"] != "running":
+            break
+        time.sleep(0.1)
+    assert export["state"] == "failed", export
+    assert export["failed_parts"] == {"mails": "no answer within the time limit"}
+    page = httpx.get(f"{system_stack.gateway_url}/privacy",
+                     cookies={"mb_access": eva.log_in(gateway)}, timeout=30.0)
+    assert "Deze export kon niet worden voltooid" in page.text
+    assert "De e-mails die u werden gestuurd" in page.text
+    office = gateway.get("/admin/api/v1/privacy/exports", params={"state": "failed"},
+                         headers=bearer(staff_log_in(system_stack, gateway))).json()
+    [listed] = [item for item in office["exports"] if item["export_id"] == export_id]
+    assert listed["failed_parts"] == {"mails": "no answer within the time limit"}
+    # Failed, it no longer blocks a new export.
+    assert gateway.post("/api/v1/privacy/exports", headers=client).status_code == 202
