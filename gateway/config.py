@@ -4,6 +4,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 
 from pydantic import Field, SecretStr, model_validator
 
+from libs.contracts import documents
 from libs.servicekit.settings import ServiceSettings, env_prefix
 
 
@@ -31,9 +32,10 @@ class GatewaySettings(ServiceSettings):
         default=110.0, gt=0, description="How long one dossier import (record) may take in the "
         "dossier service before the gateway answers 503; below the proxies' 120 s read timeout")
     # A client's attachments (manual 4.4 and 6): per file, files at once, all files together.
-    attachment_max_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
-    attachment_max_files: int = Field(default=10, gt=0)
-    attachment_max_total_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    attachment_max_bytes: int = Field(default=documents.CLIENT_ATTACHMENT_MAX_BYTES, gt=0)
+    attachment_max_files: int = Field(default=documents.CLIENT_ATTACHMENT_MAX_FILES, gt=0)
+    attachment_max_total_bytes: int = Field(default=documents.CLIENT_ATTACHMENT_MAX_TOTAL_BYTES,
+                                            gt=0)
     # Live request changes (server-sent events): a stream ends after this long at most (and
     # when its access token expires), so the client reconnects and is authorized again.
     request_stream_max_seconds: float = Field(default=600.0, ge=5)

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from gateway.config import GatewaySettings
 from gateway.login_gate import LoginGate
+from gateway.office import OfficeKeeper
 from gateway.request_events import RequestEventHub
 from gateway.tokens import DenyList, TokenVerifier
 from libs.contracts.auth import AccessClaims, StaffOrigin
@@ -46,6 +47,7 @@ class GatewayState:
     logins: LoginGate
     checks: dict[str, Callable[[], bool]] = field(default_factory=dict)  # readiness
     request_events: RequestEventHub = field(default_factory=RequestEventHub)  # live pages
+    office: OfficeKeeper = field(default_factory=OfficeKeeper)  # the office settings, kept fresh
 
 
 def gateway_state(request: Request) -> GatewayState:

@@ -29,9 +29,7 @@ from libs.servicekit.logs import get_logger
 
 log = get_logger(__name__)
 
-# Only these are shown by the browser itself; every other type is offered as a download.
-INLINE_CONTENT_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "image/gif",
-                                  "image/webp"})
+INLINE_CONTENT_TYPES = documents.INLINE_TYPES  # every other type is offered as a download
 # One range of bytes: "bytes=100-199", "bytes=100-" or "bytes=-500" (the last 500).
 _SINGLE_RANGE = re.compile(r"bytes=(\d+-\d*|-\d+)")
 

@@ -35,6 +35,7 @@ from gateway.api import auth as auth_routes
 from gateway.api import signing as signing_api
 from gateway.api.admin_accounts import router as admin_accounts_router
 from gateway.api.admin_mails import router as admin_mails_router
+from gateway.api.admin_office import router as admin_office_router
 from gateway.api.eid import router as eid_router
 from gateway.api.registration import router as registration_router
 from gateway.config import GatewaySettings
@@ -42,6 +43,7 @@ from gateway.deps import GatewayState, RpcCaller
 from gateway.edge import MAX_HEADER_BYTES, SERVER_PARSER, EdgeGuard
 from gateway.login_gate import LoginGate
 from gateway.observability import RequestContext
+from gateway.office import OfficeListener
 from gateway.problems import PROBLEM_RESPONSES, install_problem_handlers
 from gateway.request_events import RequestEventHub, RequestEventListener
 from gateway.tokens import (
@@ -66,15 +68,18 @@ from gateway.web import (
 from gateway.web.access_pages import router as access_pages_router
 from gateway.web.admin_document_pages import router as admin_document_pages_router
 from gateway.web.admin_mail_pages import router as admin_mail_pages_router
+from gateway.web.admin_office_pages import router as admin_office_pages_router
 from gateway.web.admin_pages import router as admin_pages_router
 from gateway.web.claim_form_pages import router as claim_form_pages_router
 from gateway.web.data_change_pages import router as data_change_pages_router
 from gateway.web.eid_pages import router as eid_pages_router
 from gateway.web.form_pages import router as form_pages_router
+from gateway.web.office_assets import router as office_assets_router
 from gateway.web.registration_pages import router as registration_pages_router
 from gateway.web.rendering import PageRenderer
 from gateway.web.session import SessionRefresher
-from libs.contracts import auth
+from gateway.web.signing_request_pages import router as signing_request_pages_router
+from libs.contracts import auth, office
 from libs.contracts.envelope import utc_now
 from libs.servicekit.logs import configure_logging, get_logger
 from libs.servicekit.rpc import RpcClient
@@ -148,6 +153,12 @@ def create_app(
 
     listener = RevocationListener(settings.amqp_url, deny_list, load_revoked_sessions,
                                   revoked_grants=revoked_grants)
+    async def load_office() -> None:
+        if state.office.offer(await rpc_caller.call(office.GET_OFFICE, office.GetOfficeRequest())):
+            log.info("office settings loaded", version=state.office.current().version)
+
+    # Until auth answers, the pages show the neutral defaults; then each change as it comes.
+    office_listener = OfficeListener(settings.amqp_url, state.office, load_office)
     # Not a readiness check: without the bus the pages still work, only not live.
     request_listener = RequestEventListener(settings.amqp_url, state.request_events)
 
@@ -157,6 +168,9 @@ def create_app(
         # Listen first, then load the list: no revocation can fall between the two.
         await _retry("starting the revocation listener", listener.start)
         await _retry("loading revoked sessions", load_revoked_sessions)
+        # The same order for the office settings: listen, then ask.
+        await _retry("starting the office settings listener", office_listener.start)
+        await _retry("loading the office settings", load_office)
 
     background: list[asyncio.Task[None]] = []
 
@@ -175,6 +189,7 @@ def create_app(
                 _retry("starting the request event listener", request_listener.start)))
         else:
             await try_then_retry("loading revoked sessions", load_revoked_sessions)
+            await try_then_retry("loading the office settings", load_office)
         try:
             yield
         finally:
@@ -185,6 +200,8 @@ def create_app(
                 await listener.close()
             with contextlib.suppress(Exception):
                 await request_listener.close()
+            with contextlib.suppress(Exception):
+                await office_listener.close()
             if rpc is None:
                 await bus_client.close()
             if storage is None:
@@ -197,7 +214,7 @@ def create_app(
         responses=PROBLEM_RESPONSES,
     )
     app.state.gateway = state
-    app.state.pages = PageRenderer(settings, SessionRefresher(rpc_caller))
+    app.state.pages = PageRenderer(settings, SessionRefresher(rpc_caller), state.office)
     install_problem_handlers(app, app.state.pages.render_error)
     app.add_middleware(EdgeGuard)  # header limits (431), Cache-Control: no-store
     app.add_middleware(RequestContext)
@@ -231,8 +248,11 @@ def create_app(
         app.include_router(router)
     for router in (signing_api.router, admin_signing.router, signing_pages.router):
         app.include_router(router)
+    app.include_router(signing_request_pages_router)  # the office's form of a signature request
     app.include_router(form_pages_router)  # the request forms' pages (manual 4.1-4.4)
     app.include_router(data_change_pages_router)
+    for router in (office_assets_router, admin_office_router, admin_office_pages_router):
+        app.include_router(router)  # the office's settings and look
     app.include_router(claim_form_pages_router)
     for router in (privacy.router, privacy.admin_router, privacy_pages.router):
         app.include_router(router)  # the client's data export (GDPR articles 15 and 20)

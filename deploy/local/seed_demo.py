@@ -8,6 +8,7 @@ the mail sink and chooses a password) and publishes a PDF. One dossier is shared
 """
 
 import argparse
+import io
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from PIL import Image, ImageDraw, ImageFont
 
 from deploy.local.demo_pdf import text_pdf
 from deploy.local.demo_secrets import new_password
@@ -141,6 +143,48 @@ def publish_document(
     return document
 
 
+# The demo office's identity: the header, the footer and the login page show it.
+DEMO_OFFICE_SETTINGS: dict[str, Any] = {
+    "name": "Verzekeringskantoor Claes & Partners",
+    "postal_address": "Grote Markt 14\n9000 Gent",
+    "phone": "+32 9 223 45 67",
+    "addresses": {"general": "info@claes-partners.example", "claims": "",
+                  "signatures": "", "registrations": ""},
+    "colours": {"primary": "#1f4e79", "accent": "#8a4b08"},
+    "fsma_number": "114389 A",
+    "company_number": "0403.170.701",
+    "website": "https://www.claes-partners.example",
+    "legal_footer": "Verzekeringsmakelaar ingeschreven bij de FSMA onder nummer 114389 A.\n"
+                    "Klachten: Ombudsman van de Verzekeringen, de Meeûsplantsoen 35, "
+                    "1000 Brussel.",
+    "default_language": "nl",
+    "opening_hours": "Maandag tot vrijdag 9-12 u en 13.30-17 u\nZaterdag op afspraak",
+}
+
+
+def demo_logo() -> bytes:
+    """A small generated logo (PNG): the office's initials on its colour."""
+    image = Image.new("RGB", (240, 80), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((4, 4, 76, 76), radius=14, fill=(31, 78, 121))
+    draw.text((40, 40), "C&P", fill=(255, 255, 255), anchor="mm",
+              font=ImageFont.load_default(size=26))
+    draw.text((90, 40), "Claes", fill=(31, 78, 121), anchor="lm",
+              font=ImageFont.load_default(size=34))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def set_office(gateway: httpx.Client, staff_token: str) -> None:
+    """The demo office's settings and logo (PUT and POST /admin/api/v1/office[/logo])."""
+    current = expect(gateway.get("/admin/api/v1/office", headers=bearer(staff_token)), 200)
+    expect(gateway.put("/admin/api/v1/office", headers=bearer(staff_token), json={
+        **DEMO_OFFICE_SETTINGS, "expected_version": current["version"]}), 200)
+    expect(gateway.post("/admin/api/v1/office/logo", headers=bearer(staff_token),
+                        files={"file": ("logo.png", demo_logo(), "image/png")}), 201)
+
+
 @dataclass(frozen=True)
 class DemoClient:
     """A seeded client: the password they log in with and the dossiers they see."""
@@ -160,10 +204,12 @@ class DemoOffice:
 def seed_demo_office(
     gateway_url: str, admin_email: str, admin_password: str, maildir: Path
 ) -> DemoOffice:
-    """Import the demo dossiers, invite and activate the demo clients, publish a PDF."""
+    """Set the demo office's identity and logo, import the demo dossiers, invite and activate
+    the demo clients, publish a PDF."""
     office = DemoOffice()
     with httpx.Client(base_url=gateway_url, timeout=30.0) as gateway:
         staff_token = log_in(gateway, admin_email, admin_password)["access_token"]
+        set_office(gateway, staff_token)
         for path in DEMO_DOSSIERS:
             dossier = as_of(json.loads(path.read_text(encoding="utf-8")), date.today())
             import_dossier(gateway, staff_token, dossier)

@@ -1,9 +1,6 @@
 """Self-registration routes ("Zich inschrijven"): register, confirm the address, set a password."""
 
-from datetime import date
-
 from fastapi import APIRouter, Request, status
-from pydantic import BaseModel, EmailStr, Field
 
 from gateway.deps import Rpc
 from libs.contracts import auth
@@ -12,24 +9,8 @@ from libs.contracts.rpc import Ack
 router = APIRouter(prefix="/api/v1/auth", tags=["registration"])
 
 
-class RegistrationBody(BaseModel):
-    last_name: str = Field(min_length=1, max_length=100)
-    first_name: str = Field(min_length=1, max_length=100)
-    birth_date: date
-    email: EmailStr
-    phone: str = Field(min_length=6, max_length=30)
-    national_number: str | None = Field(default=None, max_length=20)
-    message: str | None = Field(default=None, max_length=2000)
-    language: str = Field(default="nl", pattern="^(nl|fr|en)$")
-
-
-class ConfirmRegistrationBody(BaseModel):
-    token: str = Field(min_length=1)
-    password: str = Field(min_length=1, max_length=1024)
-
-
 @router.post("/register", status_code=status.HTTP_202_ACCEPTED)
-async def register(body: RegistrationBody, request: Request, rpc: Rpc) -> Ack:
+async def register(body: auth.RegistrationCreate, request: Request, rpc: Rpc) -> Ack:
     """Ask for access; a confirmation link is mailed (the same answer for a known address)."""
     return await rpc.call(auth.REGISTER, auth.RegisterRequest(
         **body.model_dump(), client_ip=request.client.host if request.client else None))
@@ -42,7 +23,6 @@ async def look_up_registration(token: str, rpc: Rpc) -> auth.RegistrationPreview
 
 
 @router.post("/registrations/confirm", status_code=status.HTTP_202_ACCEPTED)
-async def confirm_registration(body: ConfirmRegistrationBody, rpc: Rpc) -> Ack:
+async def confirm_registration(body: auth.ConfirmRegistrationRequest, rpc: Rpc) -> Ack:
     """Confirm the address and choose the password; the broker then approves or refuses."""
-    return await rpc.call(auth.CONFIRM_REGISTRATION, auth.ConfirmRegistrationRequest(
-        token=body.token, password=body.password))
+    return await rpc.call(auth.CONFIRM_REGISTRATION, body)

@@ -10,9 +10,10 @@ from fastapi.responses import Response
 
 from gateway.deps import Rpc, RpcCaller, State
 from gateway.devices import device_token, queue_device_cookie
-from gateway.web.pages import PASSWORD_MIN_LENGTH, CsrfChecked, Pages, PageSession
+from gateway.web.pages import CsrfChecked, Pages, PageSession
 from gateway.web.session import store_tokens
 from libs.contracts import auth, lockout
+from libs.contracts.auth import PASSWORD_MIN_LENGTH
 from libs.servicekit.errors import (
     Gone,
     Invalid,

@@ -37,6 +37,9 @@ DONE_MESSAGES: dict[str, str] = {
     "grant_removed": _mark("The account no longer has access to the dossier."),
     "disabled": _mark("The account is disabled and its sessions have ended."),
     "staff_created": _mark("The staff account is created."),
+    "signature_requested": _mark("The signature request is made; the signers have been mailed."),
+    "signature_cancelled": _mark("The signature request is cancelled; the signers who had not "
+                                 "signed have been mailed."),
 }
 
 

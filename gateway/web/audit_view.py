@@ -31,6 +31,7 @@ ACTION_SENTENCES: dict[str, str] = {
     "registration.refuse": _mark("refused the registration of %(target)s"),
     "eid.link.accept": _mark("linked an eID card to the account of %(target)s"),
     "eid.link.refuse": _mark("refused to link an eID card to %(target)s"),
+    "office.update": _mark("changed the office settings (version %(version)s: %(fields)s)"),
 }
 
 ACTION_KINDS: dict[str, str] = {
@@ -40,6 +41,7 @@ ACTION_KINDS: dict[str, str] = {
     "registration": _mark("Registrations"),
     "eid": _mark("eID cards"),
     "staff": _mark("Staff accounts"),
+    "office": _mark("Office settings"),
 }
 
 UNKNOWN_DEVICE = _mark("Unknown device")

@@ -30,7 +30,7 @@ from gateway.web.session import (
     store_tokens,
 )
 from libs.contracts import auth, client_sheet, requests, signing
-from libs.contracts.auth import AccessClaims
+from libs.contracts.auth import PASSWORD_MIN_LENGTH, AccessClaims
 from libs.servicekit.errors import (
     Forbidden,
     Gone,
@@ -45,8 +45,6 @@ from libs.servicekit.logs import get_logger
 
 log = get_logger(__name__)
 router = APIRouter(include_in_schema=False)
-# Auth's password rule (auth stays the judge; this only guides the person typing).
-PASSWORD_MIN_LENGTH = 12
 
 
 def page_renderer(request: Request) -> PageRenderer:

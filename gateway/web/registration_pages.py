@@ -10,8 +10,9 @@ from pydantic import ValidationError
 
 from gateway.deps import Rpc, RpcCaller
 from gateway.web.access_pages import new_password_problem
-from gateway.web.pages import PASSWORD_MIN_LENGTH, CsrfChecked, Pages
+from gateway.web.pages import CsrfChecked, Pages
 from libs.contracts import auth
+from libs.contracts.auth import PASSWORD_MIN_LENGTH
 from libs.servicekit.errors import Conflict, Gone, Invalid, NotFound
 
 router = APIRouter(include_in_schema=False)

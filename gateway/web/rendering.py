@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gateway.config import GatewaySettings
+from gateway.office import OfficeKeeper
 from gateway.problems import with_retry_after
 from gateway.web.i18n import (
     DEFAULT_LANGUAGE,
@@ -108,9 +109,12 @@ def safe_next(target: str | None) -> str:
 class PageRenderer:
     """Jinja environments per language (each with its gettext installed), and page responses."""
 
-    def __init__(self, settings: GatewaySettings, refresher: SessionRefresher) -> None:
+    def __init__(self, settings: GatewaySettings, refresher: SessionRefresher,
+                 office: OfficeKeeper | None = None) -> None:
         self.settings = settings
         self.refresher = refresher
+        # The office's name, look and legal mentions for the header and footer of every page.
+        self.office = office if office is not None else OfficeKeeper()
         self.translations = load_translations()
         self._environments = {
             language: self._environment(translations)
@@ -180,6 +184,7 @@ class PageRenderer:
             "number": lambda value: format_number(value, language),
             "day": lambda value: format_day(value, language),
             "moment": lambda value: format_moment(value, language),
+            "office": self.office.current(),
             **context,
         }
         page["in_dossier"] = lambda path: in_dossier(path, page.get("active"))

@@ -231,7 +231,7 @@ async def signed_document(signature_id: ObjectIdPath, request: Request, session:
 
 @router.get("/admin/signing")
 async def admin_signing_page(request: Request, session: PageSession, pages: Pages, rpc: Rpc,
-                             state: str = "", page: int = 1) -> Response:
+                             state: str = "", page: int = 1, done: str = "") -> Response:
     """Signature requests, newest first, with each signer's state; a state filter."""
     staff_only(session)
     page = min(max(page, 1), 10_000)
@@ -241,7 +241,7 @@ async def admin_signing_page(request: Request, session: PageSession, pages: Page
         page=page, page_size=ADMIN_PAGE_SIZE))
     return office_page(pages, request, session, "admin/signing.html", {
         "listing": listing, "state": chosen, "page": page,
-        "pages": max(1, -(-listing.total // ADMIN_PAGE_SIZE))})
+        "pages": max(1, -(-listing.total // ADMIN_PAGE_SIZE))}, done=done)
 
 
 @router.post("/admin/signing/{signature_id}/cancel", dependencies=[CsrfChecked])
@@ -249,7 +249,9 @@ async def admin_cancel(signature_id: ObjectIdPath, request: Request, session: Pa
                        pages: Pages, rpc: Rpc) -> Response:
     """Cancel an open request from the list."""
     staff_only(session)
-    with contextlib.suppress(Conflict):  # finished meanwhile: the list shows its state
+    try:
         await rpc.call(signing.CANCEL_SIGNATURE_REQUEST, signing.CancelSignatureRequest(
             caller=session.claims.caller(), signature_request_id=signature_id))
-    return pages.redirect(request, "/admin/signing")
+    except Conflict:  # finished meanwhile: the list shows its state
+        return pages.redirect(request, "/admin/signing")
+    return pages.redirect(request, "/admin/signing?done=signature_cancelled")

@@ -12,6 +12,10 @@ from libs.contracts.ids import DossierId, ObjectId
 from libs.contracts.rpc import Ack, RpcMethod
 from libs.contracts.shown_names import GivenName, ShownName
 
+# The password rule auth judges by; the pages show it to guide the person typing.
+PASSWORD_MIN_LENGTH = 12
+PASSWORD_MAX_LENGTH = 128  # bounds the hashing work one request can ask for
+
 # --- models ---------------------------------------------------------------------------------
 
 
@@ -177,8 +181,8 @@ class ChangePasswordRequest(BaseModel):
     new_password: str
 
 
-class RegisterRequest(BaseModel):
-    """Self-registration ("Zich inschrijven"); the same answer whether the address is known."""
+class RegistrationCreate(BaseModel):
+    """What a person fills in to register ("Zich inschrijven"): the API's body as it is."""
 
     last_name: GivenName = Field(min_length=1, max_length=100)
     first_name: GivenName = Field(min_length=1, max_length=100)
@@ -188,6 +192,12 @@ class RegisterRequest(BaseModel):
     national_number: str | None = Field(default=None, max_length=20)
     message: str | None = Field(default=None, max_length=2000)
     language: str = Field(default="nl", pattern="^(nl|fr|en)$")
+
+
+class RegisterRequest(RegistrationCreate):
+    """Self-registration, as the gateway passes it on; the same answer whether the address is
+    known."""
+
     client_ip: str | None = None
 
 
@@ -203,8 +213,10 @@ class RegistrationPreview(BaseModel):
 
 
 class ConfirmRegistrationRequest(BaseModel):
-    token: str
-    password: str
+    """The address confirmed and the password chosen (auth judges the password's rules)."""
+
+    token: str = Field(min_length=1)
+    password: str = Field(min_length=1, max_length=1024)
 
 
 class RegistrationPublic(BaseModel):
@@ -261,7 +273,8 @@ class AccountActionRequest(BaseModel):
     origin: StaffOrigin | None = None
 
 
-AuditActionKind = Literal["account", "invitation", "grant", "registration", "eid", "staff"]
+AuditActionKind = Literal["account", "invitation", "grant", "registration", "eid", "staff",
+                          "office"]
 """What an audit entry's action is about: the part of `action` before the first dot."""
 AUDIT_CURSOR_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?\+00:00/[0-9a-f]{32}$"
 

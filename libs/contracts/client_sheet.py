@@ -212,3 +212,13 @@ class ClientSheetDue(Event):
     last_confirmed_at: datetime | None = None
     last_confirmed_by: str | None = Field(
         default=None, description="Who confirmed the last sheet (user id), if any")
+
+
+class ClientSheetConfirmed(Event):
+    """A client confirmed the client sheet ("bevestigen = ondertekenen", manual 4.5): the
+    signing service makes it a PDF of the dossier and offers it to that client for signature.
+    Stored with the sheet's request (one per sheet, however often the confirmation is retried)."""
+
+    routing_key = "requests.client_sheet.confirmed"
+
+    sheet: ClientSheet

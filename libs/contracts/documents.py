@@ -12,6 +12,17 @@ from libs.contracts.ids import DossierId, ObjectId
 from libs.contracts.rpc import Ack, RpcMethod
 from libs.contracts.shown_names import GivenName, ShownName
 
+MIB = 1024 * 1024
+# A client's attachments (manual 4.4 and 6): per file, files at once, all files together. The
+# documents service enforces the size of each file; the gateway checks all three while the
+# upload streams in (it is the only one that sees a whole batch).
+CLIENT_ATTACHMENT_MAX_BYTES = 2 * MIB
+CLIENT_ATTACHMENT_MAX_FILES = 10
+CLIENT_ATTACHMENT_MAX_TOTAL_BYTES = 10 * MIB
+# The only types a browser is asked to show itself (inline); every other type is a download.
+BROWSER_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+INLINE_TYPES = BROWSER_IMAGE_TYPES | {"application/pdf"}
+
 
 class ContextKind(StrEnum):
     """Where in the dossier a document belongs (manual 3.4: each part has a "Documents" button)."""
@@ -22,6 +33,13 @@ class ContextKind(StrEnum):
     CONTRACT = "contract"
     CLAIM = "claim"
     REQUEST = "request"  # a request, form or message (its attachments)
+    # The office's own public assets (its logo), kept under OFFICE_ASSETS instead of a client's
+    # dossier: no client is told of them, and only the office admin adds them.
+    OFFICE = "office"
+
+
+OFFICE_ASSETS = "office-assets"  # the dossier id under which the office's assets are kept
+OFFICE_ASSET_TYPES = frozenset({"image/png", "image/jpeg"})
 
 
 class DocumentContext(BaseModel):
@@ -209,6 +227,13 @@ class DocumentProblemList(BaseModel):
     problems: list[DocumentProblem]
 
 
+class OpenOfficeAssetRequest(BaseModel):
+    """A public office asset (the logo the login page shows): no caller, since anyone may see
+    it; only documents of the office context are served."""
+
+    document_id: ObjectId
+
+
 BEGIN_UPLOAD = RpcMethod("documents.rpc.begin_upload", BeginUploadRequest, UploadSlot)
 COMPLETE_UPLOAD = RpcMethod("documents.rpc.complete_upload", CompleteUploadRequest, DocumentPublic)
 LIST_DOCUMENTS = RpcMethod("documents.rpc.list_documents", ListDocumentsQuery, DocumentList)
@@ -217,6 +242,8 @@ REPORT_DAMAGED = RpcMethod("documents.rpc.report_damaged", ReportDamagedRequest,
 REPORT_VERIFIED = RpcMethod("documents.rpc.report_verified", ReportVerifiedRequest, Ack)
 LIST_DOCUMENT_PROBLEMS = RpcMethod("documents.rpc.list_document_problems", DocumentProblemsQuery,
                                    DocumentProblemList)
+OPEN_OFFICE_ASSET = RpcMethod("documents.rpc.open_office_asset", OpenOfficeAssetRequest,
+                              DownloadTicket)
 PUBLISH_BATCH = RpcMethod("documents.rpc.publish_batch", PublishBatchRequest, BatchPublic)
 
 

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from libs.contracts.auth import StaffOrigin
 from libs.contracts.caller import Caller
 from libs.contracts.envelope import Event
 from libs.contracts.rpc import RpcMethod
@@ -48,6 +49,9 @@ class OfficeSettings(BaseModel):
     default_language: OfficeLanguage = "nl"
     opening_hours: str = ""
     logo_document_id: str | None = None  # the logo, stored by the documents service
+    # The logo's content hash (sha256 hex): pages address the logo by it, so a new logo is
+    # fetched at once and an unchanged one stays in the browsers' caches.
+    logo_sha256: str | None = None
 
 
 class OfficeSettingsPublic(OfficeSettings):
@@ -65,6 +69,7 @@ class UpdateOfficeRequest(BaseModel):
     caller: Caller
     settings: OfficeSettings
     expected_version: int | None = None  # compare-and-set: a stale form gets a conflict
+    origin: StaffOrigin | None = None  # where the change came from, for auth's audit log
 
 
 GET_OFFICE = RpcMethod("auth.rpc.get_office", GetOfficeRequest, OfficeSettingsPublic)

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from libs.contracts.caller import Caller
+from libs.contracts.documents import CLIENT_ATTACHMENT_MAX_FILES
 from libs.contracts.dossier import Address, DossierRecord, Person
 from libs.contracts.ids import DossierId, ObjectId
 from libs.contracts.requests import RequestPublic
@@ -265,7 +266,7 @@ class ClaimAttachment(BaseModel):
 
 
 MAX_CLAIM_RISK_OBJECTS = 20
-MAX_CLAIM_ATTACHMENTS = 10  # the client-attachment limit (gateway/streaming.py enforces bytes)
+MAX_CLAIM_ATTACHMENTS = CLIENT_ATTACHMENT_MAX_FILES  # the gateway enforces the bytes
 
 
 class ClaimForm(BaseModel):

@@ -8,13 +8,14 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from libs.contracts.caller import Caller
+from libs.contracts.documents import CLIENT_ATTACHMENT_MAX_FILES
 from libs.contracts.envelope import Event
 from libs.contracts.ids import DossierId, ObjectId
 from libs.contracts.rpc import Ack, RpcMethod
 from libs.contracts.shown_names import GivenName, ShownName
 
 MAX_BODY = 10_000
-MAX_ATTACHMENTS = 10  # the client-attachment limit of the documents path, per entry
+MAX_ATTACHMENTS = CLIENT_ATTACHMENT_MAX_FILES  # per entry
 MAX_DESK_PAGE = 200
 MAX_CURSOR = 1000
 MAX_IDEMPOTENCY_KEY = 128

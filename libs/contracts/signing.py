@@ -319,16 +319,24 @@ class SignatureCompleted(Event):
 
 
 class SignatureRefused(Event):
+    """A signer refused: the office is mailed who refused which document (the reason is shown
+    in the office's pages, never mailed)."""
+
     routing_key = "signing.request.refused"
 
     signature_request_id: str
     title: str
     person_id: str
     reason: str
+    signer_name: str = ""
 
 
 class SignatureCancelled(Event):
+    """The office cancelled a request: each signer who had not signed yet is mailed."""
+
     routing_key = "signing.request.cancelled"
 
     signature_request_id: str
     title: str
+    recipients: list[SignerRecipient] = Field(
+        default_factory=list, description="The accounts of the signers who had not signed")

@@ -9,12 +9,10 @@ from enum import StrEnum
 from stdnum.be import nn as belgian_nn
 from stdnum.exceptions import ValidationError
 
-from libs.contracts.auth import AccessClaims, UserPublic
+from libs.contracts.auth import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, AccessClaims, UserPublic
 from libs.contracts.caller import STAFF_ROLES, Role
 from services.auth.password_policy import is_common_password
 
-PASSWORD_MIN_LENGTH = 12
-PASSWORD_MAX_LENGTH = 128  # bounds the hashing work one request can ask for
 MAX_ACCESS_TOKEN_SECONDS = 300  # gateways trust a token this long without asking auth
 WRONG_CREDENTIALS = "E-mail address or password is wrong."
 AWAITS_BROKER = (

@@ -30,6 +30,8 @@ from services.auth.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
 from services.auth.handlers import AuthHandlers
 from services.auth.logins import LoginHandlers
 from services.auth.mail_quota import MailQuota
+from services.auth.office.handlers import OfficeHandlers
+from services.auth.office.store import OFFICE_OUTBOX_COLLECTIONS, OfficeStore
 from services.auth.password_resets import PasswordHandlers
 from services.auth.passwords import password_hasher
 from services.auth.privacy_export_wiring import sweep_exports, wire_privacy_exports
@@ -55,6 +57,7 @@ class AuthService:
     account_handlers: AccountHandlers
     eid_handlers: EidHandlers
     list_handlers: AccountListHandlers
+    office_handlers: OfficeHandlers
     background: BackgroundWork
     store: AuthStore
     relay: OutboxRelay
@@ -86,7 +89,7 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     relay = OutboxRelay(
         broker, database,
         [*OUTBOX_COLLECTIONS, *REGISTRATION_OUTBOX_COLLECTIONS, EID_LINKS, UNLOCKS,
-         GRANT_REVOCATIONS, EXPORTS, EXPORT_PARTS])
+         GRANT_REVOCATIONS, *OFFICE_OUTBOX_COLLECTIONS, EXPORTS, EXPORT_PARTS])
     # Whether a dossier exists is the dossier service's to say: asked over RPC.
     rpc_client: RpcClient | None = None
     if rpc is None:
@@ -145,10 +148,12 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     )
     list_handlers = AccountListHandlers(
         database, CursorSigner(cursor_key(settings.cursor_secret, settings.environment)))
+    office_store = OfficeStore(database)
+    office_handlers = OfficeHandlers(office_store, audit, notify=relay.notify)
     subscribers.register(
         broker, handlers, login_handlers, password_handlers, registration_handlers,
         account_handlers, eid_handlers, list_handlers, AuditLogHandlers(database),
-        prefetch=settings.rpc_prefetch,
+        office_handlers, prefetch=settings.rpc_prefetch,
     )
     privacy_exports = wire_privacy_exports(broker, database, settings, notify=relay.notify,
                                            prefetch=settings.rpc_prefetch)
@@ -163,6 +168,7 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         await list_handlers.ensure_indexes()
         await mail_quota.ensure_indexes()
         await revocations.ensure_indexes()
+        await office_store.ensure_indexes()
         await privacy_exports.ensure_indexes()
         if rpc_client is not None and not rpc_client.connected:
             await rpc_client.connect()
@@ -179,7 +185,7 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         runtime=runtime, handlers=handlers, login_handlers=login_handlers,
         password_handlers=password_handlers,
         registration_handlers=registration_handlers, account_handlers=account_handlers,
-        eid_handlers=eid_handlers, list_handlers=list_handlers,
+        eid_handlers=eid_handlers, list_handlers=list_handlers, office_handlers=office_handlers,
         background=background, store=store, relay=relay, signer=signer,
         prepare_database=prepare_database, rpc_client=rpc_client,
         privacy_exports=privacy_exports, export_sweep_seconds=settings.export_sweep_seconds)

@@ -2,7 +2,7 @@
 
 from faststream.rabbit import RabbitBroker
 
-from libs.contracts import account_lists, auth, lockout
+from libs.contracts import account_lists, auth, lockout, office
 from libs.servicekit.bus import declare_emitted_events
 from libs.servicekit.rpc import serve_rpc
 from services.auth.account_lists import AccountListHandlers
@@ -11,6 +11,7 @@ from services.auth.audit_log import AuditLogHandlers
 from services.auth.eid_login import EidHandlers
 from services.auth.handlers import AuthHandlers
 from services.auth.logins import LoginHandlers
+from services.auth.office.handlers import OfficeHandlers
 from services.auth.password_resets import PasswordHandlers
 from services.auth.registrations import RegistrationHandlers
 
@@ -20,6 +21,7 @@ EMITS = (
     auth.InvitationCreated, auth.SessionRevoked, auth.PasswordResetRequested,
     auth.PasswordChanged, auth.RegistrationConfirmationRequested, auth.RegistrationDecided,
     auth.EidLinked, auth.EidLinkRefused, lockout.LoginLockedOut, auth.GrantRevoked,
+    office.OfficeSettingsChanged,
 )
 
 
@@ -27,11 +29,14 @@ def register(
     broker: RabbitBroker, handlers: AuthHandlers, logins: LoginHandlers,
     passwords: PasswordHandlers,
     registrations: RegistrationHandlers, accounts: AccountHandlers, eid: EidHandlers,
-    lists: AccountListHandlers, audit_log: AuditLogHandlers, *, prefetch: int,
+    lists: AccountListHandlers, audit_log: AuditLogHandlers, office_handlers: OfficeHandlers,
+    *, prefetch: int,
 ) -> None:
     """Wire every RPC method of the service (auth consumes no events)."""
     declare_emitted_events(broker, producer=SERVICE, events=EMITS)
     serve_rpc(broker, auth.CREATE_STAFF, handlers.create_staff, prefetch=prefetch)
+    serve_rpc(broker, office.GET_OFFICE, office_handlers.get_office, prefetch=prefetch)
+    serve_rpc(broker, office.UPDATE_OFFICE, office_handlers.update_office, prefetch=prefetch)
     serve_rpc(broker, auth.INVITE_CLIENT, handlers.invite_client, prefetch=prefetch)
     serve_rpc(broker, auth.LOOK_UP_INVITATION, handlers.look_up_invitation, prefetch=prefetch)
     serve_rpc(broker, auth.ACTIVATE, handlers.activate, prefetch=prefetch)

@@ -2,10 +2,11 @@
 
 from typing import ClassVar
 
+from libs.contracts.documents import CLIENT_ATTACHMENT_MAX_BYTES, MIB
 from libs.servicekit.export_storage import ExportStorageSettings
 from libs.servicekit.settings import ServiceSettings, env_prefix
 
-MIB = 1024 * 1024
+__all__ = ["MIB", "DocumentsSettings"]
 
 
 class DocumentsSettings(ServiceSettings, ExportStorageSettings):
@@ -19,7 +20,7 @@ class DocumentsSettings(ServiceSettings, ExportStorageSettings):
     s3_region: str = "us-east-1"
     s3_timeout_seconds: float = 10.0
     max_upload_bytes: int = 50 * MIB  # a staff upload
-    client_max_upload_bytes: int = 2 * MIB  # a client's attachment (manual 4.4 and 6)
+    client_max_upload_bytes: int = CLIENT_ATTACHMENT_MAX_BYTES  # manual 4.4 and 6
     dossier_quota_bytes: int = 1024 * MIB  # everything stored in one dossier together
     soffice_path: str = "soffice"
     conversion_timeout_seconds: float = 60.0

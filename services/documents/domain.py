@@ -203,9 +203,9 @@ def filename_problem(filename: str) -> str | None:
 def context_problem(context: DocumentContext) -> str | None:
     """Why a context cannot hold documents, or None: every context but the general one names
     its object."""
-    if context.kind == ContextKind.GENERAL and context.ref_id is not None:
-        return "The general context has no object id."
-    if context.kind != ContextKind.GENERAL and context.ref_id is None:
+    if context.kind in (ContextKind.GENERAL, ContextKind.OFFICE) and context.ref_id is not None:
+        return f"The {context.kind.value} context has no object id."
+    if context.kind not in (ContextKind.GENERAL, ContextKind.OFFICE) and context.ref_id is None:
         return f"A {context.kind.value} context needs the id of its object."
     return None
 

@@ -3,10 +3,13 @@
 from collections.abc import Callable
 from datetime import timedelta
 
-from libs.contracts.caller import Caller
+from libs.contracts.caller import Caller, Role
 from libs.contracts.documents import (
+    OFFICE_ASSET_TYPES,
+    OFFICE_ASSETS,
     BatchPublic,
     BeginUploadRequest,
+    BodyVariant,
     CompleteUploadRequest,
     ContextKind,
     DocumentList,
@@ -17,6 +20,7 @@ from libs.contracts.documents import (
     DownloadTicket,
     ListDocumentsQuery,
     OpenDownloadRequest,
+    OpenOfficeAssetRequest,
     PublishBatchRequest,
     ReportDamagedRequest,
     ReportVerifiedRequest,
@@ -27,7 +31,7 @@ from libs.contracts.dossier import DossierObjectRef, ObjectKind
 from libs.contracts.envelope import new_id, utc_now
 from libs.contracts.rpc import Ack
 from libs.servicekit.access import require_dossier_access, require_staff
-from libs.servicekit.errors import Conflict, Gone, Invalid, NotFound
+from libs.servicekit.errors import Conflict, Forbidden, Gone, Invalid, NotFound
 from libs.servicekit.logs import get_logger
 from libs.servicekit.references import DossierReferenceCheck
 from services.documents.announcements import BatchAnnouncer
@@ -54,6 +58,22 @@ from services.documents.sniffing import (
 from services.documents.store import DocumentsStore
 
 log = get_logger(__name__)
+
+
+def _office_asset(request: BeginUploadRequest) -> bool:
+    """Whether `request` adds an office asset; only the office admin adds them, only images
+    the pages show (PNG, JPEG), only under OFFICE_ASSETS, and nothing else goes there."""
+    if request.context.kind != ContextKind.OFFICE and request.dossier_id != OFFICE_ASSETS:
+        return False
+    if request.caller.role is not Role.ADMIN:
+        raise Forbidden("Only the office admin adds the office's logo.")
+    if request.context.kind != ContextKind.OFFICE or request.dossier_id != OFFICE_ASSETS:
+        raise Invalid("Office assets are kept in the office context only.",
+                      fields={"context": "office assets only"})
+    if normalized_content_type(request.content_type) not in OFFICE_ASSET_TYPES:
+        raise Invalid("The logo must be a PNG or JPEG image.",
+                      fields={"content_type": "PNG or JPEG only"})
+    return True
 # The contexts that are objects of the dossier service (a request's is the requests service's).
 DOSSIER_OBJECT_KINDS: dict[ContextKind, ObjectKind] = {
     ContextKind.PERSON: "person", ContextKind.RISK_OBJECT: "risk_object",
@@ -97,6 +117,7 @@ class DocumentsHandlers:
     async def begin_upload(self, request: BeginUploadRequest) -> UploadSlot:
         """Staff publish, or a client attaches, a file in a dossier's context: they get a
         short-lived link to upload it to."""
+        office_asset = _office_asset(request)
         require_dossier_access(request.caller, request.dossier_id)
         uploader = UploaderKind.STAFF if request.caller.is_staff else UploaderKind.CLIENT
         max_bytes = self._max_bytes(uploader)
@@ -111,7 +132,8 @@ class DocumentsHandlers:
         )
         if problems:
             raise Invalid("The document cannot be uploaded.", fields=problems)
-        await self._require_references(request)
+        if not office_asset:  # the office's assets belong to no dossier of the dossier service
+            await self._require_references(request)
         document_id = new_id()
         key = object_key(request.dossier_id, document_id)
         upload_url = await self._storage.presign_put(key, self._link_lifetime)
@@ -163,6 +185,9 @@ class DocumentsHandlers:
             stored_size=stored_size,
             max_bytes=self._max_bytes(document.uploader_kind),
         ) or unviewable_problem(sniffed.view, viewable_only=request.viewable_only)
+        if (problem is None and document.context.kind == ContextKind.OFFICE
+                and sniffed.content_type not in OFFICE_ASSET_TYPES):
+            problem = "The logo must be a PNG or JPEG image."
         if problem is None and head.startswith(ZIP_SIGNATURE):
             # Judged before publication: nothing ever unpacks a refused file.
             tail = await self._storage.read_tail(
@@ -284,6 +309,26 @@ class DocumentsHandlers:
         return DownloadTicket(
             document=document.to_public(), download_url=download_url, filename=body.filename,
             content_type=body.content_type, size=body.size, sha256=body.sha256, ranges=ranges)
+
+    async def open_office_asset(self, request: OpenOfficeAssetRequest) -> DownloadTicket:
+        """A short-lived link to a public office asset (the logo), for anyone: only published,
+        undamaged documents of the office context."""
+        document = await self._store.get(request.document_id)
+        if (
+            document is None
+            or document.dossier_id != OFFICE_ASSETS
+            or document.context.kind != ContextKind.OFFICE
+            or document.state != DocumentState.PUBLISHED
+            or document.damaged
+        ):
+            raise NotFound("This office asset does not exist.")
+        body = document.body(BodyVariant.ORIGINAL)
+        if body is None:
+            raise NotFound("This office asset does not exist.")
+        download_url = await self._storage.presign_get(body.key, self._link_lifetime)
+        return DownloadTicket(
+            document=document.to_public(), download_url=download_url, filename=body.filename,
+            content_type=body.content_type, size=body.size, sha256=body.sha256)
 
     async def _published(self, caller: Caller, dossier_id: str, document_id: str
                          ) -> StoredDocument:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePosixPath
 
+from libs.contracts import documents
+
 HEAD_BYTES = 8192  # how much of the body the sniffer reads
 ZIP_SIGNATURE = b"PK\x03\x04"
 # A ZIP container (docx, xlsx, pptx, odt, zip...) is judged by its central directory, read from
@@ -79,9 +81,9 @@ _MAIL_HEADERS = (b"from:", b"to:", b"subject:", b"date:", b"received:", b"messag
 HEIC = "image/heic"
 OUTLOOK_MESSAGE = "application/vnd.ms-outlook"
 # What every browser shows itself; another image (HEIC, the iPhone's photos) gets a JPEG view.
-BROWSER_IMAGE_TYPES = frozenset(content_type for _, content_type in _IMAGES) | {"image/webp"}
+BROWSER_IMAGE_TYPES = documents.BROWSER_IMAGE_TYPES
 IMAGE_TYPES = BROWSER_IMAGE_TYPES | {HEIC}
-INLINE_TYPES = BROWSER_IMAGE_TYPES | {"application/pdf"}  # the only types shown inline
+INLINE_TYPES = documents.INLINE_TYPES  # the only types shown inline
 
 
 def sniff(head: bytes, filename: str) -> Sniffed:

@@ -159,7 +159,9 @@ class DocumentsStore:
         cursor = self._documents.find({"state": DocumentState.PUBLISHED.value,
                                        "uploader_kind": UploaderKind.STAFF.value,
                                        "announced_in": None})
-        return [_from_mongo(document) async for document in cursor]
+        found = [_from_mongo(document) async for document in cursor]
+        # The office's assets (its logo) are no client's news.
+        return [document for document in found if document.context.kind != ContextKind.OFFICE]
 
     async def _record_earlier_announcements(self) -> None:
         """Documents stored before `announced_in` existed get the batch that announced them

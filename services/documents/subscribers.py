@@ -19,6 +19,7 @@ def register(broker: RabbitBroker, handlers: DocumentsHandlers, *, prefetch: int
     serve_rpc(broker, documents.COMPLETE_UPLOAD, handlers.complete_upload, prefetch=prefetch)
     serve_rpc(broker, documents.LIST_DOCUMENTS, handlers.list_documents, prefetch=prefetch)
     serve_rpc(broker, documents.OPEN_DOWNLOAD, handlers.open_download, prefetch=prefetch)
+    serve_rpc(broker, documents.OPEN_OFFICE_ASSET, handlers.open_office_asset, prefetch=prefetch)
     serve_rpc(broker, documents.REPORT_DAMAGED, handlers.report_damaged, prefetch=prefetch)
     serve_rpc(broker, documents.REPORT_VERIFIED, handlers.report_verified, prefetch=prefetch)
     serve_rpc(broker, documents.LIST_DOCUMENT_PROBLEMS, handlers.list_document_problems,

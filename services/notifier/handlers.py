@@ -30,7 +30,12 @@ from libs.contracts.requests import (
     RequestSubmitted,
 )
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
-from libs.contracts.signing import SignatureCompleted, SignerInvited
+from libs.contracts.signing import (
+    SignatureCancelled,
+    SignatureCompleted,
+    SignatureRefused,
+    SignerInvited,
+)
 from libs.servicekit.errors import ServiceError
 from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document, stored_utc
@@ -63,6 +68,8 @@ from services.notifier.request_mails import (
 )
 from services.notifier.signing_mails import (
     office_completed_mail,
+    office_refused_mail,
+    signature_cancelled_mail,
     signature_completed_mail,
     signer_invited_mail,
 )
@@ -349,6 +356,19 @@ class NotifierHandlers:
         await self._send_once(event, office_completed_mail(
             event, sender=self._settings.from_email, office=self._settings.office_email,
             language=self._settings.office_language, public_url=self._settings.public_url))
+
+    async def send_signature_refused_mail(self, event: SignatureRefused) -> None:
+        """Tell the office who refused to sign which document (not why)."""
+        await self._send_once(event, office_refused_mail(
+            event, sender=self._settings.from_email, office=self._settings.office_email,
+            language=self._settings.office_language, public_url=self._settings.public_url))
+
+    async def send_signature_cancelled_mails(self, event: SignatureCancelled) -> None:
+        """Tell each account of a signer who had not signed that the request was cancelled."""
+        for user_id in dict.fromkeys(recipient.user_id for recipient in event.recipients):
+            recipient = next(r for r in event.recipients if r.user_id == user_id)
+            await self._send_once(event, signature_cancelled_mail(
+                event, recipient, sender=self._settings.from_email))
 
     async def _send_once(self, event: Event, mail: EmailMessage) -> None:
         """Send the mail `event` caused, once: claimed before the hand-off, recorded after

@@ -22,6 +22,7 @@ from services.notifier.delivery import MailDelivery
 from services.notifier.handlers import NotifierHandlers, RpcCalling
 from services.notifier.mail_problems import MailProblems
 from services.notifier.mailer import SmtpMailer
+from services.notifier.office import OfficeSettingsCopy
 from services.notifier.privacy_export import ExportReadyMails, MailsPartBuilder
 from services.notifier.sms_handlers import SmsHandlers
 from services.notifier.sms_providers import SmsProvider, provider_from_settings
@@ -47,6 +48,7 @@ class NotifierService:
     check_seconds: float
     _last_forget: datetime | None = field(default=None, init=False)
     mailer: SmtpMailer
+    office: OfficeSettingsCopy  # the office's name, addresses and look for the mails
 
     async def check_mails(self) -> None:
         """The periodic job: send the office digests and the clients' request news that are
@@ -67,10 +69,11 @@ class NotifierService:
             run_every(self.check_seconds, self.check_mails, name="mail check",
                       lease=Lease(self.runtime.database, "mail-check")),
             name="mails")
+        office = asyncio.create_task(self.office.keep_loaded(), name="office settings")
         try:
             await self.runtime.run()
         finally:
-            await stop_background([checker])
+            await stop_background([checker, office])
             if self.rpc_client is not None:
                 await self.rpc_client.close()
             await self.sms_provider.close()
@@ -100,6 +103,8 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
         log.warning("SMS go to files, not to phones", directory=settings.sms_sink_dir)
     sms = SmsHandlers(sms_store, sms_provider, settings, clock=utc_now)
     subscribers.register_sms(broker, sms, prefetch=settings.rpc_prefetch)
+    office = OfficeSettingsCopy(rpc)
+    office.subscribe(broker)
     # The data exports: the mails part (reported through the service's only outbox), and
     # the mail telling the client the export is ready.
     relay = OutboxRelay(broker, database, [EXPORT_PARTS])
@@ -122,7 +127,8 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
     return NotifierService(runtime=runtime, handlers=handlers, delivery=delivery,
                            problems=problems, store=store, rpc_client=rpc_client, sms=sms,
                            sms_store=sms_store, sms_provider=sms_provider,
-                           check_seconds=settings.mail_check_seconds, mailer=mailer)
+                           check_seconds=settings.mail_check_seconds, mailer=mailer,
+                           office=office)
 
 
 def main() -> None:

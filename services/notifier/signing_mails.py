@@ -1,5 +1,7 @@
 """The signing mails (pure): a signer is asked to sign (and reminded), the signers hear that the
-document is signed, the office that everyone signed. NL (the default), FR and EN; one mail per
+document is signed, the office that everyone signed; the office hears who refused which
+document (the reason stays in the office's pages), and the signers who had not signed yet that
+the office cancelled the request. NL (the default), FR and EN; one mail per
 account and event, each with its own deterministic Message-ID.
 
 The link leads into the portal: after the login, straight to the signature page of the
@@ -12,13 +14,21 @@ from email.utils import format_datetime
 from urllib.parse import quote
 
 from libs.contracts.envelope import Event
-from libs.contracts.signing import SignatureCompleted, SignerInvited, SignerRecipient
+from libs.contracts.signing import (
+    SignatureCancelled,
+    SignatureCompleted,
+    SignatureRefused,
+    SignerInvited,
+    SignerRecipient,
+)
 from services.notifier.domain import MailText, mail_language, one_line
 
 INVITED = "signing-invitation"
 REMINDED = "signing-reminder"
 SIGNED = "signing-completed"
 OFFICE_SIGNED = "signing-office"
+OFFICE_REFUSED = "signing-refused"
+CANCELLED = "signing-cancelled"
 
 SIGN_TEXTS = {
     "nl": MailText(
@@ -94,6 +104,43 @@ OFFICE_TEXTS = {
 }
 
 
+REFUSED_TEXTS = {
+    "nl": MailText(
+        subject="Ondertekening geweigerd: {title} (dossier {dossier})",
+        body=("{signer} heeft geweigerd het document \"{title}\" van dossier {dossier} te "
+              "ondertekenen. De reden staat bij het verzoek in MyBroker:\n{link}\n")),
+    "fr": MailText(
+        subject="Signature refusée : {title} (dossier {dossier})",
+        body=("{signer} a refusé de signer le document « {title} » du dossier {dossier}. Le "
+              "motif figure avec la demande dans MyBroker :\n{link}\n")),
+    "en": MailText(
+        subject="Signature refused: {title} (dossier {dossier})",
+        body=("{signer} refused to sign the document \"{title}\" of dossier {dossier}. The "
+              "reason is shown with the request in MyBroker:\n{link}\n")),
+}
+
+CANCELLED_TEXTS = {
+    "nl": MailText(
+        subject="Ondertekening geannuleerd: {title}",
+        body=("Beste {name},\n\n"
+              "Uw verzekeringsmakelaar heeft het verzoek om het document \"{title}\" te "
+              "ondertekenen geannuleerd. U hoeft dit document niet meer te ondertekenen.\n\n"
+              "Met vriendelijke groeten,\nUw verzekeringsmakelaar\n")),
+    "fr": MailText(
+        subject="Signature annulée : {title}",
+        body=("Bonjour {name},\n\n"
+              "Votre courtier en assurances a annulé la demande de signature du document "
+              "« {title} ». Vous ne devez plus signer ce document.\n\n"
+              "Meilleures salutations,\nVotre courtier en assurances\n")),
+    "en": MailText(
+        subject="Signature cancelled: {title}",
+        body=("Dear {name},\n\n"
+              "Your insurance broker cancelled the request to sign the document \"{title}\". "
+              "You no longer need to sign this document.\n\n"
+              "Kind regards,\nYour insurance broker\n")),
+}
+
+
 def signing_link(public_url: str, request_id: str, dossier_id: str | None) -> str:
     """The signature page in its dossier (the login page comes first and leads back here)."""
     page = f"{public_url.rstrip('/')}/signing/{quote(request_id, safe='')}"
@@ -160,3 +207,27 @@ def office_completed_mail(event: SignatureCompleted, *, sender: str, office: str
     return _mail(event, OFFICE_SIGNED, "office", sender, office,
                  text.subject.format(title=title, dossier=dossier),
                  text.body.format(title=title, dossier=dossier, link=link))
+
+
+def office_refused_mail(event: SignatureRefused, *, sender: str, office: str, language: str,
+                        public_url: str) -> EmailMessage:
+    """Tell the office who refused to sign which document; the reason is not mailed (it is
+    the signer's own words: the office reads it in its pages)."""
+    text = REFUSED_TEXTS[mail_language(language)]
+    title = one_line(event.title)
+    dossier = one_line(event.dossier_id or "")
+    signer = one_line(event.signer_name) or event.person_id
+    link = f"{public_url.rstrip('/')}/admin/signing?state=refused"
+    return _mail(event, OFFICE_REFUSED, "office", sender, office,
+                 text.subject.format(title=title, dossier=dossier),
+                 text.body.format(signer=signer, title=title, dossier=dossier, link=link))
+
+
+def signature_cancelled_mail(event: SignatureCancelled, recipient: SignerRecipient, *,
+                             sender: str) -> EmailMessage:
+    """Tell one account of a signer who had not signed that the request was cancelled."""
+    text = CANCELLED_TEXTS[mail_language(recipient.language)]
+    title = one_line(event.title)
+    return _mail(event, CANCELLED, recipient.user_id, sender, _to(recipient),
+                 text.subject.format(title=title),
+                 text.body.format(name=one_line(recipient.display_name), title=title))

@@ -17,7 +17,12 @@ from libs.contracts.client_sheet import ClientSheetDue
 from libs.contracts.documents import DocumentsBatchPublished
 from libs.contracts.lockout import LoginLockedOut
 from libs.contracts.requests import RequestReplied, RequestStatusChanged, RequestSubmitted
-from libs.contracts.signing import SignatureCompleted, SignerInvited
+from libs.contracts.signing import (
+    SignatureCancelled,
+    SignatureCompleted,
+    SignatureRefused,
+    SignerInvited,
+)
 from libs.contracts.sms import SEND_SMS
 from libs.servicekit.bus import subscribe_event
 from libs.servicekit.rpc import serve_rpc
@@ -100,6 +105,16 @@ def register(
     subscribe_event(
         broker, consumer=CONSUMER, purpose="signature-completed-mails",
         event_type=SignatureCompleted, handle=handlers.send_signature_completed_mails,
+        prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="signature-refused-mails",
+        event_type=SignatureRefused, handle=handlers.send_signature_refused_mail,
+        prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="signature-cancelled-mails",
+        event_type=SignatureCancelled, handle=handlers.send_signature_cancelled_mails,
         prefetch=prefetch,
     )
 

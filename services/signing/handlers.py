@@ -11,9 +11,11 @@ from typing import Protocol
 import httpx
 from asn1crypto import x509 as asn1_x509
 from pydantic import BaseModel
+from pymongo.errors import DuplicateKeyError
 
 from libs.contracts import auth, documents, dossier
 from libs.contracts.caller import Caller, Role
+from libs.contracts.documents import DocumentContext
 from libs.contracts.envelope import Event, new_id, utc_now
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
 from libs.contracts.signing import (
@@ -42,6 +44,7 @@ from libs.contracts.signing import (
     SignedDocumentRequest,
     SignerInvited,
     SignerRecipient,
+    SignerState,
     SigningEvidence,
     SignRequest,
     Verification,
@@ -50,8 +53,10 @@ from libs.servicekit.access import require_dossier_access, require_staff
 from libs.servicekit.errors import Conflict, Invalid, NotFound, Unavailable
 from libs.servicekit.logs import correlation_id, get_logger
 from services.signing import domain
+from services.signing.bodies import BodyCache
 from services.signing.domain import SignatureRequest, Signer, SigningPolicy
-from services.signing.sealing import Seal, SealingProblem, check_pdf, seal_pdf
+from services.signing.sealing import Seal, SealingProblem, check_pdf
+from services.signing.sealing_pool import SealingPool
 from services.signing.store import SigningStore
 
 log = get_logger(__name__)
@@ -121,8 +126,10 @@ class SigningHandlers:
         self._on_events_stored = on_events_stored
         self._clock = clock
         self._seal_tasks: set[asyncio.Task[None]] = set()
-        # Sealing is CPU work in threads: a few at a time keep the RPCs of this process quick.
+        # Sealing is CPU work in worker processes, one seal per worker at a time.
         self._sealing_slots = asyncio.Semaphore(SEALS_AT_ONCE)
+        self._sealing_pool = SealingPool(SEALS_AT_ONCE)
+        self._bodies = BodyCache()
 
     # --- client side --------------------------------------------------------------------
 
@@ -228,7 +235,7 @@ class SigningHandlers:
             return [SignatureRefused(
                 dossier_id=request.dossier_id, correlation_id=correlation_id.get(),
                 signature_request_id=request.request_id, title=request.title,
-                person_id=signer.person_id, reason=reason)]
+                person_id=signer.person_id, reason=reason, signer_name=signer.name)]
 
         request = await self._change(command.signature_request_id, refused,
                                      missing=domain.not_offered)
@@ -318,6 +325,28 @@ class SigningHandlers:
                  dossier_id=request.dossier_id, signers=len(request.signers))
         return request.public()
 
+    async def has_request(self, request_id: str) -> bool:
+        return await self._store.get(request_id) is not None
+
+    async def offer_for_signature(self, request: SignatureRequest, details: dict[str, str]
+                                  ) -> bool:
+        """A request the system makes (no staff member): recorded and its signers mailed as
+        one staff makes; false when a request with its id exists already (a redelivery)."""
+        if await self.has_request(request.request_id):
+            return False
+        trail = Trail(request)
+        trail.add(AuditKind.REQUESTED, request.requested_by, request.requested_at, details)
+        events = self._invite(request, trail, request.requested_at)
+        try:
+            await self._store.insert(request, trail.records, events)
+        except DuplicateKeyError:
+            return False
+        self._on_events_stored()
+        log.info("signature request created", signature_request_id=request.request_id,
+                 dossier_id=request.dossier_id, signers=len(request.signers),
+                 by=request.requested_by)
+        return True
+
     def _invite(self, request: SignatureRequest, trail: Trail, now: datetime) -> list[Event]:
         """Mail each signer whose turn came (recorded as mailed)."""
         events: list[Event] = []
@@ -365,7 +394,11 @@ class SigningHandlers:
                       {"reason": (command.reason or "").strip()})
             return [SignatureCancelled(
                 dossier_id=request.dossier_id, correlation_id=correlation_id.get(),
-                signature_request_id=request.request_id, title=request.title)]
+                signature_request_id=request.request_id, title=request.title,
+                recipients=[recipient for signer in request.signers
+                            if signer.state is not SignerState.SIGNED
+                            and signer.mailed_at is not None
+                            for recipient in signer.recipients])]
 
         return (await self._change(command.signature_request_id, cancelled)).public()
 
@@ -423,6 +456,13 @@ class SigningHandlers:
             events.append(self._invitation(request, signer, reminder=signer.reminders))
         return events
 
+    def start_sealing(self) -> None:
+        """Start the sealing workers (they load the seal before the first signature)."""
+        self._sealing_pool.start(self._sealing.seal)
+
+    def close(self) -> None:
+        self._sealing_pool.close()
+
     def _seal_soon(self, request_id: str) -> None:
         task = asyncio.create_task(self.seal(request_id), name=f"seal {request_id}")
         self._seal_tasks.add(task)
@@ -449,8 +489,11 @@ class SigningHandlers:
         if request is None or request.state is not RequestState.SEALING:
             return
         started = time.perf_counter()
-        body = await self._download(request.dossier_id, request.document_id,
-                                    documents.BodyVariant.VIEW)
+        # Seals of one document share its download (one PDF offered to many).
+        body = await self._bodies.get(
+            request.document_id, request.document_sha256,
+            lambda: self._download(request.dossier_id, request.document_id,
+                                   documents.BodyVariant.VIEW))
         downloaded = time.perf_counter()
         if hashlib.sha256(body).hexdigest() != request.document_sha256:
             raise SealingProblem("the document changed since it was offered for signature")
@@ -459,7 +502,7 @@ class SigningHandlers:
                                       sealed_at=sealed_at)
         async with self._sealing_slots:
             sealing = time.perf_counter()
-            signed = await asyncio.to_thread(seal_pdf, body, lines, self._sealing.seal)
+            signed = await self._sealing_pool.seal(body, lines, self._sealing.seal)
         sealed = time.perf_counter()
         stored = await self._upload(request, signed)
         uploaded = time.perf_counter()
@@ -502,10 +545,16 @@ class SigningHandlers:
     async def _upload(self, request: SignatureRequest, body: bytes) -> documents.DocumentPublic:
         """The signed PDF becomes a document of the dossier, in the original's context."""
         stem = request.filename.rsplit(".", 1)[0] or "document"
+        return await self.store_pdf(
+            dossier_id=request.dossier_id, title=f"{request.title} (signed)",
+            filename=f"{stem}-signed.pdf", context=request.context, body=body)
+
+    async def store_pdf(self, *, dossier_id: str, title: str, filename: str,
+                        context: DocumentContext, body: bytes) -> documents.DocumentPublic:
+        """A PDF made here becomes a document of the dossier."""
         slot = await self._rpc.call(documents.BEGIN_UPLOAD, documents.BeginUploadRequest(
-            caller=SIGNING_CALLER, dossier_id=request.dossier_id,
-            title=f"{request.title} (signed)"[:200], filename=f"{stem}-signed.pdf"[:255],
-            content_type=PDF, size=len(body), context=request.context))
+            caller=SIGNING_CALLER, dossier_id=dossier_id, title=title[:200],
+            filename=filename[:255], content_type=PDF, size=len(body), context=context))
         response = await self._http.put(slot.upload_url, content=body, headers={
             "Content-Length": str(len(body)), "Content-Type": PDF})
         response.raise_for_status()

@@ -20,6 +20,7 @@ from libs.servicekit.periodic import run_every, stop_background
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
 from services.signing import subscribers
+from services.signing.client_sheets import ClientSheetSignatures
 from services.signing.config import SigningSettings
 from services.signing.domain import SigningPolicy
 from services.signing.handlers import RpcCalling, Sealing, SigningHandlers
@@ -57,6 +58,7 @@ class SigningService:
             if self.rpc_client is not None:
                 await self.rpc_client.close()
             await self.http.aclose()
+            self.handlers.close()
 
 
 def sealing_from_settings(settings: SigningSettings) -> Sealing:
@@ -105,10 +107,12 @@ def build(settings: SigningSettings, *, rpc: RpcCalling | None = None,
     subscribe_export_part(broker, database, ExportStorage.from_settings(settings),
                           consumer=SERVICE, part=ExportPart.SIGNATURES,
                           build=SignaturesPartBuilder(database), notify=relay.notify)
-    subscribers.register(broker, handlers, prefetch=settings.rpc_prefetch)
+    subscribers.register(broker, handlers, prefetch=settings.rpc_prefetch,
+                         sheets=ClientSheetSignatures(handlers, rpc))
 
     async def prepare() -> None:
         await store.ensure_indexes()
+        handlers.start_sealing()
         if rpc_client is not None and not rpc_client.connected:
             await rpc_client.connect()
 

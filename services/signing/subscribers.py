@@ -2,9 +2,10 @@
 
 from faststream.rabbit import RabbitBroker
 
-from libs.contracts import signing
-from libs.servicekit.bus import declare_emitted_events
+from libs.contracts import client_sheet, signing
+from libs.servicekit.bus import declare_emitted_events, subscribe_event
 from libs.servicekit.rpc import serve_rpc
+from services.signing.client_sheets import ClientSheetSignatures
 from services.signing.handlers import SigningHandlers
 
 SERVICE = "signing"
@@ -13,9 +14,14 @@ EMITS = (signing.SignerInvited, signing.SignatureCompleted, signing.SignatureRef
          signing.SignatureCancelled)
 
 
-def register(broker: RabbitBroker, handlers: SigningHandlers, *, prefetch: int) -> None:
+def register(broker: RabbitBroker, handlers: SigningHandlers, *, prefetch: int,
+             sheets: ClientSheetSignatures) -> None:
     """Wire every RPC method and event subscription of the service."""
     declare_emitted_events(broker, producer=SERVICE, events=EMITS)
+    # A confirmed client sheet is offered to its client for signature (once per sheet).
+    subscribe_event(broker, consumer=SERVICE, purpose="client-sheet-signatures",
+                    event_type=client_sheet.ClientSheetConfirmed,
+                    handle=sheets.on_sheet_confirmed, prefetch=prefetch)
     serve_rpc(
         broker, signing.LIST_DOCUMENTS_TO_SIGN, handlers.list_documents_to_sign, prefetch=prefetch
     )

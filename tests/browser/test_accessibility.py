@@ -63,6 +63,8 @@ NOT_PAGES = {
     "/admin/dossiers/{dossier_id}/documents/{document_id}/file":
         "a document's body, shown inside the staff's viewer",
     "/forms/municipalities": "the <option>s htmx swaps into the address form's datalist",
+    "/office/theme.css": "the office's colours, a stylesheet every page links",
+    "/office/logo": "the office's logo, an image in every page's header",
     "/privacy/exports/{export_id}/download": "the ZIP of the client's data export (its page "
         "for an expired export is checked with axe in test_privacy_export.py)",
 }

@@ -123,6 +123,23 @@ SIGNER_WRITES: dict[str, dict[str, Any]] = {
 EXPORT_READS = {"/api/v1/privacy/exports/{export_id}",
                 "/api/v1/privacy/exports/{export_id}/download"}
 EXPORT_PAGES = {"/privacy/exports/{export_id}/download"}
+# The office settings (no id in their paths: one office): staff read them, only the office
+# admin changes them; a client and a stranger get nothing. Page posts carry a valid CSRF pair,
+# so the refusal is the role's.
+OFFICE_READS = {"/admin/api/v1/office", "/admin/office"}
+OFFICE_WRITES: dict[tuple[str, str], dict[str, Any]] = {
+    ("PUT", "/admin/api/v1/office"): {"json": {"name": "Matrix"}},
+    ("POST", "/admin/api/v1/office/logo"): {
+        "files": {"file": ("logo.png", b"\x89PNG\r\n\x1a\n", "image/png")}},
+    ("POST", "/admin/api/v1/office/logo/remove"): {"json": {"expected_version": 0}},
+    ("POST", "/admin/office"): {"data": {"csrf_token": MATRIX_CSRF, "expected_version": "0",
+                                         "name": "Matrix"}},
+    ("POST", "/admin/office/logo"): {
+        "data": {"csrf_token": MATRIX_CSRF},
+        "files": {"file": ("logo.png", b"\x89PNG\r\n\x1a\n", "image/png")}},
+    ("POST", "/admin/office/logo/remove"): {"data": {"csrf_token": MATRIX_CSRF,
+                                                     "expected_version": "0"}},
+}
 HOSTILE_IDS = ("$where", "..%2F..%2Fadmin", "a" * 5000, "%00", "DOS-2019-00417%20")
 
 
@@ -564,6 +581,35 @@ def test_the_staff_viewer_finds_a_document_under_its_own_dossier_only(
         assert httpx.get(f"{base}/admin/dossiers/{DUPONT}/documents/{office.own['document']}"
                          f"{suffix}", cookies={"mb_access": client}, timeout=30.0
                          ).status_code == 403
+
+
+def test_the_office_settings_are_read_by_staff_and_changed_by_the_office_admin_only(
+    office: Office,
+) -> None:
+    gateway = office.gateway
+    before = gateway.get("/admin/api/v1/office", headers=bearer(office.admin)).json()
+
+    def ask(method: str, path: str, token: str | None, **body: Any) -> httpx.Response:
+        headers = bearer(token) if token and path.startswith("/admin/api/") else {}
+        cookies = {"mb_csrf": MATRIX_CSRF, **({"mb_access": token} if token else {})}
+        return httpx.request(method, f"{gateway.base_url}{path}", headers=headers,
+                             cookies=cookies, timeout=30.0, **body)
+
+    for path in sorted(OFFICE_READS):
+        for client in (office.owner, office.other):
+            assert ask("GET", path, client).status_code == 403, path
+        assert ask("GET", path, None).status_code == (
+            401 if path.startswith("/admin/api/") else 303), path
+        for staff in (office.admin, office.agent):
+            assert ask("GET", path, staff).status_code == 200, path
+    for (method, path), body in sorted(OFFICE_WRITES.items()):
+        for caller in (office.owner, office.other, office.agent):
+            answer = ask(method, path, caller, **body)
+            assert answer.status_code == 403, (method, path, answer.status_code)
+        assert ask(method, path, None, **body).status_code == (
+            401 if path.startswith("/admin/api/") else 303), (method, path)
+    after = gateway.get("/admin/api/v1/office", headers=bearer(office.admin)).json()
+    assert after == before  # nothing of it was stored
 
 
 @pytest.fixture(scope="module")

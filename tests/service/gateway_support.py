@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from gateway.config import GatewaySettings
 from gateway.main import create_app
-from libs.contracts import auth, documents, dossier, requests, signing
+from libs.contracts import auth, documents, dossier, office, requests, signing
 from libs.contracts.auth import AccessClaims
 from libs.contracts.caller import Role
 from libs.contracts.envelope import utc_now
@@ -182,6 +182,7 @@ def household_rpc() -> FakeRpc:
     """A fake whose services know dossiers D1 and D2 and answer the pages' queries."""
     rpc = FakeRpc()
     rpc.answer(auth.LIST_REVOKED_SESSIONS, auth.RevokedSessions(session_ids=[]))
+    rpc.answer(office.GET_OFFICE, office.OfficeSettingsPublic())  # a fresh office: defaults
     rpc.answer(requests.ADMIT_ATTACHMENT, Ack())  # within the account's attachment window
     rpc.answer(dossier.LIST_DOSSIER_SUMMARIES, dossier.DossierSummaries(dossiers=[
         dossier.DossierSummary(dossier_id="D1", name="Familie Peeters", person_count=3,

@@ -166,9 +166,12 @@ async def test_a_confirmed_sheet_is_kept_as_sent_and_pending_in_my_requests(
         sheet.request_id, "client_sheet", "pending")
     stored = await office.service.runtime.database[REQUESTS].find_one({"_id": sheet.request_id})
     assert stored is not None and stored["form"]["sheet_id"] == sheet.sheet_id
-    [entry] = stored["outbox"].values()
-    assert entry["routing_key"] == "requests.request.submitted"
-    assert entry["payload"]["kind"] == "client_sheet"
+    entries = {entry["routing_key"]: entry for entry in stored["outbox"].values()}
+    assert sorted(entries) == ["requests.client_sheet.confirmed", "requests.request.submitted"]
+    assert entries["requests.request.submitted"]["payload"]["kind"] == "client_sheet"
+    # With the request, the sheet the signing service offers the client for signature.
+    assert entries["requests.client_sheet.confirmed"]["payload"]["sheet"]["sheet_id"] == \
+        sheet.sheet_id
 
     form = await open_sheet(office)
     assert not form.due.due and form.due.next_due_at == sheet.confirmed_at + timedelta(days=365)

@@ -22,6 +22,7 @@ from libs.contracts.caller import Caller, Role
 from libs.contracts.envelope import utc_now
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
 from libs.servicekit.errors import Conflict, Forbidden, Gone, Invalid, NotFound
+from libs.servicekit.outbox import OUTBOX_FIELD
 from services.signing.config import SigningSettings
 from services.signing.main import SigningService, build
 from services.signing.store import AUDIT_RECORDS, SIGNATURE_REQUESTS
@@ -266,6 +267,42 @@ async def test_a_cancelled_request_is_gone_and_a_refusal_ends_the_request(
     assert offer.request.state == "refused" and offer.signer.refusal_reason == "Not my address"
     with pytest.raises(Gone):
         await open_and_sign(service, PIETER, refused.signature_request_id)
+
+
+async def outbox_events(service: SigningService, request_id: str, routing_key: str
+                        ) -> list[dict[str, Any]]:
+    stored = await service.runtime.database[SIGNATURE_REQUESTS].find_one({"_id": request_id})
+    assert stored is not None
+    return [entry["payload"] for entry in stored.get(OUTBOX_FIELD, {}).values()
+            if entry["routing_key"] == routing_key]
+
+
+async def test_a_cancellation_names_the_signers_still_to_sign_and_a_refusal_the_refuser(
+    service: SigningService,
+) -> None:
+    both = await create(service, ["P1", "P2"])
+    await open_and_sign(service, PIETER, both.signature_request_id)
+    await call(service, signing.CANCEL_SIGNATURE_REQUEST, signing.CancelSignatureRequest(
+        caller=STAFF, signature_request_id=both.signature_request_id))
+    [cancelled] = await outbox_events(service, both.signature_request_id,
+                                      signing.SignatureCancelled.routing_key)
+    # Pieter signed already: only An hears of it.
+    assert [r["user_id"] for r in cancelled["recipients"]] == ["u-an"]
+
+    ordered = await create(service, ["P1", "P2"], ordered=True)
+    await call(service, signing.CANCEL_SIGNATURE_REQUEST, signing.CancelSignatureRequest(
+        caller=STAFF, signature_request_id=ordered.signature_request_id))
+    [cancelled] = await outbox_events(service, ordered.signature_request_id,
+                                      signing.SignatureCancelled.routing_key)
+    # An's turn never came: she was never asked, so she is not told either.
+    assert [r["user_id"] for r in cancelled["recipients"]] == ["u-pieter"]
+
+    refused = await create(service, ["P2"])
+    await call(service, signing.REFUSE, signing.RefuseSignatureRequest(
+        caller=AN, signature_request_id=refused.signature_request_id, reason="Not my address"))
+    [event] = await outbox_events(service, refused.signature_request_id,
+                                  signing.SignatureRefused.routing_key)
+    assert event["signer_name"] == "An Peeters" and event["title"] == "Klantenfiche"
 
 
 async def test_a_person_without_an_account_or_of_another_dossier_cannot_be_a_signer(

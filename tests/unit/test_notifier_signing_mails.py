@@ -3,9 +3,17 @@ in their language; a reminder says so; the office hears when everyone signed."""
 
 from datetime import date
 
-from libs.contracts.signing import SignatureCompleted, SignerInvited, SignerRecipient
+from libs.contracts.signing import (
+    SignatureCancelled,
+    SignatureCompleted,
+    SignatureRefused,
+    SignerInvited,
+    SignerRecipient,
+)
 from services.notifier.signing_mails import (
     office_completed_mail,
+    office_refused_mail,
+    signature_cancelled_mail,
     signature_completed_mail,
     signer_invited_mail,
 )
@@ -48,3 +56,34 @@ def test_signers_and_the_office_hear_that_everyone_signed() -> None:
                                    public_url="https://m")
     assert office["To"] == "kantoor@x" and "DOS-1" in office["Subject"]
     assert "https://m/admin/signing" in office.get_content()
+
+
+def test_the_office_hears_who_refused_which_document_but_not_why() -> None:
+    event = SignatureRefused(dossier_id="DOS-1", signature_request_id="r1", title="Polis BA",
+                             person_id="P1", signer_name="Pieter Dupont",
+                             reason="Het adres klopt niet")
+    mail = office_refused_mail(event, sender="s@x", office="kantoor@x", language="nl",
+                               public_url="https://m/")
+    body = mail.get_content()
+    assert mail["To"] == "kantoor@x"
+    assert mail["Subject"] == "Ondertekening geweigerd: Polis BA (dossier DOS-1)"
+    assert "Pieter Dupont" in body and "Polis BA" in body
+    assert "adres klopt niet" not in body and "adres klopt niet" not in mail["Subject"]
+    assert "https://m/admin/signing?state=refused" in body
+    again = office_refused_mail(event, sender="s@x", office="kantoor@x", language="en",
+                                public_url="https://m/")
+    assert again["Message-ID"] == mail["Message-ID"]  # the same event: one mail, not two
+    assert again["Subject"].startswith("Signature refused: ")
+
+
+def test_each_unsigned_signer_hears_of_a_cancellation_in_their_language() -> None:
+    event = SignatureCancelled(dossier_id="DOS-1", signature_request_id="r1",
+                               title="Klantenfiche", recipients=[PIETER, AN])
+    dutch = signature_cancelled_mail(event, PIETER, sender="s@x")
+    french = signature_cancelled_mail(event, AN, sender="s@x")
+    assert dutch["To"] == "Pieter Dupont <pieter@example.be>"
+    assert dutch["Subject"] == "Ondertekening geannuleerd: Klantenfiche"
+    assert "niet meer te ondertekenen" in dutch.get_content()
+    assert french["Subject"] == "Signature annulée : Klantenfiche"
+    assert dutch["Message-ID"] != french["Message-ID"]
+    assert event.event_id in dutch["Message-ID"] and PIETER.user_id in dutch["Message-ID"]

@@ -1,6 +1,6 @@
 """A confirmed client sheet becomes a request of kind client_sheet in "Mijn aanvragen"."""
 
-from libs.contracts.client_sheet import ClientSheet
+from libs.contracts.client_sheet import ClientSheet, ClientSheetConfirmed
 from libs.contracts.requests import RequestAbout, RequestKind
 from services.requests.domain import Actor, ServiceLevels, open_request
 from services.requests.store import RequestStore
@@ -24,12 +24,15 @@ class SheetRequestFiling:
         self._levels = levels
 
     async def file_sheet(self, sheet: ClientSheet, correlation: str | None) -> None:
-        """Store the sheet's pending request with its RequestSubmitted event."""
+        """Store the sheet's pending request with its RequestSubmitted event, and the
+        ClientSheetConfirmed the signing service offers the sheet for signature from."""
         change = open_request(
             request_id=sheet.request_id, dossier_id=sheet.dossier_id,
             kind=RequestKind.CLIENT_SHEET, subject="", body="", about=RequestAbout(),
             form=sheet_form(sheet), attachments=[],
             sender=Actor(sheet.confirmed_by, sheet.confirmed_by_name), now=sheet.confirmed_at,
             levels=self._levels, correlation_id=correlation)
-        await self._requests.insert(change.request, change.events,
+        confirmed = ClientSheetConfirmed(dossier_id=sheet.dossier_id, correlation_id=correlation,
+                                         sheet=sheet)
+        await self._requests.insert(change.request, [*change.events, confirmed],
                                     idempotency_key=FILING_KEY + sheet.sheet_id)

@@ -8,7 +8,7 @@ from libs.servicekit.rpc import serve_rpc
 from services.requests.client_sheet.handlers import ClientSheetHandlers
 
 SERVICE = "requests"
-EMITS = (client_sheet.ClientSheetDue,)
+EMITS = (client_sheet.ClientSheetDue, client_sheet.ClientSheetConfirmed)
 
 
 def register(broker: RabbitBroker, handlers: ClientSheetHandlers, *, prefetch: int) -> None:

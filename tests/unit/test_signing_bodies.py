@@ -1,0 +1,66 @@
+"""The documents to seal are read once: seals of one document share a download, a body that
+does not hash right is not kept, a failed read is not remembered."""
+
+import asyncio
+import hashlib
+
+import pytest
+
+from services.signing.bodies import BodyCache
+
+BODY = b"%PDF-1.7 the offered document"
+SHA = hashlib.sha256(BODY).hexdigest()
+
+
+class Storage:
+    def __init__(self, body: bytes = BODY, fail: bool = False) -> None:
+        self.body, self.fail, self.reads = body, fail, 0
+
+    async def read(self) -> bytes:
+        self.reads += 1
+        await asyncio.sleep(0.01)
+        if self.fail:
+            raise OSError("storage away")
+        return self.body
+
+
+async def test_seals_of_one_document_share_one_read_and_later_ones_none() -> None:
+    cache, storage = BodyCache(), Storage()
+    bodies = await asyncio.gather(*(cache.get("d1", SHA, storage.read) for _ in range(20)))
+    assert bodies == [BODY] * 20 and storage.reads == 1
+    assert await cache.get("d1", SHA, storage.read) == BODY and storage.reads == 1
+    assert await cache.get("d2", SHA, storage.read) == BODY and storage.reads == 2
+
+
+async def test_a_body_that_does_not_hash_right_is_returned_but_never_kept() -> None:
+    cache, storage = BodyCache(), Storage(body=b"changed")
+    assert await cache.get("d1", SHA, storage.read) == b"changed"
+    assert await cache.get("d1", SHA, storage.read) == b"changed"
+    assert storage.reads == 2
+
+
+async def test_a_failed_read_fails_its_waiters_and_is_tried_again_next_time() -> None:
+    cache, storage = BodyCache(), Storage(fail=True)
+    results = await asyncio.gather(*(cache.get("d1", SHA, storage.read) for _ in range(3)),
+                                   return_exceptions=True)
+    assert all(isinstance(result, OSError) for result in results) and storage.reads == 1
+    storage.fail = False
+    assert await cache.get("d1", SHA, storage.read) == BODY and storage.reads == 2
+
+
+async def test_the_kept_bodies_stay_within_their_budget() -> None:
+    cache = BodyCache(kept_bytes=len(BODY) * 2)
+    for name in ("a", "b", "c"):
+        await cache.get(name, SHA, Storage().read)
+    reads = Storage()
+    await cache.get("a", SHA, reads.read)  # the oldest was dropped
+    await cache.get("c", SHA, reads.read)  # the newest was kept
+    assert reads.reads == 1
+
+
+@pytest.mark.parametrize("kept_bytes", [0])
+async def test_a_body_larger_than_the_budget_is_not_kept(kept_bytes: int) -> None:
+    cache, storage = BodyCache(kept_bytes=kept_bytes), Storage()
+    await cache.get("d1", SHA, storage.read)
+    await cache.get("d1", SHA, storage.read)
+    assert storage.reads == 2
