@@ -27,7 +27,7 @@ from gateway.api import (
     forms,
     health,
     me,
-    privacy,
+    privacy_exports,
     request_events,
     requests,
 )
@@ -61,7 +61,7 @@ from gateway.web import (
     document_pages,
     dossier_pages,
     pages,
-    privacy_pages,
+    privacy_export_pages,
     request_pages,
     signing_pages,
 )
@@ -254,7 +254,8 @@ def create_app(
     for router in (office_assets_router, admin_office_router, admin_office_pages_router):
         app.include_router(router)  # the office's settings and look
     app.include_router(claim_form_pages_router)
-    for router in (privacy.router, privacy.admin_router, privacy_pages.router):
+    for router in (privacy_exports.router, privacy_exports.admin_router,
+                   privacy_export_pages.router):
         app.include_router(router)  # the client's data export (GDPR articles 15 and 20)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -4,7 +4,7 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from gateway.api.privacy import ExportIdPath
+from gateway.api.privacy_exports import ExportIdPath
 from gateway.deps import Rpc, State
 from gateway.privacy_downloads import stream_export
 from gateway.web.dossier_pages import _zone
