@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from tempfile import SpooledTemporaryFile
 
 import httpx
-from fpdf import FPDF
 
 from gateway.deps import RpcCaller
 from gateway.streaming import SpooledUpload, store_upload
@@ -85,6 +84,10 @@ def _latin1(text: str) -> str:
 def render_declaration(record: ClaimRecord, submitted: FormSubmitted, *, remark: str = "",
                        language: str = "nl") -> bytes:
     """The declaration as the client sent it, as a PDF (A4, one column)."""
+    # Imported here: fpdf2 (with fontTools and Pillow) is about 50 MB of memory that an
+    # instance needs only once a client declares a claim, not while it serves reads.
+    from fpdf import FPDF
+
     language = language if language in LANGUAGES else "nl"
     pdf = FPDF(format="A4")
     pdf.set_title(_latin1(f"{_label('title', language)} {submitted.request_id}"))

@@ -15,9 +15,11 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
+from gateway.access_log import note_caller
 from gateway.config import GatewaySettings
 from gateway.login_gate import LoginGate
 from gateway.office import OfficeKeeper
+from gateway.read_model import ReadModel
 from gateway.request_events import RequestEventHub
 from gateway.tokens import DenyList, TokenVerifier
 from libs.contracts.auth import AccessClaims, StaffOrigin
@@ -48,6 +50,7 @@ class GatewayState:
     checks: dict[str, Callable[[], bool]] = field(default_factory=dict)  # readiness
     request_events: RequestEventHub = field(default_factory=RequestEventHub)  # live pages
     office: OfficeKeeper = field(default_factory=OfficeKeeper)  # the office settings, kept fresh
+    read_model: ReadModel = field(default_factory=ReadModel)  # dossier reads by version
 
 
 def gateway_state(request: Request) -> GatewayState:
@@ -56,10 +59,16 @@ def gateway_state(request: Request) -> GatewayState:
     return state
 
 
-State = Annotated[GatewayState, Depends(gateway_state)]
+async def _state_of(request: Request) -> GatewayState:
+    # Dependencies are `async def`: FastAPI runs a plain `def` one in a worker thread, a hop
+    # that cost more than the whole answer of a read from the read model.
+    return gateway_state(request)
 
 
-def rpc_client(state: State) -> RpcCaller:
+State = Annotated[GatewayState, Depends(_state_of)]
+
+
+async def rpc_client(state: State) -> RpcCaller:
     """The RPC client of this process."""
     return state.rpc
 
@@ -69,7 +78,7 @@ Rpc = Annotated[RpcCaller, Depends(rpc_client)]
 _bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/login")
 
 
-def bearer_token(
+async def bearer_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
     """The bearer token of the request, or 401."""
@@ -81,15 +90,17 @@ def bearer_token(
 BearerToken = Annotated[str, Depends(bearer_token)]
 
 
-def current_caller(token: BearerToken, state: State) -> AccessClaims:
+async def current_caller(token: BearerToken, state: State, request: Request) -> AccessClaims:
     """The verified claims of the bearer token (expired, forged or revoked -> 401)."""
-    return state.verifier.verify(token)
+    claims = state.verifier.verify(token)
+    note_caller(request.scope.setdefault("state", {}), claims)  # the access log's "who"
+    return claims
 
 
 CurrentCaller = Annotated[AccessClaims, Depends(current_caller)]
 
 
-def staff_caller(claims: CurrentCaller) -> AccessClaims:
+async def staff_caller(claims: CurrentCaller) -> AccessClaims:
     """The caller, who must be broker staff (agent or admin)."""
     if not claims.caller().is_staff:
         raise Forbidden("Only the broker's staff may use the admin API.")
@@ -107,7 +118,7 @@ ObjectIdPath = Annotated[str, Path(
     description="An object id: letters, digits, '-', '_', '.'; at most 64")]
 
 
-def granted_dossier(dossier_id: DossierIdPath, claims: CurrentCaller) -> str:
+async def granted_dossier(dossier_id: DossierIdPath, claims: CurrentCaller) -> str:
     """A dossier id from the path that the token grants; any other is "not found"."""
     if dossier_id not in claims.dossiers:
         raise NotFound("This dossier does not exist.")

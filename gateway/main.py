@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from gateway import api_docs
+from gateway.access_log import StaffReadBuffer, StaffReadMiddleware
 from gateway.api import (
     admin,
     admin_documents,
@@ -32,6 +33,7 @@ from gateway.api import (
     requests,
 )
 from gateway.api import auth as auth_routes
+from gateway.api import privacy as privacy_api
 from gateway.api import signing as signing_api
 from gateway.api.admin_accounts import router as admin_accounts_router
 from gateway.api.admin_mails import router as admin_mails_router
@@ -45,6 +47,8 @@ from gateway.login_gate import LoginGate
 from gateway.observability import RequestContext
 from gateway.office import OfficeListener
 from gateway.problems import PROBLEM_RESPONSES, install_problem_handlers
+from gateway.read_fast_path import ReadFastPath
+from gateway.read_model import DossierEventListener
 from gateway.request_events import RequestEventHub, RequestEventListener
 from gateway.tokens import (
     DenyList,
@@ -74,13 +78,16 @@ from gateway.web.claim_form_pages import router as claim_form_pages_router
 from gateway.web.data_change_pages import router as data_change_pages_router
 from gateway.web.eid_pages import router as eid_pages_router
 from gateway.web.form_pages import router as form_pages_router
+from gateway.web.notification_pages import router as notification_pages_router
 from gateway.web.office_assets import router as office_assets_router
+from gateway.web.privacy_pages import router as privacy_pages_router
 from gateway.web.registration_pages import router as registration_pages_router
 from gateway.web.rendering import PageRenderer
 from gateway.web.session import SessionRefresher
 from gateway.web.signing_request_pages import router as signing_request_pages_router
 from libs.contracts import auth, office
 from libs.contracts.envelope import utc_now
+from libs.servicekit import memory
 from libs.servicekit.logs import configure_logging, get_logger
 from libs.servicekit.rpc import RpcClient
 
@@ -161,6 +168,11 @@ def create_app(
     office_listener = OfficeListener(settings.amqp_url, state.office, load_office)
     # Not a readiness check: without the bus the pages still work, only not live.
     request_listener = RequestEventListener(settings.amqp_url, state.request_events)
+    # The access log: staff reads, published in batches (a fake `rpc` of tests may publish).
+    staff_reads = StaffReadBuffer(bus_client.publish_event if rpc is None
+                                  else getattr(rpc, "publish_event", None))
+    # Not a readiness check either: without it every dossier read goes to the service.
+    dossier_listener = DossierEventListener(settings.amqp_url, state.read_model.versions)
 
     async def connect_bus() -> None:
         await _retry("connecting the RPC client", bus_client.connect)
@@ -183,10 +195,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await try_then_retry("loading the token public key", load_key)
+        background.append(asyncio.create_task(staff_reads.run()))
         if rpc is None:
             background.append(asyncio.create_task(connect_bus()))
             background.append(asyncio.create_task(
                 _retry("starting the request event listener", request_listener.start)))
+            background.append(asyncio.create_task(
+                _retry("starting the dossier read model", dossier_listener.start)))
         else:
             await try_then_retry("loading revoked sessions", load_revoked_sessions)
             await try_then_retry("loading the office settings", load_office)
@@ -202,6 +217,7 @@ def create_app(
                 await request_listener.close()
             with contextlib.suppress(Exception):
                 await office_listener.close()
+                await dossier_listener.close()
             if rpc is None:
                 await bus_client.close()
             if storage is None:
@@ -214,8 +230,11 @@ def create_app(
         responses=PROBLEM_RESPONSES,
     )
     app.state.gateway = state
+    app.state.staff_reads = staff_reads
     app.state.pages = PageRenderer(settings, SessionRefresher(rpc_caller), state.office)
     install_problem_handlers(app, app.state.pages.render_error)
+    app.add_middleware(StaffReadMiddleware, buffer=staff_reads)  # the access log
+    app.add_middleware(ReadFastPath)  # kept answers of "my contracts" without the routing
     app.add_middleware(EdgeGuard)  # header limits (431), Cache-Control: no-store
     app.add_middleware(RequestContext)
     # requests.router's `requests/{request_id}`: a route with a fixed segment there (events)
@@ -233,8 +252,9 @@ def create_app(
     app.include_router(api_docs.router)  # public client API docs, staff-only admin docs
     app.include_router(document_pages.router)
     app.include_router(admin_document_pages_router)  # the staff's upload page
-    for router in (admin_mails_router, admin_mail_pages_router):  # uncertain mails
+    for router in (admin_mails_router, admin_mail_pages_router):  # mail problems, mail logs
         app.include_router(router)
+    app.include_router(notification_pages_router)  # "Mijn meldingen"
     for access_router in (access_pages_router, registration_router, admin_accounts_router,
                           registration_pages_router, eid_router, eid_pages_router,
                           admin_pages_router, admin_list_pages.router):  # access and accounts
@@ -254,6 +274,8 @@ def create_app(
     for router in (office_assets_router, admin_office_router, admin_office_pages_router):
         app.include_router(router)  # the office's settings and look
     app.include_router(claim_form_pages_router)
+    for router in (privacy_api.router, privacy_api.admin_router, privacy_pages_router):
+        app.include_router(router)  # the access log, erasures (GDPR)
     for router in (privacy_exports.router, privacy_exports.admin_router,
                    privacy_export_pages.router):
         app.include_router(router)  # the client's data export (GDPR articles 15 and 20)
@@ -265,6 +287,7 @@ def main() -> None:
     """Serve the gateway on its host and port until SIGINT/SIGTERM."""
     settings = GatewaySettings()
     configure_logging("gateway", settings.log_level)
+    memory.bound_malloc()
     app = create_app(settings)
     config = uvicorn.Config(app, host=settings.host, port=settings.port,
                             http=SERVER_PARSER, h11_max_incomplete_event_size=MAX_HEADER_BYTES,

@@ -8,6 +8,7 @@ from a client is dropped from the client's tokens issued before it was taken.
 """
 
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -114,6 +115,9 @@ class RevokedGrants:
             del self._revoked[key]
 
 
+VERIFIED_TOKENS = 4096  # tokens kept checked (about 1 KB each)
+
+
 class TokenVerifier:
     """Turns a bearer token into its claims, or raises Unauthenticated."""
 
@@ -124,6 +128,10 @@ class TokenVerifier:
                                else revoked_grants)
         self._leeway = leeway_seconds
         self._public_key: Ed25519PublicKey | None = None
+        # Tokens whose signature and claims were checked, by their exact text: the same token
+        # is not checked again (an Ed25519 verification and a JSON parse per request), but its
+        # expiry, its session and its dossiers are, on every use.
+        self._verified: OrderedDict[str, AccessClaims] = OrderedDict()
 
     @property
     def has_key(self) -> bool:
@@ -133,11 +141,31 @@ class TokenVerifier:
     def use_key(self, public_key: Ed25519PublicKey) -> None:
         """Verify with `public_key` from now on."""
         self._public_key = public_key
+        self._verified.clear()
 
     def verify(self, token: str) -> AccessClaims:
         """The claims of a genuine, current token of a session that has not ended."""
         if self._public_key is None:
             raise Unavailable("Sign-in cannot be checked right now.")
+        claims = self._verified.get(token)
+        if claims is not None and time.time() < claims.exp + self._leeway:
+            self._verified.move_to_end(token)
+        else:  # not seen, or expired since (then jwt.decode says so)
+            claims = self._checked(token)
+        if claims.sid in self.deny_list:
+            raise Unauthenticated("This session has ended.")
+        kept = self.revoked_grants.kept(claims)
+        if kept != claims.dossiers:
+            # A dossier taken away since the token was issued: as if the token never had it.
+            return claims.model_copy(update={"dossiers": kept})
+        return claims
+
+
+    def _checked(self, token: str) -> AccessClaims:
+        """The claims of a genuinely signed, current token (signature, audience, issuer,
+        expiry, required claims); kept for the next use of the same token."""
+        assert self._public_key is not None
+        self._verified.pop(token, None)
         try:
             payload = jwt.decode(
                 token,
@@ -153,14 +181,10 @@ class TokenVerifier:
             raise TokenExpired("The access token has expired.") from None
         except (jwt.InvalidTokenError, ValidationError):
             raise Unauthenticated("The access token is not valid.") from None
-        if claims.sid in self.deny_list:
-            raise Unauthenticated("This session has ended.")
-        kept = self.revoked_grants.kept(claims)
-        if kept != claims.dossiers:
-            # A dossier taken away since the token was issued: as if the token never had it.
-            return claims.model_copy(update={"dossiers": kept})
+        self._verified[token] = claims
+        while len(self._verified) > VERIFIED_TOKENS:
+            self._verified.popitem(last=False)
         return claims
-
 
     def session_of(self, token: str) -> str | None:
         """The session id of a genuine token, even an expired one (to log that session out)."""

@@ -22,7 +22,9 @@ from faststream.specification import AsyncAPI
 from pydantic import create_model
 
 from libs import contracts
+from libs.contracts.privacy import StaffReadsRecorded
 from libs.contracts.rpc import RpcErrorBody, RpcMethod
+from libs.servicekit.bus import declare_emitted_events
 from services.auth import main as auth
 from services.auth.config import AuthSettings
 from services.documents import main as documents
@@ -54,7 +56,16 @@ def system_brokers() -> list[RabbitBroker]:
         documents.build(DocumentsSettings.model_construct()).runtime.broker,
         signing.build(SigningSettings.model_construct()).runtime.broker,
         notifier.build(NotifierSettings.model_construct()).runtime.broker,
+        gateway_broker(),
     ]
+
+
+def gateway_broker() -> RabbitBroker:
+    """The gateway publishes one event itself, without an outbox: the access log's staff
+    reads (gateway/access_log.py); this broker only declares it for the document."""
+    broker = RabbitBroker(logger=None)
+    declare_emitted_events(broker, producer="gateway", events=(StaffReadsRecorded,))
+    return broker
 
 
 def contract_rpc_methods() -> dict[str, RpcMethod[Any, Any]]:

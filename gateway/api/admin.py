@@ -54,9 +54,12 @@ async def import_dossier(
     body: dossier.DossierImport, staff: StaffCaller, rpc: Rpc, state: State
 ) -> dossier.DossierSummary:
     """Create or replace a dossier from the broker's management system export."""
-    return await rpc.call(dossier.IMPORT_DOSSIER, dossier.ImportDossierRequest(
-        caller=staff.caller(), dossier=body, correlation_id=correlation_id.get()),
-        timeout_seconds=state.settings.import_timeout_seconds)
+    try:
+        return await rpc.call(dossier.IMPORT_DOSSIER, dossier.ImportDossierRequest(
+            caller=staff.caller(), dossier=body, correlation_id=correlation_id.get()),
+            timeout_seconds=state.settings.import_timeout_seconds)
+    finally:  # this instance reads it anew at once (also after a timeout: it may have gone in)
+        state.read_model.versions.changed(body.dossier_id)
 
 
 @router.get("/dossiers")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from gateway.deps import Rpc, StaffCaller
+from gateway.deps import DossierIdPath, Rpc, StaffCaller
 from libs.contracts import notifier
 
 router = APIRouter(prefix="/admin/api/v1", tags=["admin"])
@@ -31,3 +31,32 @@ async def resend_mail(
     """Send an uncertain mail again, once (409 when it is not uncertain, e.g. resent already)."""
     return await rpc.call(notifier.RESEND_MAIL, notifier.ResendMailRequest(
         caller=staff.caller(), mail_id=mail_id))
+
+
+# --- the dossier's delivery log --------------------------------------------------------------
+
+
+@router.get("/dossiers/{dossier_id}/mails")
+async def list_dossier_mails(
+    dossier_id: DossierIdPath, staff: StaffCaller, rpc: Rpc,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: Annotated[str | None, Query(pattern=notifier.MAIL_LOG_CURSOR_PATTERN, description=(
+        "`next_before` of the previous page"))] = None,
+) -> notifier.DossierMailLog:
+    """Every mail about the dossier, the latest first: kind, recipient, language, when, result
+    (sent, failed, uncertain, dead_lettered, held for the client's digest), attempts; a page
+    at a time (`before` = `next_before`)."""
+    return await rpc.call(notifier.LIST_DOSSIER_MAILS, notifier.DossierMailsQuery(
+        caller=staff.caller(), dossier_id=dossier_id, limit=limit, before=before))
+
+
+@router.post("/dossiers/{dossier_id}/mails/{mail_id}/resend")
+async def resend_logged_mail(
+    dossier_id: DossierIdPath, mail_id: Annotated[str, Path(pattern=notifier.MAIL_ID_PATTERN)],
+    staff: StaffCaller, rpc: Rpc,
+) -> notifier.LoggedMail:
+    """Send a logged mail again as a new mail (its own Message-ID, noting the original). Only
+    mails whose content can be rebuilt: office digests, and mails not sent (uncertain,
+    dead-lettered) whose body is kept; 409 otherwise."""
+    return await rpc.call(notifier.RESEND_LOGGED_MAIL, notifier.ResendLoggedMailRequest(
+        caller=staff.caller(), dossier_id=dossier_id, mail_id=mail_id))

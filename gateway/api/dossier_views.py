@@ -12,9 +12,11 @@ from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.deps import CurrentCaller, GrantedDossier, ObjectIdPath, Rpc, StaffCaller, State
+from gateway.dossier_reads import versioned_json
 from libs.contracts import dossier
 from libs.contracts.auth import AccessClaims
 from libs.servicekit.logs import correlation_id
@@ -38,6 +40,11 @@ class Paging(BaseModel):
 
 
 PagingQuery = Annotated[Paging, Query()]
+
+
+def paging_key(paging: Paging) -> tuple[object, ...]:
+    """What of a list query its answer depends on (the read model's key)."""
+    return (paging.page_size, paging.sort, paging.order, paging.cursor)
 
 
 def list_query(claims: AccessClaims, dossier_id: str, paging: Paging) -> dossier.ListQuery:
@@ -67,81 +74,99 @@ def object_query(claims: AccessClaims, dossier_id: str, object_id: str) -> dossi
     return dossier.ObjectQuery(caller=claims.caller(), dossier_id=dossier_id, object_id=object_id)
 
 
-@router.get("/persons")
+@router.get("/persons", response_model=dossier.PersonList)
 async def list_persons(
-    dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc
-) -> dossier.PersonList:
+    request: Request, dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc, state: State
+) -> Response:
     """My data: the persons of the household."""
-    return await rpc.call(dossier.LIST_PERSONS, dossier.DossierQuery(
-        caller=claims.caller(), dossier_id=dossier_id))
+    return await versioned_json(request, state, dossier_id, (), lambda: rpc.call(
+        dossier.LIST_PERSONS, dossier.DossierQuery(caller=claims.caller(),
+                                                   dossier_id=dossier_id)))
 
 
-@router.get("/risk-objects")
+@router.get("/risk-objects", response_model=dossier.RiskObjectPage)
 async def list_risk_objects(
     request: Request, dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc,
-    paging: PagingQuery,
-) -> dossier.RiskObjectPage:
+    paging: PagingQuery, state: State,
+) -> Response:
     """My risks, each with its next renewal and what covers it (sort: position, description,
     kind)."""
-    return with_links(request, await rpc.call(
-        dossier.LIST_RISK_OBJECTS, list_query(claims, dossier_id, paging)))
+    async def page() -> dossier.RiskObjectPage:
+        return with_links(request, await rpc.call(
+            dossier.LIST_RISK_OBJECTS, list_query(claims, dossier_id, paging)))
+
+    return await versioned_json(request, state, dossier_id, paging_key(paging), page)
 
 
-@router.get("/risk-objects/{risk_object_id}")
+@router.get("/risk-objects/{risk_object_id}", response_model=dossier.RiskObjectDetail)
 async def read_risk_object(
-    dossier_id: GrantedDossier, risk_object_id: ObjectIdPath, claims: CurrentCaller, rpc: Rpc
-) -> dossier.RiskObjectDetail:
+    request: Request, dossier_id: GrantedDossier, risk_object_id: ObjectIdPath,
+    claims: CurrentCaller, rpc: Rpc, state: State,
+) -> Response:
     """A risk object with its contracts, their guarantees and the claims on it."""
-    return await rpc.call(dossier.GET_RISK_OBJECT,
-                          object_query(claims, dossier_id, risk_object_id))
+    return await versioned_json(request, state, dossier_id, (), lambda: rpc.call(
+        dossier.GET_RISK_OBJECT, object_query(claims, dossier_id, risk_object_id)))
 
 
-@router.get("/contract-pages")
+@router.get("/contract-pages", response_model=dossier.ContractPage)
 async def list_contract_page(
     request: Request, dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc,
-    paging: PagingQuery,
-) -> dossier.ContractPage:
+    paging: PagingQuery, state: State,
+) -> Response:
     """My contracts, one page (sort: position, policy_number, insurer, product, status,
     renewal_date, start_date). `/contracts` still answers every contract at once."""
-    return with_links(request, await rpc.call(
-        dossier.LIST_CONTRACT_PAGE, list_query(claims, dossier_id, paging)))
+    async def page() -> dossier.ContractPage:
+        return with_links(request, await rpc.call(
+            dossier.LIST_CONTRACT_PAGE, list_query(claims, dossier_id, paging)))
+
+    return await versioned_json(request, state, dossier_id, paging_key(paging), page)
 
 
-@router.get("/contracts/{contract_id}")
+@router.get("/contracts/{contract_id}", response_model=dossier.ContractDetail)
 async def read_contract(
-    dossier_id: GrantedDossier, contract_id: ObjectIdPath, claims: CurrentCaller, rpc: Rpc
-) -> dossier.ContractDetail:
+    request: Request, dossier_id: GrantedDossier, contract_id: ObjectIdPath,
+    claims: CurrentCaller, rpc: Rpc, state: State,
+) -> Response:
     """A contract with its guarantees, risk objects, claims and invoices."""
-    return await rpc.call(dossier.GET_CONTRACT, object_query(claims, dossier_id, contract_id))
+    return await versioned_json(request, state, dossier_id, (), lambda: rpc.call(
+        dossier.GET_CONTRACT, object_query(claims, dossier_id, contract_id)))
 
 
-@router.get("/claims")
+@router.get("/claims", response_model=dossier.ClaimPage)
 async def list_claims(
     request: Request, dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc,
-    paging: PagingQuery,
-) -> dossier.ClaimPage:
+    paging: PagingQuery, state: State,
+) -> Response:
     """My claims (sort: occurred_on, claim_number, status)."""
-    return with_links(request, await rpc.call(
-        dossier.LIST_CLAIMS, list_query(claims, dossier_id, paging)))
+    async def page() -> dossier.ClaimPage:
+        return with_links(request, await rpc.call(
+            dossier.LIST_CLAIMS, list_query(claims, dossier_id, paging)))
+
+    return await versioned_json(request, state, dossier_id, paging_key(paging), page)
 
 
-@router.get("/claims/{claim_id}")
+@router.get("/claims/{claim_id}", response_model=dossier.ClaimDetail)
 async def read_claim(
-    dossier_id: GrantedDossier, claim_id: ObjectIdPath, claims: CurrentCaller, rpc: Rpc
-) -> dossier.ClaimDetail:
+    request: Request, dossier_id: GrantedDossier, claim_id: ObjectIdPath,
+    claims: CurrentCaller, rpc: Rpc, state: State,
+) -> Response:
     """A claim with its contract and the risk objects concerned."""
-    return await rpc.call(dossier.GET_CLAIM, object_query(claims, dossier_id, claim_id))
+    return await versioned_json(request, state, dossier_id, (), lambda: rpc.call(
+        dossier.GET_CLAIM, object_query(claims, dossier_id, claim_id)))
 
 
-@router.get("/invoices")
+@router.get("/invoices", response_model=dossier.InvoicePage)
 async def list_invoices(
     request: Request, dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc,
-    paging: PagingQuery,
-) -> dossier.InvoicePage:
+    paging: PagingQuery, state: State,
+) -> Response:
     """My invoices with the open amount and the number overdue (sort: due_date,
     invoice_number, status, amount_cents)."""
-    return with_links(request, await rpc.call(
-        dossier.LIST_INVOICES, list_query(claims, dossier_id, paging)))
+    async def page() -> dossier.InvoicePage:
+        return with_links(request, await rpc.call(
+            dossier.LIST_INVOICES, list_query(claims, dossier_id, paging)))
+
+    return await versioned_json(request, state, dossier_id, paging_key(paging), page)
 
 
 @admin_router.post("", status_code=status.HTTP_200_OK)
@@ -152,9 +177,13 @@ async def upsert_dossier(
     """Upsert one dossier record by the broker's ids: unchanged objects are not rewritten,
     refused objects are reported while the valid ones go in; `remove_missing` removes stored
     objects of the given lists that the record no longer holds."""
-    return await rpc.call(dossier.UPSERT_DOSSIER, dossier.UpsertDossierRequest(
-        caller=staff.caller(), record=body, remove_missing=remove_missing,
-        correlation_id=correlation_id.get()), timeout_seconds=state.settings.import_timeout_seconds)
+    try:
+        return await rpc.call(dossier.UPSERT_DOSSIER, dossier.UpsertDossierRequest(
+            caller=staff.caller(), record=body, remove_missing=remove_missing,
+            correlation_id=correlation_id.get()),
+            timeout_seconds=state.settings.import_timeout_seconds)
+    finally:  # this instance reads it anew at once (also after a timeout: it may have gone in)
+        state.read_model.versions.changed(body.dossier_id)
 
 
 @admin_router.get("/schema")

@@ -1,17 +1,21 @@
 """A client's dossier: contracts (with guarantees and the risk objects they cover)."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
-from gateway.deps import CurrentCaller, GrantedDossier, Rpc
+from gateway.deps import CurrentCaller, GrantedDossier, Rpc, State
+from gateway.dossier_reads import versioned_json
 from libs.contracts import dossier
 
 router = APIRouter(prefix="/api/v1/dossiers/{dossier_id}", tags=["dossiers"])
 
 
-@router.get("/contracts")
+@router.get("/contracts", response_model=dossier.ContractList)
 async def list_contracts(
-    dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc
-) -> dossier.ContractList:
-    """The dossier's contracts ("Mijn contracten")."""
-    return await rpc.call(dossier.LIST_CONTRACTS, dossier.DossierQuery(
-        caller=claims.caller(), dossier_id=dossier_id))
+    request: Request, dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc, state: State
+) -> Response:
+    """The dossier's contracts ("Mijn contracten"). Answers an `ETag`; with `If-None-Match`
+    naming it, 304 while the dossier has not changed."""
+    return await versioned_json(request, state, dossier_id, (), lambda: rpc.call(
+        dossier.LIST_CONTRACTS, dossier.DossierQuery(caller=claims.caller(),
+                                                     dossier_id=dossier_id)))

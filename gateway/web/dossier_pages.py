@@ -10,9 +10,11 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 from pydantic import BaseModel
 
-from gateway.deps import ObjectIdPath, Rpc
+from gateway.deps import ObjectIdPath, Rpc, gateway_state
+from gateway.dossier_reads import cached_call, today
 from gateway.web.pages import (
     DOSSIER_PARAMETER,
     Pages,
@@ -41,7 +43,7 @@ Detail = TypeVar("Detail", bound=BaseModel)
 async def _zone(request: Request, session: PageSession, rpc: Rpc) -> dict[str, Any]:
     """What every page of the zone shows around its content: the dossiers and the active one."""
     claims = session.claims
-    return {"dossiers": await dossier_choices(rpc, claims),
+    return {"dossiers": await dossier_choices(rpc, claims, gateway_state(request).read_model),
             "active": active_dossier_id(request, claims)}
 
 
@@ -51,25 +53,31 @@ def _list_query(claims: AccessClaims, dossier_id: str, cursor: str | None, sort:
                              page_size=PAGE_SIZE, sort=sort, descending=order == "desc")
 
 
-async def _listed(rpc: Rpc, method: RpcMethod[dossier.ListQuery, Any], claims: AccessClaims,
-                  context: dict[str, Any], cursor: str | None, sort: str | None, order: str
-                  ) -> dict[str, Any]:
-    """One page of a list of the active dossier for a page's context (`listed`).
+async def _listed(request: Request, method: RpcMethod[dossier.ListQuery, Any],
+                  claims: AccessClaims, context: dict[str, Any], cursor: str | None,
+                  sort: str | None, order: str) -> dict[str, Any]:
+    """One page of a list of the active dossier for a page's context (`listed`), through the
+    read model (the active dossier is one of the token's grants).
 
     A shared link whose cursor no longer fits (damaged, or made for another sort) still shows
     the list: its first page, with `page_link_outdated` set for a notice.
     """
-    if not context["active"]:
+    active = context["active"]
+    if not active:
         return {"listed": None}
+    state = gateway_state(request)
+
+    async def listed_from(start: str | None) -> Any:
+        return await cached_call(state, (active,), method,
+                                 _list_query(claims, active, start, sort, order),
+                                 (PAGE_SIZE, start, sort, order))
+
     try:
-        listed = await rpc.call(method, _list_query(claims, context["active"], cursor, sort,
-                                                    order))
+        listed = await listed_from(cursor)
     except Invalid:
         if cursor is None:
             raise
-        listed = await rpc.call(method, _list_query(claims, context["active"], None, sort,
-                                                    order))
-        return {"listed": listed, "page_link_outdated": True}
+        return {"listed": await listed_from(None), "page_link_outdated": True}
     return {"listed": listed}
 
 
@@ -133,8 +141,8 @@ async def risks_page(request: Request, session: PageSession, pages: Pages, rpc: 
                      ) -> Response:
     """My risks: each risk object with its renewal date and what covers it, at a glance."""
     context = await _zone(request, session, rpc)
-    listed = await _listed(rpc, dossier.LIST_RISK_OBJECTS, session.claims, context, cursor, sort,
-                           order)
+    listed = await _listed(request, dossier.LIST_RISK_OBJECTS, session.claims, context, cursor,
+                           sort, order)
     return pages.render(request, "dossier/risks.html", {**context, **listed}, session=session)
 
 
@@ -158,11 +166,27 @@ async def risk_page(request: Request, risk_object_id: ObjectIdPath, session: Pag
 async def contracts_page(request: Request, session: PageSession, pages: Pages, rpc: Rpc,
                          cursor: Cursor = None, sort: SortField = None, order: Order = "asc"
                          ) -> Response:
-    """My contracts: policy, insurer, product, renewal and premium, one page at a time."""
+    """My contracts: policy, insurer, product, renewal and premium, one page at a time.
+
+    The list (the page's content block) is kept in the read model per dossier version, address
+    and language: the next reader of the same list of an unchanged dossier gets it without RPC
+    or rendering (the dossier is the active one, from the token's grants)."""
     context = await _zone(request, session, rpc)
-    listed = await _listed(rpc, dossier.LIST_CONTRACT_PAGE, session.claims, context, cursor, sort,
-                           order)
-    return pages.render(request, "dossier/contracts.html", {**context, **listed}, session=session)
+    template = "dossier/contracts.html"
+
+    async def content() -> Markup:
+        listed = await _listed(request, dossier.LIST_CONTRACT_PAGE, session.claims, context,
+                               cursor, sort, order)
+        return pages.render_fragment(request, "dossier/_contracts_list.html",
+                                     {**context, **listed}, session=session)
+
+    if not context["active"]:
+        return pages.render(request, template, {**context, "listed": None}, session=session)
+    kept = await gateway_state(request).read_model.read(
+        (context["active"],), ("page", request.url.path, request.url.query, today(),
+                               pages.language(request, session)), content)
+    return pages.render(request, template, {**context, "content_kept": kept.value},
+                        session=session)
 
 
 @router.get("/contracts/{contract_id}")
@@ -182,8 +206,8 @@ async def claims_page(request: Request, session: PageSession, pages: Pages, rpc:
                       ) -> Response:
     """My claims, the newest first unless sorted otherwise."""
     context = await _zone(request, session, rpc)
-    listed = await _listed(rpc, dossier.LIST_CLAIMS, session.claims, context, cursor, sort,
-                           order)
+    listed = await _listed(request, dossier.LIST_CLAIMS, session.claims, context, cursor,
+                           sort, order)
     return pages.render(request, "dossier/claims.html", {**context, **listed}, session=session)
 
 
@@ -204,7 +228,7 @@ async def invoices_page(request: Request, session: PageSession, pages: Pages, rp
                         ) -> Response:
     """My invoices: the open amount at a glance, overdue ones highlighted."""
     context = await _zone(request, session, rpc)
-    listed = await _listed(rpc, dossier.LIST_INVOICES, session.claims, context, cursor, sort,
-                           order)
+    listed = await _listed(request, dossier.LIST_INVOICES, session.claims, context, cursor,
+                           sort, order)
     return pages.render(request, "dossier/invoices.html", {**context, **listed}, session=session)
 

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from gateway.api.me import DossierRef, granted_dossiers
 from gateway.deps import Rpc, RpcCaller, State
 from gateway.devices import device_token, queue_device_cookie
+from gateway.read_model import ReadModel
 from gateway.web.i18n import LANGUAGES
 from gateway.web.rendering import PageRenderer, safe_next
 from gateway.web.session import (
@@ -53,7 +54,11 @@ def page_renderer(request: Request) -> PageRenderer:
     return renderer
 
 
-Pages = Annotated[PageRenderer, Depends(page_renderer)]
+async def _renderer_of(request: Request) -> PageRenderer:
+    return page_renderer(request)  # async: no worker thread hop (gateway/deps.py)
+
+
+Pages = Annotated[PageRenderer, Depends(_renderer_of)]
 
 
 async def page_session(request: Request, state: State, pages: Pages) -> WebSession:
@@ -65,10 +70,11 @@ PageSession = Annotated[WebSession, Depends(page_session)]
 CsrfChecked = Depends(check_csrf)
 
 
-async def dossier_choices(rpc: RpcCaller, claims: AccessClaims) -> list[DossierRef]:
+async def dossier_choices(rpc: RpcCaller, claims: AccessClaims,
+                          read_model: ReadModel | None = None) -> list[DossierRef]:
     """The caller's dossiers with names; just their ids while the dossier service is away."""
     try:
-        return await granted_dossiers(rpc, claims)
+        return await granted_dossiers(rpc, claims, read_model)
     except Unavailable:
         return [DossierRef(dossier_id=d, name=d) for d in claims.dossiers]
 

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from gateway.config import GatewaySettings
 from gateway.office import OfficeKeeper
@@ -66,6 +67,7 @@ MENU = (
     MenuItem("/invoices", "My invoices"),
     MenuItem("/requests", "My requests"),
     MenuItem("/documents", "My documents"),
+    MenuItem("/access-log", "Who viewed my dossier"),
     MenuItem("/privacy", "My privacy"),
 )
 
@@ -171,6 +173,21 @@ class PageRenderer:
     ) -> Response:
         """The page `template` in the reader's language."""
         language = self.language(request, session)
+        page = self._page_context(request, language, session, context)
+        html = self._environments[language].get_template(template).render(page)
+        return self.finish(request, HTMLResponse(html, status_code=status_code))
+
+    def render_fragment(self, request: Request, template: str, context: dict[str, Any], *,
+                        session: WebSession | None = None) -> Markup:
+        """The partial template `template` as a page would include it (a fragment to keep:
+        gateway/web/dossier_pages.py)."""
+        language = self.language(request, session)
+        page = self._page_context(request, language, session, context)
+        # The autoescaped template's output: already safe HTML.
+        return Markup(self._environments[language].get_template(template).render(page))  # noqa: S704
+
+    def _page_context(self, request: Request, language: Language, session: WebSession | None,
+                      context: dict[str, Any]) -> dict[str, Any]:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         page = {
             "lang": language,
@@ -188,8 +205,7 @@ class PageRenderer:
             **context,
         }
         page["in_dossier"] = lambda path: in_dossier(path, page.get("active"))
-        html = self._environments[language].get_template(template).render(page)
-        return self.finish(request, HTMLResponse(html, status_code=status_code))
+        return page
 
     def render_error(self, request: Request, status: int, code: str) -> Response:
         """A readable error page in the reader's language; "sign in first" goes to the login."""

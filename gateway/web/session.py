@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request, Response
 
+from gateway.access_log import note_caller
 from gateway.deps import RpcCaller
 from gateway.problems import Problem
 from gateway.tokens import TokenVerifier
@@ -148,7 +149,9 @@ async def open_session(
     refresh_token = cookie(request, REFRESH_COOKIE)
     if access_token:
         try:
-            return WebSession(verifier.verify(access_token), refresh_token)
+            claims = verifier.verify(access_token)
+            note_caller(request.scope.setdefault("state", {}), claims)  # the access log's "who"
+            return WebSession(claims, refresh_token)
         except Unavailable:
             raise
         except Unauthenticated:
@@ -164,4 +167,5 @@ async def open_session(
         queue_cookie_deletion(request, *AUTH_COOKIES)
         raise Unauthenticated("The session has ended; sign in again.") from None
     store_tokens(request, pair)
+    note_caller(request.scope.setdefault("state", {}), claims)
     return WebSession(claims, pair.refresh_token)

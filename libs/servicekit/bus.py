@@ -1,11 +1,15 @@
 """RabbitMQ topology: the events exchange, per-consumer durable queues with dead-lettering."""
 
 import asyncio
+import os
+import random
+import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar, cast
 
 from faststream import AckPolicy
+from faststream.exceptions import RejectMessage
 from faststream.rabbit import (
     Channel,
     ExchangeType,
@@ -58,11 +62,70 @@ events_waiting = Counter(
 DEPENDENCY_BACKOFF_SECONDS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 5.0)
 DEPENDENCY_PATIENCE_SECONDS = 300.0
 DEPENDENCY_AWAY = (ConnectionFailure, Unavailable)
+
+
+class _KillBeforeAck:
+    """The crash tests' fault-injection hook (off unless a service's settings turn it on, and
+    refused in prod): die after an event's effect and before its ack, on a share of events,
+    the worst moment for exactly-once effects (RabbitMQ redelivers it, the effect is done)."""
+
+    share = 0.0
+
+    def maybe_die(self, queue: str, event_id: str) -> None:
+        if self.share and random.random() < self.share:  # noqa: S311 - not for secrets
+            log.warning("fault injection: killed before the ack", queue=queue, event_id=event_id)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+kill_before_ack = _KillBeforeAck()
+
+# Poison is counted here, not by the queue. A quorum queue (RabbitMQ before 4.3) counts every
+# return of a message towards its delivery limit, also the returns of a consumer that crashed or
+# lost its connection with the message unacked: a crash-looping replica, or a bus restart, would
+# dead-letter innocent events that were merely in flight. So a failed handling acks the message
+# and puts a copy back carrying the count of failures (dead-lettered at MAX_DELIVERIES), and a
+# message the queue has returned often is put back as a fresh copy a few times before the queue's
+# own limit — the net for a message that kills its consumer each time — may take it.
+FAILURES_HEADER = "x-mybroker-failures"
+FRESH_COPIES_HEADER = "x-mybroker-fresh-copies"
+ROUTING_KEY_HEADER = "x-mybroker-routing-key"  # the event's, kept on copies put back
+QUEUE_COUNT_HEADER = "x-delivery-count"  # set by the quorum queue on a redelivery
+FRESH_COPY_AT = MAX_DELIVERIES - 2  # returns of one copy before it is replaced
+MAX_FRESH_COPIES = 3
+_BROKER_HEADERS = (QUEUE_COUNT_HEADER, "x-death", "x-first-death-exchange",
+                   "x-first-death-queue", "x-first-death-reason")
+events_put_back = Counter(
+    "mybroker_events_put_back_total", "Events acked and put back into their queue as a copy: "
+    "after a failed handling (failure) or after many returns of crashed consumers (returns)",
+    ["queue", "cause"],
+)
+
+
+def _header_count(message: RabbitMessage, header: str) -> int:
+    value = message.headers.get(header)
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+async def _put_back(broker: RabbitBroker, queue: str, message: RabbitMessage,
+                    counts: dict[str, int]) -> None:
+    """Publish a copy of `message` into `queue` (not the exchange: other consumers have it)
+    with `counts` in its headers; the caller then acks the original."""
+    headers = {key: value for key, value in message.headers.items()
+               if key not in _BROKER_HEADERS} | counts
+    headers.setdefault(ROUTING_KEY_HEADER, message.raw_message.routing_key or "")
+    await broker.publish(message.body, queue=queue, headers=headers, persist=True,
+                         message_id=message.message_id, correlation_id=message.correlation_id,
+                         content_type=message.content_type or "application/json")
 event_lag_seconds = Histogram(
     "mybroker_event_lag_seconds", "From the event's occurrence to the start of its handling "
     "(outbox relay + queue wait)", ["queue"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
 )
+
+
+class DeadLetter(Exception):
+    """Raised by a handler that gave up on an event after its own retries: the event goes to
+    the dead-letter queue at once (rejected, not requeued for more deliveries)."""
 
 
 def create_broker(amqp_url: str, service: str) -> RabbitBroker:
@@ -106,14 +169,21 @@ def subscribe_event(
 ) -> None:
     """Consume one event type on the queue `<consumer>.<purpose>`.
 
-    The message is acked after `handle` returns; on an exception it is requeued, and after
-    MAX_DELIVERIES the queue dead-letters it. When the database or another service is away,
-    `handle` is called again in-process until it is back (patiently: that is no poison).
+    The message is acked after `handle` returns; on an exception it is put back into the queue
+    as a copy counting the failures, and the MAX_DELIVERIES-th failure dead-letters it. When the
+    database or another service is away, `handle` is called again in-process until it is back
+    (patiently: that is no poison).
     `handle` must be idempotent (see inbox.Inbox).
     """
 
     async def consume(event: Event, message: RabbitMessage) -> None:
         queue = f"{consumer}.{purpose}"
+        fresh_copies = _header_count(message, FRESH_COPIES_HEADER)
+        if (_header_count(message, QUEUE_COUNT_HEADER) >= FRESH_COPY_AT
+                and fresh_copies < MAX_FRESH_COPIES):
+            await _put_back(broker, queue, message, {FRESH_COPIES_HEADER: fresh_copies + 1})
+            events_put_back.labels(queue, "returns").inc()
+            return
         if event.occurred_at.tzinfo is not None:
             event_lag_seconds.labels(queue).observe(
                 max(0.0, (utc_now() - event.occurred_at).total_seconds()))
@@ -126,8 +196,25 @@ def subscribe_event(
                                   "messaging.message.id": event.event_id}):
                 log.info("handling event", routing_key=event_type.routing_key,
                          event_id=event.event_id)
-                await _waiting_for_dependencies(handle, cast(EventT, event), queue)
+                try:
+                    await _waiting_for_dependencies(handle, cast(EventT, event), queue)
+                except DeadLetter as gave_up:
+                    log.error("event dead-lettered by its handler", queue=queue,
+                              event_id=event.event_id, reason=str(gave_up))
+                    outcome = "dead_lettered"
+                    raise RejectMessage from gave_up
             outcome = "ok"
+            kill_before_ack.maybe_die(queue, event.event_id)
+        except RejectMessage:
+            raise  # the handler gave up (DeadLetter): no more tries
+        except Exception as error:
+            failures = _header_count(message, FAILURES_HEADER) + 1
+            log.warning("handling an event failed", queue=queue, event_id=event.event_id,
+                        failures=failures, error=repr(error))
+            if failures >= MAX_DELIVERIES:
+                raise RejectMessage from error  # into the dead-letter queue (x-death says where)
+            await _put_back(broker, queue, message, {FAILURES_HEADER: failures})
+            events_put_back.labels(queue, "failure").inc()
         finally:
             correlation_id.reset(token)
             events_consumed.labels(queue, outcome).inc()

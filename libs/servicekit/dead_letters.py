@@ -24,6 +24,7 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
 from libs.contracts.topology import DEAD_LETTER_QUEUE
+from libs.servicekit.bus import ROUTING_KEY_HEADER
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ def describe(message: AbstractIncomingMessage) -> DeadLetter:
     deaths: Any = message.headers.get("x-death") or []
     first: dict[str, Any] = deaths[0] if deaths and isinstance(deaths[0], dict) else {}
     routing_keys = first.get("routing-keys") or [message.routing_key]
+    if message.headers.get(ROUTING_KEY_HEADER):  # a copy put back by the consumer (bus.py)
+        routing_keys = [message.headers[ROUTING_KEY_HEADER]]
     return DeadLetter(
         message_id=message.message_id,
         queue=_text(first.get("queue")),

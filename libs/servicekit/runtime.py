@@ -6,7 +6,8 @@ A service whose bus or database is missing at start keeps running and reports no
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Response
@@ -14,7 +15,8 @@ from faststream.rabbit import RabbitBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from libs.servicekit.bus import EVENTS, declare_dead_letters
+from libs.servicekit import memory
+from libs.servicekit.bus import EVENTS, declare_dead_letters, kill_before_ack
 from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document, ping
 from libs.servicekit.outbox import OutboxRelay
@@ -39,12 +41,18 @@ class ServiceRuntime:
     ) -> None:
         self.name = name
         self.settings = settings
+        kill_before_ack.share = settings.fault_kill_before_ack
         self.broker = broker
         self.database = database
         self.relay = relay
         self._prepare_database = prepare_database
         self.bus_connected = False
         self.database_prepared = prepare_database is None
+        self._jobs: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = []
+
+    def add_job(self, name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """A background job (e.g. periodic.run_every) to run for the life of the process."""
+        self._jobs.append((name, job))
 
     async def _connect_bus(self) -> None:
         while True:
@@ -106,9 +114,11 @@ class ServiceRuntime:
 
     async def run(self) -> None:
         """Serve until SIGINT/SIGTERM, then stop consuming and close connections."""
+        memory.bound_malloc()
         background = [
             asyncio.create_task(self._prepare(), name="prepare-database"),
             asyncio.create_task(self._connect_bus(), name="bus"),
+            *(asyncio.create_task(job(), name=name) for name, job in self._jobs),
         ]
         config = uvicorn.Config(
             self.health_app(),

@@ -35,6 +35,13 @@ class ServiceSettings(BaseSettings):
     rpc_prefetch: int = 64  # RPC requests handled at once; more wait in the queue
     event_prefetch: int = 16
     rpc_timeout_seconds: float = 5.0
+    # Retention (libs/servicekit/retention.py): days per data class the office changed from
+    # the defaults (deploy/README.md, "Retention"), as JSON; and how often the job runs.
+    retention_days: dict[str, int] = {}
+    retention_check_seconds: float = 3600.0
+    # Crash tests only (tests/faults): the share of handled events after which the process
+    # kills itself before the ack, its effect done; refused in production.
+    fault_kill_before_ack: float = 0.0
 
     @classmethod
     def settings_customise_sources(
@@ -51,6 +58,8 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _secrets_are_set_outside_dev(self) -> "ServiceSettings":
+        if self.environment == "prod" and self.fault_kill_before_ack:
+            raise ValueError("fault_kill_before_ack is a test hook; it is refused in prod")
         if self.environment == "prod":
             missing = [name for name in self.secret_fields if not getattr(self, name)]
             if missing:

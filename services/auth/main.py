@@ -16,7 +16,7 @@ from libs.servicekit.periodic import stop_background
 from libs.servicekit.references import DossierReferenceCheck, RpcCalling
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
-from services.auth import subscribers
+from services.auth import privacy_erasure, subscribers
 from services.auth.access_tokens import AccessTokenSigner, signing_key_from_settings
 from services.auth.account_lists import AccountListHandlers
 from services.auth.accounts import AccountHandlers
@@ -89,7 +89,8 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     relay = OutboxRelay(
         broker, database,
         [*OUTBOX_COLLECTIONS, *REGISTRATION_OUTBOX_COLLECTIONS, EID_LINKS, UNLOCKS,
-         GRANT_REVOCATIONS, *OFFICE_OUTBOX_COLLECTIONS, EXPORTS, EXPORT_PARTS])
+         GRANT_REVOCATIONS, *OFFICE_OUTBOX_COLLECTIONS, *privacy_erasure.OUTBOX_COLLECTIONS,
+         EXPORTS, EXPORT_PARTS])
     # Whether a dossier exists is the dossier service's to say: asked over RPC.
     rpc_client: RpcClient | None = None
     if rpc is None:
@@ -155,6 +156,8 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         account_handlers, eid_handlers, list_handlers, AuditLogHandlers(database),
         office_handlers, prefetch=settings.rpc_prefetch,
     )
+    privacy = privacy_erasure.wire(broker, database, settings, sessions, revocations, hasher,
+                                  audit, notify=relay.notify)
     privacy_exports = wire_privacy_exports(broker, database, settings, notify=relay.notify,
                                            prefetch=settings.rpc_prefetch)
 
@@ -169,6 +172,7 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         await mail_quota.ensure_indexes()
         await revocations.ensure_indexes()
         await office_store.ensure_indexes()
+        await privacy.ensure_indexes()
         await privacy_exports.ensure_indexes()
         if rpc_client is not None and not rpc_client.connected:
             await rpc_client.connect()
@@ -181,6 +185,7 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     runtime = ServiceRuntime(
         SERVICE, settings, broker, database, relay=relay, prepare_database=prepare_database
     )
+    privacy.start_with(runtime)
     return AuthService(
         runtime=runtime, handlers=handlers, login_handlers=login_handlers,
         password_handlers=password_handlers,

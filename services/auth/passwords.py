@@ -20,6 +20,7 @@ from pwdlib import PasswordHash
 from pwdlib.exceptions import PwdlibError
 from pwdlib.hashers.argon2 import Argon2Hasher
 
+from libs.servicekit import memory
 from libs.servicekit.errors import Unavailable
 from libs.servicekit.logs import get_logger
 from services.auth.config import AuthSettings
@@ -70,9 +71,12 @@ class PasswordHasher:
         self, *, memory_kib: int, time_cost: int, parallelism: int = 1, concurrency: int = 2,
         queue_limit: int = 16, max_wait_seconds: float = 3.0,
     ) -> None:
+        # Each hash takes `memory_kib` at once: given back when freed, not kept in an arena.
+        memory.bound_malloc()
         self._hash = PasswordHash(
             (Argon2Hasher(memory_cost=memory_kib, time_cost=time_cost, parallelism=parallelism),)
         )
+        self._busy = 0  # hashes running or waiting; at 0 after a burst, memory is trimmed
         self._concurrency = concurrency
         self._queue_limit = queue_limit
         self._max_wait = max_wait_seconds
@@ -122,21 +126,28 @@ class PasswordHasher:
         if self._slots.locked() and self._waiting >= self._queue_limit:
             raise HashingBusy(self._retry_after())
         self._waiting += 1
+        self._busy += 1
         try:
-            async with asyncio.timeout(self._max_wait):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise HashingBusy(self._retry_after()) from None
+            try:
+                async with asyncio.timeout(self._max_wait):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise HashingBusy(self._retry_after()) from None
+            finally:
+                self._waiting -= 1
+            try:
+                started = time.perf_counter()
+                result = await asyncio.get_running_loop().run_in_executor(self._threads, work)
+                # An average over the last ~10 hashes: the retry hint follows the machine's load.
+                self._seconds_per_hash += (
+                    time.perf_counter() - started - self._seconds_per_hash) / 10
+                return result
+            finally:
+                self._slots.release()
         finally:
-            self._waiting -= 1
-        try:
-            started = time.perf_counter()
-            result = await asyncio.get_running_loop().run_in_executor(self._threads, work)
-            # An average over the last ~10 hashes: the retry hint follows the machine's load.
-            self._seconds_per_hash += (time.perf_counter() - started - self._seconds_per_hash) / 10
-            return result
-        finally:
-            self._slots.release()
+            self._busy -= 1
+            if self._busy == 0:  # the burst is over: its freed memory goes back to the system
+                self._threads.submit(memory.trim)
 
     def _verify_now(self, password: str, password_hash: str) -> bool:
         try:

@@ -17,7 +17,7 @@ from libs.servicekit.periodic import run_every, stop_background
 from libs.servicekit.references import DossierReferenceCheck, RpcCalling
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
-from services.documents import subscribers
+from services.documents import privacy_erasure, subscribers
 from services.documents.announcements import BatchAnnouncer
 from services.documents.config import MIB, DocumentsSettings
 from services.documents.handlers import DocumentsHandlers
@@ -85,7 +85,8 @@ def build(settings: DocumentsSettings, *, rpc: RpcCalling | None = None) -> Docu
         bucket=settings.s3_bucket,
         timeout_seconds=settings.s3_timeout_seconds,
     )
-    relay = OutboxRelay(broker, database, [DOCUMENTS, BATCHES, EXPORT_PARTS])
+    relay = OutboxRelay(broker, database, [DOCUMENTS, BATCHES,
+                                           *privacy_erasure.OUTBOX_COLLECTIONS, EXPORT_PARTS])
     # Whether a dossier and its claims exist is the dossier service's to say: asked over RPC.
     rpc_client: RpcClient | None = None
     if rpc is None:
@@ -112,6 +113,7 @@ def build(settings: DocumentsSettings, *, rpc: RpcCalling | None = None) -> Docu
         on_events_stored=relay.notify,
     )
     subscribers.register(broker, handlers, prefetch=settings.rpc_prefetch)
+    privacy = privacy_erasure.wire(broker, database, settings, storage, notify=relay.notify)
     renditions = RenditionWorker(
         store, storage, soffice=settings.soffice_path,
         timeout_seconds=settings.conversion_timeout_seconds,
@@ -135,6 +137,7 @@ def build(settings: DocumentsSettings, *, rpc: RpcCalling | None = None) -> Docu
     runtime = ServiceRuntime(
         SERVICE, settings, broker, database, relay=relay, prepare_database=prepare_storage
     )
+    privacy.start_with(runtime)
     return DocumentsService(
         runtime=runtime, handlers=handlers, store=store, storage=storage, relay=relay,
         renditions=renditions,

@@ -174,6 +174,15 @@ class ObjectStorage:
         await self._run(lambda: self._client.fput_object(
             self.bucket, key, str(path), content_type=content_type))
 
+    async def keys_under(self, prefix: str) -> list[str]:
+        """Every object key in the bucket that starts with `prefix`."""
+
+        def listing() -> list[str]:
+            return [str(stored.object_name) for stored in
+                    self._client.list_objects(self.bucket, prefix=prefix, recursive=True)]
+
+        return await self._run(listing)
+
     async def keys_older_than(self, moment: datetime) -> list[str]:
         """Every object key in the bucket last written before `moment`."""
 

@@ -12,7 +12,7 @@ from libs.servicekit.logs import configure_logging, get_logger
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.outbox import OutboxRelay
 from libs.servicekit.runtime import ServiceRuntime
-from services.dossier import subscribers
+from services.dossier import privacy_erasure, subscribers
 from services.dossier.config import DossierSettings
 from services.dossier.consultation import DossierConsultation
 from services.dossier.cursors import PageCursors
@@ -39,19 +39,22 @@ def build(settings: DossierSettings) -> DossierService:
     broker = create_broker(settings.amqp_url, SERVICE)
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = DossierStore(database)
-    relay = OutboxRelay(broker, database, [DOSSIERS, *COLLECTIONS.values(), EXPORT_PARTS])
+    relay = OutboxRelay(broker, database, [DOSSIERS, *COLLECTIONS.values(),
+                                           *privacy_erasure.OUTBOX_COLLECTIONS, EXPORT_PARTS])
     handlers = DossierHandlers(store, ImportLocks(database), on_events_stored=relay.notify)
     page_cursors = PageCursors(CursorSigner(cursor_key(settings.cursor_secret,
                                                        settings.environment)))
     consultation = DossierConsultation(store, page_cursors)
     subscribers.register(broker, handlers, consultation, DossierReferences(store),
                          prefetch=settings.rpc_prefetch)
+    privacy = privacy_erasure.wire(broker, database, settings, notify=relay.notify)
     subscribe_export_part(broker, database, ExportStorage.from_settings(settings),
                           consumer=SERVICE, part=ExportPart.DOSSIERS,
                           build=DossiersPartBuilder(store), notify=relay.notify)
 
     async def prepare_database() -> None:
         await store.ensure_indexes()
+        await privacy.ensure_indexes()
         filled = await store.fill_derived_fields()
         if filled:
             log.info("derived fields filled in", **filled)
@@ -59,6 +62,7 @@ def build(settings: DossierSettings) -> DossierService:
     runtime = ServiceRuntime(
         SERVICE, settings, broker, database, relay=relay, prepare_database=prepare_database
     )
+    privacy.start_with(runtime)
     return DossierService(runtime=runtime, handlers=handlers, store=store, relay=relay)
 
 

@@ -1,7 +1,9 @@
 """Settings of the notifier service (`MYBROKER_NOTIFIER_*`)."""
 
 import json
+from datetime import time
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
@@ -12,6 +14,17 @@ from libs.servicekit.settings import ServiceSettings, env_prefix
 # Our names -> the provider's JSON fields ("[]": sent as a one-element list); "id" is read back.
 SMS_API_FIELDS = {"to": "to", "sender": "from", "text": "text", "reference": "reference",
                   "id": "id"}
+
+
+def digest_clock(value: str) -> tuple[time, ZoneInfo]:
+    """`"17:00 Europe/Brussels"` -> (17:00, the zone); ValueError when it is not that shape."""
+    parts = value.split()
+    if len(parts) != 2:
+        raise ValueError("client_digest_at is 'HH:MM Area/City', e.g. '17:00 Europe/Brussels'")
+    try:
+        return time.fromisoformat(parts[0]), ZoneInfo(parts[1])
+    except (ValueError, KeyError) as error:
+        raise ValueError(f"client_digest_at: {error}") from error
 
 
 class NotifierSettings(ServiceSettings, ExportStorageSettings):
@@ -46,6 +59,17 @@ class NotifierSettings(ServiceSettings, ExportStorageSettings):
     # A mail still `sending` this long after its hand-off began was cut off by a crash (no
     # SMTP exchange lasts longer than the timeout): it becomes `uncertain`, for staff to decide.
     sending_stalled_after_seconds: float = 120.0
+    # A mail SMTP refuses (or cannot be reached for) is tried again in-process this many times
+    # in all, waiting base * 2^n seconds (at most the cap) with jitter between attempts; then
+    # it is dead-lettered: the event goes to the dead-letter queue, the mail to staff. The
+    # defaults ride out a relay away for a minute or more. Windows (office digests, request
+    # news, client digests) are tried once per mail check, as many times.
+    smtp_retry_attempts: int = Field(default=8, ge=1, le=30)
+    smtp_retry_base_seconds: float = Field(default=1.0, ge=0)
+    smtp_retry_max_seconds: float = Field(default=30.0, ge=0)
+    # When the clients' daily digest goes (local time and zone): one mail per client and day
+    # with every item their preferences held back that day.
+    client_digest_at: str = "17:00 Europe/Brussels"
     # FAULT-INJECTION HOOK, for the crash tests only: when set, the process kills itself
     # (SIGKILL) right after SMTP accepted a mail to an address containing this text, before the
     # outcome is recorded. Refused in production.
@@ -82,6 +106,12 @@ class NotifierSettings(ServiceSettings, ExportStorageSettings):
     def office_address(self, kind: str) -> str:
         """Where the office's mails about a request of `kind` go."""
         return self.office_addresses.get(kind) or self.office_email
+
+    @field_validator("client_digest_at")
+    @classmethod
+    def _digest_time_is_valid(cls, value: str) -> str:
+        digest_clock(value)
+        return value
 
     @model_validator(mode="after")
     def _sms_provider_is_complete(self) -> "NotifierSettings":

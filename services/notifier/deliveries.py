@@ -9,8 +9,14 @@ never repeated automatically: it becomes `uncertain` and staff decide (resend or
     sending --(refused: surely not sent)--> failed --(retried)--> sending
     sending --(found again: redelivery, stalled, no SMTP answer)--> uncertain
     uncertain --(a staff member resends it, recorded)--> sending
+    failed --(SMTP still refuses after the retry limit)--> dead_lettered --(staff resend)--> sending
+    (a client's mail their preferences send in the daily digest) held --(in a digest)--> held
+
+A resend from the dossier's delivery log is a new mail (its own Message-ID) noting the mail it
+repeats (`resend_of`).
 """
 
+import random
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -23,6 +29,8 @@ class MailState(StrEnum):
     SENT = "sent"  # SMTP accepted it
     FAILED = "failed"  # SMTP refused it or was unreachable: it surely did not leave
     UNCERTAIN = "uncertain"  # handed over, outcome never recorded: staff decide
+    DEAD_LETTERED = "dead_lettered"  # SMTP refused it up to the retry limit: staff decide
+    HELD = "held"  # a client's mail held for their daily digest (never sent by itself)
 
 
 class OnClaimed(StrEnum):
@@ -43,9 +51,20 @@ def on_claimed(state: MailState) -> OnClaimed:
 
 
 def may_resend(state: MailState) -> bool:
-    """Staff may resend only a mail whose fate is unknown; a sent mail is never sent again and
-    a failed one is retried by the notifier itself."""
-    return state == MailState.UNCERTAIN
+    """Staff may resend (with the same Message-ID) only a mail whose fate is unknown or that the
+    notifier gave up on; a sent mail is never sent again and a failed one is retried by the
+    notifier itself."""
+    return state in (MailState.UNCERTAIN, MailState.DEAD_LETTERED)
+
+
+def retry_pause(attempt: int, base_seconds: float, max_seconds: float,
+                rand: "random.Random | None" = None) -> float:
+    """The pause after the `attempt`-th refused hand-off: exponential (base * 2^(attempt-1), at
+    most `max_seconds`), with jitter between half and all of it, so the mails of a burst do not
+    all knock again at the same moment."""
+    ceiling = min(max_seconds, base_seconds * 2 ** max(0, attempt - 1))
+    jitter = rand.random() if rand is not None else random.random()  # noqa: S311 - not secret
+    return float(ceiling * (0.5 + 0.5 * jitter))
 
 
 def stalled_before(now: datetime, stalled_after: timedelta) -> datetime:

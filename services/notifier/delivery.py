@@ -1,12 +1,14 @@
 """Hands mails to SMTP through the explicit window of deliveries.py: claimed (`sending`) before,
 settled (`sent`, `failed`) after; a mail found still `sending` is never repeated but made
-`uncertain`, counted, and left to staff."""
+`uncertain`, counted, and left to staff. A refused hand-off is tried again in-process with
+exponential back-off and jitter up to the retry limit; then the mail is dead-lettered (shown to
+staff) and so is its event."""
 
 import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from enum import StrEnum
@@ -14,6 +16,7 @@ from enum import StrEnum
 from prometheus_client import Counter, Gauge
 
 from libs.contracts.envelope import Event, utc_now
+from libs.servicekit.bus import DeadLetter
 from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document
 from services.notifier.config import NotifierSettings
@@ -22,6 +25,7 @@ from services.notifier.deliveries import (
     OnClaimed,
     mail_id_of,
     on_claimed,
+    retry_pause,
     stalled_before,
 )
 from services.notifier.mailer import NoAnswer, NotHandedOver, SmtpMailer
@@ -32,6 +36,12 @@ uncertain_mails = Counter(
     "mybroker_notifier_mails_uncertain_total",
     "Mails whose hand-off to SMTP never recorded an outcome, made uncertain for staff (not "
     "sent again), by reason", ["reason"])
+dead_lettered_mails = Counter(
+    "mybroker_notifier_mails_dead_lettered_total",
+    "Mails SMTP refused up to the retry limit, left to staff (the event is dead-lettered)")
+smtp_retries = Counter(
+    "mybroker_notifier_smtp_retries_total",
+    "Refused hand-offs tried again after a back-off pause")
 mails_awaiting_decision = Gauge(
     "mybroker_notifier_mails_awaiting_decision",
     "Uncertain mails staff have not resent yet (as of the last periodic check)")
@@ -49,8 +59,10 @@ class MailDelivery:
     """Sends each mail at most once by itself; what it cannot be sure of goes to staff."""
 
     def __init__(self, store: MailStore, mailer: SmtpMailer, settings: NotifierSettings, *,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+                 clock: Callable[[], datetime] = utc_now,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._store = store
+        self._sleep = sleep
         self._mailer = mailer
         self._settings = settings
         self._clock = clock
@@ -59,10 +71,12 @@ class MailDelivery:
 
     async def deliver(self, event: Event, mail: EmailMessage,
                       fields: Document | None = None) -> None:
-        """Send the mail `event` caused, unless it was claimed before: a sent or uncertain mail
-        is left alone, one still `sending` becomes uncertain, a failed one is tried again.
-        A refusal raises NotHandedOver, so the event is redelivered (dead-lettered at last).
-        `fields` are kept on the mail's record (what later mails look up)."""
+        """Send the mail `event` caused, unless it was claimed before: a sent, uncertain,
+        dead-lettered or held mail is left alone, one still `sending` becomes uncertain, a
+        failed one is tried again. A refusal is tried again here after a pause growing each time
+        (with jitter) until the retry limit; then the mail is dead-lettered for staff and
+        DeadLetter raised, so the event goes to the dead-letter queue.
+        `fields` are kept on the mail's record (what later mails look up, its language)."""
         mail_id = mail_id_of(str(mail["Message-ID"]))
         async with self._exclusive(mail_id):
             now = self._clock()
@@ -88,9 +102,36 @@ class MailDelivery:
                 if claimed is None:
                     return  # another delivery took the retry meanwhile
                 attempt = claimed["attempt"]
-            outcome = await self.hand_over(mail_id, attempt, mail)
-            if outcome == HandOff.REFUSED:
-                raise NotHandedOver(f"SMTP did not take mail {mail_id}; the event is redelivered")
+            tries = 1
+            while await self.hand_over(mail_id, attempt, mail) == HandOff.REFUSED:
+                if tries >= self._settings.smtp_retry_attempts:
+                    await self.give_up(mail_id, attempt)
+                    raise DeadLetter(f"SMTP refused mail {mail_id} {tries} times")
+                await self._sleep(retry_pause(tries, self._settings.smtp_retry_base_seconds,
+                                              self._settings.smtp_retry_max_seconds))
+                smtp_retries.inc()
+                claimed = await self._store.claim_again(mail_id, MailState.FAILED, self._clock())
+                if claimed is None:
+                    return  # another delivery (a redelivered event) took the retry
+                attempt = claimed["attempt"]
+                tries += 1
+
+    async def give_up(self, mail_id: str, attempt: int) -> None:
+        """The retry limit is reached: the mail is dead-lettered, counted, shown to staff."""
+        found = await self._store.find(mail_id)
+        error = (found or {}).get("last_error", "")
+        if await self._store.mark_dead(mail_id, attempt, error, self._clock()):
+            dead_lettered_mails.inc()
+            log.error("mail dead-lettered: SMTP refused it up to the retry limit; staff decide",
+                      mail_id=mail_id, attempt=attempt, error=error)
+
+    async def hand_over_window(self, mail_id: str, attempt: int, mail: EmailMessage) -> HandOff:
+        """One attempt at a claimed window (office digest, request news, client digest): a
+        refusal is tried again by the next mail check, until the retry limit dead-letters it."""
+        outcome = await self.hand_over(mail_id, attempt, mail)
+        if outcome == HandOff.REFUSED and attempt >= self._settings.smtp_retry_attempts:
+            await self.give_up(mail_id, attempt)
+        return outcome
 
     async def hand_over(self, mail_id: str, attempt: int, mail: EmailMessage) -> HandOff:
         """One attempt at a claimed mail, settled in the store whatever its outcome."""

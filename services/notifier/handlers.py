@@ -2,8 +2,12 @@
 about client messages mailed at once, what follows within the minute gathered per dossier and
 address; a request's news for its client coalesced per request."""
 
+import dataclasses
+from collections import defaultdict
 from datetime import datetime, timedelta
+from email import message_from_string, policy
 from email.message import EmailMessage
+from email.utils import parseaddr
 from typing import Protocol
 
 from pydantic import BaseModel
@@ -35,6 +39,7 @@ from libs.contracts.signing import (
     SignatureCompleted,
     SignatureRefused,
     SignerInvited,
+    SignerRecipient,
 )
 from libs.servicekit.errors import ServiceError
 from libs.servicekit.logs import get_logger
@@ -44,12 +49,14 @@ from services.notifier.account_mails import (
     password_changed_mail,
     password_reset_mail,
 )
-from services.notifier.config import NotifierSettings
-from services.notifier.deliveries import MailState
+from services.notifier.client_digest import HeldItem, client_digest_id, client_digest_mail
+from services.notifier.config import NotifierSettings, digest_clock
+from services.notifier.deliveries import MailState, mail_id_of
 from services.notifier.delivery import MailDelivery
 from services.notifier.document_mails import documents_published_mail
-from services.notifier.domain import MailKind, invitation_mail
+from services.notifier.domain import MailKind, invitation_mail, mail_language
 from services.notifier.office_digest import digest_item, digest_mail, reply_item
+from services.notifier.preferences import Category, Preferences, digest_due, held_back
 from services.notifier.registration_mails import (
     eid_link_refused_mail,
     eid_linked_mail,
@@ -73,11 +80,24 @@ from services.notifier.signing_mails import (
     signature_completed_mail,
     signer_invited_mail,
 )
-from services.notifier.store import DIGEST_KIND, MailStore, open_slot, update_slot
+from services.notifier.store import (
+    CLIENT_DIGEST_KIND,
+    DIGEST_KIND,
+    MailStore,
+    open_slot,
+    update_slot,
+)
 
 log = get_logger(__name__)
 # The notifier asks auth who the clients of a dossier are on the office's behalf.
 NOTIFIER_CALLER = Caller(user_id="service:notifier", role=Role.AGENT)
+
+
+def _parsed(message: str) -> EmailMessage:
+    """A stored mail, as it was handed over."""
+    parsed = message_from_string(message, policy=policy.default)
+    assert isinstance(parsed, EmailMessage)  # the default policy builds EmailMessage
+    return parsed
 
 
 class RpcCalling(Protocol):
@@ -93,8 +113,9 @@ class NotifierHandlers:
 
     def __init__(
         self, store: MailStore, delivery: MailDelivery, settings: NotifierSettings, *,
-        rpc: RpcCalling,
+        rpc: RpcCalling, preferences: Preferences,
     ) -> None:
+        self._preferences = preferences
         self._store = store
         self._delivery = delivery
         self._rpc = rpc
@@ -240,7 +261,7 @@ class NotifierHandlers:
                                public_url=settings.public_url,
                                language=settings.office_language)
             await self._store.describe(digest_id, {"subject": str(mail["Subject"])})
-            await self._delivery.hand_over(digest_id, claimed["attempt"], mail)
+            await self._delivery.hand_over_window(digest_id, claimed["attempt"], mail)
 
     async def send_due_client_updates(self) -> None:
         """Mail each request's news whose window is over (the latest state, once), to the
@@ -261,11 +282,20 @@ class NotifierHandlers:
             if mail is None:
                 await self._store.forget(update_id, claimed["attempt"])
                 continue
+            user_id = claimed.get("sent_by", "")
+            if held_back(await self._preferences.of(user_id), Category.REQUESTS):
+                await self._store.hold_claimed(update_id, claimed["attempt"], {
+                    "subject": str(mail["Subject"]), "recipient": str(mail["To"]),
+                    "user_id": user_id, "category": Category.REQUESTS.value,
+                    "language": claimed.get("language")},
+                    digest_due(now, self._settings.client_digest_at))
+                continue
             # Kept until it left: staff can resend exactly this mail if its fate is unknown.
             await self._store.describe(update_id, {
                 "subject": str(mail["Subject"]), "recipient": str(mail["To"]),
-                "message": mail.as_string()})
-            await self._delivery.hand_over(update_id, claimed["attempt"], mail)
+                "message": mail.as_string(), "language": claimed.get("language"),
+                "user_id": user_id})
+            await self._delivery.hand_over_window(update_id, claimed["attempt"], mail)
 
     async def _client_update_mail(
         self, update_id: str, window: Document, now: datetime,
@@ -279,6 +309,9 @@ class NotifierHandlers:
         known = await self._store.request_facts(request_id) or {}
         sent_by = window.get("sent_by") or known.get("sent_by", "")
         recipient = await self._member(dossier_id, sent_by)
+        if recipient is not None:
+            recipient = await self._in_chosen_language(recipient)
+            window["language"] = mail_language(recipient.language)
         if recipient is None:
             log.info("the request's sender no longer has the dossier: no mail",
                      request_id=request_id, dossier_id=dossier_id)
@@ -316,12 +349,14 @@ class NotifierHandlers:
                         event_id=event.event_id)
             return
         for member in await self._members(event.dossier_id):
+            member = await self._in_chosen_language(member)
             mail_id = client_sheet_mail_key(event.dossier_id, event.period, member.user_id)
             mail = client_sheet_mail(mail_id, event.dossier_id, member,
                                      sender=self._settings.from_email,
                                      public_url=self._settings.public_url,
                                      at=event.occurred_at)
-            await self._send_once(event, mail)
+            await self._to_client(event, mail, member.user_id, member.language,
+                                  Category.REQUESTS)
 
     async def send_documents_published_mails(self, event: DocumentsBatchPublished) -> None:
         """Tell every client of the dossier, once per batch, which documents the office
@@ -335,27 +370,35 @@ class NotifierHandlers:
         if not reply.members:
             log.info("no client to tell of new documents", dossier_id=event.dossier_id)
         for member in reply.members:
+            chosen = await self._preferences.of(member.user_id)
+            if chosen.language:
+                member = member.model_copy(update={"language": chosen.language})
             mail = documents_published_mail(
                 event, member, sender=self._settings.from_email,
                 public_url=self._settings.public_url)
-            await self._send_once(event, mail)
+            await self._to_client(event, mail, member.user_id, member.language,
+                                  Category.DOCUMENTS)
 
     async def send_signer_invited_mails(self, event: SignerInvited) -> None:
         """Ask each account of a signer to sign (or remind them): see signing_mails."""
-        for recipient in event.recipients:
+        for recipient in event.recipients:  # legally required: always at once
+            recipient = await self._signer_in_chosen_language(recipient)
             await self._send_once(event, signer_invited_mail(
                 event, recipient, sender=self._settings.from_email,
-                public_url=self._settings.public_url))
+                public_url=self._settings.public_url), language=recipient.language)
 
     async def send_signature_completed_mails(self, event: SignatureCompleted) -> None:
         """Tell every signer and the office that the document is signed by everyone."""
         for recipient in event.recipients:
-            await self._send_once(event, signature_completed_mail(
+            recipient = await self._signer_in_chosen_language(recipient)
+            await self._to_client(event, signature_completed_mail(
                 event, recipient, sender=self._settings.from_email,
-                public_url=self._settings.public_url))
+                public_url=self._settings.public_url), recipient.user_id, recipient.language,
+                Category.SIGNATURES)
         await self._send_once(event, office_completed_mail(
             event, sender=self._settings.from_email, office=self._settings.office_email,
-            language=self._settings.office_language, public_url=self._settings.public_url))
+            language=self._settings.office_language, public_url=self._settings.public_url),
+            language=self._settings.office_language)
 
     async def send_signature_refused_mail(self, event: SignatureRefused) -> None:
         """Tell the office who refused to sign which document (not why)."""
@@ -370,7 +413,87 @@ class NotifierHandlers:
             await self._send_once(event, signature_cancelled_mail(
                 event, recipient, sender=self._settings.from_email))
 
-    async def _send_once(self, event: Event, mail: EmailMessage) -> None:
+    async def _send_once(self, event: Event, mail: EmailMessage, *,
+                         language: str | None = None) -> None:
         """Send the mail `event` caused, once: claimed before the hand-off, recorded after
-        (see delivery.MailDelivery)."""
-        await self._delivery.deliver(event, mail)
+        (see delivery.MailDelivery). Its language is noted in the delivery log."""
+        language = language or getattr(event, "language", None)
+        await self._delivery.deliver(event, mail, {
+            "language": mail_language(language) if language else None})
+
+    async def _to_client(self, event: Event, mail: EmailMessage, user_id: str, language: str,
+                         category: Category) -> None:
+        """A client's news mail: at once, or held for their daily digest when they chose so."""
+        if not held_back(await self._preferences.of(user_id), category):
+            await self._delivery.deliver(event, mail, {
+                "language": mail_language(language), "user_id": user_id})
+            return
+        now = utc_now()
+        mail_id = mail_id_of(str(mail["Message-ID"]))
+        if await self._store.hold({
+            "_id": mail_id, "kind": mail_id.split(".")[1], "recipient": str(mail["To"]),
+            "subject": str(mail["Subject"]), "dossier_id": event.dossier_id,
+            "event_id": event.event_id, "routing_key": event.routing_key,
+            "language": mail_language(language), "user_id": user_id,
+            "category": category.value}, digest_due(now, self._settings.client_digest_at), now):
+            log.info("mail held for the client's daily digest", mail_id=mail_id,
+                     category=category.value)
+
+    async def _in_chosen_language(self, member: Recipient) -> Recipient:
+        chosen = await self._preferences.of(member.user_id)
+        return dataclasses.replace(member, language=chosen.language) if chosen.language \
+            else member
+
+    async def _signer_in_chosen_language(self, recipient: SignerRecipient) -> SignerRecipient:
+        chosen = await self._preferences.of(recipient.user_id)
+        return recipient.model_copy(update={"language": chosen.language}) if chosen.language \
+            else recipient
+
+    async def send_due_client_digests(self) -> None:
+        """Mail each client one digest of the mails their preferences held back, once the
+        office's digest time of the day passed; retry the digests SMTP refused."""
+        now = utc_now()
+        by_client: dict[str, list[Document]] = defaultdict(list)
+        for held in await self._store.held_due(now):
+            by_client[held.get("user_id", "")].append(held)
+        for user_id, items in by_client.items():
+            await self._send_client_digest(user_id, items, now)
+        for failed in await self._store.failed_of_kind(CLIENT_DIGEST_KIND):
+            claimed = await self._store.claim_again(failed["_id"], MailState.FAILED, utc_now())
+            if claimed is not None and claimed.get("message"):
+                await self._delivery.hand_over_window(
+                    claimed["_id"], claimed["attempt"], _parsed(claimed["message"]))
+
+    async def _send_client_digest(self, user_id: str, items: list[Document],
+                                  now: datetime) -> None:
+        settings = self._settings
+        zone = digest_clock(settings.client_digest_at)[1]
+        day = datetime.fromtimestamp(items[0]["held_due_ms"] / 1000, tz=zone).date()
+        digest_id = client_digest_id(day, user_id)
+        latest = items[-1]
+        name, address = parseaddr(latest.get("recipient", ""))
+        chosen = await self._preferences.of(user_id)
+        language = chosen.language or latest.get("language") or "nl"
+        mail = client_digest_mail(
+            digest_id, [HeldItem(subject=item.get("subject", ""),
+                                 dossier_id=item.get("dossier_id")) for item in items],
+            name=name, email=address, language=language, day=day, sender=settings.from_email,
+            public_url=settings.public_url, at=now)
+        ids = [item["_id"] for item in items]
+        claimed = await self._store.claim_new({
+            "_id": digest_id, "kind": CLIENT_DIGEST_KIND, "recipient": str(mail["To"]),
+            "subject": str(mail["Subject"]), "dossier_id": None, "user_id": user_id,
+            "language": mail_language(language), "items": ids,
+            "message": mail.as_string()}, now)
+        if not claimed:
+            # An earlier round claimed this day's digest and stopped before noting its items;
+            # what it did not hold waits for the next digest.
+            found = await self._store.find(digest_id) or {}
+            told = [item for item in ids if item in found.get("items", [])]
+            await self._store.put_in_digest(told, digest_id)
+            await self._store.postpone([item for item in ids if item not in told],
+                                       digest_due(now, settings.client_digest_at))
+            return
+        await self._store.put_in_digest(ids, digest_id)
+        log.info("client digest due", mail_id=digest_id, items=len(ids))
+        await self._delivery.hand_over_window(digest_id, 1, mail)

@@ -1,4 +1,5 @@
-"""Staff's side of uncertain mails: the list, and the resend they decide (who and when kept)."""
+"""Staff's side of uncertain and dead-lettered mails: the list, and the resend they decide (who
+and when kept)."""
 
 from email import message_from_string, policy
 from email.message import EmailMessage
@@ -34,11 +35,15 @@ def _staff_only(caller: Caller) -> None:
 
 
 def _problem(mail: Document) -> MailProblem:
+    dead = mail["state"] == MailState.DEAD_LETTERED
     return MailProblem(
         mail_id=mail["_id"], kind=mail["kind"], recipient=mail.get("recipient", ""),
         subject=mail.get("subject", ""), dossier_id=mail.get("dossier_id"),
-        event_id=mail.get("event_id"), reason=mail["uncertain_reason"],
-        claimed_at=stored_utc(mail["claimed_at"]), uncertain_at=stored_utc(mail["uncertain_at"]))
+        event_id=mail.get("event_id"),
+        reason="dead_lettered" if dead else mail["uncertain_reason"],
+        claimed_at=stored_utc(mail["claimed_at"]),
+        uncertain_at=stored_utc(mail["dead_at"] if dead else mail["uncertain_at"]),
+        last_error=mail.get("last_error") if dead else None)
 
 
 class MailProblems:
@@ -51,13 +56,18 @@ class MailProblems:
         self._settings = settings
 
     async def list_mail_problems(self, query: MailProblemsQuery) -> MailProblemList:
-        """Mails that may or may not have left, the latest first."""
+        """Mails that may or may not have left, and those SMTP refused up to the retry limit,
+        the latest first."""
         _staff_only(query.caller)
-        found = await self._store.uncertain(query.limit)
-        return MailProblemList(problems=[_problem(mail) for mail in found])
+        found = await self._store.uncertain(query.limit) + await self._store.dead_lettered(
+            query.limit)
+        problems = sorted((_problem(mail) for mail in found),
+                          key=lambda problem: problem.uncertain_at, reverse=True)
+        return MailProblemList(problems=problems[:query.limit])
 
     async def resend_mail(self, request: ResendMailRequest) -> MailResent:
-        """Send an uncertain mail again, once, because a staff member decided so."""
+        """Send an uncertain or dead-lettered mail again, once, because a staff member decided
+        so."""
         _staff_only(request.caller)
         found = await self._store.find(request.mail_id)
         if found is None or found["state"] == MailState.COLLECTING:
@@ -66,17 +76,23 @@ class MailProblems:
             raise Conflict(f"This mail is {found['state']}, not uncertain: it is not resent.")
         now = utc_now()
         by = request.caller.user_id
+        was = MailState(found["state"])
         claimed = await self._store.claim_again(
-            request.mail_id, MailState.UNCERTAIN, now, {"resent_by": by, "resent_at": now},
+            request.mail_id, was, now, {"resent_by": by, "resent_at": now},
             note={"resends": f"{now.isoformat()} {by}"})
         if claimed is None:
             raise Conflict("Someone resent this mail meanwhile.")
         outcome = await self._delivery.hand_over(request.mail_id, claimed["attempt"],
                                                  self._message(claimed))
         if outcome == HandOff.REFUSED:
-            # This attempt surely did not leave, the first one still may have: uncertain again.
-            await self._store.mark_uncertain(request.mail_id, claimed["attempt"],
-                                             found["uncertain_reason"], now, MailState.FAILED)
+            # This attempt surely did not leave, the first one still may have: as it was.
+            if was == MailState.DEAD_LETTERED:
+                await self._store.mark_dead(request.mail_id, claimed["attempt"],
+                                            found.get("last_error", ""), now)
+            else:
+                await self._store.mark_uncertain(request.mail_id, claimed["attempt"],
+                                                 found["uncertain_reason"], now,
+                                                 MailState.FAILED)
             raise Unavailable("The mail server did not take the mail; try again later.")
         resent_mails.inc()
         log.warning("uncertain mail resent by staff", mail_id=request.mail_id, resent_by=by,

@@ -7,22 +7,23 @@ from datetime import datetime, timedelta
 from libs.contracts.envelope import utc_now
 from libs.contracts.privacy import ExportPart, ExportReady
 from libs.servicekit.bus import create_broker, subscribe_event
-from libs.servicekit.export_parts import EXPORT_PARTS, subscribe_export_part
+from libs.servicekit.export_parts import subscribe_export_part
 from libs.servicekit.export_storage import ExportStorage
 from libs.servicekit.lease import Lease
 from libs.servicekit.logs import configure_logging, get_logger
 from libs.servicekit.mongo import create_mongo_client
-from libs.servicekit.outbox import OutboxRelay
 from libs.servicekit.periodic import run_every, stop_background
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
-from services.notifier import subscribers
+from services.notifier import privacy_erasure, subscribers
 from services.notifier.config import NotifierSettings
 from services.notifier.delivery import MailDelivery
+from services.notifier.delivery_log import DeliveryLog
 from services.notifier.handlers import NotifierHandlers, RpcCalling
 from services.notifier.mail_problems import MailProblems
 from services.notifier.mailer import SmtpMailer
 from services.notifier.office import OfficeSettingsCopy
+from services.notifier.preferences import Preferences
 from services.notifier.privacy_export import ExportReadyMails, MailsPartBuilder
 from services.notifier.sms_handlers import SmsHandlers
 from services.notifier.sms_providers import SmsProvider, provider_from_settings
@@ -40,6 +41,8 @@ class NotifierService:
     handlers: NotifierHandlers
     delivery: MailDelivery
     problems: MailProblems
+    delivery_log: DeliveryLog
+    preferences: Preferences
     store: MailStore
     rpc_client: RpcClient | None  # None when the caller passed its own RPC (tests)
     sms: SmsHandlers
@@ -51,10 +54,12 @@ class NotifierService:
     office: OfficeSettingsCopy  # the office's name, addresses and look for the mails
 
     async def check_mails(self) -> None:
-        """The periodic job: send the office digests and the clients' request news that are
-        due, then make the hand-offs a crash cut off uncertain."""
+        """The periodic job: send the office digests, the clients' request news and the
+        clients' daily digests that are due, then make the hand-offs a crash cut off
+        uncertain."""
         await self.handlers.send_due_office_digests()
         await self.handlers.send_due_client_updates()
+        await self.handlers.send_due_client_digests()
         await self.delivery.settle_stalled()
         now = utc_now()
         if self._last_forget is None or now - self._last_forget >= FORGET_EVERY:
@@ -92,10 +97,14 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
                                      timeout_seconds=settings.rpc_timeout_seconds)
     mailer = SmtpMailer(settings)
     delivery = MailDelivery(store, mailer, settings)
-    handlers = NotifierHandlers(store, delivery, settings, rpc=rpc)
+    preferences = Preferences(store, settings)
+    handlers = NotifierHandlers(store, delivery, settings, rpc=rpc, preferences=preferences)
     problems = MailProblems(store, delivery, settings)
+    delivery_log = DeliveryLog(store, delivery, settings)
     subscribers.register(broker, handlers, problems, prefetch=settings.event_prefetch,
                          rpc_prefetch=settings.rpc_prefetch)
+    subscribers.register_mail_log(broker, delivery_log, preferences,
+                                  rpc_prefetch=settings.rpc_prefetch)
     sms_store = SmsStore(database)
     sms_provider = provider_from_settings(settings)
     if settings.environment == "prod" and settings.sms_provider == "sink":
@@ -105,9 +114,9 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
     subscribers.register_sms(broker, sms, prefetch=settings.rpc_prefetch)
     office = OfficeSettingsCopy(rpc)
     office.subscribe(broker)
-    # The data exports: the mails part (reported through the service's only outbox), and
-    # the mail telling the client the export is ready.
-    relay = OutboxRelay(broker, database, [EXPORT_PARTS])
+    privacy, relay = privacy_erasure.wire(broker, database, settings, delivery)
+    # The data exports: the mails part (reported through the erasure's relay, the service's
+    # only outbox), and the mail telling the client the export is ready.
     subscribe_export_part(broker, database, ExportStorage.from_settings(settings),
                           consumer=SERVICE, part=ExportPart.MAILS,
                           build=MailsPartBuilder(database), notify=relay.notify)
@@ -124,8 +133,10 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
 
     runtime = ServiceRuntime(SERVICE, settings, broker, database, relay=relay,
                              prepare_database=prepare)
+    privacy.start_with(runtime)
     return NotifierService(runtime=runtime, handlers=handlers, delivery=delivery,
-                           problems=problems, store=store, rpc_client=rpc_client, sms=sms,
+                           problems=problems, delivery_log=delivery_log,
+                           preferences=preferences, store=store, rpc_client=rpc_client, sms=sms,
                            sms_store=sms_store, sms_provider=sms_provider,
                            check_seconds=settings.mail_check_seconds, mailer=mailer,
                            office=office)

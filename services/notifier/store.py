@@ -28,6 +28,8 @@ MAILS_KEPT_SECONDS = 180 * 24 * 3600
 DIGEST_KIND = "office-digest"
 REQUESTS = "requests"  # per request: its sender and date, for the client's mails
 REQUESTS_KEPT_SECONDS = 3 * 365 * 24 * 3600  # a claim's thread can last years
+PREFERENCES = "preferences"  # per client (`_id` = user id): immediate mail or daily digest
+CLIENT_DIGEST_KIND = "client-digest"
 
 
 def millis(moment: datetime) -> int:
@@ -63,6 +65,7 @@ class MailStore:
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._mails = database[MAILS]
         self._requests = database[REQUESTS]
+        self._preferences = database[PREFERENCES]
 
     async def ensure_indexes(self) -> None:
         """The unique slot, the periodic job's queries, and forgetting mails after half a year
@@ -74,6 +77,10 @@ class MailStore:
         await self._mails.create_index([("state", ASCENDING), ("due_ms", ASCENDING)])
         await self._mails.create_index([("items", ASCENDING)])
         await self._mails.create_index([("quiet_key", ASCENDING), ("claimed_ms", ASCENDING)])
+        # The dossier's delivery log (read by a range on dossier_id: see _state_is) and the
+        # clients' mails held for their daily digest.
+        await self._mails.create_index([("dossier_id", ASCENDING), ("created_ms", DESCENDING)])
+        await self._mails.create_index([("held_due_ms", ASCENDING)])
         for collection in (self._mails, self._requests):
             await _drop_expiry_indexes(collection)  # left by earlier versions
             await collection.create_index([("created_ms", ASCENDING)])
@@ -149,6 +156,96 @@ class MailStore:
             {"$set": {"state": MailState.UNCERTAIN.value, "uncertain_reason": reason,
                       "uncertain_ms": millis(now), "uncertain_at": now}})
         return result.matched_count == 1
+
+    async def mark_dead(self, mail_id: str, attempt: int, error: str, now: datetime,
+                        current: MailState = MailState.FAILED) -> bool:
+        """SMTP refused the mail up to the retry limit: `dead_lettered`, for staff (the body is
+        kept for their resend). False when the attempt was settled otherwise meanwhile."""
+        result = await self._mails.update_one(
+            {"_id": mail_id, "attempt": attempt, "state": current.value},
+            {"$set": {"state": MailState.DEAD_LETTERED.value, "last_error": error[:500],
+                      "dead_ms": millis(now), "dead_at": now}})
+        return result.matched_count == 1
+
+    async def dead_lettered(self, limit: int) -> list[Document]:
+        """Mails the notifier gave up on after the retry limit, the latest first."""
+        cursor = self._mails.find(_state_is(MailState.DEAD_LETTERED)).sort(
+            [("dead_ms", DESCENDING), ("_id", ASCENDING)]).limit(limit)
+        return await cursor.to_list(length=None)
+
+    async def note_resend(self, mail_id: str, resend_id: str) -> None:
+        """Record on the original that `resend_id` repeats it."""
+        await self._mails.update_one({"_id": mail_id}, {"$push": {"resent_as": resend_id}})
+
+    async def dossier_mails(self, dossier_id: str, before_ms: int | None,
+                            limit: int) -> list[Document]:
+        """The dossier's mails (its delivery log), the latest first, `limit` at most, created
+        before `before_ms` when given. A range on dossier_id, so nx-27017 reads the index."""
+        query: Document = {"dossier_id": {"$gte": dossier_id, "$lte": dossier_id}}
+        if before_ms is not None:
+            query["created_ms"] = {"$lt": before_ms}
+        # (the body comes along: whether it is still kept says whether staff may resend it)
+        cursor = self._mails.find(query).sort(
+            [("dossier_id", ASCENDING), ("created_ms", DESCENDING)]).limit(limit)
+        return [mail for mail in await cursor.to_list(length=None)
+                if mail.get("state") != MailState.COLLECTING.value or mail.get("items")]
+
+    async def failed_of_kind(self, kind: str) -> list[Document]:
+        """Mails of `kind` SMTP refused, to try again (an indexed range, the kind checked
+        here)."""
+        cursor = self._mails.find(_state_is(MailState.FAILED), {"_id": 1, "kind": 1})
+        return [mail async for mail in cursor if mail.get("kind") == kind]
+
+    # --- the clients' daily digest -------------------------------------------------------------
+
+    async def hold(self, mail: Document, due: datetime, now: datetime) -> bool:
+        """Keep a client's mail for their digest due at `due` (not sent by itself); False when
+        its id was recorded before (a redelivered event)."""
+        try:
+            await self._mails.insert_one({
+                **mail, "slot": f"mail:{mail['_id']}", "state": MailState.HELD.value,
+                "attempt": 0, "held_due_ms": millis(due), "created_at": now,
+                "created_ms": millis(now)})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def held_due(self, now: datetime) -> list[Document]:
+        """The held mails whose digest is due, oldest first (not yet in a digest)."""
+        cursor = self._mails.find({"held_due_ms": {"$lte": millis(now)}},
+                                  {"message": 0}).sort([("held_due_ms", ASCENDING)])
+        return await cursor.to_list(length=None)
+
+    async def put_in_digest(self, mail_ids: list[str], digest_id: str) -> None:
+        """The held mails are told in `digest_id`: out of the digest index for good."""
+        await self._mails.update_many(
+            {"_id": {"$in": mail_ids}},
+            {"$set": {"digest_id": digest_id}, "$unset": {"held_due_ms": "", "message": ""}})
+
+    async def hold_claimed(self, mail_id: str, attempt: int, fields: Document,
+                           due: datetime) -> None:
+        """A claimed window (a request's news) whose client wants it in their digest: held."""
+        await self._mails.update_one(
+            {"_id": mail_id, "attempt": attempt, "state": MailState.SENDING.value},
+            {"$set": {**fields, "state": MailState.HELD.value, "held_due_ms": millis(due)},
+             "$unset": {"message": ""}})
+
+    async def postpone(self, mail_ids: list[str], due: datetime) -> None:
+        """Held mails wait for the next digest."""
+        if mail_ids:
+            await self._mails.update_many({"_id": {"$in": mail_ids}},
+                                          {"$set": {"held_due_ms": millis(due)}})
+
+    async def preferences(self, user_id: str) -> Document | None:
+        """The client's mail preferences, if they ever chose."""
+        return await self._preferences.find_one({"_id": user_id})
+
+    async def save_preferences(self, user_id: str, preferences: Document,
+                               now: datetime) -> None:
+        """Replace the client's mail preferences."""
+        await self._preferences.update_one(
+            {"_id": user_id}, {"$set": {**preferences, "updated_at": now,
+                                        "updated_ms": millis(now)}}, upsert=True)
 
     async def stalled(self, claimed_before: datetime) -> list[Document]:
         """Mails still `sending` whose hand-off began before `claimed_before`."""

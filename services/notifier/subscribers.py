@@ -26,8 +26,10 @@ from libs.contracts.signing import (
 from libs.contracts.sms import SEND_SMS
 from libs.servicekit.bus import subscribe_event
 from libs.servicekit.rpc import serve_rpc
+from services.notifier.delivery_log import DeliveryLog
 from services.notifier.handlers import NotifierHandlers
 from services.notifier.mail_problems import MailProblems
+from services.notifier.preferences import Preferences
 from services.notifier.sms_handlers import SmsHandlers
 
 CONSUMER = "notifier"
@@ -117,6 +119,19 @@ def register(
         event_type=SignatureCancelled, handle=handlers.send_signature_cancelled_mails,
         prefetch=prefetch,
     )
+
+
+def register_mail_log(broker: RabbitBroker, delivery_log: DeliveryLog, preferences: Preferences,
+                      *, rpc_prefetch: int) -> None:
+    """Staff's delivery log per dossier; the clients' own mail preferences."""
+    serve_rpc(broker, notifier.LIST_DOSSIER_MAILS, delivery_log.list_dossier_mails,
+              prefetch=rpc_prefetch)
+    serve_rpc(broker, notifier.RESEND_LOGGED_MAIL, delivery_log.resend_logged_mail,
+              prefetch=rpc_prefetch)
+    serve_rpc(broker, notifier.GET_PREFERENCES, preferences.get_preferences,
+              prefetch=rpc_prefetch)
+    serve_rpc(broker, notifier.SAVE_PREFERENCES, preferences.save_preferences,
+              prefetch=rpc_prefetch)
 
 
 def register_sms(broker: RabbitBroker, sms: SmsHandlers, *, prefetch: int) -> None:

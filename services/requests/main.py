@@ -20,7 +20,7 @@ from libs.servicekit.periodic import run_every, stop_background
 from libs.servicekit.references import RpcCalling
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
-from services.requests import subscribers
+from services.requests import privacy_erasure, subscribers
 from services.requests.client_sheet import wiring as client_sheet_wiring
 from services.requests.client_sheet.filing import SheetRequestFiling
 from services.requests.client_sheet.handlers import ClientSheetHandlers
@@ -81,7 +81,8 @@ def build(settings: RequestsSettings, *, rpc: RpcCalling | None = None,
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = RequestStore(database)
     windows = SubmissionWindows(database)
-    relay = OutboxRelay(broker, database, [REQUESTS, REMINDERS, EXPORT_PARTS])
+    relay = OutboxRelay(broker, database, [REQUESTS, REMINDERS,
+                                           *privacy_erasure.OUTBOX_COLLECTIONS, EXPORT_PARTS])
     levels = ServiceLevels(
         calendar=WorkingCalendar(opens=time(settings.office_opens_hour),
                                  closes=time(settings.office_closes_hour % 24)),
@@ -95,6 +96,7 @@ def build(settings: RequestsSettings, *, rpc: RpcCalling | None = None,
             settings.attachment_burst, timedelta(seconds=settings.attachment_interval_seconds)),
     }, levels=levels, cursor_signer=signer)
     subscribers.register(broker, handlers, prefetch=settings.rpc_prefetch)
+    privacy = privacy_erasure.wire(broker, database, settings, notify=relay.notify)
     # The forms and the client sheet read the dossier (and the claim's documents) from their
     # owners over RPC.
     rpc_client: RpcClient | None = None
@@ -136,6 +138,7 @@ def build(settings: RequestsSettings, *, rpc: RpcCalling | None = None,
     runtime = ServiceRuntime(
         SERVICE, settings, broker, database, relay=relay, prepare_database=prepare
     )
+    privacy.start_with(runtime)
     return RequestsService(runtime=runtime, handlers=handlers, store=store, relay=relay,
                            forms=forms, draft_purge_seconds=settings.draft_purge_seconds,
                            client_sheets=client_sheets, client_sheet_store=sheet_store,

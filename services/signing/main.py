@@ -19,7 +19,7 @@ from libs.servicekit.outbox import OutboxRelay
 from libs.servicekit.periodic import run_every, stop_background
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
-from services.signing import subscribers
+from services.signing import privacy_erasure, subscribers
 from services.signing.client_sheets import ClientSheetSignatures
 from services.signing.config import SigningSettings
 from services.signing.domain import SigningPolicy
@@ -90,7 +90,8 @@ def build(settings: SigningSettings, *, rpc: RpcCalling | None = None,
     broker = create_broker(settings.amqp_url, SERVICE)
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = SigningStore(database)
-    relay = OutboxRelay(broker, database, [SIGNATURE_REQUESTS, EXPORT_PARTS])
+    relay = OutboxRelay(broker, database, [SIGNATURE_REQUESTS,
+                                           *privacy_erasure.OUTBOX_COLLECTIONS, EXPORT_PARTS])
     rpc_client: RpcClient | None = None
     if rpc is None:
         rpc = rpc_client = RpcClient(settings.amqp_url,
@@ -109,6 +110,7 @@ def build(settings: SigningSettings, *, rpc: RpcCalling | None = None,
                           build=SignaturesPartBuilder(database), notify=relay.notify)
     subscribers.register(broker, handlers, prefetch=settings.rpc_prefetch,
                          sheets=ClientSheetSignatures(handlers, rpc))
+    privacy = privacy_erasure.wire(broker, database, settings, notify=relay.notify)
 
     async def prepare() -> None:
         await store.ensure_indexes()
@@ -118,6 +120,7 @@ def build(settings: SigningSettings, *, rpc: RpcCalling | None = None,
 
     runtime = ServiceRuntime(SERVICE, settings, broker, database, relay=relay,
                              prepare_database=prepare)
+    privacy.start_with(runtime)
     return SigningService(runtime=runtime, handlers=handlers, store=store, relay=relay,
                           rpc_client=rpc_client, http=http, check_seconds=settings.check_seconds)
 

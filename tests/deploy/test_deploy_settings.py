@@ -19,7 +19,8 @@ READ_ELSEWHERE = {"MYBROKER_PROBE_URL"}
 COMING: dict[str, str] = {}
 # Settings a process inherits (libs/servicekit/settings.py) but never reads: it is given none
 # (the gateway has no database: no MongoDB credentials, no network path to it).
-NOT_READ = {"gateway": {"mongo_url", "mongo_db", "mongo_db_prefix"}}
+NOT_READ = {"gateway": {"mongo_url", "mongo_db", "mongo_db_prefix", "retention_days",
+                        "retention_check_seconds"}}
 
 
 def settings_class(process: str) -> type[BaseSettings]:

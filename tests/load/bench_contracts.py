@@ -99,13 +99,20 @@ def serve_baseline(port: int, mongo_url: str, mongo_db: str) -> None:
     import uvicorn
     from fastapi import FastAPI, HTTPException
 
-    from libs.contracts.dossier import Contract, ContractList, RiskObject
+    from libs.contracts.caller import Caller, Role
+    from libs.contracts.dossier import Contract, ContractList, ContractPage, ListQuery, RiskObject
+    from libs.servicekit.cursor_signing import CursorSigner
+    from libs.servicekit.errors import ServiceError
     from libs.servicekit.mongo import create_mongo_client
+    from services.dossier.consultation import DossierConsultation
+    from services.dossier.cursors import PageCursors
     from services.dossier.domain import covered_risk_objects
     from services.dossier.store import DossierStore
 
     app = FastAPI()
     store = DossierStore(create_mongo_client(mongo_url)[mongo_db])  # the same queries, no RPC
+    consultation = DossierConsultation(store, PageCursors(CursorSigner(os.urandom(32))))
+    reader = Caller(user_id="baseline", role=Role.AGENT)
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -120,6 +127,14 @@ def serve_baseline(port: int, mongo_url: str, mongo_db: str) -> None:
             dossier_id=dossier_id, contracts=contracts,
             risk_objects=covered_risk_objects(contracts, await store.find(dossier_id, RiskObject)),
         )
+
+    @app.get("/dossiers/{dossier_id}/contract-pages")
+    async def contract_page(dossier_id: str, page_size: int = 20) -> ContractPage:
+        try:
+            return await consultation.list_contract_page(ListQuery(
+                caller=reader, dossier_id=dossier_id, page_size=page_size))
+        except ServiceError as error:
+            raise HTTPException(404 if error.code == "not_found" else 422) from None
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 

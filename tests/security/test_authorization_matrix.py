@@ -62,6 +62,7 @@ CLIENT_API_READS = {
     "/api/v1/dossiers/{dossier_id}/requests/{request_id}",
     "/api/v1/dossiers/{dossier_id}/risk-objects",
     "/api/v1/dossiers/{dossier_id}/risk-objects/{risk_object_id}",
+    "/api/v1/dossiers/{dossier_id}/access-log",
 }
 # Writes: only the refusals are called (the owner's own writes are tested with each feature).
 CLIENT_API_WRITES: dict[str, dict[str, Any]] = {
@@ -610,6 +611,37 @@ def test_the_office_settings_are_read_by_staff_and_changed_by_the_office_admin_o
             401 if path.startswith("/admin/api/") else 303), (method, path)
     after = gateway.get("/admin/api/v1/office", headers=bearer(office.admin)).json()
     assert after == before  # nothing of it was stored
+
+
+def test_mail_preferences_are_their_clients_own_and_the_mail_log_is_staffs(
+    office: Office,
+) -> None:
+    gateway = office.gateway
+    chosen = {"requests": "immediate", "documents": "daily_digest", "signatures": "immediate",
+              "language": "fr"}
+    saved = gateway.put("/api/v1/me/notifications", headers=bearer(office.owner), json=chosen)
+    assert saved.status_code == 200, saved.text
+    try:
+        mine = gateway.get("/api/v1/me/notifications", headers=bearer(office.owner)).json()
+        assert mine["preferences"] == chosen
+        theirs = gateway.get("/api/v1/me/notifications", headers=bearer(office.other))
+        assert theirs.status_code == 200
+        assert theirs.json()["preferences"]["documents"] == "immediate"
+        assert gateway.get("/api/v1/me/notifications").status_code == 401
+        assert gateway.put("/api/v1/me/notifications", json=chosen).status_code == 401
+        bad = gateway.put("/api/v1/me/notifications", headers=bearer(office.owner),
+                          json={**chosen, "documents": "never"})
+        assert bad.status_code == 422
+    finally:
+        gateway.put("/api/v1/me/notifications", headers=bearer(office.owner), json={})
+    log = f"/admin/api/v1/dossiers/{DUPONT}/mails"
+    for client in (office.owner, office.other, office.co_user):
+        assert gateway.get(log, headers=bearer(client)).status_code == 403
+    assert gateway.get(log).status_code == 401
+    for staff in (office.admin, office.agent):
+        answer = gateway.get(log, headers=bearer(staff))
+        assert answer.status_code == 200, answer.text
+        assert all(mail["recipient"] for mail in answer.json()["mails"])
 
 
 @pytest.fixture(scope="module")

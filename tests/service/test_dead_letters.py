@@ -62,7 +62,7 @@ async def test_a_dead_letter_replayed_after_the_fix_is_handled_once(
                    for letter in await process(amqp_url, replay=False, queue=queue))
 
     await _until(dead_lettered)
-    assert len(attempts) == MAX_DELIVERIES + 1
+    assert len(attempts) == MAX_DELIVERIES, "dead-lettered at the MAX_DELIVERIES-th failure"
     listed = await process(amqp_url, replay=False, queue=queue)
     assert [(letter.queue, letter.routing_key) for letter in listed] == [
         (queue, ParcelShipped.routing_key)]

@@ -162,7 +162,61 @@ async def test_a_poison_event_is_dead_lettered_after_the_delivery_limit(
                     break
             await asyncio.sleep(0.1)
     assert dead, "the poison event must land in the dead-letter queue, not vanish"
-    assert len(attempts) == MAX_DELIVERIES + 1
+    assert len(attempts) == MAX_DELIVERIES, "dead-lettered at the MAX_DELIVERIES-th failure"
+
+
+async def test_an_event_returned_by_crashed_consumers_again_and_again_is_no_poison(
+    broker: RabbitBroker, amqp_url: str, unique: str
+) -> None:
+    """A quorum queue counts each return of an unacked message (a consumer that died, a lost
+    connection) towards its delivery limit; an event in flight through a crash loop must still
+    be handled, not dead-lettered: a consumer that gets a message the queue returned often puts
+    a fresh copy back (tests/faults/test_consumer_kills.py proves it with real crashes)."""
+    consumer = f"kit{unique}"
+    queue_name = f"{consumer}.crashes"
+    declared = bus.consumer_queue(consumer, "crashes", ThingHappened.routing_key)
+    returns = MAX_DELIVERIES - 1  # one more and the queue would dead-letter it
+    connection = await aio_pika.connect_robust(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        events = await channel.declare_exchange("mybroker.events", aio_pika.ExchangeType.TOPIC,
+                                                durable=True)
+        queue = await channel.declare_queue(queue_name, durable=True, arguments={
+            "x-queue-type": "quorum", **(declared.arguments or {})})
+        await queue.bind(events, ThingHappened.routing_key)
+        event = ThingHappened(thing_id=f"crash-{unique}")
+        await events.publish(aio_pika.Message(event.model_dump_json().encode(),
+                                              content_type="application/json",
+                                              message_id=event.event_id),
+                             routing_key=ThingHappened.routing_key)
+    for _ in range(returns):  # a consumer takes it and dies before the ack
+        dying = await aio_pika.connect(amqp_url)
+        dying_channel = await dying.channel()
+        taken = None
+        for _ in range(50):  # the last return may still be on its way
+            taken = await (await dying_channel.get_queue(queue_name)).get(no_ack=False, fail=False)
+            if taken is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert taken is not None
+        await dying.close()
+    put_back = bus.events_put_back.labels(queue_name, "returns")
+    put_back_before = put_back._value.get()
+
+    handled: list[str] = []
+    done = asyncio.Event()
+
+    async def handle(thing: ThingHappened) -> None:
+        handled.append(thing.thing_id)
+        done.set()
+
+    subscribe_event(broker, consumer=consumer, purpose="crashes", event_type=ThingHappened,
+                    handle=handle)
+    await broker.start()
+    await asyncio.wait_for(done.wait(), timeout=15)
+    await asyncio.sleep(0.5)  # a second copy would arrive now
+    assert handled == [event.thing_id], "handled once, never dead-lettered"
+    assert put_back._value.get() == put_back_before + 1, "handled as a fresh copy"
 
 
 async def test_an_event_waits_for_its_database_instead_of_being_dead_lettered(

@@ -178,3 +178,28 @@ def test_a_revoked_grant_is_forgotten_once_the_tokens_before_it_expired() -> Non
     clock.now += 301
     assert revoked.kept(issued) == ["D2"]
     assert len(revoked) == 0
+
+
+def test_a_token_checked_before_still_expires_and_its_session_still_ends(
+    verifier: TokenVerifier,
+) -> None:
+    now = int(time.time())
+    token = sign(claims(iat=now, exp=now + 2))
+    assert verifier.verify(token).sub == "u1"
+    assert verifier.verify(token).sub == "u1"  # the kept check
+    time.sleep(2.1)
+    with pytest.raises(TokenExpired):
+        verifier.verify(token)
+    other = sign(claims(sid="s2"))
+    verifier.verify(other)
+    verifier.deny_list.add("s2")
+    with pytest.raises(Unauthenticated):
+        verifier.verify(other)
+
+
+def test_a_token_is_checked_again_under_a_new_key(verifier: TokenVerifier) -> None:
+    token = sign(claims())
+    verifier.verify(token)
+    verifier.use_key(Ed25519PrivateKey.generate().public_key())  # auth's key was rotated
+    with pytest.raises(Unauthenticated):
+        verifier.verify(token)

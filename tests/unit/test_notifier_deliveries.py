@@ -1,6 +1,7 @@
 """The life of an outgoing mail: what a redelivery does with a mail it finds, what staff may
 resend, and the office's digest of a dossier's messages (pure rules)."""
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from services.notifier.deliveries import (
     mail_id_of,
     may_resend,
     on_claimed,
+    retry_pause,
     stalled_before,
 )
 from services.notifier.office_digest import digest_item, digest_mail, read_items
@@ -30,8 +32,21 @@ def test_a_redelivered_event_never_sends_a_mail_that_may_have_left(
 
 
 @pytest.mark.parametrize("state", list(MailState))
-def test_staff_may_resend_only_an_uncertain_mail(state: MailState) -> None:
-    assert may_resend(state) is (state == MailState.UNCERTAIN)
+def test_staff_may_resend_only_an_uncertain_or_dead_lettered_mail(state: MailState) -> None:
+    assert may_resend(state) is (state in (MailState.UNCERTAIN, MailState.DEAD_LETTERED))
+
+
+@pytest.mark.parametrize("attempt", range(1, 12))
+def test_the_retry_pause_grows_exponentially_with_jitter_up_to_the_cap(attempt: int) -> None:
+    ceiling = min(30.0, 1.0 * 2 ** (attempt - 1))
+    pauses = {retry_pause(attempt, 1.0, 30.0, random.Random(seed)) for seed in range(50)}
+    assert all(ceiling / 2 <= pause <= ceiling for pause in pauses)
+    assert len(pauses) > 1  # jittered: a burst's mails do not knock again together
+
+
+def test_the_held_and_dead_lettered_mails_are_never_sent_again_by_a_redelivery() -> None:
+    assert on_claimed(MailState.HELD) == OnClaimed.SKIP
+    assert on_claimed(MailState.DEAD_LETTERED) == OnClaimed.SKIP
 
 
 def test_the_mail_id_is_the_message_id_without_brackets_and_domain() -> None:
