@@ -69,3 +69,10 @@ CMD ["python", "-m", "services.documents"]
 
 # --- app: every other service and the gateway (default target) -----------------------------------
 FROM runtime-base AS app
+# The signing service reads the MRZ of ID card photos (mobile signature) with tesseract.
+USER root
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        tesseract-ocr tesseract-ocr-eng \
+    && rm -rf /var/lib/apt/lists/*
+USER 10001:10001

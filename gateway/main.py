@@ -33,6 +33,7 @@ from gateway.api import (
     requests,
 )
 from gateway.api import auth as auth_routes
+from gateway.api import mobile_signing as mobile_signing_api
 from gateway.api import privacy as privacy_api
 from gateway.api import signing as signing_api
 from gateway.api.admin_accounts import router as admin_accounts_router
@@ -64,6 +65,7 @@ from gateway.web import (
     client_sheet_pages,
     document_pages,
     dossier_pages,
+    mobile_signing_pages,
     pages,
     privacy_export_pages,
     request_pages,
@@ -266,7 +268,9 @@ def create_app(
     app.include_router(request_pages.router)  # "Mijn aanvragen", new message, the page stream
     for router in (admin_desk_pages.router, admin_desk_actions.router):  # the request desk
         app.include_router(router)
-    for router in (signing_api.router, admin_signing.router, signing_pages.router):
+    for router in (signing_api.router, admin_signing.router, signing_pages.router,
+                   mobile_signing_api.router, mobile_signing_api.admin_router,
+                   mobile_signing_pages.router):  # the checkbox, then the mobile signature
         app.include_router(router)
     app.include_router(signing_request_pages_router)  # the office's form of a signature request
     app.include_router(form_pages_router)  # the request forms' pages (manual 4.1-4.4)

@@ -35,6 +35,12 @@ for package in libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impre
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" \
     || missing+=("$package")
 done
+# The signing service reads the MRZ of ID card photos with tesseract (English model); the tests
+# draw their synthetic cards in the OCR-B font.
+for package in tesseract-ocr tesseract-ocr-eng fonts-ocr-b; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" \
+    || missing+=("$package")
+done
 if ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && ! [ -x /usr/sbin/rabbitmq-server ]; then
   missing+=(rabbitmq-server)
 fi

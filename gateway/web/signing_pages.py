@@ -18,6 +18,7 @@ from gateway.devices import device_token
 from gateway.downloads import open_and_stream
 from gateway.signing_evidence import authenticated_at, evidence_of
 from gateway.web.admin_pages import office_page, staff_only
+from gateway.web.mobile_signing_pages import phone_or_tablet
 from gateway.web.pages import (
     CsrfChecked,
     Pages,
@@ -106,7 +107,8 @@ async def _offer_page(request: Request, session: WebSession, pages: Pages, rpc: 
     return pages.render(request, "signing/sign.html", {
         "dossiers": await dossier_choices(rpc, claims), "active": offer.request.dossier_id,
         "offer": offer, "closed": closed, "error": error, "approved": approved,
-        "ask_password": ask_password or policy_age is None}, session=session,
+        "ask_password": ask_password or policy_age is None,
+        "on_mobile": phone_or_tablet(request)}, session=session,
         status_code=status_code)
 
 

@@ -78,6 +78,13 @@ class AuditKind(StrEnum):
     EXPIRED = "expired"
     COMPLETED = "completed"
     DOWNLOADED = "downloaded"
+    # the mobile signature (manual 5.1)
+    IDENTITY_CODE_SENT = "identity_code_sent"
+    IDENTITY_VALIDATED = "identity_validated"  # the SMS code, then the ID card's MRZ
+    IDENTITY_REFUSED = "identity_refused"  # a wrong code or a card that does not match
+    ENROLLED = "enrolled"
+    WRONG_PIN = "wrong_pin"
+    DEVICE_SIGNATURE_REFUSED = "device_signature_refused"  # tampered, replayed or expired
 
 
 # --- models ---------------------------------------------------------------------------------
@@ -278,6 +285,140 @@ OPEN_SIGNED_DOCUMENT = RpcMethod("signing.rpc.open_signed_document", SignedDocum
                                  SignedDocumentReply)
 GET_AUDIT_TRAIL = RpcMethod("signing.rpc.get_audit_trail", SignatureRequestQuery, AuditTrail)
 VERIFY = RpcMethod("signing.rpc.verify", SignatureRequestQuery, Verification)
+
+
+# --- the mobile signature: enrolment of a device, PIN, device key (manual 5.1) ---------------
+
+
+class EnrolmentState(StrEnum):
+    CODE_SENT = "code_sent"  # an SMS code went to the person's mobile number
+    PHONE_VALIDATED = "phone_validated"  # the code was right: the ID card comes next
+    IDENTITY_VALIDATED = "identity_validated"  # the card's MRZ matched: PIN and key next
+    ACTIVE = "active"  # the device may sign with its key after the PIN
+    LOCKED = "locked"  # too many wrong PINs: enrol again
+    REVOKED = "revoked"  # by the office
+
+
+class MobileEnrolmentPublic(BaseModel):
+    enrolment_id: str
+    user_id: str
+    person_id: str
+    dossier_id: str
+    state: EnrolmentState
+    phone_masked: str = Field(default="", description="The number the code went to, masked")
+    code_expires_at: datetime | None = None
+    code_tries_left: int = 0
+    document_number_masked: str | None = None
+    document_valid_until: date | None = None
+    pin_tries_left: int = 0
+    device_name: str | None = None
+    key_fingerprint: str | None = None
+    created_at: datetime
+    phone_validated_at: datetime | None = None
+    identity_validated_at: datetime | None = None
+    enrolled_at: datetime | None = None
+    locked_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class MobileEnrolmentList(BaseModel):
+    enrolments: list[MobileEnrolmentPublic]
+
+
+class StartEnrolment(BaseModel):
+    """Begin the enrolment of a device from a request offered to the caller: an SMS code goes
+    to the mobile number the office holds for the signer."""
+
+    caller: Caller
+    signature_request_id: ObjectId
+    language: str = "nl"
+    evidence: SigningEvidence = Field(default_factory=SigningEvidence)
+
+
+class EnrolmentStep(BaseModel):
+    caller: Caller
+    signature_request_id: ObjectId
+    enrolment_id: ObjectId
+    evidence: SigningEvidence = Field(default_factory=SigningEvidence)
+
+
+class ConfirmCode(EnrolmentStep):
+    code: str = Field(max_length=20)
+
+
+MAX_ID_PHOTO_BYTES = 12 * 1024 * 1024
+# Callers wait longer than the default for two steps: the SMS (sent with retries, ~25 s at
+# worst) and reading the card's photo (OCR, a few seconds on a busy service).
+START_ENROLMENT_TIMEOUT_SECONDS = 35.0
+CHECK_ID_CARD_TIMEOUT_SECONDS = 30.0
+
+
+class CheckIdCard(EnrolmentStep):
+    photo_base64: str = Field(max_length=MAX_ID_PHOTO_BYTES * 4 // 3 + 8,
+                              description="The photo of the ID card's back, base64")
+
+
+class FinishEnrolment(EnrolmentStep):
+    pin: str = Field(max_length=20)
+    public_key: str = Field(max_length=2000, description="The device's ECDSA P-256 public key: "
+                            "base64 of its SubjectPublicKeyInfo (WebCrypto `spki`)")
+    device_name: str | None = Field(default=None, max_length=100)
+
+
+class MobileStatusQuery(BaseModel):
+    caller: Caller
+    signature_request_id: ObjectId
+    enrolment_id: ObjectId | None = None
+
+
+class MobileStatus(BaseModel):
+    offer: SignatureOffer
+    enrolment: MobileEnrolmentPublic | None = Field(
+        default=None, description="The device's enrolment when its id was given and it is the "
+        "caller's")
+
+
+class PinForChallenge(EnrolmentStep):
+    pin: str = Field(max_length=20)
+
+
+class DeviceChallenge(BaseModel):
+    nonce: str
+    payload: str = Field(description="What the device signs (UTF-8), ECDSA P-256 with SHA-256")
+    expires_at: datetime
+
+
+class MobileSign(EnrolmentStep):
+    nonce: str = Field(max_length=100)
+    signature: str = Field(max_length=400, description="base64: IEEE P1363 r||s (WebCrypto) "
+                           "or DER")
+    approved: bool = True
+
+
+class EnrolmentsQuery(BaseModel):
+    caller: Caller
+    dossier_id: DossierId | None = None
+    user_id: str | None = Field(default=None, max_length=100)
+
+
+class RevokeEnrolment(BaseModel):
+    caller: Caller
+    enrolment_id: ObjectId
+
+
+MOBILE_STATUS = RpcMethod("signing.rpc.mobile_status", MobileStatusQuery, MobileStatus)
+START_ENROLMENT = RpcMethod("signing.rpc.start_enrolment", StartEnrolment,
+                            MobileEnrolmentPublic)
+CONFIRM_CODE = RpcMethod("signing.rpc.confirm_code", ConfirmCode, MobileEnrolmentPublic)
+CHECK_ID_CARD = RpcMethod("signing.rpc.check_id_card", CheckIdCard, MobileEnrolmentPublic)
+FINISH_ENROLMENT = RpcMethod("signing.rpc.finish_enrolment", FinishEnrolment,
+                             MobileEnrolmentPublic)
+MOBILE_CHALLENGE = RpcMethod("signing.rpc.mobile_challenge", PinForChallenge, DeviceChallenge)
+MOBILE_SIGN = RpcMethod("signing.rpc.mobile_sign", MobileSign, SignatureOffer)
+LIST_ENROLMENTS = RpcMethod("signing.rpc.list_enrolments", EnrolmentsQuery,
+                            MobileEnrolmentList)
+REVOKE_ENROLMENT = RpcMethod("signing.rpc.revoke_enrolment", RevokeEnrolment,
+                             MobileEnrolmentPublic)
 
 
 # --- events ---------------------------------------------------------------------------------

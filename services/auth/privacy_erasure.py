@@ -57,6 +57,7 @@ from services.auth.config import AuthSettings
 from services.auth.eid_login import EID_LINKS
 from services.auth.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
 from services.auth.mail_quota import MAIL_QUOTA
+from services.auth.office.store import OFFICE_SETTINGS
 from services.auth.passwords import PasswordHasher
 from services.auth.registration_store import AUDIT, REGISTRATIONS
 from services.auth.sessions import SessionKeeper
@@ -88,6 +89,7 @@ ERASURE_RULES: dict[str, ErasureRule] = {
         "(minutes; then purged): the gateways refuse the dossier meanwhile", field="dossier_id"),
     STAFF_READS: DeleteWhere("dossier_id"),
     ACCOUNT_NOTICES: HoldsNoDossierData("the outbox of the office's notice, removed once sent"),
+    OFFICE_SETTINGS: HoldsNoDossierData("the broker office's own identity and branding"),
 }
 
 # Retention (deploy/README.md, "Retention"): defaults and their legal basis.

@@ -1,21 +1,28 @@
-"""The mails the notifier sends: their texts per language, links and deterministic ids (no I/O).
+"""The mails the notifier sends: which ones, their links and deterministic ids (no I/O).
 
-Services do not share the gateway's Babel catalogs, so the few mail texts live here, in NL
-(the default), FR and EN.
+Their texts are Jinja2 templates (templates/, rendered by mail_templates) whose sentences are in
+the shared Babel catalogs (libs/i18n), in NL (the default), FR and EN.
 """
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime
 from enum import StrEnum
+from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from libs.contracts.auth import InvitationCreated
 from libs.contracts.envelope import Event
+from libs.i18n import Language
+from services.notifier.mail_templates import (
+    DEFAULT_BRANDING,
+    Branding,
+    Envelope,
+    render_mail,
+    resolve_language,
+)
 
 DEFAULT_LANGUAGE = "nl"
 BRUSSELS = ZoneInfo("Europe/Brussels")  # times are UTC everywhere, Brussels only when shown
@@ -41,100 +48,11 @@ class MailKind(StrEnum):
     PRIVACY_EXPORT_READY = "privacy-export-ready"  # the client's data export can be downloaded
 
 
-@dataclass(frozen=True)
-class MailText:
-    """Subject and plain-text body, with `{placeholders}` filled by `str.format`."""
-
-    subject: str
-    body: str
-
-
-INVITATION_TEXTS = {
-    "nl": MailText(
-        subject="Uw toegang tot de klantenzone van uw verzekeringsmakelaar",
-        body=(
-            "Beste {name},\n\n"
-            "Uw verzekeringsmakelaar nodigt u uit in MyBroker, de klantenzone waar u uw "
-            "verzekeringsdossier raadpleegt, documenten ontvangt en berichten stuurt.\n\n"
-            "Klik op de volgende link, kies een wachtwoord en u bent meteen aangemeld:\n"
-            "{link}\n\n"
-            "Deze link is geldig tot {expires} en kan maar één keer gebruikt worden.\n\n"
-            "Hebt u deze uitnodiging niet verwacht? Dan mag u deze e-mail negeren.\n\n"
-            "Met vriendelijke groeten,\nUw verzekeringsmakelaar\n"
-        ),
-    ),
-    "fr": MailText(
-        subject="Votre accès à l'espace client de votre courtier en assurances",
-        body=(
-            "Bonjour {name},\n\n"
-            "Votre courtier en assurances vous invite sur MyBroker, l'espace client où vous "
-            "consultez votre dossier d'assurances, recevez vos documents et envoyez vos "
-            "messages.\n\n"
-            "Cliquez sur le lien suivant, choisissez un mot de passe et vous êtes connecté :\n"
-            "{link}\n\n"
-            "Ce lien est valable jusqu'au {expires} et ne peut être utilisé qu'une seule fois.\n\n"
-            "Vous n'attendiez pas cette invitation ? Vous pouvez ignorer cet e-mail.\n\n"
-            "Meilleures salutations,\nVotre courtier en assurances\n"
-        ),
-    ),
-    "en": MailText(
-        subject="Your access to your insurance broker's client zone",
-        body=(
-            "Dear {name},\n\n"
-            "Your insurance broker invites you to MyBroker, the client zone where you consult "
-            "your insurance file, receive documents and send messages.\n\n"
-            "Follow this link, choose a password and you are signed in:\n"
-            "{link}\n\n"
-            "This link is valid until {expires} and can be used only once.\n\n"
-            "Did you not expect this invitation? Then you may ignore this e-mail.\n\n"
-            "Kind regards,\nYour insurance broker\n"
-        ),
-    ),
-}
-
-# The office's mail about one new message (office_digest.py); {headline} names what arrived.
-NEW_REQUEST_TEXTS = {
-    "nl": MailText(
-        subject="{headline} in dossier {dossier}: {subject}",
-        body=(
-            "{headline} in dossier {dossier}.\n\n"
-            "Onderwerp: {subject}\nVerstuurd op: {sent_at}\n\n"
-            "Behandel het in de beheeromgeving:\n{link}\n"
-        ),
-    ),
-    "fr": MailText(
-        subject="{headline} dans le dossier {dossier} : {subject}",
-        body=(
-            "{headline} dans le dossier {dossier}.\n\n"
-            "Objet : {subject}\nEnvoyé le : {sent_at}\n\n"
-            "Traitez-le dans l'espace de gestion :\n{link}\n"
-        ),
-    ),
-    "en": MailText(
-        subject="{headline} in dossier {dossier}: {subject}",
-        body=(
-            "{headline} in dossier {dossier}.\n\n"
-            "Subject: {subject}\nSent at: {sent_at}\n\n"
-            "Handle it in the admin area:\n{link}\n"
-        ),
-    ),
-}
-
-# Free messages are "messages", the forms "requests"; a client's answer in a thread a "reply".
-REQUEST_HEADLINES = {
-    "nl": {"message": "Nieuw bericht", "request": "Nieuwe aanvraag",
-           "reply": "Nieuw antwoord van de klant"},
-    "fr": {"message": "Nouveau message", "request": "Nouvelle demande",
-           "reply": "Nouvelle réponse du client"},
-    "en": {"message": "New message", "request": "New request",
-           "reply": "New reply from the client"},
-}
-
-
-def mail_language(language: str | None) -> str:
-    """The language to write in: nl, fr or en ("fr-BE" -> fr); anything else gets NL."""
-    code = (language or "").strip().lower()[:2]
-    return code if code in INVITATION_TEXTS else DEFAULT_LANGUAGE
+def mail_language(language: str | None, default: str | None = DEFAULT_LANGUAGE,
+                  **context: Any) -> Language:
+    """The language to write in: nl, fr or en ("fr-BE" -> fr); none given, or one the portal
+    has no texts for: `default` (the office's language; an unknown one is logged)."""
+    return resolve_language(language, default=default, **context)
 
 
 def message_id(event_id: str, kind: MailKind) -> str:
@@ -163,28 +81,21 @@ def shown_time(moment: datetime) -> str:
     return aware.astimezone(BRUSSELS).strftime("%d/%m/%Y %H:%M")
 
 
-def invitation_mail(event: InvitationCreated, *, sender: str, public_url: str) -> EmailMessage:
+def client_envelope(event: Event, kind: MailKind, sender: str, name: str,
+                    email: str) -> Envelope:
+    """The headers of mail `kind` to one person, caused by `event`."""
+    return Envelope(message_id=message_id(event.event_id, kind), date=event.occurred_at,
+                    sender=sender,
+                    recipient=str(Address(display_name=name, addr_spec=email)))
+
+
+def invitation_mail(event: InvitationCreated, *, sender: str, public_url: str,
+                    branding: Branding = DEFAULT_BRANDING) -> EmailMessage:
     """The invitation to the client, in the client's language, with the activation link."""
-    text = INVITATION_TEXTS[mail_language(event.language)]
     name = one_line(event.display_name)
-    body = text.body.format(
-        name=name,
-        link=activation_link(public_url, event.activation_token),
-        expires=shown_time(event.expires_at),
-    )
-    recipient = Address(display_name=name, addr_spec=str(event.email))
-    return _mail(event, MailKind.INVITATION, sender, str(recipient), text.subject, body)
-
-
-def _mail(
-    event: Event, kind: MailKind, sender: str, recipient: str, subject: str, body: str
-) -> EmailMessage:
-    message = EmailMessage()
-    message["Message-ID"] = message_id(event.event_id, kind)
-    message["Date"] = format_datetime(event.occurred_at)
-    message["From"] = sender
-    message["To"] = recipient
-    message["Subject"] = subject
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to this
-    message.set_content(body)
-    return message
+    return render_mail(
+        "invitation", client_envelope(event, MailKind.INVITATION, sender, name, str(event.email)),
+        language=mail_language(event.language, branding.default_language,
+                               event_id=event.event_id),
+        branding=branding, portal_url=public_url, name=name,
+        link=activation_link(public_url, event.activation_token), expires=event.expires_at)

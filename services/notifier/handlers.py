@@ -55,6 +55,7 @@ from services.notifier.deliveries import MailState, mail_id_of
 from services.notifier.delivery import MailDelivery
 from services.notifier.document_mails import documents_published_mail
 from services.notifier.domain import MailKind, invitation_mail, mail_language
+from services.notifier.mail_templates import OfficeBrandingSource
 from services.notifier.office_digest import digest_item, digest_mail, reply_item
 from services.notifier.preferences import Category, Preferences, digest_due, held_back
 from services.notifier.registration_mails import (
@@ -113,10 +114,12 @@ class NotifierHandlers:
 
     def __init__(
         self, store: MailStore, delivery: MailDelivery, settings: NotifierSettings, *,
-        rpc: RpcCalling, preferences: Preferences,
+        rpc: RpcCalling, preferences: Preferences, office: OfficeBrandingSource | None = None,
     ) -> None:
         self._preferences = preferences
         self._store = store
+        # The office's name, colours, logo and footer in every mail (see OfficeBrandingSource).
+        self._office = office or OfficeBrandingSource()
         self._delivery = delivery
         self._rpc = rpc
         self._settings = settings
@@ -124,28 +127,32 @@ class NotifierHandlers:
     async def send_invitation_mail(self, event: InvitationCreated) -> None:
         """Mail the invited client the activation link, in the client's language."""
         mail = invitation_mail(
-            event, sender=self._settings.from_email, public_url=self._settings.public_url
+            event, sender=self._settings.from_email, public_url=self._settings.public_url,
+            branding=self._office.branding(),
         )
         await self._send_once(event, mail)
 
     async def send_password_reset_mail(self, event: PasswordResetRequested) -> None:
         """Mail the client the link to choose a new password."""
         mail = password_reset_mail(
-            event, sender=self._settings.from_email, public_url=self._settings.public_url
+            event, sender=self._settings.from_email, public_url=self._settings.public_url,
+            branding=self._office.branding(),
         )
         await self._send_once(event, mail)
 
     async def send_password_changed_mail(self, event: PasswordChanged) -> None:
         """Warn the client that their password changed (so a stranger's change is noticed)."""
         mail = password_changed_mail(
-            event, sender=self._settings.from_email, public_url=self._settings.public_url
+            event, sender=self._settings.from_email, public_url=self._settings.public_url,
+            branding=self._office.branding(),
         )
         await self._send_once(event, mail)
 
     async def send_login_locked_mail(self, event: LoginLockedOut) -> None:
         """Tell the owner failed logins locked their address, with the link to sign in anyway."""
         mail = login_locked_mail(
-            event, sender=self._settings.from_email, public_url=self._settings.public_url
+            event, sender=self._settings.from_email, public_url=self._settings.public_url,
+            branding=self._office.branding(),
         )
         await self._send_once(event, mail)
 
@@ -154,28 +161,32 @@ class NotifierHandlers:
     ) -> None:
         """Mail the registered person the link to confirm the address."""
         mail = registration_confirmation_mail(
-            event, sender=self._settings.from_email, public_url=self._settings.public_url
+            event, sender=self._settings.from_email, public_url=self._settings.public_url,
+            branding=self._office.branding(),
         )
         await self._send_once(event, mail)
 
     async def send_registration_decision_mail(self, event: RegistrationDecided) -> None:
         """Tell the person the broker approved or refused the registration."""
         mail = registration_decision_mail(
-            event, sender=self._settings.from_email, public_url=self._settings.public_url
+            event, sender=self._settings.from_email, public_url=self._settings.public_url,
+            branding=self._office.branding(),
         )
         await self._send_once(event, mail)
 
     async def send_eid_linked_mail(self, event: EidLinked) -> None:
         """Tell the client their eID now logs them in."""
         mail = eid_linked_mail(
-            event, sender=self._settings.from_email, public_url=self._settings.public_url
+            event, sender=self._settings.from_email, public_url=self._settings.public_url,
+            branding=self._office.branding(),
         )
         await self._send_once(event, mail)
 
     async def send_eid_link_refused_mail(self, event: EidLinkRefused) -> None:
         """Tell the card holder the broker refused the eID link, and why."""
         await self._send_once(event, eid_link_refused_mail(
-            event, sender=self._settings.from_email))
+            event, sender=self._settings.from_email, public_url=self._settings.public_url,
+            branding=self._office.branding()))
 
     async def tell_office_of_submission(self, event: RequestSubmitted) -> None:
         """A client sent a message or request: mailed at once to the office address of its
@@ -226,7 +237,8 @@ class NotifierHandlers:
             return
         mail = digest_mail(mail_id, dossier_id, [item], sender=settings.from_email,
                            office=address, public_url=settings.public_url,
-                           language=settings.office_language)
+                           language=settings.office_language,
+                           branding=self._office.branding())
         await self._delivery.deliver(event, mail, {"quiet_key": slot})
 
     async def _add_client_news(self, event: RequestReplied | RequestStatusChanged,
@@ -259,7 +271,8 @@ class NotifierHandlers:
             mail = digest_mail(digest_id, claimed["dossier_id"], claimed["items"],
                                sender=settings.from_email, office=claimed["recipient"],
                                public_url=settings.public_url,
-                               language=settings.office_language)
+                               language=settings.office_language,
+                               branding=self._office.branding())
             await self._store.describe(digest_id, {"subject": str(mail["Subject"])})
             await self._delivery.hand_over_window(digest_id, claimed["attempt"], mail)
 
@@ -324,7 +337,8 @@ class NotifierHandlers:
             sent_at=stored_utc(sent_at) if sent_at is not None else None)
         return request_update_mail(update_id, facts, update, recipient,
                                    sender=self._settings.from_email,
-                                   public_url=self._settings.public_url, at=now)
+                                   public_url=self._settings.public_url, at=now,
+                                   branding=self._office.branding())
 
     async def _members(self, dossier_id: str) -> list[Recipient]:
         reply = await self._rpc.call(auth.LIST_DOSSIER_MEMBERS, auth.DossierMembersRequest(
@@ -354,7 +368,8 @@ class NotifierHandlers:
             mail = client_sheet_mail(mail_id, event.dossier_id, member,
                                      sender=self._settings.from_email,
                                      public_url=self._settings.public_url,
-                                     at=event.occurred_at)
+                                     at=event.occurred_at,
+                                     branding=self._office.branding())
             await self._to_client(event, mail, member.user_id, member.language,
                                   Category.REQUESTS)
 
@@ -375,7 +390,7 @@ class NotifierHandlers:
                 member = member.model_copy(update={"language": chosen.language})
             mail = documents_published_mail(
                 event, member, sender=self._settings.from_email,
-                public_url=self._settings.public_url)
+                public_url=self._settings.public_url, branding=self._office.branding())
             await self._to_client(event, mail, member.user_id, member.language,
                                   Category.DOCUMENTS)
 
@@ -385,7 +400,8 @@ class NotifierHandlers:
             recipient = await self._signer_in_chosen_language(recipient)
             await self._send_once(event, signer_invited_mail(
                 event, recipient, sender=self._settings.from_email,
-                public_url=self._settings.public_url), language=recipient.language)
+                public_url=self._settings.public_url, branding=self._office.branding()),
+                language=recipient.language)
 
     async def send_signature_completed_mails(self, event: SignatureCompleted) -> None:
         """Tell every signer and the office that the document is signed by everyone."""
@@ -393,25 +409,27 @@ class NotifierHandlers:
             recipient = await self._signer_in_chosen_language(recipient)
             await self._to_client(event, signature_completed_mail(
                 event, recipient, sender=self._settings.from_email,
-                public_url=self._settings.public_url), recipient.user_id, recipient.language,
-                Category.SIGNATURES)
+                public_url=self._settings.public_url, branding=self._office.branding()),
+                recipient.user_id, recipient.language, Category.SIGNATURES)
         await self._send_once(event, office_completed_mail(
             event, sender=self._settings.from_email, office=self._settings.office_email,
-            language=self._settings.office_language, public_url=self._settings.public_url),
-            language=self._settings.office_language)
+            language=self._settings.office_language, public_url=self._settings.public_url,
+            branding=self._office.branding()), language=self._settings.office_language)
 
     async def send_signature_refused_mail(self, event: SignatureRefused) -> None:
         """Tell the office who refused to sign which document (not why)."""
         await self._send_once(event, office_refused_mail(
             event, sender=self._settings.from_email, office=self._settings.office_email,
-            language=self._settings.office_language, public_url=self._settings.public_url))
+            language=self._settings.office_language, public_url=self._settings.public_url,
+            branding=self._office.branding()))
 
     async def send_signature_cancelled_mails(self, event: SignatureCancelled) -> None:
         """Tell each account of a signer who had not signed that the request was cancelled."""
         for user_id in dict.fromkeys(recipient.user_id for recipient in event.recipients):
             recipient = next(r for r in event.recipients if r.user_id == user_id)
             await self._send_once(event, signature_cancelled_mail(
-                event, recipient, sender=self._settings.from_email))
+                event, recipient, sender=self._settings.from_email,
+                public_url=self._settings.public_url, branding=self._office.branding()))
 
     async def _send_once(self, event: Event, mail: EmailMessage, *,
                          language: str | None = None) -> None:
@@ -478,7 +496,7 @@ class NotifierHandlers:
             digest_id, [HeldItem(subject=item.get("subject", ""),
                                  dossier_id=item.get("dossier_id")) for item in items],
             name=name, email=address, language=language, day=day, sender=settings.from_email,
-            public_url=settings.public_url, at=now)
+            public_url=settings.public_url, at=now, branding=self._office.branding())
         ids = [item["_id"] for item in items]
         claimed = await self._store.claim_new({
             "_id": digest_id, "kind": CLIENT_DIGEST_KIND, "recipient": str(mail["To"]),

@@ -21,6 +21,7 @@ from services.notifier.delivery import MailDelivery
 from services.notifier.delivery_log import DeliveryLog
 from services.notifier.handlers import NotifierHandlers, RpcCalling
 from services.notifier.mail_problems import MailProblems
+from services.notifier.mail_templates import OfficeBrandingSource, renderer
 from services.notifier.mailer import SmtpMailer
 from services.notifier.office import OfficeSettingsCopy
 from services.notifier.preferences import Preferences
@@ -98,7 +99,13 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
     mailer = SmtpMailer(settings)
     delivery = MailDelivery(store, mailer, settings)
     preferences = Preferences(store, settings)
-    handlers = NotifierHandlers(store, delivery, settings, rpc=rpc, preferences=preferences)
+    office = OfficeSettingsCopy(rpc)
+    # The mails are branded with the latest office settings (no logo bytes yet: the seam's
+    # `logo` stays empty until the notifier fetches the logo document).
+    branding = OfficeBrandingSource(settings=office.current)
+    renderer()  # the catalogs and templates compiled at start, not when the first mail is due
+    handlers = NotifierHandlers(store, delivery, settings, rpc=rpc, preferences=preferences,
+                                office=branding)
     problems = MailProblems(store, delivery, settings)
     delivery_log = DeliveryLog(store, delivery, settings)
     subscribers.register(broker, handlers, problems, prefetch=settings.event_prefetch,
@@ -112,16 +119,17 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
         log.warning("SMS go to files, not to phones", directory=settings.sms_sink_dir)
     sms = SmsHandlers(sms_store, sms_provider, settings, clock=utc_now)
     subscribers.register_sms(broker, sms, prefetch=settings.rpc_prefetch)
-    office = OfficeSettingsCopy(rpc)
     office.subscribe(broker)
-    privacy, relay = privacy_erasure.wire(broker, database, settings, delivery)
+    privacy, relay = privacy_erasure.wire(broker, database, settings, delivery,
+                                            office=branding)
     # The data exports: the mails part (reported through the erasure's relay, the service's
     # only outbox), and the mail telling the client the export is ready.
     subscribe_export_part(broker, database, ExportStorage.from_settings(settings),
                           consumer=SERVICE, part=ExportPart.MAILS,
                           build=MailsPartBuilder(database), notify=relay.notify)
     subscribe_event(broker, consumer=SERVICE, purpose="privacy-export-mails",
-                    event_type=ExportReady, handle=ExportReadyMails(delivery, settings).send,
+                    event_type=ExportReady,
+                    handle=ExportReadyMails(delivery, settings, branding).send,
                     prefetch=settings.event_prefetch)
 
     async def prepare() -> None:

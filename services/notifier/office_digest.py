@@ -11,58 +11,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime
 from urllib.parse import quote
 
 from libs.contracts.requests import RequestSubmitted
-from services.notifier.domain import (
-    NEW_REQUEST_TEXTS,
-    REQUEST_HEADLINES,
-    MailText,
-    admin_link,
-    mail_language,
-    one_line,
-    shown_time,
-)
+from services.notifier.domain import admin_link, mail_language, one_line
+from services.notifier.mail_templates import DEFAULT_BRANDING, Branding, Envelope, render_mail
 from services.notifier.request_mails import kind_label
-
-DIGEST_TEXTS = {
-    "nl": MailText(
-        subject="{headline} in dossier {dossier}",
-        body=("{headline} in dossier {dossier}:\n\n{lines}\n\n"
-              "Behandel ze in de beheeromgeving:\n{link}\n"),
-    ),
-    "fr": MailText(
-        subject="{headline} dans le dossier {dossier}",
-        body=("{headline} dans le dossier {dossier} :\n\n{lines}\n\n"
-              "Traitez-les dans l'espace de gestion :\n{link}\n"),
-    ),
-    "en": MailText(
-        subject="{headline} in dossier {dossier}",
-        body=("{headline} in dossier {dossier}:\n\n{lines}\n\n"
-              "Handle them in the admin area:\n{link}\n"),
-    ),
-}
-
-# "{count} new messages" per kind; "mixed" when a digest holds several kinds.
-PLURAL_HEADLINES = {
-    "nl": {"message": "{count} nieuwe berichten", "request": "{count} nieuwe aanvragen",
-           "reply": "{count} nieuwe antwoorden van klanten",
-           "mixed": "{count} nieuwe berichten en aanvragen"},
-    "fr": {"message": "{count} nouveaux messages", "request": "{count} nouvelles demandes",
-           "reply": "{count} nouvelles réponses de clients",
-           "mixed": "{count} nouveaux messages et demandes"},
-    "en": {"message": "{count} new messages", "request": "{count} new requests",
-           "reply": "{count} new replies from clients",
-           "mixed": "{count} new messages and requests"},
-}
-
-# The single mail's extra lines: what kind of request, who sent it.
-DETAIL_TEXTS = {
-    "nl": {"kind": "Soort: {kind}", "sender": "Van: {sender}", "reply": "(antwoord)"},
-    "fr": {"kind": "Type : {kind}", "sender": "De : {sender}", "reply": "(réponse)"},
-    "en": {"kind": "Kind: {kind}", "sender": "From: {sender}", "reply": "(reply)"},
-}
 
 
 @dataclass(frozen=True)
@@ -131,61 +85,45 @@ def desk_link(public_url: str, request_id: str = "", dossier_id: str = "") -> st
     return f"{base}/desk"
 
 
-def _shown_subject(item: DigestItem, code: str) -> str:
-    return item.subject or kind_label(item.kind, code)
-
-
 def digest_mail(
     digest_id: str, dossier_id: str, lines: list[str], *, sender: str, office: str,
-    public_url: str, language: str,
+    public_url: str, language: str, branding: Branding = DEFAULT_BRANDING,
 ) -> EmailMessage:
     """The office mail of one digest (or of one item mailed at once, `digest_id` then being
     `<event id>.<mail kind>`): the single-item mail for one, a list for several."""
-    code = mail_language(language)
+    code = mail_language(language, branding.default_language, mail_id=digest_id)
     items = read_items(lines)
+    shown = [_shown(item, code, public_url) for item in items]
+    envelope = Envelope(message_id=f"<{digest_id}@mybroker>", date=items[-1].sent_at,
+                        sender=sender, recipient=office)
     dossier = one_line(dossier_id)
     if len(items) == 1:
         [item] = items
-        text = NEW_REQUEST_TEXTS[code]
-        headlines = REQUEST_HEADLINES[code]
-        details = DETAIL_TEXTS[code]
-        extra = [] if item.kind == "message" else [
-            details["kind"].format(kind=kind_label(item.kind, code))]
-        if item.sender:
-            extra.append(details["sender"].format(sender=item.sender))
-        values = {"headline": headlines.get(item.category, headlines["request"]),
-                  "dossier": dossier, "subject": _shown_subject(item, code),
-                  "sent_at": shown_time(item.sent_at),
-                  "link": desk_link(public_url, item.request_id)}
-        body = text.body.format(**values)
-        if extra:  # after the headline's paragraph
-            head, _, rest = body.partition("\n\n")
-            body = f"{head}\n\n" + "\n".join(extra) + f"\n{rest}"
-    else:
-        text = DIGEST_TEXTS[code]
-        categories = {item.category for item in items}
-        plural = PLURAL_HEADLINES[code]
-        category = categories.pop() if len(categories) == 1 else "mixed"
-        reply = DETAIL_TEXTS[code]["reply"]
+        return render_mail("office_request", envelope, language=code, branding=branding,
+                           portal_url=public_url, dossier=dossier, category=item.category,
+                           item=shown[0], link=desk_link(public_url, item.request_id))
+    categories = {item.category for item in items}
+    return render_mail("office_digest", envelope, language=code, branding=branding,
+                       portal_url=public_url, dossier=dossier,
+                       category=categories.pop() if len(categories) == 1 else "mixed",
+                       items=shown, link=desk_link(public_url, dossier_id=dossier_id))
 
-        def line(item: DigestItem) -> str:
-            label = "" if item.kind == "message" else f"{kind_label(item.kind, code)}: "
-            marker = f" {reply}" if item.what == "reply" else ""
-            who = f" · {item.sender}" if item.sender else ""
-            link = f"\n  {desk_link(public_url, item.request_id)}" if item.request_id else ""
-            return (f"- {shown_time(item.sent_at)} · {label}{_shown_subject(item, code)}"
-                    f"{marker}{who}{link}")
 
-        values = {"headline": plural.get(category, plural["mixed"]).format(count=len(items)),
-                  "dossier": dossier, "link": desk_link(public_url, dossier_id=dossier_id),
-                  "lines": "\n".join(line(item) for item in items)}
-        body = text.body.format(**values)
-    message = EmailMessage()
-    message["Message-ID"] = f"<{digest_id}@mybroker>"
-    message["Date"] = format_datetime(items[-1].sent_at)
-    message["From"] = sender
-    message["To"] = office
-    message["Subject"] = text.subject.format(**values)
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to this
-    message.set_content(body)
-    return message
+@dataclass(frozen=True)
+class _ShownItem:
+    """One item as the office's mail shows it."""
+
+    kind: str
+    kind_label: str
+    subject: str
+    sent_at: datetime
+    what: str
+    sender: str
+    link: str
+
+
+def _shown(item: DigestItem, language: str, public_url: str) -> _ShownItem:
+    label = kind_label(item.kind, language)
+    return _ShownItem(kind=item.kind, kind_label=label, subject=item.subject or label,
+                      sent_at=item.sent_at, what=item.what, sender=item.sender,
+                      link=desk_link(public_url, item.request_id) if item.request_id else "")

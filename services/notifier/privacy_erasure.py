@@ -8,7 +8,6 @@ erased account's mails are found by their recipient address (`auth.account.erase
 import re
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import format_datetime
 
 from faststream.rabbit import RabbitBroker
 from pymongo.asynchronous.database import AsyncDatabase
@@ -31,9 +30,16 @@ from libs.servicekit.retention import RetentionJob, schedule_retention
 from libs.servicekit.runtime import ServiceRuntime
 from services.notifier.config import NotifierSettings
 from services.notifier.delivery import MailDelivery
-from services.notifier.domain import MailText, mail_language, one_line
+from services.notifier.domain import mail_language, one_line
+from services.notifier.mail_templates import (
+    DEFAULT_BRANDING,
+    Branding,
+    Envelope,
+    OfficeBrandingSource,
+    render_mail,
+)
 from services.notifier.sms_store import SMS_MESSAGES, SMS_RATE_WINDOWS
-from services.notifier.store import MAILS, REQUESTS
+from services.notifier.store import MAILS, PREFERENCES, REQUESTS
 
 log = get_logger(__name__)
 SERVICE = "notifier"
@@ -43,79 +49,49 @@ ERASURE_RULES: dict[str, ErasureRule] = {
     REQUESTS: DeleteMentioning(),
     SMS_MESSAGES: DeleteMentioning(),
     SMS_RATE_WINDOWS: HoldsNoDossierData("SMS counts per number, forgotten after two days"),
+    PREFERENCES: HoldsNoDossierData("an account's mail choices, erased with the account"),
 }
 
-LOGIN_DELETED_TEXTS = {
-    "nl": MailText(
-        subject="Een klant verwijderde zijn toegang tot MyBroker",
-        body=(
-            "Beste collega,\n\n"
-            "{name} ({email}) heeft zijn toegang tot MyBroker zelf verwijderd. Zijn "
-            "aanmelding, sessies en voorkeuren zijn gewist; de dossiers ({dossiers}) blijven "
-            "bij het kantoor.\n\n"
-            "Moet de klant nog toegang krijgen, nodig hem dan opnieuw uit.\n"
-        ),
-    ),
-    "fr": MailText(
-        subject="Un client a supprimé son accès à MyBroker",
-        body=(
-            "Chers collègues,\n\n"
-            "{name} ({email}) a supprimé lui-même son accès à MyBroker. Sa connexion, ses "
-            "sessions et ses préférences sont effacées ; les dossiers ({dossiers}) restent au "
-            "bureau.\n\n"
-            "Si le client doit encore avoir accès, invitez-le à nouveau.\n"
-        ),
-    ),
-    "en": MailText(
-        subject="A client deleted their access to MyBroker",
-        body=(
-            "Dear colleague,\n\n"
-            "{name} ({email}) deleted their own access to MyBroker. Their login, sessions "
-            "and preferences are erased; the dossiers ({dossiers}) stay with the office.\n\n"
-            "Should the client still have access, invite them again.\n"
-        ),
-    ),
-}
-
-
-def login_deleted_mail(event: LoginDeleted, *, sender: str, office: str,
-                       language: str) -> EmailMessage:
+def login_deleted_mail(event: LoginDeleted, *, sender: str, office: str, language: str,
+                       public_url: str, branding: Branding = DEFAULT_BRANDING) -> EmailMessage:
     """Tell the office that a client deleted their own login (the dossiers stay)."""
-    text = LOGIN_DELETED_TEXTS[mail_language(language)]
-    body = text.body.format(name=one_line(event.display_name), email=one_line(event.email),
-                            dossiers=", ".join(event.dossier_ids) or "-")
-    message = EmailMessage()
-    message["Message-ID"] = f"<{event.event_id}.{LOGIN_DELETED}@mybroker>"
-    message["Date"] = format_datetime(event.occurred_at)
-    message["From"] = sender
-    message["To"] = office
-    message["Subject"] = text.subject
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
-    message.set_content(body)
-    return message
+    envelope = Envelope(message_id=f"<{event.event_id}.{LOGIN_DELETED}@mybroker>",
+                        date=event.occurred_at, sender=sender, recipient=office)
+    return render_mail(
+        "login_deleted", envelope,
+        language=mail_language(language, branding.default_language, event_id=event.event_id),
+        branding=branding, portal_url=public_url, name=one_line(event.display_name),
+        email=one_line(event.email), dossiers=", ".join(event.dossier_ids) or "-",
+        link=f"{public_url.rstrip('/')}/admin/accounts")
 
 
 class AccountForgetting:
     """The notifier's side of an account's erasure and of a client deleting their login."""
 
     def __init__(self, database: AsyncDatabase[Document], delivery: MailDelivery,
-                 settings: NotifierSettings) -> None:
+                 settings: NotifierSettings, office: OfficeBrandingSource) -> None:
+        self._office = office
         self._mails = database[MAILS]
+        self._preferences = database[PREFERENCES]
         self._delivery = delivery
         self._settings = settings
 
     async def forget_account(self, event: AccountErased) -> None:
-        """Delete the mails sent to the erased account's address."""
+        """Delete the mails sent to the erased account's address and its mail choices."""
+        await self._preferences.delete_one({"_id": event.user_id})
         address = re.escape(event.email)
         result = await self._mails.delete_many({"recipient": {"$regex": f"(^|<){address}>?$"}})
         log.info("mails of an erased account deleted", user_id=event.user_id,
                  mails=result.deleted_count)
 
     async def tell_office(self, event: LoginDeleted) -> None:
-        """Mail the office that a client deleted their login (once per event)."""
+        """Mail the office that a client deleted their login (once per event); the account's
+        mail choices go with it."""
+        await self._preferences.delete_one({"_id": event.user_id})
         await self._delivery.deliver(event, login_deleted_mail(
             event, sender=self._settings.from_email, office=self._settings.office_email,
-            language=self._settings.office_language))
+            language=self._settings.office_language, public_url=self._settings.public_url,
+            branding=self._office.branding()))
 
 
 @dataclass
@@ -129,13 +105,15 @@ class NotifierPrivacy:
 
 
 def wire(broker: RabbitBroker, database: AsyncDatabase[Document], settings: NotifierSettings,
-         delivery: MailDelivery) -> tuple[NotifierPrivacy, OutboxRelay]:
+         delivery: MailDelivery, office: OfficeBrandingSource | None = None,
+         ) -> tuple[NotifierPrivacy, OutboxRelay]:
     """Subscribe the notifier's privacy part; the relay of its erasure reports (the notifier
     publishes nothing else)."""
     # The service's only outbox: the erasure's reports and the data export's part reports.
     relay = OutboxRelay(broker, database, [ERASURE_REPORTS, EXPORT_PARTS])
     participant = ErasureParticipant(database, SERVICE, ERASURE_RULES, notify=relay.notify)
-    forgetting = AccountForgetting(database, delivery, settings)
+    forgetting = AccountForgetting(database, delivery, settings,
+                                   office or OfficeBrandingSource())
     declare_emitted_events(broker, producer=SERVICE, events=(ErasureCompleted,))
     subscribe_erasure(broker, participant)
     subscribe_event(broker, consumer=SERVICE, purpose="erased-accounts",

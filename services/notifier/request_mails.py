@@ -18,45 +18,29 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime
 from urllib.parse import quote
 
-from services.notifier.domain import MailText, mail_language, one_line, shown_time
+from services.notifier.domain import mail_language, one_line
+from services.notifier.mail_templates import (
+    DEFAULT_BRANDING,
+    Branding,
+    Envelope,
+    _mark,
+    render_mail,
+    renderer,
+)
 
-# The request kinds as the NL pages name them (manual 3.2, 4.1-4.5, 6).
-KIND_LABELS = {
-    "nl": {"message": "Bericht", "personal_data": "Persoonlijke gegevens wijzigen",
-           "address": "Adres wijzigen", "family_member": "Een familielid toevoegen",
-           "claim": "Schade aangifte", "client_sheet": "Klantenfiche"},
-    "fr": {"message": "Message", "personal_data": "Modifier les données personnelles",
-           "address": "Changer d'adresse", "family_member": "Ajouter un membre de la famille",
-           "claim": "Déclaration de sinistre", "client_sheet": "Fiche client"},
-    "en": {"message": "Message", "personal_data": "Change personal data",
-           "address": "Change address", "family_member": "Add a family member",
-           "claim": "Claim declaration", "client_sheet": "Client sheet"},
-}
-OTHER_KIND = {"nl": "Aanvraag", "fr": "Demande", "en": "Request"}
-
-STATUS_LABELS = {
-    "nl": {"pending": "in afwachting", "in_progress": "in behandeling", "accepted": "aanvaard",
-           "refused": "geweigerd", "closed": "afgesloten"},
-    "fr": {"pending": "en attente", "in_progress": "en traitement", "accepted": "acceptée",
-           "refused": "refusée", "closed": "clôturée"},
-    "en": {"pending": "pending", "in_progress": "in progress", "accepted": "accepted",
-           "refused": "refused", "closed": "closed"},
-}
+# The request kinds as the pages name them (manual 3.2, 4.1-4.5, 6).
+KIND_NAMES = {"message": _mark("Message"), "personal_data": _mark("Change personal data"),
+              "address": _mark("Change address"), "family_member": _mark("Add a family member"),
+              "claim": _mark("Claim declaration"), "client_sheet": _mark("Client sheet")}
+OTHER_KIND = _mark("Request")
 
 
 def kind_label(kind: str, language: str) -> str:
     """The request kind's name in `language` (a kind this notifier does not know: "request")."""
-    code = mail_language(language)
-    return KIND_LABELS[code].get(kind, OTHER_KIND[code])
-
-
-def status_label(status: str, language: str) -> str:
-    """The status as the pages write it."""
-    code = mail_language(language)
-    return STATUS_LABELS[code].get(status, status)
+    translations = renderer().gettext(mail_language(language))
+    return translations.gettext(KIND_NAMES.get(kind, OTHER_KIND))
 
 
 # --- what a request's window of changes tells the client ------------------------------------
@@ -140,61 +124,6 @@ def client_update(lines: list[str]) -> ClientUpdate:
 
 # --- the client's mail -----------------------------------------------------------------------
 
-UPDATE_TEXTS = {
-    "nl": MailText(
-        subject="Nieuws over uw aanvraag: {title}",
-        body=(
-            "Beste {name},\n\n"
-            "Er is nieuws over uw aanvraag bij uw verzekeringsmakelaar:\n\n"
-            "{kind}: {title}\n{sent}\n\n"
-            "{news}\n\n"
-            "U leest alles in MyBroker, onder \"Mijn aanvragen\" (na het aanmelden):\n"
-            "{link}\n\n"
-            "Met vriendelijke groeten,\nUw verzekeringsmakelaar\n"
-        ),
-    ),
-    "fr": MailText(
-        subject="Du nouveau sur votre demande : {title}",
-        body=(
-            "Bonjour {name},\n\n"
-            "Il y a du nouveau sur votre demande auprès de votre courtier en assurances :\n\n"
-            "{kind} : {title}\n{sent}\n\n"
-            "{news}\n\n"
-            "Vous lirez tout dans MyBroker, sous « Mes demandes » (après connexion) :\n"
-            "{link}\n\n"
-            "Meilleures salutations,\nVotre courtier en assurances\n"
-        ),
-    ),
-    "en": MailText(
-        subject="News about your request: {title}",
-        body=(
-            "Dear {name},\n\n"
-            "There is news about your request to your insurance broker:\n\n"
-            "{kind}: {title}\n{sent}\n\n"
-            "{news}\n\n"
-            "Read everything in MyBroker, under \"My requests\" (after logging in):\n"
-            "{link}\n\n"
-            "Kind regards,\nYour insurance broker\n"
-        ),
-    ),
-}
-
-NEWS_TEXTS = {
-    "nl": {"sent": "Verstuurd op {date}", "answer": "Uw makelaar heeft u geantwoord.",
-           "answers": "Uw makelaar heeft u {count} keer geantwoord.",
-           "status": "De status van uw aanvraag is nu: {status}.",
-           "refused": "De reden leest u in MyBroker."},
-    "fr": {"sent": "Envoyée le {date}", "answer": "Votre courtier vous a répondu.",
-           "answers": "Votre courtier vous a répondu {count} fois.",
-           "status": "Le statut de votre demande est maintenant : {status}.",
-           "refused": "Vous en lirez la raison dans MyBroker."},
-    "en": {"sent": "Sent on {date}", "answer": "Your broker answered you.",
-           "answers": "Your broker answered you {count} times.",
-           "status": "The status of your request is now: {status}.",
-           "refused": "You can read the reason in MyBroker."},
-}
-
-
 def request_link(public_url: str, request_id: str, dossier_id: str) -> str:
     """The request's page in the portal, in the dossier it belongs to (a client of several
     dossiers lands in the right one)."""
@@ -225,67 +154,21 @@ class RequestFacts:
 
 def request_update_mail(
     mail_id: str, facts: RequestFacts, update: ClientUpdate, recipient: Recipient, *,
-    sender: str, public_url: str, at: datetime,
+    sender: str, public_url: str, at: datetime, branding: Branding = DEFAULT_BRANDING,
 ) -> EmailMessage:
     """The client's mail about one request's window: what changed, and the link to it."""
-    code = mail_language(recipient.language)
-    text = UPDATE_TEXTS[code]
-    news_texts = NEWS_TEXTS[code]
-    kind = kind_label(facts.kind, code)
-    title = one_line(facts.subject) or kind
-    news = []
-    if update.answers == 1:
-        news.append(news_texts["answer"])
-    elif update.answers > 1:
-        news.append(news_texts["answers"].format(count=update.answers))
-    if update.status is not None:
-        news.append(news_texts["status"].format(status=status_label(update.status, code)))
-        if update.status == "refused":
-            news.append(news_texts["refused"])
-    sent = (news_texts["sent"].format(date=shown_time(facts.sent_at)[:10])
-            if facts.sent_at is not None else "")
+    language = mail_language(recipient.language, branding.default_language, mail_id=mail_id)
+    kind = kind_label(facts.kind, language)
     name = one_line(recipient.display_name)
-    body = text.body.format(name=name, kind=kind, title=title, sent=sent, news=" ".join(news),
-                            link=request_link(public_url, facts.request_id, facts.dossier_id))
-    return _mail(mail_id, sender, Address(display_name=name, addr_spec=recipient.email),
-                 text.subject.format(title=title), body.replace("\n\n\n", "\n\n"), at)
+    return render_mail(
+        "request_update", _envelope(mail_id, sender, name, recipient.email, at),
+        language=language, branding=branding, portal_url=public_url, name=name, kind=kind,
+        title=one_line(facts.subject) or kind, sent_at=facts.sent_at,
+        answers=update.answers, status=update.status,
+        link=request_link(public_url, facts.request_id, facts.dossier_id))
 
 
 # --- the client sheet's reminder -------------------------------------------------------------
-
-CLIENT_SHEET_TEXTS = {
-    "nl": MailText(
-        subject="Uw klantenfiche bij uw verzekeringsmakelaar",
-        body=(
-            "Beste {name},\n\n"
-            "Om u goed te adviseren vraagt uw verzekeringsmakelaar u uw klantenfiche van "
-            "dossier {dossier} na te kijken, aan te vullen en te bevestigen. Dat duurt maar "
-            "enkele minuten:\n{link}\n\n"
-            "Met vriendelijke groeten,\nUw verzekeringsmakelaar\n"
-        ),
-    ),
-    "fr": MailText(
-        subject="Votre fiche client chez votre courtier en assurances",
-        body=(
-            "Bonjour {name},\n\n"
-            "Pour bien vous conseiller, votre courtier en assurances vous demande de vérifier, "
-            "compléter et confirmer votre fiche client du dossier {dossier}. Cela ne prend que "
-            "quelques minutes :\n{link}\n\n"
-            "Meilleures salutations,\nVotre courtier en assurances\n"
-        ),
-    ),
-    "en": MailText(
-        subject="Your client sheet with your insurance broker",
-        body=(
-            "Dear {name},\n\n"
-            "To advise you well, your insurance broker asks you to review, complete and "
-            "confirm the client sheet of dossier {dossier}. It only takes a few minutes:\n"
-            "{link}\n\n"
-            "Kind regards,\nYour insurance broker\n"
-        ),
-    ),
-}
-
 
 def client_sheet_link(public_url: str, dossier_id: str) -> str:
     """The client sheet's page of the dossier."""
@@ -302,25 +185,17 @@ def client_sheet_mail_key(dossier_id: str, period: date, user_id: str) -> str:
 
 def client_sheet_mail(
     mail_id: str, dossier_id: str, recipient: Recipient, *, sender: str, public_url: str,
-    at: datetime,
+    at: datetime, branding: Branding = DEFAULT_BRANDING,
 ) -> EmailMessage:
     """The reminder to confirm the dossier's client sheet, in the client's language."""
-    text = CLIENT_SHEET_TEXTS[mail_language(recipient.language)]
     name = one_line(recipient.display_name)
-    body = text.body.format(name=name, dossier=one_line(dossier_id),
-                            link=client_sheet_link(public_url, dossier_id))
-    return _mail(mail_id, sender, Address(display_name=name, addr_spec=recipient.email),
-                 text.subject, body, at)
+    return render_mail(
+        "client_sheet_due", _envelope(mail_id, sender, name, recipient.email, at),
+        language=mail_language(recipient.language, branding.default_language, mail_id=mail_id),
+        branding=branding, portal_url=public_url, name=name, dossier=one_line(dossier_id),
+        link=client_sheet_link(public_url, dossier_id))
 
 
-def _mail(mail_id: str, sender: str, recipient: Address, subject: str, body: str,
-          at: datetime) -> EmailMessage:
-    message = EmailMessage()
-    message["Message-ID"] = f"<{mail_id}@mybroker>"
-    message["Date"] = format_datetime(at)
-    message["From"] = sender
-    message["To"] = str(recipient)
-    message["Subject"] = subject
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to this
-    message.set_content(body)
-    return message
+def _envelope(mail_id: str, sender: str, name: str, email: str, at: datetime) -> Envelope:
+    return Envelope(message_id=f"<{mail_id}@mybroker>", date=at, sender=sender,
+                    recipient=str(Address(display_name=name, addr_spec=email)))

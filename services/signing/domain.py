@@ -156,8 +156,10 @@ def check_closed(request: SignatureRequest) -> None:
 
 def sign(request: SignatureRequest, signer: Signer, *, user_id: str, method: SignatureMethod,
          approved: bool, authenticated_at: datetime | None, evidence: SigningEvidence,
-         now: datetime, policy: SigningPolicy) -> None:
-    """Record the signer's signature, or refuse with the reason in `fields["reason"]`."""
+         now: datetime, policy: SigningPolicy,
+         device_evidence: dict[str, str] | None = None) -> None:
+    """Record the signer's signature, or refuse with the reason in `fields["reason"]`. The
+    mobile key comes with `device_evidence` (the device signed after the PIN: no password)."""
     if signer.state is SignerState.SIGNED:
         raise Conflict("You signed this document already.", fields={"reason": "already_signed"})
     if signer.state is SignerState.REFUSED:
@@ -168,21 +170,25 @@ def sign(request: SignatureRequest, signer: Signer, *, user_id: str, method: Sig
     if all(s.person_id != signer.person_id for s in signers_whose_turn(request)):
         raise Conflict("Another person signs this document first.",
                        fields={"reason": "not_your_turn"})
-    if method is not SignatureMethod.CHECKBOX:
+    mobile = method is SignatureMethod.MOBILE_KEY
+    if not (method is SignatureMethod.CHECKBOX or (mobile and device_evidence is not None)):
         raise Invalid("This signature method is not available.",
                       fields={"method": "not_available"})
     if signer.state is not SignerState.OPENED:
         raise Invalid("Open the document before you sign it.", fields={"reason": "not_opened"})
     if not approved:
         raise Invalid("Tick \"Read and approved\" to sign.", fields={"approved": "required"})
-    if authenticated_at is None or now - authenticated_at > policy.reauthenticate_after:
+    if device_evidence is not None and mobile:
+        signer.evidence = device_evidence
+    elif authenticated_at is None or now - authenticated_at > policy.reauthenticate_after:
         raise Forbidden("Enter your password again to sign.",
                         fields={"reason": "reauthentication_required"})
+    else:
+        signer.evidence = checkbox_evidence(evidence, authenticated_at)
     signer.state = SignerState.SIGNED
     signer.method = method
     signer.signed_at = now
     signer.signed_by = user_id
-    signer.evidence = checkbox_evidence(evidence, authenticated_at)
     if all(s.state is SignerState.SIGNED for s in request.signers):
         request.state = RequestState.SEALING
 
@@ -345,7 +351,16 @@ def check_chain(records: list[AuditRecord], *, request_id: str, document_sha256:
 
 METHOD_NAMES = {
     SignatureMethod.CHECKBOX: "Checkbox \"Gelezen en goedgekeurd\" (simple electronic signature)",
-    SignatureMethod.MOBILE_KEY: "Mobile device key with PIN",
+    SignatureMethod.MOBILE_KEY: "Mobile key: a key made on the signer's phone, used after "
+                                "their PIN (ECDSA P-256)",
+}
+
+
+EVIDENCE_LABELS = {
+    "approval": "Approval", "authenticated_at": "Password last given",
+    # the mobile key: how the identity was validated when the device was enrolled
+    "identity_sms": "Identity (SMS)", "identity_document": "Identity (ID card)",
+    "device_key": "Device key", "client_ip": "IP address", "device": "Device",
 }
 
 
@@ -378,10 +393,8 @@ def evidence_lines(request: SignatureRequest, *, audit_head: str, sealed_at: dat
             lines.append(f"  Signed: {_moment(signer.signed_at)}")
         if signer.signed_by:
             lines.append(f"  Account: {signer.signed_by}")
-        for key in ("approval", "authenticated_at", "client_ip", "device"):
+        for key, label in EVIDENCE_LABELS.items():
             if key in signer.evidence:
-                label = {"approval": "Approval", "authenticated_at": "Password last given",
-                         "client_ip": "IP address", "device": "Device"}[key]
                 lines.append(f"  {label}: {signer.evidence[key]}")
         lines.append("")
     lines.append("The office's seal below covers the document and this page.")

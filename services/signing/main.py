@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 
 from libs.contracts.privacy import ExportPart
+from libs.contracts.sms import SmsSender
 from libs.servicekit.bus import create_broker
 from libs.servicekit.export_parts import EXPORT_PARTS, subscribe_export_part
 from libs.servicekit.export_storage import ExportStorage
@@ -19,15 +20,18 @@ from libs.servicekit.outbox import OutboxRelay
 from libs.servicekit.periodic import run_every, stop_background
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
+from libs.servicekit.sms_sender import BusSmsSender
 from services.signing import privacy_erasure, subscribers
 from services.signing.client_sheets import ClientSheetSignatures
 from services.signing.config import SigningSettings
 from services.signing.domain import SigningPolicy
 from services.signing.handlers import RpcCalling, Sealing, SigningHandlers
+from services.signing.mobile import MobilePolicy
+from services.signing.mobile_handlers import MobileSigning, RpcSmsSender
 from services.signing.privacy_export import SignaturesPartBuilder
 from services.signing.seal_certificates import make_demo_seal
 from services.signing.sealing import Seal, trust_roots
-from services.signing.store import SIGNATURE_REQUESTS, SigningStore
+from services.signing.store import SIGNATURE_REQUESTS, MobileStore, SigningStore
 
 SERVICE = "signing"
 log = get_logger(__name__)
@@ -39,6 +43,7 @@ STORAGE_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 class SigningService:
     runtime: ServiceRuntime
     handlers: SigningHandlers
+    mobile: MobileSigning
     store: SigningStore
     relay: OutboxRelay
     rpc_client: RpcClient | None
@@ -84,9 +89,10 @@ def sealing_from_settings(settings: SigningSettings) -> Sealing:
 
 
 def build(settings: SigningSettings, *, rpc: RpcCalling | None = None,
-          http: httpx.AsyncClient | None = None) -> SigningService:
+          http: httpx.AsyncClient | None = None, sms: SmsSender | None = None
+          ) -> SigningService:
     """Build the service from its settings (tests call this with their own, maybe a fake
-    `rpc` and object storage behind `http`)."""
+    `rpc` and object storage behind `http`; SMS go through the notifier's port by `rpc`)."""
     broker = create_broker(settings.amqp_url, SERVICE)
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = SigningStore(database)
@@ -108,12 +114,17 @@ def build(settings: SigningSettings, *, rpc: RpcCalling | None = None,
     subscribe_export_part(broker, database, ExportStorage.from_settings(settings),
                           consumer=SERVICE, part=ExportPart.SIGNATURES,
                           build=SignaturesPartBuilder(database), notify=relay.notify)
-    subscribers.register(broker, handlers, prefetch=settings.rpc_prefetch,
+    if sms is None:
+        sms = BusSmsSender(rpc_client) if rpc_client is not None else RpcSmsSender(rpc)
+    mobile_store = MobileStore(database)
+    mobile = MobileSigning(handlers, mobile_store, rpc=rpc, sms=sms, policy=MobilePolicy())
+    subscribers.register(broker, handlers, mobile, prefetch=settings.rpc_prefetch,
                          sheets=ClientSheetSignatures(handlers, rpc))
     privacy = privacy_erasure.wire(broker, database, settings, notify=relay.notify)
 
     async def prepare() -> None:
         await store.ensure_indexes()
+        await mobile_store.ensure_indexes()
         handlers.start_sealing()
         if rpc_client is not None and not rpc_client.connected:
             await rpc_client.connect()
@@ -121,8 +132,9 @@ def build(settings: SigningSettings, *, rpc: RpcCalling | None = None,
     runtime = ServiceRuntime(SERVICE, settings, broker, database, relay=relay,
                              prepare_database=prepare)
     privacy.start_with(runtime)
-    return SigningService(runtime=runtime, handlers=handlers, store=store, relay=relay,
-                          rpc_client=rpc_client, http=http, check_seconds=settings.check_seconds)
+    return SigningService(runtime=runtime, handlers=handlers, mobile=mobile, store=store,
+                          relay=relay, rpc_client=rpc_client, http=http,
+                          check_seconds=settings.check_seconds)
 
 
 def main() -> None:

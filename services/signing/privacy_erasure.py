@@ -20,6 +20,7 @@ from libs.servicekit.erasure import (
     DeleteWhere,
     ErasureParticipant,
     ErasureRule,
+    HoldsNoDossierData,
     KeepAsEvidence,
     subscribe_erasure,
 )
@@ -27,7 +28,13 @@ from libs.servicekit.mongo import Document
 from libs.servicekit.retention import RetentionJob, schedule_retention
 from libs.servicekit.runtime import ServiceRuntime
 from services.signing.config import SigningSettings
-from services.signing.store import AUDIT_RECORDS, SIGNATURE_REQUESTS
+from services.signing.store import (
+    AUDIT_RECORDS,
+    MOBILE_CHALLENGES,
+    MOBILE_CODES_SENT,
+    MOBILE_ENROLMENTS,
+    SIGNATURE_REQUESTS,
+)
 
 SERVICE = "signing"
 EVIDENCE_REASON = ("the hash-chained evidence of each signature (eIDAS art. 25-26, Civil Code "
@@ -47,6 +54,11 @@ def erasure_rules(database: AsyncDatabase[Document]) -> dict[str, ErasureRule]:
     return {
         AUDIT_RECORDS: KeepAsEvidence(EVIDENCE_REASON, count=evidence_of),
         SIGNATURE_REQUESTS: DeleteWhere("dossier_id"),
+        MOBILE_ENROLMENTS: DeleteWhere("dossier_id"),
+        MOBILE_CHALLENGES: HoldsNoDossierData(
+            "single-use nonces of a signature (ids and a document hash), valid two minutes"),
+        MOBILE_CODES_SENT: HoldsNoDossierData(
+            "when an account was sent an SMS code (the rate limit): an account id and a time"),
     }
 
 

@@ -10,6 +10,7 @@ reader should a crash come in between (an insert of an existing `_id` is a no-op
 """
 
 import contextlib
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
@@ -21,6 +22,7 @@ from libs.contracts.signing import AuditRecord, RequestState
 from libs.servicekit.mongo import Document
 from libs.servicekit.outbox import PENDING_COUNT_FIELD, new_document_events, record_events
 from services.signing.domain import SignatureRequest
+from services.signing.mobile import Challenge, Enrolment
 
 SIGNATURE_REQUESTS = "signature_requests"
 AUDIT_RECORDS = "audit_records"
@@ -174,3 +176,91 @@ class SigningStore:
         """A seal failed: say why and let the next round try again."""
         await self._requests.update_one({"_id": request_id},
                                         {"$set": {SEAL_CLAIM: 0, "problem": problem}})
+
+
+# --- the mobile signature: enrolments of devices, nonces, SMS codes sent -----------------------
+
+MOBILE_ENROLMENTS = "mobile_enrolments"
+MOBILE_CHALLENGES = "mobile_challenges"
+MOBILE_CODES_SENT = "mobile_codes_sent"
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+class MobileStore:
+    """`mobile_enrolments`: one document per enrolled (or enrolling) device, compare-and-set on
+    `version`; `mobile_challenges`: the nonces, each used once (`used` flipped by one update);
+    `mobile_codes_sent`: when each account was sent an SMS code (the rate limit)."""
+
+    def __init__(self, database: AsyncDatabase[Document]) -> None:
+        self._enrolments = database[MOBILE_ENROLMENTS]
+        self._challenges = database[MOBILE_CHALLENGES]
+        self._codes = database[MOBILE_CODES_SENT]
+
+    async def ensure_indexes(self) -> None:
+        await self._enrolments.create_index([("user_id", ASCENDING)])
+        await self._enrolments.create_index([("dossier_id", ASCENDING)])
+        await self._codes.create_index([("user_id", ASCENDING), ("at_ms", ASCENDING)])
+
+    async def insert(self, enrolment: Enrolment) -> None:
+        await self._enrolments.insert_one({
+            "_id": enrolment.enrolment_id,
+            **enrolment.model_dump(mode="json", exclude={"enrolment_id"})})
+
+    async def get(self, enrolment_id: str) -> Enrolment | None:
+        document = await self._enrolments.find_one({"_id": enrolment_id})
+        if document is None:
+            return None
+        return Enrolment.model_validate({**document, "enrolment_id": document["_id"]})
+
+    async def save(self, enrolment: Enrolment) -> bool:
+        """Store the changed enrolment unless another change came first (its version)."""
+        expected = enrolment.version
+        enrolment.version = expected + 1
+        result = await self._enrolments.update_one(
+            {"_id": enrolment.enrolment_id, "version": expected},
+            {"$set": enrolment.model_dump(mode="json", exclude={"enrolment_id"})})
+        if result.matched_count == 0:
+            enrolment.version = expected
+            return False
+        return True
+
+    async def find(self, *, dossier_id: str | None, user_id: str | None,
+                   limit: int = 200) -> list[Enrolment]:
+        criteria: Document = {}
+        if dossier_id is not None:
+            criteria["dossier_id"] = dossier_id
+        if user_id is not None:
+            criteria["user_id"] = user_id
+        cursor = self._enrolments.find(criteria).sort("created_at", DESCENDING).limit(limit)
+        return [Enrolment.model_validate({**document, "enrolment_id": document["_id"]})
+                async for document in cursor
+                if dossier_id is None or document.get("dossier_id") == dossier_id]
+
+    async def code_sent(self, user_id: str, at: datetime) -> None:
+        await self._codes.insert_one({"user_id": user_id, "at_ms": _ms(at)})
+
+    async def codes_sent_since(self, user_id: str, since: datetime) -> list[datetime]:
+        cursor = self._codes.find({"user_id": user_id, "at_ms": {"$gt": _ms(since)}})
+        return [datetime.fromtimestamp(document["at_ms"] / 1000, tz=UTC)
+                async for document in cursor if document.get("user_id") == user_id]
+
+    async def add_challenge(self, challenge: Challenge) -> None:
+        await self._challenges.insert_one({
+            "_id": challenge.nonce, **challenge.model_dump(mode="json", exclude={"nonce"})})
+
+    async def use_challenge(self, nonce: str) -> Challenge | None:
+        """The nonce's challenge, marked used by this call; `used` is true in what comes back
+        when an earlier call used it (a replay). None: never issued."""
+        document = await self._challenges.find_one({"_id": nonce})
+        if document is None:
+            return None
+        challenge = Challenge.model_validate({**document, "nonce": document["_id"]})
+        if challenge.used:
+            return challenge
+        result = await self._challenges.update_one({"_id": nonce, "used": False},
+                                                   {"$set": {"used": True}})
+        challenge.used = result.matched_count == 0
+        return challenge

@@ -7,6 +7,7 @@ from libs.servicekit.bus import declare_emitted_events, subscribe_event
 from libs.servicekit.rpc import serve_rpc
 from services.signing.client_sheets import ClientSheetSignatures
 from services.signing.handlers import SigningHandlers
+from services.signing.mobile_handlers import MobileSigning
 
 SERVICE = "signing"
 # Every event the service's outbox publishes: the AsyncAPI document lists these as sent.
@@ -14,8 +15,8 @@ EMITS = (signing.SignerInvited, signing.SignatureCompleted, signing.SignatureRef
          signing.SignatureCancelled)
 
 
-def register(broker: RabbitBroker, handlers: SigningHandlers, *, prefetch: int,
-             sheets: ClientSheetSignatures) -> None:
+def register(broker: RabbitBroker, handlers: SigningHandlers, mobile: MobileSigning, *,
+             prefetch: int, sheets: ClientSheetSignatures) -> None:
     """Wire every RPC method and event subscription of the service."""
     declare_emitted_events(broker, producer=SERVICE, events=EMITS)
     # A confirmed client sheet is offered to its client for signature (once per sheet).
@@ -39,3 +40,13 @@ def register(broker: RabbitBroker, handlers: SigningHandlers, *, prefetch: int,
               prefetch=prefetch)
     serve_rpc(broker, signing.GET_AUDIT_TRAIL, handlers.get_audit_trail, prefetch=prefetch)
     serve_rpc(broker, signing.VERIFY, handlers.verify, prefetch=prefetch)
+    # the mobile signature
+    serve_rpc(broker, signing.MOBILE_STATUS, mobile.status, prefetch=prefetch)
+    serve_rpc(broker, signing.START_ENROLMENT, mobile.start, prefetch=prefetch)
+    serve_rpc(broker, signing.CONFIRM_CODE, mobile.confirm_code, prefetch=prefetch)
+    serve_rpc(broker, signing.CHECK_ID_CARD, mobile.check_id_card, prefetch=prefetch)
+    serve_rpc(broker, signing.FINISH_ENROLMENT, mobile.finish, prefetch=prefetch)
+    serve_rpc(broker, signing.MOBILE_CHALLENGE, mobile.challenge, prefetch=prefetch)
+    serve_rpc(broker, signing.MOBILE_SIGN, mobile.sign, prefetch=prefetch)
+    serve_rpc(broker, signing.LIST_ENROLMENTS, mobile.list_enrolments, prefetch=prefetch)
+    serve_rpc(broker, signing.REVOKE_ENROLMENT, mobile.revoke, prefetch=prefetch)

@@ -59,6 +59,7 @@ NOT_PAGES = {
     "/requests/events": "the live changes of 'Mijn aanvragen' (server-sent events)",
     "/signing/count": "the menu's badge htmx swaps in (a number)",
     "/signing/{signature_id}/signed": "the signed PDF, a download",
+    "/signing/{signature_id}/mobile/status": "JSON: where the phone's enrolment stands",
     "/admin/desk/new-count": "the menu's badge of unread requests, swapped in by htmx",
     "/admin/dossiers/{dossier_id}/documents/{document_id}/file":
         "a document's body, shown inside the staff's viewer",

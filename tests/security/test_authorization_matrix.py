@@ -112,12 +112,39 @@ PUBLIC_ROUTES = {"/api/v1/auth/invitations/{token}", "/api/v1/auth/password-rese
 # A signer's routes: the id is a signature request's, offered to some persons of a dossier.
 SIGNER_READS = {"/api/v1/signature-requests/{signature_id}",
                 "/api/v1/signature-requests/{signature_id}/signed-document",
-                "/signing/{signature_id}", "/signing/{signature_id}/signed"}
+                "/signing/{signature_id}", "/signing/{signature_id}/signed",
+                # the mobile signature
+                "/api/v1/signature-requests/{signature_id}/mobile",
+                "/signing/{signature_id}/mobile", "/signing/{signature_id}/mobile/status"}
+_ENROLMENT = "matrix1"
 SIGNER_WRITES: dict[str, dict[str, Any]] = {
     "/api/v1/signature-requests/{signature_id}/sign": {"json": {"approved": True}},
     "/api/v1/signature-requests/{signature_id}/refuse": {"json": {"reason": "matrix"}},
     "/signing/{signature_id}": {"data": {"approved": "yes"}},
     "/signing/{signature_id}/refuse": {"data": {"reason": "matrix"}},
+    # the mobile signature: each step names the request first (an enrolment of nobody here)
+    "/api/v1/signature-requests/{signature_id}/mobile/enrolment": {"json": {}},
+    "/api/v1/signature-requests/{signature_id}/mobile/enrolment/code": {
+        "json": {"enrolment_id": _ENROLMENT, "code": "123456"}},
+    "/api/v1/signature-requests/{signature_id}/mobile/enrolment/id-card": {
+        "data": {"enrolment_id": _ENROLMENT},
+        "files": {"photo": ("card.jpg", b"not a photo", "image/jpeg")}},
+    "/api/v1/signature-requests/{signature_id}/mobile/enrolment/finish": {
+        "json": {"enrolment_id": _ENROLMENT, "pin": "58203", "public_key": "AAAA"}},
+    "/api/v1/signature-requests/{signature_id}/mobile/challenge": {
+        "json": {"enrolment_id": _ENROLMENT, "pin": "58203"}},
+    "/api/v1/signature-requests/{signature_id}/mobile/sign": {
+        "json": {"enrolment_id": _ENROLMENT, "nonce": "n", "signature": "AAAA"}},
+    "/signing/{signature_id}/mobile/enrolment": {"data": {}},
+    "/signing/{signature_id}/mobile/code": {"data": {"enrolment_id": _ENROLMENT,
+                                                      "code": "123456"}},
+    "/signing/{signature_id}/mobile/id-card": {"data": {"enrolment_id": _ENROLMENT}},
+    "/signing/{signature_id}/mobile/finish": {"data": {"enrolment_id": _ENROLMENT,
+                                                        "pin": "58203", "public_key": "AAAA"}},
+    "/signing/{signature_id}/mobile/challenge": {"data": {"enrolment_id": _ENROLMENT,
+                                                           "pin": "58203"}},
+    "/signing/{signature_id}/mobile/sign": {"data": {"enrolment_id": _ENROLMENT, "nonce": "n",
+                                                      "signature": "AAAA"}},
 }
 # A client's data export: the id is an export's, which answers its account only (a client of
 # the same dossier included); anyone else gets what a missing id gets.

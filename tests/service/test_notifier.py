@@ -133,7 +133,8 @@ async def test_the_office_is_told_of_a_new_message_with_dossier_subject_and_link
     assert mail_sink.recipients == [["office@broker.test"]]
     mail = mail_sink.mails[0]
     assert mail["Subject"] == "Nieuw bericht in dossier D-001: Vraag over mijn autopolis"
-    assert f"{PUBLIC_URL}/admin" in mail.get_content()
+    text = mail.get_body(("plain",))
+    assert text is not None and f"{PUBLIC_URL}/admin" in text.get_content()
 
 
 async def test_the_same_event_delivered_twice_sends_one_mail(

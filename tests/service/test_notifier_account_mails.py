@@ -40,9 +40,9 @@ def body_of(sink: MailSink, index: int = 0) -> str:
 
 
 @pytest.mark.parametrize(("language", "subject", "valid_until"), [
-    ("nl", "Een nieuw wachtwoord voor MyBroker", "geldig tot 01/03/2025 10:30"),
-    ("fr", "Un nouveau mot de passe pour MyBroker", "valable jusqu'au 01/03/2025 10:30"),
-    ("en", "A new password for MyBroker", "valid until 01/03/2025 10:30"),
+    ("nl", "Een nieuw wachtwoord voor MyBroker", "geldig tot 1 mrt 2025, 10:30"),
+    ("fr", "Un nouveau mot de passe pour MyBroker", "valable jusqu'au 1 mars 2025, 10:30"),
+    ("en", "A new password for MyBroker", "valid until 1 Mar 2025, 10:30"),
 ])
 async def test_the_client_receives_the_reset_link_in_their_language(
     service: NotifierService, mail_sink: MailSink, language: str, subject: str,
@@ -136,9 +136,9 @@ async def test_a_card_holder_is_told_the_eid_link_was_refused_and_why(
 # --- lockout ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("language", "subject", "valid_until"), [
-    ("nl", "Aanmelden op MyBroker tijdelijk geblokkeerd", "geldig tot 01/03/2025 10:30"),
-    ("fr", "Connexion à MyBroker temporairement bloquée", "valable jusqu'au 01/03/2025 10:30"),
-    ("en", "Signing in to MyBroker is paused for a while", "valid until 01/03/2025 10:30"),
+    ("nl", "Aanmelden op MyBroker tijdelijk geblokkeerd", "geldig tot 1 mrt 2025, 10:30"),
+    ("fr", "Connexion à MyBroker temporairement bloquée", "valable jusqu'au 1 mars 2025, 10:30"),
+    ("en", "Signing in to MyBroker is paused for a while", "valid until 1 Mar 2025, 10:30"),
 ])
 async def test_the_owner_of_a_locked_address_is_mailed_the_unlock_link_once(
     service: NotifierService, mail_sink: MailSink, language: str, subject: str,

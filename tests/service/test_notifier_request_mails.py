@@ -23,6 +23,7 @@ from libs.contracts.requests import (
     RequestSubmitted,
 )
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
+from libs.i18n import format_day
 from libs.servicekit.bus import EVENTS, create_broker
 from services.notifier.config import NotifierSettings
 from services.notifier.domain import BRUSSELS
@@ -298,4 +299,4 @@ async def test_an_answer_without_its_sender_reaches_the_client_who_submitted_wit
     assert len(to_an) == 1
     text = body(to_an[0])
     assert "Votre courtier vous a répondu." in text
-    assert f"Envoyée le {sent.occurred_at.astimezone(BRUSSELS):%d/%m/%Y}" in text
+    assert f"Envoyée le {format_day(sent.occurred_at.astimezone(BRUSSELS).date(), 'fr')}" in text

@@ -120,7 +120,8 @@ async def test_staff_resend_an_uncertain_mail_once_and_who_and_when_is_recorded(
     assert (resent.resent_by, resent.recipient) == ("staff-1", "An Peeters <an@example.be>")
     assert len(mail_sink.mails) == 2  # the uncertain one and the resend: staff's decision
     assert mail_sink.mails[1]["Message-ID"] == mail_sink.mails[0]["Message-ID"]
-    assert "secret-token" in mail_sink.mails[1].get_content()  # the very same mail
+    text = mail_sink.mails[1].get_body(("plain",))
+    assert text is not None and "secret-token" in text.get_content()  # the very same mail
     assert await problems(service) == []
     record = await service.runtime.database[MAILS].find_one({"_id": problem.mail_id})
     assert record is not None

@@ -23,6 +23,7 @@ from gateway.web.rendering import PageRenderer, safe_next
 from gateway.web.session import SessionRefresher
 
 GATEWAY_DIR = Path(__file__).parents[2] / "gateway"
+NOTIFIER_DIR = Path(__file__).parents[2] / "services" / "notifier"
 LOGIN_TITLE = {"nl": "Aanmelden", "fr": "Se connecter", "en": "Log in"}
 PASSWORD_LABEL = {"nl": "Wachtwoord", "fr": "Mot de passe", "en": "Password"}
 
@@ -135,6 +136,26 @@ def test_every_message_of_the_pages_is_translated(language: Language) -> None:
             placeholders = set(re.findall(r"%\(\w+\)s", str(message.id)))
             assert set(re.findall(r"%\(\w+\)s", str(message.string))) == placeholders
             assert not message.fuzzy
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_message_of_the_mails_is_translated(language: Language) -> None:
+    """A text added to a mail template (services/notifier/templates) or to the notifier's
+    code without a translation fails here: the mails share the pages' catalogs."""
+    used = {
+        message for _, _, message, *_ in extract_from_dir(
+            str(NOTIFIER_DIR),
+            method_map=[("**.py", "python"), ("templates/**.html", "jinja2"),
+                        ("templates/**.txt", "jinja2")],
+            options_map={"templates/**": {"trim_blocks": "true", "lstrip_blocks": "true"}},
+            keywords={"_": None, "gettext": None, "_mark": None, "ngettext": (1, 2)},
+        )
+    }
+    with (CATALOG_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as po_file:
+        catalog = read_po(po_file)
+    translated = {message.id for message in catalog if message.id and message.string}
+    assert {"Dear %(name)s,", "Claim declaration", "Your insurance broker"} <= used
+    assert sorted(str(message) for message in used if message not in translated) == []
 
 
 @pytest.mark.parametrize("catalog", sorted(

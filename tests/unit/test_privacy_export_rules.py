@@ -148,7 +148,9 @@ def test_the_ready_mail_gives_the_privacy_page_and_the_last_day_in_the_clients_l
                         size=10)
     mail = export_ready_mail(event, sender="no-reply@mybroker.example",
                              public_url="https://mybroker.example/")
-    body = mail.get_content()
+    text = mail.get_body(("plain",))
+    assert text is not None
+    body = text.get_content()
     assert mail["Subject"] == "Vos données de MyBroker sont prêtes"
     assert "https://mybroker.example/privacy" in body
     assert "12 déc. 2026" in body

@@ -105,8 +105,11 @@ def test_the_office_is_told_in_its_language_who_deleted_their_login() -> None:
     event = LoginDeleted(user_id="u1", display_name="Jan Peeters", email="jan@example.be",
                          dossier_ids=["DOS-1", "DOS-2"])
     mail = login_deleted_mail(event, sender="noreply@mybroker.example",
-                              office="kantoor@mybroker.example", language="fr")
-    body = mail.get_content()
+                              office="kantoor@mybroker.example", language="fr",
+                              public_url="https://portal.example")
+    plain = mail.get_body(("plain",))
+    assert plain is not None
+    body = plain.get_content()
     assert mail["To"] == "kantoor@mybroker.example"
     assert mail["Subject"] == "Un client a supprimé son accès à MyBroker"
     assert "Jan Peeters (jan@example.be)" in body and "DOS-1, DOS-2" in body
