@@ -28,6 +28,7 @@ from gateway.api import (
     forms,
     health,
     me,
+    privacy_exports,
     request_events,
     requests,
 )
@@ -66,6 +67,7 @@ from gateway.web import (
     dossier_pages,
     mobile_signing_pages,
     pages,
+    privacy_export_pages,
     request_pages,
     signing_pages,
 )
@@ -278,6 +280,9 @@ def create_app(
     app.include_router(claim_form_pages_router)
     for router in (privacy_api.router, privacy_api.admin_router, privacy_pages_router):
         app.include_router(router)  # the access log, erasures (GDPR)
+    for router in (privacy_exports.router, privacy_exports.admin_router,
+                   privacy_export_pages.router):
+        app.include_router(router)  # the client's data export (GDPR articles 15 and 20)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

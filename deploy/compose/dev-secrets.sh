@@ -48,6 +48,8 @@ if $force || [ ! -f .env ]; then
       -e "s/^MINIO_ROOT_PASSWORD=.*/MINIO_ROOT_PASSWORD=$(random 32)/" \
       -e "s/^MYBROKER_S3_ACCESS_KEY=.*/MYBROKER_S3_ACCESS_KEY=documents$(random 8)/" \
       -e "s/^MYBROKER_S3_SECRET_KEY=.*/MYBROKER_S3_SECRET_KEY=$(random 40)/" \
+      -e "s/^MYBROKER_EXPORT_S3_ACCESS_KEY=.*/MYBROKER_EXPORT_S3_ACCESS_KEY=exports$(random 8)/" \
+      -e "s/^MYBROKER_EXPORT_S3_SECRET_KEY=.*/MYBROKER_EXPORT_S3_SECRET_KEY=$(random 40)/" \
       -e "s/^MYBROKER_ADMIN_PASSWORD=.*/MYBROKER_ADMIN_PASSWORD=$admin_password/" \
       -e "s/^MYBROKER_PROXY_SECRET=.*/MYBROKER_PROXY_SECRET=$(random 48)/" \
       -e "s/^MYBROKER_DOSSIER_CURSOR_SECRET=.*/MYBROKER_DOSSIER_CURSOR_SECRET=$(random 48)/" \
@@ -74,6 +76,14 @@ for name in MYBROKER_DOSSIER_CURSOR_SECRET MYBROKER_AUTH_CURSOR_SECRET \
     echo "added $name to .env"
   fi
 done
+
+# The data exports' key (added after the first .env): an access key MinIO takes (short).
+if ! grep -q "^MYBROKER_EXPORT_S3_ACCESS_KEY=." .env; then
+  sed -i "/^MYBROKER_EXPORT_S3_ACCESS_KEY=/d;/^MYBROKER_EXPORT_S3_SECRET_KEY=/d" .env
+  echo "MYBROKER_EXPORT_S3_ACCESS_KEY=exports$(random 8)" >> .env
+  echo "MYBROKER_EXPORT_S3_SECRET_KEY=$(random 40)" >> .env
+  echo "added the data exports' S3 key to .env"
+fi
 
 env_value() { grep "^$1=" .env | cut -d= -f2-; }
 

@@ -40,6 +40,7 @@ class ApplicationConfig:
     health_ports: Mapping[str, int]
     from_email: str = "no-reply@mybroker.example"
     s3_bucket: str = "mybroker-documents"
+    export_bucket: str = "mybroker-exports"  # the clients' data exports (every service writes)
     log_level: str = "INFO"
     eid_trust_bundle_path: Path | None = None  # eID login only with a bundle and a proxy secret
     trusted_proxy_secret: str = ""
@@ -114,6 +115,10 @@ def application_environment(config: ApplicationConfig) -> dict[str, str]:
         "MYBROKER_DOCUMENTS_S3_ACCESS_KEY": config.storage.access_key,
         "MYBROKER_DOCUMENTS_S3_SECRET_KEY": config.storage.secret_key,
         "MYBROKER_DOCUMENTS_S3_BUCKET": config.s3_bucket,
+        "MYBROKER_EXPORT_S3_ENDPOINT": config.storage.endpoint,
+        "MYBROKER_EXPORT_S3_ACCESS_KEY": config.storage.access_key,
+        "MYBROKER_EXPORT_S3_SECRET_KEY": config.storage.secret_key,
+        "MYBROKER_EXPORT_S3_BUCKET": config.export_bucket,
         "MYBROKER_NOTIFIER_SMTP_HOST": config.mail.host,
         "MYBROKER_NOTIFIER_SMTP_PORT": str(config.mail.port),
         "MYBROKER_NOTIFIER_FROM_EMAIL": config.from_email,

@@ -68,6 +68,7 @@ MENU = (
     MenuItem("/requests", "My requests"),
     MenuItem("/documents", "My documents"),
     MenuItem("/access-log", "Who viewed my dossier"),
+    MenuItem("/privacy", "My privacy"),
 )
 
 

@@ -5,6 +5,7 @@ from typing import ClassVar
 from pydantic import Field, SecretStr, model_validator
 
 from libs.servicekit.cursor_signing import CursorSecret
+from libs.servicekit.export_storage import ExportStorageSettings
 from libs.servicekit.settings import ServiceSettings, env_prefix
 from services.auth.domain import MAX_ACCESS_TOKEN_SECONDS, password_problem
 
@@ -13,7 +14,7 @@ MIN_ARGON2_MEMORY_KIB = 19456
 MIN_ARGON2_TIME_COST = 2
 
 
-class AuthSettings(ServiceSettings):
+class AuthSettings(ServiceSettings, ExportStorageSettings):
     model_config = env_prefix("auth")  # hides input in errors: no password in start-up logs
     # In prod the private key must be configured; dev/test fall back to an in-memory key.
     secret_fields: ClassVar[tuple[str, ...]] = ("jwt_private_key_path", "cursor_secret")
@@ -66,6 +67,16 @@ class AuthSettings(ServiceSettings):
 
     eid_trust_bundle_path: str = Field(
         default="", description="PEM bundle of the eID roots and Citizen CAs; empty: no eID login")
+
+    # The clients' data exports (GDPR articles 15 and 20), owned here: see privacy_exports.py.
+    export_limit_per_day: int = Field(default=3, ge=1, description="Exports one account may "
+                                      "ask for within 24 hours (each reads the whole dossier)")
+    export_time_limit_seconds: int = Field(
+        default=1800, ge=60, description="An export not complete so long after the request "
+        "fails, saying which part is missing")
+    export_lifetime_days: int = Field(default=7, ge=1, le=30,
+                                      description="The ZIP can be downloaded so long")
+    export_sweep_seconds: float = Field(default=60.0, gt=0)
 
     bootstrap_admin_email: str = ""
     bootstrap_admin_password: SecretStr = SecretStr("")

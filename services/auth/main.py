@@ -8,9 +8,11 @@ from datetime import timedelta
 from libs.contracts.envelope import utc_now
 from libs.servicekit.bus import create_broker
 from libs.servicekit.cursor_signing import CursorSigner, cursor_key
+from libs.servicekit.export_parts import EXPORT_PARTS
 from libs.servicekit.logs import configure_logging
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.outbox import OutboxRelay
+from libs.servicekit.periodic import stop_background
 from libs.servicekit.references import DossierReferenceCheck, RpcCalling
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
@@ -32,6 +34,8 @@ from services.auth.office.handlers import OfficeHandlers
 from services.auth.office.store import OFFICE_OUTBOX_COLLECTIONS, OfficeStore
 from services.auth.password_resets import PasswordHandlers
 from services.auth.passwords import password_hasher
+from services.auth.privacy_export_wiring import sweep_exports, wire_privacy_exports
+from services.auth.privacy_exports import EXPORTS, PrivacyExports
 from services.auth.registration_store import REGISTRATION_OUTBOX_COLLECTIONS, RegistrationStore
 from services.auth.registrations import RegistrationHandlers
 from services.auth.sessions import SessionKeeper
@@ -60,12 +64,18 @@ class AuthService:
     signer: AccessTokenSigner
     prepare_database: Callable[[], Awaitable[None]]
     rpc_client: RpcClient | None  # None when the caller passed its own RPC (tests)
+    privacy_exports: PrivacyExports
+    export_sweep_seconds: float
 
     async def run(self) -> None:
         """Serve until SIGINT/SIGTERM, then close the RPC connection."""
+        background = [asyncio.create_task(
+            sweep_exports(self.privacy_exports, self.runtime.database,
+                          self.export_sweep_seconds), name="privacy-export-sweep")]
         try:
             await self.runtime.run()
         finally:
+            await stop_background(background)
             if self.rpc_client is not None:
                 await self.rpc_client.close()
 
@@ -79,7 +89,8 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     relay = OutboxRelay(
         broker, database,
         [*OUTBOX_COLLECTIONS, *REGISTRATION_OUTBOX_COLLECTIONS, EID_LINKS, UNLOCKS,
-         GRANT_REVOCATIONS, *OFFICE_OUTBOX_COLLECTIONS, *privacy_erasure.OUTBOX_COLLECTIONS])
+         GRANT_REVOCATIONS, *OFFICE_OUTBOX_COLLECTIONS, *privacy_erasure.OUTBOX_COLLECTIONS,
+         EXPORTS, EXPORT_PARTS])
     # Whether a dossier exists is the dossier service's to say: asked over RPC.
     rpc_client: RpcClient | None = None
     if rpc is None:
@@ -147,6 +158,8 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     )
     privacy = privacy_erasure.wire(broker, database, settings, sessions, revocations, hasher,
                                   audit, notify=relay.notify)
+    privacy_exports = wire_privacy_exports(broker, database, settings, notify=relay.notify,
+                                           prefetch=settings.rpc_prefetch)
 
     async def prepare_database() -> None:
         """Indexes, then the office's first admin when configured and none exists yet."""
@@ -160,6 +173,7 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         await revocations.ensure_indexes()
         await office_store.ensure_indexes()
         await privacy.ensure_indexes()
+        await privacy_exports.ensure_indexes()
         if rpc_client is not None and not rpc_client.connected:
             await rpc_client.connect()
         await handlers.bootstrap_admin(
@@ -178,7 +192,8 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         registration_handlers=registration_handlers, account_handlers=account_handlers,
         eid_handlers=eid_handlers, list_handlers=list_handlers, office_handlers=office_handlers,
         background=background, store=store, relay=relay, signer=signer,
-        prepare_database=prepare_database, rpc_client=rpc_client)
+        prepare_database=prepare_database, rpc_client=rpc_client,
+        privacy_exports=privacy_exports, export_sweep_seconds=settings.export_sweep_seconds)
 
 
 def main() -> None:

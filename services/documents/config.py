@@ -3,12 +3,13 @@
 from typing import ClassVar
 
 from libs.contracts.documents import CLIENT_ATTACHMENT_MAX_BYTES, MIB
+from libs.servicekit.export_storage import ExportStorageSettings
 from libs.servicekit.settings import ServiceSettings, env_prefix
 
 __all__ = ["MIB", "DocumentsSettings"]
 
 
-class DocumentsSettings(ServiceSettings):
+class DocumentsSettings(ServiceSettings, ExportStorageSettings):
     model_config = env_prefix("documents")
     secret_fields: ClassVar[tuple[str, ...]] = ("s3_access_key", "s3_secret_key")
 

@@ -5,7 +5,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from libs.contracts.documents import DocumentPublished
+from libs.contracts.privacy import ExportPart
 from libs.servicekit.bus import create_broker, subscribe_event
+from libs.servicekit.export_parts import EXPORT_PARTS, subscribe_export_part
+from libs.servicekit.export_storage import ExportStorage
 from libs.servicekit.lease import Lease
 from libs.servicekit.logs import configure_logging
 from libs.servicekit.mongo import create_mongo_client
@@ -21,6 +24,7 @@ from services.documents.handlers import DocumentsHandlers
 from services.documents.integrity import BodyVerifier
 from services.documents.object_storage import ObjectStorage
 from services.documents.orphans import OrphanSweep
+from services.documents.privacy_export import DocumentsPartBuilder
 from services.documents.renditions import RenditionWorker
 from services.documents.store import BATCHES, DOCUMENTS, DocumentsStore
 
@@ -82,7 +86,7 @@ def build(settings: DocumentsSettings, *, rpc: RpcCalling | None = None) -> Docu
         timeout_seconds=settings.s3_timeout_seconds,
     )
     relay = OutboxRelay(broker, database, [DOCUMENTS, BATCHES,
-                                           *privacy_erasure.OUTBOX_COLLECTIONS])
+                                           *privacy_erasure.OUTBOX_COLLECTIONS, EXPORT_PARTS])
     # Whether a dossier and its claims exist is the dossier service's to say: asked over RPC.
     rpc_client: RpcClient | None = None
     if rpc is None:
@@ -119,6 +123,9 @@ def build(settings: DocumentsSettings, *, rpc: RpcCalling | None = None) -> Docu
     subscribe_event(broker, consumer=SERVICE, purpose="renditions",
                     event_type=DocumentPublished, handle=renditions.on_document_published,
                     prefetch=2 * settings.max_concurrent_conversions)
+    subscribe_export_part(broker, database, ExportStorage.from_settings(settings),
+                          consumer=SERVICE, part=ExportPart.DOCUMENTS,
+                          build=DocumentsPartBuilder(database, storage), notify=relay.notify)
 
     async def prepare_storage() -> None:
         # Retried by the runtime until both answer; the service reports not-ready meanwhile.

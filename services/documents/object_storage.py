@@ -192,3 +192,8 @@ class ObjectStorage:
                     if stored.last_modified is None or stored.last_modified < moment]
 
         return await self._run(listing)
+
+    def open_body_blocking(self, key: str) -> urllib3.BaseHTTPResponse:
+        """The object's body as a stream to read in chunks (call it in a thread; close and
+        release it after)."""
+        return self._client.get_object(self.bucket, key)

@@ -5,10 +5,11 @@ from typing import ClassVar
 from pydantic import Field, SecretStr
 
 from libs.servicekit.cursor_signing import CursorSecret
+from libs.servicekit.export_storage import ExportStorageSettings
 from libs.servicekit.settings import ServiceSettings, env_prefix
 
 
-class DossierSettings(ServiceSettings):
+class DossierSettings(ServiceSettings, ExportStorageSettings):
     model_config = env_prefix("dossier")  # hides input in errors: no secret in start-up logs
     secret_fields: ClassVar[tuple[str, ...]] = ("cursor_secret",)
 

@@ -3,8 +3,11 @@
 import asyncio
 from dataclasses import dataclass
 
+from libs.contracts.privacy import ExportPart
 from libs.servicekit.bus import create_broker
 from libs.servicekit.cursor_signing import CursorSigner, cursor_key
+from libs.servicekit.export_parts import EXPORT_PARTS, subscribe_export_part
+from libs.servicekit.export_storage import ExportStorage
 from libs.servicekit.logs import configure_logging, get_logger
 from libs.servicekit.mongo import create_mongo_client
 from libs.servicekit.outbox import OutboxRelay
@@ -15,6 +18,7 @@ from services.dossier.consultation import DossierConsultation
 from services.dossier.cursors import PageCursors
 from services.dossier.handlers import DossierHandlers
 from services.dossier.locks import ImportLocks
+from services.dossier.privacy_export import DossiersPartBuilder
 from services.dossier.references import DossierReferences
 from services.dossier.store import COLLECTIONS, DOSSIERS, DossierStore
 
@@ -36,7 +40,7 @@ def build(settings: DossierSettings) -> DossierService:
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = DossierStore(database)
     relay = OutboxRelay(broker, database, [DOSSIERS, *COLLECTIONS.values(),
-                                           *privacy_erasure.OUTBOX_COLLECTIONS])
+                                           *privacy_erasure.OUTBOX_COLLECTIONS, EXPORT_PARTS])
     handlers = DossierHandlers(store, ImportLocks(database), on_events_stored=relay.notify)
     page_cursors = PageCursors(CursorSigner(cursor_key(settings.cursor_secret,
                                                        settings.environment)))
@@ -44,6 +48,9 @@ def build(settings: DossierSettings) -> DossierService:
     subscribers.register(broker, handlers, consultation, DossierReferences(store),
                          prefetch=settings.rpc_prefetch)
     privacy = privacy_erasure.wire(broker, database, settings, notify=relay.notify)
+    subscribe_export_part(broker, database, ExportStorage.from_settings(settings),
+                          consumer=SERVICE, part=ExportPart.DOSSIERS,
+                          build=DossiersPartBuilder(store), notify=relay.notify)
 
     async def prepare_database() -> None:
         await store.ensure_indexes()

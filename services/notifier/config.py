@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from libs.servicekit.export_storage import ExportStorageSettings
 from libs.servicekit.settings import ServiceSettings, env_prefix
 
 # Our names -> the provider's JSON fields ("[]": sent as a one-element list); "id" is read back.
@@ -26,7 +27,7 @@ def digest_clock(value: str) -> tuple[time, ZoneInfo]:
         raise ValueError(f"client_digest_at: {error}") from error
 
 
-class NotifierSettings(ServiceSettings):
+class NotifierSettings(ServiceSettings, ExportStorageSettings):
     model_config = env_prefix("notifier")
 
     smtp_host: str = "127.0.0.1"

@@ -45,6 +45,7 @@ class MailKind(StrEnum):
     CLIENT_REPLY = "client-reply"  # to the office, at once: a client answered in a thread
     REQUEST_UPDATE = "request-update"  # to the client: answers and status, coalesced
     CLIENT_SHEET_DUE = "client-sheet-due"  # one per dossier client and reminder period
+    PRIVACY_EXPORT_READY = "privacy-export-ready"  # the client's data export can be downloaded
 
 
 def mail_language(language: str | None, default: str | None = DEFAULT_LANGUAGE,

@@ -5,7 +5,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from libs.contracts.envelope import utc_now
-from libs.servicekit.bus import create_broker
+from libs.contracts.privacy import ExportPart, ExportReady
+from libs.servicekit.bus import create_broker, subscribe_event
+from libs.servicekit.export_parts import subscribe_export_part
+from libs.servicekit.export_storage import ExportStorage
 from libs.servicekit.lease import Lease
 from libs.servicekit.logs import configure_logging, get_logger
 from libs.servicekit.mongo import create_mongo_client
@@ -22,6 +25,7 @@ from services.notifier.mail_templates import OfficeBrandingSource, renderer
 from services.notifier.mailer import SmtpMailer
 from services.notifier.office import OfficeSettingsCopy
 from services.notifier.preferences import Preferences
+from services.notifier.privacy_export import ExportReadyMails, MailsPartBuilder
 from services.notifier.sms_handlers import SmsHandlers
 from services.notifier.sms_providers import SmsProvider, provider_from_settings
 from services.notifier.sms_store import SmsStore
@@ -118,6 +122,15 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
     office.subscribe(broker)
     privacy, relay = privacy_erasure.wire(broker, database, settings, delivery,
                                             office=branding)
+    # The data exports: the mails part (reported through the erasure's relay, the service's
+    # only outbox), and the mail telling the client the export is ready.
+    subscribe_export_part(broker, database, ExportStorage.from_settings(settings),
+                          consumer=SERVICE, part=ExportPart.MAILS,
+                          build=MailsPartBuilder(database), notify=relay.notify)
+    subscribe_event(broker, consumer=SERVICE, purpose="privacy-export-mails",
+                    event_type=ExportReady,
+                    handle=ExportReadyMails(delivery, settings, branding).send,
+                    prefetch=settings.event_prefetch)
 
     async def prepare() -> None:
         # Retried by the runtime until both answer; the service reports not-ready meanwhile.

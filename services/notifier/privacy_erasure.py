@@ -22,6 +22,7 @@ from libs.servicekit.erasure import (
     HoldsNoDossierData,
     subscribe_erasure,
 )
+from libs.servicekit.export_parts import EXPORT_PARTS
 from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document
 from libs.servicekit.outbox import OutboxRelay
@@ -108,7 +109,8 @@ def wire(broker: RabbitBroker, database: AsyncDatabase[Document], settings: Noti
          ) -> tuple[NotifierPrivacy, OutboxRelay]:
     """Subscribe the notifier's privacy part; the relay of its erasure reports (the notifier
     publishes nothing else)."""
-    relay = OutboxRelay(broker, database, [ERASURE_REPORTS])
+    # The service's only outbox: the erasure's reports and the data export's part reports.
+    relay = OutboxRelay(broker, database, [ERASURE_REPORTS, EXPORT_PARTS])
     participant = ErasureParticipant(database, SERVICE, ERASURE_RULES, notify=relay.notify)
     forgetting = AccountForgetting(database, delivery, settings,
                                    office or OfficeBrandingSource())

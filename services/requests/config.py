@@ -6,10 +6,11 @@ from pydantic import Field, SecretStr
 
 from libs.contracts.requests import RequestKind
 from libs.servicekit.cursor_signing import CursorSecret
+from libs.servicekit.export_storage import ExportStorageSettings
 from libs.servicekit.settings import ServiceSettings, env_prefix
 
 
-class RequestsSettings(ServiceSettings):
+class RequestsSettings(ServiceSettings, ExportStorageSettings):
     model_config = env_prefix("requests")  # hides input in errors: no secret in start-up logs
     secret_fields: ClassVar[tuple[str, ...]] = ("cursor_secret",)
 

@@ -7,8 +7,11 @@ from datetime import datetime, time, timedelta
 
 from libs.contracts.caller import Caller
 from libs.contracts.envelope import utc_now
+from libs.contracts.privacy import ExportPart
 from libs.servicekit.bus import create_broker
 from libs.servicekit.cursor_signing import CursorSigner, cursor_key
+from libs.servicekit.export_parts import EXPORT_PARTS, subscribe_export_part
+from libs.servicekit.export_storage import ExportStorage
 from libs.servicekit.lease import Lease
 from libs.servicekit.logs import configure_logging
 from libs.servicekit.mongo import create_mongo_client
@@ -27,6 +30,7 @@ from services.requests.domain import ServiceLevels, WorkingCalendar
 from services.requests.forms.handlers import FormHandlers
 from services.requests.forms.store import DataChangeStore, DraftStore
 from services.requests.handlers import RequestHandlers
+from services.requests.privacy_export import RequestsPartBuilder
 from services.requests.store import REQUESTS, RequestStore, SubmissionWindows
 from services.requests.submission_limits import SubmissionKind, SubmissionLimit
 
@@ -78,7 +82,7 @@ def build(settings: RequestsSettings, *, rpc: RpcCalling | None = None,
     store = RequestStore(database)
     windows = SubmissionWindows(database)
     relay = OutboxRelay(broker, database, [REQUESTS, REMINDERS,
-                                           *privacy_erasure.OUTBOX_COLLECTIONS])
+                                           *privacy_erasure.OUTBOX_COLLECTIONS, EXPORT_PARTS])
     levels = ServiceLevels(
         calendar=WorkingCalendar(opens=time(settings.office_opens_hour),
                                  closes=time(settings.office_closes_hour % 24)),
@@ -117,6 +121,9 @@ def build(settings: RequestsSettings, *, rpc: RpcCalling | None = None,
         validity=timedelta(days=settings.client_sheet_validity_days),
         on_events_stored=relay.notify, clock=clock)
     client_sheet_wiring.register(broker, client_sheets, prefetch=settings.rpc_prefetch)
+    subscribe_export_part(broker, database, ExportStorage.from_settings(settings),
+                          consumer=SERVICE, part=ExportPart.REQUESTS,
+                          build=RequestsPartBuilder(database), notify=relay.notify)
 
     async def prepare() -> None:
         await store.ensure_indexes()

@@ -2,10 +2,11 @@
 
 from typing import ClassVar
 
+from libs.servicekit.export_storage import ExportStorageSettings
 from libs.servicekit.settings import ServiceSettings, env_prefix
 
 
-class SigningSettings(ServiceSettings):
+class SigningSettings(ServiceSettings, ExportStorageSettings):
     model_config = env_prefix("signing")
     secret_fields: ClassVar[tuple[str, ...]] = ("seal_pkcs12_path", "seal_passphrase",
                                                  "trust_bundle_path")

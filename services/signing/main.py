@@ -8,8 +8,11 @@ from pathlib import Path
 
 import httpx
 
+from libs.contracts.privacy import ExportPart
 from libs.contracts.sms import SmsSender
 from libs.servicekit.bus import create_broker
+from libs.servicekit.export_parts import EXPORT_PARTS, subscribe_export_part
+from libs.servicekit.export_storage import ExportStorage
 from libs.servicekit.lease import Lease
 from libs.servicekit.logs import configure_logging, get_logger
 from libs.servicekit.mongo import create_mongo_client
@@ -25,6 +28,7 @@ from services.signing.domain import SigningPolicy
 from services.signing.handlers import RpcCalling, Sealing, SigningHandlers
 from services.signing.mobile import MobilePolicy
 from services.signing.mobile_handlers import MobileSigning, RpcSmsSender
+from services.signing.privacy_export import SignaturesPartBuilder
 from services.signing.seal_certificates import make_demo_seal
 from services.signing.sealing import Seal, trust_roots
 from services.signing.store import SIGNATURE_REQUESTS, MobileStore, SigningStore
@@ -93,7 +97,7 @@ def build(settings: SigningSettings, *, rpc: RpcCalling | None = None,
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = SigningStore(database)
     relay = OutboxRelay(broker, database, [SIGNATURE_REQUESTS,
-                                           *privacy_erasure.OUTBOX_COLLECTIONS])
+                                           *privacy_erasure.OUTBOX_COLLECTIONS, EXPORT_PARTS])
     rpc_client: RpcClient | None = None
     if rpc is None:
         rpc = rpc_client = RpcClient(settings.amqp_url,
@@ -107,6 +111,9 @@ def build(settings: SigningSettings, *, rpc: RpcCalling | None = None,
         max_reminders=settings.max_reminders,
         seal_claim=timedelta(seconds=settings.seal_claim_seconds),
         on_events_stored=relay.notify)
+    subscribe_export_part(broker, database, ExportStorage.from_settings(settings),
+                          consumer=SERVICE, part=ExportPart.SIGNATURES,
+                          build=SignaturesPartBuilder(database), notify=relay.notify)
     if sms is None:
         sms = BusSmsSender(rpc_client) if rpc_client is not None else RpcSmsSender(rpc)
     mobile_store = MobileStore(database)

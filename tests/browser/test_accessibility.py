@@ -66,6 +66,8 @@ NOT_PAGES = {
     "/forms/municipalities": "the <option>s htmx swaps into the address form's datalist",
     "/office/theme.css": "the office's colours, a stylesheet every page links",
     "/office/logo": "the office's logo, an image in every page's header",
+    "/privacy/exports/{export_id}/download": "the ZIP of the client's data export (its page "
+        "for an expired export is checked with axe in test_privacy_export.py)",
 }
 API_PREFIXES = ("/api/v1/", "/admin/api/v1/", "/health")
 ERROR_PAGE = "/no-such-page"  # no route: what every unknown address shows

@@ -163,7 +163,7 @@ def test_only_the_gateway_admits_traffic_and_only_from_the_ingress_controller() 
     assert egress["mybroker-egress-mongodb"] == ({27017}, {"matchExpressions": [{
         "key": "app.kubernetes.io/name", "operator": "In", "values": list(SERVICES)}]})
     assert egress["mybroker-egress-minio"] == ({9000}, {"matchExpressions": [{
-        "key": "app.kubernetes.io/name", "operator": "In", "values": ["documents", "gateway"]}]})
+        "key": "app.kubernetes.io/name", "operator": "In", "values": [*SERVICES, "gateway"]}]})
 
 
 def test_dns_is_allowed_to_the_cluster_dns_and_to_nodelocal_dnscache() -> None:

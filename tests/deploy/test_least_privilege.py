@@ -112,7 +112,7 @@ def test_the_infrastructure_pods_admit_only_the_processes_that_use_them() -> Non
     minio = _admitted(policies["mybroker-minio-ingress"])
     assert ({"podSelector": {"matchExpressions": [{
         "key": "app.kubernetes.io/name", "operator": "In",
-        "values": ["documents", "gateway", "minio-setup"]}]}}, {9000}) in minio
+        "values": [*SERVICES, "gateway", "minio-setup"]}]}}, {9000}) in minio
     for policy in ("mybroker-mongodb-ingress", "mybroker-rabbitmq-ingress",
                    "mybroker-minio-ingress"):
         assert policies[policy]["spec"]["policyTypes"] == ["Ingress"]

@@ -146,6 +146,11 @@ SIGNER_WRITES: dict[str, dict[str, Any]] = {
     "/signing/{signature_id}/mobile/sign": {"data": {"enrolment_id": _ENROLMENT, "nonce": "n",
                                                       "signature": "AAAA"}},
 }
+# A client's data export: the id is an export's, which answers its account only (a client of
+# the same dossier included); anyone else gets what a missing id gets.
+EXPORT_READS = {"/api/v1/privacy/exports/{export_id}",
+                "/api/v1/privacy/exports/{export_id}/download"}
+EXPORT_PAGES = {"/privacy/exports/{export_id}/download"}
 # The office settings (no id in their paths: one office): staff read them, only the office
 # admin changes them; a client and a stranger get nothing. Page posts carry a valid CSRF pair,
 # so the refusal is the role's.
@@ -273,6 +278,7 @@ def test_every_route_that_takes_an_id_is_in_the_matrix() -> None:
                                           *FORM_PAGE_WRITES}}
     known |= FORM_ROUTES
     known |= {("GET", path) for path in SIGNER_READS} | {("POST", path) for path in SIGNER_WRITES}
+    known |= {("GET", path) for path in EXPORT_READS | EXPORT_PAGES}
     unlisted = {(method, path) for method, path in id_routes()
                 if (method, path) not in known and not path.startswith("/admin/")}
     assert unlisted == set(), f"give these routes their matrix expectations: {sorted(unlisted)}"
@@ -663,3 +669,52 @@ def test_mail_preferences_are_their_clients_own_and_the_mail_log_is_staffs(
         answer = gateway.get(log, headers=bearer(staff))
         assert answer.status_code == 200, answer.text
         assert all(mail["recipient"] for mail in answer.json()["mails"])
+
+
+@pytest.fixture(scope="module")
+def ready_export(system_stack: SystemStack, office: Office) -> str:
+    """The id of an export of the owner's data, once its ZIP is ready."""
+    asked = office.gateway.post("/api/v1/privacy/exports", headers=bearer(office.owner))
+    assert asked.status_code in (200, 202), asked.text
+    export_id: str = asked.json()["export"]["export_id"]
+    for _ in range(600):
+        state = office.gateway.get(f"/api/v1/privacy/exports/{export_id}",
+                                   headers=bearer(office.owner)).json()["state"]
+        if state != "running":
+            assert state == "ready"
+            return export_id
+        time.sleep(0.2)
+    raise AssertionError("the export was not ready within 120 s")
+
+
+def test_a_data_export_answers_its_account_only(
+        system_stack: SystemStack, office: Office, ready_export: str) -> None:
+    gateway = office.gateway
+    # Luc shares a dossier with the owner: still not the owner's export.
+    callers = (office.other, office.co_user, office.admin, office.agent)
+    for path in sorted(EXPORT_READS):
+        owned = gateway.get(path.replace("{export_id}", ready_export),
+                            headers=bearer(office.owner))
+        assert owned.status_code == 200, owned.text
+        missing = problem(gateway.get(path.replace("{export_id}", uuid.uuid4().hex),
+                                      headers=bearer(office.owner)))
+        assert missing[0] == 404
+        for caller in callers:
+            refused = gateway.get(path.replace("{export_id}", ready_export),
+                                  headers=bearer(caller))
+            assert problem(refused) == missing, (path, refused.text)
+        assert gateway.get(path.replace("{export_id}", ready_export)).status_code == 401
+        for hostile in HOSTILE_IDS:
+            answer = gateway.get(path.replace("{export_id}", hostile),
+                                 headers=bearer(office.owner))
+            assert answer.status_code < 500, (path, hostile, answer.status_code)
+    for path in sorted(EXPORT_PAGES):
+        address = f"{gateway.base_url}{path.replace('{export_id}', ready_export)}"
+        owned = httpx.get(address, cookies={"mb_access": office.owner}, timeout=30.0)
+        assert owned.status_code == 200
+        assert owned.headers["content-type"] == "application/zip"
+        for caller in callers:
+            refused = httpx.get(address, cookies={"mb_access": caller}, timeout=30.0)
+            assert refused.status_code == 404, refused.status_code
+            assert "PK" not in refused.text[:2]
+        assert httpx.get(address, timeout=30.0).status_code == 303  # to the login page

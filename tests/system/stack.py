@@ -62,7 +62,9 @@ class SystemStack:
 MESSAGE_BURST = 40
 TEST_ENVIRONMENT = {"MYBROKER_NOTIFIER_OFFICE_DIGEST_WINDOW_SECONDS": "2",
                     "MYBROKER_NOTIFIER_MAIL_CHECK_SECONDS": "1",
-                    "MYBROKER_REQUESTS_MESSAGE_BURST": str(MESSAGE_BURST)}
+                    "MYBROKER_REQUESTS_MESSAGE_BURST": str(MESSAGE_BURST),
+                    # The data exports' sweep (expiry, time limit) each second, not minute.
+                    "MYBROKER_AUTH_EXPORT_SWEEP_SECONDS": "1"}
 
 OFFICE_ADDRESSES = "MYBROKER_NOTIFIER_OFFICE_ADDRESSES"
 
@@ -106,7 +108,7 @@ def _start(mongo_url: str, amqp_url: str, base: Path) -> SystemStack:
             admin_email=f"admin.{run_id}@mybroker.example", admin_password=new_password(),
             office_email=f"office.{run_id}@mybroker.example",
             gateway_port=free_port(), health_ports={name: free_port() for name in SERVICES},
-            s3_bucket=f"system-{run_id}",
+            s3_bucket=f"system-{run_id}", export_bucket=f"system-exports-{run_id}",
             eid_trust_bundle_path=eid.trust_bundle_path, trusted_proxy_secret=eid.proxy_secret,
             demo_signing=demo_signing,
             extra_environment={**TEST_ENVIRONMENT, OFFICE_ADDRESSES: json.dumps(

@@ -24,3 +24,20 @@ if ! mc admin user info local "$S3_ACCESS_KEY" >/dev/null 2>&1; then
 fi
 mc admin policy attach local mybroker-documents --user "$S3_ACCESS_KEY" || true
 echo "bucket mybroker-documents ready"
+# The clients' data exports: a bucket of their own, and one key limited to it that every
+# service writes its part with (EXPORT_S3_ACCESS_KEY/EXPORT_S3_SECRET_KEY).
+mc mb --ignore-existing local/mybroker-exports
+mc anonymous set none local/mybroker-exports
+cat > /tmp/exports-policy.json <<'EXPORTS_POLICY'
+{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+  "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket",
+             "s3:GetBucketLocation", "s3:AbortMultipartUpload",
+             "s3:ListMultipartUploadParts"],
+  "Resource": ["arn:aws:s3:::mybroker-exports", "arn:aws:s3:::mybroker-exports/*"]}]}
+EXPORTS_POLICY
+mc admin policy create local mybroker-exports /tmp/exports-policy.json
+if ! mc admin user info local "$EXPORT_S3_ACCESS_KEY" >/dev/null 2>&1; then
+  mc admin user add local "$EXPORT_S3_ACCESS_KEY" "$EXPORT_S3_SECRET_KEY"
+fi
+mc admin policy attach local mybroker-exports --user "$EXPORT_S3_ACCESS_KEY" || true
+echo "bucket mybroker-exports ready"

@@ -35,6 +35,8 @@ make_secret mybroker-minio-root generic --from-literal=username=minio-root \
   --from-literal=password="$(random 32)"
 make_secret mybroker-documents-s3 generic --from-literal=access-key="documents$(random 8)" \
   --from-literal=secret-key="$(random 40)"
+make_secret mybroker-exports-s3 generic --from-literal=access-key="exports$(random 8)" \
+  --from-literal=secret-key="$(random 40)"
 make_secret mybroker-auth-bootstrap generic --from-literal=email=admin@mybroker.localhost \
   --from-literal=password="$admin_password"
 make_secret mybroker-proxy generic --from-literal=secret="$(random 48)"
