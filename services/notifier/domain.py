@@ -45,6 +45,8 @@ class MailKind(StrEnum):
     CLIENT_REPLY = "client-reply"  # to the office, at once: a client answered in a thread
     REQUEST_UPDATE = "request-update"  # to the client: answers and status, coalesced
     CLIENT_SHEET_DUE = "client-sheet-due"  # one per dossier client and reminder period
+    REGISTRATION_PENDING = "registration-pending"  # to the office: a registration to decide
+    EID_LINK_REQUESTED = "eid-link-requested"  # to the office: an eID link to decide
 
 
 def mail_language(language: str | None, default: str | None = DEFAULT_LANGUAGE,

@@ -6,6 +6,7 @@ holds a mail back."""
 
 import hashlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -14,8 +15,20 @@ import structlog
 from faststream.rabbit import TestRabbitBroker
 from pydantic import BaseModel
 
-from libs.contracts.documents import OPEN_OFFICE_ASSET, DownloadTicket
-from libs.contracts.office import GET_OFFICE, OfficeSettingsChanged, OfficeSettingsPublic
+from libs.contracts.auth import EidLinkRequested, RegistrationPending
+from libs.contracts.documents import (
+    OFFICE_ASSETS,
+    OPEN_OFFICE_ASSET,
+    DocumentPublic,
+    DownloadTicket,
+    OpenOfficeAssetRequest,
+)
+from libs.contracts.office import (
+    GET_OFFICE,
+    OfficeAddresses,
+    OfficeSettingsChanged,
+    OfficeSettingsPublic,
+)
 from libs.contracts.rpc import RpcMethod
 from libs.servicekit.bus import EVENTS
 from libs.servicekit.errors import Unavailable
@@ -47,10 +60,15 @@ class AuthStandIn:
 
     async def call(self, method: RpcMethod[Any, Any], request: BaseModel) -> Any:
         if method.queue == OPEN_OFFICE_ASSET.queue:
+            assert isinstance(request, OpenOfficeAssetRequest)
             self.asset_calls += 1
-            return DownloadTicket.model_construct(
-                download_url=f"{STORE}/{request.document_id}?X-Amz-Signature=x",
-                content_type="image/png")
+            document = DocumentPublic(
+                document_id=request.document_id, dossier_id=OFFICE_ASSETS, title="Logo",
+                filename="logo.png", content_type="image/png", size=len(PNG), sha256="0" * 64,
+                uploaded_by="admin", uploaded_at=datetime.now(UTC))
+            return DownloadTicket(
+                document=document,
+                download_url=f"{STORE}/{request.document_id}?X-Amz-Signature=x")
         assert method.queue == GET_OFFICE.queue
         if self.away:
             raise Unavailable("auth is away")
@@ -197,3 +215,32 @@ async def test_a_logo_that_cannot_be_had_is_logged_and_the_mails_go_without_it(
     auth.settings = with_logo(4, "logo1", PNG)
     await service.office.load()
     assert service.office.logo() == PNG
+
+
+async def test_the_office_hears_of_registrations_and_eid_links_at_its_registrations_address(
+    service: NotifierService, auth: AuthStandIn, mail_sink: MailSink,
+) -> None:
+    pending = RegistrationPending(registration_id="g1", user_id="u1", email="an@example.be",
+                                  display_name="An Peeters")
+    await publish(service.runtime.broker, pending)  # no addresses set: the configured one
+    auth.settings = OfficeSettingsPublic(name="Kantoor Janssens", version=4, addresses=(
+        OfficeAddresses(general="info@janssens.be", registrations="nieuw@janssens.be")))
+    await service.office.load()
+    link = EidLinkRequested(link_id="k1", email="an@example.be", display_name="An Peeters")
+    await publish(service.runtime.broker, link)
+    auth.settings = OfficeSettingsPublic(name="Kantoor Janssens", version=5,
+                                         addresses=OfficeAddresses(general="info@janssens.be"))
+    await service.office.load()
+    later = RegistrationPending(registration_id="g2", user_id="u2", email="jan@example.be",
+                                display_name="Jan Peeters")
+    await publish(service.runtime.broker, later)
+    await publish(service.runtime.broker, later)  # delivered twice: mailed once
+
+    assert mail_sink.recipients == [["office@broker.test"], ["nieuw@janssens.be"],
+                                    ["info@janssens.be"]]
+    first, second, third = mail_sink.mails
+    assert first["Message-ID"] == f"<{pending.event_id}.registration-pending@mybroker>"
+    assert second["Message-ID"] == f"<{link.event_id}.eid-link-requested@mybroker>"
+    text = third.get_body(("plain",))
+    assert text is not None
+    assert "Jan Peeters" in str(third["Subject"]) and "Kantoor Janssens" in text.get_content()
