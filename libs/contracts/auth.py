@@ -569,6 +569,29 @@ class RegistrationDecided(Event):
     reason: str | None = None
 
 
+class RegistrationPending(Event):
+    """A registered person confirmed the address and chose a password: the registration waits
+    for the office's decision; the notifier tells the office."""
+
+    routing_key = "auth.registration.pending"
+
+    registration_id: str
+    user_id: str
+    email: EmailStr
+    display_name: str
+
+
+class EidLinkRequested(Event):
+    """An eID holder asked to link the card to the account of an address: it waits for the
+    office's decision; the notifier tells the office (never the card's national number)."""
+
+    routing_key = "auth.eid.link_requested"
+
+    link_id: str
+    email: EmailStr
+    display_name: str
+
+
 class EidLinked(Event):
     """Staff linked an eID to an account; the notifier tells the client it now logs in."""
 

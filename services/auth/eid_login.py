@@ -110,11 +110,16 @@ class EidHandlers:
             raise NotFound(SPENT_LINK)
         if doc["status"] != "identified" or self._clock() >= stored_utc(doc["expires_at"]):
             raise Gone(SPENT_LINK)
+        email = normalize_email(str(request.email))
+        event = auth.EidLinkRequested(link_id=doc["_id"], email=email,
+                                      display_name=doc["display_name"],
+                                      correlation_id=correlation_id.get())
         result = await self._links.update_one(
             {"_id": doc["_id"], "status": "identified"},
-            {"$set": {"status": "requested", "email": normalize_email(str(request.email))}})
+            record_events({"$set": {"status": "requested", "email": email}}, event))
         if result.modified_count != 1:
             raise Gone(SPENT_LINK)
+        self._notify()  # the office is told a link waits for its decision
         log.info("eID link requested", link_id=doc["_id"])
         return Ack()
 

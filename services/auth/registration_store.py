@@ -12,6 +12,7 @@ from libs.contracts.auth import (
     AuditEntry,
     RegistrationConfirmationRequested,
     RegistrationDecided,
+    RegistrationPending,
     RegistrationPublic,
 )
 from libs.servicekit.mongo import Document, stored_utc
@@ -93,13 +94,15 @@ class RegistrationStore:
         doc = await self._registrations.find_one({"_id": registration_id})
         return None if doc is None else StoredRegistration(doc)
 
-    async def mark_confirmed(self, registration_id: str, user_id: str, now: datetime) -> bool:
-        """The address is confirmed and the account made; False if confirmed meanwhile."""
+    async def mark_confirmed(self, registration_id: str, user_id: str, now: datetime,
+                             event: RegistrationPending) -> bool:
+        """The address is confirmed and the account made, with the event that tells the office;
+        False if confirmed meanwhile."""
         result = await self._registrations.update_one(
             {"_id": registration_id,
              "status": RegistrationStatus.AWAITING_CONFIRMATION.value},
-            {"$set": {"status": RegistrationStatus.PENDING.value, "user_id": user_id,
-                      "confirmed_at": now}},
+            record_events({"$set": {"status": RegistrationStatus.PENDING.value,
+                                    "user_id": user_id, "confirmed_at": now}}, event),
         )
         return result.modified_count == 1
 

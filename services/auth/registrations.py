@@ -133,10 +133,15 @@ class RegistrationHandlers:
         )
         if not await self._store.insert_user(account, self._clock()):
             raise Conflict(ACCOUNT_EXISTS, fields={"email": ACCOUNT_EXISTS})
+        pending = auth.RegistrationPending(
+            registration_id=registration.registration_id, user_id=account.user_id,
+            email=registration.email, display_name=registration.display_name,
+            correlation_id=correlation_id.get())
         if not await self._registrations.mark_confirmed(
-                registration.registration_id, account.user_id, self._clock()):
+                registration.registration_id, account.user_id, self._clock(), pending):
             await self._store.set_status(account.user_id, UserStatus.DISABLED)
             raise Gone(SPENT_LINK)  # the same link confirmed at the same moment elsewhere
+        self._notify()  # the office is told a registration waits for its decision
         log.info("registration confirmed", registration_id=registration.registration_id,
                  user_id=account.user_id)
         return Ack()

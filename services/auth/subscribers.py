@@ -21,7 +21,7 @@ EMITS = (
     auth.InvitationCreated, auth.SessionRevoked, auth.PasswordResetRequested,
     auth.PasswordChanged, auth.RegistrationConfirmationRequested, auth.RegistrationDecided,
     auth.EidLinked, auth.EidLinkRefused, lockout.LoginLockedOut, auth.GrantRevoked,
-    office.OfficeSettingsChanged,
+    office.OfficeSettingsChanged, auth.RegistrationPending, auth.EidLinkRequested,
 )
 
 

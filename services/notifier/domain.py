@@ -46,6 +46,8 @@ class MailKind(StrEnum):
     REQUEST_UPDATE = "request-update"  # to the client: answers and status, coalesced
     CLIENT_SHEET_DUE = "client-sheet-due"  # one per dossier client and reminder period
     PRIVACY_EXPORT_READY = "privacy-export-ready"  # the client's data export can be downloaded
+    REGISTRATION_PENDING = "registration-pending"  # to the office: a registration to decide
+    EID_LINK_REQUESTED = "eid-link-requested"  # to the office: an eID link to decide
 
 
 def mail_language(language: str | None, default: str | None = DEFAULT_LANGUAGE,

@@ -16,11 +16,13 @@ from libs.contracts import auth
 from libs.contracts.auth import (
     EidLinked,
     EidLinkRefused,
+    EidLinkRequested,
     InvitationCreated,
     PasswordChanged,
     PasswordResetRequested,
     RegistrationConfirmationRequested,
     RegistrationDecided,
+    RegistrationPending,
 )
 from libs.contracts.caller import Caller, Role
 from libs.contracts.client_sheet import ClientSheetDue
@@ -60,9 +62,11 @@ from services.notifier.office_digest import digest_item, digest_mail, reply_item
 from services.notifier.preferences import Category, Preferences, digest_due, held_back
 from services.notifier.registration_mails import (
     eid_link_refused_mail,
+    eid_link_requested_mail,
     eid_linked_mail,
     registration_confirmation_mail,
     registration_decision_mail,
+    registration_pending_mail,
 )
 from services.notifier.request_mails import (
     Recipient,
@@ -181,6 +185,24 @@ class NotifierHandlers:
             branding=self._office.branding(),
         )
         await self._send_once(event, mail)
+
+    async def tell_office_of_registration(self, event: RegistrationPending) -> None:
+        """A confirmed registration waits for approval: the office's registrations address."""
+        settings = self._settings
+        await self._send_once(event, registration_pending_mail(
+            event, sender=settings.from_email,
+            office=self._office.office_address("registrations", settings.office_email),
+            language=settings.office_language, public_url=settings.public_url,
+            branding=self._office.branding()), language=settings.office_language)
+
+    async def tell_office_of_eid_link(self, event: EidLinkRequested) -> None:
+        """An eID link waits for the office's decision: its registrations address."""
+        settings = self._settings
+        await self._send_once(event, eid_link_requested_mail(
+            event, sender=settings.from_email,
+            office=self._office.office_address("registrations", settings.office_email),
+            language=settings.office_language, public_url=settings.public_url,
+            branding=self._office.branding()), language=settings.office_language)
 
     async def send_eid_link_refused_mail(self, event: EidLinkRefused) -> None:
         """Tell the card holder the broker refused the eID link, and why."""

@@ -134,6 +134,13 @@ class OfficeBrandingSource:
         self._last = (settings, logo, branding)
         return branding
 
+    def office_address(self, purpose: str, fallback: str) -> str:
+        """Where the office's mails of `purpose` go: the settings' address for it (e.g.
+        "registrations"), else their general one, else `fallback` (the configured one)."""
+        addresses = self._settings().addresses
+        chosen = getattr(addresses, purpose, "") if purpose in type(addresses).model_fields else ""
+        return chosen.strip() or addresses.general.strip() or fallback
+
 
 def resolve_language(*candidates: str | None, default: str | None = None,
                      **context: Any) -> Language:

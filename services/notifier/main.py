@@ -4,6 +4,8 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import httpx
+
 from libs.contracts.envelope import utc_now
 from libs.contracts.privacy import ExportPart, ExportReady
 from libs.servicekit.bus import create_broker, subscribe_event
@@ -84,10 +86,13 @@ class NotifierService:
                 await self.rpc_client.close()
             await self.sms_provider.close()
             await self.mailer.close()
+            await self.office.close()
 
 
-def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> NotifierService:
-    """Build the service from its settings (tests call this with their own, and a fake `rpc`)."""
+def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None,
+          http: httpx.AsyncClient | None = None) -> NotifierService:
+    """Build the service from its settings (tests call this with their own, a fake `rpc`, and
+    an `http` client on their own transport for the office logo)."""
     broker = create_broker(settings.amqp_url, SERVICE)
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
     store = MailStore(database)
@@ -99,10 +104,9 @@ def build(settings: NotifierSettings, *, rpc: RpcCalling | None = None) -> Notif
     mailer = SmtpMailer(settings)
     delivery = MailDelivery(store, mailer, settings)
     preferences = Preferences(store, settings)
-    office = OfficeSettingsCopy(rpc)
-    # The mails are branded with the latest office settings (no logo bytes yet: the seam's
-    # `logo` stays empty until the notifier fetches the logo document).
-    branding = OfficeBrandingSource(settings=office.current)
+    office = OfficeSettingsCopy(rpc, http)
+    # The mails are branded with the latest office settings and carry their logo inline.
+    branding = OfficeBrandingSource(settings=office.current, logo=office.logo)
     renderer()  # the catalogs and templates compiled at start, not when the first mail is due
     handlers = NotifierHandlers(store, delivery, settings, rpc=rpc, preferences=preferences,
                                 office=branding)

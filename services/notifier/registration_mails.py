@@ -1,5 +1,6 @@
 """Mails of the self-registration and of the eID link: confirm your address, the broker's
-decision, the eID linked or refused (pure, texts in templates/)."""
+decision, the eID linked or refused; and the office's: a registration or an eID link waits for
+its decision (pure, texts in templates/)."""
 
 from email.message import EmailMessage
 from urllib.parse import quote
@@ -7,11 +8,20 @@ from urllib.parse import quote
 from libs.contracts.auth import (
     EidLinked,
     EidLinkRefused,
+    EidLinkRequested,
     RegistrationConfirmationRequested,
     RegistrationDecided,
+    RegistrationPending,
 )
-from services.notifier.domain import MailKind, client_envelope, mail_language, one_line
-from services.notifier.mail_templates import DEFAULT_BRANDING, Branding, render_mail
+from services.notifier.domain import (
+    MailKind,
+    admin_link,
+    client_envelope,
+    mail_language,
+    message_id,
+    one_line,
+)
+from services.notifier.mail_templates import DEFAULT_BRANDING, Branding, Envelope, render_mail
 
 
 def confirmation_link(public_url: str, token: str) -> str:
@@ -80,3 +90,33 @@ def eid_link_refused_mail(event: EidLinkRefused, *, sender: str, public_url: str
                                event_id=event.event_id),
         branding=branding, portal_url=public_url, name=name, reason=event.reason.strip(),
         link=login_link(public_url))
+
+
+def _office_envelope(event: RegistrationPending | EidLinkRequested, kind: MailKind,
+                     sender: str, office: str) -> Envelope:
+    return Envelope(message_id=message_id(event.event_id, kind), date=event.occurred_at,
+                    sender=sender, recipient=office)
+
+
+def registration_pending_mail(event: RegistrationPending, *, sender: str, office: str,
+                              language: str, public_url: str,
+                              branding: Branding = DEFAULT_BRANDING) -> EmailMessage:
+    """Tell the office that a person confirmed their registration and awaits its approval."""
+    return render_mail(
+        "registration_pending",
+        _office_envelope(event, MailKind.REGISTRATION_PENDING, sender, office),
+        language=mail_language(language, branding.default_language, event_id=event.event_id),
+        branding=branding, portal_url=public_url, person=one_line(event.display_name),
+        email=str(event.email), link=admin_link(public_url))
+
+
+def eid_link_requested_mail(event: EidLinkRequested, *, sender: str, office: str,
+                            language: str, public_url: str,
+                            branding: Branding = DEFAULT_BRANDING) -> EmailMessage:
+    """Tell the office that an eID holder asks to link the card to an account."""
+    return render_mail(
+        "eid_link_requested",
+        _office_envelope(event, MailKind.EID_LINK_REQUESTED, sender, office),
+        language=mail_language(language, branding.default_language, event_id=event.event_id),
+        branding=branding, portal_url=public_url, person=one_line(event.display_name),
+        email=str(event.email), link=admin_link(public_url))

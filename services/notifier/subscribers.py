@@ -7,11 +7,13 @@ from libs.contracts import notifier
 from libs.contracts.auth import (
     EidLinked,
     EidLinkRefused,
+    EidLinkRequested,
     InvitationCreated,
     PasswordChanged,
     PasswordResetRequested,
     RegistrationConfirmationRequested,
     RegistrationDecided,
+    RegistrationPending,
 )
 from libs.contracts.client_sheet import ClientSheetDue
 from libs.contracts.documents import DocumentsBatchPublished
@@ -94,6 +96,15 @@ def register(
     subscribe_event(
         broker, consumer=CONSUMER, purpose="eid-link-refused-mails", event_type=EidLinkRefused,
         handle=handlers.send_eid_link_refused_mail, prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="registration-pending-mails",
+        event_type=RegistrationPending, handle=handlers.tell_office_of_registration,
+        prefetch=prefetch,
+    )
+    subscribe_event(
+        broker, consumer=CONSUMER, purpose="eid-link-requested-mails",
+        event_type=EidLinkRequested, handle=handlers.tell_office_of_eid_link, prefetch=prefetch,
     )
     subscribe_event(
         broker, consumer=CONSUMER, purpose="documents-published-mails",

@@ -62,14 +62,21 @@ async def test_an_unknown_card_is_linked_by_staff_and_then_logs_in(service: Auth
     [link] = (await call(service, auth.LIST_EID_LINKS,
                          auth.ListEidLinksRequest(caller=AGENT))).links
     assert (link.email, link.national_number, link.status) == (EMAIL, "85073003328", "requested")
+    requested = await service.runtime.database[EID_LINKS].find_one({"_id": link.link_id})
+    assert requested is not None
+    [told] = requested[OUTBOX_FIELD].values()  # in the same write: the office is told
+    assert told["routing_key"] == auth.EidLinkRequested.routing_key
+    assert told["payload"]["email"] == EMAIL
+    assert told["payload"]["display_name"] == "Lotte Anna Maes"
+    assert "85073003328" not in str(told["payload"])  # never the card's national number
 
     accepted = await call(service, auth.ACCEPT_EID_LINK, auth.AcceptEidLinkRequest(
         caller=AGENT, link_id=link.link_id, origin=ORIGIN))
     assert (accepted.status, accepted.user_id) == ("accepted", invitation.user_id)
     doc = await service.runtime.database[EID_LINKS].find_one({"_id": link.link_id})
     assert doc is not None
-    [event] = doc[OUTBOX_FIELD].values()
-    assert event["routing_key"] == auth.EidLinked.routing_key  # the confirmation mail
+    assert auth.EidLinked.routing_key in {  # the confirmation mail
+        event["routing_key"] for event in doc[OUTBOX_FIELD].values()}
 
     again = await present_card(service)
     assert again.tokens is not None
@@ -124,8 +131,8 @@ async def test_staff_refuse_a_link_with_a_reason_and_the_card_still_does_not_log
     assert refused.status == "refused"
     doc = await service.runtime.database[EID_LINKS].find_one({"_id": link.link_id})
     assert doc is not None
-    [event] = doc[OUTBOX_FIELD].values()
-    assert event["routing_key"] == auth.EidLinkRefused.routing_key  # the refusal mail
+    assert auth.EidLinkRefused.routing_key in {  # the refusal mail
+        event["routing_key"] for event in doc[OUTBOX_FIELD].values()}
     assert (await call(service, auth.LIST_EID_LINKS,
                        auth.ListEidLinksRequest(caller=AGENT))).links == []
     with pytest.raises(Conflict):

@@ -122,6 +122,13 @@ async def test_a_confirmed_registration_awaits_the_broker_and_only_the_password_
     pending = await registered_and_confirmed(service)
     assert (pending.status, pending.email, pending.national_number) == (
         "pending", EMAIL, "85.07.30-033.28")
+    doc = await service.runtime.database[REGISTRATIONS].find_one(
+        {"_id": pending.registration_id})
+    assert doc is not None
+    told = [entry["payload"] for entry in (doc.get(OUTBOX_FIELD) or {}).values()
+            if entry["routing_key"] == auth.RegistrationPending.routing_key]
+    assert len(told) == 1  # in the same write as the status: the office is told
+    assert (told[0]["email"], told[0]["user_id"]) == (EMAIL, pending.user_id)
     with pytest.raises(Forbidden, match=AWAITS_BROKER):
         await log_in(service)
     with pytest.raises(Unauthenticated, match=WRONG_CREDENTIALS):

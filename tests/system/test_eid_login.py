@@ -50,6 +50,12 @@ def test_an_unknown_card_is_linked_by_the_broker_and_then_logs_in_to_its_dossier
     waiting = gateway.get("/admin/api/v1/eid-links", headers=staff).json()["links"]
     [link] = [entry for entry in waiting if entry["email"] == dupont_client.email]
     assert link["display_name"] == "Pieter Dupont"
+    addresses = gateway.get("/admin/api/v1/office", headers=staff).json()["addresses"]
+    office = (addresses["registrations"] or addresses["general"]
+              or system_stack.config.office_email)
+    told = wait_for_mail(system_stack.maildir, office, containing="eID")  # the office hears it
+    assert "Pieter Dupont" in told.subject and dupont_client.email in told.text
+    assert f"{system_stack.gateway_url}/admin" in told.text
     accepted = gateway.post(f"/admin/api/v1/eid-links/{link['link_id']}/accept", headers=staff)
     assert accepted.status_code == 200, accepted.text
 

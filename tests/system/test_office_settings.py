@@ -1,21 +1,27 @@
 """The office settings on the real processes: the office admin changes them through the admin
-API and the login page shows them within seconds, with no restart; a change made at auth
-reaches the gateway by its event alone; refusals name the field and why."""
+API and the login page and the next mails show them within seconds, with no restart; a change
+made at auth reaches the gateway by its event alone; refusals name the field and why."""
 
 import asyncio
+import email
+import email.policy
 import hashlib
 import html
+import mailbox
 import time
 import uuid
 from collections.abc import Iterator
+from email.message import EmailMessage
 
 import httpx
 import pytest
 
+from deploy.local.maildir import wait_for_mail
 from deploy.local.seed_demo import DEMO_OFFICE_SETTINGS, bearer, demo_logo, set_office
 from libs.contracts import office
 from libs.contracts.caller import Caller, Role
 from libs.servicekit.rpc import RpcClient
+from tests.system.conftest import DUPONT
 from tests.system.stack import SystemStack, staff_log_in
 
 pytestmark = pytest.mark.system
@@ -141,3 +147,32 @@ def test_the_demo_office_shows_its_logo_before_anyone_signs_in(
     assert "immutable" in served.headers["cache-control"]
     listed = gateway.get("/admin/api/v1/office", headers=bearer(staff_token)).json()
     assert listed["logo_sha256"] == digest
+
+
+@pytest.mark.usefixtures("settings_restored", "office_dossiers")
+def test_the_next_mail_carries_the_new_office_name_and_logo_without_a_restart(
+    system_stack: SystemStack, gateway: httpx.Client, staff_token: str,
+) -> None:
+    set_office(gateway, staff_token)  # the demo office, with its logo
+    name = f"Verzekeringen Maes & Co {uuid.uuid4().hex[:6]}"
+    current = gateway.get("/admin/api/v1/office", headers=bearer(staff_token)).json()
+    response = gateway.put("/admin/api/v1/office", headers=bearer(staff_token), json={
+        **current, "name": name, "expected_version": current["version"]})
+    assert response.status_code == 200, response.text
+    login_page_shows(gateway, html.escape(name))  # the change went round the bus
+
+    address = f"lotte.maes.{uuid.uuid4().hex[:6]}@example.com"
+    gateway.post("/admin/api/v1/invitations", headers=bearer(staff_token), json={
+        "email": address, "display_name": "Lotte Maes", "language": "fr",
+        "dossier_ids": [DUPONT]}).raise_for_status()
+    received = wait_for_mail(system_stack.maildir, address, containing="/activate?token=")
+    box = mailbox.Maildir(system_stack.maildir, factory=None, create=False)
+    mail = email.message_from_bytes(box.get_bytes(received.key), policy=email.policy.default)
+    assert isinstance(mail, EmailMessage)
+    text, page = mail.get_body(("plain",)), mail.get_body(("html",))
+    assert text is not None and page is not None
+    assert name in str(text.get_content())
+    assert html.escape(name) in str(page.get_content())
+    logos = [part for part in mail.walk() if part.get_content_maintype() == "image"]
+    assert len(logos) == 1 and 'src="cid:' in str(page.get_content())
+    assert hashlib.sha256(logos[0].get_content()).hexdigest() == current["logo_sha256"]

@@ -1,5 +1,6 @@
 """Self-registration end to end (manual 1.1, "Zich inschrijven"): register, confirm the mailed
-link and choose a password, wait for the broker, get approved (or refused) by mail, log in."""
+link and choose a password, the office is mailed that it waits, get approved (or refused) by
+mail, log in."""
 
 import re
 import uuid
@@ -57,6 +58,12 @@ def test_a_registered_client_is_approved_by_the_broker_and_logs_in_to_two_dossie
     assert stranger.status_code == 401  # without the password nothing is revealed
 
     staff = bearer(staff_token)
+    addresses = gateway.get("/admin/api/v1/office", headers=staff).json()["addresses"]
+    office = (addresses["registrations"] or addresses["general"]
+              or system_stack.config.office_email)
+    told = wait_for_mail(system_stack.maildir, office, containing=email)
+    assert "Jonas Wouters" in told.subject  # the office hears a registration awaits it
+    assert f"{system_stack.gateway_url}/admin" in told.text
     registration_id = pending_registration_of(gateway, staff, email)
     approved = gateway.post(f"/admin/api/v1/registrations/{registration_id}/approve",
                             headers=staff, json={"dossier_ids": [DUPONT, PEETERS]})

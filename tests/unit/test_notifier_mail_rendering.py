@@ -15,15 +15,17 @@ from libs.contracts.auth import (
     DossierMember,
     EidLinked,
     EidLinkRefused,
+    EidLinkRequested,
     InvitationCreated,
     PasswordChanged,
     PasswordResetRequested,
     RegistrationConfirmationRequested,
     RegistrationDecided,
+    RegistrationPending,
 )
 from libs.contracts.documents import DocumentsBatchPublished
 from libs.contracts.lockout import LoginLockedOut
-from libs.contracts.office import OfficeColours, OfficeSettingsPublic
+from libs.contracts.office import OfficeAddresses, OfficeColours, OfficeSettingsPublic
 from libs.contracts.privacy import LoginDeleted
 from libs.contracts.requests import RequestSubmitted
 from libs.contracts.signing import (
@@ -53,9 +55,11 @@ from services.notifier.office_digest import digest_item, digest_mail, reply_item
 from services.notifier.privacy_erasure import login_deleted_mail
 from services.notifier.registration_mails import (
     eid_link_refused_mail,
+    eid_link_requested_mail,
     eid_linked_mail,
     registration_confirmation_mail,
     registration_decision_mail,
+    registration_pending_mail,
 )
 from services.notifier.request_mails import (
     ClientUpdate,
@@ -199,6 +203,15 @@ MAILS: dict[str, Builder] = {
                              HeldItem("Uw aanvraag is aanvaard", None)],
         name="An Peeters", email="an@example.be", language=lang, day=date(2026, 12, 5),
         sender=SENDER, public_url=PORTAL, at=datetime(2026, 12, 5, 16, tzinfo=UTC),
+        branding=BRANDING),
+    "registration-pending": lambda lang: registration_pending_mail(
+        RegistrationPending(registration_id="g1", user_id="u1", email="an@example.be",
+                            display_name="An <Peeters>"),
+        sender=SENDER, office="inschrijvingen@peeters.be", language=lang, public_url=PORTAL,
+        branding=BRANDING),
+    "eid-link-requested": lambda lang: eid_link_requested_mail(
+        EidLinkRequested(link_id="k1", email="an@example.be", display_name="An <Peeters>"),
+        sender=SENDER, office="inschrijvingen@peeters.be", language=lang, public_url=PORTAL,
         branding=BRANDING),
     "login-deleted": lambda lang: login_deleted_mail(
         LoginDeleted(user_id="u1", display_name="Jan <Peeters>", email="jan@example.be",
@@ -397,3 +410,35 @@ def test_an_unknown_language_gets_the_offices_and_is_logged() -> None:
 def test_a_missing_variable_fails_the_rendering() -> None:
     with pytest.raises(UndefinedError):
         renderer().render("invitation", "nl", BRANDING, PORTAL, {"name": "An"})
+
+
+@pytest.mark.parametrize(("kind", "words"), [
+    ("registration-pending", {"nl": "wacht op uw goedkeuring",
+                              "fr": "attend votre approbation",
+                              "en": "awaits your approval"}),
+    ("eid-link-requested", {"nl": "eID-kaart te koppelen aan het account van an@example.be",
+                            "fr": "lier sa carte eID au compte de an@example.be",
+                            "en": "link their eID card to the account of an@example.be"}),
+])
+def test_the_office_is_told_who_waits_for_its_decision_with_a_link_to_the_admin_pages(
+    kind: str, words: dict[str, str],
+) -> None:
+    for language, expected in words.items():
+        mail = MAILS[kind](language)  # type: ignore[arg-type]
+        text, html = parts(mail)
+        assert expected in text and "An <Peeters>" in text and "An &lt;Peeters&gt;" in html
+        assert f"{PORTAL}/admin" in text and parsed(html).links == [f"{PORTAL}/admin"]
+        assert mail["To"] == "inschrijvingen@peeters.be"
+        assert mail["Message-ID"].endswith(f".{kind}@mybroker>")
+
+
+def test_office_mails_go_to_the_purposes_address_else_the_general_else_the_configured() -> None:
+    current = [OfficeSettingsPublic()]
+    source = OfficeBrandingSource(settings=lambda: current[-1])
+    assert source.office_address("registrations", "office@x.be") == "office@x.be"
+    current.append(OFFICE.model_copy(update={"addresses": OfficeAddresses(
+        general="info@peeters.be")}))
+    assert source.office_address("registrations", "office@x.be") == "info@peeters.be"
+    current.append(OFFICE.model_copy(update={"addresses": OfficeAddresses(
+        general="info@peeters.be", registrations="nieuw@peeters.be")}))
+    assert source.office_address("registrations", "office@x.be") == "nieuw@peeters.be"
