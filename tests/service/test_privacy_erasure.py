@@ -1,6 +1,7 @@
 """Privacy per service: auth's access log, account erasure and own-login deletion; the dossier
 service's erasure saga; each service's erasure part on its own database."""
 
+import functools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -310,7 +311,8 @@ async def test_the_short_lived_counters_and_nonces_are_removed_by_retention_not_
         await mobile.code_sent(f"user-{name}", moment)
         await ThrottleRecords(database).record_failure(f"ip:{name}", moment, 5)
         await MailQuota(database, limit=3, window=timedelta(hours=1),
-                        clock=lambda moment=moment: moment).allow("reset", f"{name}@x.be")
+                        clock=functools.partial(lambda at: at, moment)
+                        ).allow("reset", f"{name}@x.be")
     sms = SmsStore(database)
     await sms.reserve("+32470000001", RateLimit(limit=5, window=timedelta(hours=1)),
                       AT - timedelta(days=4))
