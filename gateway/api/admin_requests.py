@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
+from gateway.access_log import note_dossier_read
 from gateway.api.requests import (
     DESCRIPTION_FIELD,
     ModelT,
@@ -91,11 +92,13 @@ async def desk(
 
 
 @router.get("/requests/{request_id}")
-async def read_request(request_id: ObjectIdPath, staff: StaffCaller, rpc: Rpc
-                       ) -> requests.OfficeRequest:
+async def read_request(request_id: ObjectIdPath, request: Request, staff: StaffCaller,
+                       rpc: Rpc) -> requests.OfficeRequest:
     """A request with its thread, timeline and internal notes (it is read by the office)."""
-    return await rpc.call(requests.DESK_GET, requests.DeskGetQuery(
+    found = await rpc.call(requests.DESK_GET, requests.DeskGetQuery(
         caller=staff.caller(), request_id=request_id))
+    note_dossier_read(request.scope.setdefault("state", {}), found.dossier_id)
+    return found
 
 
 async def _optional_body(request: Request, model: type[ModelT]) -> ModelT:

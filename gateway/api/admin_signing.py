@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from gateway.access_log import note_dossier_read
 from gateway.deps import DossierIdPath, ObjectIdPath, Rpc, StaffCaller, State
 from gateway.downloads import open_and_stream
 from gateway.signing_evidence import evidence_of
@@ -58,10 +59,12 @@ async def list_signature_requests(
 
 
 @router.get("/signature-requests/{signature_id}")
-async def get_signature_request(signature_id: ObjectIdPath, staff: StaffCaller, rpc: Rpc
-                                ) -> signing.SignatureRequestPublic:
-    return await rpc.call(signing.GET_SIGNATURE_REQUEST, signing.SignatureRequestQuery(
+async def get_signature_request(signature_id: ObjectIdPath, request: Request,
+                                staff: StaffCaller, rpc: Rpc) -> signing.SignatureRequestPublic:
+    found = await rpc.call(signing.GET_SIGNATURE_REQUEST, signing.SignatureRequestQuery(
         caller=staff.caller(), signature_request_id=signature_id))
+    note_dossier_read(request.scope.setdefault("state", {}), found.dossier_id)
+    return found
 
 
 @router.post("/signature-requests/{signature_id}/cancel")
@@ -97,6 +100,7 @@ async def signed_document(signature_id: ObjectIdPath, request: Request, staff: S
     """The signed PDF (404 until it is ready)."""
     where = await rpc.call(signing.OPEN_SIGNED_DOCUMENT, signing.SignedDocumentRequest(
         caller=staff.caller(), signature_request_id=signature_id, evidence=evidence_of(request)))
+    note_dossier_read(request.scope.setdefault("state", {}), where.dossier_id)
     return await open_and_stream(rpc, state.storage, staff.caller(),
                                  dossier_id=where.dossier_id, document_id=where.document_id,
                                  variant=documents.BodyVariant.ORIGINAL, as_attachment=True)

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from gateway.access_log import note_dossier_read
 from gateway.config import GatewaySettings
 from gateway.deps import ObjectIdPath, Rpc, RpcCaller, gateway_state
 from gateway.web.admin_pages import office_page, staff_only
@@ -191,6 +192,7 @@ async def detail_page(
     language = pages.language(request, session)
     found = await rpc.call(requests.DESK_GET, requests.DeskGetQuery(
         caller=caller, request_id=request_id, mark_read=mark_read))
+    note_dossier_read(request.scope.setdefault("state", {}), found.dossier_id)
     first = found.entries[0] if found.entries else None
     answers = found.entries[1:]
     return office_page(pages, request, session, "admin/desk_request.html", {

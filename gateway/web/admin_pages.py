@@ -16,7 +16,7 @@ from gateway.web.dossier_numbers import malformed_numbers, printable, unknown_do
 from gateway.web.pages import CsrfChecked, Pages, PageSession
 from gateway.web.rendering import _mark
 from gateway.web.session import WebSession
-from libs.contracts import auth
+from libs.contracts import auth, privacy
 from libs.contracts.caller import Role
 from libs.servicekit.errors import Conflict, Forbidden, Gone, Invalid, NotFound, ServiceError
 from libs.servicekit.logs import correlation_id
@@ -337,6 +337,38 @@ async def change_grant(
     return await _account_action(request, session, pages, rpc, email, done, lambda: rpc.call(
         method, auth.GrantRequest(caller=session.claims.caller(), user_id=user_id,
                                   dossier_id=dossier_id.strip(), origin=origin_of(request))))
+
+
+@router.post("/admin/users/{user_id}/erasure", dependencies=[CsrfChecked])
+async def erase_client_account(
+    user_id: ObjectIdPath, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+    email: Annotated[str, Form(max_length=320)] = "",
+    confirm_email: Annotated[str, Form(max_length=320)] = "",
+) -> Response:
+    """Erase a client account (office admin): the admin confirms by typing its e-mail
+    address; then the report of what was deleted and what was kept, and why."""
+    caller = office_admin(session).claims.caller()
+    _ = pages.gettext(pages.language(request, session))
+    try:
+        account = await rpc.call(auth.GET_USER, auth.UserLookupRequest(caller=caller,
+                                                                       user_id=user_id))
+    except ServiceError as refused:
+        message, status = refusal_message(refused, _)
+        return await _accounts_page(request, session, pages, rpc, email=email, error=message,
+                                    status_code=status)
+    if confirm_email.strip().casefold() != account.email.casefold():
+        return await _accounts_page(
+            request, session, pages, rpc, email=account.email, status_code=422,
+            error=_("Type the account's e-mail address to confirm that it is erased."))
+    try:
+        report = await rpc.call(privacy.ERASE_ACCOUNT, privacy.AccountErasureRequest(
+            caller=caller, user_id=user_id, origin=origin_of(request)))
+    except ServiceError as refused:
+        message, status = refusal_message(refused, _)
+        return await _accounts_page(request, session, pages, rpc, email=account.email,
+                                    error=message, status_code=status)
+    return office_page(pages, request, session, "privacy/account_erasure.html", {
+        "account": account, "report": report})
 
 
 # --- office admin: staff accounts and the audit log ----------------------------------------

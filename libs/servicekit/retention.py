@@ -9,7 +9,7 @@ the setting `retention_days` (a JSON map data class -> days, shared by every ser
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter
@@ -29,9 +29,17 @@ retention_removed = Counter("mybroker_retention_removed_total",
                             ["service", "data_class"])
 
 
+# How a collection stores the moment its age counts from: a date (the default), milliseconds
+# since the epoch (a number), or the ISO text of a model dumped as JSON ("...T12:00:00Z").
+AS_DATE = "date"
+AS_EPOCH_MS = "epoch_ms"
+AS_ISO_TEXT = "iso_text"
+
+
 @dataclass(frozen=True)
 class RetentionRule:
-    """Documents of `collection` matching `only` are removed `days` after `age_field`."""
+    """Documents of `collection` matching `only` are removed `days` after `age_field`
+    (stored `stored_as` a date, epoch milliseconds or ISO text)."""
 
     data_class: str
     collection: str
@@ -39,6 +47,20 @@ class RetentionRule:
     days: int
     legal_basis: str
     only: Mapping[str, Any] = field(default_factory=dict)
+    stored_as: str = AS_DATE
+
+    def __post_init__(self) -> None:
+        if self.stored_as not in (AS_DATE, AS_EPOCH_MS, AS_ISO_TEXT):
+            raise ValueError(f"unknown stored_as {self.stored_as!r} of {self.data_class}")
+
+
+def _as_stored(rule: RetentionRule, moment: datetime) -> Any:
+    """`moment` as the rule's collection stores it (comparable with `$lt`)."""
+    if rule.stored_as == AS_EPOCH_MS:
+        return int(moment.timestamp() * 1000)
+    if rule.stored_as == AS_ISO_TEXT:
+        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return moment
 
 
 def effective_days(rule: RetentionRule, overrides: Mapping[str, int]) -> int:
@@ -53,7 +75,7 @@ def expired_query(rule: RetentionRule, now: datetime,
                   overrides: Mapping[str, int]) -> dict[str, Any]:
     """The filter of the rule's documents whose retention has ended at `now`."""
     cutoff = now - timedelta(days=effective_days(rule, overrides))
-    return {**rule.only, rule.age_field: {"$lt": cutoff}}
+    return {**rule.only, rule.age_field: {"$lt": _as_stored(rule, cutoff)}}
 
 
 # Every service's log of handled events (inbox.py): a redelivery comes within minutes.

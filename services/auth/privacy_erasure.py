@@ -81,9 +81,9 @@ ERASURE_RULES: dict[str, ErasureRule] = {
     REGISTRATIONS: DeleteMentioning(),
     AUDIT: KeepAsEvidence(AUDIT_REASON, field="target"),
     EID_LINKS: HoldsNoDossierData("eID link requests of accounts, erased with the account"),
-    THROTTLES: HoldsNoDossierData("failed log-in counters, kept minutes"),
+    THROTTLES: HoldsNoDossierData("failed log-in counters, kept a day (retention)"),
     UNLOCKS: HoldsNoDossierData("unlock links of accounts, erased with the account"),
-    MAIL_QUOTA: HoldsNoDossierData("how many mails an address got, kept an hour"),
+    MAIL_QUOTA: HoldsNoDossierData("how many mails an address got, kept a day (retention)"),
     GRANT_REVOCATIONS: KeepAsEvidence(
         "revoked grants, until the access tokens issued before the erasure have expired "
         "(minutes; then purged): the gateways refuse the dossier meanwhile", field="dossier_id"),
@@ -106,6 +106,14 @@ RETENTION_RULES = (
     RetentionRule("audit_log", AUDIT, "at", 2555,
                   "GDPR art. 5(2) and the insurance distribution rules (Law of 4 April 2014): "
                   "seven years of staff actions"),
+    # Counters that only serve a limit of minutes or an hour (their TTL index forgets them
+    # too, but a TTL is slow on some servers: this job is the bound).
+    RetentionRule("login_throttles", THROTTLES, "last.failure_at", 1,
+                  "GDPR art. 5(1)(c)/(e): failed log-ins count towards a back-off of minutes; "
+                  "a day after the last failure they have no purpose"),
+    RetentionRule("mail_quota", MAIL_QUOTA, "sent_at", 1,
+                  "GDPR art. 5(1)(c)/(e): mails to an address count for an hour's limit; "
+                  "kept a day at most"),
 )
 
 

@@ -26,7 +26,7 @@ from libs.servicekit.export_parts import EXPORT_PARTS
 from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document
 from libs.servicekit.outbox import OutboxRelay
-from libs.servicekit.retention import RetentionJob, schedule_retention
+from libs.servicekit.retention import RetentionJob, RetentionRule, schedule_retention
 from libs.servicekit.runtime import ServiceRuntime
 from services.notifier.config import NotifierSettings
 from services.notifier.delivery import MailDelivery
@@ -51,6 +51,15 @@ ERASURE_RULES: dict[str, ErasureRule] = {
     SMS_RATE_WINDOWS: HoldsNoDossierData("SMS counts per number, forgotten after two days"),
     PREFERENCES: HoldsNoDossierData("an account's mail choices, erased with the account"),
 }
+
+# Retention (deploy/README.md, "Retention"): the rate windows' TTL index is slow on some
+# servers, so this job bounds them. A window is kept two days after its last SMS
+# (`kept.forget_at`); the rule removes it a day after that at the latest.
+RETENTION_RULES = (
+    RetentionRule("sms_rate_windows", SMS_RATE_WINDOWS, "kept.forget_at", 1,
+                  "GDPR art. 5(1)(c)/(e): SMS counts per number serve a limit of hours; "
+                  "removed a day after their two days"),
+)
 
 def login_deleted_mail(event: LoginDeleted, *, sender: str, office: str, language: str,
                        public_url: str, branding: Branding = DEFAULT_BRANDING) -> EmailMessage:
@@ -122,5 +131,5 @@ def wire(broker: RabbitBroker, database: AsyncDatabase[Document], settings: Noti
     subscribe_event(broker, consumer=SERVICE, purpose="login-deletions",
                     event_type=LoginDeleted, handle=forgetting.tell_office,
                     prefetch=settings.event_prefetch)
-    return NotifierPrivacy(participant, RetentionJob(database, SERVICE, (),
-                                                     settings.retention_days)), relay
+    return NotifierPrivacy(participant, RetentionJob(
+        database, SERVICE, RETENTION_RULES, settings.retention_days)), relay

@@ -25,7 +25,13 @@ from libs.servicekit.erasure import (
     subscribe_erasure,
 )
 from libs.servicekit.mongo import Document
-from libs.servicekit.retention import RetentionJob, schedule_retention
+from libs.servicekit.retention import (
+    AS_EPOCH_MS,
+    AS_ISO_TEXT,
+    RetentionJob,
+    RetentionRule,
+    schedule_retention,
+)
 from libs.servicekit.runtime import ServiceRuntime
 from services.signing.config import SigningSettings
 from services.signing.store import (
@@ -56,10 +62,24 @@ def erasure_rules(database: AsyncDatabase[Document]) -> dict[str, ErasureRule]:
         SIGNATURE_REQUESTS: DeleteWhere("dossier_id"),
         MOBILE_ENROLMENTS: DeleteWhere("dossier_id"),
         MOBILE_CHALLENGES: HoldsNoDossierData(
-            "single-use nonces of a signature (ids and a document hash), valid two minutes"),
+            "single-use nonces of a signature (ids and a document hash), valid two minutes, "
+            "removed a day after (retention)"),
         MOBILE_CODES_SENT: HoldsNoDossierData(
-            "when an account was sent an SMS code (the rate limit): an account id and a time"),
+            "when an account was sent an SMS code (the rate limit): an account id and a time, "
+            "removed a day after (retention)"),
     }
+
+
+# Retention (deploy/README.md, "Retention"): the mobile signature's nonces and the SMS codes
+# sent (the rate limit) serve minutes; without these rules they would grow without bound.
+RETENTION_RULES = (
+    RetentionRule("mobile_challenges", MOBILE_CHALLENGES, "expires_at", 1,
+                  "GDPR art. 5(1)(c)/(e): a nonce is valid two minutes and used once; removed "
+                  "a day after it expired", stored_as=AS_ISO_TEXT),
+    RetentionRule("mobile_codes_sent", MOBILE_CODES_SENT, "at_ms", 1,
+                  "GDPR art. 5(1)(c)/(e): the SMS codes sent count for a limit of minutes; "
+                  "removed a day after sending", stored_as=AS_EPOCH_MS),
+)
 
 
 @dataclass
@@ -78,5 +98,5 @@ def wire(broker: RabbitBroker, database: AsyncDatabase[Document], settings: Sign
     participant = ErasureParticipant(database, SERVICE, erasure_rules(database), notify=notify)
     declare_emitted_events(broker, producer=SERVICE, events=(ErasureCompleted,))
     subscribe_erasure(broker, participant)
-    return SigningPrivacy(participant, RetentionJob(database, SERVICE, (),
+    return SigningPrivacy(participant, RetentionJob(database, SERVICE, RETENTION_RULES,
                                                     settings.retention_days))

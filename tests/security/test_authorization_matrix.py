@@ -168,6 +168,12 @@ OFFICE_WRITES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/admin/office/logo/remove"): {"data": {"csrf_token": MATRIX_CSRF,
                                                      "expected_version": "0"}},
 }
+# Erasing a client account: the office admin only (the API and the accounts page's form,
+# which carries a valid CSRF pair and the typed address, so the refusal is the role's).
+ACCOUNT_ERASURES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/admin/api/v1/accounts/{user_id}/erasure"): {},
+    ("POST", "/admin/users/{user_id}/erasure"): {"data": {"csrf_token": MATRIX_CSRF}},
+}
 HOSTILE_IDS = ("$where", "..%2F..%2Fadmin", "a" * 5000, "%00", "DOS-2019-00417%20")
 
 
@@ -718,3 +724,25 @@ def test_a_data_export_answers_its_account_only(
             assert refused.status_code == 404, refused.status_code
             assert "PK" not in refused.text[:2]
         assert httpx.get(address, timeout=30.0).status_code == 303  # to the login page
+
+
+def test_only_the_office_admin_erases_a_client_account(office: Office) -> None:
+    gateway = office.gateway
+    me = gateway.get("/api/v1/me", headers=bearer(office.owner)).json()
+    for (method, path), body in sorted(ACCOUNT_ERASURES.items()):
+        address = f"{gateway.base_url}{path.replace('{user_id}', me['user_id'])}"
+        form = body.get("data")
+        if form is not None:
+            form = {**form, "email": me["email"], "confirm_email": me["email"]}
+        for caller in (office.owner, office.other, office.co_user, office.agent):
+            headers = bearer(caller) if path.startswith("/admin/api/") else {}
+            answer = httpx.request(method, address, headers=headers, data=form,
+                                   cookies={"mb_csrf": MATRIX_CSRF, "mb_access": caller},
+                                   timeout=30.0)
+            assert answer.status_code == 403, (method, path, answer.status_code)
+        stranger = httpx.request(method, address, data=form, cookies={"mb_csrf": MATRIX_CSRF},
+                                 timeout=30.0)
+        assert stranger.status_code == (401 if path.startswith("/admin/api/") else 303)
+    # The account is untouched: its owner still reads their dossier.
+    assert gateway.get(f"/api/v1/dossiers/{DUPONT}/contracts", headers=bearer(office.owner)
+                       ).status_code == 200

@@ -303,3 +303,46 @@ def test_the_audit_log_filters_and_pages_by_its_addresses(gateway: Gateway) -> N
     for forged in ("?before=k", "?actor=%24where", "?before=" + "x" * 79):
         response = gateway.client.get(f"/admin/audit{forged}")
         assert response.status_code == 303 and response.headers["location"] == "/admin/audit"
+
+
+def test_the_office_admin_erases_a_client_account_after_typing_its_address(
+    gateway: Gateway,
+) -> None:
+    from libs.contracts import privacy
+
+    sign_in_as_staff(gateway, Role.AGENT)
+    gateway.rpc.answer(auth.FIND_USER, account(status="active"))
+    agents_page = gateway.client.get("/admin/accounts", params={"email": "lotte@example.be"})
+    assert "Dit klantenaccount wissen" not in agents_page.text  # an agent has no such button
+    refused = gateway.client.post("/admin/users/u9/erasure", data={
+        "email": "lotte@example.be", "confirm_email": "lotte@example.be",
+        "csrf_token": csrf(gateway)})
+    assert refused.status_code == 403
+    assert gateway.rpc.called(privacy.ERASE_ACCOUNT) == []
+
+    sign_in_as_staff(gateway, Role.ADMIN)
+    page = gateway.client.get("/admin/accounts", params={"email": "lotte@example.be"})
+    assert "Dit klantenaccount wissen" in page.text
+    assert 'action="/admin/users/u9/erasure"' in page.text
+    gateway.rpc.answer(auth.GET_USER, account(status="active"))
+    mistyped = gateway.client.post("/admin/users/u9/erasure", data={
+        "email": "lotte@example.be", "confirm_email": "lotte@example.com",
+        "csrf_token": csrf(gateway)})
+    assert mistyped.status_code == 422
+    assert "Typ het e-mailadres van het account om te bevestigen dat het gewist wordt" in (
+        mistyped.text)
+    assert gateway.rpc.called(privacy.ERASE_ACCOUNT) == []
+
+    gateway.rpc.answer(privacy.ERASE_ACCOUNT, privacy.AccountErasureReport(
+        user_id="u9", deleted={"users": 1, "sessions_ended": 2},
+        kept=[privacy.KeptEvidence(collection="audit_log", count=1,
+                                   reason="the staff audit log (GDPR art. 5(2))")]))
+    erased = gateway.client.post("/admin/users/u9/erasure", data={
+        "email": "lotte@example.be", "confirm_email": " Lotte@Example.be ",
+        "csrf_token": csrf(gateway)})
+    assert erased.status_code == 200
+    [asked] = gateway.rpc.called(privacy.ERASE_ACCOUNT)
+    assert asked.user_id == "u9"  # type: ignore[attr-defined]
+    for shown in ("Het account van Lotte Maes (lotte@example.be) is gewist.", "sessions_ended: 2",
+                  "the staff audit log (GDPR art. 5(2))"):
+        assert shown in erased.text, shown

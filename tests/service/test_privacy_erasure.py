@@ -1,6 +1,7 @@
 """Privacy per service: auth's access log, account erasure and own-login deletion; the dossier
 service's erasure saga; each service's erasure part on its own database."""
 
+import functools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -286,3 +287,47 @@ async def test_the_retention_job_removes_what_outlived_its_period_and_reports_it
     shorter = RetentionJob(database, "auth", RETENTION_RULES, {}, clock=lambda: AT)
     assert (await shorter.apply())["access_log"] == 1
     assert [doc["_id"] async for doc in database["staff_reads"].find({})] == ["r-new"]
+
+
+async def test_the_short_lived_counters_and_nonces_are_removed_by_retention_not_only_a_ttl(
+    database: Any,
+) -> None:
+    """What the services write for minutes (mobile nonces, SMS codes sent, log-in throttles,
+    mail quotas, SMS rate windows) goes a day after it served, by the leased job."""
+    from services.auth.mail_quota import MAIL_QUOTA, MailQuota
+    from services.auth.throttle_store import THROTTLES, ThrottleRecords
+    from services.notifier.sms_rules import RateLimit
+    from services.notifier.sms_store import SMS_RATE_WINDOWS, SmsStore
+    from services.signing.mobile import Challenge
+    from services.signing.store import MOBILE_CHALLENGES, MOBILE_CODES_SENT, MobileStore
+
+    old, recent = AT - timedelta(days=3), AT - timedelta(hours=1)
+    mobile = MobileStore(database)
+    for name, moment in (("old", old), ("new", recent)):
+        await mobile.add_challenge(Challenge(
+            nonce=f"nonce-{name}", enrolment_id="e1", signature_request_id="sr1",
+            person_id="p1", document_sha256="0" * 64, issued_at=moment,
+            expires_at=moment + timedelta(minutes=2), used=name == "old"))
+        await mobile.code_sent(f"user-{name}", moment)
+        await ThrottleRecords(database).record_failure(f"ip:{name}", moment, 5)
+        await MailQuota(database, limit=3, window=timedelta(hours=1),
+                        clock=functools.partial(lambda at: at, moment)
+                        ).allow("reset", f"{name}@x.be")
+    sms = SmsStore(database)
+    await sms.reserve("+32470000001", RateLimit(limit=5, window=timedelta(hours=1)),
+                      AT - timedelta(days=4))
+    await sms.reserve("+32470000002", RateLimit(limit=5, window=timedelta(hours=1)), recent)
+
+    removed: dict[str, int] = {}
+    for service, rules in (("signing", signing_part.RETENTION_RULES),
+                           ("auth", RETENTION_RULES), ("notifier", notifier_part.RETENTION_RULES)):
+        removed |= await RetentionJob(database, service, rules, {}, clock=lambda: AT).apply()
+    assert {name: removed[name] for name in (
+        "mobile_challenges", "mobile_codes_sent", "login_throttles", "mail_quota",
+        "sms_rate_windows")} == {"mobile_challenges": 1, "mobile_codes_sent": 1,
+                                 "login_throttles": 1, "mail_quota": 1, "sms_rate_windows": 1}
+    assert [doc["_id"] async for doc in database[MOBILE_CHALLENGES].find({})] == ["nonce-new"]
+    assert [doc["user_id"] async for doc in database[MOBILE_CODES_SENT].find({})] == ["user-new"]
+    assert [doc["_id"] async for doc in database[THROTTLES].find({})] == ["ip:new"]
+    assert await database[MAIL_QUOTA].count_documents({}) == 1
+    assert [doc["_id"] async for doc in database[SMS_RATE_WINDOWS].find({})] == ["+32470000002"]

@@ -20,7 +20,7 @@ from deploy.local.demo_pdf import text_pdf
 from deploy.local.seed_demo import bearer, import_dossier
 from libs.servicekit.erasure import ErasureRule
 from libs.servicekit.mongo import create_mongo_client
-from tests.system.conftest import PEETERS
+from tests.system.conftest import DUPONT, PEETERS
 from tests.system.stack import (
     ClientLogin,
     SystemStack,
@@ -128,6 +128,36 @@ def test_the_client_sees_a_staff_read_of_their_dossier_within_a_second(
                          headers=bearer(staff_token)).json()
     assert office["reads"][0]["route_kind"] == "/admin/api/v1/dossiers/{dossier_id}"
     assert office["reads"][0]["client_ip"]
+
+
+def test_a_staff_read_of_a_request_detail_shows_in_its_dossiers_access_log(
+    system_stack: SystemStack, gateway: httpx.Client, peeters_client: ClientLogin,
+    dupont_client: ClientLogin, staff_token: str,
+) -> None:
+    """The request's address names no dossier: the route tells the log which one it showed."""
+    client = bearer(peeters_client.log_in(gateway))
+    sent = gateway.post(f"/api/v1/dossiers/{PEETERS}/messages", headers={
+        **client, "Idempotency-Key": uuid.uuid4().hex},
+        json={"subject": f"Vraag {uuid.uuid4().hex[:6]}", "body": "Wie leest dit?"})
+    assert sent.status_code == 201, sent.text
+    request_id = sent.json()["request_id"]
+    before = gateway.get(f"/api/v1/dossiers/{PEETERS}/access-log", headers=client).json()
+    seen = {(read["at"], read["what"]) for read in before["reads"]}
+
+    read = gateway.get(f"/admin/api/v1/requests/{request_id}", headers=bearer(staff_token))
+    assert read.status_code == 200, read.text
+    read_at = time.monotonic()
+    new: list[dict[str, Any]] = []
+    while not new and time.monotonic() - read_at < 1.0:
+        listed = gateway.get(f"/api/v1/dossiers/{PEETERS}/access-log", headers=client).json()
+        new = [entry for entry in listed["reads"] if (entry["at"], entry["what"]) not in seen
+               and entry["what"] == "/admin/api/v1/requests/{request_id}"]
+    assert new, "the staff read of the request was not in the client's log within a second"
+    # The other client's dossier does not get it.
+    other = bearer(dupont_client.log_in(gateway))
+    theirs = gateway.get(f"/api/v1/dossiers/{DUPONT}/access-log", headers=other)
+    assert "/admin/api/v1/requests/{request_id}" not in {
+        entry["what"] for entry in theirs.json().get("reads", [])}
 
 
 def test_erasing_a_dossier_leaves_nothing_of_it_but_the_listed_evidence(

@@ -114,3 +114,20 @@ def test_the_office_is_told_in_its_language_who_deleted_their_login() -> None:
     assert mail["Subject"] == "Un client a supprimé son accès à MyBroker"
     assert "Jan Peeters (jan@example.be)" in body and "DOS-1, DOS-2" in body
     assert mail["Message-ID"] == f"<{event.event_id}.login-deleted@mybroker>"
+
+
+def test_a_moment_stored_as_epoch_milliseconds_or_iso_text_is_compared_in_that_form() -> None:
+    from services.notifier.privacy_erasure import RETENTION_RULES as NOTIFIER_RULES
+    from services.signing.privacy_erasure import RETENTION_RULES as SIGNING_RULES
+
+    rules = {rule.data_class: rule for rule in (*SIGNING_RULES, *NOTIFIER_RULES, *AUTH_RULES)}
+    cutoff = NOW - timedelta(days=1)
+    assert expired_query(rules["mobile_codes_sent"], NOW, {}) == {
+        "at_ms": {"$lt": int(cutoff.timestamp() * 1000)}}
+    assert expired_query(rules["mobile_challenges"], NOW, {}) == {
+        "expires_at": {"$lt": "2026-02-28T12:00:00Z"}}
+    assert expired_query(rules["sms_rate_windows"], NOW, {"sms_rate_windows": 3}) == {
+        "kept.forget_at": {"$lt": NOW - timedelta(days=3)}}
+    assert all(rule.days >= 1 and "GDPR" in rule.legal_basis for rule in rules.values())
+    with pytest.raises(ValueError, match="stored_as"):
+        RetentionRule("x", "c", "at", 1, "GDPR", stored_as="seconds")
