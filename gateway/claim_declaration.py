@@ -9,7 +9,6 @@ a resubmission with the same idempotency key finishes what an interrupted one le
 """
 
 import hashlib
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from tempfile import SpooledTemporaryFile
@@ -21,6 +20,7 @@ from gateway.streaming import SpooledUpload, store_upload
 from libs.contracts import documents, request_forms
 from libs.contracts.caller import Caller
 from libs.contracts.request_forms import ClaimRecord, FormSubmitted
+from libs.servicekit.form_pdf import FormPdf
 
 LABELS: dict[str, dict[str, str]] = {
     "title": {"nl": "Schadeaangifte", "fr": "Déclaration de sinistre",
@@ -60,54 +60,12 @@ def _label(key: str, language: str) -> str:
     return LABELS[key].get(language, LABELS[key]["en"])
 
 
-# Letters and signs without a decomposition into a Latin-1 one.
-_PLAIN = {"\u0141": "L", "\u0142": "l", "\u0110": "D", "\u0111": "d", "\u0152": "OE",
-          "\u0153": "oe", "\u0131": "i", "\u2014": "-", "\u2013": "-", "\u2018": "'",
-          "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u20ac": "EUR", "\u2026": "..."}
-
-
-def _latin1(text: str) -> str:
-    """The PDF's built-in fonts hold Latin-1: other letters lose their accents ("ł" -> "l"),
-    what has no such form becomes "?"."""
-    kept = []
-    for char in text:
-        try:
-            char.encode("latin-1")
-            kept.append(char)
-        except UnicodeEncodeError:
-            base = "".join(c for c in unicodedata.normalize("NFKD", char)
-                           if not unicodedata.combining(c))
-            kept.append(base if base and base.isascii() else _PLAIN.get(char, "?"))
-    return "".join(kept)
-
-
 def render_declaration(record: ClaimRecord, submitted: FormSubmitted, *, remark: str = "",
                        language: str = "nl") -> bytes:
     """The declaration as the client sent it, as a PDF (A4, one column)."""
-    # Imported here: fpdf2 (with fontTools and Pillow) is about 50 MB of memory that an
-    # instance needs only once a client declares a claim, not while it serves reads.
-    from fpdf import FPDF
-
     language = language if language in LANGUAGES else "nl"
-    pdf = FPDF(format="A4")
-    pdf.set_title(_latin1(f"{_label('title', language)} {submitted.request_id}"))
-    pdf.set_creator("MyBroker")
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
-    width = pdf.epw
-
-    def heading(text: str, size: int = 13) -> None:
-        pdf.set_font("Helvetica", "B", size)
-        pdf.ln(3)
-        pdf.multi_cell(width, 7, _latin1(text), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 10)
-
-    def line(label: str, value: str) -> None:
-        pdf.set_font("Helvetica", "B", 10)
-        pdf.multi_cell(width, 5, _latin1(label), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 10)
-        pdf.multi_cell(width, 5, _latin1(value or "-"), new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(1)
+    pdf = FormPdf(f"{_label('title', language)} {submitted.request_id}")
+    heading, line = pdf.heading, pdf.line
 
     heading(_label("title", language), 16)
     line(_label("dossier", language), submitted.dossier_id)
@@ -144,7 +102,7 @@ def render_declaration(record: ClaimRecord, submitted: FormSubmitted, *, remark:
     if remark:
         heading(_label("remark", language))
         line("", remark)
-    return bytes(pdf.output())
+    return pdf.output()
 
 
 def spooled(body: bytes, filename: str, content_type: str) -> SpooledUpload:

@@ -3,19 +3,15 @@ and where the owner of the export assembles the ZIP. The SDK blocks: every call 
 Bodies are streamed (multipart upload of unknown length, reads in chunks): an export of a large
 dossier never sits whole in a process's memory."""
 
-import asyncio
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any, BinaryIO, Protocol, TypeVar, cast
-from urllib.parse import urlsplit
 
-import urllib3
-from minio import Minio
 from minio.error import S3Error
 from pydantic import BaseModel
 
-from libs.servicekit.errors import Unavailable
+from libs.servicekit.buckets import MISSING_OBJECT_CODES, Bucket
 from libs.servicekit.logs import get_logger
 
 T = TypeVar("T")
@@ -23,7 +19,6 @@ log = get_logger(__name__)
 # The part size of a multipart upload: what a streamed upload holds in memory at most.
 PART_BYTES = 8 * 1024 * 1024
 READ_CHUNK_BYTES = 1024 * 1024
-MISSING_OBJECT_CODES = frozenset({"NoSuchKey", "NoSuchObject"})
 
 
 class Readable(Protocol):
@@ -44,22 +39,10 @@ class ExportStorageSettings(BaseModel):
     export_s3_timeout_seconds: float = 30.0
 
 
-class ExportStorage:
+class ExportStorage(Bucket):
     """One bucket holding the parts and the ZIPs of the data exports."""
 
-    def __init__(self, *, endpoint: str, access_key: str, secret_key: str, region: str,
-                 bucket: str, timeout_seconds: float) -> None:
-        address = urlsplit(endpoint)
-        http_client = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=timeout_seconds, read=timeout_seconds),
-            retries=urllib3.Retry(total=2, backoff_factor=0.2,
-                                  status_forcelist=[500, 502, 503, 504]),
-        )
-        self._client = Minio(address.netloc, access_key=access_key, secret_key=secret_key,
-                             secure=address.scheme == "https", region=region,
-                             http_client=http_client)
-        self._region = region
-        self.bucket = bucket
+    what = "export store"
 
     @classmethod
     def from_settings(cls, settings: Any) -> "ExportStorage":
@@ -69,22 +52,6 @@ class ExportStorage:
                    secret_key=settings.export_s3_secret_key,
                    region=settings.export_s3_region, bucket=settings.export_s3_bucket,
                    timeout_seconds=settings.export_s3_timeout_seconds)
-
-    async def _run(self, call: Callable[[], T]) -> T:
-        try:
-            return await asyncio.to_thread(call)
-        except (urllib3.exceptions.HTTPError, OSError) as error:
-            log.warning("export storage unreachable", error=str(error))
-            raise Unavailable("The export store is unreachable.") from None
-
-    async def ensure_bucket(self) -> None:
-        """Create the bucket when it does not exist yet."""
-
-        def create() -> None:
-            if not self._client.bucket_exists(self.bucket):
-                self._client.make_bucket(self.bucket, location=self._region)
-
-        await self._run(create)
 
     async def put_bytes(self, key: str, body: bytes, content_type: str) -> int:
         """Store a small body (a part's JSON, a schema); its size."""

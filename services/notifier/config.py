@@ -35,6 +35,7 @@ class NotifierSettings(ServiceSettings, ExportStorageSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False  # dev's SMTP sink speaks plain SMTP; production relays need True
+    smtp_implicit_tls: bool = False  # TLS from the first byte (port 465) instead of STARTTLS
     smtp_timeout_seconds: float = 30.0
     # A connection stays open this long after a mail for the next one (relays close idle
     # sessions after a minute or more; 0: a connection per mail).
@@ -117,6 +118,12 @@ class NotifierSettings(ServiceSettings, ExportStorageSettings):
     def _sms_provider_is_complete(self) -> "NotifierSettings":
         if self.sms_provider == "http" and not (self.sms_api_url and self.sms_api_headers):
             raise ValueError("the http SMS provider needs sms_api_url and sms_api_headers")
+        return self
+
+    @model_validator(mode="after")
+    def _one_way_to_tls(self) -> "NotifierSettings":
+        if self.smtp_starttls and self.smtp_implicit_tls:
+            raise ValueError("choose STARTTLS (port 587) or implicit TLS (port 465), not both")
         return self
 
     @model_validator(mode="after")

@@ -118,7 +118,8 @@ class SmtpMailer:
         return _DataTrackingSmtp(
             hostname=settings.smtp_host, port=settings.smtp_port,
             username=settings.smtp_username or None, password=settings.smtp_password or None,
-            start_tls=settings.smtp_starttls, timeout=settings.smtp_timeout_seconds)
+            start_tls=settings.smtp_starttls, use_tls=settings.smtp_implicit_tls,
+            timeout=settings.smtp_timeout_seconds)
 
     @staticmethod
     def _discard(smtp: "_DataTrackingSmtp") -> None:

@@ -23,7 +23,7 @@ from services.notifier.mail_templates import (
     OfficeBrandingSource,
     render_mail,
 )
-from services.notifier.store import MAILS
+from services.notifier.store import MAILS, PREFERENCES
 
 
 def privacy_link(public_url: str) -> str:
@@ -45,10 +45,12 @@ def export_ready_mail(event: ExportReady, *, sender: str, public_url: str,
 
 
 class MailsPartBuilder:
-    """Reads the mails sent to the account's address from the notifier database."""
+    """Reads the mails sent to the account's address, and the account's mail choices, from the
+    notifier database."""
 
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._mails = database[MAILS]
+        self._preferences = database[PREFERENCES]
 
     async def __call__(self, event: ExportRequested, files: PartFiles) -> tuple[BaseModel, int]:
         """The mails part of `event`'s export."""
@@ -60,6 +62,10 @@ class MailsPartBuilder:
                 continue  # the final filter: only the account's own mails
             records.append(StoredRecord(record_id=str(stored["_id"]), kind="mail",
                                         data=public_fields(stored)))
+        chosen = await self._preferences.find_one({"_id": event.account_id})
+        if chosen is not None:  # immediate mail or daily digest per category, the language
+            records.append(StoredRecord(record_id=str(chosen["_id"]), kind="mail_preferences",
+                                        data=public_fields(chosen)))
         return RecordsPart(records=records), len(records)
 
 

@@ -5,13 +5,11 @@ confirmed: choices by their label, yes/no in words, dates as dd/mm/yyyy. The sam
 gateway's claim declaration: fpdf2, A4, one column, the built-in Latin-1 fonts.
 """
 
-import unicodedata
 from datetime import date, datetime
-
-from fpdf import FPDF
 
 from libs.contracts.client_sheet import AnswerValue, ClientSheet, Question, Questionnaire
 from libs.contracts.client_sheet import QuestionType as Kind
+from libs.servicekit.form_pdf import FormPdf
 
 LANGUAGES = ("nl", "fr", "en")
 LABELS: dict[str, dict[str, str]] = {
@@ -26,10 +24,6 @@ LABELS: dict[str, dict[str, str]] = {
     "yes": {"nl": "Ja", "fr": "Oui", "en": "Yes"},
     "no": {"nl": "Nee", "fr": "Non", "en": "No"},
 }
-# Letters and signs without a decomposition into a Latin-1 one.
-_PLAIN = {"\u0141": "L", "\u0142": "l", "\u0110": "D", "\u0111": "d", "\u0152": "OE",
-          "\u0153": "oe", "\u0131": "i", "\u2014": "-", "\u2013": "-", "\u2018": "'",
-          "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u20ac": "EUR", "\u2026": "..."}
 
 
 def language_of(language: str) -> str:
@@ -39,20 +33,6 @@ def language_of(language: str) -> str:
 def sheet_title(sheet: ClientSheet, language: str) -> str:
     """The document's title: "Klantenfiche 05/12/2026"."""
     return f"{LABELS['title'][language_of(language)]} {sheet.confirmed_at:%d/%m/%Y}"
-
-
-def _latin1(text: str) -> str:
-    """The built-in fonts hold Latin-1: other letters lose their accents, the rest is "?"."""
-    kept = []
-    for char in text:
-        try:
-            char.encode("latin-1")
-            kept.append(char)
-        except UnicodeEncodeError:
-            base = "".join(c for c in unicodedata.normalize("NFKD", char)
-                           if not unicodedata.combining(c))
-            kept.append(base if base and base.isascii() else _PLAIN.get(char, "?"))
-    return "".join(kept)
 
 
 def answer_text(question: Question, answer: AnswerValue, language: str) -> str:
@@ -80,40 +60,21 @@ def render_client_sheet(sheet: ClientSheet, questionnaire: Questionnaire, *, lan
                         confirmed_by: str, shown_at: datetime | None = None) -> bytes:
     """The sheet's answers under the questionnaire's sections, as a PDF."""
     language = language_of(language)
-    pdf = FPDF(format="A4")
-    pdf.set_title(_latin1(sheet_title(sheet, language)))
-    pdf.set_creator("MyBroker")
     # A fixed creation date: the same sheet makes the same bytes (a redelivery, a retry).
-    pdf.set_creation_date(shown_at or sheet.confirmed_at)
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
-    width = pdf.epw
-
-    def heading(text: str, size: int = 13) -> None:
-        pdf.set_font("Helvetica", "B", size)
-        pdf.ln(3)
-        pdf.multi_cell(width, 7, _latin1(text), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 10)
-
-    def line(label: str, value: str) -> None:
-        pdf.set_font("Helvetica", "B", 10)
-        pdf.multi_cell(width, 5, _latin1(label), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 10)
-        pdf.multi_cell(width, 5, _latin1(value or "-"), new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(1)
+    pdf = FormPdf(sheet_title(sheet, language), created_at=shown_at or sheet.confirmed_at)
+    heading, line = pdf.heading, pdf.line
 
     labels = {key: texts[language] for key, texts in LABELS.items()}
     heading(labels["title"], 16)
-    pdf.set_font("Helvetica", "", 10)
     for text in (f"{labels['dossier']} {sheet.dossier_id}",
                  f"{labels['reference']} {sheet.request_id}",
                  labels["confirmed"].format(
                      name=confirmed_by, when=sheet.confirmed_at.strftime("%d/%m/%Y %H:%M UTC")),
                  labels["version"].format(version=sheet.questionnaire_version)):
-        pdf.multi_cell(width, 5, _latin1(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.text(text)
     for section in questionnaire.sections:
         heading(getattr(section.labels, language))
         for question in section.questions:
             line(getattr(question.labels, language),
                  answer_text(question, sheet.answers.get(question.question_id), language))
-    return bytes(pdf.output())
+    return pdf.output()

@@ -175,7 +175,9 @@ async def insert(database: AsyncDatabase[Document], collection: str, *rows: Docu
         "mails": [{"_id": "m1", "recipient": "Pieter Dupont <pieter@example.be>",
                    "subject": "Uw toegang", "created_at": utc_now()},
                   {"_id": "m2", "recipient": "an@example.be", "subject": "Voor An"}],
-    }, {"m1"}, "Voor An"),
+        "preferences": [{"_id": "u-pieter", "documents": "daily_digest", "language": "fr"},
+                        {"_id": "u-an", "documents": "immediate", "language": "Voor An"}],
+    }, {"m1", "u-pieter"}, "Voor An"),
 ])
 async def test_a_records_part_holds_the_clients_records_only(
     database: AsyncDatabase[Document], exports: ExportStorage, part: ExportPart,
