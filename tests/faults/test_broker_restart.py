@@ -113,6 +113,9 @@ class Senders:
         self.restarting = restarting
         self.answers: list[Answer] = []
         self.done = threading.Event()
+        # Sending pauses at this many acknowledged submissions until it is raised: each restart
+        # happens under load, and load remains for after it.
+        self.limit = SUBMISSIONS
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._send, args=(index,), daemon=True)
                          for index in range(SENDERS)]
@@ -156,7 +159,12 @@ class Senders:
                            restarting.client_password)["access_token"]
             token_at = time.monotonic()
             number = 0
-            while not self.done.is_set() and self.acknowledged() < SUBMISSIONS:
+            while not self.done.is_set():
+                if self.acknowledged() >= self.limit:
+                    if self.limit >= SUBMISSIONS:
+                        return
+                    time.sleep(0.1)
+                    continue
                 if time.monotonic() - token_at > 120:
                     # The bus may be away: keep the old token a while (it lasts longer).
                     with contextlib.suppress(SeedError, httpx.HTTPError):
@@ -211,9 +219,11 @@ def _drain_seconds(restarting: Restarting, up: float) -> float | None:
     return None if pending else round(time.monotonic() - up, 1)
 
 
-def _through_a_restart(restarting: Restarting, senders: Senders, until: int,
+def _through_a_restart(restarting: Restarting, senders: Senders, until: int, limit: int,
                        take_down: Callable[[], None]) -> dict[str, object]:
-    """When `until` submissions are acknowledged, take the node down, start it again."""
+    """When `until` submissions are acknowledged, take the node down, start it again; the
+    senders go on up to `limit` acknowledged submissions meanwhile."""
+    senders.limit = limit
     assert wait_for(lambda: senders.acknowledged() >= until, RECOVERY_SECONDS * 3), (
         f"only {senders.acknowledged()} submissions acknowledged before the restart")
     stopping = time.monotonic()
@@ -247,11 +257,14 @@ def test_broker_restarts_under_load_lose_nothing_and_mail_each_submission_once(
     office = stack.config.office_email
     before = {mail.message_id for mail in mails_to(stack, office)}
     started = time.monotonic()
-    with Senders(restarting) as senders:
-        graceful = _through_a_restart(restarting, senders, SUBMISSIONS // 4,
-                                      restarting.node.stop)
+    senders = Senders(restarting)
+    senders.limit = SUBMISSIONS * 2 // 5
+    with senders:
+        graceful = _through_a_restart(restarting, senders, SUBMISSIONS // 5,
+                                      SUBMISSIONS * 2 // 5, restarting.node.stop)
         crash = _through_a_restart(restarting, senders, SUBMISSIONS * 3 // 5,
-                                   restarting.node.kill)
+                                   SUBMISSIONS * 4 // 5, restarting.node.kill)
+        senders.limit = SUBMISSIONS
         assert wait_for(lambda: senders.acknowledged() >= SUBMISSIONS, SETTLE_SECONDS), (
             f"only {senders.acknowledged()} of {SUBMISSIONS} acknowledged")
     answers = senders.since(0)
