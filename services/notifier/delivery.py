@@ -68,9 +68,32 @@ class MailDelivery:
         self._clock = clock
         # mail id -> (lock, holders): the same event delivered twice at once is sent once.
         self._in_flight: dict[str, tuple[asyncio.Lock, int]] = {}
+        # mail id -> the delivery under way, which outlives the handler that started it.
+        self._running: dict[str, asyncio.Future[None]] = {}
 
     async def deliver(self, event: Event, mail: EmailMessage,
                       fields: Document | None = None) -> None:
+        """`_deliver`, carried to its end even when the caller is cancelled: the broker going
+        away cancels the handlers of its deliveries, and a hand-off cut off after its claim
+        would be left `sending` and made uncertain by the event's redelivery, the mail never
+        sent. A redelivery arriving meanwhile waits for the running one and shares its end."""
+        mail_id = mail_id_of(str(mail["Message-ID"]))
+        running = self._running.get(mail_id)
+        if running is None:
+            running = asyncio.ensure_future(self._deliver(event, mail, fields))
+            self._running[mail_id] = running
+            running.add_done_callback(lambda done: self._finished(mail_id, done))
+        await asyncio.shield(running)
+
+    def _finished(self, mail_id: str, done: asyncio.Future[None]) -> None:
+        if self._running.get(mail_id) is done:
+            del self._running[mail_id]
+        if not done.cancelled() and done.exception() is not None:
+            log.info("delivery ended with an error", mail_id=mail_id,
+                     error=repr(done.exception()))  # also retrieved when nobody waits any more
+
+    async def _deliver(self, event: Event, mail: EmailMessage,
+                       fields: Document | None = None) -> None:
         """Send the mail `event` caused, unless it was claimed before: a sent, uncertain or
         held mail is left alone, one still `sending` becomes uncertain, a failed or
         dead-lettered one (its event replayed) is tried again. A refusal is tried again here

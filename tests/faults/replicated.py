@@ -37,18 +37,20 @@ class Replicated:
 
 @contextmanager
 def replicated_stack(mongo_url: str, base: Path, *, label: str,
-                     extra_environment: Mapping[str, str] | None = None) -> Iterator[Replicated]:
-    """Start the stack (the gateway once, every service twice), stop and remove it after."""
+                     extra_environment: Mapping[str, str] | None = None,
+                     amqp_url: str | None = None) -> Iterator[Replicated]:
+    """Start the stack (the gateway once, every service twice), stop and remove it after. On a
+    vhost of its own of the machine's RabbitMQ, or on `amqp_url` (a node of the test's own)."""
     run_id = uuid.uuid4().hex[:8]
     vhost = f"{label}-{run_id}"
-    if not infra.create_vhost(vhost):
+    if amqp_url is None and not infra.create_vhost(vhost):
         pytest.skip("cannot create a RabbitMQ vhost for the replicated stack (rabbitmqctl)")
     group = ProcessGroup(base / "logs")
     try:
         storage, mail = _storage_and_mail(group, base)
         keys = write_signing_keys(base / "secrets")
         config = ApplicationConfig(
-            environment="test", amqp_url=infra.amqp_url(vhost), mongo_url=mongo_url,
+            environment="test", amqp_url=amqp_url or infra.amqp_url(vhost), mongo_url=mongo_url,
             mongo_db_prefix=f"{label}_{run_id}", storage=storage, mail=mail,
             private_key_path=keys.private_key_path, public_key_path=keys.public_key_path,
             admin_email=f"admin.{run_id}@mybroker.example", admin_password=new_password(),
@@ -63,7 +65,8 @@ def replicated_stack(mongo_url: str, base: Path, *, label: str,
         yield Replicated(config, applications, group, run_id)
     finally:
         group.stop_all()
-        infra.delete_vhost(vhost)
+        if amqp_url is None:
+            infra.delete_vhost(vhost)
         infra.drop_databases(mongo_url, [f"{label}_{run_id}_{name}" for name in SERVICES])
 
 

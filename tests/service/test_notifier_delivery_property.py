@@ -135,3 +135,43 @@ def test_deliveries_of_one_event_at_the_same_moment_never_mail_it_twice(
         # Sent, or left to staff (uncertain): never silently dropped.
         assert (state == "sent" and taken[message_id] == 1) or state == "uncertain", (
             message_id, state, taken[message_id])
+
+
+class SlowSmtp:
+    """Takes each mail after a moment, long enough for its handler to be cancelled meanwhile."""
+
+    def __init__(self) -> None:
+        self.taken: Counter[str] = Counter()
+
+    async def send(self, message: EmailMessage) -> None:
+        await asyncio.sleep(0.2)
+        self.taken[str(message["Message-ID"])] += 1
+
+
+async def _cancelled_then_redelivered(mongo_url: str) -> tuple[Counter[str], str]:
+    client: AsyncMongoClient[Document] = AsyncMongoClient(mongo_url, tz_aware=True)
+    database_name = f"cancelled_{uuid.uuid4().hex[:10]}"
+    try:
+        store = MailStore(client[database_name])
+        await store.ensure_indexes()
+        smtp = SlowSmtp()
+        delivery = MailDelivery(store, smtp, NotifierSettings())  # type: ignore[arg-type]
+        event = Happened()
+        # The broker goes away mid hand-off: the consumer's handler is cancelled, the event
+        # not acked; the broker back, the event is delivered again to the same process.
+        handler = asyncio.ensure_future(delivery.deliver(event, _mail(event)))
+        await asyncio.sleep(0.05)
+        handler.cancel()
+        await asyncio.gather(handler, return_exceptions=True)
+        await delivery.deliver(event, _mail(event))
+        found = await store.find(str(_mail(event)["Message-ID"])[1:].split("@")[0])
+        return smtp.taken, str((found or {}).get("state"))
+    finally:
+        await client.drop_database(database_name)
+        await client.close()
+
+
+def test_a_handler_cancelled_mid_hand_off_still_sends_its_mail_once(mongo_url: str) -> None:
+    taken, state = asyncio.run(_cancelled_then_redelivered(mongo_url))
+    assert list(taken.values()) == [1], f"handed to SMTP {dict(taken)}"
+    assert state == "sent"
