@@ -16,7 +16,8 @@ from libs.servicekit.periodic import stop_background
 from libs.servicekit.references import DossierReferenceCheck, RpcCalling
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
-from services.auth import privacy_erasure, subscribers
+from services.auth import subscribers
+from services.auth.privacy import erasure as privacy_erasure
 from services.auth.access_tokens import AccessTokenSigner, signing_key_from_settings
 from services.auth.account_lists import AccountListHandlers
 from services.auth.accounts import AccountHandlers
@@ -34,8 +35,8 @@ from services.auth.office.handlers import OfficeHandlers
 from services.auth.office.store import OFFICE_OUTBOX_COLLECTIONS, OfficeStore
 from services.auth.password_resets import PasswordHandlers
 from services.auth.passwords import password_hasher
-from services.auth.privacy_export_wiring import sweep_exports, wire_privacy_exports
-from services.auth.privacy_exports import EXPORTS, PrivacyExports
+from services.auth.privacy.export_wiring import sweep_exports, wire_privacy_exports
+from services.auth.privacy.exports import EXPORTS, PrivacyExports
 from services.auth.registration_store import REGISTRATION_OUTBOX_COLLECTIONS, RegistrationStore
 from services.auth.registrations import RegistrationHandlers
 from services.auth.sessions import SessionKeeper

@@ -19,7 +19,7 @@ from libs.servicekit.mongo import Document
 from libs.servicekit.outbox import OUTBOX_FIELD
 from libs.servicekit.retention import RetentionJob
 from services.auth.main import AuthService
-from services.auth.privacy_erasure import RETENTION_RULES
+from services.auth.privacy.erasure import RETENTION_RULES
 from services.auth.store import USERS
 from services.dossier.config import DossierSettings
 from services.dossier.main import DossierService

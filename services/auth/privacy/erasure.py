@@ -51,7 +51,7 @@ from libs.servicekit.outbox import new_document_events
 from libs.servicekit.retention import RetentionJob, RetentionRule, schedule_retention
 from libs.servicekit.rpc import serve_rpc
 from libs.servicekit.runtime import ServiceRuntime
-from services.auth.access_log import STAFF_READS, AccessLog
+from services.auth.privacy.access_log import STAFF_READS, AccessLog
 from services.auth.audit import AuditTrail
 from services.auth.config import AuthSettings
 from services.auth.eid_login import EID_LINKS
