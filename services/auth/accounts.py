@@ -10,7 +10,7 @@ from libs.contracts.envelope import utc_now
 from libs.servicekit.access import require_staff
 from libs.servicekit.errors import Conflict, Forbidden, Invalid, NotFound
 from libs.servicekit.logs import get_logger
-from services.auth.audit import AuditTrail
+from services.auth.audit.trail import AuditTrail
 from services.auth.domain import Account, UserStatus
 from services.auth.handlers import AuthHandlers
 from services.auth.sessions import SessionKeeper

@@ -22,7 +22,7 @@ from libs.servicekit.errors import Conflict, Gone, NotFound, Unauthenticated, Un
 from libs.servicekit.logs import correlation_id, get_logger
 from libs.servicekit.mongo import Document, stored_utc
 from libs.servicekit.outbox import PENDING_COUNT_FIELD, record_events
-from services.auth.audit import AuditTrail
+from services.auth.audit.trail import AuditTrail
 from services.auth.domain import UserStatus, hash_token, new_secret_token, normalize_email
 from services.auth.eid import EidRefused, certificate_from_header, load_trust_bundle
 from services.auth.eid import verify_citizen_certificate as verify_card

@@ -21,8 +21,9 @@ from services.auth.privacy import erasure as privacy_erasure
 from services.auth.access_tokens import AccessTokenSigner, signing_key_from_settings
 from services.auth.account_lists import AccountListHandlers
 from services.auth.accounts import AccountHandlers
-from services.auth.audit import AuditTrail
-from services.auth.audit_log import AuditLogHandlers
+from services.auth.audit.trail import AuditTrail
+from services.auth.audit.handlers import AuditLogHandlers
+from services.auth.audit.store import AuditStore
 from services.auth.background import BackgroundWork
 from services.auth.config import AuthSettings
 from services.auth.domain import SessionLimits
@@ -119,7 +120,8 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     )
     unlocks = UnlockLinks(database)
     registration_store = RegistrationStore(database)
-    audit = AuditTrail(registration_store)
+    audit_store = AuditStore(database)
+    audit = AuditTrail(audit_store)
     background = BackgroundWork()
     mail_quota = MailQuota(database, limit=settings.mail_limit_per_address,
                            window=timedelta(minutes=settings.mail_limit_window_minutes))
@@ -154,7 +156,7 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     office_handlers = OfficeHandlers(office_store, audit, notify=relay.notify)
     subscribers.register(
         broker, handlers, login_handlers, password_handlers, registration_handlers,
-        account_handlers, eid_handlers, list_handlers, AuditLogHandlers(database),
+        account_handlers, eid_handlers, list_handlers, AuditLogHandlers(audit_store, store),
         office_handlers, prefetch=settings.rpc_prefetch,
     )
     privacy = privacy_erasure.wire(broker, database, settings, sessions, revocations, hasher,
@@ -168,6 +170,7 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         await throttle_records.ensure_indexes()
         await unlocks.ensure_indexes()
         await registration_store.ensure_indexes()
+        await audit_store.ensure_indexes()
         await eid_handlers.ensure_indexes()
         await list_handlers.ensure_indexes()
         await mail_quota.ensure_indexes()

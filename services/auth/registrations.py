@@ -16,7 +16,7 @@ from libs.servicekit.access import require_staff
 from libs.servicekit.errors import Conflict, Gone, Invalid, NotFound
 from libs.servicekit.logs import correlation_id, get_logger
 from libs.servicekit.references import DossierReferenceCheck
-from services.auth.audit import AuditTrail
+from services.auth.audit.trail import AuditTrail
 from services.auth.background import BackgroundWork
 from services.auth.domain import (
     Account,

@@ -18,7 +18,7 @@ from libs.contracts.auth import (
     PasswordResetRequested,
     SessionRevoked,
 )
-from libs.contracts.caller import Role
+from libs.contracts.caller import STAFF_ROLES, Role
 from libs.servicekit.mongo import Document, stored_utc
 from libs.servicekit.outbox import PENDING_COUNT_FIELD, new_document_events, record_events
 from services.auth.domain import Account, SessionRecord, UserStatus
@@ -152,6 +152,19 @@ class AuthStore:
             "status": UserStatus.ACTIVE.value,
         }).sort("email", 1)
         return [account_of(doc) async for doc in cursor]
+
+    async def display_names(self, user_ids: set[str]) -> dict[str, str]:
+        """The display names of the accounts among `user_ids`, by user id."""
+        cursor = self._users.find({"_id": {"$in": sorted(user_ids)}}, {"display_name": 1})
+        return {doc["_id"]: doc["display_name"] async for doc in cursor}
+
+    async def staff_names(self, *, active_only: bool = False) -> list[tuple[str, str]]:
+        """The staff accounts' ids and display names, by name; only active ones if asked."""
+        query: dict[str, Any] = {"role": {"$in": sorted(r.value for r in STAFF_ROLES)}}
+        if active_only:
+            query["status"] = UserStatus.ACTIVE.value
+        cursor = self._users.find(query, {"display_name": 1}).sort("display_name", 1)
+        return [(doc["_id"], doc["display_name"]) async for doc in cursor]
 
     async def admin_exists(self) -> bool:
         """True when the office has at least one admin."""

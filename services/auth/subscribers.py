@@ -7,7 +7,7 @@ from libs.servicekit.bus import declare_emitted_events
 from libs.servicekit.rpc import serve_rpc
 from services.auth.account_lists import AccountListHandlers
 from services.auth.accounts import AccountHandlers
-from services.auth.audit_log import AuditLogHandlers
+from services.auth.audit.handlers import AuditLogHandlers
 from services.auth.eid_login import EidHandlers
 from services.auth.handlers import AuthHandlers
 from services.auth.logins import LoginHandlers

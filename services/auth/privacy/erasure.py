@@ -52,14 +52,15 @@ from libs.servicekit.retention import RetentionJob, RetentionRule, schedule_rete
 from libs.servicekit.rpc import serve_rpc
 from libs.servicekit.runtime import ServiceRuntime
 from services.auth.privacy.access_log import STAFF_READS, AccessLog
-from services.auth.audit import AuditTrail
+from services.auth.audit.trail import AuditTrail
 from services.auth.config import AuthSettings
 from services.auth.eid_login import EID_LINKS
 from services.auth.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
 from services.auth.mail_quota import MAIL_QUOTA
 from services.auth.office.store import OFFICE_SETTINGS
 from services.auth.passwords import PasswordHasher
-from services.auth.registration_store import AUDIT, REGISTRATIONS
+from services.auth.audit.store import AUDIT
+from services.auth.registration_store import REGISTRATIONS
 from services.auth.sessions import SessionKeeper
 from services.auth.store import INVITATIONS, PASSWORD_RESETS, SESSIONS, USERS
 from services.auth.throttle_store import THROTTLES

@@ -9,7 +9,8 @@ from libs.contracts.privacy import AccountPart, ExportRequested, StoredRecord
 from libs.servicekit.export_parts import PartFiles, public_fields
 from libs.servicekit.mongo import Document
 from services.auth.eid_login import EID_LINKS
-from services.auth.registration_store import AUDIT, REGISTRATIONS
+from services.auth.audit.store import AUDIT
+from services.auth.registration_store import REGISTRATIONS
 from services.auth.store import SESSIONS, USERS
 
 # Records kept about an account, and the field that names it in each collection.
