@@ -27,7 +27,8 @@ from services.auth.audit.store import AuditStore
 from services.auth.background import BackgroundWork
 from services.auth.config import AuthSettings
 from services.auth.domain import SessionLimits
-from services.auth.eid_login import EID_LINKS, EidHandlers, trust_bundle_from
+from services.auth.eid.handlers import EidHandlers, trust_bundle_from
+from services.auth.eid.store import EID_LINKS, EidStore
 from services.auth.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
 from services.auth.handlers import AuthHandlers
 from services.auth.logins import LoginHandlers
@@ -146,8 +147,9 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         notify=relay.notify,
     )
     account_handlers = AccountHandlers(store, sessions, handlers, audit)
+    eid_store = EidStore(database)
     eid_handlers = EidHandlers(
-        database, store, sessions, audit,
+        eid_store, store, sessions, audit,
         trust_bundle=trust_bundle_from(settings.eid_trust_bundle_path), notify=relay.notify,
     )
     list_handlers = AccountListHandlers(
@@ -171,7 +173,7 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         await unlocks.ensure_indexes()
         await registration_store.ensure_indexes()
         await audit_store.ensure_indexes()
-        await eid_handlers.ensure_indexes()
+        await eid_store.ensure_indexes()
         await list_handlers.ensure_indexes()
         await mail_quota.ensure_indexes()
         await revocations.ensure_indexes()

@@ -8,7 +8,7 @@ from libs.servicekit.rpc import serve_rpc
 from services.auth.account_lists import AccountListHandlers
 from services.auth.accounts import AccountHandlers
 from services.auth.audit.handlers import AuditLogHandlers
-from services.auth.eid_login import EidHandlers
+from services.auth.eid.handlers import EidHandlers
 from services.auth.handlers import AuthHandlers
 from services.auth.logins import LoginHandlers
 from services.auth.office.handlers import OfficeHandlers

@@ -54,7 +54,7 @@ from libs.servicekit.runtime import ServiceRuntime
 from services.auth.privacy.access_log import STAFF_READS, AccessLog
 from services.auth.audit.trail import AuditTrail
 from services.auth.config import AuthSettings
-from services.auth.eid_login import EID_LINKS
+from services.auth.eid.store import EID_LINKS
 from services.auth.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
 from services.auth.mail_quota import MAIL_QUOTA
 from services.auth.office.store import OFFICE_SETTINGS
