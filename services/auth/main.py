@@ -32,7 +32,8 @@ from services.auth.eid.store import EID_LINKS, EidStore
 from services.auth.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
 from services.auth.handlers import AuthHandlers
 from services.auth.logins import LoginHandlers
-from services.auth.mail_quota import MailQuota
+from services.auth.mail_quota.quota import MailQuota
+from services.auth.mail_quota.store import MailQuotaStore
 from services.auth.office.handlers import OfficeHandlers
 from services.auth.office.store import OFFICE_OUTBOX_COLLECTIONS, OfficeStore
 from services.auth.password_resets import PasswordHandlers
@@ -124,7 +125,8 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     audit_store = AuditStore(database)
     audit = AuditTrail(audit_store)
     background = BackgroundWork()
-    mail_quota = MailQuota(database, limit=settings.mail_limit_per_address,
+    mail_quota_store = MailQuotaStore(database)
+    mail_quota = MailQuota(mail_quota_store, limit=settings.mail_limit_per_address,
                            window=timedelta(minutes=settings.mail_limit_window_minutes))
     hasher = password_hasher(settings)  # one hasher: one bound on concurrent hashing
     handlers = AuthHandlers(
@@ -175,7 +177,7 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         await audit_store.ensure_indexes()
         await eid_store.ensure_indexes()
         await list_handlers.ensure_indexes()
-        await mail_quota.ensure_indexes()
+        await mail_quota_store.ensure_indexes()
         await revocations.ensure_indexes()
         await office_store.ensure_indexes()
         await privacy.ensure_indexes()

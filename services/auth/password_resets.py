@@ -22,7 +22,7 @@ from services.auth.domain import (
     normalize_email,
     password_problem,
 )
-from services.auth.mail_quota import MailQuota
+from services.auth.mail_quota.quota import MailQuota
 from services.auth.passwords import PasswordHasher
 from services.auth.sessions import SessionKeeper
 from services.auth.store import AuthStore, StoredPasswordReset

@@ -28,7 +28,7 @@ from services.auth.domain import (
     normalize_email,
     password_problem,
 )
-from services.auth.mail_quota import MailQuota
+from services.auth.mail_quota.quota import MailQuota
 from services.auth.passwords import PasswordHasher
 from services.auth.registration_store import RegistrationStore, StoredRegistration
 from services.auth.store import AuthStore

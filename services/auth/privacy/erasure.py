@@ -56,7 +56,7 @@ from services.auth.audit.trail import AuditTrail
 from services.auth.config import AuthSettings
 from services.auth.eid.store import EID_LINKS
 from services.auth.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
-from services.auth.mail_quota import MAIL_QUOTA
+from services.auth.mail_quota.store import MAIL_QUOTA
 from services.auth.office.store import OFFICE_SETTINGS
 from services.auth.passwords import PasswordHasher
 from services.auth.audit.store import AUDIT
