@@ -17,13 +17,12 @@ from libs.servicekit.references import DossierReferenceCheck, RpcCalling
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
 from services.auth import subscribers
-from services.auth.privacy import erasure as privacy_erasure
 from services.auth.access_tokens import AccessTokenSigner, signing_key_from_settings
 from services.auth.account_lists import AccountListHandlers
 from services.auth.accounts import AccountHandlers
-from services.auth.audit.trail import AuditTrail
 from services.auth.audit.handlers import AuditLogHandlers
 from services.auth.audit.store import AuditStore
+from services.auth.audit.trail import AuditTrail
 from services.auth.background import BackgroundWork
 from services.auth.config import AuthSettings
 from services.auth.domain import SessionLimits
@@ -38,6 +37,7 @@ from services.auth.office.handlers import OfficeHandlers
 from services.auth.office.store import OFFICE_OUTBOX_COLLECTIONS, OfficeStore
 from services.auth.password_resets import PasswordHandlers
 from services.auth.passwords import password_hasher
+from services.auth.privacy import erasure as privacy_erasure
 from services.auth.privacy.export_wiring import sweep_exports, wire_privacy_exports
 from services.auth.privacy.exports import EXPORTS, PrivacyExports
 from services.auth.registration_store import REGISTRATION_OUTBOX_COLLECTIONS, RegistrationStore

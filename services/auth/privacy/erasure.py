@@ -51,7 +51,7 @@ from libs.servicekit.outbox import new_document_events
 from libs.servicekit.retention import RetentionJob, RetentionRule, schedule_retention
 from libs.servicekit.rpc import serve_rpc
 from libs.servicekit.runtime import ServiceRuntime
-from services.auth.privacy.access_log import STAFF_READS, AccessLog
+from services.auth.audit.store import AUDIT
 from services.auth.audit.trail import AuditTrail
 from services.auth.config import AuthSettings
 from services.auth.eid.store import EID_LINKS
@@ -59,7 +59,7 @@ from services.auth.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
 from services.auth.mail_quota.store import MAIL_QUOTA
 from services.auth.office.store import OFFICE_SETTINGS
 from services.auth.passwords import PasswordHasher
-from services.auth.audit.store import AUDIT
+from services.auth.privacy.access_log import STAFF_READS, AccessLog
 from services.auth.registration_store import REGISTRATIONS
 from services.auth.sessions import SessionKeeper
 from services.auth.store import INVITATIONS, PASSWORD_RESETS, SESSIONS, USERS

@@ -8,8 +8,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from libs.contracts.privacy import AccountPart, ExportRequested, StoredRecord
 from libs.servicekit.export_parts import PartFiles, public_fields
 from libs.servicekit.mongo import Document
-from services.auth.eid.store import EID_LINKS
 from services.auth.audit.store import AUDIT
+from services.auth.eid.store import EID_LINKS
 from services.auth.registration_store import REGISTRATIONS
 from services.auth.store import SESSIONS, USERS
 
