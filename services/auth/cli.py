@@ -16,7 +16,7 @@ from services.auth.access_tokens import load_private_key, public_key_pem, write_
 from services.auth.config import AuthSettings
 from services.auth.handlers import create_active_account
 from services.auth.main import SERVICE, main
-from services.auth.passwords import password_hasher
+from services.auth.passwords.hashing import password_hasher
 from services.auth.store import AuthStore
 
 

@@ -25,7 +25,7 @@ from services.auth.domain import (
     password_problem,
 )
 from services.auth.grant_revocations import GrantRevocations
-from services.auth.passwords import PasswordHasher
+from services.auth.passwords.hashing import PasswordHasher
 from services.auth.sessions import SessionKeeper
 from services.auth.store import AuthStore, StoredInvitation
 

@@ -28,7 +28,7 @@ from services.auth.domain import (
     new_secret_token,
     normalize_email,
 )
-from services.auth.passwords import PasswordHasher
+from services.auth.passwords.hashing import PasswordHasher
 from services.auth.sessions import SessionKeeper
 from services.auth.store import AuthStore
 from services.auth.throttle import (

@@ -35,8 +35,8 @@ from services.auth.mail_quota.quota import MailQuota
 from services.auth.mail_quota.store import MailQuotaStore
 from services.auth.office.handlers import OfficeHandlers
 from services.auth.office.store import OFFICE_OUTBOX_COLLECTIONS, OfficeStore
-from services.auth.password_resets import PasswordHandlers
-from services.auth.passwords import password_hasher
+from services.auth.passwords.handlers import PasswordHandlers
+from services.auth.passwords.hashing import password_hasher
 from services.auth.privacy import erasure as privacy_erasure
 from services.auth.privacy.export_wiring import sweep_exports, wire_privacy_exports
 from services.auth.privacy.exports import EXPORTS, PrivacyExports

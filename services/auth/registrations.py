@@ -29,7 +29,7 @@ from services.auth.domain import (
     password_problem,
 )
 from services.auth.mail_quota.quota import MailQuota
-from services.auth.passwords import PasswordHasher
+from services.auth.passwords.hashing import PasswordHasher
 from services.auth.registration_store import RegistrationStore, StoredRegistration
 from services.auth.store import AuthStore
 

@@ -12,7 +12,7 @@ from services.auth.eid.handlers import EidHandlers
 from services.auth.handlers import AuthHandlers
 from services.auth.logins import LoginHandlers
 from services.auth.office.handlers import OfficeHandlers
-from services.auth.password_resets import PasswordHandlers
+from services.auth.passwords.handlers import PasswordHandlers
 from services.auth.registrations import RegistrationHandlers
 
 SERVICE = "auth"

@@ -13,7 +13,7 @@ from libs.servicekit.errors import Gone, Invalid, NotFound, RateLimited, Unauthe
 from libs.servicekit.outbox import OUTBOX_FIELD
 from services.auth.domain import COMMON_PASSWORD, WRONG_CREDENTIALS, hash_token
 from services.auth.main import AuthService
-from services.auth.password_resets import WRONG_CURRENT_PASSWORD
+from services.auth.passwords.handlers import WRONG_CURRENT_PASSWORD
 from services.auth.store import PASSWORD_RESETS, USERS
 from tests.service.conftest import call_in_memory
 from tests.service.test_auth import PASSWORD, activate, claims_of, invite

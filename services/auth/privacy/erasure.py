@@ -58,7 +58,7 @@ from services.auth.eid.store import EID_LINKS
 from services.auth.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
 from services.auth.mail_quota.store import MAIL_QUOTA
 from services.auth.office.store import OFFICE_SETTINGS
-from services.auth.passwords import PasswordHasher
+from services.auth.passwords.hashing import PasswordHasher
 from services.auth.privacy.access_log import STAFF_READS, AccessLog
 from services.auth.registration_store import REGISTRATIONS
 from services.auth.sessions import SessionKeeper

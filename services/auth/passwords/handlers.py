@@ -23,7 +23,7 @@ from services.auth.domain import (
     password_problem,
 )
 from services.auth.mail_quota.quota import MailQuota
-from services.auth.passwords import PasswordHasher
+from services.auth.passwords.hashing import PasswordHasher
 from services.auth.sessions import SessionKeeper
 from services.auth.store import AuthStore, StoredPasswordReset
 from services.auth.throttle import LoginThrottle, account_key, session_key, too_many_attempts
