@@ -13,7 +13,7 @@ from libs.servicekit.logs import get_logger
 from services.auth.audit.trail import AuditTrail
 from services.auth.domain import Account, UserStatus
 from services.auth.handlers import AuthHandlers
-from services.auth.sessions import SessionKeeper
+from services.auth.sessions.keeper import SessionKeeper
 from services.auth.store import AuthStore
 
 log = get_logger(__name__)

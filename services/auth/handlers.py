@@ -1,5 +1,5 @@
 """Use cases of the auth service: accounts, invitations, sessions and dossier grants (password
-log-ins are in logins.py)."""
+log-ins are in sessions/handlers.py)."""
 
 from collections.abc import Callable
 from datetime import datetime
@@ -26,7 +26,7 @@ from services.auth.domain import (
 )
 from services.auth.grant_revocations import GrantRevocations
 from services.auth.passwords.hashing import PasswordHasher
-from services.auth.sessions import SessionKeeper
+from services.auth.sessions.keeper import SessionKeeper
 from services.auth.store import AuthStore, StoredInvitation
 
 log = get_logger(__name__)

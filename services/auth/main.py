@@ -17,7 +17,6 @@ from libs.servicekit.references import DossierReferenceCheck, RpcCalling
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
 from services.auth import subscribers
-from services.auth.access_tokens import AccessTokenSigner, signing_key_from_settings
 from services.auth.account_lists import AccountListHandlers
 from services.auth.accounts import AccountHandlers
 from services.auth.audit.handlers import AuditLogHandlers
@@ -30,7 +29,6 @@ from services.auth.eid.handlers import EidHandlers, trust_bundle_from
 from services.auth.eid.store import EID_LINKS, EidStore
 from services.auth.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
 from services.auth.handlers import AuthHandlers
-from services.auth.logins import LoginHandlers
 from services.auth.mail_quota.quota import MailQuota
 from services.auth.mail_quota.store import MailQuotaStore
 from services.auth.office.handlers import OfficeHandlers
@@ -42,11 +40,13 @@ from services.auth.privacy.export_wiring import sweep_exports, wire_privacy_expo
 from services.auth.privacy.exports import EXPORTS, PrivacyExports
 from services.auth.registration_store import REGISTRATION_OUTBOX_COLLECTIONS, RegistrationStore
 from services.auth.registrations import RegistrationHandlers
-from services.auth.sessions import SessionKeeper
+from services.auth.sessions.access_tokens import AccessTokenSigner, signing_key_from_settings
+from services.auth.sessions.handlers import LoginHandlers
+from services.auth.sessions.keeper import SessionKeeper
+from services.auth.sessions.throttle import BackOffPolicy, FailureWindow, LoginThrottle
+from services.auth.sessions.throttle_store import ThrottleRecords
+from services.auth.sessions.unlock_store import UNLOCKS, UnlockLinks
 from services.auth.store import OUTBOX_COLLECTIONS, AuthStore
-from services.auth.throttle import BackOffPolicy, FailureWindow, LoginThrottle
-from services.auth.throttle_store import ThrottleRecords
-from services.auth.unlock_store import UNLOCKS, UnlockLinks
 
 SERVICE = "auth"
 

@@ -10,10 +10,10 @@ from services.auth.accounts import AccountHandlers
 from services.auth.audit.handlers import AuditLogHandlers
 from services.auth.eid.handlers import EidHandlers
 from services.auth.handlers import AuthHandlers
-from services.auth.logins import LoginHandlers
 from services.auth.office.handlers import OfficeHandlers
 from services.auth.passwords.handlers import PasswordHandlers
 from services.auth.registrations import RegistrationHandlers
+from services.auth.sessions.handlers import LoginHandlers
 
 SERVICE = "auth"
 # Every event the service's outbox publishes: the AsyncAPI document lists these as sent.

@@ -24,7 +24,7 @@ from services.auth.domain import UserStatus, hash_token, new_secret_token, norma
 from services.auth.eid.domain import EidRefused, certificate_from_header, load_trust_bundle
 from services.auth.eid.domain import verify_citizen_certificate as verify_card
 from services.auth.eid.store import EidStore, link_public
-from services.auth.sessions import SessionKeeper
+from services.auth.sessions.keeper import SessionKeeper
 from services.auth.store import AuthStore
 
 log = get_logger(__name__)

@@ -24,9 +24,14 @@ from services.auth.domain import (
 )
 from services.auth.mail_quota.quota import MailQuota
 from services.auth.passwords.hashing import PasswordHasher
-from services.auth.sessions import SessionKeeper
+from services.auth.sessions.keeper import SessionKeeper
+from services.auth.sessions.throttle import (
+    LoginThrottle,
+    account_key,
+    session_key,
+    too_many_attempts,
+)
 from services.auth.store import AuthStore, StoredPasswordReset
-from services.auth.throttle import LoginThrottle, account_key, session_key, too_many_attempts
 
 log = get_logger(__name__)
 UNKNOWN_RESET_LINK = "This password-reset link does not exist."

@@ -61,10 +61,10 @@ from services.auth.office.store import OFFICE_SETTINGS
 from services.auth.passwords.hashing import PasswordHasher
 from services.auth.privacy.access_log import STAFF_READS, AccessLog
 from services.auth.registration_store import REGISTRATIONS
-from services.auth.sessions import SessionKeeper
+from services.auth.sessions.keeper import SessionKeeper
+from services.auth.sessions.throttle_store import THROTTLES
+from services.auth.sessions.unlock_store import UNLOCKS
 from services.auth.store import INVITATIONS, PASSWORD_RESETS, SESSIONS, USERS
-from services.auth.throttle_store import THROTTLES
-from services.auth.unlock_store import UNLOCKS
 
 log = get_logger(__name__)
 SERVICE = "auth"

@@ -29,9 +29,8 @@ from services.auth.domain import (
     normalize_email,
 )
 from services.auth.passwords.hashing import PasswordHasher
-from services.auth.sessions import SessionKeeper
-from services.auth.store import AuthStore
-from services.auth.throttle import (
+from services.auth.sessions.keeper import SessionKeeper
+from services.auth.sessions.throttle import (
     LoginThrottle,
     account_key,
     attempt_keys,
@@ -39,7 +38,8 @@ from services.auth.throttle import (
     ip_key,
     too_many_attempts,
 )
-from services.auth.unlock_store import StoredUnlock, UnlockLinks
+from services.auth.sessions.unlock_store import StoredUnlock, UnlockLinks
+from services.auth.store import AuthStore
 
 log = get_logger(__name__)
 UNKNOWN_UNLOCK_LINK = "This sign-in link does not exist."

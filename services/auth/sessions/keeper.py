@@ -7,7 +7,6 @@ from libs.contracts.auth import SessionRevoked, TokenPair
 from libs.contracts.envelope import new_id, utc_now
 from libs.servicekit.errors import Unauthenticated
 from libs.servicekit.logs import correlation_id, get_logger
-from services.auth.access_tokens import AccessTokenSigner
 from services.auth.domain import (
     Account,
     RefreshOutcome,
@@ -19,6 +18,7 @@ from services.auth.domain import (
     hash_token,
     new_secret_token,
 )
+from services.auth.sessions.access_tokens import AccessTokenSigner
 from services.auth.store import SESSION_RETENTION, AuthStore
 
 log = get_logger(__name__)
