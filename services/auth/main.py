@@ -38,8 +38,8 @@ from services.auth.passwords.hashing import password_hasher
 from services.auth.privacy import erasure as privacy_erasure
 from services.auth.privacy.export_wiring import sweep_exports, wire_privacy_exports
 from services.auth.privacy.exports import EXPORTS, PrivacyExports
-from services.auth.registration_store import REGISTRATION_OUTBOX_COLLECTIONS, RegistrationStore
-from services.auth.registrations import RegistrationHandlers
+from services.auth.registration.handlers import RegistrationHandlers
+from services.auth.registration.store import REGISTRATION_OUTBOX_COLLECTIONS, RegistrationStore
 from services.auth.sessions.access_tokens import AccessTokenSigner, signing_key_from_settings
 from services.auth.sessions.handlers import LoginHandlers
 from services.auth.sessions.keeper import SessionKeeper

@@ -12,7 +12,7 @@ from services.auth.eid.handlers import EidHandlers
 from services.auth.handlers import AuthHandlers
 from services.auth.office.handlers import OfficeHandlers
 from services.auth.passwords.handlers import PasswordHandlers
-from services.auth.registrations import RegistrationHandlers
+from services.auth.registration.handlers import RegistrationHandlers
 from services.auth.sessions.handlers import LoginHandlers
 
 SERVICE = "auth"

@@ -60,7 +60,7 @@ from services.auth.mail_quota.store import MAIL_QUOTA
 from services.auth.office.store import OFFICE_SETTINGS
 from services.auth.passwords.hashing import PasswordHasher
 from services.auth.privacy.access_log import STAFF_READS, AccessLog
-from services.auth.registration_store import REGISTRATIONS
+from services.auth.registration.store import REGISTRATIONS
 from services.auth.sessions.keeper import SessionKeeper
 from services.auth.sessions.throttle_store import THROTTLES
 from services.auth.sessions.unlock_store import UNLOCKS

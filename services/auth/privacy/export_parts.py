@@ -10,7 +10,7 @@ from libs.servicekit.export_parts import PartFiles, public_fields
 from libs.servicekit.mongo import Document
 from services.auth.audit.store import AUDIT
 from services.auth.eid.store import EID_LINKS
-from services.auth.registration_store import REGISTRATIONS
+from services.auth.registration.store import REGISTRATIONS
 from services.auth.store import SESSIONS, USERS
 
 # Records kept about an account, and the field that names it in each collection.

@@ -30,7 +30,7 @@ from services.auth.domain import (
 )
 from services.auth.mail_quota.quota import MailQuota
 from services.auth.passwords.hashing import PasswordHasher
-from services.auth.registration_store import RegistrationStore, StoredRegistration
+from services.auth.registration.store import RegistrationStore, StoredRegistration
 from services.auth.store import AuthStore
 
 log = get_logger(__name__)
