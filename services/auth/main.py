@@ -17,8 +17,12 @@ from libs.servicekit.references import DossierReferenceCheck, RpcCalling
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
 from services.auth import subscribers
-from services.auth.account_lists import AccountListHandlers
-from services.auth.accounts import AccountHandlers
+from services.auth.accounts.actions import AccountHandlers
+from services.auth.accounts.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
+from services.auth.accounts.handlers import AuthHandlers
+from services.auth.accounts.invitations import InvitationSender
+from services.auth.accounts.lists import AccountListHandlers
+from services.auth.accounts.store import OUTBOX_COLLECTIONS, AuthStore
 from services.auth.audit.handlers import AuditLogHandlers
 from services.auth.audit.store import AuditStore
 from services.auth.audit.trail import AuditTrail
@@ -27,8 +31,6 @@ from services.auth.config import AuthSettings
 from services.auth.domain import SessionLimits
 from services.auth.eid.handlers import EidHandlers, trust_bundle_from
 from services.auth.eid.store import EID_LINKS, EidStore
-from services.auth.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
-from services.auth.handlers import AuthHandlers
 from services.auth.mail_quota.quota import MailQuota
 from services.auth.mail_quota.store import MailQuotaStore
 from services.auth.office.handlers import OfficeHandlers
@@ -46,7 +48,6 @@ from services.auth.sessions.keeper import SessionKeeper
 from services.auth.sessions.throttle import BackOffPolicy, FailureWindow, LoginThrottle
 from services.auth.sessions.throttle_store import ThrottleRecords
 from services.auth.sessions.unlock_store import UNLOCKS, UnlockLinks
-from services.auth.store import OUTBOX_COLLECTIONS, AuthStore
 
 SERVICE = "auth"
 
@@ -129,10 +130,9 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     mail_quota = MailQuota(mail_quota_store, limit=settings.mail_limit_per_address,
                            window=timedelta(minutes=settings.mail_limit_window_minutes))
     hasher = password_hasher(settings)  # one hasher: one bound on concurrent hashing
-    handlers = AuthHandlers(
-        store, hasher, sessions, audit, references, revocations,
-        invitation_days=settings.invitation_days, notify=relay.notify,
-    )
+    invitations = InvitationSender(store, invitation_days=settings.invitation_days,
+                                   notify=relay.notify)
+    handlers = AuthHandlers(store, hasher, sessions, audit, references, revocations, invitations)
     login_handlers = LoginHandlers(
         store, hasher, sessions, throttle, unlocks, background,
         unlock_minutes=settings.unlock_link_minutes,
@@ -148,14 +148,14 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         confirmation_hours=settings.registration_confirmation_hours, mail_quota=mail_quota,
         notify=relay.notify,
     )
-    account_handlers = AccountHandlers(store, sessions, handlers, audit)
+    account_handlers = AccountHandlers(store, sessions, invitations, audit)
     eid_store = EidStore(database)
     eid_handlers = EidHandlers(
         eid_store, store, sessions, audit,
         trust_bundle=trust_bundle_from(settings.eid_trust_bundle_path), notify=relay.notify,
     )
     list_handlers = AccountListHandlers(
-        database, CursorSigner(cursor_key(settings.cursor_secret, settings.environment)))
+        store, CursorSigner(cursor_key(settings.cursor_secret, settings.environment)))
     office_store = OfficeStore(database)
     office_handlers = OfficeHandlers(office_store, audit, notify=relay.notify)
     subscribers.register(
@@ -176,7 +176,7 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         await registration_store.ensure_indexes()
         await audit_store.ensure_indexes()
         await eid_store.ensure_indexes()
-        await list_handlers.ensure_indexes()
+        await store.prepare_lists()
         await mail_quota_store.ensure_indexes()
         await revocations.ensure_indexes()
         await office_store.ensure_indexes()

@@ -12,8 +12,8 @@ from libs.contracts import auth
 from libs.contracts.caller import Role
 from libs.servicekit.access import require_staff
 from libs.servicekit.errors import Forbidden
+from services.auth.accounts.store import AuthStore
 from services.auth.audit.store import AuditStore
-from services.auth.store import AuthStore
 
 # Details that hold a user id: their account's name is shown instead.
 USER_ID_DETAILS = ("user_id",)

@@ -19,13 +19,13 @@ from libs.servicekit.access import require_staff
 from libs.servicekit.errors import Conflict, Gone, NotFound, Unauthenticated, Unavailable
 from libs.servicekit.logs import correlation_id, get_logger
 from libs.servicekit.mongo import Document, stored_utc
+from services.auth.accounts.store import AuthStore
 from services.auth.audit.trail import AuditTrail
 from services.auth.domain import UserStatus, hash_token, new_secret_token, normalize_email
 from services.auth.eid.domain import EidRefused, certificate_from_header, load_trust_bundle
 from services.auth.eid.domain import verify_citizen_certificate as verify_card
 from services.auth.eid.store import EidStore, link_public
 from services.auth.sessions.keeper import SessionKeeper
-from services.auth.store import AuthStore
 
 log = get_logger(__name__)
 LINK_TOKEN_LIFETIME = timedelta(minutes=30)

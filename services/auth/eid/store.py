@@ -10,7 +10,7 @@ from libs.contracts import auth
 from libs.contracts.envelope import new_id
 from libs.servicekit.mongo import Document, stored_utc
 from libs.servicekit.outbox import PENDING_COUNT_FIELD, record_events
-from services.auth.store import USERS
+from services.auth.accounts.store import USERS
 
 EID_LINKS = "eid_links"
 

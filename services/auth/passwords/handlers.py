@@ -12,6 +12,7 @@ from libs.contracts.envelope import new_id, utc_now
 from libs.contracts.rpc import Ack
 from libs.servicekit.errors import Gone, Invalid, NotFound, Unauthenticated
 from libs.servicekit.logs import correlation_id, get_logger
+from services.auth.accounts.store import AuthStore, StoredPasswordReset
 from services.auth.background import BackgroundWork
 from services.auth.domain import (
     InvitationState,
@@ -31,7 +32,6 @@ from services.auth.sessions.throttle import (
     session_key,
     too_many_attempts,
 )
-from services.auth.store import AuthStore, StoredPasswordReset
 
 log = get_logger(__name__)
 UNKNOWN_RESET_LINK = "This password-reset link does not exist."

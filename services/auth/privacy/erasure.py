@@ -51,11 +51,12 @@ from libs.servicekit.outbox import new_document_events
 from libs.servicekit.retention import RetentionJob, RetentionRule, schedule_retention
 from libs.servicekit.rpc import serve_rpc
 from libs.servicekit.runtime import ServiceRuntime
+from services.auth.accounts.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
+from services.auth.accounts.store import INVITATIONS, PASSWORD_RESETS, SESSIONS, USERS
 from services.auth.audit.store import AUDIT
 from services.auth.audit.trail import AuditTrail
 from services.auth.config import AuthSettings
 from services.auth.eid.store import EID_LINKS
-from services.auth.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
 from services.auth.mail_quota.store import MAIL_QUOTA
 from services.auth.office.store import OFFICE_SETTINGS
 from services.auth.passwords.hashing import PasswordHasher
@@ -64,7 +65,6 @@ from services.auth.registration.store import REGISTRATIONS
 from services.auth.sessions.keeper import SessionKeeper
 from services.auth.sessions.throttle_store import THROTTLES
 from services.auth.sessions.unlock_store import UNLOCKS
-from services.auth.store import INVITATIONS, PASSWORD_RESETS, SESSIONS, USERS
 
 log = get_logger(__name__)
 SERVICE = "auth"

@@ -31,6 +31,7 @@ from libs.servicekit.export_storage import ExportStorage
 from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document, stored_utc
 from libs.servicekit.outbox import new_document_events, record_events
+from services.auth.accounts.store import USERS
 from services.auth.privacy.export_rules import (
     ExportRecord,
     ExportRefused,
@@ -45,7 +46,6 @@ from services.auth.privacy.export_rules import (
     zip_filename,
 )
 from services.auth.privacy.export_zip import ZipAssembler
-from services.auth.store import USERS
 
 log = get_logger(__name__)
 EXPORTS = "privacy_exports"

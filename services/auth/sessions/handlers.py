@@ -16,6 +16,7 @@ from libs.contracts import auth, lockout
 from libs.contracts.envelope import new_id, utc_now
 from libs.servicekit.errors import Forbidden, Gone, NotFound, Unauthenticated
 from libs.servicekit.logs import correlation_id, get_logger
+from services.auth.accounts.store import AuthStore
 from services.auth.background import BackgroundWork
 from services.auth.domain import (
     AWAITS_BROKER,
@@ -39,7 +40,6 @@ from services.auth.sessions.throttle import (
     too_many_attempts,
 )
 from services.auth.sessions.unlock_store import StoredUnlock, UnlockLinks
-from services.auth.store import AuthStore
 
 log = get_logger(__name__)
 UNKNOWN_UNLOCK_LINK = "This sign-in link does not exist."

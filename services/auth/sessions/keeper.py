@@ -7,6 +7,7 @@ from libs.contracts.auth import SessionRevoked, TokenPair
 from libs.contracts.envelope import new_id, utc_now
 from libs.servicekit.errors import Unauthenticated
 from libs.servicekit.logs import correlation_id, get_logger
+from services.auth.accounts.store import SESSION_RETENTION, AuthStore
 from services.auth.domain import (
     Account,
     RefreshOutcome,
@@ -19,7 +20,6 @@ from services.auth.domain import (
     new_secret_token,
 )
 from services.auth.sessions.access_tokens import AccessTokenSigner
-from services.auth.store import SESSION_RETENTION, AuthStore
 
 log = get_logger(__name__)
 SESSION_ENDED = "The session has ended; please log in again."
