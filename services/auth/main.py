@@ -45,6 +45,7 @@ from services.auth.registration.store import REGISTRATION_OUTBOX_COLLECTIONS, Re
 from services.auth.sessions.access_tokens import AccessTokenSigner, signing_key_from_settings
 from services.auth.sessions.handlers import LoginHandlers
 from services.auth.sessions.keeper import SessionKeeper
+from services.auth.sessions.store import SESSIONS, SessionStore
 from services.auth.sessions.throttle import BackOffPolicy, FailureWindow, LoginThrottle
 from services.auth.sessions.throttle_store import ThrottleRecords
 from services.auth.sessions.unlock_store import UNLOCKS, UnlockLinks
@@ -93,7 +94,7 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     store = AuthStore(database)
     relay = OutboxRelay(
         broker, database,
-        [*OUTBOX_COLLECTIONS, *REGISTRATION_OUTBOX_COLLECTIONS, EID_LINKS, UNLOCKS,
+        [*OUTBOX_COLLECTIONS, SESSIONS, *REGISTRATION_OUTBOX_COLLECTIONS, EID_LINKS, UNLOCKS,
          GRANT_REVOCATIONS, *OFFICE_OUTBOX_COLLECTIONS, *privacy_erasure.OUTBOX_COLLECTIONS,
          EXPORTS, EXPORT_PARTS])
     # Whether a dossier exists is the dossier service's to say: asked over RPC.
@@ -104,8 +105,9 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     references = DossierReferenceCheck(rpc)
     revocations = GrantRevocations(database, notify=relay.notify)
     signer = AccessTokenSigner(signing_key_from_settings(settings))
+    session_store = SessionStore(database)
     sessions = SessionKeeper(
-        store, signer,
+        store, session_store, signer,
         access_token_seconds=settings.access_token_seconds,
         limits=SessionLimits(idle=timedelta(days=settings.refresh_idle_days),
                              maximum=timedelta(days=settings.session_max_days)),
@@ -171,6 +173,7 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     async def prepare_database() -> None:
         """Indexes, then the office's first admin when configured and none exists yet."""
         await store.ensure_indexes()
+        await session_store.ensure_indexes()
         await throttle_records.ensure_indexes()
         await unlocks.ensure_indexes()
         await registration_store.ensure_indexes()

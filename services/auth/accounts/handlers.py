@@ -195,7 +195,7 @@ class AuthHandlers:
         if request.refresh_token:
             session = await self._sessions.find_by_refresh_token(request.refresh_token)
         elif request.session_id:
-            session = await self._store.find_session(request.session_id)
+            session = await self._sessions.find(request.session_id)
         else:
             raise Invalid("Give the refresh token or the session id.",
                           fields={"refresh_token": "Required without session_id."})

@@ -1,4 +1,4 @@
-"""The auth service's MongoDB access: users, invitations (with outbox), sessions (with outbox).
+"""MongoDB access for accounts: users, invitations and password resets (each with outbox).
 
 Two quirks of the Mongo-wire server used here shape the code: a top-level datetime written with
 `$set` comes back as a naive "YYYY-MM-DD HH:MM:SS" string (so every read goes through `_utc`), and
@@ -17,24 +17,21 @@ from libs.contracts.auth import (
     InvitationCreated,
     PasswordChanged,
     PasswordResetRequested,
-    SessionRevoked,
 )
 from libs.contracts.caller import STAFF_ROLES, Role
 from libs.servicekit.mongo import Document, stored_utc
 from libs.servicekit.outbox import PENDING_COUNT_FIELD, new_document_events, record_events
-from services.auth.domain import Account, SessionRecord, UserStatus, cut_short
+from services.auth.domain import Account, UserStatus, cut_short
 
 USERS = "users"
 INVITATIONS = "invitations"
-SESSIONS = "sessions"
 PASSWORD_RESETS = "password_resets"  # noqa: S105 - a collection name
-# Users carry PasswordChanged; password resets carry PasswordResetRequested.
-OUTBOX_COLLECTIONS = [INVITATIONS, SESSIONS, USERS, PASSWORD_RESETS]
+# Users carry PasswordChanged; password resets carry PasswordResetRequested (sessions, with
+# their SessionRevoked, are the sessions store's).
+OUTBOX_COLLECTIONS = [INVITATIONS, USERS, PASSWORD_RESETS]
 
-PREVIOUS_HASHES_KEPT = 50  # rotated refresh tokens remembered per session, for reuse detection
-# Kept past their end so a late logout, reuse or "revoked since" question still finds them.
+# Kept past their end so a late logout or reuse question still finds them.
 INVITATION_RETENTION = timedelta(days=30)
-SESSION_RETENTION = timedelta(days=7)
 
 
 def invitation_list_key(created_at: datetime, invitation_id: str) -> str:
@@ -54,17 +51,6 @@ def account_of(doc: Document) -> Account:
         language=doc.get("language", "nl"), dossier_ids=list(doc.get("dossier_ids") or []),
         password_hash=doc.get("password_hash"),
         trusted_devices=list(doc.get("trusted_devices") or []),
-    )
-
-
-def _session(doc: Document) -> SessionRecord:
-    return SessionRecord(
-        session_id=doc["_id"], user_id=doc["user_id"],
-        refresh_token_hash=doc["refresh_token_hash"],
-        previous_refresh_hashes=list(doc.get("previous_refresh_hashes") or []),
-        created_at=stored_utc(doc["created_at"]),
-        last_refreshed_at=stored_utc(doc["last_refreshed_at"]),
-        revoked_at=_optional_utc(doc.get("revoked_at")),
     )
 
 
@@ -107,12 +93,11 @@ class StoredPasswordReset:
 
 
 class AuthStore:
-    """Users, invitations and sessions, one document each."""
+    """Users, invitations and password-reset links, one document each."""
 
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._users = database[USERS]
         self._invitations = database[INVITATIONS]
-        self._sessions = database[SESSIONS]
         self._resets = database[PASSWORD_RESETS]
 
     async def ensure_indexes(self) -> None:
@@ -123,15 +108,10 @@ class AuthStore:
         await self._invitations.create_index("token_hash", unique=True)
         await self._invitations.create_index("user_id")
         await self._invitations.create_index("purge_at", expireAfterSeconds=0)
-        await self._sessions.create_index("refresh_token_hash", unique=True)
-        await self._sessions.create_index("previous_refresh_hashes")
-        await self._sessions.create_index("revoked_at")
-        await self._sessions.create_index("purge_at", expireAfterSeconds=0)
         await self._resets.create_index("token_hash", unique=True)
         await self._resets.create_index("user_id")
         await self._resets.create_index("purge_at", expireAfterSeconds=0)
-        await self._sessions.create_index("user_id")
-        for collection in (self._invitations, self._sessions, self._users, self._resets):
+        for collection in (self._invitations, self._users, self._resets):
             await collection.create_index(PENDING_COUNT_FIELD)
 
     # --- users ---------------------------------------------------------------------------------
@@ -301,67 +281,6 @@ class AuthStore:
             {"$set": {"used_at": now}},
         )
         return result.modified_count == 1
-
-    # --- sessions ------------------------------------------------------------------------------
-
-    async def insert_session(self, session: SessionRecord, purge_at: datetime) -> None:
-        """Store a new session (its refresh token only as a hash)."""
-        await self._sessions.insert_one({
-            "_id": session.session_id, "user_id": session.user_id,
-            "refresh_token_hash": session.refresh_token_hash, "previous_refresh_hashes": [],
-            "created_at": session.created_at, "last_refreshed_at": session.last_refreshed_at,
-            "revoked_at": None, "revoked_reason": None, "purge_at": purge_at,
-        })
-
-    async def find_session(self, session_id: str) -> SessionRecord | None:
-        """The session with this id."""
-        doc = await self._sessions.find_one({"_id": session_id})
-        return None if doc is None else _session(doc)
-
-    async def find_session_by_refresh_hash(self, token_hash: str) -> SessionRecord | None:
-        """The session whose current or an earlier refresh token hashes to `token_hash`."""
-        doc = await self._sessions.find_one({"$or": [
-            {"refresh_token_hash": token_hash},
-            {"previous_refresh_hashes": {"$in": [token_hash]}},
-        ]})
-        return None if doc is None else _session(doc)
-
-    async def rotate_refresh_token(
-        self, session_id: str, old_hash: str, new_hash: str, now: datetime, purge_at: datetime
-    ) -> bool:
-        """Replace the refresh token; False if another refresh or a logout won the race."""
-        result = await self._sessions.update_one(
-            {"_id": session_id, "refresh_token_hash": old_hash, "revoked_at": None},
-            {"$set": {"refresh_token_hash": new_hash, "last_refreshed_at": now,
-                      "purge_at": purge_at},
-             "$push": {"previous_refresh_hashes": {"$each": [old_hash],
-                                                   "$slice": -PREVIOUS_HASHES_KEPT}}},
-        )
-        return result.modified_count == 1
-
-    async def revoke_session(
-        self, session: SessionRecord, reason: str, now: datetime, event: SessionRevoked
-    ) -> bool:
-        """End the session and store SessionRevoked with it; False if it had already ended."""
-        update = record_events(
-            {"$set": {"revoked_at": now, "revoked_reason": reason,
-                      "purge_at": now + SESSION_RETENTION}},
-            event,
-        )
-        result = await self._sessions.update_one(
-            {"_id": session.session_id, "revoked_at": None}, update
-        )
-        return result.modified_count == 1
-
-    async def open_sessions_of(self, user_id: str) -> list[SessionRecord]:
-        """The user's sessions that have not been ended."""
-        cursor = self._sessions.find({"user_id": user_id, "revoked_at": None})
-        return [_session(doc) async for doc in cursor]
-
-    async def sessions_revoked_since(self, since: datetime) -> list[str]:
-        """Ids of the sessions ended at or after `since`."""
-        cursor = self._sessions.find({"revoked_at": {"$gte": since}}, {"_id": 1})
-        return [doc["_id"] async for doc in cursor]
 
     # --- password resets -----------------------------------------------------------------------
 

@@ -52,7 +52,7 @@ from libs.servicekit.retention import RetentionJob, RetentionRule, schedule_rete
 from libs.servicekit.rpc import serve_rpc
 from libs.servicekit.runtime import ServiceRuntime
 from services.auth.accounts.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
-from services.auth.accounts.store import INVITATIONS, PASSWORD_RESETS, SESSIONS, USERS
+from services.auth.accounts.store import INVITATIONS, PASSWORD_RESETS, USERS
 from services.auth.audit.store import AUDIT
 from services.auth.audit.trail import AuditTrail
 from services.auth.config import AuthSettings
@@ -63,6 +63,7 @@ from services.auth.passwords.hashing import PasswordHasher
 from services.auth.privacy.access_log import STAFF_READS, AccessLog
 from services.auth.registration.store import REGISTRATIONS
 from services.auth.sessions.keeper import SessionKeeper
+from services.auth.sessions.store import SESSIONS
 from services.auth.sessions.throttle_store import THROTTLES
 from services.auth.sessions.unlock_store import UNLOCKS
 
