@@ -37,6 +37,7 @@ from services.auth.office.handlers import OfficeHandlers
 from services.auth.office.store import OFFICE_OUTBOX_COLLECTIONS, OfficeStore
 from services.auth.passwords.handlers import PasswordHandlers
 from services.auth.passwords.hashing import password_hasher
+from services.auth.passwords.store import PASSWORD_RESETS, PasswordResetStore
 from services.auth.privacy import erasure as privacy_erasure
 from services.auth.privacy.export_wiring import sweep_exports, wire_privacy_exports
 from services.auth.privacy.exports import EXPORTS, PrivacyExports
@@ -94,9 +95,9 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     store = AuthStore(database)
     relay = OutboxRelay(
         broker, database,
-        [*OUTBOX_COLLECTIONS, SESSIONS, *REGISTRATION_OUTBOX_COLLECTIONS, EID_LINKS, UNLOCKS,
-         GRANT_REVOCATIONS, *OFFICE_OUTBOX_COLLECTIONS, *privacy_erasure.OUTBOX_COLLECTIONS,
-         EXPORTS, EXPORT_PARTS])
+        [*OUTBOX_COLLECTIONS, SESSIONS, PASSWORD_RESETS, *REGISTRATION_OUTBOX_COLLECTIONS,
+         EID_LINKS, UNLOCKS, GRANT_REVOCATIONS, *OFFICE_OUTBOX_COLLECTIONS,
+         *privacy_erasure.OUTBOX_COLLECTIONS, EXPORTS, EXPORT_PARTS])
     # Whether a dossier exists is the dossier service's to say: asked over RPC.
     rpc_client: RpcClient | None = None
     if rpc is None:
@@ -140,8 +141,9 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         unlock_minutes=settings.unlock_link_minutes,
         devices_kept=settings.trusted_devices_per_account, notify=relay.notify,
     )
+    reset_store = PasswordResetStore(database)
     password_handlers = PasswordHandlers(
-        store, hasher, sessions, throttle,
+        store, reset_store, hasher, sessions, throttle,
         reset_minutes=settings.password_reset_minutes, background=background,
         mail_quota=mail_quota, notify=relay.notify,
     )
@@ -174,6 +176,7 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         """Indexes, then the office's first admin when configured and none exists yet."""
         await store.ensure_indexes()
         await session_store.ensure_indexes()
+        await reset_store.ensure_indexes()
         await throttle_records.ensure_indexes()
         await unlocks.ensure_indexes()
         await registration_store.ensure_indexes()

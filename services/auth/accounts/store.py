@@ -1,4 +1,4 @@
-"""MongoDB access for accounts: users, invitations and password resets (each with outbox).
+"""MongoDB access for accounts: users and invitations (each with outbox).
 
 Two quirks of the Mongo-wire server used here shape the code: a top-level datetime written with
 `$set` comes back as a naive "YYYY-MM-DD HH:MM:SS" string (so every read goes through `_utc`), and
@@ -16,7 +16,6 @@ from pymongo.errors import DuplicateKeyError
 from libs.contracts.auth import (
     InvitationCreated,
     PasswordChanged,
-    PasswordResetRequested,
 )
 from libs.contracts.caller import STAFF_ROLES, Role
 from libs.servicekit.mongo import Document, stored_utc
@@ -25,12 +24,11 @@ from services.auth.domain import Account, UserStatus, cut_short
 
 USERS = "users"
 INVITATIONS = "invitations"
-PASSWORD_RESETS = "password_resets"  # noqa: S105 - a collection name
-# Users carry PasswordChanged; password resets carry PasswordResetRequested (sessions, with
-# their SessionRevoked, are the sessions store's).
-OUTBOX_COLLECTIONS = [INVITATIONS, USERS, PASSWORD_RESETS]
+# Users carry PasswordChanged (password resets, with PasswordResetRequested, are the passwords
+# store's; sessions, with their SessionRevoked, the sessions store's).
+OUTBOX_COLLECTIONS = [INVITATIONS, USERS]
 
-# Kept past their end so a late logout or reuse question still finds them.
+# Kept past their end so a late question about them still finds them.
 INVITATION_RETENTION = timedelta(days=30)
 
 
@@ -82,23 +80,12 @@ def _invitation_state_filter(state: str | None, now: datetime) -> Document:
     return {}
 
 
-class StoredPasswordReset:
-    """A password-reset link as stored: the token only as its hash."""
-
-    def __init__(self, doc: Document) -> None:
-        self.reset_id: str = doc["_id"]
-        self.user_id: str = doc["user_id"]
-        self.expires_at = stored_utc(doc["expires_at"])
-        self.used_at = _optional_utc(doc.get("used_at"))
-
-
 class AuthStore:
-    """Users, invitations and password-reset links, one document each."""
+    """Users and invitations, one document each."""
 
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._users = database[USERS]
         self._invitations = database[INVITATIONS]
-        self._resets = database[PASSWORD_RESETS]
 
     async def ensure_indexes(self) -> None:
         """Indexes the queries below rely on; unique ones enforce the rules."""
@@ -108,10 +95,7 @@ class AuthStore:
         await self._invitations.create_index("token_hash", unique=True)
         await self._invitations.create_index("user_id")
         await self._invitations.create_index("purge_at", expireAfterSeconds=0)
-        await self._resets.create_index("token_hash", unique=True)
-        await self._resets.create_index("user_id")
-        await self._resets.create_index("purge_at", expireAfterSeconds=0)
-        for collection in (self._invitations, self._users, self._resets):
+        for collection in (self._invitations, self._users):
             await collection.create_index(PENDING_COUNT_FIELD)
 
     # --- users ---------------------------------------------------------------------------------
@@ -278,39 +262,6 @@ class AuthStore:
         """Mark the invitation used; False if it was used or expired meanwhile (single use)."""
         result = await self._invitations.update_one(
             {"_id": invitation_id, "used_at": None, "expires_at": {"$gt": now}},
-            {"$set": {"used_at": now}},
-        )
-        return result.modified_count == 1
-
-    # --- password resets -----------------------------------------------------------------------
-
-    async def insert_password_reset(
-        self, event: PasswordResetRequested, token_hash: str, now: datetime
-    ) -> None:
-        """Store a reset link (its token only as a hash) and the event that mails it."""
-        await self._resets.insert_one({
-            "_id": event.reset_id, "user_id": event.user_id, "token_hash": token_hash,
-            "created_at": now, "expires_at": event.expires_at, "used_at": None,
-            "purge_at": event.expires_at + INVITATION_RETENTION,
-            **new_document_events(event),
-        })
-
-    async def expire_open_password_resets(self, user_id: str, now: datetime) -> None:
-        """End the user's unused reset links: only the newest one works."""
-        await self._resets.update_many(
-            {"user_id": user_id, "used_at": None, "expires_at": {"$gt": now}},
-            {"$set": {"expires_at": now}},
-        )
-
-    async def find_password_reset(self, token_hash: str) -> StoredPasswordReset | None:
-        """The reset whose token hashes to `token_hash`."""
-        doc = await self._resets.find_one({"token_hash": token_hash})
-        return None if doc is None else StoredPasswordReset(doc)
-
-    async def use_password_reset(self, reset_id: str, now: datetime) -> bool:
-        """Mark the reset used; False if it was used or expired meanwhile (single use)."""
-        result = await self._resets.update_one(
-            {"_id": reset_id, "used_at": None, "expires_at": {"$gt": now}},
             {"$set": {"used_at": now}},
         )
         return result.modified_count == 1

@@ -52,7 +52,7 @@ from libs.servicekit.retention import RetentionJob, RetentionRule, schedule_rete
 from libs.servicekit.rpc import serve_rpc
 from libs.servicekit.runtime import ServiceRuntime
 from services.auth.accounts.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
-from services.auth.accounts.store import INVITATIONS, PASSWORD_RESETS, USERS
+from services.auth.accounts.store import INVITATIONS, USERS
 from services.auth.audit.store import AUDIT
 from services.auth.audit.trail import AuditTrail
 from services.auth.config import AuthSettings
@@ -60,6 +60,7 @@ from services.auth.eid.store import EID_LINKS
 from services.auth.mail_quota.store import MAIL_QUOTA
 from services.auth.office.store import OFFICE_SETTINGS
 from services.auth.passwords.hashing import PasswordHasher
+from services.auth.passwords.store import PASSWORD_RESETS
 from services.auth.privacy.access_log import STAFF_READS, AccessLog
 from services.auth.registration.store import REGISTRATIONS
 from services.auth.sessions.keeper import SessionKeeper
