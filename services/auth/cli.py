@@ -12,12 +12,12 @@ from pathlib import Path
 from libs.contracts.caller import Role
 from libs.servicekit.errors import ServiceError
 from libs.servicekit.mongo import create_mongo_client
-from services.auth.access_tokens import load_private_key, public_key_pem, write_key_pair
+from services.auth.accounts.handlers import create_active_account
+from services.auth.accounts.store import AuthStore
 from services.auth.config import AuthSettings
-from services.auth.handlers import create_active_account
 from services.auth.main import SERVICE, main
-from services.auth.passwords import password_hasher
-from services.auth.store import AuthStore
+from services.auth.passwords.hashing import password_hasher
+from services.auth.sessions.access_tokens import load_private_key, public_key_pem, write_key_pair
 
 
 def _parser() -> argparse.ArgumentParser:

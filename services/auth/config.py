@@ -68,7 +68,7 @@ class AuthSettings(ServiceSettings, ExportStorageSettings):
     eid_trust_bundle_path: str = Field(
         default="", description="PEM bundle of the eID roots and Citizen CAs; empty: no eID login")
 
-    # The clients' data exports (GDPR articles 15 and 20), owned here: see privacy_exports.py.
+    # The clients' data exports (GDPR articles 15 and 20), owned here: see privacy/exports.py.
     export_limit_per_day: int = Field(default=3, ge=1, description="Exports one account may "
                                       "ask for within 24 hours (each reads the whole dossier)")
     export_time_limit_seconds: int = Field(

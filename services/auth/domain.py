@@ -11,7 +11,7 @@ from stdnum.exceptions import ValidationError
 
 from libs.contracts.auth import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, AccessClaims, UserPublic
 from libs.contracts.caller import STAFF_ROLES, Role
-from services.auth.password_policy import is_common_password
+from services.auth.passwords.policy import is_common_password
 
 MAX_ACCESS_TOKEN_SECONDS = 300  # gateways trust a token this long without asking auth
 WRONG_CREDENTIALS = "E-mail address or password is wrong."

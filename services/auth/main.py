@@ -16,33 +16,40 @@ from libs.servicekit.periodic import stop_background
 from libs.servicekit.references import DossierReferenceCheck, RpcCalling
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
-from services.auth import privacy_erasure, subscribers
-from services.auth.access_tokens import AccessTokenSigner, signing_key_from_settings
-from services.auth.account_lists import AccountListHandlers
-from services.auth.accounts import AccountHandlers
-from services.auth.audit import AuditTrail
-from services.auth.audit_log import AuditLogHandlers
+from services.auth import subscribers
+from services.auth.accounts.actions import AccountHandlers
+from services.auth.accounts.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
+from services.auth.accounts.handlers import AuthHandlers
+from services.auth.accounts.invitations import InvitationSender
+from services.auth.accounts.lists import AccountListHandlers
+from services.auth.accounts.store import OUTBOX_COLLECTIONS, AuthStore
+from services.auth.audit.handlers import AuditLogHandlers
+from services.auth.audit.store import AuditStore
+from services.auth.audit.trail import AuditTrail
 from services.auth.background import BackgroundWork
 from services.auth.config import AuthSettings
 from services.auth.domain import SessionLimits
-from services.auth.eid_login import EID_LINKS, EidHandlers, trust_bundle_from
-from services.auth.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
-from services.auth.handlers import AuthHandlers
-from services.auth.logins import LoginHandlers
-from services.auth.mail_quota import MailQuota
+from services.auth.eid.handlers import EidHandlers, trust_bundle_from
+from services.auth.eid.store import EID_LINKS, EidStore
+from services.auth.mail_quota.quota import MailQuota
+from services.auth.mail_quota.store import MailQuotaStore
 from services.auth.office.handlers import OfficeHandlers
 from services.auth.office.store import OFFICE_OUTBOX_COLLECTIONS, OfficeStore
-from services.auth.password_resets import PasswordHandlers
-from services.auth.passwords import password_hasher
-from services.auth.privacy_export_wiring import sweep_exports, wire_privacy_exports
-from services.auth.privacy_exports import EXPORTS, PrivacyExports
-from services.auth.registration_store import REGISTRATION_OUTBOX_COLLECTIONS, RegistrationStore
-from services.auth.registrations import RegistrationHandlers
-from services.auth.sessions import SessionKeeper
-from services.auth.store import OUTBOX_COLLECTIONS, AuthStore
-from services.auth.throttle import BackOffPolicy, FailureWindow, LoginThrottle
-from services.auth.throttle_store import ThrottleRecords
-from services.auth.unlock_store import UNLOCKS, UnlockLinks
+from services.auth.passwords.handlers import PasswordHandlers
+from services.auth.passwords.hashing import password_hasher
+from services.auth.passwords.store import PASSWORD_RESETS, PasswordResetStore
+from services.auth.privacy import erasure as privacy_erasure
+from services.auth.privacy.export_wiring import sweep_exports, wire_privacy_exports
+from services.auth.privacy.exports import EXPORTS, PrivacyExports
+from services.auth.registration.handlers import RegistrationHandlers
+from services.auth.registration.store import REGISTRATION_OUTBOX_COLLECTIONS, RegistrationStore
+from services.auth.sessions.access_tokens import AccessTokenSigner, signing_key_from_settings
+from services.auth.sessions.handlers import LoginHandlers
+from services.auth.sessions.keeper import SessionKeeper
+from services.auth.sessions.store import SESSIONS, SessionStore
+from services.auth.sessions.throttle import BackOffPolicy, FailureWindow, LoginThrottle
+from services.auth.sessions.throttle_store import ThrottleRecords
+from services.auth.sessions.unlock_store import UNLOCKS, UnlockLinks
 
 SERVICE = "auth"
 
@@ -88,9 +95,9 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     store = AuthStore(database)
     relay = OutboxRelay(
         broker, database,
-        [*OUTBOX_COLLECTIONS, *REGISTRATION_OUTBOX_COLLECTIONS, EID_LINKS, UNLOCKS,
-         GRANT_REVOCATIONS, *OFFICE_OUTBOX_COLLECTIONS, *privacy_erasure.OUTBOX_COLLECTIONS,
-         EXPORTS, EXPORT_PARTS])
+        [*OUTBOX_COLLECTIONS, SESSIONS, PASSWORD_RESETS, *REGISTRATION_OUTBOX_COLLECTIONS,
+         EID_LINKS, UNLOCKS, GRANT_REVOCATIONS, *OFFICE_OUTBOX_COLLECTIONS,
+         *privacy_erasure.OUTBOX_COLLECTIONS, EXPORTS, EXPORT_PARTS])
     # Whether a dossier exists is the dossier service's to say: asked over RPC.
     rpc_client: RpcClient | None = None
     if rpc is None:
@@ -99,8 +106,9 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     references = DossierReferenceCheck(rpc)
     revocations = GrantRevocations(database, notify=relay.notify)
     signer = AccessTokenSigner(signing_key_from_settings(settings))
+    session_store = SessionStore(database)
     sessions = SessionKeeper(
-        store, signer,
+        store, session_store, signer,
         access_token_seconds=settings.access_token_seconds,
         limits=SessionLimits(idle=timedelta(days=settings.refresh_idle_days),
                              maximum=timedelta(days=settings.session_max_days)),
@@ -118,22 +126,24 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     )
     unlocks = UnlockLinks(database)
     registration_store = RegistrationStore(database)
-    audit = AuditTrail(registration_store)
+    audit_store = AuditStore(database)
+    audit = AuditTrail(audit_store)
     background = BackgroundWork()
-    mail_quota = MailQuota(database, limit=settings.mail_limit_per_address,
+    mail_quota_store = MailQuotaStore(database)
+    mail_quota = MailQuota(mail_quota_store, limit=settings.mail_limit_per_address,
                            window=timedelta(minutes=settings.mail_limit_window_minutes))
     hasher = password_hasher(settings)  # one hasher: one bound on concurrent hashing
-    handlers = AuthHandlers(
-        store, hasher, sessions, audit, references, revocations,
-        invitation_days=settings.invitation_days, notify=relay.notify,
-    )
+    invitations = InvitationSender(store, invitation_days=settings.invitation_days,
+                                   notify=relay.notify)
+    handlers = AuthHandlers(store, hasher, sessions, audit, references, revocations, invitations)
     login_handlers = LoginHandlers(
         store, hasher, sessions, throttle, unlocks, background,
         unlock_minutes=settings.unlock_link_minutes,
         devices_kept=settings.trusted_devices_per_account, notify=relay.notify,
     )
+    reset_store = PasswordResetStore(database)
     password_handlers = PasswordHandlers(
-        store, hasher, sessions, throttle,
+        store, reset_store, hasher, sessions, throttle,
         reset_minutes=settings.password_reset_minutes, background=background,
         mail_quota=mail_quota, notify=relay.notify,
     )
@@ -142,18 +152,19 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         confirmation_hours=settings.registration_confirmation_hours, mail_quota=mail_quota,
         notify=relay.notify,
     )
-    account_handlers = AccountHandlers(store, sessions, handlers, audit)
+    account_handlers = AccountHandlers(store, sessions, invitations, audit)
+    eid_store = EidStore(database)
     eid_handlers = EidHandlers(
-        database, store, sessions, audit,
+        eid_store, store, sessions, audit,
         trust_bundle=trust_bundle_from(settings.eid_trust_bundle_path), notify=relay.notify,
     )
     list_handlers = AccountListHandlers(
-        database, CursorSigner(cursor_key(settings.cursor_secret, settings.environment)))
+        store, CursorSigner(cursor_key(settings.cursor_secret, settings.environment)))
     office_store = OfficeStore(database)
     office_handlers = OfficeHandlers(office_store, audit, notify=relay.notify)
     subscribers.register(
         broker, handlers, login_handlers, password_handlers, registration_handlers,
-        account_handlers, eid_handlers, list_handlers, AuditLogHandlers(database),
+        account_handlers, eid_handlers, list_handlers, AuditLogHandlers(audit_store, store),
         office_handlers, prefetch=settings.rpc_prefetch,
     )
     privacy = privacy_erasure.wire(broker, database, settings, sessions, revocations, hasher,
@@ -164,12 +175,15 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     async def prepare_database() -> None:
         """Indexes, then the office's first admin when configured and none exists yet."""
         await store.ensure_indexes()
+        await session_store.ensure_indexes()
+        await reset_store.ensure_indexes()
         await throttle_records.ensure_indexes()
         await unlocks.ensure_indexes()
         await registration_store.ensure_indexes()
-        await eid_handlers.ensure_indexes()
-        await list_handlers.ensure_indexes()
-        await mail_quota.ensure_indexes()
+        await audit_store.ensure_indexes()
+        await eid_store.ensure_indexes()
+        await store.prepare_lists()
+        await mail_quota_store.ensure_indexes()
         await revocations.ensure_indexes()
         await office_store.ensure_indexes()
         await privacy.ensure_indexes()

@@ -5,15 +5,15 @@ from faststream.rabbit import RabbitBroker
 from libs.contracts import account_lists, auth, lockout, office
 from libs.servicekit.bus import declare_emitted_events
 from libs.servicekit.rpc import serve_rpc
-from services.auth.account_lists import AccountListHandlers
-from services.auth.accounts import AccountHandlers
-from services.auth.audit_log import AuditLogHandlers
-from services.auth.eid_login import EidHandlers
-from services.auth.handlers import AuthHandlers
-from services.auth.logins import LoginHandlers
+from services.auth.accounts.actions import AccountHandlers
+from services.auth.accounts.handlers import AuthHandlers
+from services.auth.accounts.lists import AccountListHandlers
+from services.auth.audit.handlers import AuditLogHandlers
+from services.auth.eid.handlers import EidHandlers
 from services.auth.office.handlers import OfficeHandlers
-from services.auth.password_resets import PasswordHandlers
-from services.auth.registrations import RegistrationHandlers
+from services.auth.passwords.handlers import PasswordHandlers
+from services.auth.registration.handlers import RegistrationHandlers
+from services.auth.sessions.handlers import LoginHandlers
 
 SERVICE = "auth"
 # Every event the service's outbox publishes: the AsyncAPI document lists these as sent.

@@ -36,7 +36,7 @@ def burst(mode: str, logins: int) -> None:
         memory.bound_malloc = lambda: False
         memory.trim = lambda: False
     from services.auth.config import AuthSettings
-    from services.auth.passwords import password_hasher
+    from services.auth.passwords.hashing import password_hasher
 
     settings = AuthSettings()
     hasher = password_hasher(settings.model_copy(update={"password_hashing_queue": logins}))

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 
 from gateway.login_gate import LoginGate
 from libs.servicekit.errors import Unavailable
-from services.auth.passwords import PasswordHasher
+from services.auth.passwords.hashing import PasswordHasher
 
 
 class _HeldHash:

@@ -15,7 +15,7 @@ import statistics
 import time
 
 from services.auth.config import AuthSettings
-from services.auth.passwords import password_hasher
+from services.auth.passwords.hashing import password_hasher
 
 
 def _percentile(sorted_values: list[float], fraction: float) -> float:

@@ -12,9 +12,9 @@ from libs.contracts.caller import Caller, Role
 from libs.contracts.envelope import utc_now
 from libs.servicekit.errors import Conflict, Forbidden, Gone, Invalid, NotFound, Unauthenticated
 from libs.servicekit.outbox import OUTBOX_FIELD
+from services.auth.accounts.store import INVITATIONS, USERS
 from services.auth.domain import WRONG_CREDENTIALS, hash_token
 from services.auth.main import AuthService, build
-from services.auth.store import INVITATIONS, USERS
 from tests.service.conftest import call_in_memory, settings
 from tests.service.dossier_stand_in import DossierStandIn
 

@@ -11,8 +11,8 @@ from libs.contracts import auth
 from libs.contracts.caller import Caller, Role
 from libs.contracts.envelope import utc_now
 from libs.servicekit.errors import Forbidden
+from services.auth.accounts.store import INVITATIONS, USERS
 from services.auth.main import AuthService
-from services.auth.store import INVITATIONS, USERS
 from tests.service.conftest import call_in_memory
 from tests.service.test_auth import ADMIN, AGENT, PASSWORD, activate, invite
 
@@ -166,7 +166,7 @@ async def test_links_revoked_before_reasons_were_recorded_show_as_revoked(
                             {"$set": {"expires_at": utc_now() - timedelta(minutes=1)}})
     assert [i.state for i in (await invitations(service)).invitations][2] == "expired"
 
-    await service.list_handlers.ensure_indexes()  # what a starting auth service does
+    await service.store.prepare_lists()  # what a starting auth service does
 
     listed = await invitations(service)
     assert [(i.email, i.state) for i in listed.invitations] == [

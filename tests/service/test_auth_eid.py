@@ -12,8 +12,8 @@ from structlog.testing import capture_logs
 from libs.contracts import auth
 from libs.servicekit.errors import Conflict, Gone, Unauthenticated, Unavailable
 from libs.servicekit.outbox import OUTBOX_FIELD
-from services.auth.eid import UNTRUSTED
-from services.auth.eid_login import EID_LINKS
+from services.auth.eid.domain import UNTRUSTED
+from services.auth.eid.store import EID_LINKS
 from services.auth.main import AuthService, build
 from tests.eid_test_ca import as_forwarded_header, citizen_certificate, eid_hierarchy
 from tests.service.conftest import call_in_memory, settings

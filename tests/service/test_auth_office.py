@@ -17,9 +17,9 @@ from libs.contracts.office import (
 )
 from libs.servicekit.errors import Conflict, Forbidden, Invalid
 from libs.servicekit.outbox import OUTBOX_FIELD
+from services.auth.audit.store import AUDIT
 from services.auth.main import AuthService
 from services.auth.office.store import DOCUMENT_ID, OFFICE_SETTINGS
-from services.auth.registration_store import AUDIT
 from tests.service.conftest import call_in_memory
 
 ADMIN = Caller(user_id="admin-1", role=Role.ADMIN)

@@ -11,10 +11,11 @@ from libs.contracts.caller import Caller, Role
 from libs.contracts.envelope import utc_now
 from libs.servicekit.errors import Gone, Invalid, NotFound, RateLimited, Unauthenticated
 from libs.servicekit.outbox import OUTBOX_FIELD
+from services.auth.accounts.store import USERS
 from services.auth.domain import COMMON_PASSWORD, WRONG_CREDENTIALS, hash_token
 from services.auth.main import AuthService
-from services.auth.password_resets import WRONG_CURRENT_PASSWORD
-from services.auth.store import PASSWORD_RESETS, USERS
+from services.auth.passwords.handlers import WRONG_CURRENT_PASSWORD
+from services.auth.passwords.store import PASSWORD_RESETS
 from tests.service.conftest import call_in_memory
 from tests.service.test_auth import PASSWORD, activate, claims_of, invite
 

@@ -12,7 +12,7 @@ from libs.servicekit.errors import Conflict, Forbidden, Gone, Invalid, NotFound,
 from libs.servicekit.outbox import OUTBOX_FIELD
 from services.auth.domain import AWAITS_BROKER, WRONG_CREDENTIALS
 from services.auth.main import AuthService
-from services.auth.registration_store import REGISTRATIONS
+from services.auth.registration.store import REGISTRATIONS
 from tests.service.conftest import call_in_memory
 from tests.service.test_auth import ADMIN, AGENT, PASSWORD, activate, claims_of, invite
 

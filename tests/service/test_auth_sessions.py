@@ -11,8 +11,9 @@ from libs.contracts.envelope import utc_now
 from libs.servicekit.bus import EVENTS
 from libs.servicekit.errors import Invalid, Unauthenticated
 from libs.servicekit.outbox import OUTBOX_FIELD, PENDING_COUNT_FIELD
+from services.auth.accounts.store import USERS
 from services.auth.main import AuthService, build
-from services.auth.store import SESSIONS, USERS
+from services.auth.sessions.store import SESSIONS
 from tests.service.conftest import call_in_memory, settings
 from tests.service.dossier_stand_in import DossierStandIn
 from tests.service.test_auth import AGENT, PASSWORD, activate, claims_of, invite

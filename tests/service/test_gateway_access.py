@@ -10,7 +10,7 @@ from gateway.config import GatewaySettings
 from libs.contracts import auth
 from libs.contracts.rpc import Ack
 from libs.servicekit.errors import Gone, Invalid, RateLimited
-from services.auth.passwords import HashingBusy
+from services.auth.passwords.hashing import HashingBusy
 from tests.service.gateway_support import (
     Gateway,
     gateway_fixture,  # noqa: F401 - the `gateway` fixture

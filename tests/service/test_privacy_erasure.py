@@ -19,9 +19,9 @@ from libs.servicekit.errors import Forbidden, Invalid, NotFound, ServiceError
 from libs.servicekit.mongo import Document
 from libs.servicekit.outbox import OUTBOX_FIELD
 from libs.servicekit.retention import RetentionJob
+from services.auth.accounts.store import USERS
 from services.auth.main import AuthService
-from services.auth.privacy_erasure import RETENTION_RULES
-from services.auth.store import USERS
+from services.auth.privacy.erasure import RETENTION_RULES
 from services.dossier.config import DossierSettings
 from services.dossier.main import DossierService
 from services.dossier.main import build as build_dossier

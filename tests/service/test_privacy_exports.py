@@ -20,7 +20,7 @@ from libs.contracts.privacy import EXPORT_PARTS, ExportPart, ExportState
 from libs.servicekit.errors import Forbidden, Gone, NotFound, RateLimited
 from libs.servicekit.outbox import OUTBOX_FIELD
 from services.auth.main import AuthService, build
-from services.auth.privacy_exports import EXPORTS
+from services.auth.privacy.exports import EXPORTS
 from tests.conftest import RUN_ID
 from tests.service.conftest import call_in_memory, settings
 from tests.service.dossier_stand_in import DossierStandIn

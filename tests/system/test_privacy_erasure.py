@@ -45,7 +45,7 @@ def object_storage(stack: SystemStack) -> Minio:
 def erasure_rules(service: str, database: Any) -> dict[str, ErasureRule]:
     """The registry of a service: each collection with what an erasure does to it."""
     from libs.servicekit.erasure import COMMON_RULES
-    from services.auth import privacy_erasure as auth_part
+    from services.auth.privacy import erasure as auth_part
     from services.documents import privacy_erasure as documents_part
     from services.dossier import privacy_erasure as dossier_part
     from services.notifier import privacy_erasure as notifier_part

@@ -24,7 +24,7 @@ from services.auth.domain import (
     normalize_email,
     password_problem,
 )
-from services.auth.password_policy import common_passwords
+from services.auth.passwords.policy import common_passwords
 
 NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 LIMITS = SessionLimits(idle=timedelta(days=14), maximum=timedelta(days=30))

@@ -6,7 +6,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from libs.contracts.auth import EidRefusal
-from services.auth.eid import (
+from services.auth.eid.domain import (
     EidRefused,
     certificate_from_header,
     load_trust_bundle,

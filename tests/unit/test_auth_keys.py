@@ -9,7 +9,7 @@ import pytest
 from libs.contracts.auth import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, AccessClaims
 from libs.contracts.caller import Role
 from services.auth import cli
-from services.auth.access_tokens import AccessTokenSigner, load_private_key, public_key_pem
+from services.auth.sessions.access_tokens import AccessTokenSigner, load_private_key, public_key_pem
 
 
 def test_generate_keypair_writes_a_private_key_only_its_owner_can_read(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ import os
 import threading
 
 from services.auth.config import AuthSettings
-from services.auth.passwords import HashingBusy, PasswordHasher
+from services.auth.passwords.hashing import HashingBusy, PasswordHasher
 
 
 def _hasher(concurrency: int = 2) -> PasswordHasher:

@@ -16,7 +16,7 @@ from libs.contracts.privacy import (
 )
 from libs.i18n import load_translations
 from libs.servicekit.export_parts import public_fields
-from services.auth.privacy_export_rules import (
+from services.auth.privacy.export_rules import (
     MAX_PART_ATTEMPTS,
     ExportRecord,
     ExportRefused,

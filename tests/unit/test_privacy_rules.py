@@ -14,7 +14,7 @@ from libs.contracts.envelope import Event
 from libs.contracts.privacy import LoginDeleted, StaffRead, StaffReadsRecorded
 from libs.servicekit.erasure import mentions
 from libs.servicekit.retention import COMMON_RULES, RetentionRule, effective_days, expired_query
-from services.auth.privacy_erasure import RETENTION_RULES as AUTH_RULES
+from services.auth.privacy.erasure import RETENTION_RULES as AUTH_RULES
 from services.dossier.privacy_erasure import RETENTION_RULES as DOSSIER_RULES
 from services.notifier.privacy_erasure import login_deleted_mail
 

@@ -7,7 +7,7 @@ from libs.contracts.caller import Role
 from libs.contracts.office import GetOfficeRequest, OfficeSettingsPublic, UpdateOfficeRequest
 from libs.servicekit.errors import Conflict, Forbidden, Invalid
 from libs.servicekit.logs import get_logger
-from services.auth.audit import AuditTrail
+from services.auth.audit.trail import AuditTrail
 from services.auth.office.domain import changed_fields, checked_settings
 from services.auth.office.store import DOCUMENT_ID, OfficeStore
 

@@ -1,5 +1,5 @@
-"""Staff actions on accounts: disable (ends its sessions), resend or revoke an invitation, and
-reading the audit log (office admin only); who should hear news of a dossier."""
+"""Staff actions on accounts: disable (ends its sessions), resend or revoke an invitation;
+who should hear news of a dossier."""
 
 from collections.abc import Callable
 from datetime import datetime
@@ -10,11 +10,11 @@ from libs.contracts.envelope import utc_now
 from libs.servicekit.access import require_staff
 from libs.servicekit.errors import Conflict, Forbidden, Invalid, NotFound
 from libs.servicekit.logs import get_logger
-from services.auth.audit import AuditTrail
+from services.auth.accounts.invitations import InvitationSender
+from services.auth.accounts.store import AuthStore
+from services.auth.audit.trail import AuditTrail
 from services.auth.domain import Account, UserStatus
-from services.auth.handlers import AuthHandlers
-from services.auth.sessions import SessionKeeper
-from services.auth.store import AuthStore
+from services.auth.sessions.keeper import SessionKeeper
 
 log = get_logger(__name__)
 NO_USER = "This user does not exist."
@@ -22,15 +22,15 @@ NOT_INVITED = "This account has no open invitation: it was activated already."
 
 
 class AccountHandlers:
-    """Disable accounts, manage invitations, read the audit log."""
+    """Disable accounts, manage invitations, name the members of a dossier."""
 
     def __init__(
-        self, store: AuthStore, sessions: SessionKeeper, auth_handlers: AuthHandlers,
+        self, store: AuthStore, sessions: SessionKeeper, invitations: InvitationSender,
         audit: AuditTrail, *, clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._store = store
         self._sessions = sessions
-        self._auth = auth_handlers
+        self._invitations = invitations
         self._audit = audit
         self._clock = clock
 
@@ -63,7 +63,7 @@ class AccountHandlers:
         account = await self._account(request)
         if account.status is not UserStatus.INVITED:
             raise Conflict(NOT_INVITED)
-        invitation = await self._auth.send_invitation(request.caller, account)
+        invitation = await self._invitations.send(request.caller, account)
         await self._audit.record(request.caller, request.origin, "invitation.resend",
                                  account.user_id, invitation_id=invitation.invitation_id)
         return invitation

@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from libs.contracts.lockout import LoginLockedOut
 from libs.servicekit.mongo import Document, stored_utc
 from libs.servicekit.outbox import PENDING_COUNT_FIELD, new_document_events
-from services.auth.store import INVITATION_RETENTION
+from services.auth.accounts.store import INVITATION_RETENTION
 
 UNLOCKS = "login_unlocks"
 

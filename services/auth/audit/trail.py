@@ -7,7 +7,7 @@ from libs.contracts.auth import AuditEntry, StaffOrigin
 from libs.contracts.caller import Caller
 from libs.contracts.envelope import new_id, utc_now
 from libs.servicekit.logs import get_logger
-from services.auth.registration_store import RegistrationStore
+from services.auth.audit.store import AuditStore
 
 log = get_logger(__name__)
 
@@ -16,7 +16,7 @@ class AuditTrail:
     """Writes audit entries; the gateway tells where a request came from (StaffOrigin)."""
 
     def __init__(
-        self, store: RegistrationStore, clock: Callable[[], datetime] = utc_now
+        self, store: AuditStore, clock: Callable[[], datetime] = utc_now
     ) -> None:
         self._store = store
         self._clock = clock
@@ -32,6 +32,6 @@ class AuditTrail:
             client_ip=origin.client_ip if origin else None,
             user_agent=origin.user_agent if origin else None,
         )
-        await self._store.append_audit(entry)
+        await self._store.append(entry)
         log.info("staff action", action=action, target=target, by=caller.user_id,
                  client_ip=entry.client_ip)

@@ -8,9 +8,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 from libs.contracts.privacy import AccountPart, ExportRequested, StoredRecord
 from libs.servicekit.export_parts import PartFiles, public_fields
 from libs.servicekit.mongo import Document
-from services.auth.eid_login import EID_LINKS
-from services.auth.registration_store import AUDIT, REGISTRATIONS
-from services.auth.store import SESSIONS, USERS
+from services.auth.accounts.store import USERS
+from services.auth.audit.store import AUDIT
+from services.auth.eid.store import EID_LINKS
+from services.auth.registration.store import REGISTRATIONS
+from services.auth.sessions.store import SESSIONS
 
 # Records kept about an account, and the field that names it in each collection.
 ACCOUNT_RECORDS: tuple[tuple[str, str, str], ...] = (

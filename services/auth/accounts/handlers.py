@@ -1,5 +1,5 @@
 """Use cases of the auth service: accounts, invitations, sessions and dossier grants (password
-log-ins are in logins.py)."""
+log-ins are in sessions/handlers.py)."""
 
 from collections.abc import Callable
 from datetime import datetime
@@ -10,24 +10,23 @@ from libs.contracts.envelope import new_id, utc_now
 from libs.contracts.rpc import Ack
 from libs.servicekit.access import require_staff
 from libs.servicekit.errors import Conflict, Forbidden, Gone, Invalid, NotFound
-from libs.servicekit.logs import correlation_id, get_logger
+from libs.servicekit.logs import get_logger
 from libs.servicekit.references import DossierReferenceCheck
-from services.auth.audit import AuditTrail
+from services.auth.accounts.grant_revocations import GrantRevocations
+from services.auth.accounts.invitations import InvitationSender
+from services.auth.accounts.store import AuthStore, StoredInvitation
+from services.auth.audit.trail import AuditTrail
 from services.auth.domain import (
     Account,
     InvitationState,
     UserStatus,
     hash_token,
-    invitation_expiry,
     invitation_state,
-    new_secret_token,
     normalize_email,
     password_problem,
 )
-from services.auth.grant_revocations import GrantRevocations
-from services.auth.passwords import PasswordHasher
-from services.auth.sessions import SessionKeeper
-from services.auth.store import AuthStore, StoredInvitation
+from services.auth.passwords.hashing import PasswordHasher
+from services.auth.sessions.keeper import SessionKeeper
 
 log = get_logger(__name__)
 EMAIL_TAKEN = "An account with this e-mail address exists already."
@@ -67,9 +66,8 @@ class AuthHandlers:
         audit: AuditTrail,
         references: DossierReferenceCheck,
         revocations: GrantRevocations,
+        invitations: InvitationSender,
         *,
-        invitation_days: int,
-        notify: Callable[[], None],
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._store = store
@@ -78,8 +76,7 @@ class AuthHandlers:
         self._audit = audit
         self._references = references
         self._revocations = revocations
-        self._invitation_days = invitation_days
-        self._notify = notify
+        self._invitations = invitations
         self._clock = clock
 
     # --- staff accounts ------------------------------------------------------------------------
@@ -124,34 +121,11 @@ class AuthHandlers:
         require_staff(request.caller)
         await self._references.require_dossiers(request.caller, request.dossier_ids)
         account = await self._invited_account(request)
-        invitation = await self.send_invitation(request.caller, account, request.correlation_id)
+        invitation = await self._invitations.send(request.caller, account,
+                                                  request.correlation_id)
         await self._audit.record(request.caller, request.origin, "invitation.create",
                                  account.user_id, dossier_ids=",".join(account.dossier_ids))
         return invitation
-
-    async def send_invitation(
-        self, caller: Caller, account: Account, correlation: str | None = None
-    ) -> auth.InvitationPublic:
-        """A new activation link for an invited `account`, mailed by the notifier; the
-        caller's action is audited by the use case that sends it (invite, resend)."""
-        now = self._clock()
-        # Only the newest link works: an earlier mail may have gone to a wrong inbox.
-        await self._store.expire_open_invitations(account.user_id, now, "replaced")
-        token = new_secret_token()
-        event = auth.InvitationCreated(
-            invitation_id=new_id(), user_id=account.user_id, email=account.email,
-            display_name=account.display_name, language=account.language,
-            activation_token=token, expires_at=invitation_expiry(now, self._invitation_days),
-            correlation_id=correlation or correlation_id.get(),
-        )
-        await self._store.insert_invitation(event, hash_token(token), caller.user_id, now)
-        self._notify()
-        log.info("client invited", invitation_id=event.invitation_id, user_id=account.user_id,
-                 by=caller.user_id)
-        return auth.InvitationPublic(
-            invitation_id=event.invitation_id, user_id=account.user_id, email=account.email,
-            expires_at=event.expires_at,
-        )
 
     async def _invited_account(self, request: auth.InviteClientRequest) -> Account:
         """The client account to invite: new, or the same not-yet-activated one again."""
@@ -221,7 +195,7 @@ class AuthHandlers:
         if request.refresh_token:
             session = await self._sessions.find_by_refresh_token(request.refresh_token)
         elif request.session_id:
-            session = await self._store.find_session(request.session_id)
+            session = await self._sessions.find(request.session_id)
         else:
             raise Invalid("Give the refresh token or the session id.",
                           fields={"refresh_token": "Required without session_id."})

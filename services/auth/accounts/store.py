@@ -1,10 +1,11 @@
-"""The auth service's MongoDB access: users, invitations (with outbox), sessions (with outbox).
+"""MongoDB access for accounts: users and invitations (each with outbox).
 
 Two quirks of the Mongo-wire server used here shape the code: a top-level datetime written with
 `$set` comes back as a naive "YYYY-MM-DD HH:MM:SS" string (so every read goes through `_utc`), and
 an equality match on an indexed array field finds nothing (so array lookups use `$in`).
 """
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,25 +16,20 @@ from pymongo.errors import DuplicateKeyError
 from libs.contracts.auth import (
     InvitationCreated,
     PasswordChanged,
-    PasswordResetRequested,
-    SessionRevoked,
 )
-from libs.contracts.caller import Role
+from libs.contracts.caller import STAFF_ROLES, Role
 from libs.servicekit.mongo import Document, stored_utc
 from libs.servicekit.outbox import PENDING_COUNT_FIELD, new_document_events, record_events
-from services.auth.domain import Account, SessionRecord, UserStatus
+from services.auth.domain import Account, UserStatus, cut_short
 
 USERS = "users"
 INVITATIONS = "invitations"
-SESSIONS = "sessions"
-PASSWORD_RESETS = "password_resets"  # noqa: S105 - a collection name
-# Users carry PasswordChanged; password resets carry PasswordResetRequested.
-OUTBOX_COLLECTIONS = [INVITATIONS, SESSIONS, USERS, PASSWORD_RESETS]
+# Users carry PasswordChanged (password resets, with PasswordResetRequested, are the passwords
+# store's; sessions, with their SessionRevoked, the sessions store's).
+OUTBOX_COLLECTIONS = [INVITATIONS, USERS]
 
-PREVIOUS_HASHES_KEPT = 50  # rotated refresh tokens remembered per session, for reuse detection
-# Kept past their end so a late logout, reuse or "revoked since" question still finds them.
+# Kept past their end so a late question about them still finds them.
 INVITATION_RETENTION = timedelta(days=30)
-SESSION_RETENTION = timedelta(days=7)
 
 
 def invitation_list_key(created_at: datetime, invitation_id: str) -> str:
@@ -56,17 +52,6 @@ def account_of(doc: Document) -> Account:
     )
 
 
-def _session(doc: Document) -> SessionRecord:
-    return SessionRecord(
-        session_id=doc["_id"], user_id=doc["user_id"],
-        refresh_token_hash=doc["refresh_token_hash"],
-        previous_refresh_hashes=list(doc.get("previous_refresh_hashes") or []),
-        created_at=stored_utc(doc["created_at"]),
-        last_refreshed_at=stored_utc(doc["last_refreshed_at"]),
-        revoked_at=_optional_utc(doc.get("revoked_at")),
-    )
-
-
 class StoredInvitation:
     """An invitation as stored: the token only as its hash."""
 
@@ -77,26 +62,30 @@ class StoredInvitation:
         self.created_at = stored_utc(doc["created_at"])
         self.expires_at = stored_utc(doc["expires_at"])
         self.used_at = _optional_utc(doc.get("used_at"))
+        self.ended: str | None = doc.get("ended")
+        self.list_key: str = doc.get("list_key") or invitation_list_key(
+            self.created_at, self.invitation_id)
 
 
-class StoredPasswordReset:
-    """A password-reset link as stored: the token only as its hash."""
-
-    def __init__(self, doc: Document) -> None:
-        self.reset_id: str = doc["_id"]
-        self.user_id: str = doc["user_id"]
-        self.expires_at = stored_utc(doc["expires_at"])
-        self.used_at = _optional_utc(doc.get("used_at"))
+def _invitation_state_filter(state: str | None, now: datetime) -> Document:
+    # `ended: None` also matches invitations stored before the field existed.
+    if state == "used":
+        return {"used_at": {"$ne": None}}
+    if state == "revoked":
+        return {"used_at": None, "ended": {"$ne": None}}
+    if state == "expired":
+        return {"used_at": None, "ended": None, "expires_at": {"$lte": now}}
+    if state == "pending":
+        return {"used_at": None, "ended": None, "expires_at": {"$gt": now}}
+    return {}
 
 
 class AuthStore:
-    """Users, invitations and sessions, one document each."""
+    """Users and invitations, one document each."""
 
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._users = database[USERS]
         self._invitations = database[INVITATIONS]
-        self._sessions = database[SESSIONS]
-        self._resets = database[PASSWORD_RESETS]
 
     async def ensure_indexes(self) -> None:
         """Indexes the queries below rely on; unique ones enforce the rules."""
@@ -106,15 +95,7 @@ class AuthStore:
         await self._invitations.create_index("token_hash", unique=True)
         await self._invitations.create_index("user_id")
         await self._invitations.create_index("purge_at", expireAfterSeconds=0)
-        await self._sessions.create_index("refresh_token_hash", unique=True)
-        await self._sessions.create_index("previous_refresh_hashes")
-        await self._sessions.create_index("revoked_at")
-        await self._sessions.create_index("purge_at", expireAfterSeconds=0)
-        await self._resets.create_index("token_hash", unique=True)
-        await self._resets.create_index("user_id")
-        await self._resets.create_index("purge_at", expireAfterSeconds=0)
-        await self._sessions.create_index("user_id")
-        for collection in (self._invitations, self._sessions, self._users, self._resets):
+        for collection in (self._invitations, self._users):
             await collection.create_index(PENDING_COUNT_FIELD)
 
     # --- users ---------------------------------------------------------------------------------
@@ -152,6 +133,19 @@ class AuthStore:
             "status": UserStatus.ACTIVE.value,
         }).sort("email", 1)
         return [account_of(doc) async for doc in cursor]
+
+    async def display_names(self, user_ids: set[str]) -> dict[str, str]:
+        """The display names of the accounts among `user_ids`, by user id."""
+        cursor = self._users.find({"_id": {"$in": sorted(user_ids)}}, {"display_name": 1})
+        return {doc["_id"]: doc["display_name"] async for doc in cursor}
+
+    async def staff_names(self, *, active_only: bool = False) -> list[tuple[str, str]]:
+        """The staff accounts' ids and display names, by name; only active ones if asked."""
+        query: dict[str, Any] = {"role": {"$in": sorted(r.value for r in STAFF_ROLES)}}
+        if active_only:
+            query["status"] = UserStatus.ACTIVE.value
+        cursor = self._users.find(query, {"display_name": 1}).sort("display_name", 1)
+        return [(doc["_id"], doc["display_name"]) async for doc in cursor]
 
     async def admin_exists(self) -> bool:
         """True when the office has at least one admin."""
@@ -272,96 +266,60 @@ class AuthStore:
         )
         return result.modified_count == 1
 
-    # --- sessions ------------------------------------------------------------------------------
+    # --- the office's lists --------------------------------------------------------------------
 
-    async def insert_session(self, session: SessionRecord, purge_at: datetime) -> None:
-        """Store a new session (its refresh token only as a hash)."""
-        await self._sessions.insert_one({
-            "_id": session.session_id, "user_id": session.user_id,
-            "refresh_token_hash": session.refresh_token_hash, "previous_refresh_hashes": [],
-            "created_at": session.created_at, "last_refreshed_at": session.last_refreshed_at,
-            "revoked_at": None, "revoked_reason": None, "purge_at": purge_at,
-        })
+    async def prepare_lists(self) -> None:
+        """The invitations' sort key and end reason, given to invitations stored before they
+        existed."""
+        await self._invitations.create_index("list_key")
+        async for doc in self._invitations.find({"list_key": None}, {"created_at": 1}):
+            key = invitation_list_key(stored_utc(doc["created_at"]), doc["_id"])
+            await self._invitations.update_one({"_id": doc["_id"]}, {"$set": {"list_key": key}})
+        await self._record_early_ends()
 
-    async def find_session(self, session_id: str) -> SessionRecord | None:
-        """The session with this id."""
-        doc = await self._sessions.find_one({"_id": session_id})
-        return None if doc is None else _session(doc)
+    async def _record_early_ends(self) -> None:
+        """Links revoked or replaced before `ended` was recorded only had their `expires_at`
+        moved to that moment: they read as expired yet matched no filter (that `$set` date
+        reads back as a string here). Their early end shows them for what they are."""
+        # `ended` has no index: the server here matches a missing unindexed field rightly.
+        old = self._invitations.find({"ended": {"$exists": False}},
+                                     {"created_at": 1, "expires_at": 1, "used_at": 1})
+        async for doc in old:
+            revoked = doc.get("used_at") is None and cut_short(
+                stored_utc(doc["created_at"]), stored_utc(doc["expires_at"]))
+            await self._invitations.update_one(
+                {"_id": doc["_id"]}, {"$set": {"ended": "revoked" if revoked else None}})
 
-    async def find_session_by_refresh_hash(self, token_hash: str) -> SessionRecord | None:
-        """The session whose current or an earlier refresh token hashes to `token_hash`."""
-        doc = await self._sessions.find_one({"$or": [
-            {"refresh_token_hash": token_hash},
-            {"previous_refresh_hashes": {"$in": [token_hash]}},
-        ]})
-        return None if doc is None else _session(doc)
+    async def accounts_page(
+        self, *, roles: list[str], status: UserStatus | None, contains: str,
+        after_email: str | None, limit: int,
+    ) -> list[Account]:
+        """Up to `limit` + 1 accounts of `roles` by e-mail address after `after_email`, in one
+        status and with `contains` in the address or name when given (typed text, not a
+        regex)."""
+        query: dict[str, Any] = {"role": {"$in": roles}}
+        if status is not None:
+            query["status"] = status.value
+        if after_email is not None:
+            query["email"] = {"$gt": after_email}
+        if contains:
+            pattern = {"$regex": re.escape(contains), "$options": "i"}
+            query["$or"] = [{"email": pattern}, {"display_name": pattern}]
+        cursor = self._users.find(query).sort("email", 1).limit(limit + 1)
+        return [account_of(doc) async for doc in cursor]
 
-    async def rotate_refresh_token(
-        self, session_id: str, old_hash: str, new_hash: str, now: datetime, purge_at: datetime
-    ) -> bool:
-        """Replace the refresh token; False if another refresh or a logout won the race."""
-        result = await self._sessions.update_one(
-            {"_id": session_id, "refresh_token_hash": old_hash, "revoked_at": None},
-            {"$set": {"refresh_token_hash": new_hash, "last_refreshed_at": now,
-                      "purge_at": purge_at},
-             "$push": {"previous_refresh_hashes": {"$each": [old_hash],
-                                                   "$slice": -PREVIOUS_HASHES_KEPT}}},
-        )
-        return result.modified_count == 1
+    async def invitations_page(
+        self, *, state: str | None, before_key: str | None, limit: int, now: datetime,
+    ) -> list[StoredInvitation]:
+        """Up to `limit` + 1 invitations newest first below `before_key`, in one state
+        (pending, used, revoked, expired at `now`) or all."""
+        query = _invitation_state_filter(state, now)
+        if before_key is not None:
+            query["list_key"] = {"$lt": before_key}
+        cursor = self._invitations.find(query).sort("list_key", -1).limit(limit + 1)
+        return [StoredInvitation(doc) async for doc in cursor]
 
-    async def revoke_session(
-        self, session: SessionRecord, reason: str, now: datetime, event: SessionRevoked
-    ) -> bool:
-        """End the session and store SessionRevoked with it; False if it had already ended."""
-        update = record_events(
-            {"$set": {"revoked_at": now, "revoked_reason": reason,
-                      "purge_at": now + SESSION_RETENTION}},
-            event,
-        )
-        result = await self._sessions.update_one(
-            {"_id": session.session_id, "revoked_at": None}, update
-        )
-        return result.modified_count == 1
-
-    async def open_sessions_of(self, user_id: str) -> list[SessionRecord]:
-        """The user's sessions that have not been ended."""
-        cursor = self._sessions.find({"user_id": user_id, "revoked_at": None})
-        return [_session(doc) async for doc in cursor]
-
-    async def sessions_revoked_since(self, since: datetime) -> list[str]:
-        """Ids of the sessions ended at or after `since`."""
-        cursor = self._sessions.find({"revoked_at": {"$gte": since}}, {"_id": 1})
-        return [doc["_id"] async for doc in cursor]
-
-    # --- password resets -----------------------------------------------------------------------
-
-    async def insert_password_reset(
-        self, event: PasswordResetRequested, token_hash: str, now: datetime
-    ) -> None:
-        """Store a reset link (its token only as a hash) and the event that mails it."""
-        await self._resets.insert_one({
-            "_id": event.reset_id, "user_id": event.user_id, "token_hash": token_hash,
-            "created_at": now, "expires_at": event.expires_at, "used_at": None,
-            "purge_at": event.expires_at + INVITATION_RETENTION,
-            **new_document_events(event),
-        })
-
-    async def expire_open_password_resets(self, user_id: str, now: datetime) -> None:
-        """End the user's unused reset links: only the newest one works."""
-        await self._resets.update_many(
-            {"user_id": user_id, "used_at": None, "expires_at": {"$gt": now}},
-            {"$set": {"expires_at": now}},
-        )
-
-    async def find_password_reset(self, token_hash: str) -> StoredPasswordReset | None:
-        """The reset whose token hashes to `token_hash`."""
-        doc = await self._resets.find_one({"token_hash": token_hash})
-        return None if doc is None else StoredPasswordReset(doc)
-
-    async def use_password_reset(self, reset_id: str, now: datetime) -> bool:
-        """Mark the reset used; False if it was used or expired meanwhile (single use)."""
-        result = await self._resets.update_one(
-            {"_id": reset_id, "used_at": None, "expires_at": {"$gt": now}},
-            {"$set": {"used_at": now}},
-        )
-        return result.modified_count == 1
+    async def accounts_by_id(self, user_ids: list[str]) -> dict[str, Account]:
+        """The accounts among `user_ids` that exist, by user id."""
+        return {doc["_id"]: account_of(doc)
+                async for doc in self._users.find({"_id": {"$in": user_ids}})}

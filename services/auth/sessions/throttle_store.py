@@ -12,7 +12,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from libs.servicekit.mongo import Document, stored_utc
-from services.auth.throttle import ThrottleState
+from services.auth.sessions.throttle import ThrottleState
 
 THROTTLES = "login_throttles"
 THROTTLE_MEMORY = timedelta(hours=24)
@@ -29,7 +29,7 @@ def _state(doc: Document) -> ThrottleState:
 
 
 class ThrottleRecords:
-    """The stored failures of throttle keys (see services.auth.throttle)."""
+    """The stored failures of throttle keys (see services.auth.sessions.throttle)."""
 
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._throttles = database[THROTTLES]

@@ -1,15 +1,12 @@
-"""MongoDB access for self-registrations (with outbox) and the staff audit log."""
+"""MongoDB access for self-registrations (with outbox)."""
 
-import contextlib
 from datetime import date, datetime
 from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from libs.contracts.auth import (
-    AuditEntry,
     RegistrationConfirmationRequested,
     RegistrationDecided,
     RegistrationPending,
@@ -20,7 +17,6 @@ from libs.servicekit.outbox import PENDING_COUNT_FIELD, new_document_events, rec
 from services.auth.domain import RegistrationStatus
 
 REGISTRATIONS = "registrations"
-AUDIT = "audit_log"
 REGISTRATION_OUTBOX_COLLECTIONS = [REGISTRATIONS]
 
 
@@ -58,11 +54,10 @@ class StoredRegistration:
 
 
 class RegistrationStore:
-    """Registrations, one document each, and the append-only audit log."""
+    """Registrations, one document each."""
 
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._registrations = database[REGISTRATIONS]
-        self._audit = database[AUDIT]
 
     async def ensure_indexes(self) -> None:
         """Indexes the queries below rely on."""
@@ -70,7 +65,6 @@ class RegistrationStore:
         await self._registrations.create_index("email")
         await self._registrations.create_index("status")
         await self._registrations.create_index(PENDING_COUNT_FIELD)
-        await self._audit.create_index("at")
 
     async def insert_registration(
         self, event: RegistrationConfirmationRequested, fields: dict[str, Any], token_hash: str,
@@ -126,10 +120,3 @@ class RegistrationStore:
         cursor = self._registrations.find({"status": status.value}).sort("created_at", 1)
         return [StoredRegistration(doc).public async for doc in cursor]
 
-    # --- audit log -----------------------------------------------------------------------------
-
-    async def append_audit(self, entry: AuditEntry) -> None:
-        """Write one staff action; entries are never changed."""
-        with contextlib.suppress(DuplicateKeyError):  # the same entry twice (a retried write)
-            await self._audit.insert_one({"_id": entry.entry_id, **entry.model_dump(
-                exclude={"entry_id"})})

@@ -16,6 +16,7 @@ from libs.contracts import auth, lockout
 from libs.contracts.envelope import new_id, utc_now
 from libs.servicekit.errors import Forbidden, Gone, NotFound, Unauthenticated
 from libs.servicekit.logs import correlation_id, get_logger
+from services.auth.accounts.store import AuthStore
 from services.auth.background import BackgroundWork
 from services.auth.domain import (
     AWAITS_BROKER,
@@ -28,10 +29,9 @@ from services.auth.domain import (
     new_secret_token,
     normalize_email,
 )
-from services.auth.passwords import PasswordHasher
-from services.auth.sessions import SessionKeeper
-from services.auth.store import AuthStore
-from services.auth.throttle import (
+from services.auth.passwords.hashing import PasswordHasher
+from services.auth.sessions.keeper import SessionKeeper
+from services.auth.sessions.throttle import (
     LoginThrottle,
     account_key,
     attempt_keys,
@@ -39,7 +39,7 @@ from services.auth.throttle import (
     ip_key,
     too_many_attempts,
 )
-from services.auth.unlock_store import StoredUnlock, UnlockLinks
+from services.auth.sessions.unlock_store import StoredUnlock, UnlockLinks
 
 log = get_logger(__name__)
 UNKNOWN_UNLOCK_LINK = "This sign-in link does not exist."

@@ -7,7 +7,7 @@ from libs.contracts.auth import SessionRevoked, TokenPair
 from libs.contracts.envelope import new_id, utc_now
 from libs.servicekit.errors import Unauthenticated
 from libs.servicekit.logs import correlation_id, get_logger
-from services.auth.access_tokens import AccessTokenSigner
+from services.auth.accounts.store import AuthStore
 from services.auth.domain import (
     Account,
     RefreshOutcome,
@@ -19,7 +19,8 @@ from services.auth.domain import (
     hash_token,
     new_secret_token,
 )
-from services.auth.store import SESSION_RETENTION, AuthStore
+from services.auth.sessions.access_tokens import AccessTokenSigner
+from services.auth.sessions.store import SESSION_RETENTION, SessionStore
 
 log = get_logger(__name__)
 SESSION_ENDED = "The session has ended; please log in again."
@@ -31,6 +32,7 @@ class SessionKeeper:
     def __init__(
         self,
         store: AuthStore,
+        sessions: SessionStore,
         signer: AccessTokenSigner,
         *,
         access_token_seconds: int,
@@ -39,6 +41,7 @@ class SessionKeeper:
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._store = store
+        self._sessions = sessions
         self._signer = signer
         self._access_token_seconds = access_token_seconds
         self._limits = limits
@@ -63,7 +66,7 @@ class SessionKeeper:
             refresh_token_hash=hash_token(refresh_token), previous_refresh_hashes=[],
             created_at=now, last_refreshed_at=now,
         )
-        await self._store.insert_session(
+        await self._sessions.insert_session(
             session, self._limits.idle_expiry(session) + SESSION_RETENTION
         )
         log.info("session opened", session_id=session.session_id, user_id=account.user_id)
@@ -72,7 +75,7 @@ class SessionKeeper:
     async def refresh(self, refresh_token: str) -> TokenPair:
         """A new pair for a valid refresh token; a replayed old token ends the whole session."""
         presented = hash_token(refresh_token)
-        session = await self._store.find_session_by_refresh_hash(presented)
+        session = await self._sessions.find_session_by_refresh_hash(presented)
         if session is None:
             raise Unauthenticated(SESSION_ENDED)
         now = self._clock()
@@ -96,7 +99,7 @@ class SessionKeeper:
             created_at=session.created_at, last_refreshed_at=now,
         )
         purge_at = self._limits.idle_expiry(rotated) + SESSION_RETENTION
-        if not await self._store.rotate_refresh_token(
+        if not await self._sessions.rotate_refresh_token(
             session.session_id, presented, rotated.refresh_token_hash, now, purge_at
         ):
             # Another refresh with the same token won the race: the token was used twice.
@@ -112,7 +115,7 @@ class SessionKeeper:
             session_id=session.session_id, user_id=session.user_id,
             correlation_id=correlation_id.get(),
         )
-        if await self._store.revoke_session(session, reason, self._clock(), event):
+        if await self._sessions.revoke_session(session, reason, self._clock(), event):
             log.info("session revoked", session_id=session.session_id, reason=reason)
             self._notify()
 
@@ -121,16 +124,20 @@ class SessionKeeper:
     ) -> int:
         """End every open session of the user except `keep_session_id`; how many ended."""
         ended = 0
-        for session in await self._store.open_sessions_of(user_id):
+        for session in await self._sessions.open_sessions_of(user_id):
             if session.session_id != keep_session_id:
                 await self.revoke(session, reason)
                 ended += 1
         return ended
 
+    async def find(self, session_id: str) -> SessionRecord | None:
+        """The session with this id."""
+        return await self._sessions.find_session(session_id)
+
     async def find_by_refresh_token(self, refresh_token: str) -> SessionRecord | None:
         """The session a refresh token (current or rotated) belongs to."""
-        return await self._store.find_session_by_refresh_hash(hash_token(refresh_token))
+        return await self._sessions.find_session_by_refresh_hash(hash_token(refresh_token))
 
     async def revoked_since(self, since: datetime) -> list[str]:
         """Ids of sessions ended at or after `since` (gateways fill their deny-list with it)."""
-        return await self._store.sessions_revoked_since(since)
+        return await self._sessions.sessions_revoked_since(since)

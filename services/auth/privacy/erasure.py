@@ -51,19 +51,22 @@ from libs.servicekit.outbox import new_document_events
 from libs.servicekit.retention import RetentionJob, RetentionRule, schedule_retention
 from libs.servicekit.rpc import serve_rpc
 from libs.servicekit.runtime import ServiceRuntime
-from services.auth.access_log import STAFF_READS, AccessLog
-from services.auth.audit import AuditTrail
+from services.auth.accounts.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
+from services.auth.accounts.store import INVITATIONS, USERS
+from services.auth.audit.store import AUDIT
+from services.auth.audit.trail import AuditTrail
 from services.auth.config import AuthSettings
-from services.auth.eid_login import EID_LINKS
-from services.auth.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
-from services.auth.mail_quota import MAIL_QUOTA
+from services.auth.eid.store import EID_LINKS
+from services.auth.mail_quota.store import MAIL_QUOTA
 from services.auth.office.store import OFFICE_SETTINGS
-from services.auth.passwords import PasswordHasher
-from services.auth.registration_store import AUDIT, REGISTRATIONS
-from services.auth.sessions import SessionKeeper
-from services.auth.store import INVITATIONS, PASSWORD_RESETS, SESSIONS, USERS
-from services.auth.throttle_store import THROTTLES
-from services.auth.unlock_store import UNLOCKS
+from services.auth.passwords.hashing import PasswordHasher
+from services.auth.passwords.store import PASSWORD_RESETS
+from services.auth.privacy.access_log import STAFF_READS, AccessLog
+from services.auth.registration.store import REGISTRATIONS
+from services.auth.sessions.keeper import SessionKeeper
+from services.auth.sessions.store import SESSIONS
+from services.auth.sessions.throttle_store import THROTTLES
+from services.auth.sessions.unlock_store import UNLOCKS
 
 log = get_logger(__name__)
 SERVICE = "auth"

@@ -16,7 +16,8 @@ from libs.servicekit.access import require_staff
 from libs.servicekit.errors import Conflict, Gone, Invalid, NotFound
 from libs.servicekit.logs import correlation_id, get_logger
 from libs.servicekit.references import DossierReferenceCheck
-from services.auth.audit import AuditTrail
+from services.auth.accounts.store import AuthStore
+from services.auth.audit.trail import AuditTrail
 from services.auth.background import BackgroundWork
 from services.auth.domain import (
     Account,
@@ -28,10 +29,9 @@ from services.auth.domain import (
     normalize_email,
     password_problem,
 )
-from services.auth.mail_quota import MailQuota
-from services.auth.passwords import PasswordHasher
-from services.auth.registration_store import RegistrationStore, StoredRegistration
-from services.auth.store import AuthStore
+from services.auth.mail_quota.quota import MailQuota
+from services.auth.passwords.hashing import PasswordHasher
+from services.auth.registration.store import RegistrationStore, StoredRegistration
 
 log = get_logger(__name__)
 UNKNOWN_LINK = "This confirmation link does not exist."

@@ -12,6 +12,7 @@ from libs.contracts.envelope import new_id, utc_now
 from libs.contracts.rpc import Ack
 from libs.servicekit.errors import Gone, Invalid, NotFound, Unauthenticated
 from libs.servicekit.logs import correlation_id, get_logger
+from services.auth.accounts.store import AuthStore
 from services.auth.background import BackgroundWork
 from services.auth.domain import (
     InvitationState,
@@ -22,11 +23,16 @@ from services.auth.domain import (
     normalize_email,
     password_problem,
 )
-from services.auth.mail_quota import MailQuota
-from services.auth.passwords import PasswordHasher
-from services.auth.sessions import SessionKeeper
-from services.auth.store import AuthStore, StoredPasswordReset
-from services.auth.throttle import LoginThrottle, account_key, session_key, too_many_attempts
+from services.auth.mail_quota.quota import MailQuota
+from services.auth.passwords.hashing import PasswordHasher
+from services.auth.passwords.store import PasswordResetStore, StoredPasswordReset
+from services.auth.sessions.keeper import SessionKeeper
+from services.auth.sessions.throttle import (
+    LoginThrottle,
+    account_key,
+    session_key,
+    too_many_attempts,
+)
 
 log = get_logger(__name__)
 UNKNOWN_RESET_LINK = "This password-reset link does not exist."
@@ -40,6 +46,7 @@ class PasswordHandlers:
     def __init__(
         self,
         store: AuthStore,
+        resets: PasswordResetStore,
         hasher: PasswordHasher,
         sessions: SessionKeeper,
         throttle: LoginThrottle,
@@ -51,6 +58,7 @@ class PasswordHandlers:
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._store = store
+        self._resets = resets
         self._hasher = hasher
         self._sessions = sessions
         self._throttle = throttle
@@ -82,7 +90,7 @@ class PasswordHandlers:
                         user_id=account.user_id)
             return
         now = self._clock()
-        await self._store.expire_open_password_resets(account.user_id, now)
+        await self._resets.expire_open_password_resets(account.user_id, now)
         token = new_secret_token()  # 256 bits; only its hash is stored
         event = auth.PasswordResetRequested(
             reset_id=new_id(), user_id=account.user_id, email=account.email,
@@ -90,12 +98,12 @@ class PasswordHandlers:
             reset_token=token, expires_at=now + self._reset_lifetime,
             correlation_id=correlation_id.get(),
         )
-        await self._store.insert_password_reset(event, hash_token(token), now)
+        await self._resets.insert_password_reset(event, hash_token(token), now)
         self._notify()
         log.info("password reset link made", user_id=account.user_id, reset_id=event.reset_id)
 
     async def _open_reset(self, token: str) -> StoredPasswordReset:
-        reset = await self._store.find_password_reset(hash_token(token))
+        reset = await self._resets.find_password_reset(hash_token(token))
         if reset is None:
             raise NotFound(UNKNOWN_RESET_LINK)
         if invitation_state(reset.expires_at, reset.used_at, self._clock()) is not (
@@ -118,7 +126,7 @@ class PasswordHandlers:
         reset = await self._open_reset(request.token)
         _require_valid_password(request.password)
         password_hash = await self._hasher.hash(request.password)
-        if not await self._store.use_password_reset(reset.reset_id, self._clock()):
+        if not await self._resets.use_password_reset(reset.reset_id, self._clock()):
             raise Gone(SPENT_RESET_LINK)  # the same link used at the same moment elsewhere
         account = await self._store.find_user(reset.user_id)
         if account is None:

@@ -10,27 +10,24 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
-from pymongo import ReturnDocument
-from pymongo.asynchronous.database import AsyncDatabase
 
 from libs.contracts import auth
 from libs.contracts.caller import Role
-from libs.contracts.envelope import new_id, utc_now
+from libs.contracts.envelope import utc_now
 from libs.contracts.rpc import Ack
 from libs.servicekit.access import require_staff
 from libs.servicekit.errors import Conflict, Gone, NotFound, Unauthenticated, Unavailable
 from libs.servicekit.logs import correlation_id, get_logger
 from libs.servicekit.mongo import Document, stored_utc
-from libs.servicekit.outbox import PENDING_COUNT_FIELD, record_events
-from services.auth.audit import AuditTrail
+from services.auth.accounts.store import AuthStore
+from services.auth.audit.trail import AuditTrail
 from services.auth.domain import UserStatus, hash_token, new_secret_token, normalize_email
-from services.auth.eid import EidRefused, certificate_from_header, load_trust_bundle
-from services.auth.eid import verify_citizen_certificate as verify_card
-from services.auth.sessions import SessionKeeper
-from services.auth.store import USERS, AuthStore
+from services.auth.eid.domain import EidRefused, certificate_from_header, load_trust_bundle
+from services.auth.eid.domain import verify_citizen_certificate as verify_card
+from services.auth.eid.store import EidStore, link_public
+from services.auth.sessions.keeper import SessionKeeper
 
 log = get_logger(__name__)
-EID_LINKS = "eid_links"
 LINK_TOKEN_LIFETIME = timedelta(minutes=30)
 CARD_REFUSED = "This eID card cannot be used to log in."
 NO_CARD = "No eID card was sent."
@@ -40,37 +37,21 @@ NO_ACCOUNT = "No active client account has this e-mail address."
 ALREADY_DECIDED = "This eID link request was decided already."
 
 
-def _public(doc: Document) -> auth.EidLinkPublic:
-    return auth.EidLinkPublic(
-        link_id=doc["_id"], status=doc["status"], email=doc["email"],
-        display_name=doc["display_name"], national_number=doc["national_number"],
-        created_at=stored_utc(doc["created_at"]), user_id=doc.get("user_id"),
-        decided_by=doc.get("decided_by"))
-
-
 class EidHandlers:
     """eID login, link requests, and the staff's acceptance."""
 
     def __init__(
-        self, database: AsyncDatabase[Document], store: AuthStore, sessions: SessionKeeper,
+        self, links: EidStore, store: AuthStore, sessions: SessionKeeper,
         audit: AuditTrail, *, trust_bundle: list[x509.Certificate] | None,
         notify: Callable[[], None], clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self._links = database[EID_LINKS]
-        self._users = database[USERS]
+        self._links = links
         self._store = store
         self._sessions = sessions
         self._audit = audit
         self._bundle = trust_bundle
         self._notify = notify
         self._clock = clock
-
-    async def ensure_indexes(self) -> None:
-        """Indexes the lookups below rely on."""
-        await self._links.create_index("token_hash", unique=True)
-        await self._links.create_index("status")
-        await self._links.create_index(PENDING_COUNT_FIELD)
-        await self._users.create_index("national_number")
 
     async def log_in(self, request: auth.EidLoginRequest) -> auth.EidLoginReply:
         """A checked card: logged in if linked, else a token to ask for the link."""
@@ -87,25 +68,22 @@ class EidHandlers:
             log.info("eID refused", reason=str(refused), client_ip=request.client_ip)
             raise Unauthenticated(refused.public, fields={
                 auth.EID_REFUSAL_FIELD: refused.refusal.value}) from refused
-        doc = await self._users.find_one({"national_number": identity.national_number})
-        if doc is not None:
-            account = await self._store.find_user(doc["_id"])
+        user_id = await self._links.user_id_of_card(identity.national_number)
+        if user_id is not None:
+            account = await self._store.find_user(user_id)
             if account is None or account.status is not UserStatus.ACTIVE:
                 raise Unauthenticated(CARD_REFUSED)
             log.info("eID login", user_id=account.user_id)
             return auth.EidLoginReply(tokens=await self._sessions.open(account))
         token = new_secret_token()
-        await self._links.insert_one({
-            "_id": new_id(), "status": "identified", "token_hash": hash_token(token),
-            "national_number": identity.national_number, "display_name": identity.display_name,
-            "email": None, "created_at": now, "expires_at": now + LINK_TOKEN_LIFETIME,
-            "user_id": None, "decided_by": None,
-        })
+        await self._links.insert_identified(
+            hash_token(token), identity.national_number, identity.display_name, now,
+            now + LINK_TOKEN_LIFETIME)
         return auth.EidLoginReply(link_token=token, display_name=identity.display_name)
 
     async def request_link(self, request: auth.EidLinkRequest) -> Ack:
         """The card holder names the account's address; staff decide (same answer for all)."""
-        doc = await self._links.find_one({"token_hash": hash_token(request.link_token)})
+        doc = await self._links.find_by_token(hash_token(request.link_token))
         if doc is None:
             raise NotFound(SPENT_LINK)
         if doc["status"] != "identified" or self._clock() >= stored_utc(doc["expires_at"]):
@@ -114,10 +92,7 @@ class EidHandlers:
         event = auth.EidLinkRequested(link_id=doc["_id"], email=email,
                                       display_name=doc["display_name"],
                                       correlation_id=correlation_id.get())
-        result = await self._links.update_one(
-            {"_id": doc["_id"], "status": "identified"},
-            record_events({"$set": {"status": "requested", "email": email}}, event))
-        if result.modified_count != 1:
+        if not await self._links.mark_requested(doc["_id"], email, event):
             raise Gone(SPENT_LINK)
         self._notify()  # the office is told a link waits for its decision
         log.info("eID link requested", link_id=doc["_id"])
@@ -126,12 +101,11 @@ class EidHandlers:
     async def list_links(self, request: auth.ListEidLinksRequest) -> auth.EidLinkList:
         """The link requests waiting for staff, oldest first."""
         require_staff(request.caller)
-        cursor = self._links.find({"status": "requested"}).sort("created_at", 1)
-        return auth.EidLinkList(links=[_public(doc) async for doc in cursor])
+        return auth.EidLinkList(links=await self._links.requested())
 
     async def _requested_link(self, link_id: str) -> Document:
         """The link request still waiting for staff's decision."""
-        doc = await self._links.find_one({"_id": link_id})
+        doc = await self._links.find(link_id)
         if doc is None:
             raise NotFound("This eID link request does not exist.")
         if doc["status"] != "requested":
@@ -146,27 +120,24 @@ class EidHandlers:
         if account is None or account.role is not Role.CLIENT or (
                 account.status is not UserStatus.ACTIVE):
             raise Conflict(NO_ACCOUNT)
-        other = await self._users.find_one({"national_number": doc["national_number"]})
-        if other is not None and other["_id"] != account.user_id:
+        other = await self._links.user_id_of_card(doc["national_number"])
+        if other is not None and other != account.user_id:
             raise Conflict("This eID card is linked to another account already.")
-        await self._users.update_one({"_id": account.user_id},
-                                     {"$set": {"national_number": doc["national_number"]}})
+        await self._links.link_card(account.user_id, doc["national_number"])
         event = auth.EidLinked(
             link_id=doc["_id"], user_id=account.user_id, email=account.email,
             display_name=account.display_name, language=account.language,
             correlation_id=correlation_id.get())
-        updated = await self._links.find_one_and_update(
-            {"_id": doc["_id"], "status": "requested"},
-            record_events({"$set": {"status": "accepted", "user_id": account.user_id,
-                                    "decided_by": request.caller.user_id,
-                                    "decided_at": self._clock()}}, event),
-            return_document=ReturnDocument.AFTER)
+        updated = await self._links.decide(
+            doc["_id"], {"status": "accepted", "user_id": account.user_id,
+                         "decided_by": request.caller.user_id, "decided_at": self._clock()},
+            event)
         if updated is None:
             raise Conflict(ALREADY_DECIDED)
         self._notify()
         await self._audit.record(request.caller, request.origin, "eid.link.accept",
                                  account.user_id, link_id=doc["_id"])
-        return _public(updated)
+        return link_public(updated)
 
     async def refuse_link(self, request: auth.RefuseEidLinkRequest) -> auth.EidLinkPublic:
         """Staff refuse a link request with a reason; the given address is mailed it."""
@@ -177,17 +148,15 @@ class EidHandlers:
             link_id=doc["_id"], email=doc["email"], display_name=doc["display_name"],
             language=account.language if account is not None else "nl",
             reason=request.reason.strip(), correlation_id=correlation_id.get())
-        updated = await self._links.find_one_and_update(
-            {"_id": doc["_id"], "status": "requested"},
-            record_events({"$set": {"status": "refused", "decided_by": request.caller.user_id,
-                                    "decided_at": self._clock()}}, event),
-            return_document=ReturnDocument.AFTER)
+        updated = await self._links.decide(
+            doc["_id"], {"status": "refused", "decided_by": request.caller.user_id,
+                         "decided_at": self._clock()}, event)
         if updated is None:
             raise Conflict(ALREADY_DECIDED)
         self._notify()
         await self._audit.record(request.caller, request.origin, "eid.link.refuse",
                                  doc["email"], link_id=doc["_id"])
-        return _public(updated)
+        return link_public(updated)
 
 
 def trust_bundle_from(path: str) -> list[x509.Certificate] | None:

@@ -31,7 +31,8 @@ from libs.servicekit.export_storage import ExportStorage
 from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document, stored_utc
 from libs.servicekit.outbox import new_document_events, record_events
-from services.auth.privacy_export_rules import (
+from services.auth.accounts.store import USERS
+from services.auth.privacy.export_rules import (
     ExportRecord,
     ExportRefused,
     PartProgress,
@@ -44,8 +45,7 @@ from services.auth.privacy_export_rules import (
     retry_after_failure,
     zip_filename,
 )
-from services.auth.privacy_export_zip import ZipAssembler
-from services.auth.store import USERS
+from services.auth.privacy.export_zip import ZipAssembler
 
 log = get_logger(__name__)
 EXPORTS = "privacy_exports"

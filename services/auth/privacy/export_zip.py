@@ -12,7 +12,7 @@ from typing import Any
 
 from libs.servicekit.export_storage import ExportStorage
 from libs.servicekit.logs import get_logger
-from services.auth.privacy_export_rules import INDEX_FILE, MANIFEST_FILE
+from services.auth.privacy.export_rules import INDEX_FILE, MANIFEST_FILE
 
 log = get_logger(__name__)
 

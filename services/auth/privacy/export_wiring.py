@@ -16,8 +16,8 @@ from libs.servicekit.mongo import Document
 from libs.servicekit.periodic import run_every
 from libs.servicekit.rpc import serve_rpc
 from services.auth.config import AuthSettings
-from services.auth.privacy_export import AccountPartBuilder
-from services.auth.privacy_exports import PrivacyExports
+from services.auth.privacy.export_parts import AccountPartBuilder
+from services.auth.privacy.exports import PrivacyExports
 
 SERVICE = "auth"
 EMITS = (privacy.ExportRequested, privacy.ExportReady)  # the parts' reports: export_parts
