@@ -167,10 +167,11 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         account_handlers, eid_handlers, list_handlers, AuditLogHandlers(audit_store, store),
         office_handlers, prefetch=settings.rpc_prefetch,
     )
-    privacy = privacy_erasure.wire(broker, database, settings, sessions, revocations, hasher,
-                                  audit, notify=relay.notify)
     privacy_exports = wire_privacy_exports(broker, database, settings, notify=relay.notify,
                                            prefetch=settings.rpc_prefetch)
+    privacy = privacy_erasure.wire(broker, database, settings, sessions, revocations, hasher,
+                                  audit, notify=relay.notify,
+                                  forget_exports=privacy_exports.forget_dossier)
 
     async def prepare_database() -> None:
         """Indexes, then the office's first admin when configured and none exists yet."""

@@ -294,8 +294,9 @@ async def test_the_short_lived_counters_and_nonces_are_removed_by_retention_not_
 ) -> None:
     """What the services write for minutes (mobile nonces, SMS codes sent, log-in throttles,
     mail quotas, SMS rate windows) goes a day after it served, by the leased job."""
-    from services.auth.mail_quota import MAIL_QUOTA, MailQuota
-    from services.auth.throttle_store import THROTTLES, ThrottleRecords
+    from services.auth.mail_quota.quota import MailQuota
+    from services.auth.mail_quota.store import MAIL_QUOTA, MailQuotaStore
+    from services.auth.sessions.throttle_store import THROTTLES, ThrottleRecords
     from services.notifier.sms_rules import RateLimit
     from services.notifier.sms_store import SMS_RATE_WINDOWS, SmsStore
     from services.signing.mobile import Challenge
@@ -310,7 +311,7 @@ async def test_the_short_lived_counters_and_nonces_are_removed_by_retention_not_
             expires_at=moment + timedelta(minutes=2), used=name == "old"))
         await mobile.code_sent(f"user-{name}", moment)
         await ThrottleRecords(database).record_failure(f"ip:{name}", moment, 5)
-        await MailQuota(database, limit=3, window=timedelta(hours=1),
+        await MailQuota(MailQuotaStore(database), limit=3, window=timedelta(hours=1),
                         clock=functools.partial(lambda at: at, moment)
                         ).allow("reset", f"{name}@x.be")
     sms = SmsStore(database)

@@ -20,6 +20,7 @@ from libs.contracts.privacy import EXPORT_PARTS, ExportPart, ExportState
 from libs.servicekit.errors import Forbidden, Gone, NotFound, RateLimited
 from libs.servicekit.outbox import OUTBOX_FIELD
 from services.auth.main import AuthService, build
+from services.auth.privacy.export_rules import zip_filename
 from services.auth.privacy.exports import EXPORTS
 from tests.conftest import RUN_ID
 from tests.service.conftest import call_in_memory, settings
@@ -194,3 +195,21 @@ async def test_an_export_past_its_time_limit_fails_and_an_expired_zip_is_gone(
                              privacy.ExportQuery(caller=pieter, export_id=ready))
     storage = service.privacy_exports._storage
     assert await storage.remove_prefix(event["prefix"]) == 0  # nothing was left
+
+
+async def test_a_dossier_s_erasure_takes_its_exports_and_their_files_away(
+        service: AuthService) -> None:
+    pieter = await client(service, f"pieter5.{RUN_ID}@example.be")
+    export_id = (await ask(service, pieter)).export.export_id
+    [event] = outbox(await stored(service, export_id), "privacy.export.requested")
+    await write_every_part(service, {"export_id": export_id, "prefix": event["prefix"]})
+    storage = service.privacy_exports._storage
+    zip_key = event["prefix"] + zip_filename(export_id)
+    assert await storage.read_bytes(zip_key), "the ZIP is stored"
+
+    forgotten = await service.privacy_exports.forget_dossier("D1")
+
+    assert forgotten == {EXPORTS: 1}
+    assert await service.runtime.database[EXPORTS].find_one({"_id": export_id}) is None
+    assert await storage.read_bytes(zip_key) is None, "no file outlives its record"
+    assert await service.privacy_exports.forget_dossier("D1") == {}  # erasing again: nothing

@@ -10,7 +10,7 @@ Kept: the staff audit log (ASVS 16.2, GDPR art. 5(2) accountability: who did wha
 account or dossier) and, for the few minutes access tokens live, the record of revoked grants.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -62,6 +62,8 @@ from services.auth.office.store import OFFICE_SETTINGS
 from services.auth.passwords.hashing import PasswordHasher
 from services.auth.passwords.store import PASSWORD_RESETS
 from services.auth.privacy.access_log import STAFF_READS, AccessLog
+from services.auth.privacy.exports import EXPORTS
+from services.auth.privacy.exports import RUNNING as RUNNING_EXPORTS
 from services.auth.registration.store import REGISTRATIONS
 from services.auth.sessions.keeper import SessionKeeper
 from services.auth.sessions.store import SESSIONS
@@ -93,6 +95,8 @@ ERASURE_RULES: dict[str, ErasureRule] = {
     STAFF_READS: DeleteWhere("dossier_id"),
     ACCOUNT_NOTICES: HoldsNoDossierData("the outbox of the office's notice, removed once sent"),
     OFFICE_SETTINGS: HoldsNoDossierData("the broker office's own identity and branding"),
+    EXPORTS: DeleteWhere("dossier_ids"),  # with their files, before the rules (forget_exports)
+    RUNNING_EXPORTS: HoldsNoDossierData("which account has an export in progress (ids only)"),
 }
 
 # Retention (deploy/README.md, "Retention"): defaults and their legal basis.
@@ -125,7 +129,9 @@ class AuthErasure:
 
     def __init__(self, database: AsyncDatabase[Document], sessions: SessionKeeper,
                  revocations: GrantRevocations, hasher: PasswordHasher, audit: AuditTrail, *,
-                 notify: Callable[[], None], clock: Callable[[], datetime] = utc_now) -> None:
+                 notify: Callable[[], None], clock: Callable[[], datetime] = utc_now,
+                 forget_exports: Callable[[str], Awaitable[dict[str, int]]] | None = None,
+                 ) -> None:
         self._database = database
         self._users = database[USERS]
         self._sessions = sessions
@@ -134,12 +140,20 @@ class AuthErasure:
         self._audit = audit
         self._notify = notify
         self._clock = clock
+        self._forget_exports = forget_exports
         self.participant = ErasureParticipant(database, SERVICE, ERASURE_RULES,
-                                              before=self.erase_dossier_accounts, notify=notify)
+                                              before=self._before_rules, notify=notify)
 
     async def ensure_indexes(self) -> None:
         """The purge of sent notices."""
         await self._database[ACCOUNT_NOTICES].create_index("purge_at", expireAfterSeconds=0)
+
+    async def _before_rules(self, dossier_id: str) -> dict[str, int]:
+        """What the rules cannot do by a query: accounts, and the data exports' files."""
+        deleted = await self.erase_dossier_accounts(dossier_id)
+        if self._forget_exports is not None:
+            deleted |= await self._forget_exports(dossier_id)
+        return deleted
 
     async def erase_dossier_accounts(self, dossier_id: str) -> dict[str, int]:
         """Take the dossier from every account; erase the clients left without a dossier."""
@@ -235,9 +249,12 @@ class AuthPrivacy:
 
 def wire(broker: RabbitBroker, database: AsyncDatabase[Document], settings: AuthSettings,
          sessions: SessionKeeper, revocations: GrantRevocations, hasher: PasswordHasher,
-         audit: AuditTrail, *, notify: Callable[[], None]) -> AuthPrivacy:
+         audit: AuditTrail, *, notify: Callable[[], None],
+         forget_exports: Callable[[str], Awaitable[dict[str, int]]] | None = None,
+         ) -> AuthPrivacy:
     """Build and subscribe the access log, the erasures and the retention job of auth."""
-    erasure = AuthErasure(database, sessions, revocations, hasher, audit, notify=notify)
+    erasure = AuthErasure(database, sessions, revocations, hasher, audit, notify=notify,
+                          forget_exports=forget_exports)
     access_log = AccessLog(database)
     declare_emitted_events(broker, producer=SERVICE, events=(LoginDeleted, AccountErased,
                                                                ErasureCompleted))

@@ -274,6 +274,17 @@ class PrivacyExports:
         log.warning("data export failed", export_id=record.export_id, failures=failures)
 
     # --- periodic ------------------------------------------------------------------------
+    async def forget_dossier(self, dossier_id: str) -> dict[str, int]:
+        """A dossier's erasure: the exports that hold its data go, their files in the exports
+        bucket first (a ZIP would otherwise outlive its record, which the sweep goes by)."""
+        forgotten = 0
+        async for found in self._exports.find({"dossier_ids": {"$in": [dossier_id]}}):
+            await self._storage.remove_prefix(export_prefix(found["_id"]))
+            await self._running.delete_many({"export_id": found["_id"]})
+            await self._exports.delete_one({"_id": found["_id"]})
+            forgotten += 1
+        return {EXPORTS: forgotten} if forgotten else {}
+
     async def sweep(self) -> dict[str, int]:
         """Fail exports past their time limit, finish ones whose assembler died, and delete
         what is past its lifetime."""
