@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from libs.contracts import auth
 from libs.contracts.documents import ContextKind, DocumentContext, DocumentsBatchPublished
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
+from libs.servicekit import bus
 from libs.servicekit.errors import Unavailable
 from services.notifier.main import NotifierService, build
 from tests.service.test_notifier import (  # noqa: F401 - fixtures
@@ -129,16 +130,23 @@ async def test_a_dossier_without_clients_sends_no_mail(
 
 
 async def test_when_auth_does_not_answer_the_batch_is_retried_not_dropped(
-    service: NotifierService, mail_sink: MailSink, directory: FakeDirectory
+    service: NotifierService, mail_sink: MailSink, directory: FakeDirectory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Auth away is no poison: the event is kept and tried again in-process until auth answers
+    # (past the patience it is put back into its queue counting a failure: tests on the real
+    # bus, test_servicekit_on_real_bus.py and test_dead_letters.py, prove that part).
+    monkeypatch.setattr(bus, "DEPENDENCY_BACKOFF_SECONDS", (0.02,))
     event = batch()
     directory.down = True
-    with pytest.raises(Unavailable):
-        await publish(service.runtime.broker, event)
-    assert mail_sink.mails == []
 
-    directory.down = False
+    def auth_back() -> None:
+        directory.down = False
+
+    coming_back = asyncio.create_task(later(0.2, auth_back))
     await publish(service.runtime.broker, event)
+    await coming_back
+    assert len(directory.requests) > 1, "asked again, not dropped at the first failure"
     assert len(mail_sink.mails) == 2
 
 
