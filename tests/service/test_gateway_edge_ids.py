@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 from httpx import Response
 
-from libs.contracts import auth, dossier
+from libs.contracts import auth, dossier, office
 from libs.contracts.caller import Role
 from libs.servicekit.errors import Forbidden, Invalid
 from tests.service.gateway_support import (
@@ -37,9 +37,13 @@ SUMMARIES = dossier.DossierSummaries(dossiers=[
                            contract_count=1)])
 
 
+STARTUP_CALLS = {auth.LIST_REVOKED_SESSIONS.queue, office.GET_OFFICE.queue}
+
+
 def service_calls(gateway: Gateway) -> list[str]:
-    """The services asked so far, the start-up's revoked-sessions load left out."""
-    return [queue for queue in gateway.rpc.methods if queue != auth.LIST_REVOKED_SESSIONS.queue]
+    """The services asked so far, the start-up's loads (revoked sessions, the office's
+    settings) left out."""
+    return [queue for queue in gateway.rpc.methods if queue not in STARTUP_CALLS]
 
 
 def assert_refused_at_the_edge(gateway: Gateway, response: Response, field: str) -> None:
