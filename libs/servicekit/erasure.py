@@ -23,6 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from libs.contracts.envelope import utc_now
 from libs.contracts.privacy import ErasureCompleted, ErasureRequested, KeptEvidence
 from libs.servicekit.bus import subscribe_event
+from libs.servicekit.export_parts import EXPORT_PARTS
 from libs.servicekit.inbox import PROCESSED_EVENTS
 from libs.servicekit.lease import LEASES
 from libs.servicekit.logs import get_logger
@@ -70,6 +71,7 @@ ErasureRule = DeleteWhere | DeleteMentioning | KeepAsEvidence | HoldsNoDossierDa
 # Collections the servicekit gives every service.
 COMMON_RULES: dict[str, ErasureRule] = {
     PROCESSED_EVENTS: DeleteMentioning(),
+    EXPORT_PARTS: DeleteMentioning(),  # each service's record of its part of a data export
     LEASES: HoldsNoDossierData("which replica runs a periodic job"),
     ERASURE_REPORTS: HoldsNoDossierData(
         "the erasure reports: counts per collection, no dossier id (GDPR art. 5(2))"),
