@@ -5,15 +5,20 @@ original, streamed from the documents bucket into the export (never whole in mem
 import asyncio
 import re
 
+from minio.error import S3Error
 from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from libs.contracts.privacy import ExportRequested, RecordsPart, StoredFile, StoredRecord
+from libs.servicekit.buckets import MISSING_OBJECT_CODES
 from libs.servicekit.export_parts import PartFiles, public_fields
+from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document
 from services.documents.domain import DocumentState
 from services.documents.object_storage import ObjectStorage
 from services.documents.store import DOCUMENTS
+
+log = get_logger(__name__)
 
 UNSAFE_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -42,10 +47,21 @@ class DocumentsPartBuilder:
             if stored.get("dossier_id") not in event.dossier_ids:
                 continue  # the final filter: never a document of another dossier
             document_id = str(stored["_id"])
+            size = int(stored.get("size") or 0)
+            try:
+                path = await self._copy_original(files, document_id, stored, size)
+            except S3Error as error:
+                if error.code not in MISSING_OBJECT_CODES:
+                    raise
+                # A record whose body is gone (a crashed upload the sweep has not reached):
+                # the export says so instead of failing for every other document.
+                log.warning("document body missing from the export", document_id=document_id)
+                records.append(StoredRecord(record_id=document_id, kind="document",
+                                            data=public_fields(stored) | {
+                                                "original": "missing from the store"}))
+                continue
             records.append(StoredRecord(record_id=document_id, kind="document",
                                         data=public_fields(stored)))
-            size = int(stored.get("size") or 0)
-            path = await self._copy_original(files, document_id, stored, size)
             stored_files.append(StoredFile(
                 path=path, title=str(stored.get("title") or stored.get("filename") or ""),
                 content_type=str(stored.get("content_type") or "application/octet-stream"),

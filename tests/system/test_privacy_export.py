@@ -109,8 +109,11 @@ def test_the_client_downloads_a_zip_with_all_the_portal_holds_about_them(
     listed = gateway.get(f"/api/v1/dossiers/{DUPONT}/documents", headers=client,
                          params={"page_size": 100}).json()
     files = {entry["record_id"]: entry["path"] for entry in documents["files"]}
+    # (a body lost by a crashed upload, as the crash tests leave on this stack, is said missing)
+    missing = {record["record_id"] for record in documents["records"]
+               if record["data"].get("original") == "missing from the store"}
     for document in listed["documents"]:
-        assert document["document_id"] in files
+        assert document["document_id"] in files or document["document_id"] in missing
     contents = {archive.read(path) for path in files.values()}
     assert policy in contents and photo in contents
     # The message, and the mails sent to the client (the invitation at least).
@@ -188,9 +191,19 @@ def test_an_export_past_its_time_limit_tells_the_client_and_the_office_which_par
     # is over (the sweep runs every second here).
     database = f"{system_stack.config.mongo_db_prefix}_auth"
     exports: Collection[dict[str, Any]] = MongoClient(mongo_url)[database]["privacy_exports"]
+    exports.update_one({"_id": export_id, "state": "running"}, {"$set": {
+        "parts.mails.attempt": 99}})
+    # The other parts report first (a dossier this stack's other tests filled takes a moment).
+    for _ in range(300):
+        found = exports.find_one({"_id": export_id}) or {}
+        others = {name: part for name, part in (found.get("parts") or {}).items()
+                  if name != "mails"}
+        if others and all(part.get("state") == "ready" for part in others.values()):
+            break
+        time.sleep(0.1)
     past = datetime.now(UTC) - timedelta(minutes=1)
     exports.update_one({"_id": export_id, "state": "running"}, {"$set": {
-        "parts.mails.attempt": 99, "deadline_ms": int(past.timestamp() * 1000)}})
+        "deadline_ms": int(past.timestamp() * 1000)}})
     for _ in range(100):
         export = gateway.get(f"/api/v1/privacy/exports/{export_id}", headers=client).json()
         if export["state"] != "running":
