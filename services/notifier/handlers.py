@@ -2,6 +2,7 @@
 about client messages mailed at once, what follows within the minute gathered per dossier and
 address; a request's news for its client coalesced per request."""
 
+import asyncio
 import dataclasses
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -121,6 +122,9 @@ class NotifierHandlers:
         rpc: RpcCalling, preferences: Preferences, office: OfficeBrandingSource | None = None,
     ) -> None:
         self._preferences = preferences
+        # One at-once decision per dossier and office address at a time in this process: a
+        # burst handled in parallel sends one mail at once, the rest goes to the digest.
+        self._quiet_locks: dict[str, asyncio.Lock] = {}
         self._store = store
         # The office's name, colours, logo and footer in every mail (see OfficeBrandingSource).
         self._office = office or OfficeBrandingSource()
@@ -244,6 +248,16 @@ class NotifierHandlers:
         mail_id = f"{event.event_id}.{mail_kind.value}"
         now = utc_now()
         window = timedelta(seconds=settings.office_digest_window_seconds)
+        lock = self._quiet_locks.setdefault(slot, asyncio.Lock())
+        async with lock:
+            await self._tell_office_once(event, item, slot, mail_id, now, window, address)
+        if not lock.locked() and self._quiet_locks.get(slot) is lock:
+            del self._quiet_locks[slot]
+
+    async def _tell_office_once(self, event: Event, item: str, slot: str, mail_id: str,
+                                now: datetime, window: timedelta, address: str) -> None:
+        settings = self._settings
+        dossier_id = event.dossier_id or "?"
         at_once = window.total_seconds() <= 0 or await self._store.find(mail_id) is not None
         if not at_once:  # (a redelivered event whose mail went at once goes at once again)
             if await self._store.in_a_window(item):
