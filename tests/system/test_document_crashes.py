@@ -6,12 +6,16 @@ gateway PUTs the body to S3, the documents service records its completion. Here 
 service is frozen (SIGSTOP) after the first write, the gateway's S3 write goes through, then the
 service is killed (SIGKILL) and restarted; and the gateway is killed while it stores a body and
 while a client still streams one. The documents service runs with a sweep every second and a
-grace of three seconds for the time of these tests.
+grace of three seconds for the time of these tests, and reaches S3 through a proxy the tests can
+hold: a body in flight stays in flight until the test has frozen or killed what it wants (without
+it, a fast S3 write finishes before the test can act and the crash happens after the upload).
 """
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +27,7 @@ import pytest
 from minio import Minio
 
 from deploy.local.demo_pdf import text_pdf
+from deploy.local.processes import free_port
 from deploy.local.seed_demo import bearer
 from tests.system.conftest import DUPONT
 from tests.system.stack import ClientLogin, SystemStack, metric, service_metric, staff_log_in
@@ -70,6 +75,53 @@ class ProcessLog:
                     return entry
             time.sleep(0.002)
         raise AssertionError(f"no '{event}' in {self._path} within {seconds:g} s")
+
+
+class HoldingProxy:
+    """A TCP proxy in front of S3 that forwards nothing while held: a slow object store on demand.
+
+    The documents service presigns its links for the proxy's address, so the gateway's PUT goes
+    through it; bytes sent while held wait in the sockets' buffers until `release`.
+    """
+
+    def __init__(self, target: httpx.URL) -> None:
+        self._target = (target.host, target.port or 80)
+        self._flowing = threading.Event()
+        self._flowing.set()
+        self._listener = socket.create_server(("127.0.0.1", free_port()))
+        self.endpoint = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def hold(self) -> None:
+        self._flowing.clear()
+
+    def release(self) -> None:
+        self._flowing.set()
+
+    def close(self) -> None:
+        self._flowing.set()
+        self._listener.close()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):  # closed at the end of the module
+            while True:
+                client, _ = self._listener.accept()
+                upstream = socket.create_connection(self._target)
+                for source, sink in ((client, upstream), (upstream, client)):
+                    threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                self._flowing.wait()
+                chunk = source.recv(65536)
+                if not chunk:
+                    break
+                self._flowing.wait()
+                sink.sendall(chunk)
+        for end in (source, sink):  # one side gone: the other sees it as the client would
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
 
 
 def object_storage(stack: SystemStack) -> Minio:
@@ -140,29 +192,48 @@ def listed_titles(gateway: httpx.Client, client: ClientLogin) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def quick_sweep(system_stack: SystemStack) -> Iterator[None]:
-    """The documents service sweeping every second for these tests, as configured after."""
+def s3_proxy(system_stack: SystemStack) -> Iterator[HoldingProxy]:
+    proxy = HoldingProxy(httpx.URL(system_stack.config.storage.endpoint))
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture(scope="module")
+def quick_sweep(system_stack: SystemStack, s3_proxy: HoldingProxy) -> Iterator[dict[str, str]]:
+    """The documents service sweeping every second and reaching S3 through the proxy for these
+    tests, as configured after; the settings to restart it with."""
+    settings = {**QUICK_SWEEP, "MYBROKER_DOCUMENTS_S3_ENDPOINT": s3_proxy.endpoint}
     system_stack.group.stop("documents")
-    system_stack.applications.restart("documents", QUICK_SWEEP)
-    yield
+    system_stack.applications.restart("documents", settings)
+    yield settings
     system_stack.group.stop("documents")
     system_stack.applications.restart("documents")
 
 
+def wait_for_upload_slot(stack: SystemStack, slots_before: float) -> None:
+    """Until the gateway got its presigned PUT from the documents service (and started it)."""
+    deadline = time.monotonic() + 30
+    while slots_received(stack) == slots_before:
+        assert time.monotonic() < deadline, "the gateway never got its upload slot"
+        time.sleep(0.01)
+
+
 def test_an_upload_whose_service_is_killed_between_the_s3_and_the_metadata_write_is_swept(
     system_stack: SystemStack, gateway: httpx.Client, dupont_client: ClientLogin,
-    quick_sweep: None,
+    quick_sweep: dict[str, str], s3_proxy: HoldingProxy,
 ) -> None:
     group = system_stack.group
     documents_log = ProcessLog(group.log_path("documents"))
     slots_before = slots_received(system_stack)
-    thread, outcome = upload_in_background(
-        system_stack, bearer(staff_log_in(system_stack, gateway)), "Frozen")
-    begun = documents_log.wait_for("upload begun")  # the first write
-    deadline = time.monotonic() + 30
-    while slots_received(system_stack) == slots_before:  # the gateway starts its S3 write...
-        assert time.monotonic() < deadline, "the gateway never got its upload slot"
-    os.killpg(group.processes["documents"].pid, signal.SIGSTOP)  # ...the last cannot land
+    s3_proxy.hold()
+    try:
+        thread, outcome = upload_in_background(
+            system_stack, bearer(staff_log_in(system_stack, gateway)), "Frozen")
+        begun = documents_log.wait_for("upload begun")  # the first write
+        wait_for_upload_slot(system_stack, slots_before)  # the gateway's S3 write is in flight...
+        os.killpg(group.processes["documents"].pid, signal.SIGSTOP)  # ...the last cannot land
+    finally:
+        s3_proxy.release()
     key = f"{DUPONT}/{begun['document_id']}"
     try:
         deadline = time.monotonic() + 30
@@ -175,8 +246,8 @@ def test_an_upload_whose_service_is_killed_between_the_s3_and_the_metadata_write
         assert response.headers["content-type"].startswith("application/problem+json")
     finally:
         group.kill("documents")  # SIGKILL, frozen as it is: nothing more is written
-    after_restart = ProcessLog(group.log_path("documents"))
-    system_stack.applications.restart("documents", QUICK_SWEEP)
+        after_restart = ProcessLog(group.log_path("documents"))
+        system_stack.applications.restart("documents", quick_sweep)
 
     swept = after_restart.wait_for(
         "orphan sweep repaired", lambda entry: begun["document_id"] in entry["abandoned_uploads"])
@@ -195,18 +266,20 @@ def test_an_upload_whose_service_is_killed_between_the_s3_and_the_metadata_write
 
 def test_an_upload_whose_gateway_is_killed_while_it_stores_the_body_is_swept(
     system_stack: SystemStack, gateway: httpx.Client, dupont_client: ClientLogin,
-    quick_sweep: None,
+    quick_sweep: dict[str, str], s3_proxy: HoldingProxy,
 ) -> None:
     group = system_stack.group
     documents_log = ProcessLog(group.log_path("documents"))
     slots_before = slots_received(system_stack)
-    thread, outcome = upload_in_background(
-        system_stack, bearer(staff_log_in(system_stack, gateway)), "Cut off")
-    begun = documents_log.wait_for("upload begun")
-    deadline = time.monotonic() + 30
-    while slots_received(system_stack) == slots_before:
-        assert time.monotonic() < deadline, "the gateway never got its upload slot"
-    group.kill("gateway")  # in the middle of its S3 write
+    s3_proxy.hold()
+    try:
+        thread, outcome = upload_in_background(
+            system_stack, bearer(staff_log_in(system_stack, gateway)), "Cut off")
+        begun = documents_log.wait_for("upload begun")
+        wait_for_upload_slot(system_stack, slots_before)
+        group.kill("gateway")  # in the middle of its S3 write
+    finally:
+        s3_proxy.release()
     try:
         thread.join(60)
         assert isinstance(outcome.get("error"), httpx.TransportError), outcome
@@ -226,7 +299,7 @@ def test_an_upload_whose_gateway_is_killed_while_it_stores_the_body_is_swept(
 
 def test_a_gateway_killed_while_the_client_still_streams_leaves_nothing_behind(
     system_stack: SystemStack, gateway: httpx.Client, dupont_client: ClientLogin,
-    quick_sweep: None,
+    quick_sweep: dict[str, str],
 ) -> None:
     group = system_stack.group
     documents_log = ProcessLog(group.log_path("documents"))
@@ -264,7 +337,7 @@ def test_a_gateway_killed_while_the_client_still_streams_leaves_nothing_behind(
 
 def test_a_published_document_whose_body_vanished_from_s3_is_swept_and_served_410(
     system_stack: SystemStack, gateway: httpx.Client, dupont_client: ClientLogin,
-    quick_sweep: None,
+    quick_sweep: dict[str, str],
 ) -> None:
     documents_log = ProcessLog(system_stack.group.log_path("documents"))
     published = gateway.post(
