@@ -35,6 +35,9 @@ from libs.servicekit.tracing import current_carrier, mark_failed, span
 
 log = get_logger(__name__)
 CORRELATION_HEADER = "x-correlation-id"
+# When the caller stops waiting (epoch seconds). A request still unanswered then was already
+# answered "unavailable" to the user: acting on it later would do what they were told failed.
+DEADLINE_HEADER = "x-mybroker-deadline"
 PUBLISH_SECONDS = 2.0  # a publish that takes longer means the bus is away: answer at once
 
 rpc_handled = Counter(
@@ -92,6 +95,14 @@ def serve_rpc(
         # call that cost more than the rest of faststream's handling of it.
         message: RabbitMessage | None = broker.context.get_local("message")
         headers = message.headers if message is not None else {}
+        if _caller_gave_up(headers):
+            # Taken from the prefetch buffer after the caller's time ran out (a busy or paused
+            # process): the queue's expiration only covers the time spent in the queue.
+            log.warning("rpc dropped: its caller stopped waiting", queue=method.queue)
+            rpc_handled.labels(method.queue, "expired").inc()
+            return RpcEnvelope(error=RpcErrorBody(
+                code=ErrorCode.UNAVAILABLE, detail="The caller stopped waiting.")).model_dump(
+                    mode="json")
         token = correlation_id.set(headers.get(CORRELATION_HEADER))
         started = time.perf_counter()
         with span(f"rpc {method.queue}", SpanKind.SERVER, parent=headers,
@@ -143,6 +154,13 @@ def serve_rpc(
         title=method.queue,
         description=handle.__doc__,
     )(answer)
+
+
+def _caller_gave_up(headers: dict[str, Any]) -> bool:
+    try:
+        return time.time() > float(headers[DEADLINE_HEADER])
+    except (KeyError, TypeError, ValueError):
+        return False  # no deadline (an operator's tool, an older caller): answer it
 
 
 class RpcClient:
@@ -269,6 +287,7 @@ class RpcClient:
         headers: dict[str, Any] = current_carrier()  # the trace continues in the service
         if (current := correlation_id.get()) is not None:
             headers[CORRELATION_HEADER] = current
+        headers[DEADLINE_HEADER] = f"{time.time() + wait_seconds:.3f}"
         message = aio_pika.Message(
             body=request.model_dump_json().encode(),
             content_type="application/json",

@@ -1,6 +1,8 @@
 """The servicekit on the real RabbitMQ: concurrent RPC, outbox relay, dead-lettering, inbox."""
 
 import asyncio
+import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,7 +17,7 @@ from pymongo.errors import ServerSelectionTimeoutError
 from libs.contracts.envelope import Event
 from libs.contracts.rpc import RpcMethod
 from libs.contracts.topology import DEAD_LETTER_QUEUE, MAX_DELIVERIES
-from libs.servicekit import bus
+from libs.servicekit import bus, rpc
 from libs.servicekit.bus import create_broker, declare_dead_letters, subscribe_event
 from libs.servicekit.errors import Conflict, Unavailable
 from libs.servicekit.inbox import Inbox
@@ -258,6 +260,37 @@ async def test_an_rpc_whose_database_is_away_answers_unavailable_not_a_failure(
     await broker.start()
     with pytest.raises(Unavailable, match="cannot reach its database"):
         await rpc_client.call(lookup, Number(value=1))
+
+
+async def test_an_rpc_request_taken_after_its_caller_gave_up_is_not_acted_on(
+    broker: RabbitBroker, rpc_client: RpcClient, amqp_url: str, unique: str
+) -> None:
+    """A request its caller stopped waiting for (the user was told "unavailable") has no effect
+    when a busy or paused service takes it late; a request still in time is answered."""
+    store = RpcMethod(f"kit.rpc.store.{unique}", Number, Number)
+    stored: list[int] = []
+
+    async def handle(request: Number) -> Number:
+        stored.append(request.value)
+        return request
+
+    serve_rpc(broker, store, handle, prefetch=4)
+    await broker.start()
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        replies = await channel.declare_queue(exclusive=True)
+        await channel.default_exchange.publish(aio_pika.Message(
+            body=Number(value=7).model_dump_json().encode(), content_type="application/json",
+            correlation_id="late", reply_to=replies.name,
+            headers={rpc.DEADLINE_HEADER: f"{time.time() - 1:.3f}"}), routing_key=store.queue)
+        async with asyncio.timeout(10), replies.iterator() as incoming:
+            reply = await anext(aiter(incoming))
+        assert json.loads(reply.body)["error"]["code"] == "unavailable"
+
+    assert stored == [], "acted on a request the caller had given up on"
+    assert (await rpc_client.call(store, Number(value=8))).value == 8
+    assert stored == [8]
 
 
 async def test_inbox_records_an_event_once(
