@@ -36,6 +36,9 @@ PENDING_COUNT_FIELD = "outbox_pending"
 PENDING = {PENDING_COUNT_FIELD: {"$gt": 0}}
 
 log = get_logger(__name__)
+# A failed pass costs one query and one refused publish; waiting longer only delays the backlog
+# after the bus returns (at 30 s a 20 s broker restart left the outbox waiting 20 s more).
+RETRY_SECONDS_AT_MOST = 4.0
 events_published = Counter(
     "mybroker_outbox_events_published_total", "Events relayed from the outbox", ["routing_key"]
 )
@@ -186,4 +189,4 @@ class OutboxRelay:
         except Exception:
             publish_failures.inc()
             log.warning("outbox relay failed; will retry", exc_info=True, retry_in=delay)
-            return min(delay * 2, 30.0)
+            return min(delay * 2, RETRY_SECONDS_AT_MOST)
