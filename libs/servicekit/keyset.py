@@ -2,8 +2,8 @@
 
 A page is never found by skipping the rows before it (nx-27017 reads every skipped row, so a
 deep page costs the whole list) but by its boundary: the last row of the previous page. The
-list's order is a sort field plus the row's `_id` (unique, so ties keep one order), and "the
-next page" is the rows past that boundary in that order, up to the page size.
+list's order is a sort value plus the row's id (unique, so ties keep one order), kept as one
+indexed key, and "the next page" is the rows past the boundary's key, up to the page size.
 
 The boundary travels to the client and back as an opaque cursor, and it becomes a database
 bound, so the cursor is signed (`libs.servicekit.cursor_signing`) for its list and its scope:
@@ -14,14 +14,13 @@ the first page with a notice), and logged as a `cursor_tampering` warning with w
 (never the cursor or the key). The store's own criteria still bound every read to the caller's
 range: the signature is one layer, not the only one.
 
-`ListCursors` signs and reads the boundary of a list whose sort key is one unique string (the
-office's lists, the request desk); `Keyset` adds what a list over a sort field and `_id` needs:
-the sort, the criteria past a boundary and one page read from a collection.
+`ListCursors` signs and reads the cursors of a list (the dossier's lists, the office's lists,
+the request desk use it with their own keys); `Keyset` adds one page read from a collection
+along a unique list key (`list_key`: the sort value, then the row's id).
 """
 
-import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from pymongo import ASCENDING, DESCENDING
@@ -32,26 +31,10 @@ from libs.servicekit.logs import get_logger
 
 log = get_logger(__name__)
 NOT_OURS = "not a cursor of this list"
+KEY_PREFIX = "k"
+KEY_END = "l"  # past every key
+WITHIN_END = "\x1d"  # ends the range part of a key
 Document = dict[str, Any]
-
-
-def _tagged(value: Any) -> list[Any]:
-    """A sort value as JSON that reads back as the same type (a datetime stays one)."""
-    if isinstance(value, datetime):
-        return ["d", value.isoformat()]
-    if value is None or isinstance(value, str | int | float | bool):
-        return ["v", value]
-    raise TypeError(f"not a sort value of a keyset list: {type(value).__name__}")
-
-
-def _untagged(tagged: Any) -> Any:
-    """The sort value of `_tagged`'s JSON (ValueError when it is not one)."""
-    kind, value = tagged
-    if kind == "d" and isinstance(value, str):
-        return datetime.fromisoformat(value)
-    if kind == "v" and (value is None or isinstance(value, str | int | float | bool)):
-        return value
-    raise ValueError("not a sort value")
 
 
 class ListCursors:
@@ -100,12 +83,14 @@ class ListCursors:
 
 
 class Keyset:
-    """Keyset pages of a collection in the order of one field, then `_id`, with signed
-    cursors holding the boundary row's field value and id.
+    """Keyset pages of a collection along one unique, indexed text field, the list key.
 
-    The value is kept in the very form the server returned it (a datetime, or the ISO text
-    nx-27017 returns for a datetime written by `$set`; a text, a number) and compared in that
-    form: the server orders and compares values of one type.
+    The key is what the list sorts by, made unique by the row's id at its end (the sort
+    value's text, zero-padded, then the id: `list_key`). It begins with a letter: nx-27017
+    compares a query text that begins like a date as a date, so a range on "2026-05-18..." keys
+    matched nothing; and one range on one field is what it serves from an index (an `$or` of
+    ranges, or a `$set` date, it has answered wrongly). A cursor holds the boundary row's key;
+    the next page is the one range past it, which only ever narrows the caller's own range.
     """
 
     def __init__(self, cursors: ListCursors, *, field: str, descending: bool) -> None:
@@ -113,35 +98,25 @@ class Keyset:
         self.field = field
         self.descending = descending
 
-    @property
-    def sort(self) -> list[tuple[str, int]]:
-        """The list's order: the field, then `_id`, the same way."""
-        way = DESCENDING if self.descending else ASCENDING
-        return [(self.field, way), ("_id", way)]
-
-    def cursor_after(self, document: Mapping[str, Any], *scope: str) -> str:
-        """The cursor of the page that follows `document` (a stored row of the list)."""
-        boundary = [_tagged(document.get(self.field)), str(document["_id"])]
-        return self.cursors.sign(json.dumps(boundary, separators=(",", ":")).encode(), *scope)
-
     def boundary(self, cursor: str, *scope: str, caller: Caller | None = None,
-                 **logged: object) -> tuple[Any, str]:
-        """The boundary row (field value, id) a cursor of this list and scope holds."""
-        payload = self.cursors.open(cursor, *scope, caller=caller, **logged)
-        try:
-            value, row_id = json.loads(payload)
-            if not isinstance(row_id, str):
-                raise ValueError("the id is a text")
-            return _untagged(value), row_id
-        except (ValueError, TypeError, KeyError):
+                 **logged: object) -> str:
+        """The boundary row's key a cursor of this list and scope holds."""
+        key = self.cursors.open_text(cursor, *scope, caller=caller, **logged)
+        if not key.startswith(KEY_PREFIX):
             self.cursors.refuse(caller, **logged)
+        return key
 
-    def past(self, boundary: tuple[Any, str]) -> Document:
-        """The criteria of the rows after `boundary` in the list's order."""
-        value, row_id = boundary
+    def past(self, criteria: Mapping[str, Any], key: str) -> Document:
+        """`criteria` narrowed to the rows after `key` in the list's order (a range the
+        criteria already hold on the field is kept: the key only narrows it)."""
+        query = dict(criteria)
+        bounds = dict(query.get(self.field) or {})
         beyond = "$lt" if self.descending else "$gt"
-        return {"$or": [{self.field: {beyond: value}},
-                        {self.field: value, "_id": {beyond: row_id}}]}
+        current = bounds.get(beyond)
+        if current is None or (key < current if self.descending else key > current):
+            bounds[beyond] = key
+        query[self.field] = bounds
+        return query
 
     async def page(
         self, collection: Any, criteria: Document, *, cursor: str | None, scope: Sequence[str],
@@ -152,12 +127,32 @@ class Keyset:
         only narrows it) after `cursor`, and the cursor of the next page (None on the last).
         `keep` is the last check of every row read (defence in depth)."""
         query = dict(criteria)
+        # Rows with a key, and only those: one range of the field's index.
+        query.setdefault(self.field, {"$gte": KEY_PREFIX, "$lt": KEY_END})
         if cursor is not None:
-            query = {"$and": [query, self.past(self.boundary(
-                cursor, *scope, caller=caller, **logged))]}
-        found = collection.find(query).sort(self.sort).limit(limit + 1)
+            query = self.past(query, self.boundary(cursor, *scope, caller=caller, **logged))
+        found = collection.find(query).sort(
+            self.field, DESCENDING if self.descending else ASCENDING).limit(limit + 1)
         rows = [document async for document in found]
         more = len(rows) > limit
         rows = rows[:limit]
         return ([row for row in rows if keep(row)],
-                self.cursor_after(rows[-1], *scope) if more and rows else None)
+                self.cursors.sign(rows[-1][self.field].encode(), *scope) if more and rows
+                else None)
+
+
+def list_key(sort_value: datetime | int | str, row_id: str, *, within: str = "") -> str:
+    """The list key of a row: `k`, the range it is listed `within` (its dossier) and `\x1d`
+    if any, its sort value as text that sorts as the value does (a moment: its UTC
+    milliseconds, zero-padded), `\x1f`, its id (unique: ties keep one order)."""
+    if isinstance(sort_value, datetime):
+        moment = sort_value if sort_value.tzinfo else sort_value.replace(tzinfo=UTC)
+        sort_value = round(moment.timestamp() * 1000)
+    text = f"{sort_value:015d}" if isinstance(sort_value, int) else sort_value
+    return f"{KEY_PREFIX}{within}{WITHIN_END if within else ''}{text}\x1f{row_id}"
+
+
+def key_range(within: str) -> Document:
+    """The range of the list keys of the rows listed `within` (one dossier), and only those
+    (so `D1` does not reach into `D10`)."""
+    return {"$gt": f"{KEY_PREFIX}{within}{WITHIN_END}", "$lt": f"{KEY_PREFIX}{within}\x1e"}
