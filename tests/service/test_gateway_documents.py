@@ -314,17 +314,19 @@ def test_an_unknown_context_is_a_field_error(attachments: Gateway) -> None:
     assert "context" in response.json()["errors"]
 
 
-def test_the_list_passes_context_type_and_page(gateway: Gateway) -> None:
-    gateway.rpc.answer(documents.LIST_DOCUMENTS, documents.DocumentList(documents=[]))
+def test_the_list_passes_context_type_and_cursor(gateway: Gateway) -> None:
+    gateway.rpc.answer(documents.LIST_DOCUMENTS, documents.DocumentList(
+        documents=[], next_cursor="next.page"))
     response = gateway.client.get(
-        "/api/v1/dossiers/D1/documents?context=contract:c1&type=image/&page=3&page_size=20",
-        headers=gateway.bearer())
+        "/api/v1/dossiers/D1/documents?context=contract:c1&type=image/&cursor=this.page"
+        "&page_size=20", headers=gateway.bearer())
     assert response.status_code == 200
+    assert response.json()["next_cursor"] == "next.page"
     [query] = gateway.rpc.called(documents.LIST_DOCUMENTS)
     assert isinstance(query, documents.ListDocumentsQuery)
-    assert (query.context, query.content_type, query.page, query.page_size) == (
+    assert (query.context, query.content_type, query.cursor, query.page_size) == (
         documents.DocumentContext(kind=documents.ContextKind.CONTRACT, ref_id="c1"),
-        "image/", 3, 20)
+        "image/", "this.page", 20)
 
 
 def accept_numbered_uploads(gateway: Gateway, *, failing: int | None = None) -> None:
