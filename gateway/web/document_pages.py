@@ -50,7 +50,10 @@ async def documents_page(
             if not cursor:
                 raise
             listing, outdated = await rpc.call(documents.LIST_DOCUMENTS, query("")), True
-    shown = {"type": shown_type, **({"context": context} if context else {})}
+    # A cursor is one of its dossier's list: the links name the dossier (a second tab, a
+    # shared address open in it whichever one is active there).
+    shown = {"type": shown_type, **({"context": context} if context else {}),
+             **({"dossier": active} if active else {})}
     next_cursor = listing.next_cursor if listing else None
     return pages.render(request, "documents/list.html", {
         "dossiers": await dossier_choices(rpc, claims), "active": active,
