@@ -55,6 +55,8 @@ if $force || [ ! -f .env ]; then
       -e "s/^MYBROKER_DOSSIER_CURSOR_SECRET=.*/MYBROKER_DOSSIER_CURSOR_SECRET=$(random 48)/" \
       -e "s/^MYBROKER_AUTH_CURSOR_SECRET=.*/MYBROKER_AUTH_CURSOR_SECRET=$(random 48)/" \
       -e "s/^MYBROKER_REQUESTS_CURSOR_SECRET=.*/MYBROKER_REQUESTS_CURSOR_SECRET=$(random 48)/" \
+      -e "s/^MYBROKER_DOCUMENTS_CURSOR_SECRET=.*/MYBROKER_DOCUMENTS_CURSOR_SECRET=$(random 48)/" \
+      -e "s/^MYBROKER_SIGNING_CURSOR_SECRET=.*/MYBROKER_SIGNING_CURSOR_SECRET=$(random 48)/" \
       .env.example > .env
   chmod 600 .env
   echo "wrote .env (first admin: $(grep '^MYBROKER_ADMIN_EMAIL=' .env | cut -d= -f2) / $admin_password)"
@@ -67,7 +69,8 @@ if ! grep -q "^MONGO_ROOT_USER=." .env; then
   echo "MONGO_ROOT_USER=mybroker-admin" >> .env
 fi
 for name in MYBROKER_DOSSIER_CURSOR_SECRET MYBROKER_AUTH_CURSOR_SECRET \
-    MYBROKER_REQUESTS_CURSOR_SECRET MONGO_ROOT_PASSWORD MYBROKER_SIGNING_SEAL_PASSPHRASE \
+    MYBROKER_REQUESTS_CURSOR_SECRET MYBROKER_DOCUMENTS_CURSOR_SECRET \
+    MYBROKER_SIGNING_CURSOR_SECRET MONGO_ROOT_PASSWORD MYBROKER_SIGNING_SEAL_PASSPHRASE \
     MONGO_REPLICA_KEY $(for p in $processes; do echo "RABBITMQ_PASSWORD_${p^^}"; done) \
     $(for s in $services; do echo "MONGO_PASSWORD_${s^^}"; done); do
   if ! grep -q "^$name=." .env; then

@@ -44,10 +44,12 @@ class ApplicationConfig:
     log_level: str = "INFO"
     eid_trust_bundle_path: Path | None = None  # eID login only with a bundle and a proxy secret
     trusted_proxy_secret: str = ""
-    # Keys of the HMAC on page cursors, fresh for each stack (dossier's, auth's, requests' own).
+    # Keys of the HMAC on page cursors, fresh for each stack (each listing service its own).
     dossier_cursor_secret: str = field(default_factory=new_cursor_secret, repr=False)
     auth_cursor_secret: str = field(default_factory=new_cursor_secret, repr=False)
     requests_cursor_secret: str = field(default_factory=new_cursor_secret, repr=False)
+    documents_cursor_secret: str = field(default_factory=new_cursor_secret, repr=False)
+    signing_cursor_secret: str = field(default_factory=new_cursor_secret, repr=False)
     extra_environment: Mapping[str, str] = field(default_factory=dict)
     # Processes per service (the gateway stays one): production runs two or more; `make dev`
     # one; the fault tests two, each extra replica with a health port of its own here.
@@ -111,6 +113,8 @@ def application_environment(config: ApplicationConfig) -> dict[str, str]:
         "MYBROKER_AUTH_CURSOR_SECRET": config.auth_cursor_secret,
         "MYBROKER_DOSSIER_CURSOR_SECRET": config.dossier_cursor_secret,
         "MYBROKER_REQUESTS_CURSOR_SECRET": config.requests_cursor_secret,
+        "MYBROKER_DOCUMENTS_CURSOR_SECRET": config.documents_cursor_secret,
+        "MYBROKER_SIGNING_CURSOR_SECRET": config.signing_cursor_secret,
         "MYBROKER_DOCUMENTS_S3_ENDPOINT": config.storage.endpoint,
         "MYBROKER_DOCUMENTS_S3_ACCESS_KEY": config.storage.access_key,
         "MYBROKER_DOCUMENTS_S3_SECRET_KEY": config.storage.secret_key,

@@ -12,7 +12,7 @@ from gateway.access_log import note_dossier_read
 from gateway.deps import DossierIdPath, ObjectIdPath, Rpc, StaffCaller, State
 from gateway.downloads import open_and_stream
 from gateway.signing_evidence import evidence_of
-from libs.contracts import documents, signing
+from libs.contracts import documents, paging, signing
 from libs.contracts.ids import DossierId, ObjectId
 from libs.servicekit.logs import correlation_id
 
@@ -49,12 +49,15 @@ async def list_signature_requests(
     staff: StaffCaller, rpc: Rpc,
     dossier_id: Annotated[DossierId | None, Query()] = None,
     state: Annotated[signing.RequestState | None, Query()] = None,
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    cursor: Annotated[str | None, Query(max_length=paging.MAX_CURSOR, description=(
+        "`next_cursor` of the previous page of the same filters (opaque and signed; any "
+        "other is refused: 422)"))] = None,
     page_size: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> signing.SignatureRequestList:
-    """Signature requests, newest first, with each signer's state."""
+    """Signature requests, newest first, with each signer's state; keyset paged:
+    `next_cursor` leads to the next page (None on the last)."""
     return await rpc.call(signing.LIST_SIGNATURE_REQUESTS, signing.ListSignatureRequestsQuery(
-        caller=staff.caller(), dossier_id=dossier_id, state=state, page=page,
+        caller=staff.caller(), dossier_id=dossier_id, state=state, cursor=cursor,
         page_size=page_size))
 
 

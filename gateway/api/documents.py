@@ -9,7 +9,7 @@ from gateway.deps import CurrentCaller, GrantedDossier, ObjectIdPath, Rpc, State
 from gateway.downloads import open_and_stream
 from gateway.signing_evidence import document_served, whole_body
 from gateway.streaming import UploadLimits, receive_uploads, store_upload
-from libs.contracts import documents, requests, signing
+from libs.contracts import documents, paging, requests, signing
 from libs.contracts.auth import AccessClaims
 from libs.servicekit.errors import Invalid
 
@@ -35,13 +35,16 @@ async def list_documents(
     content_type: Annotated[str | None, Query(
         alias="type", max_length=255,
         description="A content type, or a prefix ending in / (image/)")] = None,
-    page: Annotated[int, Query(ge=1, le=documents.MAX_PAGE_NUMBER)] = 1,
+    cursor: Annotated[str | None, Query(max_length=paging.MAX_CURSOR, description=(
+        "`next_cursor` of the previous page of the same dossier and filters (opaque and "
+        "signed; any other is refused: 422)"))] = None,
     page_size: Annotated[int, Query(ge=1, le=documents.MAX_PAGE_SIZE)] = 100,
 ) -> documents.DocumentList:
-    """The dossier's documents ("Mijn documenten"), or one context's; newest first, paginated."""
+    """The dossier's documents ("Mijn documenten"), or one context's; newest first, keyset
+    paged: `next_cursor` leads to the next page (None on the last)."""
     return await rpc.call(documents.LIST_DOCUMENTS, documents.ListDocumentsQuery(
         caller=claims.caller(), dossier_id=dossier_id, context=parse_context(context),
-        content_type=content_type, page=page, page_size=page_size))
+        content_type=content_type, cursor=cursor, page_size=page_size))
 
 
 @router.post(

@@ -5,8 +5,9 @@ The files themselves are streamed through /documents/{id}/file on the page's coo
 """
 
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
 from gateway.api.documents import parse_context
@@ -14,8 +15,8 @@ from gateway.deps import ObjectIdPath, Rpc, State
 from gateway.downloads import open_and_stream
 from gateway.signing_evidence import document_served
 from gateway.web.pages import Pages, PageSession, active_dossier_id, dossier_choices
-from libs.contracts import documents
-from libs.servicekit.errors import NotFound
+from libs.contracts import documents, paging
+from libs.servicekit.errors import Invalid, NotFound
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
@@ -26,23 +27,42 @@ TYPE_FILTERS = {"pdf": "application/pdf", "image": "image/", "text": "text/"}
 @router.get("/documents")
 async def documents_page(
     request: Request, session: PageSession, pages: Pages, rpc: Rpc,
-    context: str | None = None, type: str = "", page: int = 1,
+    context: str | None = None, type: str = "",
+    cursor: Annotated[str, Query(max_length=paging.MAX_CURSOR)] = "",
 ) -> Response:
-    """My documents: newest first, filtered by type, 20 a page; or one context's documents."""
-    page = min(max(page, 1), documents.MAX_PAGE_NUMBER)  # a typed-in number: the nearest page
+    """My documents: newest first, filtered by type, 20 a page ("Next" carries the list's
+    cursor); or one context's documents. A page link whose cursor the service refuses
+    (damaged, outdated, of another dossier or filter) shows the first page with a notice."""
     claims = session.claims
     active = active_dossier_id(request, claims)
+    shown_type = type if type in TYPE_FILTERS else ""
     listing: documents.DocumentList | None = None
+    outdated = False
     if active is not None:
-        listing = await rpc.call(documents.LIST_DOCUMENTS, documents.ListDocumentsQuery(
-            caller=claims.caller(), dossier_id=active, context=parse_context(context),
-            content_type=TYPE_FILTERS.get(type), page=page, page_size=PAGE_SIZE))
-    total = listing.total or 0 if listing else 0
+        def query(start: str) -> documents.ListDocumentsQuery:
+            return documents.ListDocumentsQuery(
+                caller=claims.caller(), dossier_id=active, context=parse_context(context),
+                content_type=TYPE_FILTERS.get(type), cursor=start or None, page_size=PAGE_SIZE)
+
+        try:
+            listing = await rpc.call(documents.LIST_DOCUMENTS, query(cursor))
+        except Invalid:
+            if not cursor:
+                raise
+            listing, outdated = await rpc.call(documents.LIST_DOCUMENTS, query("")), True
+    # A cursor is one of its dossier's list: the links name the dossier (a second tab, a
+    # shared address open in it whichever one is active there).
+    shown = {"type": shown_type, **({"context": context} if context else {}),
+             **({"dossier": active} if active else {})}
+    next_cursor = listing.next_cursor if listing else None
     return pages.render(request, "documents/list.html", {
         "dossiers": await dossier_choices(rpc, claims), "active": active,
         "documents": listing.documents if listing else [], "context": context or "",
-        "type": type if type in TYPE_FILTERS else "", "page": page,
-        "pages": max(1, -(-total // PAGE_SIZE)), "total": total}, session=session)
+        "type": shown_type, "page_link_outdated": outdated,
+        "is_first_page": not cursor or outdated,
+        "first_page": "/documents?" + urlencode(shown),
+        "next_page": None if next_cursor is None else
+        "/documents?" + urlencode({**shown, "cursor": next_cursor})}, session=session)
 
 
 @router.get("/documents/{document_id}")

@@ -9,8 +9,9 @@ confirmation says the document now awaits the broker's processing.
 
 import contextlib
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from gateway.deps import ObjectIdPath, Rpc, State
@@ -26,8 +27,9 @@ from gateway.web.pages import (
     active_dossier_id,
     dossier_choices,
 )
+from gateway.web.rendering import _mark
 from gateway.web.session import WebSession, store_tokens
-from libs.contracts import auth, documents, signing
+from libs.contracts import auth, documents, paging, signing
 from libs.servicekit.errors import (
     Conflict,
     Forbidden,
@@ -43,6 +45,8 @@ from libs.servicekit.logs import get_logger
 
 log = get_logger(__name__)
 router = APIRouter(include_in_schema=False)
+PAGE_LINK_OUTDATED = _mark(
+    "That page link is out of date, so here is the first page of the list.")
 REAUTHENTICATE = "reauthentication_required"
 ADMIN_PAGE_SIZE = 25
 
@@ -232,18 +236,37 @@ async def signed_document(signature_id: ObjectIdPath, request: Request, session:
 
 
 @router.get("/admin/signing")
-async def admin_signing_page(request: Request, session: PageSession, pages: Pages, rpc: Rpc,
-                             state: str = "", page: int = 1, done: str = "") -> Response:
-    """Signature requests, newest first, with each signer's state; a state filter."""
+async def admin_signing_page(
+    request: Request, session: PageSession, pages: Pages, rpc: Rpc, state: str = "",
+    cursor: Annotated[str, Query(max_length=paging.MAX_CURSOR)] = "", done: str = "",
+) -> Response:
+    """Signature requests, newest first, with each signer's state; a state filter. "Next"
+    carries the list's cursor; a page link whose cursor the service refuses (damaged,
+    outdated, of another filter) shows the first page with a notice."""
     staff_only(session)
-    page = min(max(page, 1), 10_000)
+    _ = pages.gettext(pages.language(request, session))
     chosen = state if state in {s.value for s in signing.RequestState} else ""
-    listing = await rpc.call(signing.LIST_SIGNATURE_REQUESTS, signing.ListSignatureRequestsQuery(
-        caller=session.claims.caller(), state=signing.RequestState(chosen) if chosen else None,
-        page=page, page_size=ADMIN_PAGE_SIZE))
+
+    def query(start: str) -> signing.ListSignatureRequestsQuery:
+        return signing.ListSignatureRequestsQuery(
+            caller=session.claims.caller(),
+            state=signing.RequestState(chosen) if chosen else None, cursor=start or None,
+            page_size=ADMIN_PAGE_SIZE)
+
+    error = None
+    try:
+        listing = await rpc.call(signing.LIST_SIGNATURE_REQUESTS, query(cursor))
+    except Invalid:
+        if not cursor:
+            raise
+        listing, cursor = await rpc.call(signing.LIST_SIGNATURE_REQUESTS, query("")), ""
+        error = _(PAGE_LINK_OUTDATED)
+    shown = {"state": chosen} if chosen else {}
     return office_page(pages, request, session, "admin/signing.html", {
-        "listing": listing, "state": chosen, "page": page,
-        "pages": max(1, -(-listing.total // ADMIN_PAGE_SIZE))}, done=done)
+        "listing": listing, "state": chosen, "error": error, "is_first_page": not cursor,
+        "first_page": "/admin/signing" + (f"?{urlencode(shown)}" if shown else ""),
+        "next_page": None if listing.next_cursor is None else
+        "/admin/signing?" + urlencode({**shown, "cursor": listing.next_cursor})}, done=done)
 
 
 @router.post("/admin/signing/{signature_id}/cancel", dependencies=[CsrfChecked])

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from libs.contracts.auth import UserPublic
 from libs.contracts.caller import Caller
+from libs.contracts.paging import MAX_CURSOR as MAX_CURSOR
 from libs.contracts.rpc import RpcMethod
 from libs.contracts.shown_names import ShownName
 
@@ -15,7 +16,6 @@ AccountRoleFilter = Literal["client", "agent", "admin", "staff"]
 AccountStatusFilter = Literal["invited", "active", "pending", "disabled"]
 InvitationStateFilter = Literal["pending", "used", "expired", "revoked"]
 MAX_PAGE = 200
-MAX_CURSOR = 1000  # a signed `next_after`: its boundary, encoded, and the signature
 
 
 class ListAccountsRequest(BaseModel):

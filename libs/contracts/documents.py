@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from libs.contracts.caller import Caller
 from libs.contracts.envelope import Event
 from libs.contracts.ids import DossierId, ObjectId
+from libs.contracts.paging import Continued, PageCursor
 from libs.contracts.rpc import Ack, RpcMethod
 from libs.contracts.shown_names import GivenName, ShownName
 
@@ -114,23 +115,26 @@ class CompleteUploadRequest(BaseModel):
 
 
 MAX_PAGE_SIZE = 100
-MAX_PAGE_NUMBER = 10_000  # a million documents at 100 a page: a bigger number is a 422
 
 
 class ListDocumentsQuery(BaseModel):
+    """One page of a dossier's documents, newest first (keyset paged: `libs.contracts.paging`;
+    a cursor is one of this dossier and these filters)."""
+
     caller: Caller
     dossier_id: DossierId
     context: DocumentContext | None = None  # None or the general context: every document
     content_type: str | None = Field(  # filter on the type ("application/pdf", "image/", ...)
         default=None, max_length=255)
-    page: int = Field(default=1, ge=1, le=MAX_PAGE_NUMBER)
+    cursor: PageCursor = None
     page_size: int = Field(default=100, ge=1, le=MAX_PAGE_SIZE)
 
 
-class DocumentList(BaseModel):
+class DocumentList(Continued):
+    """Documents: one page of a list (`next_cursor` leads on), or the files just uploaded."""
+
     documents: list[DocumentPublic]
     total: int | None = None
-    page: int = 1
     page_size: int = 100
 
 

@@ -27,6 +27,7 @@ from libs.contracts.caller import Caller
 from libs.contracts.documents import CLIENT_ATTACHMENT_MAX_FILES
 from libs.contracts.dossier import Address, DossierRecord, Person
 from libs.contracts.ids import DossierId, ObjectId
+from libs.contracts.paging import CursorPage, PageCursor
 from libs.contracts.requests import RequestPublic
 from libs.contracts.rpc import Ack, RpcMethod
 from libs.contracts.shown_names import ShownName, shown_name
@@ -479,7 +480,7 @@ class ChangesQuery(BaseModel):
 
     caller: Caller
     since: datetime | None = None
-    cursor: str | None = Field(default=None, max_length=4000)
+    cursor: PageCursor = None
     limit: int = Field(default=100, ge=1, le=500)
 
 
@@ -501,9 +502,8 @@ class DataChange(BaseModel):
                              "provisional; the broker's system gives it its own")
 
 
-class ChangesPage(BaseModel):
-    items: list[DataChange]
-    next_cursor: str | None = None
+class ChangesPage(CursorPage[DataChange]):
+    """One page of the feed (`libs.contracts.paging`)."""
 
 
 class AttachClaimDocuments(BaseModel):

@@ -11,13 +11,14 @@ from libs.contracts.caller import Caller
 from libs.contracts.documents import CLIENT_ATTACHMENT_MAX_FILES
 from libs.contracts.envelope import Event
 from libs.contracts.ids import DossierId, ObjectId
+from libs.contracts.paging import MAX_CURSOR as MAX_CURSOR
+from libs.contracts.paging import CursorPage, PageCursor
 from libs.contracts.rpc import Ack, RpcMethod
 from libs.contracts.shown_names import GivenName, ShownName
 
 MAX_BODY = 10_000
 MAX_ATTACHMENTS = CLIENT_ATTACHMENT_MAX_FILES  # per entry
 MAX_DESK_PAGE = 200
-MAX_CURSOR = 1000
 MAX_IDEMPOTENCY_KEY = 128
 
 
@@ -299,13 +300,11 @@ class DeskQuery(BaseModel):
     unread_only: bool = Field(default=False, description="Only the requests the office has "
                               "not read since the client last wrote (the menu's count)")
     limit: int = Field(default=50, ge=1, le=MAX_DESK_PAGE)
-    cursor: str | None = Field(default=None, max_length=MAX_CURSOR, description="Opaque and "
-                               "signed: `next_cursor` of the previous page of the same filters")
+    cursor: PageCursor = None
 
 
-class DeskPage(BaseModel):
-    items: list[DeskItem]
-    next_cursor: str | None = None
+class DeskPage(CursorPage[DeskItem]):
+    """One page of the desk (`libs.contracts.paging`)."""
 
 
 class DeskGetQuery(BaseModel):

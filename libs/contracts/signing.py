@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from libs.contracts.caller import Caller
 from libs.contracts.envelope import Event
 from libs.contracts.ids import DossierId, ObjectId
+from libs.contracts.paging import Continued, PageCursor
 from libs.contracts.rpc import RpcMethod
 from libs.contracts.shown_names import ShownName
 
@@ -144,10 +145,11 @@ class SignatureOffer(BaseModel):
                                      "ordered request has not signed yet")
 
 
-class SignatureRequestList(BaseModel):
+class SignatureRequestList(Continued):
+    """One page of signature requests; `next_cursor` leads on (`libs.contracts.paging`)."""
+
     requests: list[SignatureRequestPublic]
     total: int
-    page: int = 1
     page_size: int = 50
 
 
@@ -212,10 +214,13 @@ class SignatureRequestQuery(BaseModel):
 
 
 class ListSignatureRequestsQuery(BaseModel):
+    """Staff: signature requests, newest first (keyset paged: a cursor is one of this list
+    with these very filters)."""
+
     caller: Caller
     dossier_id: DossierId | None = None
     state: RequestState | None = None
-    page: int = Field(default=1, ge=1, le=10_000)
+    cursor: PageCursor = None
     page_size: int = Field(default=50, ge=1, le=100)
 
 

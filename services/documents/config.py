@@ -2,7 +2,10 @@
 
 from typing import ClassVar
 
+from pydantic import Field, SecretStr
+
 from libs.contracts.documents import CLIENT_ATTACHMENT_MAX_BYTES, MIB
+from libs.servicekit.cursor_signing import CursorSecret
 from libs.servicekit.export_storage import ExportStorageSettings
 from libs.servicekit.settings import ServiceSettings, env_prefix
 
@@ -11,7 +14,8 @@ __all__ = ["MIB", "DocumentsSettings"]
 
 class DocumentsSettings(ServiceSettings, ExportStorageSettings):
     model_config = env_prefix("documents")
-    secret_fields: ClassVar[tuple[str, ...]] = ("s3_access_key", "s3_secret_key")
+    secret_fields: ClassVar[tuple[str, ...]] = ("s3_access_key", "s3_secret_key",
+                                                "cursor_secret")
 
     s3_endpoint: str = "http://127.0.0.1:8333"
     s3_access_key: str = ""
@@ -22,6 +26,10 @@ class DocumentsSettings(ServiceSettings, ExportStorageSettings):
     max_upload_bytes: int = 50 * MIB  # a staff upload
     client_max_upload_bytes: int = CLIENT_ATTACHMENT_MAX_BYTES  # manual 4.4 and 6
     dossier_quota_bytes: int = 1024 * MIB  # everything stored in one dossier together
+    cursor_secret: CursorSecret = Field(
+        default=SecretStr(""), description="Key of the HMAC that signs the documents list's "
+        "page cursors (at least 32 characters, the same on every replica); dev/test: random "
+        "if empty")
     soffice_path: str = "soffice"
     conversion_timeout_seconds: float = 60.0
     # Address space of one LibreOffice run and its children (a normal office file needs about

@@ -209,6 +209,7 @@ class DocumentsHandlers:
         )
         published = await self._store.publish(
             document.document_id,
+            dossier_id=document.dossier_id,
             size=stored_size,
             sha256=request.sha256,
             uploaded_at=utc_now(),
@@ -278,11 +279,11 @@ class DocumentsHandlers:
     async def list_documents(self, query: ListDocumentsQuery) -> DocumentList:
         """One page of the documents published in the dossier (or one context), newest first."""
         require_dossier_access(query.caller, query.dossier_id)
-        found, total = await self._store.list_published(
+        found, next_cursor, total = await self._store.list_published(
             query.dossier_id, context=query.context, content_type=query.content_type,
-            skip=(query.page - 1) * query.page_size, limit=query.page_size)
-        return DocumentList(documents=found, total=total, page=query.page,
-                            page_size=query.page_size)
+            cursor=query.cursor, limit=query.page_size, caller=query.caller)
+        return DocumentList(documents=found, total=total, page_size=query.page_size,
+                            next_cursor=next_cursor)
 
     async def list_document_problems(self, query: DocumentProblemsQuery) -> DocumentProblemList:
         """Staff: damaged documents and failed uploads (what the orphan sweep and the integrity

@@ -7,6 +7,7 @@ from datetime import timedelta
 from libs.contracts.documents import DocumentPublished
 from libs.contracts.privacy import ExportPart
 from libs.servicekit.bus import create_broker, subscribe_event
+from libs.servicekit.cursor_signing import CursorSigner, cursor_key
 from libs.servicekit.export_parts import EXPORT_PARTS, subscribe_export_part
 from libs.servicekit.export_storage import ExportStorage
 from libs.servicekit.lease import Lease
@@ -76,7 +77,8 @@ def build(settings: DocumentsSettings, *, rpc: RpcCalling | None = None) -> Docu
     standing for the dossier service)."""
     broker = create_broker(settings.amqp_url, SERVICE)
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
-    store = DocumentsStore(database)
+    store = DocumentsStore(database, CursorSigner(cursor_key(settings.cursor_secret,
+                                                             settings.environment)))
     storage = ObjectStorage(
         endpoint=settings.s3_endpoint,
         access_key=settings.s3_access_key,

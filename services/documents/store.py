@@ -1,6 +1,7 @@
 """The documents service's MongoDB access: one metadata document per document."""
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -10,6 +11,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from libs.contracts.caller import Caller
 from libs.contracts.documents import (
     ContextKind,
     DocumentContext,
@@ -18,12 +20,16 @@ from libs.contracts.documents import (
     UploaderKind,
 )
 from libs.contracts.envelope import Event
+from libs.servicekit.cursor_signing import CursorSigner
+from libs.servicekit.keyset import Keyset, ListCursors, key_range, list_key
 from libs.servicekit.mongo import Document, stored_utc
 from libs.servicekit.outbox import new_document_events, record_events
 from services.documents.domain import DocumentState, StoredBody, StoredDocument
 from services.documents.sniffing import ViewKind
 
 DOCUMENTS = "documents"
+LIST_NAME = "documents"  # signed into the list's page cursors
+LIST_KEY = "list_key"  # a published document's place in its dossier's list
 BATCHES = "batches"  # one per staff batch, carrying its DocumentsBatchPublished in its outbox
 _TIMESTAMPS_SET_LATER = ("uploaded_at", "original_verified_at", "rendition_verified_at",
                          "thumbnail_verified_at", "scrubbed_at")
@@ -75,12 +81,30 @@ def _listing_filter(
     return query
 
 
+def listing_key(dossier_id: str, document_id: str, uploaded_at: datetime) -> str:
+    """A published document's key in its dossier's list (newest first: read descending)."""
+    return list_key(uploaded_at, document_id, within=dossier_id)
+
+
+def listing_scope(dossier_id: str, context: DocumentContext | None, content_type: str | None
+                  ) -> tuple[str, ...]:
+    """What a cursor of the documents list is bound to: the dossier and the filters."""
+    shown = "" if context is None or context.kind == ContextKind.GENERAL else (
+        f"{context.kind.value}:{context.ref_id or ''}")
+    return dossier_id, shown, content_type or ""
+
+
 class DocumentsStore:
     """Document metadata; the bodies live in S3 (see object_storage)."""
 
-    def __init__(self, database: AsyncDatabase[Document]) -> None:
+    def __init__(self, database: AsyncDatabase[Document],
+                 cursor_signer: CursorSigner | None = None) -> None:
+        """`cursor_signer` signs the list's page cursors (a random key when None: tests)."""
         self._documents = database[DOCUMENTS]
         self._batches = database[BATCHES]
+        self._listing = Keyset(
+            ListCursors(cursor_signer or CursorSigner(secrets.token_bytes(32)), LIST_NAME),
+            field=LIST_KEY, descending=True)
 
     async def ensure_indexes(self) -> None:
         """Indexes the queries below rely on."""
@@ -88,7 +112,9 @@ class DocumentsStore:
             [("dossier_id", ASCENDING), ("state", ASCENDING), ("uploaded_at", DESCENDING)]
         )
         await self._documents.create_index([("object_key", ASCENDING)])
+        await self._documents.create_index([(LIST_KEY, DESCENDING)])
         await self._record_earlier_announcements()
+        await self._key_earlier_documents()
 
     async def insert(self, document: StoredDocument) -> None:
         """Store a new document's metadata."""
@@ -163,6 +189,17 @@ class DocumentsStore:
         # The office's assets (its logo) are no client's news.
         return [document for document in found if document.context.kind != ContextKind.OFFICE]
 
+    async def _key_earlier_documents(self) -> None:
+        """Documents published before the list had its key get theirs (once)."""
+        async for document in self._documents.find(
+                {"state": DocumentState.PUBLISHED.value, LIST_KEY: {"$exists": False}},
+                {"dossier_id": 1, "uploaded_at": 1}):
+            if document.get("uploaded_at") is None or LIST_KEY in document:
+                continue
+            await self._documents.update_one({"_id": document["_id"]}, {"$set": {
+                LIST_KEY: listing_key(document["dossier_id"], document["_id"],
+                                      stored_utc(document["uploaded_at"]))}})
+
     async def _record_earlier_announcements(self) -> None:
         """Documents stored before `announced_in` existed get the batch that announced them
         (none: the service announces it, as for any batch that never came)."""
@@ -183,13 +220,16 @@ class DocumentsStore:
         return _from_mongo(found) if found is not None else None
 
     async def publish(
-        self, document_id: str, *, size: int, sha256: str, uploaded_at: datetime,
+        self, document_id: str, *, dossier_id: str, size: int, sha256: str,
+        uploaded_at: datetime,
         content_type: str, view: ViewKind, rendition: tuple[RenditionState, str | None],
         event: Event,
     ) -> bool:
-        """Publish an uploading document together with its event; False if it was not uploading."""
+        """Publish an uploading document of `dossier_id` together with its event; False if it
+        was not uploading."""
         result = await self._documents.update_one(
-            {"_id": document_id, "state": DocumentState.UPLOADING.value},
+            {"_id": document_id, "dossier_id": dossier_id,
+             "state": DocumentState.UPLOADING.value},
             record_events(
                 {"$set": {
                     "state": DocumentState.PUBLISHED.value,
@@ -202,6 +242,7 @@ class DocumentsStore:
                     "view": view.value,
                     "rendition_state": rendition[0].value,
                     "rendition_reason": rendition[1],
+                    LIST_KEY: listing_key(dossier_id, document_id, uploaded_at),
                 }},
                 event,
             ),
@@ -217,16 +258,21 @@ class DocumentsStore:
 
     async def list_published(
         self, dossier_id: str, *, context: DocumentContext | None = None,
-        content_type: str | None = None, skip: int = 0, limit: int = 100,
-    ) -> tuple[list[DocumentPublic], int]:
-        """One page of a dossier's published documents, newest first, and how many there are."""
-        query = _listing_filter(dossier_id, context, content_type)
+        content_type: str | None = None, cursor: str | None = None, limit: int = 100,
+        caller: Caller | None = None,
+    ) -> tuple[list[DocumentPublic], str | None, int]:
+        """One page of a dossier's published documents, newest first (after `cursor`, a cursor
+        of this very list: CursorRefused otherwise), the next page's cursor and how many there
+        are. A page is a keyset range, never a skip."""
+        query = {**_listing_filter(dossier_id, context, content_type),
+                 LIST_KEY: key_range(dossier_id)}
         total = await self._documents.count_documents(query)
-        cursor = self._documents.find(query).sort(
-            [("uploaded_at", DESCENDING), ("_id", DESCENDING)]).skip(skip).limit(limit)
-        # The last check, whatever the query matched (defence in depth): only this dossier's.
-        return [_from_mongo(document).to_public() async for document in cursor
-                if document.get("dossier_id") == dossier_id], total
+        rows, next_cursor = await self._listing.page(
+            self._documents, query, cursor=cursor, limit=limit, caller=caller,
+            scope=listing_scope(dossier_id, context, content_type), dossier_id=dossier_id,
+            # The last check, whatever the query matched (defence in depth): only this dossier's.
+            keep=lambda document: document.get("dossier_id") == dossier_id)
+        return [_from_mongo(document).to_public() for document in rows], next_cursor, total
 
     async def bytes_used(self, dossier_id: str) -> int:
         """What the dossier's documents (published or arriving) take in storage."""

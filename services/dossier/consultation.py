@@ -26,15 +26,12 @@ from libs.contracts.dossier import (
     RiskObjectPage,
 )
 from libs.servicekit.access import require_dossier_access
-from libs.servicekit.cursor_signing import CursorRefused
 from libs.servicekit.errors import Invalid, NotFound
-from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document
 from services.dossier import cursors
 from services.dossier.domain import cover_lines, is_overdue, next_renewal
 from services.dossier.store import SORT_FIELDS, DossierStore, ModelT
 
-log = get_logger(__name__)
 DOSSIER_NOT_FOUND = "This dossier does not exist."
 DEFAULT_SORT: dict[ObjectKind, str] = {
     "risk_object": "position", "contract": "position", "claim": "occurred_on",
@@ -108,15 +105,8 @@ class DossierConsultation:
                 ) -> cursors.PageCursor:
         """The query's cursor `text`, if this service made it for this very list; a refused
         one is logged as a tampering attempt (who, which dossier and list; never the cursor)."""
-        try:
-            return self._cursors.decode(text, dossier_id=query.dossier_id, kind=kind,
-                                        sort=sort, descending=query.descending)
-        except CursorRefused:
-            log.warning("page cursor refused: forged, edited or made for another list",
-                        alert="cursor_tampering", user_id=query.caller.user_id,
-                        role=query.caller.role.value, dossier_id=query.dossier_id, list=kind,
-                        sort=sort, descending=query.descending)
-            raise
+        return self._cursors.decode(text, dossier_id=query.dossier_id, kind=kind, sort=sort,
+                                    descending=query.descending, caller=query.caller)
 
     async def _get(self, query: ObjectQuery, model: type[ModelT]) -> ModelT:
         await self._open(query)

@@ -18,8 +18,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from libs.contracts.caller import Caller
 from libs.contracts.dossier import MAX_PAGE_NUMBER, ObjectKind
-from libs.servicekit.cursor_signing import REFUSED, CursorRefused, CursorSigner
+from libs.servicekit.cursor_signing import CursorSigner
+from libs.servicekit.keyset import ListCursors
 
 CONTEXT = "dossier-list"
 
@@ -43,34 +45,38 @@ class PageCursor(BaseModel):
                       description="The number of the page this cursor leads to")
 
 
-def _context(dossier_id: str, kind: ObjectKind, sort: str, descending: bool) -> tuple[str, ...]:
-    return CONTEXT, dossier_id, kind, sort, "desc" if descending else "asc"
+def _scope(dossier_id: str, kind: ObjectKind, sort: str, descending: bool) -> tuple[str, ...]:
+    return dossier_id, kind, sort, "desc" if descending else "asc"
 
 
 class PageCursors:
     """Writes the cursors of a dossier's lists and reads back only those it wrote."""
 
     def __init__(self, signer: CursorSigner) -> None:
-        self._signer = signer
+        self._cursors = ListCursors(signer, CONTEXT)
 
     def encode(self, cursor: PageCursor, dossier_id: str) -> str:
         """The opaque text of a cursor of `dossier_id`'s list (fits in a URL as it is)."""
         data = cursor.model_dump_json(exclude_defaults=False).encode()
-        return self._signer.sign(
-            data, *_context(dossier_id, cursor.kind, cursor.sort, cursor.descending))
+        return self._cursors.sign(
+            data, *_scope(dossier_id, cursor.kind, cursor.sort, cursor.descending))
 
     def decode(self, text: str, *, dossier_id: str, kind: ObjectKind, sort: str,
-               descending: bool) -> PageCursor:
+               descending: bool, caller: Caller | None = None) -> PageCursor:
         """The cursor in `text`, checked to be one made for this dossier, list, sort and
-        order (CursorRefused otherwise)."""
-        payload = self._signer.verify(text, *_context(dossier_id, kind, sort, descending))
+        order (CursorRefused otherwise, logged as a tampering attempt by `caller`: who, which
+        dossier and list; never the cursor)."""
+        logged = {"dossier_id": dossier_id, "list": kind, "sort": sort,
+                  "descending": descending}
+        payload = self._cursors.open(text, *_scope(dossier_id, kind, sort, descending),
+                                     caller=caller, **logged)
         try:
             cursor = PageCursor.model_validate_json(payload)
         except (ValueError, ValidationError):
             cursor = None
         if (cursor is None or (cursor.kind, cursor.sort, cursor.descending) != (
                 kind, sort, descending) or (cursor.key is None) != (cursor.toward == "last")):
-            raise CursorRefused(REFUSED, fields={"cursor": "not a cursor of this list"})
+            self._cursors.refuse(caller, **logged)
         return cursor
 
 

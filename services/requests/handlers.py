@@ -39,8 +39,9 @@ from libs.contracts.requests import (
 )
 from libs.contracts.rpc import Ack
 from libs.servicekit.access import require_dossier_access, require_staff
-from libs.servicekit.cursor_signing import REFUSED, CursorRefused, CursorSigner
+from libs.servicekit.cursor_signing import CursorSigner
 from libs.servicekit.errors import Conflict, NotFound, RateLimited
+from libs.servicekit.keyset import ListCursors
 from libs.servicekit.logs import correlation_id, get_logger
 from services.requests import domain
 from services.requests.domain import (
@@ -89,7 +90,8 @@ class RequestHandlers:
         self._windows = windows
         self._limits = limits
         self._levels = levels or ServiceLevels()
-        self._cursors = cursor_signer or CursorSigner(new_id().encode())
+        self._cursors = ListCursors(cursor_signer or CursorSigner(new_id().encode()),
+                                    DESK_CURSOR_VERSION, shown_as="request_desk")
         self._clock = clock
 
     @property
@@ -203,7 +205,7 @@ class RequestHandlers:
 
     def _desk_context(self, query: DeskQuery) -> tuple[str, ...]:
         me = query.caller.user_id if query.assignee == AssigneeFilter.ME else ""
-        context = (DESK_CURSOR_VERSION, str(query.status or ""), str(query.open_only),
+        context = (str(query.status or ""), str(query.open_only),
                    str(query.kind or ""), query.dossier_id or "", query.assignee or "", me,
                    str(query.older_than_days if query.older_than_days is not None else ""))
         return (*context, "unread") if query.unread_only else context
@@ -215,16 +217,10 @@ class RequestHandlers:
         now = self._clock()
         after = None
         if query.cursor:
-            try:
-                after = self._cursors.verify(query.cursor, *self._desk_context(query)).decode()
-                if not after.startswith("k"):
-                    raise CursorRefused(REFUSED)
-            except (CursorRefused, UnicodeDecodeError):
-                log.warning("page cursor refused: forged, edited or made for other filters",
-                            alert="cursor_tampering", user_id=query.caller.user_id,
-                            role=query.caller.role.value, list="request_desk")
-                raise CursorRefused(REFUSED, fields={
-                    "cursor": "not a cursor of this list"}) from None
+            after = self._cursors.open_text(query.cursor, *self._desk_context(query),
+                                            caller=query.caller)
+            if not after.startswith("k"):
+                self._cursors.refuse(query.caller)
         assignee = query.assignee
         desk_filter = DeskFilter(
             status=query.status, open_only=query.open_only,

@@ -2,6 +2,9 @@
 
 from typing import ClassVar
 
+from pydantic import Field, SecretStr
+
+from libs.servicekit.cursor_signing import CursorSecret
 from libs.servicekit.export_storage import ExportStorageSettings
 from libs.servicekit.settings import ServiceSettings, env_prefix
 
@@ -9,7 +12,7 @@ from libs.servicekit.settings import ServiceSettings, env_prefix
 class SigningSettings(ServiceSettings, ExportStorageSettings):
     model_config = env_prefix("signing")
     secret_fields: ClassVar[tuple[str, ...]] = ("seal_pkcs12_path", "seal_passphrase",
-                                                 "trust_bundle_path")
+                                                 "trust_bundle_path", "cursor_secret")
 
     # The office's sealing certificate and key (PKCS#12) and its passphrase. Outside production
     # an unset seal is replaced by a throw-away demo hierarchy that lives as long as the process.
@@ -20,6 +23,10 @@ class SigningSettings(ServiceSettings, ExportStorageSettings):
     # RFC 3161 timestamp authority; empty: sealed without a timestamp (PAdES B-B).
     tsa_url: str = ""
     office_name: str = "MyBroker"
+    cursor_secret: CursorSecret = Field(
+        default=SecretStr(""), description="Key of the HMAC that signs the office's list of "
+        "signature requests' page cursors (at least 32 characters, the same on every "
+        "replica); dev/test: random if empty")
     # A login older than this asks for the password again before a signature (ASVS 5.0).
     reauthenticate_after_seconds: int = 900
     # A signer who has not signed is reminded this many days after the last mail, at most

@@ -378,10 +378,11 @@ class SigningHandlers:
 
     async def list_requests(self, query: ListSignatureRequestsQuery) -> SignatureRequestList:
         require_staff(query.caller)
-        found, total = await self._store.page(dossier_id=query.dossier_id, state=query.state,
-                                              page=query.page, page_size=query.page_size)
+        found, next_cursor, total = await self._store.page(
+            dossier_id=query.dossier_id, state=query.state, cursor=query.cursor,
+            page_size=query.page_size, caller=query.caller)
         return SignatureRequestList(requests=[r.public() for r in found], total=total,
-                                    page=query.page, page_size=query.page_size)
+                                    page_size=query.page_size, next_cursor=next_cursor)
 
     async def cancel_request(self, command: CancelSignatureRequest) -> SignatureRequestPublic:
         await self._staff_request(command.caller, command.signature_request_id)

@@ -11,6 +11,7 @@ import httpx
 from libs.contracts.privacy import ExportPart
 from libs.contracts.sms import SmsSender
 from libs.servicekit.bus import create_broker
+from libs.servicekit.cursor_signing import CursorSigner, cursor_key
 from libs.servicekit.export_parts import EXPORT_PARTS, subscribe_export_part
 from libs.servicekit.export_storage import ExportStorage
 from libs.servicekit.lease import Lease
@@ -95,7 +96,8 @@ def build(settings: SigningSettings, *, rpc: RpcCalling | None = None,
     `rpc` and object storage behind `http`; SMS go through the notifier's port by `rpc`)."""
     broker = create_broker(settings.amqp_url, SERVICE)
     database = create_mongo_client(settings.mongo_url)[settings.database_name(SERVICE)]
-    store = SigningStore(database)
+    store = SigningStore(database, CursorSigner(cursor_key(settings.cursor_secret,
+                                                           settings.environment)))
     relay = OutboxRelay(broker, database, [SIGNATURE_REQUESTS,
                                            *privacy_erasure.OUTBOX_COLLECTIONS, EXPORT_PARTS])
     rpc_client: RpcClient | None = None

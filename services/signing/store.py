@@ -10,6 +10,7 @@ reader should a crash come in between (an insert of an existing `_id` is a no-op
 """
 
 import contextlib
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,14 +18,19 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from libs.contracts.caller import Caller
 from libs.contracts.envelope import Event
 from libs.contracts.signing import AuditRecord, RequestState
-from libs.servicekit.mongo import Document
+from libs.servicekit.cursor_signing import CursorSigner
+from libs.servicekit.keyset import Keyset, ListCursors, list_key
+from libs.servicekit.mongo import Document, stored_utc
 from libs.servicekit.outbox import PENDING_COUNT_FIELD, new_document_events, record_events
 from services.signing.domain import SignatureRequest
 from services.signing.mobile import Challenge, Enrolment
 
 SIGNATURE_REQUESTS = "signature_requests"
+LIST_NAME = "signature_requests"  # signed into the list's page cursors
+LIST_KEY = "list_key"  # a request's place in the list, newest first (read descending)
 AUDIT_RECORDS = "audit_records"
 PENDING_AUDIT = "audit_pending"
 SEAL_CLAIM = "seal_claimed_until_ms"
@@ -54,23 +60,40 @@ def _request(document: Document) -> SignatureRequest:
 class SigningStore:
     """Signature requests with their outbox, and the audit trail."""
 
-    def __init__(self, database: AsyncDatabase[Document]) -> None:
+    def __init__(self, database: AsyncDatabase[Document],
+                 cursor_signer: CursorSigner | None = None) -> None:
+        """`cursor_signer` signs the list's page cursors (a random key when None: tests)."""
         self._requests = database[SIGNATURE_REQUESTS]
         self._audit = database[AUDIT_RECORDS]
+        self._listing = Keyset(
+            ListCursors(cursor_signer or CursorSigner(secrets.token_bytes(32)), LIST_NAME),
+            field=LIST_KEY, descending=True)
 
     async def ensure_indexes(self) -> None:
         """Indexes the queries below and the outbox relay rely on."""
         await self._requests.create_index([("dossier_id", ASCENDING), ("state", ASCENDING)])
         await self._requests.create_index([("state", ASCENDING)])
         await self._requests.create_index([("requested_at", DESCENDING)])
+        await self._requests.create_index([(LIST_KEY, DESCENDING)])
         await self._requests.create_index([(PENDING_COUNT_FIELD, ASCENDING)])
         await self._audit.create_index([("signature_request_id", ASCENDING),
                                         ("seq", ASCENDING)])
+        await self._key_earlier_requests()
+
+    async def _key_earlier_requests(self) -> None:
+        """Requests stored before the list had its key get theirs (once)."""
+        async for document in self._requests.find({LIST_KEY: {"$exists": False}},
+                                                  {"requested_at": 1}):
+            if LIST_KEY in document or document.get("requested_at") is None:
+                continue
+            await self._requests.update_one({"_id": document["_id"]}, {"$set": {
+                LIST_KEY: list_key(stored_utc(document["requested_at"]), document["_id"])}})
 
     async def insert(self, request: SignatureRequest, records: list[AuditRecord],
                      events: list[Event]) -> None:
         """A new request, its first audit records and events, in one insert."""
         document: Document = {"_id": request.request_id, **_fields(request),
+                              LIST_KEY: list_key(request.requested_at, request.request_id),
                               PENDING_AUDIT: [r.model_dump(mode="json") for r in records]}
         document.update(new_document_events(*events))
         await self._requests.insert_one(document)
@@ -143,19 +166,24 @@ class SigningStore:
         return [_request(document) async for document in cursor
                 if document.get("dossier_id") == dossier_id]
 
-    async def page(self, *, dossier_id: str | None, state: RequestState | None, page: int,
-                   page_size: int) -> tuple[list[SignatureRequest], int]:
-        """Requests newest first, optionally of one dossier and/or state."""
+    async def page(self, *, dossier_id: str | None, state: RequestState | None,
+                   cursor: str | None, page_size: int, caller: Caller | None = None
+                   ) -> tuple[list[SignatureRequest], str | None, int]:
+        """Requests newest first, optionally of one dossier and/or state: one keyset page
+        after `cursor` (a cursor of this very list and filters: CursorRefused otherwise), the
+        next page's cursor and how many there are."""
         criteria: Document = {}
         if dossier_id is not None:
             criteria["dossier_id"] = dossier_id
         if state is not None:
             criteria["state"] = state.value
         total = await self._requests.count_documents(criteria)
-        cursor = (self._requests.find(criteria).sort([("requested_at", DESCENDING),
-                                                      ("_id", DESCENDING)])
-                  .skip((page - 1) * page_size).limit(page_size))
-        return [_request(document) async for document in cursor], total
+        rows, next_cursor = await self._listing.page(
+            self._requests, criteria, cursor=cursor, limit=page_size, caller=caller,
+            scope=(dossier_id or "", state.value if state is not None else ""),
+            # The last check (defence in depth): only the dossier asked for.
+            keep=lambda row: dossier_id is None or row.get("dossier_id") == dossier_id)
+        return [_request(document) for document in rows], next_cursor, total
 
     async def in_states(self, *states: RequestState, limit: int = 500
                         ) -> list[SignatureRequest]:

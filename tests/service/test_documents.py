@@ -280,13 +280,57 @@ async def test_the_list_is_paginated_and_filtered_by_type(service: DocumentsServ
         await publish(service, title=f"Polis {number}")
     await publish(service, b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, title="Foto",
                   filename="foto.png")
-    query = documents.ListDocumentsQuery(caller=CLIENT, dossier_id="D1", page=2, page_size=2)
-    page = await call_in_memory(service.runtime.broker, documents.LIST_DOCUMENTS, query)
+    query = documents.ListDocumentsQuery(caller=CLIENT, dossier_id="D1", page_size=2)
+    first = await call_in_memory(service.runtime.broker, documents.LIST_DOCUMENTS, query)
+    assert [document.title for document in first.documents] == ["Foto", "Polis 2"]
+    page = await call_in_memory(service.runtime.broker, documents.LIST_DOCUMENTS,
+                                query.model_copy(update={"cursor": first.next_cursor}))
     assert [document.title for document in page.documents] == ["Polis 1", "Polis 0"]
-    assert page.total == 4
+    assert page.total == 4 and page.next_cursor is None
     assert await listed(service, content_type="image/") == ["Foto"]
     assert await listed(service, content_type="application/pdf") == [
         "Polis 2", "Polis 1", "Polis 0"]
+
+
+async def test_walking_the_list_by_its_cursors_shows_every_document_once_newest_first(
+    service: DocumentsService,
+) -> None:
+    """Ties included: documents of the same millisecond keep one order by their id."""
+    for number in range(7):
+        await publish(service, title=f"Polis {number}")
+    await publish(service, title="Elders", dossier_id="D3")
+    store = service.runtime.database["documents"]
+    same = await store.find_one({"title": "Polis 3"})
+    assert same is not None
+    moment = same["list_key"].partition("\x1f")[0]
+    async for tied in store.find({"title": {"$in": ["Polis 2", "Polis 4"]}}):
+        # Three documents of one moment: their ids order them.
+        await store.update_one({"_id": tied["_id"]},
+                               {"$set": {"list_key": f"{moment}\x1f{tied['_id']}"}})
+    query = documents.ListDocumentsQuery(caller=CLIENT, dossier_id="D1", page_size=2)
+    titles: list[str] = []
+    while True:
+        page = await call_in_memory(service.runtime.broker, documents.LIST_DOCUMENTS, query)
+        titles += [document.title for document in page.documents]
+        assert page.total == 7
+        if page.next_cursor is None:
+            break
+        query = query.model_copy(update={"cursor": page.next_cursor})
+    assert sorted(titles) == [f"Polis {number}" for number in range(7)]
+    assert titles[:2] == ["Polis 6", "Polis 5"] and titles[-2:] == ["Polis 1", "Polis 0"]
+    assert sorted(titles[2:5]) == ["Polis 2", "Polis 3", "Polis 4"]
+
+
+async def test_documents_published_before_the_list_key_are_keyed_and_listed(
+    service: DocumentsService,
+) -> None:
+    for number in range(3):
+        await publish(service, title=f"Polis {number}")
+    store = service.runtime.database["documents"]
+    await store.update_many({}, {"$unset": {"list_key": ""}})
+    await service.store.ensure_indexes()
+    assert await listed(service, page_size=2) == ["Polis 2", "Polis 1"]
+    assert await listed(service) == ["Polis 2", "Polis 1", "Polis 0"]
 
 
 async def test_a_dossier_over_its_quota_refuses_more_uploads(

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 import structlog
+from pydantic import BaseModel
 
 from gateway import problems
 from gateway.downloads import DamagedBody
@@ -15,7 +16,7 @@ from libs.contracts import documents
 from libs.contracts.caller import Role
 from libs.contracts.envelope import utc_now
 from libs.contracts.rpc import Ack
-from libs.servicekit.errors import Unavailable
+from libs.servicekit.errors import Invalid, Unavailable
 from tests.service.gateway_support import (
     STORE,
     Gateway,
@@ -25,6 +26,7 @@ from tests.service.gateway_support import (
     run_gateway,
     ticket_for,
 )
+from tests.service.test_gateway_pages import sign_in
 
 MIB = 1024 * 1024
 
@@ -314,17 +316,19 @@ def test_an_unknown_context_is_a_field_error(attachments: Gateway) -> None:
     assert "context" in response.json()["errors"]
 
 
-def test_the_list_passes_context_type_and_page(gateway: Gateway) -> None:
-    gateway.rpc.answer(documents.LIST_DOCUMENTS, documents.DocumentList(documents=[]))
+def test_the_list_passes_context_type_and_cursor(gateway: Gateway) -> None:
+    gateway.rpc.answer(documents.LIST_DOCUMENTS, documents.DocumentList(
+        documents=[], next_cursor="next.page"))
     response = gateway.client.get(
-        "/api/v1/dossiers/D1/documents?context=contract:c1&type=image/&page=3&page_size=20",
-        headers=gateway.bearer())
+        "/api/v1/dossiers/D1/documents?context=contract:c1&type=image/&cursor=this.page"
+        "&page_size=20", headers=gateway.bearer())
     assert response.status_code == 200
+    assert response.json()["next_cursor"] == "next.page"
     [query] = gateway.rpc.called(documents.LIST_DOCUMENTS)
     assert isinstance(query, documents.ListDocumentsQuery)
-    assert (query.context, query.content_type, query.page, query.page_size) == (
+    assert (query.context, query.content_type, query.cursor, query.page_size) == (
         documents.DocumentContext(kind=documents.ContextKind.CONTRACT, ref_id="c1"),
-        "image/", 3, 20)
+        "image/", "this.page", 20)
 
 
 def accept_numbered_uploads(gateway: Gateway, *, failing: int | None = None) -> None:
@@ -375,3 +379,41 @@ def test_when_a_file_of_a_batch_fails_the_ones_published_before_are_still_announ
     assert isinstance(announced, documents.PublishBatchRequest)
     assert announced.document_ids == ["doc1"]
     assert len(gateway.rpc.called(documents.BEGIN_UPLOAD)) == 2  # the third was never begun
+
+
+def test_the_documents_page_links_the_next_page_by_its_cursor_in_its_dossier(
+    gateway: Gateway,
+) -> None:
+    gateway.rpc.answer(documents.LIST_DOCUMENTS, documents.DocumentList(
+        documents=[], total=45, next_cursor="page.two"))
+    sign_in(gateway, dossiers=("D1", "D2"))
+    first = gateway.client.get("/documents", params={"type": "pdf", "dossier": "D2"})
+    assert first.status_code == 200
+    assert 'href="/documents?type=pdf&amp;dossier=D2&amp;cursor=page.two"' in first.text
+    assert "Eerste pagina" not in first.text
+    second = gateway.client.get("/documents", params={
+        "type": "pdf", "dossier": "D2", "cursor": "page.two"})
+    assert 'href="/documents?type=pdf&amp;dossier=D2"' in second.text  # the first page
+    assert "Eerste pagina" in second.text
+    asked = gateway.rpc.called(documents.LIST_DOCUMENTS)
+    assert [(query.dossier_id, query.content_type, query.cursor) for query in asked
+            if isinstance(query, documents.ListDocumentsQuery)] == [
+        ("D2", "application/pdf", None), ("D2", "application/pdf", "page.two")]
+
+
+def test_a_refused_cursor_in_a_documents_link_shows_the_first_page_with_a_notice(
+    gateway: Gateway,
+) -> None:
+    def listed(query: BaseModel) -> documents.DocumentList:
+        assert isinstance(query, documents.ListDocumentsQuery)
+        if query.cursor is not None:
+            raise Invalid("This page link is damaged or out of date: open the list from its "
+                          "first page.", fields={"cursor": "not a cursor of this list"})
+        return documents.DocumentList(documents=[])
+
+    gateway.rpc.answer(documents.LIST_DOCUMENTS, listed)
+    sign_in(gateway)
+    page = gateway.client.get("/documents", params={"cursor": "forged"})
+    assert page.status_code == 200
+    assert "Die paginalink is niet meer geldig" in page.text
+    assert "Eerste pagina" not in page.text

@@ -4,6 +4,8 @@ message; the signing service's refusals in words; the list's notice once it is m
 
 from datetime import date
 
+from pydantic import BaseModel
+
 from libs.contracts import auth, documents, dossier, signing
 from libs.contracts.caller import Role
 from libs.contracts.envelope import utc_now
@@ -111,3 +113,38 @@ def test_a_client_cannot_open_the_office_form(gateway: Gateway) -> None:
     assert gateway.client.post(PAGE, data={"signer": ["P1"], "csrf_token": csrf(gateway)}
                                ).status_code == 403
     assert gateway.rpc.called(signing.CREATE_SIGNATURE_REQUEST) == []
+
+
+def test_the_office_list_links_the_next_page_by_its_cursor_and_keeps_the_filter(
+    gateway: Gateway,
+) -> None:
+    sign_in(gateway, role=Role.AGENT, dossiers=())
+    gateway.rpc.answer(signing.LIST_SIGNATURE_REQUESTS, signing.SignatureRequestList(
+        requests=[created()], total=30, next_cursor="page.two"))
+    first = gateway.client.get("/admin/signing", params={"state": "open"})
+    assert first.status_code == 200
+    assert 'href="/admin/signing?state=open&amp;cursor=page.two"' in first.text
+    assert "Eerste pagina" not in first.text
+    second = gateway.client.get("/admin/signing", params={"state": "open", "cursor": "page.two"})
+    assert 'href="/admin/signing?state=open"' in second.text and "Eerste pagina" in second.text
+    asked = [(query.state, query.cursor) for query in gateway.rpc.called(
+        signing.LIST_SIGNATURE_REQUESTS) if isinstance(query, signing.ListSignatureRequestsQuery)]
+    assert asked == [(signing.RequestState.OPEN, None), (signing.RequestState.OPEN, "page.two")]
+
+
+def test_a_refused_cursor_in_an_office_list_link_shows_the_first_page_with_a_notice(
+    gateway: Gateway,
+) -> None:
+    sign_in(gateway, role=Role.AGENT, dossiers=())
+
+    def listed(query: BaseModel) -> signing.SignatureRequestList:
+        assert isinstance(query, signing.ListSignatureRequestsQuery)
+        if query.cursor is not None:
+            raise Invalid("This page link is damaged or out of date: open the list from its "
+                          "first page.", fields={"cursor": "not a cursor of this list"})
+        return signing.SignatureRequestList(requests=[created()], total=1)
+
+    gateway.rpc.answer(signing.LIST_SIGNATURE_REQUESTS, listed)
+    page = gateway.client.get("/admin/signing", params={"cursor": "forged"})
+    assert page.status_code == 200
+    assert "Die paginalink is niet meer geldig" in page.text and "Eerste pagina" not in page.text

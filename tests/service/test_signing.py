@@ -22,6 +22,8 @@ from libs.contracts.caller import Caller, Role
 from libs.contracts.envelope import utc_now
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
 from libs.servicekit.errors import Conflict, Forbidden, Gone, Invalid, NotFound
+from libs.servicekit.keyset import list_key
+from libs.servicekit.mongo import stored_utc
 from libs.servicekit.outbox import OUTBOX_FIELD
 from services.signing.config import SigningSettings
 from services.signing.main import SigningService, build
@@ -356,3 +358,61 @@ async def test_a_changed_audit_record_is_detected(service: SigningService) -> No
     check = await call(service, signing.VERIFY, signing.SignatureRequestQuery(
         caller=STAFF, signature_request_id=request_id))
     assert not check.chain.intact and check.chain.problems == ["record 2 was changed"]
+
+
+async def copy_to_dossier(service: SigningService, request_id: str, dossier_id: str) -> str:
+    """A copy of a stored request in another dossier (the office stand-in knows one dossier)."""
+    requests = service.runtime.database[SIGNATURE_REQUESTS]
+    stored = await requests.find_one({"_id": request_id})
+    assert stored is not None
+    copy_id = f"{request_id[:-4]}{dossier_id[-1]}cpy"
+    await requests.insert_one({**stored, "_id": copy_id, "dossier_id": dossier_id,
+                               "list_key": list_key(stored_utc(stored["requested_at"]), copy_id)})
+    return copy_id
+
+
+async def test_the_office_walks_the_list_by_its_cursors_newest_first(
+    service: SigningService,
+) -> None:
+    made = [(await create(service, ["P1"])).signature_request_id for _ in range(5)]
+    other = await copy_to_dossier(service, made[0], "D2")
+    query = signing.ListSignatureRequestsQuery(caller=STAFF, dossier_id="D1", page_size=2)
+    walked: list[tuple[str, str]] = []
+    while True:
+        page = await call(service, signing.LIST_SIGNATURE_REQUESTS, query)
+        walked += [(request.requested_at.isoformat(), request.signature_request_id)
+                   for request in page.requests]
+        assert page.total == 5 and len(page.requests) <= 2
+        if page.next_cursor is None:
+            break
+        query = query.model_copy(update={"cursor": page.next_cursor})
+    assert sorted(walked, reverse=True) == walked  # newest first; ties by id
+    assert sorted(request_id for _, request_id in walked) == sorted(made)
+    everyone = await call(service, signing.LIST_SIGNATURE_REQUESTS,
+                          signing.ListSignatureRequestsQuery(caller=STAFF))
+    assert {request.signature_request_id for request in everyone.requests} == {*made, other}
+
+
+async def test_a_cursor_of_other_filters_is_refused(service: SigningService) -> None:
+    for _ in range(3):
+        await create(service, ["P1"])
+    first = await call(service, signing.LIST_SIGNATURE_REQUESTS,
+                       signing.ListSignatureRequestsQuery(caller=STAFF, page_size=1))
+    assert first.next_cursor is not None
+    for other in ({"dossier_id": "D1"}, {"state": signing.RequestState.OPEN}):
+        with pytest.raises(Invalid) as refused:
+            await call(service, signing.LIST_SIGNATURE_REQUESTS, signing.ListSignatureRequestsQuery(
+                caller=STAFF, page_size=1, cursor=first.next_cursor, **other))
+        assert refused.value.fields == {"cursor": "not a cursor of this list"}
+
+
+async def test_requests_stored_before_the_list_key_are_keyed_and_listed(
+    service: SigningService,
+) -> None:
+    made = [(await create(service, ["P1"])).signature_request_id for _ in range(3)]
+    await service.runtime.database[SIGNATURE_REQUESTS].update_many(
+        {}, {"$unset": {"list_key": ""}})
+    await service.store.ensure_indexes()
+    listed = await call(service, signing.LIST_SIGNATURE_REQUESTS,
+                        signing.ListSignatureRequestsQuery(caller=STAFF))
+    assert sorted(request.signature_request_id for request in listed.requests) == sorted(made)

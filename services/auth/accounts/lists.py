@@ -15,16 +15,15 @@ from collections.abc import Callable
 from datetime import datetime
 
 from libs.contracts import account_lists as lists
-from libs.contracts.caller import STAFF_ROLES, Caller, Role
+from libs.contracts.caller import STAFF_ROLES, Role
 from libs.contracts.envelope import utc_now
 from libs.servicekit.access import require_staff
-from libs.servicekit.cursor_signing import REFUSED, CursorRefused, CursorSigner
+from libs.servicekit.cursor_signing import CursorSigner
 from libs.servicekit.errors import Forbidden
-from libs.servicekit.logs import get_logger
+from libs.servicekit.keyset import ListCursors
 from services.auth.accounts.store import AuthStore
 from services.auth.domain import UserStatus, listed_invitation_state
 
-log = get_logger(__name__)
 STAFF_ONLY = "Only the office admin sees staff accounts."
 
 
@@ -47,36 +46,27 @@ class AccountListHandlers:
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._store = store
-        self._signer = signer
+        self._accounts = ListCursors(signer, "accounts", parameter="after")
+        self._invitations = ListCursors(signer, "invitations", parameter="after")
         self._clock = clock
-
-    def _boundary(self, caller: Caller, after: str, *context: str) -> str:
-        """The row a cursor leads past, if auth made it for this list and these filters."""
-        try:
-            return self._signer.verify(after, *context).decode()
-        except (CursorRefused, UnicodeDecodeError):
-            log.warning("page cursor refused: forged, edited or made for another list",
-                        alert="cursor_tampering", user_id=caller.user_id,
-                        role=caller.role.value, list=context[0])
-            raise CursorRefused(REFUSED, fields={"after": "not a cursor of this list"}) from None
 
     async def list_accounts(self, request: lists.ListAccountsRequest) -> lists.AccountPage:
         """A page of accounts by e-mail address, with the role, status and text filters."""
         require_staff(request.caller)
         roles = _roles(request.role, request.caller.role)
         text = request.contains.strip()
-        context = ("accounts", request.role or "", request.status or "", text)
+        scope = (request.role or "", request.status or "", text)
         found = await self._store.accounts_page(
             roles=roles, status=None if request.status is None else UserStatus(request.status),
             contains=text, limit=request.limit,
-            after_email=self._boundary(request.caller, request.after, *context)
+            after_email=self._accounts.open_text(request.after, *scope, caller=request.caller)
             if request.after else None)
         more = len(found) > request.limit
         found = found[:request.limit]
         # The last check, whatever the query matched: an agent's page holds no staff account.
         accounts = [account.public() for account in found if account.role.value in roles]
-        return lists.AccountPage(accounts=accounts, next_after=self._signer.sign(
-            found[-1].email.encode(), *context) if more else None)
+        return lists.AccountPage(accounts=accounts, next_after=self._accounts.sign(
+            found[-1].email.encode(), *scope) if more else None)
 
     async def list_invitations(
         self, request: lists.ListInvitationsRequest
@@ -84,10 +74,11 @@ class AccountListHandlers:
         """A page of invitations, newest first, in one state or all."""
         require_staff(request.caller)
         now = self._clock()
-        context = ("invitations", request.state or "")
+        scope = (request.state or "",)
         found = await self._store.invitations_page(
             state=request.state, limit=request.limit, now=now,
-            before_key=self._boundary(request.caller, request.after, *context)
+            before_key=self._invitations.open_text(request.after, *scope,
+                                                   caller=request.caller)
             if request.after else None)
         more = len(found) > request.limit
         found = found[:request.limit]
@@ -104,5 +95,5 @@ class AccountListHandlers:
                 created_at=invitation.created_at, expires_at=invitation.expires_at,
                 used_at=invitation.used_at,
                 account_status=account.status.value if account else "deleted"))
-        return lists.InvitationPage(invitations=invitations, next_after=self._signer.sign(
-            found[-1].list_key.encode(), *context) if more else None)
+        return lists.InvitationPage(invitations=invitations, next_after=self._invitations.sign(
+            found[-1].list_key.encode(), *scope) if more else None)

@@ -51,6 +51,7 @@ from libs.contracts.rpc import Ack
 from libs.servicekit.access import require_dossier_access, require_staff
 from libs.servicekit.cursor_signing import CursorSigner
 from libs.servicekit.errors import Conflict, Invalid, NotFound
+from libs.servicekit.keyset import ListCursors
 from libs.servicekit.logs import correlation_id, get_logger
 from libs.servicekit.mongo import Document, stored_utc
 from libs.servicekit.references import RpcCalling
@@ -130,7 +131,7 @@ class FormHandlers:
         self._dossier = DossierReader(rpc)
         self._on_events_stored = on_events_stored
         self._take_submission = take_submission
-        self._signer = cursor_signer
+        self._cursors = ListCursors(cursor_signer, CHANGES_LIST)
         self._clock = clock
 
     # --- context ---------------------------------------------------------------------------
@@ -379,7 +380,7 @@ class FormHandlers:
         oldest first."""
         require_staff(query.caller)
         if query.cursor is not None:
-            after = self._signer.verify(query.cursor, CHANGES_LIST).decode()
+            after = self._cursors.open_text(query.cursor, caller=query.caller)
         elif query.since is not None:
             # Keys of the next millisecond on: strictly after `since`.
             after = f"{epoch_ms(query.since) + 1:015d}"
@@ -391,5 +392,5 @@ class FormHandlers:
         items = [DataChange.model_validate({**row, "change_id": row["_id"]}) for row in rows]
         next_cursor = None
         if more and rows:
-            next_cursor = self._signer.sign(str(rows[-1]["feed_key"]).encode(), CHANGES_LIST)
+            next_cursor = self._cursors.sign(str(rows[-1]["feed_key"]).encode())
         return ChangesPage(items=items, next_cursor=next_cursor)

@@ -41,7 +41,8 @@ make_secret mybroker-auth-bootstrap generic --from-literal=email=admin@mybroker.
   --from-literal=password="$admin_password"
 make_secret mybroker-proxy generic --from-literal=secret="$(random 48)"
 make_secret mybroker-cursor-keys generic --from-literal=dossier="$(random 48)" \
-  --from-literal=auth="$(random 48)" --from-literal=requests="$(random 48)"
+  --from-literal=auth="$(random 48)" --from-literal=requests="$(random 48)" \
+  --from-literal=documents="$(random 48)" --from-literal=signing="$(random 48)"
 make_secret mybroker-notifier-smtp generic --from-literal=username= --from-literal=password=
 
 openssl genpkey -algorithm ed25519 -out "$work/private.pem"
