@@ -10,17 +10,24 @@ as the route reads it. Only then does it ask the read model, and only for an ans
 itself kept (same key, same ETag): a hit is sent from memory, an ETag the client already has is
 304. Anything else (no token, a refused one, another dossier, an unusual query, a version not
 known, nothing kept yet) goes on to the route unchanged, which answers as it always did.
+
+The contracts page (`GET /contracts`) the same way: the session cookie checked as the pages'
+dependency does, the active dossier among the token's grants, then only a page the route kept
+for this reader (gateway/web/dossier_pages.py `kept_contracts_page`), with the page's headers
+and cookies as the route would send them.
 """
 
 import re
 from typing import Any
 
 from pydantic import ValidationError
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.api.dossier_views import Paging, paging_key
 from gateway.deps import GatewayState
 from gateway.dossier_reads import json_key
+from gateway.web.dossier_pages import kept_contracts_page
 from libs.contracts.ids import ID_PATTERN
 from libs.servicekit.errors import ServiceError
 
@@ -39,6 +46,8 @@ class _RouteName:
 
 
 _ROUTE_NAMES = {name: _RouteName(path) for name, path in _ROUTES.items()}
+_PAGE = "/contracts"
+_PAGE_ROUTE = _RouteName(_PAGE)
 
 
 def _query(list_name: str, query_string: bytes) -> tuple[Any, ...] | None:
@@ -66,6 +75,10 @@ class ReadFastPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer from memory when everything allows it, else pass the request on."""
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == _PAGE:
+            if not await self._page(scope, receive, send):
+                await self.app(scope, receive, send)
+            return
         if scope["type"] != "http" or scope["method"] != "GET" or not (
                 matched := _READS.match(scope["path"])):
             await self.app(scope, receive, send)
@@ -73,6 +86,17 @@ class ReadFastPath:
         answered = await self._answer(scope, send, matched["dossier"], matched["list"])
         if not answered:
             await self.app(scope, receive, send)
+
+    async def _page(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        state: GatewayState = scope["app"].state.gateway
+        if not state.read_model.versions.synchronised:
+            return False
+        response = kept_contracts_page(Request(scope))
+        if response is None:
+            return False
+        scope["route"] = _PAGE_ROUTE
+        await response(scope, receive, send)
+        return True
 
     async def _answer(self, scope: Scope, send: Send, dossier_id: str, list_name: str) -> bool:
         state: GatewayState = scope["app"].state.gateway

@@ -264,6 +264,14 @@ class ReadModel:
         reads.labels("hit").inc()
         return Answer(value, etag)
 
+    def etag(self, dossier_ids: tuple[str, ...], key: tuple[Hashable, ...]) -> str | None:
+        """The ETag `read` gives the answer of `key` now (None: no version known), without
+        looking anything up: a route may answer 304 before it produces anything."""
+        version = self._version(dossier_ids)
+        if version is None:
+            return None
+        return etag_of(version, (dossier_ids[0], version, dossier_ids, *key))
+
     def _version(self, dossier_ids: tuple[str, ...]) -> str | None:
         versions = [self.versions.version(dossier_id) for dossier_id in dossier_ids]
         if not versions or any(version is None for version in versions):

@@ -10,6 +10,7 @@ from libs.contracts.auth import AccessClaims
 from libs.contracts.caller import Role
 
 router = APIRouter(prefix="/api/v1", tags=["me"])
+_SUMMARIES_KEY = (dossier.LIST_DOSSIER_SUMMARIES.queue,)  # the read model's key of the names
 
 
 class DossierRef(BaseModel):
@@ -41,8 +42,21 @@ async def granted_dossiers(rpc: RpcCaller, claims: AccessClaims,
         summaries = await summaries_of()
     else:  # the dossiers are the token's grants: the caller may see each of them
         summaries = (await read_model.read(
-            tuple(claims.dossiers), (dossier.LIST_DOSSIER_SUMMARIES.queue,), summaries_of,
+            tuple(claims.dossiers), _SUMMARIES_KEY, summaries_of,
             size_of=lambda reply: len(reply.model_dump_json()))).value
+    return _named(claims, summaries)
+
+
+def kept_dossiers(claims: AccessClaims, read_model: ReadModel) -> list[DossierRef] | None:
+    """What `granted_dossiers` answers from the read model alone; None when it would ask the
+    dossier service (nothing kept for the current versions)."""
+    if not claims.dossiers:
+        return []
+    kept = read_model.kept(tuple(claims.dossiers), _SUMMARIES_KEY)
+    return None if kept is None else _named(claims, kept.value)
+
+
+def _named(claims: AccessClaims, summaries: dossier.DossierSummaries) -> list[DossierRef]:
     names = {summary.dossier_id: summary.name for summary in summaries.dossiers}
     return [DossierRef(dossier_id=d, name=names.get(d, d)) for d in claims.dossiers]
 

@@ -10,8 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ua_parser import parse
-
 from gateway.web.rendering import _mark
 from libs.contracts.auth import AuditEntry
 
@@ -94,6 +92,10 @@ def device_name(user_agent: str | None, translate: Callable[[str], str]) -> str:
 @lru_cache(maxsize=512)
 def _parsed(user_agent: str) -> tuple[str | None, str | None]:
     """The browser and system families of a user agent (parsing costs ~1 ms: cached)."""
+    # Imported at the first use (an audit log shown to staff, a signature's evidence), not at
+    # start: its rules and YAML loader stay out of the gateway's memory until then.
+    from ua_parser import parse
+
     found = parse(user_agent[:1000])
     browser = found.user_agent.family if found.user_agent else None
     system = found.os.family if found.os else None

@@ -6,6 +6,8 @@ it can be shared and opened again; a damaged or outdated cursor shows the list's
 a notice instead. Every query goes to the active dossier of the signed-in client only.
 """
 
+import sys
+from collections.abc import Hashable
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Query, Request
@@ -13,6 +15,8 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from pydantic import BaseModel
 
+from gateway.access_log import note_caller
+from gateway.api.me import DossierRef, kept_dossiers
 from gateway.deps import ObjectIdPath, Rpc, gateway_state
 from gateway.dossier_reads import cached_call, today
 from gateway.web.pages import (
@@ -21,17 +25,27 @@ from gateway.web.pages import (
     PageSession,
     active_dossier_id,
     dossier_choices,
+    page_renderer,
 )
 from gateway.web.rendering import in_dossier
 from gateway.web.risk_fields import further_fields
-from gateway.web.session import DOSSIER_COOKIE, queue_cookie
+from gateway.web.session import (
+    ACCESS_COOKIE,
+    CSRF_COOKIE,
+    DOSSIER_COOKIE,
+    REFRESH_COOKIE,
+    WebSession,
+    cookie,
+    queue_cookie,
+)
 from libs.contracts import dossier
 from libs.contracts.auth import AccessClaims
 from libs.contracts.rpc import RpcMethod
-from libs.servicekit.errors import Invalid, NotFound
+from libs.servicekit.errors import Invalid, NotFound, ServiceError
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
+CONTRACTS_TEMPLATE = "dossier/contracts.html"
 
 Cursor = Annotated[str | None, Query(max_length=4000)]
 Back = Annotated[str | None, Query(max_length=2000)]
@@ -170,9 +184,15 @@ async def contracts_page(request: Request, session: PageSession, pages: Pages, r
 
     The list (the page's content block) is kept in the read model per dossier version, address
     and language: the next reader of the same list of an unchanged dossier gets it without RPC
-    or rendering (the dossier is the active one, from the token's grants)."""
+    or rendering (the dossier is the active one, from the token's grants). The whole page is
+    kept too, per reader and while none of their dossiers changes (their names are on it);
+    its CSRF token is put in at each request."""
     context = await _zone(request, session, rpc)
-    template = "dossier/contracts.html"
+    template = CONTRACTS_TEMPLATE
+    active = context["active"]
+    if not active:
+        return pages.render(request, template, {**context, "listed": None}, session=session)
+    read_model = gateway_state(request).read_model
 
     async def content() -> Markup:
         listed = await _listed(request, dossier.LIST_CONTRACT_PAGE, session.claims, context,
@@ -180,13 +200,51 @@ async def contracts_page(request: Request, session: PageSession, pages: Pages, r
         return pages.render_fragment(request, "dossier/_contracts_list.html",
                                      {**context, **listed}, session=session)
 
-    if not context["active"]:
-        return pages.render(request, template, {**context, "listed": None}, session=session)
-    kept = await gateway_state(request).read_model.read(
-        (context["active"],), ("page", request.url.path, request.url.query, today(),
-                               pages.language(request, session)), content)
-    return pages.render(request, template, {**context, "content_kept": kept.value},
-                        session=session)
+    async def page_context() -> dict[str, Any]:
+        kept = await read_model.read(
+            (active,), ("page", request.url.path, request.url.query, today(),
+                        pages.language(request, session)), content, size_of=sys.getsizeof)
+        return {**context, "content_kept": kept.value}
+
+    granted, key = _contracts_page_key(session.claims, active, context["dossiers"])
+    return await pages.render_kept(request, read_model, granted, key, template, page_context,
+                                   session=session)
+
+
+def _contracts_page_key(claims: AccessClaims, active: str, dossiers: list[DossierRef]
+                        ) -> tuple[tuple[str, ...], tuple[Hashable, ...]]:
+    """The dossiers of a reader's contracts page and its key besides them: every dossier of the
+    reader is on the page (the picker's names), so it lasts while none of them changes. They
+    are the token's grants, the active one first (the read model keeps it under that one)."""
+    granted = (active, *(d for d in claims.dossiers if d != active))
+    return granted, (active, tuple((choice.dossier_id, choice.name) for choice in dossiers))
+
+
+def kept_contracts_page(request: Request) -> Response | None:
+    """The contracts page from memory for gateway/read_fast_path.py, without the routing: the
+    session checked as `page_session` does, the active dossier chosen as the route does (among
+    the token's grants), the dossiers' names and the page only if kept. None whenever the
+    route has more to do (no or an expired access token, no CSRF cookie yet, a dossier not
+    granted, nothing kept): it then answers as always."""
+    state = gateway_state(request)
+    access_token = cookie(request, ACCESS_COOKIE)
+    if not access_token or not cookie(request, CSRF_COOKIE):
+        return None
+    try:
+        claims = state.verifier.verify(access_token)
+        active = active_dossier_id(request, claims)
+    except ServiceError:
+        return None
+    if not active:
+        return None
+    dossiers = kept_dossiers(claims, state.read_model)
+    if dossiers is None:
+        return None
+    note_caller(request.scope.setdefault("state", {}), claims)
+    granted, key = _contracts_page_key(claims, active, dossiers)
+    return page_renderer(request).kept_page(
+        request, state.read_model, granted, key, CONTRACTS_TEMPLATE,
+        session=WebSession(claims, cookie(request, REFRESH_COOKIE)))
 
 
 @router.get("/contracts/{contract_id}")

@@ -14,7 +14,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from PIL import Image, UnidentifiedImageError
 
 from gateway.deps import GatewayState, RpcCaller, State
 from gateway.office import OfficeKeeper, OfficeLogo
@@ -61,6 +60,10 @@ def logo_kind(body: bytes) -> tuple[str, str | None]:
     """The content type of a logo and None, or ("", why it is refused)."""
     if len(body) > MAX_LOGO_BYTES:
         return "", f"The logo is larger than {MAX_LOGO_BYTES // 1024} KB."
+    # Imported at the first logo, not at start: Pillow stays out of a gateway's memory until
+    # the office changes its logo.
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with Image.open(io.BytesIO(body)) as image:
             kind = LOGO_FORMATS.get(image.format or "")

@@ -1,7 +1,10 @@
 """Turning templates into pages in the reader's language, and failures into readable pages."""
 
 import gettext
-from collections.abc import Callable
+import hashlib
+import secrets
+import sys
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,8 +16,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from gateway.config import GatewaySettings
+from gateway.dossier_reads import today
 from gateway.office import OfficeKeeper
 from gateway.problems import with_retry_after
+from gateway.read_model import ReadModel, matches
 from gateway.web.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGE_NAMES,
@@ -38,6 +43,9 @@ from gateway.web.session import (
 )
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
+# Where a kept page has its reader's CSRF token (render_kept): unguessable, so no text of a
+# dossier can hold it and have a token put in its place.
+CSRF_PLACEHOLDER = f"csrf-{secrets.token_hex(16)}"
 PAGE_HEADERS = {
     # Scripts and styles only from our own /static; no framing (clickjacking of the forms).
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; "
@@ -118,19 +126,23 @@ class PageRenderer:
         # The office's name, look and legal mentions for the header and footer of every page.
         self.office = office if office is not None else OfficeKeeper()
         self.translations = load_translations()
+        # Templates are compiled once; only in dev does an edited one show without a restart.
+        reload = settings.environment == "dev"
         self._environments = {
-            language: self._environment(translations)
+            language: self._environment(translations, auto_reload=reload)
             for language, translations in self.translations.items()
         }
 
     @staticmethod
-    def _environment(translations: gettext.GNUTranslations) -> Environment:
+    def _environment(translations: gettext.GNUTranslations, *,
+                     auto_reload: bool = True) -> Environment:
         environment = Environment(
             loader=FileSystemLoader(TEMPLATE_DIR),
             autoescape=select_autoescape(["html"]),
             extensions=["jinja2.ext.i18n"],
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=auto_reload,
         )
         environment.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
         return environment
@@ -177,6 +189,68 @@ class PageRenderer:
         html = self._environments[language].get_template(template).render(page)
         return self.finish(request, HTMLResponse(html, status_code=status_code))
 
+    async def render_kept(
+        self,
+        request: Request,
+        read_model: ReadModel,
+        dossier_ids: tuple[str, ...],
+        key: tuple[Hashable, ...],
+        template: str,
+        context: Callable[[], Awaitable[dict[str, Any]]],
+        *,
+        session: WebSession,
+    ) -> Response:
+        """The page `template` of a signed-in reader, kept in the read model while the versions
+        of `dossier_ids` last (the reader is authorized for each: the caller checked it).
+
+        The page is kept per address, day, language, office version and reader (user, name);
+        `key` adds what else of the page's `context` is not in those dossiers. The reader's
+        CSRF token is put in at each request, never kept. The ETag is strong (the page is the
+        same bytes) and names the CSRF token too: `If-None-Match` with it gets 304."""
+        kept = self.kept_page(request, read_model, dossier_ids, key, template, session=session)
+        if kept is not None:
+            return kept
+        language = self.language(request, session)
+
+        async def page() -> str:
+            values = {**await context(), "csrf_token": CSRF_PLACEHOLDER}
+            page_context = self._page_context(request, language, session, values)
+            return self._environments[language].get_template(template).render(page_context)
+
+        answer = await read_model.read(
+            dossier_ids, self._kept_key(request, language, session, template, key), page,
+            size_of=sys.getsizeof)  # a page with a "€" takes two bytes per character
+        token = csrf_token(request)
+        html: str = answer.value.replace(CSRF_PLACEHOLDER, token)
+        headers = {"ETag": _page_etag(answer.etag, token)} if answer.etag else None
+        return self.finish(request, HTMLResponse(html, headers=headers))
+
+    def kept_page(self, request: Request, read_model: ReadModel, dossier_ids: tuple[str, ...],
+                  key: tuple[Hashable, ...], template: str, *,
+                  session: WebSession) -> Response | None:
+        """What `render_kept` answers without rendering: 304 when `If-None-Match` names the
+        page's ETag, else the kept page; None when nothing is kept for the current versions."""
+        language = self.language(request, session)
+        full_key = self._kept_key(request, language, session, template, key)
+        tag = read_model.etag(dossier_ids, full_key)
+        if tag is None:
+            return None
+        token = csrf_token(request)
+        etag = _page_etag(tag, token)
+        if matches(request.headers.get("if-none-match"), etag):
+            return self.finish(request, Response(status_code=304, headers={"ETag": etag}))
+        kept = read_model.kept(dossier_ids, full_key)
+        if kept is None:
+            return None
+        html: str = kept.value.replace(CSRF_PLACEHOLDER, token)
+        return self.finish(request, HTMLResponse(html, headers={"ETag": etag}))
+
+    def _kept_key(self, request: Request, language: Language, session: WebSession,
+                  template: str, key: tuple[Hashable, ...]) -> tuple[Hashable, ...]:
+        claims = session.claims
+        return ("page", template, request.url.path, request.url.query, today(), language,
+                self.office.current().version, claims.sub, claims.name, *key)
+
     def render_fragment(self, request: Request, template: str, context: dict[str, Any], *,
                         session: WebSession | None = None) -> Markup:
         """The partial template `template` as a page would include it (a fragment to keep:
@@ -218,3 +292,9 @@ class PageRenderer:
         translate = self.gettext(self.language(request))
         return self.render(request, "error.html", {"status": status, "message": translate(message)},
                            status_code=status)
+
+
+def _page_etag(version_tag: str, csrf: str) -> str:
+    """A page's strong ETag: its version's and the CSRF token its forms carry."""
+    digest = hashlib.blake2b(f"{version_tag}|{csrf}".encode(), digest_size=16).hexdigest()
+    return f'"{digest}"'

@@ -29,6 +29,7 @@ from libs.contracts.topology import (
     DEAD_LETTER_QUEUE,
     EVENTS_EXCHANGE,
     MAX_DELIVERIES,
+    RECONNECT_SECONDS,
 )
 from libs.servicekit.errors import Unavailable
 from libs.servicekit.logs import correlation_id, get_logger
@@ -40,9 +41,6 @@ EVENTS = RabbitExchange(EVENTS_EXCHANGE, type=ExchangeType.TOPIC, durable=True)
 DEAD_LETTERS = RabbitExchange(DEAD_LETTER_EXCHANGE, type=ExchangeType.FANOUT, durable=True)
 
 log = get_logger(__name__)
-# How often a lost bus connection is tried again (aio-pika's default is 5 s): a service is
-# back within about a second of RabbitMQ, so calls queued for it meanwhile wait little.
-RECONNECT_SECONDS = 1.0
 events_consumed = Counter(
     "mybroker_events_consumed_total", "Events handled, by queue and outcome (ok or failed)",
     ["queue", "outcome"],
