@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from gateway.read_model import DossierVersions, ReadModel
 from libs.contracts import auth, dossier
 from tests.service.gateway_support import Gateway, household_rpc, run_gateway, sample_contract_page
 from tests.service.test_gateway_pages import expire_access_cookie, sign_in
+from tests.service.test_gateway_read_model import versions, with_synchronised_read_model
 
 PAGE = "/contracts"
 
@@ -35,15 +35,7 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
 
     rpc.answer(dossier.LIST_CONTRACT_PAGE, contract_page)
     for running in run_gateway(tmp_path, rpc):
-        state = running.client.app.state.gateway  # type: ignore[attr-defined]
-        state.read_model = ReadModel(DossierVersions(settle_seconds=0.0))
-        state.read_model.versions.synchronise()
-        yield running
-
-
-def versions(gateway: Gateway) -> DossierVersions:
-    model: ReadModel = gateway.client.app.state.gateway.read_model  # type: ignore[attr-defined]
-    return model.versions
+        yield with_synchronised_read_model(running)
 
 
 def page_reads(gateway: Gateway) -> int:

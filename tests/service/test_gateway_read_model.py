@@ -21,10 +21,15 @@ CONTRACTS = "/api/v1/dossiers/D1/contracts"
 def gateway(tmp_path: Path) -> Iterator[Gateway]:
     """The gateway on fake services, its read model synchronised as if its listener consumed."""
     for running in run_gateway(tmp_path, household_rpc()):
-        state = running.client.app.state.gateway  # type: ignore[attr-defined]
-        state.read_model = ReadModel(DossierVersions(settle_seconds=0.0))
-        state.read_model.versions.synchronise()
-        yield running
+        yield with_synchronised_read_model(running)
+
+
+def with_synchronised_read_model(running: Gateway) -> Gateway:
+    """`running` with a read model that takes changes at once, as if its listener consumed."""
+    state = running.client.app.state.gateway  # type: ignore[attr-defined]
+    state.read_model = ReadModel(DossierVersions(settle_seconds=0.0))
+    state.read_model.versions.synchronise()
+    return running
 
 
 def versions(gateway: Gateway) -> DossierVersions:
