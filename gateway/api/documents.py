@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import StreamingResponse
 
+from gateway.api_links import answer_links, document_bodies, signature_offer
 from gateway.deps import CurrentCaller, GrantedDossier, ObjectIdPath, Rpc, State
 from gateway.downloads import open_and_stream
 from gateway.signing_evidence import document_served, whole_body
@@ -28,7 +29,8 @@ def parse_context(value: str | None) -> documents.DocumentContext | None:
         raise Invalid("The context is not valid.", fields={"context": CONTEXT_HELP}) from None
 
 
-@router.get("/documents")
+@router.get("/documents",
+            responses=answer_links(200, **document_bodies("/documents/0/document_id")))
 async def list_documents(
     dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc,
     context: Annotated[str | None, Query(description=CONTEXT_HELP)] = None,
@@ -47,6 +49,7 @@ async def list_documents(
 @router.post(
     "/documents",
     status_code=status.HTTP_201_CREATED,
+    responses=answer_links(201, **document_bodies("/documents/0/document_id")),
     openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {
         "schema": {"type": "object", "required": ["file"], "properties": {
             "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
@@ -143,7 +146,9 @@ async def document_thumbnail(
                            documents.BodyVariant.THUMBNAIL, None)
 
 
-@router.get("/documents-to-sign")
+@router.get("/documents-to-sign", responses=answer_links(
+    200, **signature_offer("/documents/0/signature_request_id"),
+    **document_bodies("/documents/0/document_id")))
 async def list_documents_to_sign(
     dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc
 ) -> signing.DocumentsToSign:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from gateway.api_links import ADMIN, answer_links, link
 from gateway.deps import CurrentCaller, DossierIdPath, ObjectIdPath, Rpc, StaffCaller
 from gateway.signing_evidence import evidence_of
 from libs.contracts import signing
@@ -161,7 +162,10 @@ async def mobile_sign(signature_id: ObjectIdPath, body: DeviceSignatureBody, req
 # --- the office ------------------------------------------------------------------------------
 
 
-@admin_router.get("/dossiers/{dossier_id}/mobile-enrolments")
+@admin_router.get("/dossiers/{dossier_id}/mobile-enrolments", responses=answer_links(
+    200, RevokeEnrolment=link(f"POST {ADMIN}/mobile-enrolments/{{enrolment_id}}/revoke",
+                              "The device signs no more",
+                              enrolment_id="$response.body#/enrolments/0/enrolment_id")))
 async def dossier_enrolments(dossier_id: DossierIdPath, staff: StaffCaller, rpc: Rpc
                              ) -> signing.MobileEnrolmentList:
     """The devices enrolled (or enrolling) for the mobile signature in a dossier."""

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from gateway.api_links import answer_links, export
 from gateway.deps import CurrentCaller, Rpc, StaffCaller, State
 from gateway.privacy_downloads import stream_export
 from libs.contracts import privacy
@@ -21,7 +22,10 @@ ExportIdPath = Annotated[str, Path(min_length=1, max_length=ID_MAX_LENGTH, patte
                                    description="An export's id")]
 
 
-@router.post("/exports", status_code=202)
+@router.post("/exports", status_code=202, responses={
+    200: {"model": privacy.ExportStarted, "links": export("/export/export_id"),
+          "description": "An export of yours is running: that one"},
+    **answer_links(202, **export("/export/export_id"))})
 async def request_export(claims: CurrentCaller, rpc: Rpc, request: Request,
                          response: Response) -> privacy.ExportStarted:
     """Ask for everything the portal holds about you; 200 with the running one if any."""
@@ -33,7 +37,7 @@ async def request_export(claims: CurrentCaller, rpc: Rpc, request: Request,
     return started
 
 
-@router.get("/exports")
+@router.get("/exports", responses=answer_links(200, **export("/exports/0/export_id")))
 async def list_my_exports(claims: CurrentCaller, rpc: Rpc) -> privacy.ExportList:
     """Your exports, the newest first."""
     return await rpc.call(privacy.LIST_MY_EXPORTS, privacy.ExportsQuery(caller=claims.caller()))
