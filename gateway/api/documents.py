@@ -7,7 +7,7 @@ from fastapi.responses import StreamingResponse
 
 from gateway.api_links import answer_links, document_bodies, signature_offer
 from gateway.deps import CurrentCaller, GrantedDossier, ObjectIdPath, Rpc, State
-from gateway.downloads import open_and_stream
+from gateway.downloads import VIEW_TYPES, open_and_stream, streamed_responses
 from gateway.signing_evidence import document_served, whole_body
 from gateway.streaming import UploadLimits, receive_uploads, store_upload
 from libs.contracts import documents, requests, signing
@@ -97,8 +97,8 @@ async def _download(
 @router.get(
     "/documents/{document_id}/content",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}},
-                     "description": "The original body, with X-Content-SHA256"}},
+    responses=streamed_responses("The original body in its own type, with X-Content-SHA256",
+                                 "*/*", ranges=True),
 )
 async def download_document(
     dossier_id: GrantedDossier, document_id: ObjectIdPath, claims: CurrentCaller, rpc: Rpc,
@@ -119,8 +119,8 @@ async def download_document(
 @router.get(
     "/documents/{document_id}/view",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/pdf": {}},
-                     "description": "The PDF rendition, or the image itself"}},
+    responses=streamed_responses("The PDF rendition, or the image itself", *VIEW_TYPES,
+                                 ranges=True),
 )
 async def view_document(
     dossier_id: GrantedDossier, document_id: ObjectIdPath, claims: CurrentCaller, rpc: Rpc,
@@ -136,7 +136,8 @@ async def view_document(
                            documents.BodyVariant.VIEW, range_header, if_range)
 
 
-@router.get("/documents/{document_id}/thumbnail", response_class=StreamingResponse)
+@router.get("/documents/{document_id}/thumbnail", response_class=StreamingResponse,
+            responses=streamed_responses("A small JPEG", "image/jpeg"))
 async def document_thumbnail(
     dossier_id: GrantedDossier, document_id: ObjectIdPath, claims: CurrentCaller, rpc: Rpc,
     state: State,

@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from gateway.api_links import answer_links, export
 from gateway.deps import CurrentCaller, Rpc, StaffCaller, State
+from gateway.downloads import streamed_responses
 from gateway.privacy_downloads import stream_export
 from libs.contracts import privacy
 from libs.contracts.ids import ID_MAX_LENGTH, ID_PATTERN
@@ -51,7 +52,8 @@ async def get_export(export_id: ExportIdPath, claims: CurrentCaller, rpc: Rpc
         caller=claims.caller(), export_id=export_id))
 
 
-@router.get("/exports/{export_id}/download", response_class=StreamingResponse)
+@router.get("/exports/{export_id}/download", response_class=StreamingResponse,
+            responses=streamed_responses("The export's ZIP", "application/zip"))
 async def download_export(export_id: ExportIdPath, claims: CurrentCaller, rpc: Rpc,
                           state: State) -> StreamingResponse:
     """The ZIP of one of your ready exports (410 once it expired)."""
