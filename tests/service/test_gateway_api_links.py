@@ -158,3 +158,25 @@ def test_no_list_leads_to_disabling_or_erasing(documents: dict[str, Document]) -
             destructive = target_path.endswith(("/erasure", "/disable")) and (
                 target_method == "post")
             assert not (destructive and method == "get"), f"{path} -> {name}"
+
+
+def test_a_failure_is_documented_as_the_problem_it_is_sent_as(
+    documents: dict[str, Document],
+) -> None:
+    """Failures are sent as application/problem+json: that is where their schema is, so a
+    client (and the fuzzing's schema check) reads a problem's fields from the document; a route
+    describing a failure in its own words keeps it a problem. Only an answer with a body of its
+    own (a 409 "signed before" with the offer) is JSON."""
+    problem = {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
+    wrong = []
+    for half, document in documents.items():
+        for path, operations in document["paths"].items():
+            for method, operation in operations.items():
+                for status, answer in operation["responses"].items():
+                    content = answer.get("content", {})
+                    own_body = list(content) == ["application/json"] and (
+                        content["application/json"] != problem)
+                    if status[0] in "45" and content != {"application/problem+json": problem} \
+                            and not own_body:
+                        wrong.append(f"{half}: {method.upper()} {path} {status}")
+    assert wrong == []
