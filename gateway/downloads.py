@@ -14,13 +14,14 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 from fastapi.responses import StreamingResponse
 
 from gateway.deps import RpcCaller
-from gateway.problems import Problem
+from gateway.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemDetails
 from gateway.streaming import CHUNK_BYTES
 from libs.contracts import documents
 from libs.contracts.caller import Caller
@@ -32,6 +33,21 @@ log = get_logger(__name__)
 INLINE_CONTENT_TYPES = documents.INLINE_TYPES  # every other type is offered as a download
 # One range of bytes: "bytes=100-199", "bytes=100-" or "bytes=-500" (the last 500).
 _SINGLE_RANGE = re.compile(r"bytes=(\d+-\d*|-\d+)")
+VIEW_TYPES = ("application/pdf", *sorted(documents.BROWSER_IMAGE_TYPES))
+
+
+def streamed_responses(description: str, *content_types: str,
+                       ranges: bool = False) -> dict[int | str, dict[str, Any]]:
+    """The `responses` of a route streaming a body of one of `content_types` (`*/*`: its own
+    type); with `ranges`, one byte range of a PDF (206) and a range past its end (416)."""
+    answers: dict[int | str, dict[str, Any]] = {200: {
+        "description": description, "content": {kind: {} for kind in content_types}}}
+    if ranges:
+        answers[206] = {"description": "One byte range of a PDF (Range, If-Range)",
+                        "content": {"application/pdf": {}}}
+        answers[416] = {"model": ProblemDetails, "description": "The range is not in the file",
+                        "content": {PROBLEM_MEDIA_TYPE: {}}}
+    return answers
 
 
 def content_disposition(filename: str, disposition: str = "attachment") -> str:

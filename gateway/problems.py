@@ -64,6 +64,12 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
              "content": {PROBLEM_MEDIA_TYPE: {}}}
     for status in PROBLEM_STATUSES}
 
+
+def problem(status: int, description: str) -> dict[str, Any]:
+    """A failure an operation describes in its own words: still a problem (its media type and
+    schema), which a route's own `responses` entry would otherwise replace."""
+    return {**PROBLEM_RESPONSES[status], "description": description}
+
 PageErrorRenderer = Callable[[Request, int, str], Response]
 """Renders a readable error page: (request, HTTP status, problem code) -> HTML response."""
 

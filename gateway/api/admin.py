@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, EmailStr, Field
 
 from gateway.api.admin_documents import announce_batch
+from gateway.api_links import account, answer_links, dossier_changes, dossier_reads
 from gateway.deps import DossierIdPath, ObjectIdPath, Rpc, StaffCaller, State, origin_of
 from gateway.streaming import receive_upload, store_upload
 from libs.contracts import auth, documents, dossier, requests
@@ -30,7 +31,8 @@ class InvitationCreate(BaseModel):
     dossier_ids: list[DossierId] = Field(default_factory=list, max_length=100)
 
 
-@router.post("/staff", status_code=status.HTTP_201_CREATED)
+@router.post("/staff", status_code=status.HTTP_201_CREATED,
+              responses=answer_links(201, **account()))
 async def create_staff(
     body: StaffCreate, staff: StaffCaller, rpc: Rpc, request: Request
 ) -> auth.UserPublic:
@@ -39,7 +41,8 @@ async def create_staff(
         caller=staff.caller(), origin=origin_of(request), **body.model_dump()))
 
 
-@router.post("/invitations", status_code=status.HTTP_201_CREATED)
+@router.post("/invitations", status_code=status.HTTP_201_CREATED,
+              responses=answer_links(201, **account(invited=True)))
 async def invite_client(
     body: InvitationCreate, staff: StaffCaller, rpc: Rpc, request: Request
 ) -> auth.InvitationPublic:
@@ -49,7 +52,8 @@ async def invite_client(
         **body.model_dump()))
 
 
-@router.post("/dossiers", status_code=status.HTTP_201_CREATED)
+@router.post("/dossiers", status_code=status.HTTP_201_CREATED, responses=answer_links(
+    201, **dossier_changes("$response.body#/dossier_id")))
 async def import_dossier(
     body: dossier.DossierImport, staff: StaffCaller, rpc: Rpc, state: State
 ) -> dossier.DossierSummary:
@@ -62,7 +66,8 @@ async def import_dossier(
         state.read_model.versions.changed(body.dossier_id)
 
 
-@router.get("/dossiers")
+@router.get("/dossiers", responses=answer_links(
+    200, **dossier_reads("$response.body#/dossiers/0/dossier_id")))
 async def search_dossiers(
     staff: StaffCaller, rpc: Rpc,
     q: Annotated[str, Query(max_length=100, description="Start of a number, or part of a name")]

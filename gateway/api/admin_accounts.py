@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
+from gateway.api_links import ADMIN, account, answer_links, link
 from gateway.deps import ObjectIdPath, Rpc, StaffCaller, origin_of
 from libs.contracts import account_lists as lists
 from libs.contracts import auth
@@ -22,6 +23,18 @@ class ApprovalBody(BaseModel):
 
 class RefusalBody(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
+
+
+def decisions(kind: str, path: str, id_name: str) -> dict[int | str, dict[str, object]]:
+    """The links of a list of things waiting for staff (at `kind`) to accepting and refusing
+    its first one."""
+    found = f"$response.body#/{kind}/0/{id_name}"
+    accept = "approve" if kind == "registrations" else "accept"
+    return answer_links(200, **{
+        accept.title(): link(f"POST {ADMIN}{path}/{accept}", f"{accept.title()} it",
+                             **{id_name: found}),
+        "Refuse": link(f"POST {ADMIN}{path}/refuse", "Refuse it, with a reason",
+                       **{id_name: found})})
 
 
 @router.get("/accounts")
@@ -51,7 +64,8 @@ async def list_invitations(
         caller=claims.caller(), state=state, after=after, limit=limit))
 
 
-@router.get("/registrations")
+@router.get("/registrations", responses=decisions(
+    "registrations", "/registrations/{registration_id}", "registration_id"))
 async def list_registrations(
     claims: StaffCaller, rpc: Rpc,
     status: Annotated[str, Query(pattern="^(awaiting_confirmation|pending|approved|refused)$")]
@@ -93,7 +107,8 @@ async def disable_user(
         caller=claims.caller(), user_id=user_id, origin=origin_of(request)))
 
 
-@router.post("/users/{user_id}/invitation/resend", status_code=201)
+@router.post("/users/{user_id}/invitation/resend", status_code=201,
+              responses=answer_links(201, **account(invited=True)))
 async def resend_invitation(
     user_id: ObjectIdPath, claims: StaffCaller, rpc: Rpc, request: Request
 ) -> auth.InvitationPublic:
@@ -124,7 +139,7 @@ async def audit_log(
         caller=claims.caller(), limit=limit, action_kind=kind, actor_id=actor_id, before=before))
 
 
-@router.get("/eid-links")
+@router.get("/eid-links", responses=decisions("links", "/eid-links/{link_id}", "link_id"))
 async def list_eid_links(claims: StaffCaller, rpc: Rpc) -> auth.EidLinkList:
     """Requests to link an eID card to an account, waiting for staff."""
     return await rpc.call(auth.LIST_EID_LINKS, auth.ListEidLinksRequest(caller=claims.caller()))

@@ -8,13 +8,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from gateway.api_links import ADMIN, answer_links, link
 from gateway.deps import DossierIdPath, Rpc, StaffCaller
 from libs.contracts import notifier
 
 router = APIRouter(prefix="/admin/api/v1", tags=["admin"])
 
 
-@router.get("/mail-problems")
+@router.get("/mail-problems", responses=answer_links(200, ResendMail=link(
+    f"POST {ADMIN}/mail-problems/{{mail_id}}/resend", "Send it again, once",
+    mail_id="$response.body#/problems/0/mail_id")))
 async def list_mail_problems(
     staff: StaffCaller, rpc: Rpc, limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> notifier.MailProblemList:
@@ -36,7 +39,9 @@ async def resend_mail(
 # --- the dossier's delivery log --------------------------------------------------------------
 
 
-@router.get("/dossiers/{dossier_id}/mails")
+@router.get("/dossiers/{dossier_id}/mails", responses=answer_links(200, ResendMail=link(
+    f"POST {ADMIN}/dossiers/{{dossier_id}}/mails/{{mail_id}}/resend", "Send it again as a new mail",
+    dossier_id="$request.path.dossier_id", mail_id="$response.body#/mails/0/mail_id")))
 async def list_dossier_mails(
     dossier_id: DossierIdPath, staff: StaffCaller, rpc: Rpc,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

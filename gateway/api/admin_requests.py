@@ -1,7 +1,7 @@
 """The office's request desk (admin API): every dossier's requests and messages, take, assign,
 answer (with files), accept / refuse / close / release, internal notes."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
@@ -16,6 +16,7 @@ from gateway.api.requests import (
     json_body,
     store_attachments,
 )
+from gateway.api_links import answer_links, office_request
 from gateway.deps import ObjectIdPath, Rpc, RpcCaller, StaffCaller, State
 from gateway.streaming import UploadLimits, receive_uploads
 from libs.contracts import auth, requests
@@ -25,6 +26,8 @@ from libs.servicekit.errors import Conflict, Invalid, NotFound
 from libs.servicekit.logs import correlation_id
 
 router = APIRouter(prefix="/admin/api/v1", tags=["admin"])
+# What staff do next with the request an action answers: read it, or act again.
+SAME_REQUEST = office_request("$request.path.request_id")
 
 
 class Versioned(BaseModel):
@@ -52,9 +55,24 @@ class NoteBody(Versioned):
     body: str = Field(min_length=1, max_length=requests.MAX_BODY)
 
 
+def _inlined(node: Any, definitions: dict[str, Any]) -> Any:
+    """`node` with each reference to one of the model's own definitions replaced by it."""
+    if isinstance(node, list):
+        return [_inlined(item, definitions) for item in node]
+    if not isinstance(node, dict):
+        return node
+    reference = node.get("$ref", "")
+    if reference.startswith("#/$defs/"):
+        rest = {key: value for key, value in node.items() if key != "$ref"}
+        return _inlined(definitions[reference.removeprefix("#/$defs/")] | rest, definitions)
+    return {key: _inlined(value, definitions) for key, value in node.items()}
+
+
 def _json_only(model: type[BaseModel], *, required: bool = True) -> dict[str, object]:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    schema.pop("$defs", None)
+    """A JSON request body of `model`, whole: the models it uses (an enum of statuses) are
+    written in place, as the document's components have only the routes' own models."""
+    schema = model.model_json_schema()
+    schema = _inlined(schema, schema.pop("$defs", {}))
     return {"requestBody": {"required": required,
                             "content": {"application/json": {"schema": schema}}}}
 
@@ -69,7 +87,8 @@ ANSWER_SCHEMA["requestBody"]["content"]["multipart/form-data"] = {  # type: igno
         DESCRIPTION_FIELD.format(number=1): {"type": "string", "maxLength": 500}}}}
 
 
-@router.get("/requests")
+@router.get("/requests", responses=answer_links(
+    200, **office_request("$response.body#/items/0/request_id")))
 async def desk(
     staff: StaffCaller, rpc: Rpc,
     status: requests.RequestStatus | None = None,
@@ -91,7 +110,7 @@ async def desk(
         cursor=cursor))
 
 
-@router.get("/requests/{request_id}")
+@router.get("/requests/{request_id}", responses=answer_links(200, **SAME_REQUEST))
 async def read_request(request_id: ObjectIdPath, request: Request, staff: StaffCaller,
                        rpc: Rpc) -> requests.OfficeRequest:
     """A request with its thread, timeline and internal notes (it is read by the office)."""
@@ -107,8 +126,8 @@ async def _optional_body(request: Request, model: type[ModelT]) -> ModelT:
     return await json_body(request, model)
 
 
-@router.post("/requests/{request_id}/take", openapi_extra=_json_only(Versioned,
-                                                                     required=False))
+@router.post("/requests/{request_id}/take", responses=answer_links(200, **SAME_REQUEST),
+             openapi_extra=_json_only(Versioned, required=False))
 async def take(request_id: ObjectIdPath, request: Request, staff: StaffCaller, rpc: Rpc
                ) -> requests.OfficeRequest:
     """Take the request in progress: assigned to me."""
@@ -118,7 +137,8 @@ async def take(request_id: ObjectIdPath, request: Request, staff: StaffCaller, r
         version=body.version, correlation_id=correlation_id.get()))
 
 
-@router.post("/requests/{request_id}/assign", openapi_extra=_json_only(AssignBody))
+@router.post("/requests/{request_id}/assign", responses=answer_links(200, **SAME_REQUEST),
+             openapi_extra=_json_only(AssignBody))
 async def assign(request_id: ObjectIdPath, request: Request, staff: StaffCaller, rpc: Rpc
                  ) -> requests.OfficeRequest:
     """Hand the request to a colleague (an active staff account)."""
@@ -137,7 +157,8 @@ async def assign(request_id: ObjectIdPath, request: Request, staff: StaffCaller,
         version=body.version, correlation_id=correlation_id.get()))
 
 
-@router.post("/requests/{request_id}/status", openapi_extra=_json_only(StatusBody))
+@router.post("/requests/{request_id}/status", responses=answer_links(200, **SAME_REQUEST),
+             openapi_extra=_json_only(StatusBody))
 async def set_status(request_id: ObjectIdPath, request: Request, staff: StaffCaller, rpc: Rpc
                      ) -> requests.OfficeRequest:
     """Accept, refuse (a `reason` the client sees), close, release (`pending`) or take in
@@ -150,7 +171,7 @@ async def set_status(request_id: ObjectIdPath, request: Request, staff: StaffCal
 
 
 @router.post("/requests/{request_id}/notes", status_code=status.HTTP_201_CREATED,
-             openapi_extra=_json_only(NoteBody))
+             responses=answer_links(201, **SAME_REQUEST), openapi_extra=_json_only(NoteBody))
 async def add_note(request_id: ObjectIdPath, request: Request, staff: StaffCaller, rpc: Rpc
                    ) -> requests.OfficeRequest:
     """An internal note: the client never sees it."""
@@ -161,7 +182,7 @@ async def add_note(request_id: ObjectIdPath, request: Request, staff: StaffCalle
 
 
 @router.post("/requests/{request_id}/answer", status_code=status.HTTP_201_CREATED,
-             openapi_extra=ANSWER_SCHEMA)
+             responses=answer_links(201, **SAME_REQUEST), openapi_extra=ANSWER_SCHEMA)
 async def answer(request_id: ObjectIdPath, request: Request, staff: StaffCaller, rpc: Rpc,
                  state: State) -> requests.OfficeRequest:
     """Answer the client in the thread (JSON, or multipart with files, `description_1`, ...),

@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from gateway.access_log import note_dossier_read
+from gateway.api_links import answer_links, signature_request
 from gateway.deps import DossierIdPath, ObjectIdPath, Rpc, StaffCaller, State
 from gateway.downloads import open_and_stream
 from gateway.signing_evidence import evidence_of
@@ -32,7 +33,9 @@ class CancelBody(BaseModel):
     reason: str | None = Field(default=None, max_length=1000)
 
 
-@router.post("/dossiers/{dossier_id}/signature-requests", status_code=status.HTTP_201_CREATED)
+@router.post("/dossiers/{dossier_id}/signature-requests", status_code=status.HTTP_201_CREATED,
+             responses=answer_links(201, **signature_request("/signature_request_id",
+                                                             cancel=True)))
 async def create_signature_request(dossier_id: DossierIdPath, body: NewSignatureRequest,
                                    staff: StaffCaller, rpc: Rpc
                                    ) -> signing.SignatureRequestPublic:
@@ -44,7 +47,8 @@ async def create_signature_request(dossier_id: DossierIdPath, body: NewSignature
         note=body.message, correlation_id=correlation_id.get()))
 
 
-@router.get("/signature-requests")
+@router.get("/signature-requests", responses=answer_links(
+    200, **signature_request("/requests/0/signature_request_id")))
 async def list_signature_requests(
     staff: StaffCaller, rpc: Rpc,
     dossier_id: Annotated[DossierId | None, Query()] = None,

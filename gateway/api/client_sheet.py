@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import BaseModel, Field
 
+from gateway.api_links import DOSSIER, answer_links, link, request_thread
 from gateway.deps import CurrentCaller, DossierIdPath, GrantedDossier, Rpc, StaffCaller
 from libs.contracts import client_sheet
 from libs.servicekit.logs import correlation_id
@@ -29,7 +30,15 @@ async def get_client_sheet(dossier_id: GrantedDossier, claims: CurrentCaller, rp
         caller=claims.caller(), dossier_id=dossier_id))
 
 
-@router.post("/client-sheet", status_code=status.HTTP_201_CREATED)
+SHEET_LINKS = {"ReadClientSheet": link("GET /api/v1/dossiers/{dossier_id}/client-sheet",
+                                       "The sheet to review next time", dossier_id=DOSSIER),
+               **request_thread("/request_id")}
+
+
+@router.post("/client-sheet", status_code=status.HTTP_201_CREATED, responses={
+    200: {"model": client_sheet.ClientSheet, "links": SHEET_LINKS,
+          "description": "Confirmed before with this Idempotency-Key: that sheet"},
+    **answer_links(201, **SHEET_LINKS)})
 async def confirm_client_sheet(
     dossier_id: GrantedDossier, body: SheetAnswers, claims: CurrentCaller, rpc: Rpc,
     response: Response, idempotency_key: IdempotencyKey = None,

@@ -5,8 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import StreamingResponse
 
+from gateway.api_links import answer_links, document_bodies, signature_offer
 from gateway.deps import CurrentCaller, GrantedDossier, ObjectIdPath, Rpc, State
-from gateway.downloads import open_and_stream
+from gateway.downloads import VIEW_TYPES, open_and_stream, streamed_responses
 from gateway.signing_evidence import document_served, whole_body
 from gateway.streaming import UploadLimits, receive_uploads, store_upload
 from libs.contracts import documents, paging, requests, signing
@@ -28,7 +29,8 @@ def parse_context(value: str | None) -> documents.DocumentContext | None:
         raise Invalid("The context is not valid.", fields={"context": CONTEXT_HELP}) from None
 
 
-@router.get("/documents")
+@router.get("/documents",
+            responses=answer_links(200, **document_bodies("/documents/0/document_id")))
 async def list_documents(
     dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc,
     context: Annotated[str | None, Query(description=CONTEXT_HELP)] = None,
@@ -50,6 +52,7 @@ async def list_documents(
 @router.post(
     "/documents",
     status_code=status.HTTP_201_CREATED,
+    responses=answer_links(201, **document_bodies("/documents/0/document_id")),
     openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {
         "schema": {"type": "object", "required": ["file"], "properties": {
             "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
@@ -97,8 +100,8 @@ async def _download(
 @router.get(
     "/documents/{document_id}/content",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}},
-                     "description": "The original body, with X-Content-SHA256"}},
+    responses=streamed_responses("The original body in its own type, with X-Content-SHA256",
+                                 "*/*", ranges=True),
 )
 async def download_document(
     dossier_id: GrantedDossier, document_id: ObjectIdPath, claims: CurrentCaller, rpc: Rpc,
@@ -119,8 +122,8 @@ async def download_document(
 @router.get(
     "/documents/{document_id}/view",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/pdf": {}},
-                     "description": "The PDF rendition, or the image itself"}},
+    responses=streamed_responses("The PDF rendition, or the image itself", *VIEW_TYPES,
+                                 ranges=True),
 )
 async def view_document(
     dossier_id: GrantedDossier, document_id: ObjectIdPath, claims: CurrentCaller, rpc: Rpc,
@@ -136,7 +139,8 @@ async def view_document(
                            documents.BodyVariant.VIEW, range_header, if_range)
 
 
-@router.get("/documents/{document_id}/thumbnail", response_class=StreamingResponse)
+@router.get("/documents/{document_id}/thumbnail", response_class=StreamingResponse,
+            responses=streamed_responses("A small JPEG", "image/jpeg"))
 async def document_thumbnail(
     dossier_id: GrantedDossier, document_id: ObjectIdPath, claims: CurrentCaller, rpc: Rpc,
     state: State,
@@ -146,7 +150,9 @@ async def document_thumbnail(
                            documents.BodyVariant.THUMBNAIL, None)
 
 
-@router.get("/documents-to-sign")
+@router.get("/documents-to-sign", responses=answer_links(
+    200, **signature_offer("/documents/0/signature_request_id"),
+    **document_bodies("/documents/0/document_id")))
 async def list_documents_to_sign(
     dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc
 ) -> signing.DocumentsToSign:

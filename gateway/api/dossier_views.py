@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.api_links import DOSSIER, answer_links, link
 from gateway.deps import CurrentCaller, GrantedDossier, ObjectIdPath, Rpc, StaffCaller, State
 from gateway.dossier_reads import versioned_json
 from libs.contracts import dossier
@@ -24,6 +25,14 @@ from libs.servicekit.logs import correlation_id
 router = APIRouter(prefix="/api/v1/dossiers/{dossier_id}", tags=["dossiers"])
 admin_router = APIRouter(prefix="/admin/api/v1/dossier-imports", tags=["admin"])
 PageT = TypeVar("PageT", bound=dossier.PageInfo)
+CLIENT = "/api/v1/dossiers/{dossier_id}"
+
+
+def read_contract_link(contract_id: str) -> dict[int | str, dict[str, Any]]:
+    """The link of a list to its first contract's detail (`contract_id`: a JSON pointer)."""
+    return answer_links(200, ReadContract=link(
+        f"GET {CLIENT}/contracts/{{contract_id}}", "The contract with its guarantees",
+        dossier_id=DOSSIER, contract_id=f"$response.body#{contract_id}"))
 
 
 class Paging(BaseModel):
@@ -84,7 +93,10 @@ async def list_persons(
                                                    dossier_id=dossier_id)))
 
 
-@router.get("/risk-objects", response_model=dossier.RiskObjectPage)
+@router.get("/risk-objects", response_model=dossier.RiskObjectPage, responses=answer_links(
+    200, ReadRiskObject=link(f"GET {CLIENT}/risk-objects/{{risk_object_id}}",
+                             "The risk object with its contracts and claims", dossier_id=DOSSIER,
+                             risk_object_id="$response.body#/items/0/risk_object/risk_object_id")))
 async def list_risk_objects(
     request: Request, dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc,
     paging: PagingQuery, state: State,
@@ -108,7 +120,8 @@ async def read_risk_object(
         dossier.GET_RISK_OBJECT, object_query(claims, dossier_id, risk_object_id)))
 
 
-@router.get("/contract-pages", response_model=dossier.ContractPage)
+@router.get("/contract-pages", response_model=dossier.ContractPage,
+            responses=read_contract_link("/items/0/contract_id"))
 async def list_contract_page(
     request: Request, dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc,
     paging: PagingQuery, state: State,
@@ -132,7 +145,10 @@ async def read_contract(
         dossier.GET_CONTRACT, object_query(claims, dossier_id, contract_id)))
 
 
-@router.get("/claims", response_model=dossier.ClaimPage)
+@router.get("/claims", response_model=dossier.ClaimPage, responses=answer_links(
+    200, ReadClaim=link(f"GET {CLIENT}/claims/{{claim_id}}",
+                        "The claim with its contract and risk objects", dossier_id=DOSSIER,
+                        claim_id="$response.body#/items/0/claim_id")))
 async def list_claims(
     request: Request, dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc,
     paging: PagingQuery, state: State,

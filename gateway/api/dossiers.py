@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from gateway.api.dossier_views import read_contract_link
 from gateway.deps import CurrentCaller, GrantedDossier, Rpc, State
 from gateway.dossier_reads import versioned_json
 from libs.contracts import dossier
@@ -10,7 +11,8 @@ from libs.contracts import dossier
 router = APIRouter(prefix="/api/v1/dossiers/{dossier_id}", tags=["dossiers"])
 
 
-@router.get("/contracts", response_model=dossier.ContractList)
+@router.get("/contracts", response_model=dossier.ContractList,
+            responses=read_contract_link("/contracts/0/contract_id"))
 async def list_contracts(
     request: Request, dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc, state: State
 ) -> Response:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from pydantic import BaseModel, Field, JsonValue, ValidationError
 
 from gateway.api.requests import DESCRIPTION_FIELD
+from gateway.api_links import answer_links, draft, request_thread
 from gateway.claim_declaration import ClaimFile, complete_claim
 from gateway.deps import CurrentCaller, GrantedDossier, Rpc, StaffCaller, State
 from gateway.problems import Problem
@@ -100,7 +101,9 @@ async def _keep_as_draft(rpc: Rpc, claims: AccessClaims, dossier_id: str, kind: 
     "/forms/{kind}",
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": request_forms.FormSubmitted,
-                     "description": "Sent before with this Idempotency-Key: that request"}},
+                     "description": "Sent before with this Idempotency-Key: that request",
+                     "links": request_thread("/request_id")},
+               **answer_links(201, **request_thread("/request_id"))},
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/json": {"schema": FormSubmission.model_json_schema()},
         "multipart/form-data": {"schema": {"type": "object", "required": ["submission"],
@@ -218,7 +221,7 @@ async def form_context(
         caller=claims.caller(), dossier_id=dossier_id, kind=kind, about=_about(about)))
 
 
-@router.get("/drafts")
+@router.get("/drafts", responses=answer_links(200, **draft("$response.body#/drafts/0/kind")))
 async def list_drafts(
     dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc
 ) -> request_forms.DraftList:
@@ -237,7 +240,8 @@ async def get_draft(
         caller=claims.caller(), dossier_id=dossier_id, kind=kind, about=_about(about)))
 
 
-@router.put("/drafts/{kind}")
+@router.put("/drafts/{kind}", responses=answer_links(
+    200, **draft("$request.path.kind", about="$request.query.about")))
 async def save_draft(
     dossier_id: GrantedDossier, kind: FormKind, body: DraftBody, claims: CurrentCaller,
     rpc: Rpc, about: AboutQuery = None,

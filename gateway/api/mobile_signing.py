@@ -11,7 +11,9 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from gateway.api_links import ADMIN, answer_links, link
 from gateway.deps import CurrentCaller, DossierIdPath, ObjectIdPath, Rpc, StaffCaller
+from gateway.problems import problem
 from gateway.signing_evidence import evidence_of
 from libs.contracts import signing
 from libs.contracts.caller import Caller
@@ -88,7 +90,7 @@ async def mobile_status(signature_id: ObjectIdPath, claims: CurrentCaller, rpc: 
 
 
 @router.post("/{signature_id}/mobile/enrolment", status_code=status.HTTP_201_CREATED,
-             responses={429: {"description": "Too many codes asked: errors.retry_after"}})
+             responses={429: problem(429, "Too many codes asked: errors.retry_after")})
 async def start_enrolment(signature_id: ObjectIdPath, body: StartBody, request: Request,
                           claims: CurrentCaller, rpc: Rpc) -> signing.MobileEnrolmentPublic:
     """Enrol this device: a 6-digit code goes by SMS to the mobile number the office holds
@@ -99,8 +101,8 @@ async def start_enrolment(signature_id: ObjectIdPath, body: StartBody, request: 
 
 
 @router.post("/{signature_id}/mobile/enrolment/code",
-             responses={422: {"description": "Wrong code: errors.tries_left"},
-                        410: {"description": "The code expired or has no tries left"}})
+             responses={422: problem(422, "Wrong code: errors.tries_left"),
+                        410: problem(410, "The code expired or has no tries left")})
 async def confirm_code(signature_id: ObjectIdPath, body: CodeBody, request: Request,
                        claims: CurrentCaller, rpc: Rpc) -> signing.MobileEnrolmentPublic:
     return await rpc.call(signing.CONFIRM_CODE, signing.ConfirmCode(
@@ -109,9 +111,9 @@ async def confirm_code(signature_id: ObjectIdPath, body: CodeBody, request: Requ
 
 
 @router.post("/{signature_id}/mobile/enrolment/id-card",
-             responses={422: {"description": "errors.photo: not_an_image, too_small, "
-                                              "unreadable, check_digits, expired, "
-                                              "another_person"}})
+             responses={422: problem(422, "errors.photo: not_an_image, too_small, "
+                                          "unreadable, check_digits, expired, "
+                                          "another_person")})
 async def check_id_card(
     signature_id: ObjectIdPath, request: Request, claims: CurrentCaller, rpc: Rpc,
     enrolment_id: Annotated[ObjectId, Form()], photo: Annotated[UploadFile, File()],
@@ -135,8 +137,8 @@ async def finish_enrolment(signature_id: ObjectIdPath, body: FinishBody, request
 
 
 @router.post("/{signature_id}/mobile/challenge",
-             responses={422: {"description": "Wrong PIN: errors.tries_left"},
-                        403: {"description": "Locked (5 wrong PINs) or revoked: enrol again"}})
+             responses={422: problem(422, "Wrong PIN: errors.tries_left"),
+                        403: problem(403, "Locked (5 wrong PINs) or revoked: enrol again")})
 async def challenge(signature_id: ObjectIdPath, body: PinBody, request: Request,
                     claims: CurrentCaller, rpc: Rpc) -> signing.DeviceChallenge:
     """The PIN; right: a single-use nonce and the payload for the device to sign."""
@@ -147,7 +149,7 @@ async def challenge(signature_id: ObjectIdPath, body: PinBody, request: Request,
 
 @router.post("/{signature_id}/mobile/sign", response_model=signing.SignatureOffer, responses={
     409: {"description": "Signed before: the same result", "model": signing.SignatureOffer},
-    403: {"description": "A tampered signature or a replayed or expired nonce (errors.reason)"}})
+    403: problem(403, "A tampered signature or a replayed or expired nonce (errors.reason)")})
 async def mobile_sign(signature_id: ObjectIdPath, body: DeviceSignatureBody, request: Request,
                       claims: CurrentCaller, rpc: Rpc) -> Response:
     """The device's signature of the challenge's payload."""
@@ -161,7 +163,10 @@ async def mobile_sign(signature_id: ObjectIdPath, body: DeviceSignatureBody, req
 # --- the office ------------------------------------------------------------------------------
 
 
-@admin_router.get("/dossiers/{dossier_id}/mobile-enrolments")
+@admin_router.get("/dossiers/{dossier_id}/mobile-enrolments", responses=answer_links(
+    200, RevokeEnrolment=link(f"POST {ADMIN}/mobile-enrolments/{{enrolment_id}}/revoke",
+                              "The device signs no more",
+                              enrolment_id="$response.body#/enrolments/0/enrolment_id")))
 async def dossier_enrolments(dossier_id: DossierIdPath, staff: StaffCaller, rpc: Rpc
                              ) -> signing.MobileEnrolmentList:
     """The devices enrolled (or enrolling) for the mobile signature in a dossier."""

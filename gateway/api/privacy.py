@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
+from gateway.api_links import ADMIN, answer_links, link
 from gateway.deps import (
     CurrentCaller,
     DossierIdPath,
@@ -83,7 +84,10 @@ async def staff_access_log(
         limit=limit))
 
 
-@admin_router.post("/dossiers/{dossier_id}/erasure", status_code=status.HTTP_202_ACCEPTED)
+@admin_router.post("/dossiers/{dossier_id}/erasure", status_code=status.HTTP_202_ACCEPTED,
+                   responses=answer_links(202, DossierErasure=link(
+                       f"GET {ADMIN}/dossiers/{{dossier_id}}/erasure", "Its progress",
+                       dossier_id="$request.path.dossier_id")))
 async def erase_dossier(dossier_id: DossierIdPath, staff: StaffCaller, rpc: Rpc,
                         request: Request) -> privacy.DossierErasure:
     """Close and erase a whole dossier in every service (office admin); follow its progress

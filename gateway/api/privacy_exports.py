@@ -9,7 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from gateway.api_links import answer_links, export
 from gateway.deps import CurrentCaller, Rpc, StaffCaller, State
+from gateway.downloads import streamed_responses
 from gateway.privacy_downloads import stream_export
 from libs.contracts import privacy
 from libs.contracts.ids import ID_MAX_LENGTH, ID_PATTERN
@@ -21,7 +23,10 @@ ExportIdPath = Annotated[str, Path(min_length=1, max_length=ID_MAX_LENGTH, patte
                                    description="An export's id")]
 
 
-@router.post("/exports", status_code=202)
+@router.post("/exports", status_code=202, responses={
+    200: {"model": privacy.ExportStarted, "links": export("/export/export_id"),
+          "description": "An export of yours is running: that one"},
+    **answer_links(202, **export("/export/export_id"))})
 async def request_export(claims: CurrentCaller, rpc: Rpc, request: Request,
                          response: Response) -> privacy.ExportStarted:
     """Ask for everything the portal holds about you; 200 with the running one if any."""
@@ -33,7 +38,7 @@ async def request_export(claims: CurrentCaller, rpc: Rpc, request: Request,
     return started
 
 
-@router.get("/exports")
+@router.get("/exports", responses=answer_links(200, **export("/exports/0/export_id")))
 async def list_my_exports(claims: CurrentCaller, rpc: Rpc) -> privacy.ExportList:
     """Your exports, the newest first."""
     return await rpc.call(privacy.LIST_MY_EXPORTS, privacy.ExportsQuery(caller=claims.caller()))
@@ -47,7 +52,8 @@ async def get_export(export_id: ExportIdPath, claims: CurrentCaller, rpc: Rpc
         caller=claims.caller(), export_id=export_id))
 
 
-@router.get("/exports/{export_id}/download", response_class=StreamingResponse)
+@router.get("/exports/{export_id}/download", response_class=StreamingResponse,
+            responses=streamed_responses("The export's ZIP", "application/zip"))
 async def download_export(export_id: ExportIdPath, claims: CurrentCaller, rpc: Rpc,
                           state: State) -> StreamingResponse:
     """The ZIP of one of your ready exports (410 once it expired)."""

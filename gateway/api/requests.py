@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Header, Request, status
 from pydantic import BaseModel, Field, ValidationError
 
+from gateway.api_links import answer_links, request_thread
 from gateway.deps import (
     CurrentCaller,
     GatewayState,
@@ -178,7 +179,8 @@ async def require_about(rpc: RpcCaller, caller: Caller, dossier_id: str,
         raise NotFound(f"This {object_kind.replace('_', ' ')} does not exist.")
 
 
-@router.post("/messages", status_code=status.HTTP_201_CREATED, openapi_extra=MESSAGE_BODY)
+@router.post("/messages", status_code=status.HTTP_201_CREATED, openapi_extra=MESSAGE_BODY,
+             responses=answer_links(201, **request_thread("/request_id")))
 async def send_message(
     dossier_id: GrantedDossier, request: Request, claims: CurrentCaller, rpc: Rpc,
     state: State, idempotency_key: IdempotencyKey = None,
@@ -224,7 +226,7 @@ async def _send(rpc: RpcCaller, claims: AccessClaims, dossier_id: str, message: 
         correlation_id=correlation_id.get()))
 
 
-@router.get("/requests")
+@router.get("/requests", responses=answer_links(200, **request_thread("/requests/0/request_id")))
 async def list_requests(
     dossier_id: GrantedDossier, claims: CurrentCaller, rpc: Rpc, status: str | None = None
 ) -> requests.RequestList:
@@ -245,7 +247,7 @@ async def read_request(
 
 
 @router.post("/requests/{request_id}/replies", status_code=status.HTTP_201_CREATED,
-             openapi_extra=REPLY_BODY)
+             openapi_extra=REPLY_BODY, responses=answer_links(201, **request_thread("/request_id")))
 async def reply(
     dossier_id: GrantedDossier, request_id: ObjectIdPath, request: Request,
     claims: CurrentCaller, rpc: Rpc, state: State,

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from gateway.deps import CurrentCaller, ObjectIdPath, Rpc, State
 from gateway.downloads import open_and_stream
+from gateway.problems import problem
 from gateway.signing_evidence import authenticated_at, evidence_of
 from libs.contracts import documents, signing
 from libs.servicekit.errors import Conflict
@@ -33,9 +34,9 @@ async def get_offer(signature_id: ObjectIdPath, claims: CurrentCaller, rpc: Rpc
 
 @router.post("/{signature_id}/sign", response_model=signing.SignatureOffer, responses={
     409: {"description": "Signed before: the same result", "model": signing.SignatureOffer},
-    403: {"description": "The login is too old: log in again (errors.reason = "
-                         "reauthentication_required)"},
-    410: {"description": "The request was cancelled, refused or expired"}})
+    403: problem(403, "The login is too old: log in again (errors.reason = "
+                      "reauthentication_required)"),
+    410: problem(410, "The request was cancelled, refused or expired")})
 async def sign(signature_id: ObjectIdPath, body: SignBody, request: Request,
                claims: CurrentCaller, rpc: Rpc) -> Response:
     """Sign with the checkbox: the document must have been opened first (its view or content
