@@ -66,9 +66,8 @@ from services.auth.privacy.exports import EXPORTS
 from services.auth.privacy.exports import RUNNING as RUNNING_EXPORTS
 from services.auth.registration.store import REGISTRATIONS
 from services.auth.sessions.keeper import SessionKeeper
+from services.auth.sessions.lockout.store import THROTTLES, UNLOCKS
 from services.auth.sessions.store import SESSIONS
-from services.auth.sessions.throttle_store import THROTTLES
-from services.auth.sessions.unlock_store import UNLOCKS
 
 log = get_logger(__name__)
 SERVICE = "auth"
