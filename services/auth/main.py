@@ -18,11 +18,16 @@ from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
 from services.auth.accounts import subscribers as accounts_subscribers
 from services.auth.accounts.actions import AccountHandlers
-from services.auth.accounts.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
+from services.auth.accounts.grant_revocations import GrantRevocations
 from services.auth.accounts.handlers import AuthHandlers
 from services.auth.accounts.invitations import InvitationSender
 from services.auth.accounts.lists import AccountListHandlers
-from services.auth.accounts.store import OUTBOX_COLLECTIONS, AuthStore
+from services.auth.accounts.store import (
+    GRANT_REVOCATIONS,
+    OUTBOX_COLLECTIONS,
+    AuthStore,
+    GrantRevocationRecords,
+)
 from services.auth.audit import subscribers as audit_subscribers
 from services.auth.audit.handlers import AuditLogHandlers
 from services.auth.audit.store import AuditStore
@@ -43,8 +48,10 @@ from services.auth.passwords.handlers import PasswordHandlers
 from services.auth.passwords.hashing import password_hasher
 from services.auth.passwords.store import PASSWORD_RESETS, PasswordResetStore
 from services.auth.privacy import erasure as privacy_erasure
-from services.auth.privacy.export_wiring import sweep_exports, wire_privacy_exports
-from services.auth.privacy.exports import EXPORTS, PrivacyExports
+from services.auth.privacy import subscribers as privacy_subscribers
+from services.auth.privacy.export_wiring import build_exports, sweep_exports
+from services.auth.privacy.exports import PrivacyExports
+from services.auth.privacy.store import EXPORTS
 from services.auth.registration import subscribers as registration_subscribers
 from services.auth.registration.handlers import RegistrationHandlers
 from services.auth.registration.store import REGISTRATION_OUTBOX_COLLECTIONS, RegistrationStore
@@ -111,7 +118,7 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         rpc = rpc_client = RpcClient(settings.amqp_url,
                                      timeout_seconds=settings.rpc_timeout_seconds)
     references = DossierReferenceCheck(rpc)
-    revocations = GrantRevocations(database, notify=relay.notify)
+    revocations = GrantRevocations(GrantRevocationRecords(database), notify=relay.notify)
     signer = AccessTokenSigner(signing_key_from_settings(settings))
     session_store = SessionStore(database)
     sessions = SessionKeeper(
@@ -181,11 +188,13 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     registration_subscribers.register(broker, registration_handlers, prefetch=prefetch)
     audit_subscribers.register(broker, AuditLogHandlers(audit_store, store), prefetch=prefetch)
     eid_subscribers.register(broker, eid_handlers, prefetch=prefetch)
-    privacy_exports = wire_privacy_exports(broker, database, settings, notify=relay.notify,
-                                           prefetch=settings.rpc_prefetch)
-    privacy = privacy_erasure.wire(broker, database, settings, sessions, revocations, hasher,
-                                  audit, notify=relay.notify,
-                                  forget_exports=privacy_exports.forget_dossier)
+    privacy_exports = build_exports(database, settings, notify=relay.notify)
+    privacy = privacy_erasure.build(database, settings, sessions, revocations, hasher, audit,
+                                    notify=relay.notify,
+                                    forget_exports=privacy_exports.forget_dossier)
+    privacy_subscribers.register(broker, database, privacy, privacy_exports,
+                                 notify=relay.notify, prefetch=prefetch,
+                                 event_prefetch=settings.event_prefetch)
 
     async def prepare_database() -> None:
         """Indexes, then the office's first admin when configured and none exists yet."""
