@@ -88,6 +88,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def device_hash(device_token: str | None) -> str | None:
+    """What is kept of a device cookie: its hash (a leaked database trusts no browser)."""
+    return hash_token(device_token) if device_token else None
+
+
 # --- invitations ------------------------------------------------------------------------------
 
 

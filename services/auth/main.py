@@ -16,40 +16,54 @@ from libs.servicekit.periodic import stop_background
 from libs.servicekit.references import DossierReferenceCheck, RpcCalling
 from libs.servicekit.rpc import RpcClient
 from libs.servicekit.runtime import ServiceRuntime
-from services.auth import subscribers
+from services.auth.accounts import subscribers as accounts_subscribers
 from services.auth.accounts.actions import AccountHandlers
-from services.auth.accounts.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
+from services.auth.accounts.grant_revocations import GrantRevocations
 from services.auth.accounts.handlers import AuthHandlers
 from services.auth.accounts.invitations import InvitationSender
 from services.auth.accounts.lists import AccountListHandlers
-from services.auth.accounts.store import OUTBOX_COLLECTIONS, AuthStore
+from services.auth.accounts.store import (
+    GRANT_REVOCATIONS,
+    OUTBOX_COLLECTIONS,
+    AuthStore,
+    GrantRevocationRecords,
+)
+from services.auth.audit import subscribers as audit_subscribers
 from services.auth.audit.handlers import AuditLogHandlers
 from services.auth.audit.store import AuditStore
 from services.auth.audit.trail import AuditTrail
 from services.auth.background import BackgroundWork
 from services.auth.config import AuthSettings
 from services.auth.domain import SessionLimits
+from services.auth.eid import subscribers as eid_subscribers
 from services.auth.eid.handlers import EidHandlers, trust_bundle_from
 from services.auth.eid.store import EID_LINKS, EidStore
 from services.auth.mail_quota.quota import MailQuota
 from services.auth.mail_quota.store import MailQuotaStore
+from services.auth.office import subscribers as office_subscribers
 from services.auth.office.handlers import OfficeHandlers
 from services.auth.office.store import OFFICE_OUTBOX_COLLECTIONS, OfficeStore
+from services.auth.passwords import subscribers as passwords_subscribers
 from services.auth.passwords.handlers import PasswordHandlers
 from services.auth.passwords.hashing import password_hasher
 from services.auth.passwords.store import PASSWORD_RESETS, PasswordResetStore
 from services.auth.privacy import erasure as privacy_erasure
-from services.auth.privacy.export_wiring import sweep_exports, wire_privacy_exports
-from services.auth.privacy.exports import EXPORTS, PrivacyExports
+from services.auth.privacy import subscribers as privacy_subscribers
+from services.auth.privacy.export_wiring import build_exports, sweep_exports
+from services.auth.privacy.exports import PrivacyExports
+from services.auth.privacy.store import EXPORTS
+from services.auth.registration import subscribers as registration_subscribers
 from services.auth.registration.handlers import RegistrationHandlers
 from services.auth.registration.store import REGISTRATION_OUTBOX_COLLECTIONS, RegistrationStore
+from services.auth.sessions import subscribers as sessions_subscribers
 from services.auth.sessions.access_tokens import AccessTokenSigner, signing_key_from_settings
-from services.auth.sessions.handlers import LoginHandlers
+from services.auth.sessions.handlers import LoginHandlers, SessionHandlers
 from services.auth.sessions.keeper import SessionKeeper
+from services.auth.sessions.lockout import subscribers as lockout_subscribers
+from services.auth.sessions.lockout.domain import BackOffPolicy, FailureWindow, LoginThrottle
+from services.auth.sessions.lockout.handlers import UnlockHandlers
+from services.auth.sessions.lockout.store import UNLOCKS, ThrottleRecords, UnlockLinks
 from services.auth.sessions.store import SESSIONS, SessionStore
-from services.auth.sessions.throttle import BackOffPolicy, FailureWindow, LoginThrottle
-from services.auth.sessions.throttle_store import ThrottleRecords
-from services.auth.sessions.unlock_store import UNLOCKS, UnlockLinks
 
 SERVICE = "auth"
 
@@ -104,7 +118,7 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         rpc = rpc_client = RpcClient(settings.amqp_url,
                                      timeout_seconds=settings.rpc_timeout_seconds)
     references = DossierReferenceCheck(rpc)
-    revocations = GrantRevocations(database, notify=relay.notify)
+    revocations = GrantRevocations(GrantRevocationRecords(database), notify=relay.notify)
     signer = AccessTokenSigner(signing_key_from_settings(settings))
     session_store = SessionStore(database)
     sessions = SessionKeeper(
@@ -112,7 +126,7 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         access_token_seconds=settings.access_token_seconds,
         limits=SessionLimits(idle=timedelta(days=settings.refresh_idle_days),
                              maximum=timedelta(days=settings.session_max_days)),
-        notify=relay.notify,
+        devices_kept=settings.trusted_devices_per_account, notify=relay.notify,
     )
     throttle_records = ThrottleRecords(database)
     throttle = LoginThrottle(
@@ -136,11 +150,11 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
     invitations = InvitationSender(store, invitation_days=settings.invitation_days,
                                    notify=relay.notify)
     handlers = AuthHandlers(store, hasher, sessions, audit, references, revocations, invitations)
-    login_handlers = LoginHandlers(
-        store, hasher, sessions, throttle, unlocks, background,
-        unlock_minutes=settings.unlock_link_minutes,
-        devices_kept=settings.trusted_devices_per_account, notify=relay.notify,
+    unlock_handlers = UnlockHandlers(
+        store, hasher, sessions, throttle, unlocks,
+        unlock_minutes=settings.unlock_link_minutes, notify=relay.notify,
     )
+    login_handlers = LoginHandlers(store, hasher, sessions, throttle, unlock_handlers, background)
     reset_store = PasswordResetStore(database)
     password_handlers = PasswordHandlers(
         store, reset_store, hasher, sessions, throttle,
@@ -162,16 +176,25 @@ def build(settings: AuthSettings, *, rpc: RpcCalling | None = None) -> AuthServi
         store, CursorSigner(cursor_key(settings.cursor_secret, settings.environment)))
     office_store = OfficeStore(database)
     office_handlers = OfficeHandlers(office_store, audit, notify=relay.notify)
-    subscribers.register(
-        broker, handlers, login_handlers, password_handlers, registration_handlers,
-        account_handlers, eid_handlers, list_handlers, AuditLogHandlers(audit_store, store),
-        office_handlers, prefetch=settings.rpc_prefetch,
-    )
-    privacy_exports = wire_privacy_exports(broker, database, settings, notify=relay.notify,
-                                           prefetch=settings.rpc_prefetch)
-    privacy = privacy_erasure.wire(broker, database, settings, sessions, revocations, hasher,
-                                  audit, notify=relay.notify,
-                                  forget_exports=privacy_exports.forget_dossier)
+    # Each capability wires its own RPC methods and declares the events its outbox publishes.
+    prefetch = settings.rpc_prefetch
+    accounts_subscribers.register(broker, handlers, account_handlers, list_handlers,
+                                  prefetch=prefetch)
+    office_subscribers.register(broker, office_handlers, prefetch=prefetch)
+    sessions_subscribers.register(broker, login_handlers,
+                                  SessionHandlers(sessions, revocations), prefetch=prefetch)
+    lockout_subscribers.register(broker, unlock_handlers, prefetch=prefetch)
+    passwords_subscribers.register(broker, password_handlers, prefetch=prefetch)
+    registration_subscribers.register(broker, registration_handlers, prefetch=prefetch)
+    audit_subscribers.register(broker, AuditLogHandlers(audit_store, store), prefetch=prefetch)
+    eid_subscribers.register(broker, eid_handlers, prefetch=prefetch)
+    privacy_exports = build_exports(database, settings, notify=relay.notify)
+    privacy = privacy_erasure.build(database, settings, sessions, revocations, hasher, audit,
+                                    notify=relay.notify,
+                                    forget_exports=privacy_exports.forget_dossier)
+    privacy_subscribers.register(broker, database, privacy, privacy_exports,
+                                 notify=relay.notify, prefetch=prefetch,
+                                 event_prefetch=settings.event_prefetch)
 
     async def prepare_database() -> None:
         """Indexes, then the office's first admin when configured and none exists yet."""

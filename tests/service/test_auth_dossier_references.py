@@ -11,8 +11,7 @@ from libs.contracts import auth
 from libs.contracts.envelope import utc_now
 from libs.servicekit.errors import Invalid, Unavailable
 from libs.servicekit.outbox import OUTBOX_FIELD
-from services.auth.accounts.grant_revocations import GRANT_REVOCATIONS
-from services.auth.accounts.store import USERS
+from services.auth.accounts.store import GRANT_REVOCATIONS, USERS
 from services.auth.main import AuthService, build
 from tests.service.conftest import call_in_memory, settings
 from tests.service.dossier_stand_in import DossierStandIn

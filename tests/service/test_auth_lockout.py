@@ -12,7 +12,7 @@ from libs.servicekit.errors import Gone, NotFound, RateLimited, Unauthenticated
 from libs.servicekit.outbox import OUTBOX_FIELD
 from services.auth.accounts.store import USERS
 from services.auth.main import AuthService
-from services.auth.sessions.unlock_store import UNLOCKS
+from services.auth.sessions.lockout.store import UNLOCKS
 from tests.service.conftest import call_in_memory
 from tests.service.test_auth import PASSWORD, claims_of
 from tests.service.test_auth_login_security import (

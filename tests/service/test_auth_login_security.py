@@ -14,8 +14,8 @@ from libs.contracts.envelope import utc_now
 from libs.servicekit.errors import Invalid, RateLimited, Unauthenticated
 from services.auth.domain import COMMON_PASSWORD, WRONG_CREDENTIALS
 from services.auth.main import AuthService, build
-from services.auth.sessions.throttle import RETRY_AFTER_FIELD
-from services.auth.sessions.throttle_store import THROTTLES
+from services.auth.sessions.lockout.domain import RETRY_AFTER_FIELD
+from services.auth.sessions.lockout.store import THROTTLES
 from tests.service.conftest import call_in_memory, settings
 from tests.service.dossier_stand_in import DossierStandIn
 from tests.service.test_auth import PASSWORD, activate, invite

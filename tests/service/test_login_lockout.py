@@ -23,7 +23,7 @@ from gateway.main import create_app
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
 from libs.servicekit.outbox import OutboxRelay
 from services.auth.main import AuthService, build
-from services.auth.sessions.unlock_store import UNLOCKS
+from services.auth.sessions.lockout.store import UNLOCKS
 from services.notifier.main import NotifierService
 from services.notifier.main import build as build_notifier
 from tests.service.conftest import call_in_memory, settings

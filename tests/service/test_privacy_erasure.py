@@ -296,7 +296,7 @@ async def test_the_short_lived_counters_and_nonces_are_removed_by_retention_not_
     mail quotas, SMS rate windows) goes a day after it served, by the leased job."""
     from services.auth.mail_quota.quota import MailQuota
     from services.auth.mail_quota.store import MAIL_QUOTA, MailQuotaStore
-    from services.auth.sessions.throttle_store import THROTTLES, ThrottleRecords
+    from services.auth.sessions.lockout.store import THROTTLES, ThrottleRecords
     from services.notifier.sms_rules import RateLimit
     from services.notifier.sms_store import SMS_RATE_WINDOWS, SmsStore
     from services.signing.mobile import Challenge

@@ -21,7 +21,7 @@ from libs.servicekit.errors import Forbidden, Gone, NotFound, RateLimited
 from libs.servicekit.outbox import OUTBOX_FIELD
 from services.auth.main import AuthService, build
 from services.auth.privacy.export_rules import zip_filename
-from services.auth.privacy.exports import EXPORTS
+from services.auth.privacy.store import EXPORTS
 from tests.conftest import RUN_ID
 from tests.service.conftest import call_in_memory, settings
 from tests.service.dossier_stand_in import DossierStandIn

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from libs.servicekit.errors import RateLimited
-from services.auth.sessions.throttle import (
+from services.auth.sessions.lockout.domain import (
     RETRY_AFTER_FIELD,
     BackOffPolicy,
     FailureWindow,

@@ -7,7 +7,6 @@ from datetime import datetime
 from libs.contracts import auth
 from libs.contracts.caller import STAFF_ROLES, Caller, Role
 from libs.contracts.envelope import new_id, utc_now
-from libs.contracts.rpc import Ack
 from libs.servicekit.access import require_staff
 from libs.servicekit.errors import Conflict, Forbidden, Gone, Invalid, NotFound
 from libs.servicekit.logs import get_logger
@@ -183,33 +182,6 @@ class AuthHandlers:
         log.info("account activated", user_id=account.user_id,
                  invitation_id=invitation.invitation_id)
         return await self._sessions.open(account)
-
-    # --- sessions ------------------------------------------------------------------------------
-
-    async def refresh(self, request: auth.RefreshRequest) -> auth.TokenPair:
-        """A new token pair carrying the account's current grants; the old refresh token dies."""
-        return await self._sessions.refresh(request.refresh_token)
-
-    async def log_out(self, request: auth.LogoutRequest) -> Ack:
-        """End a session, found by its refresh token or its id; ending it twice is fine."""
-        if request.refresh_token:
-            session = await self._sessions.find_by_refresh_token(request.refresh_token)
-        elif request.session_id:
-            session = await self._sessions.find(request.session_id)
-        else:
-            raise Invalid("Give the refresh token or the session id.",
-                          fields={"refresh_token": "Required without session_id."})
-        if session is not None:
-            await self._sessions.revoke(session, "logout")
-        return Ack()
-
-    async def list_revoked_sessions(
-        self, request: auth.RevokedSessionsRequest
-    ) -> auth.RevokedSessions:
-        """Sessions ended and grants taken away since a moment: a starting (or reconnected)
-        gateway fills its deny-lists with them."""
-        return auth.RevokedSessions(session_ids=await self._sessions.revoked_since(request.since),
-                                    grants=await self._revocations.since(request.since))
 
     # --- users and grants ----------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""MongoDB access for accounts: users and invitations (each with outbox).
+"""MongoDB access for accounts: users, invitations and grant revocations (each with outbox).
 
 Two quirks of the Mongo-wire server used here shape the code: a top-level datetime written with
 `$set` comes back as a naive "YYYY-MM-DD HH:MM:SS" string (so every read goes through `_utc`), and
@@ -14,8 +14,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from libs.contracts.auth import (
+    GrantRevoked,
     InvitationCreated,
     PasswordChanged,
+    RevokedGrant,
 )
 from libs.contracts.caller import STAFF_ROLES, Role
 from libs.servicekit.mongo import Document, stored_utc
@@ -24,12 +26,15 @@ from services.auth.domain import Account, UserStatus, cut_short
 
 USERS = "users"
 INVITATIONS = "invitations"
+GRANT_REVOCATIONS = "grant_revocations"
 # Users carry PasswordChanged (password resets, with PasswordResetRequested, are the passwords
 # store's; sessions, with their SessionRevoked, the sessions store's).
 OUTBOX_COLLECTIONS = [INVITATIONS, USERS]
 
 # Kept past their end so a late question about them still finds them.
 INVITATION_RETENTION = timedelta(days=30)
+# Far longer than any access token lives: a gateway asking "since" always finds them.
+REVOCATION_RETENTION = timedelta(days=1)
 
 
 def invitation_list_key(created_at: datetime, invitation_id: str) -> str:
@@ -323,3 +328,33 @@ class AuthStore:
         """The accounts among `user_ids` that exist, by user id."""
         return {doc["_id"]: account_of(doc)
                 async for doc in self._users.find({"_id": {"$in": user_ids}})}
+
+
+class GrantRevocationRecords:
+    """The record of grants taken away; each document carries its GrantRevoked in its outbox
+    (the rules around it: accounts/grant_revocations.py)."""
+
+    def __init__(self, database: AsyncDatabase[Document]) -> None:
+        self._revocations = database[GRANT_REVOCATIONS]
+
+    async def ensure_indexes(self) -> None:
+        """The "since" lookup, the purge and the outbox relay's pending lookup."""
+        await self._revocations.create_index("revoked_at")
+        await self._revocations.create_index("purge_at", expireAfterSeconds=0)
+        await self._revocations.create_index(PENDING_COUNT_FIELD)
+
+    async def insert(self, event: GrantRevoked) -> None:
+        """Store a revocation with the event that tells the gateways."""
+        await self._revocations.insert_one({
+            "_id": event.event_id, "user_id": event.user_id, "dossier_id": event.dossier_id,
+            "revoked_at": event.revoked_at,
+            "purge_at": event.revoked_at + REVOCATION_RETENTION,
+            **new_document_events(event),
+        })
+
+    async def since(self, moment: datetime) -> list[RevokedGrant]:
+        """The grants taken away at or after `moment`."""
+        cursor = self._revocations.find(
+            {"revoked_at": {"$gte": moment}}, {"user_id": 1, "dossier_id": 1, "revoked_at": 1})
+        return [RevokedGrant(user_id=doc["user_id"], dossier_id=doc["dossier_id"],
+                             revoked_at=stored_utc(doc["revoked_at"])) async for doc in cursor]

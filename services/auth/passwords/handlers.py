@@ -27,7 +27,7 @@ from services.auth.mail_quota.quota import MailQuota
 from services.auth.passwords.hashing import PasswordHasher
 from services.auth.passwords.store import PasswordResetStore, StoredPasswordReset
 from services.auth.sessions.keeper import SessionKeeper
-from services.auth.sessions.throttle import (
+from services.auth.sessions.lockout.domain import (
     LoginThrottle,
     account_key,
     session_key,

@@ -24,7 +24,7 @@ from libs.servicekit import memory
 from libs.servicekit.errors import Unavailable
 from libs.servicekit.logs import get_logger
 from services.auth.config import AuthSettings
-from services.auth.sessions.throttle import RETRY_AFTER_FIELD
+from services.auth.sessions.lockout.domain import RETRY_AFTER_FIELD
 
 log = get_logger(__name__)
 LOWEST_NICE = 19

@@ -13,18 +13,13 @@ office admin every read. A page ends at its oldest entry; the next starts below 
 from datetime import datetime
 from typing import Any
 
-from pymongo import DESCENDING, InsertOne
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
-
 from libs.contracts.caller import Role
 from libs.contracts.privacy import StaffRead, StaffReadLog, StaffReadQuery, StaffReadsRecorded
 from libs.servicekit.errors import Forbidden, Invalid, NotFound
 from libs.servicekit.logs import get_logger
-from libs.servicekit.mongo import Document, stored_utc
+from services.auth.privacy.store import StaffReads
 
 log = get_logger(__name__)
-STAFF_READS = "staff_reads"
 
 
 def read_cursor(read: StaffRead) -> str:
@@ -35,26 +30,18 @@ def read_cursor(read: StaffRead) -> str:
 class AccessLog:
     """Stores the staff reads the gateways publish; answers LIST_STAFF_READS."""
 
-    def __init__(self, database: AsyncDatabase[Document]) -> None:
-        self._reads = database[STAFF_READS]
+    def __init__(self, reads: StaffReads) -> None:
+        self._reads = reads
 
     async def ensure_indexes(self) -> None:
-        """A dossier's reads, a staff member's reads, and all of them, newest first."""
-        await self._reads.create_index([("dossier_id", 1), ("at", DESCENDING)])
-        await self._reads.create_index([("staff_id", 1), ("at", DESCENDING)])
-        await self._reads.create_index([("at", DESCENDING)])
+        """The indexes of the stored reads."""
+        await self._reads.ensure_indexes()
 
     async def on_reads_recorded(self, event: StaffReadsRecorded) -> None:
         """Store a batch; a redelivered batch stores nothing twice (the read id is the key)."""
         if not event.reads:
             return
-        try:
-            await self._reads.bulk_write(
-                [InsertOne({"_id": read.read_id, **read.model_dump(exclude={"read_id"})})
-                 for read in event.reads], ordered=False)
-        except BulkWriteError as error:
-            if any(item.get("code") != 11000 for item in error.details.get("writeErrors", [])):
-                raise
+        await self._reads.insert_new(event.reads)
         log.info("staff reads stored", count=len(event.reads), event_id=event.event_id)
 
     async def list_reads(self, request: StaffReadQuery) -> StaffReadLog:
@@ -83,10 +70,8 @@ class AccessLog:
                 raise Invalid("This page link is damaged: open the list from its start.") from None
             query["at"] = {"$lte": boundary[0]}
         found: list[StaffRead] = []
-        cursor = self._reads.find(query).sort([("at", DESCENDING), ("_id", DESCENDING)])
-        async for doc in cursor.limit(request.limit + 1 + (20 if boundary else 0)):
-            read = StaffRead.model_validate({**doc, "read_id": doc["_id"],
-                                             "at": stored_utc(doc["at"])})
+        async for read in self._reads.newest_first(
+                query, request.limit + 1 + (20 if boundary else 0)):
             if boundary is not None and (read.at, read.read_id) >= boundary:
                 continue
             if read.dossier_id != request.dossier_id and request.dossier_id is not None:

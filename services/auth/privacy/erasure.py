@@ -14,26 +14,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from faststream.rabbit import RabbitBroker
 from pymongo.asynchronous.database import AsyncDatabase
 
 from libs.contracts.caller import Role
 from libs.contracts.envelope import Event, utc_now
 from libs.contracts.privacy import (
-    DELETE_OWN_LOGIN,
-    ERASE_ACCOUNT,
-    LIST_STAFF_READS,
     AccountErased,
     AccountErasureReport,
     AccountErasureRequest,
-    ErasureCompleted,
     KeptEvidence,
     LoginDeleted,
     OwnLoginDeletion,
-    StaffReadsRecorded,
 )
 from libs.contracts.rpc import Ack
-from libs.servicekit.bus import declare_emitted_events, subscribe_event
 from libs.servicekit.erasure import (
     ERASURE_REPORTS,
     DeleteMentioning,
@@ -42,17 +35,14 @@ from libs.servicekit.erasure import (
     ErasureRule,
     HoldsNoDossierData,
     KeepAsEvidence,
-    subscribe_erasure,
 )
 from libs.servicekit.errors import Forbidden, Invalid, NotFound
 from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document
-from libs.servicekit.outbox import new_document_events
 from libs.servicekit.retention import RetentionJob, RetentionRule, schedule_retention
-from libs.servicekit.rpc import serve_rpc
 from libs.servicekit.runtime import ServiceRuntime
-from services.auth.accounts.grant_revocations import GRANT_REVOCATIONS, GrantRevocations
-from services.auth.accounts.store import INVITATIONS, USERS
+from services.auth.accounts.grant_revocations import GrantRevocations
+from services.auth.accounts.store import GRANT_REVOCATIONS, INVITATIONS, USERS
 from services.auth.audit.store import AUDIT
 from services.auth.audit.trail import AuditTrail
 from services.auth.config import AuthSettings
@@ -61,18 +51,22 @@ from services.auth.mail_quota.store import MAIL_QUOTA
 from services.auth.office.store import OFFICE_SETTINGS
 from services.auth.passwords.hashing import PasswordHasher
 from services.auth.passwords.store import PASSWORD_RESETS
-from services.auth.privacy.access_log import STAFF_READS, AccessLog
-from services.auth.privacy.exports import EXPORTS
-from services.auth.privacy.exports import RUNNING as RUNNING_EXPORTS
+from services.auth.privacy.access_log import AccessLog
+from services.auth.privacy.store import (
+    ACCOUNT_NOTICES,
+    EXPORTS,
+    STAFF_READS,
+    AccountRecords,
+    StaffReads,
+)
+from services.auth.privacy.store import RUNNING as RUNNING_EXPORTS
 from services.auth.registration.store import REGISTRATIONS
 from services.auth.sessions.keeper import SessionKeeper
+from services.auth.sessions.lockout.store import THROTTLES, UNLOCKS
 from services.auth.sessions.store import SESSIONS
-from services.auth.sessions.throttle_store import THROTTLES
-from services.auth.sessions.unlock_store import UNLOCKS
 
 log = get_logger(__name__)
 SERVICE = "auth"
-ACCOUNT_NOTICES = "account_notices"  # outbox of LoginDeleted, AccountErased (account gone)
 AUDIT_REASON = ("the staff audit log: who did what to which account or dossier (ASVS 16.2, "
                 "GDPR art. 5(2) accountability); names no person, only account ids")
 
@@ -132,8 +126,7 @@ class AuthErasure:
                  notify: Callable[[], None], clock: Callable[[], datetime] = utc_now,
                  forget_exports: Callable[[str], Awaitable[dict[str, int]]] | None = None,
                  ) -> None:
-        self._database = database
-        self._users = database[USERS]
+        self._accounts = AccountRecords(database)
         self._sessions = sessions
         self._revocations = revocations
         self._hasher = hasher
@@ -146,7 +139,7 @@ class AuthErasure:
 
     async def ensure_indexes(self) -> None:
         """The purge of sent notices."""
-        await self._database[ACCOUNT_NOTICES].create_index("purge_at", expireAfterSeconds=0)
+        await self._accounts.ensure_indexes()
 
     async def _before_rules(self, dossier_id: str) -> dict[str, int]:
         """What the rules cannot do by a query: accounts, and the data exports' files."""
@@ -158,11 +151,9 @@ class AuthErasure:
     async def erase_dossier_accounts(self, dossier_id: str) -> dict[str, int]:
         """Take the dossier from every account; erase the clients left without a dossier."""
         deleted: dict[str, int] = {"grants": 0}
-        cursor = self._users.find({"dossier_ids": {"$in": [dossier_id]}})
-        for doc in [doc async for doc in cursor]:
+        for doc in await self._accounts.accounts_with(dossier_id):
             await self._revocations.record(doc["_id"], dossier_id)  # gateways first
-            await self._users.update_one({"_id": doc["_id"]},
-                                         {"$pull": {"dossier_ids": dossier_id}})
+            await self._accounts.take_dossier(doc["_id"], dossier_id)
             deleted["grants"] += 1
             left = [d for d in doc.get("dossier_ids", []) if d != dossier_id]
             if doc.get("role") == Role.CLIENT.value and not left:
@@ -173,12 +164,9 @@ class AuthErasure:
     async def _erase_account_data(self, user_id: str) -> dict[str, int]:
         """Delete an account's login, sessions' use, preferences and links; what was deleted."""
         ended = await self._sessions.revoke_all_of(user_id, "account erased")
-        deleted = {"sessions_ended": ended}
-        for name in (INVITATIONS, PASSWORD_RESETS, UNLOCKS, EID_LINKS, REGISTRATIONS):
-            result = await self._database[name].delete_many({"user_id": user_id})
-            deleted[name] = result.deleted_count
+        deleted = {"sessions_ended": ended, **await self._accounts.delete_linked(user_id)}
         # The login itself with its preferences (language, trusted devices) and its eID.
-        doc = await self._users.find_one_and_delete({"_id": user_id})
+        doc = await self._accounts.delete_account(user_id)
         deleted[USERS] = 0 if doc is None else 1
         if doc is not None:  # the notifier forgets the mails to the address
             await self._store_notice(AccountErased(user_id=user_id, email=doc["email"]))
@@ -187,16 +175,14 @@ class AuthErasure:
     async def _store_notice(self, event: Event) -> None:
         # Notices ride documents of their own: the account they tell of is deleted. Once
         # relayed, the outbox entry (with the name and address) is removed; the shell purges.
-        await self._database[ACCOUNT_NOTICES].insert_one(
-            {"_id": event.event_id, "purge_at": self._clock() + timedelta(days=1),
-             **new_document_events(event)})
+        await self._accounts.insert_notice(event, purge_at=self._clock() + timedelta(days=1))
         self._notify()
 
     async def erase_account(self, request: AccountErasureRequest) -> AccountErasureReport:
         """The office admin erases a client account (the dossiers stay the office's)."""
         if request.caller.role is not Role.ADMIN:
             raise Forbidden("Only the office admin erases accounts.")
-        doc = await self._users.find_one({"_id": request.user_id})
+        doc = await self._accounts.find_account(request.user_id)
         if doc is None:
             raise NotFound("This account does not exist.")
         if doc.get("role") != Role.CLIENT.value:
@@ -211,7 +197,7 @@ class AuthErasure:
         """A client deletes their own login (confirmed with the password); the office is told."""
         if request.caller.role is not Role.CLIENT:
             raise Forbidden("Staff accounts are closed by the office admin.")
-        doc = await self._users.find_one({"_id": request.caller.user_id})
+        doc = await self._accounts.find_account(request.caller.user_id)
         if doc is None:
             raise NotFound("This account does not exist.")
         if not doc.get("password_hash") or not await self._hasher.verify(
@@ -247,24 +233,15 @@ class AuthPrivacy:
         schedule_retention(runtime, self.retention)
 
 
-def wire(broker: RabbitBroker, database: AsyncDatabase[Document], settings: AuthSettings,
-         sessions: SessionKeeper, revocations: GrantRevocations, hasher: PasswordHasher,
-         audit: AuditTrail, *, notify: Callable[[], None],
-         forget_exports: Callable[[str], Awaitable[dict[str, int]]] | None = None,
-         ) -> AuthPrivacy:
-    """Build and subscribe the access log, the erasures and the retention job of auth."""
+def build(database: AsyncDatabase[Document], settings: AuthSettings,
+          sessions: SessionKeeper, revocations: GrantRevocations, hasher: PasswordHasher,
+          audit: AuditTrail, *, notify: Callable[[], None],
+          forget_exports: Callable[[str], Awaitable[dict[str, int]]] | None = None,
+          ) -> AuthPrivacy:
+    """Build the access log, the erasures and the retention job of auth (their bus entry
+    points: privacy/subscribers.py)."""
     erasure = AuthErasure(database, sessions, revocations, hasher, audit, notify=notify,
                           forget_exports=forget_exports)
-    access_log = AccessLog(database)
-    declare_emitted_events(broker, producer=SERVICE, events=(LoginDeleted, AccountErased,
-                                                               ErasureCompleted))
-    prefetch = settings.rpc_prefetch
-    serve_rpc(broker, LIST_STAFF_READS, access_log.list_reads, prefetch=prefetch)
-    serve_rpc(broker, ERASE_ACCOUNT, erasure.erase_account, prefetch=prefetch)
-    serve_rpc(broker, DELETE_OWN_LOGIN, erasure.delete_own_login, prefetch=prefetch)
-    subscribe_erasure(broker, erasure.participant)
-    subscribe_event(broker, consumer=SERVICE, purpose="access-log",
-                    event_type=StaffReadsRecorded, handle=access_log.on_reads_recorded,
-                    prefetch=settings.event_prefetch)
+    access_log = AccessLog(StaffReads(database))
     return AuthPrivacy(erasure, access_log, RetentionJob(
         database, SERVICE, RETENTION_RULES, settings.retention_days))

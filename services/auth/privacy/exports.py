@@ -17,10 +17,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
-
 from libs.contracts import privacy
 from libs.contracts.caller import Role
 from libs.contracts.envelope import new_id, utc_now
@@ -30,8 +26,7 @@ from libs.servicekit.errors import Forbidden, Gone, NotFound, RateLimited
 from libs.servicekit.export_storage import ExportStorage
 from libs.servicekit.logs import get_logger
 from libs.servicekit.mongo import Document, stored_utc
-from libs.servicekit.outbox import new_document_events, record_events
-from services.auth.accounts.store import USERS
+from libs.servicekit.outbox import new_document_events
 from services.auth.privacy.export_rules import (
     ExportRecord,
     ExportRefused,
@@ -46,10 +41,9 @@ from services.auth.privacy.export_rules import (
     zip_filename,
 )
 from services.auth.privacy.export_zip import ZipAssembler
+from services.auth.privacy.store import EXPORTS, ExportRecords
 
 log = get_logger(__name__)
-EXPORTS = "privacy_exports"
-RUNNING = "privacy_exports_running"  # one per account: at most one export in progress
 ASSEMBLY_CLAIM_MS = 15 * 60 * 1000
 DAY_MS = 24 * 3600 * 1000
 DOWNLOAD_LINK_LIFETIME = timedelta(minutes=5)
@@ -76,12 +70,10 @@ def _record(stored: Document) -> ExportRecord:
 class PrivacyExports:
     """RPC answers, event handlers and the periodic job of the data exports."""
 
-    def __init__(self, database: AsyncDatabase[Document], storage: ExportStorage, *,
+    def __init__(self, records: ExportRecords, storage: ExportStorage, *,
                  limit_per_day: int, time_limit: timedelta, lifetime: timedelta,
                  notify: Callable[[], None] | None = None) -> None:
-        self._exports = database[EXPORTS]
-        self._running = database[RUNNING]
-        self._users = database[USERS]
+        self._exports = records
         self._storage = storage
         self._assembler = ZipAssembler(storage)
         self._limit_per_day = limit_per_day
@@ -91,12 +83,15 @@ class PrivacyExports:
         self._translations = load_translations()
         self._bucket_ready = False
 
+    @property
+    def storage(self) -> ExportStorage:
+        """The bucket the parts and the ZIPs are written to."""
+        return self._storage
+
     async def ensure_indexes(self) -> None:
         """Indexes of the exports' queries (the bucket is made at the first export: a
         process without object storage still logs clients in)."""
-        await self._exports.create_index([("account_id", ASCENDING),
-                                          ("requested_at_ms", DESCENDING)])
-        await self._exports.create_index([("state", ASCENDING), ("deadline_ms", ASCENDING)])
+        await self._exports.ensure_indexes()
 
     # --- RPC -----------------------------------------------------------------------------
     async def request_export(self, request: privacy.RequestExport) -> privacy.ExportStarted:
@@ -104,31 +99,27 @@ class PrivacyExports:
         caller = request.caller
         if caller.role != Role.CLIENT:
             raise Forbidden("Only a client exports their own data.")
-        running = await self._running.find_one({"_id": caller.user_id})
+        running = await self._exports.running_of(caller.user_id)
         if running is not None:
-            found = await self._exports.find_one({"_id": running["export_id"]})
+            found = await self._exports.find(running["export_id"])
             if found is not None and found["state"] == ExportState.RUNNING.value:
                 return privacy.ExportStarted(export=_record(found).public(), created=False)
-            await self._running.delete_one({"_id": caller.user_id,
-                                            "export_id": running["export_id"]})
+            await self._exports.end_running(caller.user_id, running["export_id"])
         now = utc_now()
-        today = await self._exports.count_documents(
-            {"account_id": caller.user_id, "requested_at_ms": {"$gt": _ms(now) - DAY_MS}})
+        today = await self._exports.count_requested_since(caller.user_id, _ms(now) - DAY_MS)
         try:
             may_start(today, self._limit_per_day)
         except ExportRefused as refusal:
             raise RateLimited(f"Too many exports: {refusal}.") from None
-        account = await self._users.find_one({"_id": caller.user_id})
+        account = await self._exports.account(caller.user_id)
         if account is None:
             raise NotFound("No such account.")
         if not self._bucket_ready:
             await self._storage.ensure_bucket()
             self._bucket_ready = True
         export_id = new_id()
-        try:
-            await self._running.insert_one({"_id": caller.user_id, "export_id": export_id})
-        except DuplicateKeyError:  # a second request at the same moment: show the first
-            return await self.request_export(request)
+        if not await self._exports.claim_running(caller.user_id, export_id):
+            return await self.request_export(request)  # a second request at the same moment
         event = privacy.ExportRequested(
             export_id=export_id, account_id=caller.user_id, email=account["email"],
             dossier_ids=list(caller.dossier_ids), parts=list(EXPORT_PARTS),
@@ -143,19 +134,18 @@ class PrivacyExports:
             "parts": {part.value: {"state": "waiting", "attempt": 1} for part in EXPORT_PARTS},
             "assembling_until_ms": 0, **new_document_events(event),
         }
-        await self._exports.insert_one(stored)
+        await self._exports.insert(stored)
         self._notify()
         log.info("data export requested", export_id=export_id, account_id=caller.user_id)
         return privacy.ExportStarted(export=_record(stored).public(), created=True)
 
     async def list_my_exports(self, request: privacy.ExportsQuery) -> privacy.ExportList:
         """The caller's exports, newest first."""
-        cursor = self._exports.find({"account_id": request.caller.user_id}).sort(
-            "requested_at_ms", DESCENDING).limit(20)
-        return privacy.ExportList(exports=[_record(found).public() async for found in cursor])
+        found = await self._exports.of_account(request.caller.user_id, limit=20)
+        return privacy.ExportList(exports=[_record(stored).public() for stored in found])
 
     async def _own(self, query: privacy.ExportQuery) -> ExportRecord:
-        found = await self._exports.find_one({"_id": query.export_id})
+        found = await self._exports.find(query.export_id)
         # Someone else's export is not there at all for the caller.
         if found is None or found["account_id"] != query.caller.user_id:
             raise NotFound("No such export.")
@@ -182,24 +172,20 @@ class PrivacyExports:
         """Every export (the office's view: which failed, and why)."""
         if not query.caller.is_staff:
             raise Forbidden("Staff only.")
-        match: Document = {} if query.state is None else {"state": query.state.value}
-        cursor = self._exports.find(match).sort("requested_at_ms", DESCENDING).limit(query.limit)
-        return privacy.ExportList(exports=[_record(found).public() async for found in cursor])
+        found = await self._exports.listed(query.state, query.limit)
+        return privacy.ExportList(exports=[_record(stored).public() for stored in found])
 
     # --- events --------------------------------------------------------------------------
     async def on_part_ready(self, event: privacy.ExportPartReady) -> None:
         """Record a written part; assemble the ZIP when it was the last one."""
-        await self._exports.update_one(
-            {"_id": event.export_id, "state": ExportState.RUNNING.value,
-             f"parts.{event.part.value}.attempt": event.attempt},
-            {"$set": {f"parts.{event.part.value}": {
-                "state": "ready", "attempt": event.attempt, "keys": event.keys,
-                "records": event.records, "size": event.size}}})
+        await self._exports.set_part(event.export_id, event.part.value, event.attempt, {
+            "state": "ready", "attempt": event.attempt, "keys": event.keys,
+            "records": event.records, "size": event.size})
         await self.assemble_if_complete(event.export_id)
 
     async def on_part_failed(self, event: privacy.ExportPartFailed) -> None:
         """Ask a failed part again, or record it failed (the export fails with it)."""
-        found = await self._exports.find_one({"_id": event.export_id})
+        found = await self._exports.find(event.export_id)
         if found is None or found["state"] != ExportState.RUNNING.value:
             return
         record = _record(found)
@@ -210,11 +196,10 @@ class PrivacyExports:
                 dossier_ids=list(found.get("dossier_ids") or await self._dossiers_of(record)),
                 parts=[event.part], attempt=event.attempt + 1, prefix=record.prefix,
                 correlation_id=event.correlation_id)
-            await self._exports.update_one(
-                {"_id": record.export_id, f"parts.{event.part.value}.attempt": event.attempt},
-                record_events({"$set": {f"parts.{event.part.value}": {
-                    "state": "waiting", "attempt": event.attempt + 1,
-                    "reason": event.reason}}}, again))
+            await self._exports.ask_part_again(
+                record.export_id, event.part.value, event.attempt,
+                {"state": "waiting", "attempt": event.attempt + 1, "reason": event.reason},
+                again)
             self._notify()
             log.warning("export part failed; asked again", export_id=record.export_id,
                         part=event.part.value, attempt=event.attempt)
@@ -224,21 +209,19 @@ class PrivacyExports:
         await self._fail(record, {event.part.value: event.reason})
 
     async def _dossiers_of(self, record: ExportRecord) -> list[str]:
-        account = await self._users.find_one({"_id": record.account_id})
+        account = await self._exports.account(record.account_id)
         return list((account or {}).get("dossier_ids") or [])
 
     async def assemble_if_complete(self, export_id: str) -> None:
         """Stream the ZIP when every part is in (one replica: a claim on the record)."""
-        found = await self._exports.find_one({"_id": export_id})
+        found = await self._exports.find(export_id)
         if found is None or found["state"] != ExportState.RUNNING.value:
             return
         if not _record(found).all_parts_ready():
             return
         now_ms = int(time.time() * 1000)
-        claimed = await self._exports.find_one_and_update(
-            {"_id": export_id, "state": ExportState.RUNNING.value,
-             "assembling_until_ms": {"$lt": now_ms}},
-            {"$set": {"assembling_until_ms": now_ms + ASSEMBLY_CLAIM_MS}})
+        claimed = await self._exports.claim_assembly(export_id, now_ms,
+                                                     now_ms + ASSEMBLY_CLAIM_MS)
         if claimed is None:
             return  # another delivery or replica assembles it
         record = _record(claimed)
@@ -252,12 +235,10 @@ class PrivacyExports:
             export_id=record.export_id, account_id=record.account_id, email=record.email,
             language=record.language, expires_at=expires_at(generated_at, self._lifetime),
             size=size)
-        await self._exports.update_one(
-            {"_id": export_id, "state": ExportState.RUNNING.value},
-            record_events({"$set": {"state": ExportState.READY.value, "ready_at": generated_at,
-                                    "expires_at": ready.expires_at,
-                                    "expires_ms": _ms(ready.expires_at), "size": size}}, ready))
-        await self._running.delete_one({"_id": record.account_id, "export_id": export_id})
+        await self._exports.mark_ready(export_id, {
+            "ready_at": generated_at, "expires_at": ready.expires_at,
+            "expires_ms": _ms(ready.expires_at), "size": size}, ready)
+        await self._exports.end_running(record.account_id, export_id)
         self._notify()
         # The parts are in the ZIP now: only the ZIP stays.
         for key in keys:
@@ -265,12 +246,9 @@ class PrivacyExports:
         log.info("data export ready", export_id=export_id, size=size)
 
     async def _fail(self, record: ExportRecord, failures: dict[str, str]) -> None:
-        await self._exports.update_one(
-            {"_id": record.export_id, "state": ExportState.RUNNING.value},
-            {"$set": {"state": ExportState.FAILED.value, "failed_parts": failures,
-                      "expires_ms": _ms(utc_now() + self._lifetime)}})
-        await self._running.delete_one({"_id": record.account_id,
-                                        "export_id": record.export_id})
+        await self._exports.mark_failed(record.export_id, failures,
+                                        _ms(utc_now() + self._lifetime))
+        await self._exports.end_running(record.account_id, record.export_id)
         log.warning("data export failed", export_id=record.export_id, failures=failures)
 
     # --- periodic ------------------------------------------------------------------------
@@ -278,10 +256,9 @@ class PrivacyExports:
         """A dossier's erasure: the exports that hold its data go, their files in the exports
         bucket first (a ZIP would otherwise outlive its record, which the sweep goes by)."""
         forgotten = 0
-        async for found in self._exports.find({"dossier_ids": {"$in": [dossier_id]}}):
+        async for found in self._exports.mentioning_dossier(dossier_id):
             await self._storage.remove_prefix(export_prefix(found["_id"]))
-            await self._running.delete_many({"export_id": found["_id"]})
-            await self._exports.delete_one({"_id": found["_id"]})
+            await self._exports.delete(found["_id"])
             forgotten += 1
         return {EXPORTS: forgotten} if forgotten else {}
 
@@ -290,20 +267,17 @@ class PrivacyExports:
         what is past its lifetime."""
         now_ms = int(time.time() * 1000)
         counts: dict[str, Any] = {"failed": 0, "expired": 0}
-        async for found in self._exports.find({"state": ExportState.RUNNING.value}):
+        async for found in self._exports.running():
             record = _record(found)
             if found["deadline_ms"] < now_ms:
                 await self._fail(record, failures_at_deadline(record))
                 counts["failed"] += 1
             elif record.all_parts_ready():
                 await self.assemble_if_complete(record.export_id)
-        async for found in self._exports.find(
-                {"state": {"$in": [ExportState.READY.value, ExportState.FAILED.value]},
-                 "expires_ms": {"$lt": now_ms}}):
+        async for found in self._exports.past_lifetime(now_ms):
             await self._storage.remove_prefix(export_prefix(found["_id"]))
             state = (ExportState.EXPIRED if found["state"] == ExportState.READY.value
                      else ExportState.FAILED)
-            await self._exports.update_one({"_id": found["_id"]}, {
-                "$set": {"state": state.value}, "$unset": {"expires_ms": ""}})
+            await self._exports.mark_ended(found["_id"], state)
             counts["expired"] += 1
         return counts

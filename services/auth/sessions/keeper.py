@@ -37,6 +37,7 @@ class SessionKeeper:
         *,
         access_token_seconds: int,
         limits: SessionLimits,
+        devices_kept: int,
         notify: Callable[[], None],
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -45,6 +46,7 @@ class SessionKeeper:
         self._signer = signer
         self._access_token_seconds = access_token_seconds
         self._limits = limits
+        self._devices_kept = devices_kept
         self._notify = notify
         self._clock = clock
 
@@ -57,8 +59,11 @@ class SessionKeeper:
             expires_in=claims.exp - claims.iat,
         )
 
-    async def open(self, account: Account) -> TokenPair:
-        """Log `account` in: a new session and its first token pair."""
+    async def open(self, account: Account, *, device: str | None = None) -> TokenPair:
+        """Log `account` in: a new session and its first token pair; a `device` (a device
+        cookie's hash) becomes one of the account's trusted devices (the latest few are kept)."""
+        if device is not None:
+            await self._store.trust_device(account.user_id, device, self._devices_kept)
         now = self._clock()
         refresh_token = new_secret_token()
         session = SessionRecord(

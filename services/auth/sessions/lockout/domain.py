@@ -129,7 +129,7 @@ class ThrottleState:
 
 
 class ThrottleStore(Protocol):
-    """What the throttle needs of the database (throttle_store.ThrottleRecords has it)."""
+    """What the throttle needs of the database (store.ThrottleRecords has it)."""
 
     async def find_throttles(self, keys: Sequence[str]) -> list[ThrottleState]:
         """The stored states of `keys` (keys without failures are absent)."""
