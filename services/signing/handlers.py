@@ -464,6 +464,14 @@ class SigningHandlers:
     def close(self) -> None:
         self._sealing_pool.close()
 
+    async def _body(self, request: SignatureRequest) -> bytes:
+        """The document offered for signature; seals of one document share its download (one
+        PDF offered to many)."""
+        return await self._bodies.get(
+            request.document_id, request.document_sha256,
+            lambda: self._download(request.dossier_id, request.document_id,
+                                   documents.BodyVariant.VIEW))
+
     def _seal_soon(self, request_id: str) -> None:
         task = asyncio.create_task(self.seal(request_id), name=f"seal {request_id}")
         self._seal_tasks.add(task)
@@ -490,11 +498,7 @@ class SigningHandlers:
         if request is None or request.state is not RequestState.SEALING:
             return
         started = time.perf_counter()
-        # Seals of one document share its download (one PDF offered to many).
-        body = await self._bodies.get(
-            request.document_id, request.document_sha256,
-            lambda: self._download(request.dossier_id, request.document_id,
-                                   documents.BodyVariant.VIEW))
+        body = await self._body(request)
         downloaded = time.perf_counter()
         if hashlib.sha256(body).hexdigest() != request.document_sha256:
             raise SealingProblem("the document changed since it was offered for signature")
@@ -503,9 +507,10 @@ class SigningHandlers:
                                       sealed_at=sealed_at)
         async with self._sealing_slots:
             sealing = time.perf_counter()
-            signed = await self._sealing_pool.seal(body, lines, self._sealing.seal)
+            signed, seal_times = await self._sealing_pool.seal(body, lines, self._sealing.seal)
         sealed = time.perf_counter()
-        stored = await self._upload(request, signed)
+        steps: dict[str, float] = {}
+        stored = await self._upload(request, signed, steps)
         uploaded = time.perf_counter()
 
         def completed(request: SignatureRequest, trail: Trail) -> list[Event]:
@@ -532,7 +537,11 @@ class SigningHandlers:
                  document_id=stored.document_id, download_s=round(downloaded - started, 3),
                  wait_s=round(sealing - downloaded, 3), seal_s=round(sealed - sealing, 3),
                  upload_s=round(uploaded - sealed, 3),
-                 total_s=round(time.perf_counter() - started, 3))
+                 total_s=round(time.perf_counter() - started, 3),
+                 seal_cpu_s=round(seal_times.cpu_s, 3),
+                 seal_worker_s=round(seal_times.worker_s, 3),
+                 seal_tsa_s=round(seal_times.tsa_s, 3),
+                 **{f"upload_{step}_s": round(seconds, 3) for step, seconds in steps.items()})
 
     async def _download(self, dossier_id: str, document_id: str,
                         variant: documents.BodyVariant) -> bytes:
@@ -543,25 +552,35 @@ class SigningHandlers:
         response.raise_for_status()
         return response.content
 
-    async def _upload(self, request: SignatureRequest, body: bytes) -> documents.DocumentPublic:
+    async def _upload(self, request: SignatureRequest, body: bytes,
+                      steps: dict[str, float] | None = None) -> documents.DocumentPublic:
         """The signed PDF becomes a document of the dossier, in the original's context."""
         stem = request.filename.rsplit(".", 1)[0] or "document"
         return await self.store_pdf(
             dossier_id=request.dossier_id, title=f"{request.title} (signed)",
-            filename=f"{stem}-signed.pdf", context=request.context, body=body)
+            filename=f"{stem}-signed.pdf", context=request.context, body=body, steps=steps)
 
     async def store_pdf(self, *, dossier_id: str, title: str, filename: str,
-                        context: DocumentContext, body: bytes) -> documents.DocumentPublic:
-        """A PDF made here becomes a document of the dossier."""
+                        context: DocumentContext, body: bytes,
+                        steps: dict[str, float] | None = None) -> documents.DocumentPublic:
+        """A PDF made here becomes a document of the dossier (`steps`: the seconds of each
+        step, for the log)."""
+        steps = {} if steps is None else steps
+        started = time.perf_counter()
         slot = await self._rpc.call(documents.BEGIN_UPLOAD, documents.BeginUploadRequest(
             caller=SIGNING_CALLER, dossier_id=dossier_id, title=title[:200],
             filename=filename[:255], content_type=PDF, size=len(body), context=context))
+        begun = time.perf_counter()
         response = await self._http.put(slot.upload_url, content=body, headers={
             "Content-Length": str(len(body)), "Content-Type": PDF})
         response.raise_for_status()
-        return await self._rpc.call(documents.COMPLETE_UPLOAD, documents.CompleteUploadRequest(
+        put = time.perf_counter()
+        stored = await self._rpc.call(documents.COMPLETE_UPLOAD, documents.CompleteUploadRequest(
             caller=SIGNING_CALLER, document_id=slot.document_id, size=len(body),
             sha256=hashlib.sha256(body).hexdigest(), correlation_id=correlation_id.get()))
+        steps.update(begin=begun - started, put=put - begun,
+                     complete=time.perf_counter() - put)
+        return stored
 
     # --- one change, compare-and-set ------------------------------------------------------
 
