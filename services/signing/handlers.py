@@ -187,6 +187,8 @@ class SigningHandlers:
             signer = changed.signer_for(caller.user_id)
             if signer is not None:
                 offers.append(domain.offer_for(changed, signer))
+                if domain.last_to_sign(changed, signer):
+                    self._read_ahead(changed)
         offers.sort(key=lambda offer: not offer.may_sign_now)
         return OfferReply(offer=offers[0] if offers else None)
 
@@ -210,7 +212,7 @@ class SigningHandlers:
         request = await self._change(command.signature_request_id, signed,
                                      missing=domain.not_offered)
         if request.state is RequestState.SEALING:
-            self._seal_soon(request.request_id)
+            self._seal_soon(request)
         signer = request.signer_for(caller.user_id)
         assert signer is not None
         return domain.offer_for(request, signer)
@@ -464,6 +466,20 @@ class SigningHandlers:
     def close(self) -> None:
         self._sealing_pool.close()
 
+    def _read_ahead(self, request: SignatureRequest) -> None:
+        """The last signer is reading the document: its body is read now, while they read, so
+        the seal that follows their signature does not wait for it (kept in the body cache,
+        keyed by the sha256 offered: the seal checks it again)."""
+        async def read() -> None:
+            try:
+                await self._body(request)
+            except Exception as error:  # noqa: BLE001 - the seal reads it again if need be
+                log.info("document not read ahead", signature_request_id=request.request_id,
+                         error=str(error))
+        task = asyncio.create_task(read(), name=f"read ahead {request.request_id}")
+        self._seal_tasks.add(task)
+        task.add_done_callback(self._seal_tasks.discard)
+
     async def _body(self, request: SignatureRequest) -> bytes:
         """The document offered for signature; seals of one document share its download (one
         PDF offered to many)."""
@@ -472,7 +488,9 @@ class SigningHandlers:
             lambda: self._download(request.dossier_id, request.document_id,
                                    documents.BodyVariant.VIEW))
 
-    def _seal_soon(self, request_id: str) -> None:
+    def _seal_soon(self, request: SignatureRequest) -> None:
+        self._read_ahead(request)  # while the seal is claimed (when read ahead: at once)
+        request_id = request.request_id
         task = asyncio.create_task(self.seal(request_id), name=f"seal {request_id}")
         self._seal_tasks.add(task)
         task.add_done_callback(self._seal_tasks.discard)
