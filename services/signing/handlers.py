@@ -53,7 +53,7 @@ from libs.servicekit.access import require_dossier_access, require_staff
 from libs.servicekit.errors import Conflict, Invalid, NotFound, Unavailable
 from libs.servicekit.logs import correlation_id, get_logger
 from services.signing import domain
-from services.signing.bodies import BodyCache
+from services.signing.bodies import BodyCache, SealNotices
 from services.signing.domain import SignatureRequest, Signer, SigningPolicy
 from services.signing.sealing import Seal, SealingProblem, check_pdf
 from services.signing.sealing_pool import SealingPool
@@ -64,6 +64,8 @@ log = get_logger(__name__)
 SIGNING_CALLER = Caller(user_id="service:signing", role=Role.AGENT)
 SAVE_ATTEMPTS = 8
 SEALS_AT_ONCE = 2
+# A signer waiting for a seal made by another replica sees it within this time.
+SEAL_RECHECK_SECONDS = 1.0
 PDF = "application/pdf"
 
 
@@ -130,6 +132,7 @@ class SigningHandlers:
         self._sealing_slots = asyncio.Semaphore(SEALS_AT_ONCE)
         self._sealing_pool = SealingPool(SEALS_AT_ONCE)
         self._bodies = BodyCache()
+        self._seal_notices = SealNotices()
 
     # --- client side --------------------------------------------------------------------
 
@@ -163,8 +166,19 @@ class SigningHandlers:
         return request, signer
 
     async def get_offer(self, query: SignatureRequestQuery) -> SignatureOffer:
-        """The request as the calling signer sees it."""
+        """The request as the calling signer sees it; one being sealed, with
+        `wait_for_seal_seconds`, once sealed (or when that time ran out)."""
         request, signer = await self._offered(query.caller, query.signature_request_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + query.wait_for_seal_seconds
+        while request.state is RequestState.SEALING and (left := deadline - loop.time()) > 0:
+            # Sealed here: at once; by another replica: seen at the next look.
+            await self._seal_notices.wait(request.request_id, min(left, SEAL_RECHECK_SECONDS))
+            found = await self._store.get(request.request_id)
+            if found is None:
+                raise domain.not_offered()
+            request = found
+        signer = request.signer_for(query.caller.user_id) or signer
         return domain.offer_for(request, signer)
 
     async def document_served(self, command: DocumentServed) -> OfferReply:
@@ -551,6 +565,7 @@ class SigningHandlers:
                             for recipient in signer.recipients])]
 
         await self._change(request_id, completed)
+        self._seal_notices.sealed(request_id)
         log.info("signed PDF made", signature_request_id=request_id,
                  document_id=stored.document_id, download_s=round(downloaded - started, 3),
                  wait_s=round(sealing - downloaded, 3), seal_s=round(sealed - sealing, 3),

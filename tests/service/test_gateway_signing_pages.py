@@ -48,6 +48,25 @@ def test_an_opened_document_is_signed_with_the_tick_and_a_recent_login(gateway: 
     assert "Het document is nu getekend." in done.text
 
 
+def test_while_the_signed_pdf_is_made_the_page_asks_again_and_waits_for_it(gateway: Gateway
+                                                                         ) -> None:
+    sign_in(gateway, auth_time=int(time.time()))
+    gateway.rpc.answer(signing.GET_OFFER, offer(signer_state="signed", state="sealing"))
+    page = gateway.client.get("/signing/r1")
+    assert 'hx-get="/signing/r1?wait=10"' in page.text  # asks again at once, answered when made
+    gateway.rpc.answer(signing.GET_OFFER, offer(signer_state="signed", state="awaiting_broker"))
+    ready = gateway.client.get("/signing/r1?wait=10", headers={"HX-Request": "true"})
+    asked = gateway.rpc.called(signing.GET_OFFER)[-1]
+    assert isinstance(asked, signing.SignatureRequestQuery) and asked.wait_for_seal_seconds == 10
+    assert "/signing/r1/signed" in ready.text and "hx-get" not in ready.text.split(
+        'id="signed-state"')[1].split(">")[0]  # made: no further asking
+    for wrong in ("soon", "-3", "nan"):  # any other wait is no wait
+        assert gateway.client.get(f"/signing/r1?wait={wrong}").status_code == 200
+        asked = gateway.rpc.called(signing.GET_OFFER)[-1]
+        assert isinstance(asked, signing.SignatureRequestQuery)
+        assert asked.wait_for_seal_seconds == 0
+
+
 def test_an_old_login_asks_the_password_again_and_a_fresh_login_signs(gateway: Gateway) -> None:
     sign_in(gateway, auth_time=int(time.time()) - 3600, session_id="old-session")
     gateway.rpc.answer(signing.GET_OFFER, offer())
