@@ -1,7 +1,9 @@
 """A signer's JSON API: the request offered to them, the checkbox signature, a refusal, the
 signed PDF. The document itself is read through the documents routes (which count as opened)."""
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -13,6 +15,7 @@ from libs.contracts import documents, signing
 from libs.servicekit.errors import Conflict
 
 router = APIRouter(prefix="/api/v1/signature-requests", tags=["signing"])
+WAIT_MARGIN_SECONDS = 5.0  # an offer asked to wait for the seal: the answer's time beyond it
 
 
 class SignBody(BaseModel):
@@ -25,11 +28,16 @@ class RefuseBody(BaseModel):
 
 
 @router.get("/{signature_id}")
-async def get_offer(signature_id: ObjectIdPath, claims: CurrentCaller, rpc: Rpc
-                    ) -> signing.SignatureOffer:
+async def get_offer(
+    signature_id: ObjectIdPath, claims: CurrentCaller, rpc: Rpc,
+    wait: Annotated[float, Query(ge=0, le=signing.MAX_WAIT_FOR_SEAL_SECONDS, description=(
+        "While the signed PDF is being made (state `sealing`): answer as soon as it is "
+        "made, or after this many seconds, instead of at once"))] = 0,
+) -> signing.SignatureOffer:
     """The request as the signer sees it (404 when it is not offered to them)."""
     return await rpc.call(signing.GET_OFFER, signing.SignatureRequestQuery(
-        caller=claims.caller(), signature_request_id=signature_id))
+        caller=claims.caller(), signature_request_id=signature_id,
+        wait_for_seal_seconds=wait), timeout_seconds=wait + WAIT_MARGIN_SECONDS)
 
 
 @router.post("/{signature_id}/sign", response_model=signing.SignatureOffer, responses={

@@ -49,6 +49,7 @@ PAGE_LINK_OUTDATED = _mark(
     "That page link is out of date, so here is the first page of the list.")
 REAUTHENTICATE = "reauthentication_required"
 ADMIN_PAGE_SIZE = 25
+WAIT_MARGIN_SECONDS = 5.0  # a page waiting for the seal: the answer's time beyond the wait
 
 
 def _client_only(session: WebSession) -> None:
@@ -98,9 +99,11 @@ async def documents_to_sign_count(request: Request, session: PageSession, rpc: R
 
 async def _offer_page(request: Request, session: WebSession, pages: Pages, rpc: Rpc,
                       signature_id: str, *, status_code: int = 200, error: str | None = None,
-                      approved: bool = False, ask_password: bool = False) -> Response:
+                      approved: bool = False, ask_password: bool = False,
+                      wait: float = 0) -> Response:
     offer = await rpc.call(signing.GET_OFFER, signing.SignatureRequestQuery(
-        caller=session.claims.caller(), signature_request_id=signature_id))
+        caller=session.claims.caller(), signature_request_id=signature_id,
+        wait_for_seal_seconds=wait), timeout_seconds=wait + WAIT_MARGIN_SECONDS)
     claims = session.claims
     closed = offer.request.state in (signing.RequestState.CANCELLED,
                                      signing.RequestState.EXPIRED,
@@ -117,12 +120,21 @@ async def _offer_page(request: Request, session: WebSession, pages: Pages, rpc: 
 
 
 @router.get("/signing/{signature_id}")
-async def signature_page(signature_id: ObjectIdPath, request: Request, session: PageSession,
-                         pages: Pages, rpc: Rpc) -> Response:
-    """The signature page of a document offered to the client (404 when it is not)."""
+async def signature_page(
+    signature_id: ObjectIdPath, request: Request, session: PageSession, pages: Pages, rpc: Rpc,
+    wait: Annotated[str, Query(max_length=10)] = "",
+) -> Response:
+    """The signature page of a document offered to the client (404 when it is not); while
+    the signed PDF is made, the page asks again with `wait` and is answered once it is."""
     _client_only(session)
     active_dossier_id(request, session.claims)  # a mailed link's ?dossier= becomes active
-    return await _offer_page(request, session, pages, rpc, signature_id)
+    try:  # the page's own link: anything else is read as no wait
+        seconds = min(max(float(wait or 0), 0.0), signing.MAX_WAIT_FOR_SEAL_SECONDS)
+    except ValueError:
+        seconds = 0.0
+    if seconds != seconds:  # NaN
+        seconds = 0.0
+    return await _offer_page(request, session, pages, rpc, signature_id, wait=seconds)
 
 
 @router.post("/signing/{signature_id}", dependencies=[CsrfChecked])

@@ -208,9 +208,16 @@ class CreateSignatureRequest(BaseModel):
     correlation_id: str | None = None
 
 
+# The longest a signer's look at a request being sealed waits for the seal.
+MAX_WAIT_FOR_SEAL_SECONDS = 10.0
+
+
 class SignatureRequestQuery(BaseModel):
     caller: Caller
     signature_request_id: ObjectId
+    wait_for_seal_seconds: float = Field(
+        default=0.0, ge=0.0, le=MAX_WAIT_FOR_SEAL_SECONDS, description="The signer's offer of "
+        "a request being sealed answers as soon as the seal is made, or after this long")
 
 
 class ListSignatureRequestsQuery(BaseModel):

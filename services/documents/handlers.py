@@ -171,13 +171,11 @@ class DocumentsHandlers:
             raise NotFound("This document does not exist.")
         if document.state != DocumentState.UPLOADING:
             return self._completed_before(document, request)
-        stored_size = await self._storage.stored_size(document.object_key)
-        if stored_size is None:
+        stored = await self._storage.size_and_head(document.object_key, HEAD_BYTES)
+        if stored is None:
             # Still uploading: the presigned PUT may be retried while its link is valid.
             raise Invalid("Nothing was uploaded for this document.", fields={"file": "missing"})
-        head = b""
-        if stored_size > 0:
-            head = await self._storage.read_head(document.object_key, HEAD_BYTES)
+        stored_size, head = stored
         # The type comes from the stored bytes: the client's declared type proves nothing.
         sniffed = sniff(head, document.filename)
         problem = stored_body_problem(

@@ -16,6 +16,14 @@ log = get_logger(__name__)
 HASH_CHUNK_BYTES = 1024 * 1024
 
 
+def _total_size(content_range: str | None) -> int | None:
+    """The whole object's size of a Content-Range header (`bytes 0-8191/12345`)."""
+    if not content_range or "/" not in content_range:
+        return None
+    total = content_range.rsplit("/", 1)[1].strip()
+    return int(total) if total.isdigit() else None
+
+
 class ObjectStorage(Bucket):
     """One bucket holding the bodies of the documents; presigns links for the gateway."""
 
@@ -47,13 +55,24 @@ class ObjectStorage(Bucket):
 
         return await self._run(stat)
 
-    async def read_head(self, key: str, length: int) -> bytes:
-        """The first `length` bytes of the object (a ranged GET, never the whole body)."""
+    async def size_and_head(self, key: str, length: int) -> tuple[int, bytes] | None:
+        """The stored object's size and its first `length` bytes, in one ranged GET (its
+        Content-Range tells the size), or None when nothing was stored."""
 
-        def read() -> bytes:
-            response = self._client.get_object(self.bucket, key, offset=0, length=length)
+        def read() -> tuple[int, bytes] | None:
             try:
-                return bytes(response.read())
+                response = self._client.get_object(self.bucket, key, offset=0, length=length)
+            except S3Error as error:
+                if error.code in MISSING_OBJECT_CODES:
+                    return None
+                if error.code == "InvalidRange":  # not even byte 0: an empty object
+                    return 0, b""
+                raise
+            try:
+                size = _total_size(response.headers.get("Content-Range"))
+                if size is None:  # the whole object came (no range): its length is its size
+                    size = int(response.headers["Content-Length"])
+                return size, bytes(response.read(length))
             finally:
                 response.close()
                 response.release_conn()

@@ -62,3 +62,29 @@ class BodyCache:
         while self._size > self._kept_bytes:
             _, dropped = self._kept.popitem(last=False)
             self._size -= len(dropped)
+
+
+class SealNotices:
+    """Wakes whoever waits for a request's seal in this process when the seal is made here."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, asyncio.Event] = {}
+        self._waiters: dict[str, int] = {}
+
+    async def wait(self, request_id: str, seconds: float) -> None:
+        """Until the seal of `request_id` is made here, or `seconds` passed."""
+        event = self._events.setdefault(request_id, asyncio.Event())
+        self._waiters[request_id] = self._waiters.get(request_id, 0) + 1
+        try:
+            await asyncio.wait_for(event.wait(), seconds)
+        except TimeoutError:
+            pass
+        finally:
+            self._waiters[request_id] -= 1
+            if not self._waiters[request_id]:
+                del self._waiters[request_id]
+                self._events.pop(request_id, None)
+
+    def sealed(self, request_id: str) -> None:
+        if (event := self._events.pop(request_id, None)) is not None:
+            event.set()

@@ -193,6 +193,12 @@ def sign(request: SignatureRequest, signer: Signer, *, user_id: str, method: Sig
         request.state = RequestState.SEALING
 
 
+def last_to_sign(request: SignatureRequest, signer: Signer) -> bool:
+    """Would `signer`'s signature now complete the open request (everyone else signed)?"""
+    return (request.state is RequestState.OPEN and signer.state is not SignerState.SIGNED
+            and all(s.state is SignerState.SIGNED for s in request.signers if s is not signer))
+
+
 def checkbox_evidence(evidence: SigningEvidence, authenticated_at: datetime) -> dict[str, str]:
     """What the checkbox method records: the tick, the login it relied on, where from."""
     return {

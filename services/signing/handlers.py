@@ -53,7 +53,7 @@ from libs.servicekit.access import require_dossier_access, require_staff
 from libs.servicekit.errors import Conflict, Invalid, NotFound, Unavailable
 from libs.servicekit.logs import correlation_id, get_logger
 from services.signing import domain
-from services.signing.bodies import BodyCache
+from services.signing.bodies import BodyCache, SealNotices
 from services.signing.domain import SignatureRequest, Signer, SigningPolicy
 from services.signing.sealing import Seal, SealingProblem, check_pdf
 from services.signing.sealing_pool import SealingPool
@@ -64,6 +64,8 @@ log = get_logger(__name__)
 SIGNING_CALLER = Caller(user_id="service:signing", role=Role.AGENT)
 SAVE_ATTEMPTS = 8
 SEALS_AT_ONCE = 2
+# A signer waiting for a seal made by another replica sees it within this time.
+SEAL_RECHECK_SECONDS = 1.0
 PDF = "application/pdf"
 
 
@@ -130,6 +132,7 @@ class SigningHandlers:
         self._sealing_slots = asyncio.Semaphore(SEALS_AT_ONCE)
         self._sealing_pool = SealingPool(SEALS_AT_ONCE)
         self._bodies = BodyCache()
+        self._seal_notices = SealNotices()
 
     # --- client side --------------------------------------------------------------------
 
@@ -163,8 +166,19 @@ class SigningHandlers:
         return request, signer
 
     async def get_offer(self, query: SignatureRequestQuery) -> SignatureOffer:
-        """The request as the calling signer sees it."""
+        """The request as the calling signer sees it; one being sealed, with
+        `wait_for_seal_seconds`, once sealed (or when that time ran out)."""
         request, signer = await self._offered(query.caller, query.signature_request_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + query.wait_for_seal_seconds
+        while request.state is RequestState.SEALING and (left := deadline - loop.time()) > 0:
+            # Sealed here: at once; by another replica: seen at the next look.
+            await self._seal_notices.wait(request.request_id, min(left, SEAL_RECHECK_SECONDS))
+            found = await self._store.get(request.request_id)
+            if found is None:
+                raise domain.not_offered()
+            request = found
+        signer = request.signer_for(query.caller.user_id) or signer
         return domain.offer_for(request, signer)
 
     async def document_served(self, command: DocumentServed) -> OfferReply:
@@ -187,6 +201,8 @@ class SigningHandlers:
             signer = changed.signer_for(caller.user_id)
             if signer is not None:
                 offers.append(domain.offer_for(changed, signer))
+                if domain.last_to_sign(changed, signer):
+                    self._read_ahead(changed)
         offers.sort(key=lambda offer: not offer.may_sign_now)
         return OfferReply(offer=offers[0] if offers else None)
 
@@ -210,7 +226,7 @@ class SigningHandlers:
         request = await self._change(command.signature_request_id, signed,
                                      missing=domain.not_offered)
         if request.state is RequestState.SEALING:
-            self._seal_soon(request.request_id)
+            self._seal_soon(request)
         signer = request.signer_for(caller.user_id)
         assert signer is not None
         return domain.offer_for(request, signer)
@@ -464,7 +480,31 @@ class SigningHandlers:
     def close(self) -> None:
         self._sealing_pool.close()
 
-    def _seal_soon(self, request_id: str) -> None:
+    def _read_ahead(self, request: SignatureRequest) -> None:
+        """The last signer is reading the document: its body is read now, while they read, so
+        the seal that follows their signature does not wait for it (kept in the body cache,
+        keyed by the sha256 offered: the seal checks it again)."""
+        async def read() -> None:
+            try:
+                await self._body(request)
+            except Exception as error:  # noqa: BLE001 - the seal reads it again if need be
+                log.info("document not read ahead", signature_request_id=request.request_id,
+                         error=str(error))
+        task = asyncio.create_task(read(), name=f"read ahead {request.request_id}")
+        self._seal_tasks.add(task)
+        task.add_done_callback(self._seal_tasks.discard)
+
+    async def _body(self, request: SignatureRequest) -> bytes:
+        """The document offered for signature; seals of one document share its download (one
+        PDF offered to many)."""
+        return await self._bodies.get(
+            request.document_id, request.document_sha256,
+            lambda: self._download(request.dossier_id, request.document_id,
+                                   documents.BodyVariant.VIEW))
+
+    def _seal_soon(self, request: SignatureRequest) -> None:
+        self._read_ahead(request)  # while the seal is claimed (when read ahead: at once)
+        request_id = request.request_id
         task = asyncio.create_task(self.seal(request_id), name=f"seal {request_id}")
         self._seal_tasks.add(task)
         task.add_done_callback(self._seal_tasks.discard)
@@ -490,11 +530,7 @@ class SigningHandlers:
         if request is None or request.state is not RequestState.SEALING:
             return
         started = time.perf_counter()
-        # Seals of one document share its download (one PDF offered to many).
-        body = await self._bodies.get(
-            request.document_id, request.document_sha256,
-            lambda: self._download(request.dossier_id, request.document_id,
-                                   documents.BodyVariant.VIEW))
+        body = await self._body(request)
         downloaded = time.perf_counter()
         if hashlib.sha256(body).hexdigest() != request.document_sha256:
             raise SealingProblem("the document changed since it was offered for signature")
@@ -503,9 +539,10 @@ class SigningHandlers:
                                       sealed_at=sealed_at)
         async with self._sealing_slots:
             sealing = time.perf_counter()
-            signed = await self._sealing_pool.seal(body, lines, self._sealing.seal)
+            signed, seal_times = await self._sealing_pool.seal(body, lines, self._sealing.seal)
         sealed = time.perf_counter()
-        stored = await self._upload(request, signed)
+        steps: dict[str, float] = {}
+        stored = await self._upload(request, signed, steps)
         uploaded = time.perf_counter()
 
         def completed(request: SignatureRequest, trail: Trail) -> list[Event]:
@@ -528,11 +565,16 @@ class SigningHandlers:
                             for recipient in signer.recipients])]
 
         await self._change(request_id, completed)
+        self._seal_notices.sealed(request_id)
         log.info("signed PDF made", signature_request_id=request_id,
                  document_id=stored.document_id, download_s=round(downloaded - started, 3),
                  wait_s=round(sealing - downloaded, 3), seal_s=round(sealed - sealing, 3),
                  upload_s=round(uploaded - sealed, 3),
-                 total_s=round(time.perf_counter() - started, 3))
+                 total_s=round(time.perf_counter() - started, 3),
+                 seal_cpu_s=round(seal_times.cpu_s, 3),
+                 seal_worker_s=round(seal_times.worker_s, 3),
+                 seal_tsa_s=round(seal_times.tsa_s, 3),
+                 **{f"upload_{step}_s": round(seconds, 3) for step, seconds in steps.items()})
 
     async def _download(self, dossier_id: str, document_id: str,
                         variant: documents.BodyVariant) -> bytes:
@@ -543,25 +585,35 @@ class SigningHandlers:
         response.raise_for_status()
         return response.content
 
-    async def _upload(self, request: SignatureRequest, body: bytes) -> documents.DocumentPublic:
+    async def _upload(self, request: SignatureRequest, body: bytes,
+                      steps: dict[str, float] | None = None) -> documents.DocumentPublic:
         """The signed PDF becomes a document of the dossier, in the original's context."""
         stem = request.filename.rsplit(".", 1)[0] or "document"
         return await self.store_pdf(
             dossier_id=request.dossier_id, title=f"{request.title} (signed)",
-            filename=f"{stem}-signed.pdf", context=request.context, body=body)
+            filename=f"{stem}-signed.pdf", context=request.context, body=body, steps=steps)
 
     async def store_pdf(self, *, dossier_id: str, title: str, filename: str,
-                        context: DocumentContext, body: bytes) -> documents.DocumentPublic:
-        """A PDF made here becomes a document of the dossier."""
+                        context: DocumentContext, body: bytes,
+                        steps: dict[str, float] | None = None) -> documents.DocumentPublic:
+        """A PDF made here becomes a document of the dossier (`steps`: the seconds of each
+        step, for the log)."""
+        steps = {} if steps is None else steps
+        started = time.perf_counter()
         slot = await self._rpc.call(documents.BEGIN_UPLOAD, documents.BeginUploadRequest(
             caller=SIGNING_CALLER, dossier_id=dossier_id, title=title[:200],
             filename=filename[:255], content_type=PDF, size=len(body), context=context))
+        begun = time.perf_counter()
         response = await self._http.put(slot.upload_url, content=body, headers={
             "Content-Length": str(len(body)), "Content-Type": PDF})
         response.raise_for_status()
-        return await self._rpc.call(documents.COMPLETE_UPLOAD, documents.CompleteUploadRequest(
+        put = time.perf_counter()
+        stored = await self._rpc.call(documents.COMPLETE_UPLOAD, documents.CompleteUploadRequest(
             caller=SIGNING_CALLER, document_id=slot.document_id, size=len(body),
             sha256=hashlib.sha256(body).hexdigest(), correlation_id=correlation_id.get()))
+        steps.update(begin=begun - started, put=put - begun,
+                     complete=time.perf_counter() - put)
+        return stored
 
     # --- one change, compare-and-set ------------------------------------------------------
 

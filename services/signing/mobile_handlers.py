@@ -344,7 +344,7 @@ class MobileSigning:
         changed = await self._signing._change(request.request_id, signed,
                                               missing=domain.not_offered)
         if changed.state.value == "sealing":
-            self._signing._seal_soon(changed.request_id)
+            self._signing._seal_soon(changed)
         mine = changed.signer_for(caller.user_id)
         assert mine is not None
         return domain.offer_for(changed, mine)

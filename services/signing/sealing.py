@@ -7,12 +7,13 @@ each with an event loop of its own (the TSA is asked from there).
 
 import asyncio
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
 
-from asn1crypto import cms, pem
+from asn1crypto import cms, pem, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePrivateKey
@@ -139,6 +140,24 @@ class _SealSigner(signers.SimpleSigner):
         return super().sign_raw(data, digest_algorithm)
 
 
+class _TimedTimeStamper(HTTPTimeStamper):
+    """pyHanko's HTTP timestamp client, counting the seconds spent waiting for the TSA."""
+
+    waited = 0.0
+
+    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+        started = time.perf_counter()
+        try:
+            return await super().async_request_tsa_response(req)
+        finally:
+            _TimedTimeStamper.waited += time.perf_counter() - started
+
+
+def tsa_seconds() -> float:
+    """The seconds this process waited for the timestamp authority so far."""
+    return _TimedTimeStamper.waited
+
+
 _signers: dict[tuple[bytes, str], _SealSigner] = {}
 _signers_lock = threading.Lock()
 
@@ -170,7 +189,7 @@ async def _seal(pdf: bytes, lines: Sequence[str], seal: Seal) -> bytes:
         field_name=SEAL_FIELD, subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256",
         reason=f"Sealed by {seal.name}: signed by every signer (see the evidence page)",
         location=seal.location, name=seal.name)
-    timestamper = HTTPTimeStamper(seal.tsa_url, timeout=10) if seal.tsa_url else None
+    timestamper = _TimedTimeStamper(seal.tsa_url, timeout=10) if seal.tsa_url else None
     pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=timestamper)
     try:
         output = await pdf_signer.async_sign_pdf(writer, bytes_reserved=SIGNATURE_BYTES)

@@ -16,7 +16,7 @@ from libs.contracts import documents
 from libs.servicekit.errors import Conflict, Gone, Invalid, NotFound
 from services.documents.config import DocumentsSettings
 from services.documents.main import DocumentsService, build
-from services.documents.sniffing import UNPACKS_TOO_LARGE
+from services.documents.sniffing import HEAD_BYTES, UNPACKS_TOO_LARGE
 from tests.document_samples import zip_bomb_docx
 from tests.service.conftest import call_in_memory
 from tests.service.documents_support import (  # noqa: F401 - fixtures
@@ -214,6 +214,19 @@ async def test_completing_before_the_body_arrived_is_refused_and_can_be_retried(
     await put(slot, POLICY_PDF)
     await complete(service, slot, POLICY_PDF)
     assert await listed(service) == ["Polis auto"]
+
+
+async def test_the_stored_size_and_the_sniffed_head_come_from_one_ranged_read(
+    service: DocumentsService,
+) -> None:
+    body = POLICY_PDF + b"%" + b"x" * (3 * HEAD_BYTES)  # well past the head the sniffer reads
+    document = await publish(service, body)
+    assert (document.size, document.content_type) == (len(body), "application/pdf")
+    slot = await begin(service, b"x")
+    await put(slot, b"")  # an empty object has no first byte to range over
+    key = f"D1/{slot.document_id}"
+    assert await service.storage.size_and_head(key, HEAD_BYTES) == (0, b"")
+    assert await service.storage.size_and_head(f"D1/{'0' * 24}", HEAD_BYTES) is None
 
 
 async def test_completing_the_same_upload_twice_publishes_it_once(

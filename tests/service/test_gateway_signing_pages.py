@@ -48,6 +48,41 @@ def test_an_opened_document_is_signed_with_the_tick_and_a_recent_login(gateway: 
     assert "Het document is nu getekend." in done.text
 
 
+def test_while_the_signed_pdf_is_made_the_page_asks_again_and_waits_for_it(gateway: Gateway
+                                                                         ) -> None:
+    sign_in(gateway, auth_time=int(time.time()))
+    gateway.rpc.answer(signing.GET_OFFER, offer(signer_state="signed", state="sealing"))
+    page = gateway.client.get("/signing/r1")
+    assert 'hx-get="/signing/r1?wait=10"' in page.text  # asks again at once, answered when made
+    gateway.rpc.answer(signing.GET_OFFER, offer(signer_state="signed", state="awaiting_broker"))
+    ready = gateway.client.get("/signing/r1?wait=10", headers={"HX-Request": "true"})
+    asked = gateway.rpc.called(signing.GET_OFFER)[-1]
+    assert isinstance(asked, signing.SignatureRequestQuery) and asked.wait_for_seal_seconds == 10
+    assert "/signing/r1/signed" in ready.text and "hx-get" not in ready.text.split(
+        'id="signed-state"')[1].split(">")[0]  # made: no further asking
+    for wrong in ("soon", "-3", "nan"):  # any other wait is no wait
+        assert gateway.client.get(f"/signing/r1?wait={wrong}").status_code == 200
+        asked = gateway.rpc.called(signing.GET_OFFER)[-1]
+        assert isinstance(asked, signing.SignatureRequestQuery)
+        assert asked.wait_for_seal_seconds == 0
+
+
+def test_the_api_waits_for_the_seal_when_asked_and_refuses_a_wait_out_of_range(
+    gateway: Gateway,
+) -> None:
+    gateway.rpc.answer(signing.GET_OFFER, offer(signer_state="signed", state="awaiting_broker"))
+    headers = gateway.bearer(dossiers=["D1"])
+    sealed = gateway.client.get("/api/v1/signature-requests/r1?wait=10", headers=headers)
+    assert sealed.status_code == 200 and sealed.json()["request"]["state"] == "awaiting_broker"
+    asked = gateway.rpc.called(signing.GET_OFFER)[-1]
+    assert isinstance(asked, signing.SignatureRequestQuery) and asked.wait_for_seal_seconds == 10
+    for wrong in ("11", "-1", "nan", "soon"):
+        refused = gateway.client.get(f"/api/v1/signature-requests/r1?wait={wrong}",
+                                     headers=headers)
+        assert refused.status_code == 422, wrong
+        assert refused.headers["content-type"].startswith("application/problem+json")
+
+
 def test_an_old_login_asks_the_password_again_and_a_fresh_login_signs(gateway: Gateway) -> None:
     sign_in(gateway, auth_time=int(time.time()) - 3600, session_id="old-session")
     gateway.rpc.answer(signing.GET_OFFER, offer())

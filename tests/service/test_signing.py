@@ -7,6 +7,7 @@ an in-memory httpx transport.
 
 import asyncio
 import hashlib
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -199,6 +200,24 @@ async def test_two_signers_sign_and_the_sealed_pdf_becomes_a_document(
     # Signing twice: 409, and the request is as it was.
     with pytest.raises(Conflict):
         await open_and_sign(service, AN, created.signature_request_id)
+
+
+async def test_a_signer_asking_to_wait_is_answered_once_the_signed_pdf_is_made(
+    service: SigningService,
+) -> None:
+    created = await create(service, ["P1", "P2"])
+    waiting = signing.SignatureRequestQuery(caller=PIETER, wait_for_seal_seconds=10,
+                                            signature_request_id=created.signature_request_id)
+    started = time.monotonic()
+    first = await call(service, signing.GET_OFFER, waiting)  # open, not being sealed: at once
+    assert first.request.state == "open" and time.monotonic() - started < 5
+
+    await open_and_sign(service, PIETER, created.signature_request_id)
+    last = await open_and_sign(service, AN, created.signature_request_id)
+    assert last.request.state in ("sealing", "awaiting_broker")
+    offer = await call(service, signing.GET_OFFER, waiting)
+    assert offer.request.state == "awaiting_broker" and offer.signer.state == "signed"
+    assert offer.request.signed_document_id is not None
 
 
 async def test_in_an_ordered_request_the_second_signer_waits_for_the_first(

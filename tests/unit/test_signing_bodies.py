@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from services.signing.bodies import BodyCache
+from services.signing.bodies import BodyCache, SealNotices
 
 BODY = b"%PDF-1.7 the offered document"
 SHA = hashlib.sha256(BODY).hexdigest()
@@ -64,3 +64,14 @@ async def test_a_body_larger_than_the_budget_is_not_kept(kept_bytes: int) -> Non
     await cache.get("d1", SHA, storage.read)
     await cache.get("d1", SHA, storage.read)
     assert storage.reads == 2
+
+
+async def test_a_seal_wakes_its_waiters_and_a_wait_ends_at_its_time() -> None:
+    notices = SealNotices()
+    waiters = [asyncio.create_task(notices.wait("r1", 10)) for _ in range(3)]
+    other = asyncio.create_task(notices.wait("r2", 0.05))
+    await asyncio.sleep(0.01)
+    notices.sealed("r1")
+    await asyncio.wait_for(asyncio.gather(*waiters), 1)  # woken, long before their time
+    await asyncio.wait_for(other, 1)  # nobody sealed r2: back after its 0.05 s
+    assert notices._events == {} and notices._waiters == {}  # nothing kept for the ones gone
