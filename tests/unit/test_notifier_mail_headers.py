@@ -12,6 +12,7 @@ from aiosmtplib.email import flatten_message
 
 from libs.contracts.auth import InvitationCreated
 from services.notifier.domain import invitation_mail
+from services.notifier.mailer import wire_form
 
 WHEN = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 
@@ -67,8 +68,33 @@ def test_a_non_ascii_subject_and_sender_are_encoded() -> None:
 def test_plain_headers_fold_as_the_stdlib_folds_them() -> None:
     mail = _invitation("Jan Peeters")
     stdlib = HeaderRegistry()
-    for name, value in mail.items():
-        expected = stdlib(name, str(value)).fold(policy=policy.SMTP)
-        assert value.fold(policy=policy.SMTP) == expected, name
+    for part in mail.walk():
+        for name, value in part.items():
+            expected = stdlib(name, str(value)).fold(policy=policy.SMTP)
+            assert value.fold(policy=policy.SMTP) == expected, name
+    assert mail.get_content_type() == "multipart/alternative"
+    text = mail.get_body(("plain",))
+    assert text is not None and text["Content-Type"].params["charset"] == "utf-8"
     assert mail["To"].addresses[0].display_name == "Jan Peeters"
     assert mail["Date"].datetime == WHEN
+
+
+@pytest.mark.parametrize(("name", "language"), [
+    ("Jan Peeters", "nl"), ("Zoë Ñandú-Çelik", "fr"), ("Émile Dupont", "en")])
+def test_the_stored_text_goes_on_the_wire_as_smtp_would_flatten_it(name: str,
+                                                                  language: str) -> None:
+    mail = _invitation(name, language, sender="Courtage Hélène <no-reply@x.be>")
+    wire = wire_form(mail, mail.as_string())
+    assert wire is not None
+    assert wire == ("no-reply@x.be", ["an@example.be"], flatten_message(mail))
+
+
+def test_an_8bit_body_or_a_bcc_is_left_to_smtp_flattening() -> None:
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "a@x.be", "b@x.be", "Hé"
+    mail.set_content("Één regel.\n")  # short non-ASCII lines: an 8-bit body
+    assert wire_form(mail, mail.as_string()) is None
+    plain = _invitation("Jan")
+    plain["Bcc"] = "archive@x.be"
+    assert wire_form(plain, plain.as_string()) is None
+    assert wire_form(plain, None) is None
