@@ -244,7 +244,7 @@ class Envelope:
 # Headers whose short printable ASCII values the mails write as given (see _PlainHeader).
 _PLAIN_HEADERS = frozenset({
     "message-id", "date", "from", "to", "subject", "auto-submitted", "content-language",
-    "mime-version", "content-transfer-encoding"})
+    "mime-version", "content-transfer-encoding", "content-type"})
 
 
 class _PlainHeader(str):
