@@ -105,11 +105,12 @@ class MailDelivery:
         async with self._exclusive(mail_id):
             now = self._clock()
             attempt = 1
+            flat = mail.as_string()  # stored, and sent as is (see SmtpMailer.send)
             if not await self._store.claim_new({
                 "_id": mail_id, "kind": mail_id.split(".")[1], "recipient": str(mail["To"]),
                 "subject": str(mail["Subject"]), "dossier_id": event.dossier_id,
                 "event_id": event.event_id, "routing_key": event.routing_key,
-                "message": mail.as_string(), **(fields or {})}, now):
+                "message": flat, **(fields or {})}, now):
                 found = await self._store.find(mail_id)
                 if found is None:  # forgotten between the two calls (TTL): redeliver later
                     raise NotHandedOver(f"mail {mail_id} vanished while claiming it")
@@ -127,7 +128,7 @@ class MailDelivery:
                     return  # another delivery took the retry meanwhile
                 attempt = claimed["attempt"]
             tries = 1
-            while await self.hand_over(mail_id, attempt, mail) == HandOff.REFUSED:
+            while await self.hand_over(mail_id, attempt, mail, flat) == HandOff.REFUSED:
                 if tries >= self._settings.smtp_retry_attempts:
                     await self.give_up(mail_id, attempt)
                     raise DeadLetter(f"SMTP refused mail {mail_id} {tries} times")
@@ -157,10 +158,15 @@ class MailDelivery:
             await self.give_up(mail_id, attempt)
         return outcome
 
-    async def hand_over(self, mail_id: str, attempt: int, mail: EmailMessage) -> HandOff:
-        """One attempt at a claimed mail, settled in the store whatever its outcome."""
+    async def hand_over(self, mail_id: str, attempt: int, mail: EmailMessage,
+                        flat: str | None = None) -> HandOff:
+        """One attempt at a claimed mail, settled in the store whatever its outcome. `flat`:
+        the mail's `as_string()`, when the caller has it (not flattened twice)."""
         try:
-            await self._mailer.send(mail)
+            if flat is not None and isinstance(self._mailer, SmtpMailer):
+                await self._mailer.send(mail, flat=flat)
+            else:
+                await self._mailer.send(mail)
         except NotHandedOver as refused:
             await self._store.mark_failed(mail_id, attempt, str(refused))
             log.warning("mail not handed over; tried again", mail_id=mail_id, error=str(refused))

@@ -241,9 +241,61 @@ class Envelope:
     recipient: str
 
 
+# Headers whose short printable ASCII values the mails write as given (see _PlainHeader).
+_PLAIN_HEADERS = frozenset({
+    "message-id", "date", "from", "to", "subject", "auto-submitted", "content-language",
+    "mime-version", "content-transfer-encoding", "content-type"})
+
+
+class _PlainHeader(str):
+    """A header value that needs neither encoding nor folding (printable ASCII, one short
+    line): folded as `Name: value`, as the stdlib's header classes fold it, without parsing it
+    (its parse tree made a third of a mail's rendering and flattening). What the parsed header
+    offers (`addresses`, `datetime`, ...) is parsed when first asked for."""
+
+    name: str
+    _parsed: BaseHeader | None
+
+    def __new__(cls, name: str, value: str) -> "_PlainHeader":
+        header = super().__new__(cls, value)
+        header.name = name
+        header._parsed = None
+        return header
+
+    def __reduce__(self) -> tuple[Any, ...]:  # copy.deepcopy (the generator may copy a part)
+        return (_PlainHeader, (self.name, str(self)))
+
+    def fold(self, *, policy: email.policy.Policy) -> str:
+        """`Name: value` and the policy's line separator (what BaseHeader.fold gives)."""
+        if len(self.name) + 2 + len(self) > (policy.max_line_length or len(self) + 100):
+            return self._parse().fold(policy=policy)  # a policy with shorter lines
+        return f"{self.name}: {self}{policy.linesep}"
+
+    def _parse(self) -> BaseHeader:
+        if self._parsed is None:
+            self._parsed = _STDLIB_HEADERS(self.name, str(self))
+        return self._parsed
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("_"):
+            raise AttributeError(attribute)
+        return getattr(self._parse(), attribute)
+
+
+_STDLIB_HEADERS = HeaderRegistry()
+
+
+def _plain(name: str, value: str) -> bool:
+    """Whether the header can be written as given: a header of _PLAIN_HEADERS, printable ASCII
+    without encoded words, not folded (RFC 5322's 78 characters), no surrounding spaces."""
+    return (name.lower() in _PLAIN_HEADERS and type(value) is str and value.isascii()
+            and value.isprintable() and len(name) + 2 + len(value) <= 78
+            and "=?" not in value and value == value.strip() and "  " not in value)
+
+
 class _HeaderClasses(HeaderRegistry):
     """The stdlib's header registry builds a new class for every header it parses (a tenth of
-    a mail's rendering); this one builds each once."""
+    a mail's rendering); this one builds each once, and leaves plain values unparsed."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -255,6 +307,11 @@ class _HeaderClasses(HeaderRegistry):
         if found is None:
             found = self._classes[key] = super().__getitem__(name)
         return found
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if _plain(name, value):
+            return _PlainHeader(name, value)
+        return super().__call__(name, value)
 
 
 # The default policy (EmailMessage, RFC 5322 headers), with the header classes kept.

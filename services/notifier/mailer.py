@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import aiosmtplib
+from aiosmtplib.email import extract_recipients, extract_sender
 from prometheus_client import Counter
 
 from services.notifier.config import NotifierSettings
@@ -57,13 +58,16 @@ class SmtpMailer:
         self._clock = clock
         self._idle: list[tuple[_DataTrackingSmtp, float]] = []  # (connection, idle since)
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: EmailMessage, *, flat: str | None = None) -> None:
         """Deliver `message` to its `To` recipients; raise NotHandedOver when it certainly did
-        not leave, NoAnswer when it may have."""
+        not leave, NoAnswer when it may have. `flat`: the message as `as_string()` gave it
+        (the caller stored it), sent as is when it is plain ASCII instead of flattening the
+        message once more."""
         smtp = self._take_idle()
+        wire = wire_form(message, flat)
         if smtp is not None:
             try:
-                await self._send_on(smtp, message, reused=True)
+                await self._send_on(smtp, message, wire, reused=True)
                 return
             except _Stale:
                 pass  # the relay closed it meanwhile; nothing went out: a fresh one
@@ -73,13 +77,16 @@ class SmtpMailer:
         except (aiosmtplib.SMTPException, OSError) as error:
             mails.labels("failed").inc()
             raise NotHandedOver(str(error)) from error
-        await self._send_on(smtp, message, reused=False)
+        await self._send_on(smtp, message, wire, reused=False)
 
-    async def _send_on(self, smtp: "_DataTrackingSmtp", message: EmailMessage, *,
-                       reused: bool) -> None:
+    async def _send_on(self, smtp: "_DataTrackingSmtp", message: EmailMessage,
+                       wire: "tuple[str, list[str], bytes] | None", *, reused: bool) -> None:
         smtp.data_started = False
         try:
-            await smtp.send_message(message)
+            if wire is None:
+                await smtp.send_message(message)
+            else:
+                await smtp.sendmail(*wire)
         except aiosmtplib.SMTPResponseException as refused:  # a negative answer: not accepted
             self._discard(smtp)
             if reused and refused.code == SERVICE_CLOSING and not smtp.data_started:
@@ -133,6 +140,26 @@ class SmtpMailer:
             with contextlib.suppress(aiosmtplib.SMTPException, OSError):
                 await smtp.quit()
             self._discard(smtp)
+
+
+def wire_form(message: EmailMessage,
+              flat: str | None) -> tuple[str, list[str], bytes] | None:
+    """Sender, recipients and the bytes aiosmtplib's send_message would send for `message`,
+    taken from `flat` (its `as_string()`): the same text with CRLF line ends when all of it
+    is ASCII, no part is 8-bit, no address needs SMTPUTF8 and no Bcc is to be removed; else
+    None (send_message flattens it)."""
+    if flat is None or not flat.isascii() or "\r" in flat:
+        return None
+    if any(name in message for name in ("Bcc", "Resent-Bcc", "Resent-Date")):
+        return None
+    if any(str(part.get("Content-Transfer-Encoding", "")).lower() in ("8bit", "binary")
+           for part in message.walk()):
+        return None  # as_string() wrote that body in base64; SMTP sends it as it is
+    sender, recipients = extract_sender(message), extract_recipients(message)
+    if sender is None or not recipients or not sender.isascii() \
+            or not all(recipient.isascii() for recipient in recipients):
+        return None
+    return sender, recipients, flat.replace("\n", "\r\n").encode("ascii")
 
 
 class _Stale(Exception):

@@ -7,7 +7,9 @@ infrastructure of `make test`'s wrapper (its own database, the run's vhost) towa
 sink in this process (aiosmtpd, counting what it accepts); --mails invitation events are
 published onto the bus at once, and the rate is taken between the first and the last mail the
 sink accepted, the events published beforehand while the notifier was stopped (so the
-publishing is not measured). Each mail is one event, claimed in the
+publishing is not measured). The notifier's CPU time (utime + stime of /proc/<pid>/stat) over the
+same span gives CPU ms per mail and mails per CPU-second: the figure that stays comparable on a
+busy machine. Each mail is one event, claimed in the
 database before the hand-off and recorded after it, as in production.
 
     .venv/bin/python -m deploy.local.stack test -- \
@@ -50,6 +52,8 @@ class CountingSink:
         self.taken = 0
         self.first = 0.0
         self.last = 0.0
+        self.pid = 0  # the notifier's, once started: its CPU time is read at the first mail
+        self.cpu_first = 0.0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         mail = message_from_bytes(envelope.content, policy=policy.default)
@@ -57,6 +61,8 @@ class CountingSink:
         with self.lock:
             self.taken += 1
             self.message_ids.add(str(mail["Message-ID"]))
+            if not self.first and self.pid:
+                self.cpu_first = cpu_seconds(self.pid)
             self.first = self.first or now
             self.last = now
         return "250 Message accepted for delivery"
@@ -68,6 +74,12 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """The process's CPU time so far (user + system, /proc/<pid>/stat), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def publish(amqp_url: str, count: int, tag: str) -> None:
@@ -116,8 +128,9 @@ def run_mode(name: str, keep_alive: float, args: argparse.Namespace, group: Proc
     process = f"notifier-{name}"
     try:
         def start() -> None:
-            group.start(process, [sys.executable, "-m", "services.notifier"], env=environment,
-                        cwd=REPOSITORY)
+            started = group.start(process, [sys.executable, "-m", "services.notifier"],
+                                  env=environment, cwd=REPOSITORY)
+            sink.pid = started.pid  # (setpriv execs the notifier: the same pid)
             group.wait_until(process, lambda: http_ok(f"http://127.0.0.1:{health}/health/ready"),
                              timeout=60, what="ready")
 
@@ -126,6 +139,7 @@ def run_mode(name: str, keep_alive: float, args: argparse.Namespace, group: Proc
         # publisher's.
         start()
         group.stop(process)
+        sink.pid = 0
         started = time.perf_counter()
         asyncio.run(publish(args.amqp_url, args.mails, f"{run_id}{name}"))
         published = time.perf_counter() - started
@@ -135,10 +149,14 @@ def run_mode(name: str, keep_alive: float, args: argparse.Namespace, group: Proc
             time.sleep(0.05)
         seconds = max(sink.last - sink.first, 1e-9)
         rate = (sink.taken - 1) / seconds if sink.taken > 1 else 0.0
-        time.sleep(args.idle)  # the burst is over: the notifier idles
         pid = group.processes[process].pid
+        # From the first mail accepted to the last (the last few records settle meanwhile).
+        cpu = max(cpu_seconds(pid) - sink.cpu_first, 1e-9) if sink.cpu_first else float("nan")
+        handled = max(sink.taken - 1, 1)
+        time.sleep(args.idle)  # the burst is over: the notifier idles
         return {"mails": sink.taken, "distinct": len(sink.message_ids), "seconds": seconds,
-                "per_second": rate, "published_s": published, "idle_rss_mb": rss_mb(pid)}
+                "per_second": rate, "published_s": published, "idle_rss_mb": rss_mb(pid),
+                "cpu_ms_per_mail": cpu * 1000 / handled, "per_cpu_second": handled / cpu}
     finally:
         group.stop(process)
         controller.stop()
@@ -168,10 +186,11 @@ def main() -> None:
     print(f"\n{args.mails} invitation events, one notifier process each mode, "
           f"event prefetch {args.prefetch}")
     print(f"{'mode':<10} {'mails':>6} {'distinct':>8} {'seconds':>8} {'mails/s':>8} "
-          f"{'idle RSS MB':>11} {'publish s':>9}")
+          f"{'CPU ms/mail':>11} {'mails/CPU-s':>11} {'idle RSS MB':>11} {'publish s':>9}")
     for name, figures in results.items():
         print(f"{name:<10} {figures['mails']:>6.0f} {figures['distinct']:>8.0f} "
               f"{figures['seconds']:>8.2f} {figures['per_second']:>8.1f} "
+              f"{figures['cpu_ms_per_mail']:>11.2f} {figures['per_cpu_second']:>11.1f} "
               f"{figures['idle_rss_mb']:>11.1f} {figures['published_s']:>9.1f}")
     print(f"load average: {os.getloadavg()[0]:.1f} (2 cores)")
     pooled, single = results["pooled"]["per_second"], results["per-mail"]["per_second"]
