@@ -152,10 +152,18 @@ class MailDelivery:
 
     async def hand_over_window(self, mail_id: str, attempt: int, mail: EmailMessage) -> HandOff:
         """One attempt at a claimed window (office digest, request news, client digest): a
-        refusal is tried again by the next mail check, until the retry limit dead-letters it."""
+        refusal is tried again by a mail check after a growing pause, until the retry limit
+        dead-letters it."""
         outcome = await self.hand_over(mail_id, attempt, mail)
-        if outcome == HandOff.REFUSED and attempt >= self._settings.smtp_retry_attempts:
-            await self.give_up(mail_id, attempt)
+        if outcome == HandOff.REFUSED:
+            settings = self._settings
+            if attempt >= settings.smtp_retry_attempts:
+                await self.give_up(mail_id, attempt)
+            else:  # the same growing pause as an event's mail, between two mail checks
+                pause = retry_pause(attempt, settings.smtp_retry_base_seconds,
+                                    settings.smtp_retry_max_seconds)
+                await self._store.retry_after(mail_id, attempt,
+                                              self._clock() + timedelta(seconds=pause))
         return outcome
 
     async def hand_over(self, mail_id: str, attempt: int, mail: EmailMessage,

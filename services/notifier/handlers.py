@@ -512,7 +512,7 @@ class NotifierHandlers:
             by_client[held.get("user_id", "")].append(held)
         for user_id, items in by_client.items():
             await self._send_client_digest(user_id, items, now)
-        for failed in await self._store.failed_of_kind(CLIENT_DIGEST_KIND):
+        for failed in await self._store.failed_of_kind(CLIENT_DIGEST_KIND, utc_now()):
             claimed = await self._store.claim_again(failed["_id"], MailState.FAILED, utc_now())
             if claimed is not None and claimed.get("message"):
                 await self._delivery.hand_over_window(

@@ -145,6 +145,13 @@ class MailStore:
             {"_id": mail_id, "attempt": attempt, "state": MailState.SENDING.value},
             {"$set": {"state": MailState.FAILED.value, "last_error": error[:500]}})
 
+    async def retry_after(self, mail_id: str, attempt: int, when: datetime) -> None:
+        """A failed window (digest, request news) is not tried again before `when` (the mail
+        checks run every few seconds: without a pause an outage would use up its attempts)."""
+        await self._mails.update_one(
+            {"_id": mail_id, "attempt": attempt, "state": MailState.FAILED.value},
+            {"$set": {"retry_ms": millis(when)}})
+
     async def mark_uncertain(
         self, mail_id: str, attempt: int, reason: str, now: datetime,
         current: MailState = MailState.SENDING,
@@ -187,14 +194,19 @@ class MailStore:
         # (the body comes along: whether it is still kept says whether staff may resend it)
         cursor = self._mails.find(query).sort(
             [("dossier_id", ASCENDING), ("created_ms", DESCENDING)]).limit(limit)
+        # A client's news still gathering, or closed and not yet built, has no recipient yet:
+        # it is not a mail (yet), and staff could not tell whom it is for.
         return [mail for mail in await cursor.to_list(length=None)
-                if mail.get("state") != MailState.COLLECTING.value or mail.get("items")]
+                if mail.get("recipient")
+                and (mail.get("state") != MailState.COLLECTING.value or mail.get("items"))]
 
-    async def failed_of_kind(self, kind: str) -> list[Document]:
-        """Mails of `kind` SMTP refused, to try again (an indexed range, the kind checked
-        here)."""
-        cursor = self._mails.find(_state_is(MailState.FAILED), {"_id": 1, "kind": 1})
-        return [mail async for mail in cursor if mail.get("kind") == kind]
+    async def failed_of_kind(self, kind: str, now: datetime) -> list[Document]:
+        """Mails of `kind` SMTP refused whose pause is over, to try again (an indexed range, the
+        kind checked here)."""
+        cursor = self._mails.find(_state_is(MailState.FAILED),
+                                  {"_id": 1, "kind": 1, "retry_ms": 1})
+        return [mail async for mail in cursor
+                if mail.get("kind") == kind and int(mail.get("retry_ms", 0)) <= millis(now)]
 
     # --- the clients' daily digest -------------------------------------------------------------
 
@@ -322,9 +334,11 @@ class MailStore:
         due = self._mails.find(
             {"state": MailState.COLLECTING.value, "due_ms": {"$lte": millis(now)}},
             {"_id": 1, "kind": 1})
-        failed = self._mails.find(_state_is(MailState.FAILED), {"_id": 1, "kind": 1})
+        failed = self._mails.find(_state_is(MailState.FAILED),
+                                  {"_id": 1, "kind": 1, "retry_ms": 1})
         return [document["_id"] for cursor in (due, failed) async for document in cursor
-                if document.get("kind") == kind]
+                if document.get("kind") == kind
+                and int(document.get("retry_ms", 0)) <= millis(now)]
 
     async def due_digests(self, now: datetime) -> list[str]:
         """Ids of the office digests to send now."""

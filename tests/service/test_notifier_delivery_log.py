@@ -105,6 +105,22 @@ async def test_the_dossier_log_shows_each_mail_with_recipient_language_result_an
     assert (await log_of(service, "D-OTHER")).mails == []
 
 
+async def test_a_clients_news_still_gathering_is_not_in_the_log_until_it_is_a_mail(
+    service: NotifierService, mail_sink: MailSink
+) -> None:
+    """A request's news waits before it is mailed; whom it goes to is known only then: the
+    log never shows a mail without a recipient."""
+    now = utc_now()
+    await service.store.add_to_window(
+        "update:r1", "request-update", "reply:e1", now, timedelta(minutes=1),
+        timedelta(minutes=5), {"dossier_id": "D-PEETERS", "request_id": "r1", "sent_by": "u-an"})
+    await publish(service.runtime.broker, batch(["Polis"]))
+
+    logged = (await log_of(service)).mails
+    assert [mail.kind for mail in logged] == ["documents-published"] * 2
+    assert all(mail.recipient for mail in logged)
+
+
 async def test_the_log_pages_the_latest_first(
     service: NotifierService, mail_sink: MailSink
 ) -> None:

@@ -7,13 +7,18 @@ Runs on the in-memory broker, the real Mongo-wire server and an in-process SMTP 
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from faststream.rabbit import TestRabbitBroker
 
+from libs.contracts.envelope import utc_now
 from services.notifier.main import NotifierService, build
+from services.notifier.office_digest import digest_item
+from services.notifier.store import DIGEST_KIND, MAILS, open_slot
 from tests.service.test_notifier import (  # noqa: F401 - fixtures
     MailSink,
+    free_port,
     mail_sink,
     publish,
     request_submitted,
@@ -104,3 +109,40 @@ async def test_claims_go_to_the_claims_desk_in_their_own_window(
         "Nieuwe aanvraag in dossier D-001: Schade aangifte")
     assert mail_sink.mails[1]["Message-ID"] == f"<{claim.event_id}.new-request@mybroker>"
     assert "http://mybroker.test:8000/admin/desk/r-claim" in body(mail_sink, 1)
+
+
+@pytest.fixture
+async def unreachable_smtp(
+    mongo_url: str, database_name: str
+) -> AsyncIterator[NotifierService]:
+    """A notifier whose SMTP server is away (nothing listens on its port); a refused mail
+    waits 2 s, then 4 s, before it is tried again."""
+    built = build(settings_for(mongo_url, database_name, free_port(),
+                               smtp_retry_base_seconds=2.0, smtp_retry_max_seconds=4.0,
+                               smtp_retry_attempts=3, smtp_timeout_seconds=1))
+    await built.store.ensure_indexes()
+    async with TestRabbitBroker(built.runtime.broker):
+        yield built
+    await built.runtime.database.client.drop_database(database_name)
+
+
+async def test_a_digest_refused_during_an_outage_waits_before_its_next_try(
+    unreachable_smtp: NotifierService,
+) -> None:
+    """The mail checks run every few seconds: a digest refused by an SMTP server that is away
+    keeps its attempts for after a pause, instead of using them all up in one outage."""
+    service = unreachable_smtp
+    now = utc_now()
+    await service.store.add_to_window(
+        open_slot("D-001", "office@broker.test"), DIGEST_KIND, digest_item(request_submitted()),
+        now, timedelta(0), timedelta(0), {"dossier_id": "D-001", "recipient": "office@broker.test"})
+
+    for _ in range(5):  # checks in quick succession during the outage
+        await service.handlers.send_due_office_digests()
+    [digest] = await service.runtime.database[MAILS].find({"kind": DIGEST_KIND}).to_list(None)
+    assert (digest["state"], digest["attempt"]) == ("failed", 1)  # tried once, then waits
+
+    await asyncio.sleep(2.1)  # the first pause (between 1 and 2 s with its jitter) is over
+    await service.handlers.send_due_office_digests()
+    again = await service.runtime.database[MAILS].find_one({"_id": digest["_id"]})
+    assert again is not None and (again["state"], again["attempt"]) == ("failed", 2)
