@@ -39,7 +39,7 @@ AN = auth.DossierMember(user_id="u-an", email="an@example.be", display_name="An 
                         language="fr")
 LUC = auth.DossierMember(user_id="u-luc", email="luc@example.be", display_name="Luc Peeters",
                          language="nl")
-DELAY = 0.6  # the client's news waits a minute in production
+DELAY = 2.0  # the client's news waits a minute in production (long enough for a loaded machine)
 
 
 class Directory:
@@ -74,7 +74,7 @@ async def bus(
         smtp_host="127.0.0.1", smtp_port=sink[1], smtp_timeout_seconds=5,
         office_email="office@broker.test", office_addresses={"claim": "claims@broker.test"},
         public_url=PUBLIC_URL, office_digest_window_seconds=1.0,
-        client_update_delay_seconds=DELAY, client_update_longest_seconds=3.0,
+        client_update_delay_seconds=DELAY, client_update_longest_seconds=3 * DELAY,
         sending_stalled_after_seconds=0), rpc=Directory())
     await notifier.store.ensure_indexes()
     publisher: RabbitBroker = create_broker(own_vhost, "test-publisher")
