@@ -11,7 +11,8 @@ from types import FrameType
 
 import httpx
 import uvicorn
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from gateway import api_docs
@@ -229,7 +230,6 @@ def create_app(
         title="MyBroker gateway", version="1", lifespan=lifespan,
         # The OpenAPI documents and Swagger UI are gateway.api_docs' routes.
         docs_url=None, openapi_url=None, redoc_url=None,
-        responses=PROBLEM_RESPONSES,
     )
     app.state.gateway = state
     app.state.staff_reads = staff_reads
@@ -239,52 +239,60 @@ def create_app(
     app.add_middleware(ReadFastPath)  # kept answers of "my contracts" without the routing
     app.add_middleware(EdgeGuard)  # header limits (431), Cache-Control: no-store
     app.add_middleware(RequestContext)
-    # requests.router's `requests/{request_id}`: a route with a fixed segment there (events)
-    # must be included before it; so the forms' /admin/api/v1/requests/changes come first.
-    for router in (forms.router, forms.admin_router):
-        app.include_router(router)
-    for router in (auth_routes.router, me.router, dossiers.router, documents.router,
-                   request_events.router, requests.router, admin.router, health.router,
-                   pages.router):
-        app.include_router(router)
-    app.include_router(admin_documents.router)
-    # The request desk; a route with a fixed segment after requests/ (events, changes) must be
-    # included before it, or `{request_id}` takes that segment for an id.
-    app.include_router(admin_requests.router)
-    app.include_router(api_docs.router)  # public client API docs, staff-only admin docs
-    app.include_router(document_pages.router)
-    app.include_router(admin_document_pages_router)  # the staff's upload page
-    for router in (admin_mails_router, admin_mail_pages_router):  # mail problems, mail logs
-        app.include_router(router)
-    app.include_router(notification_pages_router)  # "Mijn meldingen"
-    for access_router in (access_pages_router, registration_router, admin_accounts_router,
-                          registration_pages_router, eid_router, eid_pages_router,
-                          admin_pages_router, admin_list_pages.router):  # access and accounts
-        app.include_router(access_router)
-    for router in (dossier_views.router, dossier_views.admin_router, dossier_pages.router):
-        app.include_router(router)
-    for router in (client_sheet.router, client_sheet.admin_router, client_sheet_pages.router):
-        app.include_router(router)  # the client sheet (manual 4.5)
-    app.include_router(request_pages.router)  # "Mijn aanvragen", new message, the page stream
-    for router in (admin_desk_pages.router, admin_desk_actions.router):  # the request desk
-        app.include_router(router)
-    for router in (signing_api.router, admin_signing.router, signing_pages.router,
-                   mobile_signing_api.router, mobile_signing_api.admin_router,
-                   mobile_signing_pages.router):  # the checkbox, then the mobile signature
-        app.include_router(router)
-    app.include_router(signing_request_pages_router)  # the office's form of a signature request
-    app.include_router(form_pages_router)  # the request forms' pages (manual 4.1-4.4)
-    app.include_router(data_change_pages_router)
-    for router in (office_assets_router, admin_office_router, admin_office_pages_router):
-        app.include_router(router)  # the office's settings and look
-    app.include_router(claim_form_pages_router)
-    for router in (privacy_api.router, privacy_api.admin_router, privacy_pages_router):
-        app.include_router(router)  # the access log, erasures (GDPR)
-    for router in (privacy_exports.router, privacy_exports.admin_router,
-                   privacy_export_pages.router):
-        app.include_router(router)  # the client's data export (GDPR articles 15 and 20)
+    include_routes(
+        app,
+        # requests.router's `requests/{request_id}`: a route with a fixed segment there (events)
+        # must come before it; so the forms' /admin/api/v1/requests/changes come first.
+        forms.router, forms.admin_router,
+        auth_routes.router, me.router, dossiers.router, documents.router, request_events.router,
+        requests.router, admin.router, health.router, pages.router, admin_documents.router,
+        # The request desk; a route with a fixed segment after requests/ (events, changes)
+        # must come before it, or `{request_id}` takes that segment for an id.
+        admin_requests.router,
+        api_docs.router,  # public client API docs, staff-only admin docs
+        document_pages.router, admin_document_pages_router,  # the staff's upload page
+        admin_mails_router, admin_mail_pages_router,  # mail problems, mail logs
+        notification_pages_router,  # "Mijn meldingen"
+        access_pages_router, registration_router, admin_accounts_router,  # access and accounts
+        registration_pages_router, eid_router, eid_pages_router, admin_pages_router,
+        admin_list_pages.router,
+        dossier_views.router, dossier_views.admin_router, dossier_pages.router,
+        client_sheet.router, client_sheet.admin_router, client_sheet_pages.router,  # manual 4.5
+        request_pages.router,  # "Mijn aanvragen", new message, the page stream
+        admin_desk_pages.router, admin_desk_actions.router,  # the request desk
+        signing_api.router, admin_signing.router, signing_pages.router,  # the checkbox, then
+        mobile_signing_api.router, mobile_signing_api.admin_router,  # the mobile signature
+        mobile_signing_pages.router,
+        signing_request_pages_router,  # the office's form of a signature request
+        form_pages_router,  # the request forms' pages (manual 4.1-4.4)
+        data_change_pages_router,
+        office_assets_router, admin_office_router, admin_office_pages_router,  # the office's look
+        claim_form_pages_router,
+        privacy_api.router, privacy_api.admin_router, privacy_pages_router,  # access log, erasure
+        privacy_exports.router, privacy_exports.admin_router,  # the client's data export
+        privacy_export_pages.router,  # (GDPR articles 15 and 20)
+    )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def include_routes(app: FastAPI, *routers: APIRouter) -> None:
+    """Put the routers' own routes on the app, in this order (the first match wins).
+
+    Not `app.include_router`: FastAPI keeps an included router aside and, at its first match,
+    builds a second copy of each of its routes (dependencies, the response model's validator
+    and serializer), about 16 MiB for the gateway. A router here already carries what its routes
+    need (prefix, tags, and for the API the problem answers, see `api_router`), so the app
+    holds the routes themselves."""
+    for router in routers:
+        if router.on_startup or router.on_shutdown or router.dependencies:
+            raise RuntimeError("a router's start/stop handlers or dependencies would be lost")
+        for route in router.routes:
+            if (isinstance(route, APIRoute) and route.include_in_schema
+                    and not PROBLEM_RESPONSES.keys() <= route.responses.keys()):
+                raise RuntimeError(f"{route.path}: make its router with api_router(), so the "
+                                   "API documents its problem answers")
+            app.router.routes.append(route)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
@@ -63,6 +63,11 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ProblemDetails, "description": HTTPStatus(status).phrase,
              "content": {PROBLEM_MEDIA_TYPE: {}}}
     for status in PROBLEM_STATUSES}
+
+
+def api_router(prefix: str = "", *, tags: list[str]) -> APIRouter:
+    """A router of API operations, each of which lists the problem answers above."""
+    return APIRouter(prefix=prefix, tags=list(tags), responses=PROBLEM_RESPONSES)
 
 
 def problem(status: int, description: str) -> dict[str, Any]:

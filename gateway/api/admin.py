@@ -2,19 +2,20 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import Query, Request, status
 from pydantic import BaseModel, EmailStr, Field
 
 from gateway.api.admin_documents import announce_batch
 from gateway.api_links import account, answer_links, dossier_changes, dossier_reads
 from gateway.deps import DossierIdPath, ObjectIdPath, Rpc, StaffCaller, State, origin_of
+from gateway.problems import api_router
 from gateway.streaming import receive_upload, store_upload
 from libs.contracts import auth, documents, dossier, requests
 from libs.contracts.caller import Role
 from libs.contracts.ids import DossierId
 from libs.servicekit.logs import correlation_id
 
-router = APIRouter(prefix="/admin/api/v1", tags=["admin"])
+router = api_router(prefix="/admin/api/v1", tags=["admin"])
 
 
 class StaffCreate(BaseModel):

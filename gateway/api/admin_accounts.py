@@ -5,16 +5,17 @@ Every action passes where it came from (client address, user agent) for auth's a
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from pydantic import BaseModel, Field
 
 from gateway.api_links import ADMIN, account, answer_links, link
 from gateway.deps import ObjectIdPath, Rpc, StaffCaller, origin_of
+from gateway.problems import api_router
 from libs.contracts import account_lists as lists
 from libs.contracts import auth
 from libs.contracts.ids import DossierId
 
-router = APIRouter(prefix="/admin/api/v1", tags=["admin: accounts"])
+router = api_router(prefix="/admin/api/v1", tags=["admin: accounts"])
 
 
 class ApprovalBody(BaseModel):

@@ -6,17 +6,18 @@ per file; files already stored when a later one fails are still announced.
 
 import contextlib
 
-from fastapi import APIRouter, Request, status
+from fastapi import Request, status
 
 from gateway.api.documents import parse_context
 from gateway.deps import DossierIdPath, Rpc, RpcCaller, StaffCaller, State
+from gateway.problems import api_router
 from gateway.streaming import UploadLimits, receive_uploads, store_upload
 from libs.contracts import documents
 from libs.contracts.caller import Caller
 from libs.contracts.envelope import new_id
 from libs.servicekit.logs import correlation_id
 
-router = APIRouter(prefix="/admin/api/v1", tags=["admin"])
+router = api_router(prefix="/admin/api/v1", tags=["admin"])
 MAX_FILES_PER_BATCH = 20
 
 

@@ -6,13 +6,14 @@ repeated by the notifier itself; staff see it here and decide. The resend is rec
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 
 from gateway.api_links import ADMIN, answer_links, link
 from gateway.deps import DossierIdPath, Rpc, StaffCaller
+from gateway.problems import api_router
 from libs.contracts import notifier
 
-router = APIRouter(prefix="/admin/api/v1", tags=["admin"])
+router = api_router(prefix="/admin/api/v1", tags=["admin"])
 
 
 @router.get("/mail-problems", responses=answer_links(200, ResendMail=link(

@@ -1,17 +1,18 @@
 """Admin API of the office settings: staff read them, the office admin changes them (auth
 re-checks the role, checks every field and answers a stale version with 409)."""
 
-from fastapi import APIRouter, Request, status
+from fastapi import Request, status
 from pydantic import BaseModel, Field
 
 from gateway.deps import Rpc, StaffCaller, State, origin_of
+from gateway.problems import api_router
 from gateway.streaming import receive_upload
 from gateway.web.office_assets import MAX_LOGO_BYTES, remove_logo, store_logo
 from libs.contracts import office
 from libs.contracts.caller import Role
 from libs.servicekit.errors import Forbidden
 
-router = APIRouter(prefix="/admin/api/v1", tags=["admin: office"])
+router = api_router(prefix="/admin/api/v1", tags=["admin: office"])
 ADMIN_ONLY = "Only the office admin may change the office settings."
 
 

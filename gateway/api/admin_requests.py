@@ -3,7 +3,7 @@ answer (with files), accept / refuse / close / release, internal notes."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import Query, Request, status
 from pydantic import BaseModel, Field
 
 from gateway.access_log import note_dossier_read
@@ -18,6 +18,7 @@ from gateway.api.requests import (
 )
 from gateway.api_links import answer_links, office_request
 from gateway.deps import ObjectIdPath, Rpc, RpcCaller, StaffCaller, State
+from gateway.problems import api_router
 from gateway.streaming import UploadLimits, receive_uploads
 from libs.contracts import auth, requests
 from libs.contracts.caller import STAFF_ROLES, Caller
@@ -25,7 +26,7 @@ from libs.contracts.ids import DossierId, ObjectId
 from libs.servicekit.errors import Conflict, Invalid, NotFound
 from libs.servicekit.logs import correlation_id
 
-router = APIRouter(prefix="/admin/api/v1", tags=["admin"])
+router = api_router(prefix="/admin/api/v1", tags=["admin"])
 # What staff do next with the request an action answers: read it, or act again.
 SAME_REQUEST = office_request("$request.path.request_id")
 

@@ -4,7 +4,7 @@ each signer's state, cancel, read and verify the audit trail and the signed PDF.
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import Query, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -12,12 +12,13 @@ from gateway.access_log import note_dossier_read
 from gateway.api_links import answer_links, signature_request
 from gateway.deps import DossierIdPath, ObjectIdPath, Rpc, StaffCaller, State
 from gateway.downloads import open_and_stream
+from gateway.problems import api_router
 from gateway.signing_evidence import evidence_of
 from libs.contracts import documents, paging, signing
 from libs.contracts.ids import DossierId, ObjectId
 from libs.servicekit.logs import correlation_id
 
-router = APIRouter(prefix="/admin/api/v1", tags=["admin"])
+router = api_router(prefix="/admin/api/v1", tags=["admin"])
 
 
 class NewSignatureRequest(BaseModel):

@@ -1,15 +1,16 @@
 """Sign-in routes: login (and with an unlock link), refresh, logout, activation of an invited
 account, password reset."""
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import Request, Response, status
 from pydantic import BaseModel, Field
 
 from gateway.deps import CurrentCaller, Rpc, State
 from gateway.devices import device_token, set_device_cookie
+from gateway.problems import api_router
 from libs.contracts import auth, lockout
 from libs.contracts.rpc import Ack
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = api_router(prefix="/api/v1/auth", tags=["auth"])
 
 
 class LoginBody(BaseModel):

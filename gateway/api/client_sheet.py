@@ -2,16 +2,17 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import Header, Query, Response, status
 from pydantic import BaseModel, Field
 
 from gateway.api_links import DOSSIER, answer_links, link, request_thread
 from gateway.deps import CurrentCaller, DossierIdPath, GrantedDossier, Rpc, StaffCaller
+from gateway.problems import api_router
 from libs.contracts import client_sheet
 from libs.servicekit.logs import correlation_id
 
-router = APIRouter(prefix="/api/v1/dossiers/{dossier_id}", tags=["client sheet"])
-admin_router = APIRouter(prefix="/admin/api/v1", tags=["admin"])
+router = api_router(prefix="/api/v1/dossiers/{dossier_id}", tags=["client sheet"])
+admin_router = api_router(prefix="/admin/api/v1", tags=["admin"])
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", min_length=1, max_length=200,
     description="The same key again returns the sheet already confirmed, never a second one")]

@@ -2,19 +2,20 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, status
+from fastapi import Header, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from gateway.api_links import answer_links, document_bodies, signature_offer
 from gateway.deps import CurrentCaller, GrantedDossier, ObjectIdPath, Rpc, State
 from gateway.downloads import VIEW_TYPES, open_and_stream, streamed_responses
+from gateway.problems import api_router
 from gateway.signing_evidence import document_served, whole_body
 from gateway.streaming import UploadLimits, receive_uploads, store_upload
 from libs.contracts import documents, paging, requests, signing
 from libs.contracts.auth import AccessClaims
 from libs.servicekit.errors import Invalid
 
-router = APIRouter(prefix="/api/v1/dossiers/{dossier_id}", tags=["documents"])
+router = api_router(prefix="/api/v1/dossiers/{dossier_id}", tags=["documents"])
 CONTEXT_HELP = "`general`, or `<kind>:<id>` with kind person, risk_object, contract, claim, request"
 
 

@@ -11,19 +11,20 @@ order: any other cursor (forged, edited, another dossier's or list's) is a 422.
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import Query, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api_links import DOSSIER, answer_links, link
 from gateway.deps import CurrentCaller, GrantedDossier, ObjectIdPath, Rpc, StaffCaller, State
 from gateway.dossier_reads import versioned_json
+from gateway.problems import api_router
 from libs.contracts import dossier
 from libs.contracts.auth import AccessClaims
 from libs.servicekit.logs import correlation_id
 
-router = APIRouter(prefix="/api/v1/dossiers/{dossier_id}", tags=["dossiers"])
-admin_router = APIRouter(prefix="/admin/api/v1/dossier-imports", tags=["admin"])
+router = api_router(prefix="/api/v1/dossiers/{dossier_id}", tags=["dossiers"])
+admin_router = api_router(prefix="/admin/api/v1/dossier-imports", tags=["admin"])
 PageT = TypeVar("PageT", bound=dossier.PageInfo)
 CLIENT = "/api/v1/dossiers/{dossier_id}"
 

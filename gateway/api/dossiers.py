@@ -1,14 +1,15 @@
 """A client's dossier: contracts (with guarantees and the risk objects they cover)."""
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 
 from gateway.api.dossier_views import read_contract_link
 from gateway.deps import CurrentCaller, GrantedDossier, Rpc, State
 from gateway.dossier_reads import versioned_json
+from gateway.problems import api_router
 from libs.contracts import dossier
 
-router = APIRouter(prefix="/api/v1/dossiers/{dossier_id}", tags=["dossiers"])
+router = api_router(prefix="/api/v1/dossiers/{dossier_id}", tags=["dossiers"])
 
 
 @router.get("/contracts", response_model=dossier.ContractList,

@@ -1,15 +1,16 @@
 """eID login routes: the card checked by auth, and the request to link an unknown card."""
 
-from fastapi import APIRouter, Request, status
+from fastapi import Request, status
 from pydantic import BaseModel, EmailStr, Field
 
 from gateway.deps import Rpc, State
 from gateway.eid import forwarded_certificate
+from gateway.problems import api_router
 from libs.contracts import auth
 from libs.contracts.rpc import Ack
 from libs.servicekit.errors import Unauthenticated
 
-router = APIRouter(prefix="/api/v1/auth/eid", tags=["eid"])
+router = api_router(prefix="/api/v1/auth/eid", tags=["eid"])
 
 
 class EidLinkBody(BaseModel):

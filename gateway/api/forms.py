@@ -6,14 +6,14 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import Header, Query, Request, Response, status
 from pydantic import BaseModel, Field, JsonValue, ValidationError
 
 from gateway.api.requests import DESCRIPTION_FIELD
 from gateway.api_links import answer_links, draft, request_thread
 from gateway.claim_declaration import ClaimFile, complete_claim
 from gateway.deps import CurrentCaller, GrantedDossier, Rpc, StaffCaller, State
-from gateway.problems import Problem
+from gateway.problems import Problem, api_router
 from gateway.streaming import ReceivedForm, UploadLimits, receive_form
 from libs.contracts import request_forms, requests
 from libs.contracts.auth import AccessClaims
@@ -22,8 +22,8 @@ from libs.contracts.rpc import Ack
 from libs.servicekit.errors import Invalid, NotFound
 from libs.servicekit.logs import correlation_id
 
-router = APIRouter(prefix="/api/v1/dossiers/{dossier_id}", tags=["forms"])
-admin_router = APIRouter(prefix="/admin/api/v1", tags=["admin"])
+router = api_router(prefix="/api/v1/dossiers/{dossier_id}", tags=["forms"])
+admin_router = api_router(prefix="/admin/api/v1", tags=["admin"])
 ABOUT_HELP = ("Where the form was opened from: `person:<id>` (personal data), "
               "`risk_object:<id>` or `contract:<id>` (claim)")
 MAX_JSON_BYTES = 256 * 1024

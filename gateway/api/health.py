@@ -1,11 +1,12 @@
 """Liveness, readiness (the bus and the token key; not every service) and Prometheus metrics."""
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.deps import State
+from gateway.problems import api_router
 
-router = APIRouter(tags=["health"])
+router = api_router(tags=["health"])
 
 
 @router.get("/health/live")

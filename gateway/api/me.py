@@ -1,15 +1,15 @@
 """Who am I: the signed-in user and the dossiers they may open."""
 
-from fastapi import APIRouter
 from pydantic import BaseModel
 
 from gateway.deps import CurrentCaller, Rpc, RpcCaller, State
+from gateway.problems import api_router
 from gateway.read_model import ReadModel
 from libs.contracts import dossier, notifier
 from libs.contracts.auth import AccessClaims
 from libs.contracts.caller import Role
 
-router = APIRouter(prefix="/api/v1", tags=["me"])
+router = api_router(prefix="/api/v1", tags=["me"])
 _SUMMARIES_KEY = (dossier.LIST_DOSSIER_SUMMARIES.queue,)  # the read model's key of the names
 
 
@@ -41,9 +41,8 @@ async def granted_dossiers(rpc: RpcCaller, claims: AccessClaims,
     if read_model is None:
         summaries = await summaries_of()
     else:  # the dossiers are the token's grants: the caller may see each of them
-        summaries = (await read_model.read(
-            tuple(claims.dossiers), _SUMMARIES_KEY, summaries_of,
-            size_of=lambda reply: len(reply.model_dump_json()))).value
+        summaries = await read_model.read_reply(tuple(claims.dossiers), _SUMMARIES_KEY,
+                                                summaries_of, dossier.DossierSummaries)
     return _named(claims, summaries)
 
 
@@ -53,7 +52,9 @@ def kept_dossiers(claims: AccessClaims, read_model: ReadModel) -> list[DossierRe
     if not claims.dossiers:
         return []
     kept = read_model.kept(tuple(claims.dossiers), _SUMMARIES_KEY)
-    return None if kept is None else _named(claims, kept.value)
+    if kept is None:
+        return None
+    return _named(claims, dossier.DossierSummaries.model_validate_json(kept.value))
 
 
 def _named(claims: AccessClaims, summaries: dossier.DossierSummaries) -> list[DossierRef]:

@@ -7,21 +7,21 @@ enrolments."""
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
+from fastapi import File, Form, Query, Request, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from gateway.api_links import ADMIN, answer_links, link
 from gateway.deps import CurrentCaller, DossierIdPath, ObjectIdPath, Rpc, StaffCaller
-from gateway.problems import problem
+from gateway.problems import api_router, problem
 from gateway.signing_evidence import evidence_of
 from libs.contracts import signing
 from libs.contracts.caller import Caller
 from libs.contracts.ids import ObjectId
 from libs.servicekit.errors import Conflict, Invalid
 
-router = APIRouter(prefix="/api/v1/signature-requests", tags=["signing"])
-admin_router = APIRouter(prefix="/admin/api/v1", tags=["admin"])
+router = api_router(prefix="/api/v1/signature-requests", tags=["signing"])
+admin_router = api_router(prefix="/admin/api/v1", tags=["admin"])
 PHOTO_CHUNK = 1024 * 1024
 
 

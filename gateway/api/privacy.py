@@ -4,7 +4,7 @@ dossier and of a client account (office admin), a client deleting their own logi
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from gateway.api_links import ADMIN, answer_links, link
@@ -17,12 +17,13 @@ from gateway.deps import (
     StaffCaller,
     origin_of,
 )
+from gateway.problems import api_router
 from libs.contracts import privacy
 from libs.contracts.ids import DossierId, ObjectId
 from libs.servicekit.logs import correlation_id
 
-router = APIRouter(prefix="/api/v1", tags=["privacy"])
-admin_router = APIRouter(prefix="/admin/api/v1", tags=["admin"])
+router = api_router(prefix="/api/v1", tags=["privacy"])
+admin_router = api_router(prefix="/admin/api/v1", tags=["admin"])
 Before = Annotated[str | None, Query(max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 

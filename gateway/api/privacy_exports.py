@@ -6,19 +6,20 @@ is downloadable by its owner only, for a limited time (then 410).
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from gateway.api_links import answer_links, export
 from gateway.deps import CurrentCaller, Rpc, StaffCaller, State
 from gateway.downloads import streamed_responses
 from gateway.privacy_downloads import stream_export
+from gateway.problems import api_router
 from libs.contracts import privacy
 from libs.contracts.ids import ID_MAX_LENGTH, ID_PATTERN
 from libs.i18n import as_language
 
-router = APIRouter(prefix="/api/v1/privacy", tags=["privacy"])
-admin_router = APIRouter(prefix="/admin/api/v1/privacy", tags=["admin"])
+router = api_router(prefix="/api/v1/privacy", tags=["privacy"])
+admin_router = api_router(prefix="/admin/api/v1/privacy", tags=["admin"])
 ExportIdPath = Annotated[str, Path(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN,
                                    description="An export's id")]
 

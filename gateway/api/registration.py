@@ -1,12 +1,13 @@
 """Self-registration routes ("Zich inschrijven"): register, confirm the address, set a password."""
 
-from fastapi import APIRouter, Request, status
+from fastapi import Request, status
 
 from gateway.deps import Rpc
+from gateway.problems import api_router
 from libs.contracts import auth
 from libs.contracts.rpc import Ack
 
-router = APIRouter(prefix="/api/v1/auth", tags=["registration"])
+router = api_router(prefix="/api/v1/auth", tags=["registration"])
 
 
 @router.post("/register", status_code=status.HTTP_202_ACCEPTED)

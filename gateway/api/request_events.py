@@ -1,12 +1,12 @@
 """Live changes of a dossier's requests for the mobile app (server-sent events)."""
 
-from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from gateway.deps import CurrentCaller, GrantedDossier, State
+from gateway.problems import api_router
 from gateway.request_streams import EVENT_STREAM, open_stream
 
-router = APIRouter(prefix="/api/v1/dossiers/{dossier_id}", tags=["requests"])
+router = api_router(prefix="/api/v1/dossiers/{dossier_id}", tags=["requests"])
 
 
 @router.get(

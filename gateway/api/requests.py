@@ -10,7 +10,7 @@ under the request id the gateway chooses, so the message and its files arrive to
 import json
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Header, Request, status
+from fastapi import Header, Request, status
 from pydantic import BaseModel, Field, ValidationError
 
 from gateway.api_links import answer_links, request_thread
@@ -23,7 +23,7 @@ from gateway.deps import (
     RpcCaller,
     State,
 )
-from gateway.problems import Problem
+from gateway.problems import Problem, api_router
 from gateway.streaming import SpooledUpload, UploadLimits, receive_uploads, store_upload
 from libs.contracts import documents, dossier, requests
 from libs.contracts.auth import AccessClaims
@@ -34,7 +34,7 @@ from libs.contracts.shown_names import GivenName
 from libs.servicekit.errors import Conflict, Invalid, NotFound
 from libs.servicekit.logs import correlation_id
 
-router = APIRouter(prefix="/api/v1/dossiers/{dossier_id}", tags=["requests"])
+router = api_router(prefix="/api/v1/dossiers/{dossier_id}", tags=["requests"])
 
 MULTIPART = "multipart/form-data"
 ABOUT_OBJECTS: dict[requests.AboutKind, dossier.ObjectKind] = {

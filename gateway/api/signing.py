@@ -3,18 +3,18 @@ signed PDF. The document itself is read through the documents routes (which coun
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from gateway.deps import CurrentCaller, ObjectIdPath, Rpc, State
 from gateway.downloads import open_and_stream
-from gateway.problems import problem
+from gateway.problems import api_router, problem
 from gateway.signing_evidence import authenticated_at, evidence_of
 from libs.contracts import documents, signing
 from libs.servicekit.errors import Conflict
 
-router = APIRouter(prefix="/api/v1/signature-requests", tags=["signing"])
+router = api_router(prefix="/api/v1/signature-requests", tags=["signing"])
 WAIT_MARGIN_SECONDS = 5.0  # an offer asked to wait for the seal: the answer's time beyond it
 
 

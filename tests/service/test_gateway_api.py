@@ -3,6 +3,7 @@
 import time
 from pathlib import Path
 
+from gateway.problems import PROBLEM_MEDIA_TYPE
 from libs.contracts import auth, dossier, requests
 from libs.contracts.caller import Role
 from libs.contracts.envelope import utc_now
@@ -242,6 +243,11 @@ def test_the_openapi_document_is_published(gateway: Gateway) -> None:
     assert "/api/v1/dossiers/{dossier_id}/contracts" in paths
     assert "/admin/api/v1/dossiers/{dossier_id}/documents" not in paths  # staff only: see
     assert gateway.client.get("/api/docs").status_code == 200  # tests/service/test_gateway_edge
+    for path, operations in paths.items():  # each operation lists the problems it may answer
+        for method, operation in operations.items():
+            statuses = {int(status) for status in operation["responses"] if status.isdigit()}
+            assert {401, 403, 422, 503} <= statuses, (method, path)
+            assert PROBLEM_MEDIA_TYPE in operation["responses"]["503"]["content"], (method, path)
 
 
 def test_a_staff_grant_reaches_auth_with_where_it_came_from_for_the_audit_log(
