@@ -1,5 +1,7 @@
 """Rules of accounts, invitations and sessions (auth service, pure)."""
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -61,6 +63,15 @@ def test_a_common_or_trivially_predictable_password_is_refused(password: str) ->
 def test_the_common_passwords_list_is_zxcvbns_thirty_thousand() -> None:
     assert len(common_passwords()) > 25_000
     assert "password" in common_passwords()
+
+
+def test_the_list_is_read_without_zxcvbns_ranked_dictionaries_of_every_list() -> None:
+    """Importing the zxcvbn package keeps about 12 MiB of dictionaries in the auth service."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys; from services.auth.passwords.policy import "
+         "common_passwords; print(len(common_passwords()), 'zxcvbn' in sys.modules)"],
+        capture_output=True, text=True, check=True)
+    assert loaded.stdout.split() == ["30000", "False"]
 
 
 def test_an_email_address_is_one_account_whatever_its_case_and_surrounding_spaces() -> None:
