@@ -7,7 +7,6 @@ asked only after that, and its keys always hold the dossier id.
 
 from collections.abc import Awaitable, Callable, Hashable
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -58,11 +57,8 @@ async def cached_call(
     the read model while their versions last. `key` must hold everything of the request that
     the reply depends on besides the dossiers (the caller is only checked by the service)."""
 
-    async def call() -> Any:
+    async def call() -> ReplyT:
         return await state.rpc.call(method, request)
 
-    answer = await state.read_model.read(
-        dossier_ids, (method.queue, today(), *key), call,
-        size_of=lambda reply: len(reply.model_dump_json()))
-    reply: ReplyT = answer.value
-    return reply
+    return await state.read_model.read_reply(dossier_ids, (method.queue, today(), *key), call,
+                                             method.reply)

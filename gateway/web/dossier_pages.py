@@ -6,7 +6,6 @@ it can be shared and opened again; a damaged or outdated cursor shows the list's
 a notice instead. Every query goes to the active dossier of the signed-in client only.
 """
 
-import sys
 from collections.abc import Hashable
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -203,7 +202,7 @@ async def contracts_page(request: Request, session: PageSession, pages: Pages, r
     async def page_context() -> dict[str, Any]:
         kept = await read_model.read(
             (active,), ("page", request.url.path, request.url.query, today(),
-                        pages.language(request, session)), content, size_of=sys.getsizeof)
+                        pages.language(request, session)), content)
         return {**context, "content_kept": kept.value}
 
     granted, key = _contracts_page_key(session.claims, active, context["dossiers"])

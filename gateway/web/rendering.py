@@ -3,7 +3,6 @@
 import gettext
 import hashlib
 import secrets
-import sys
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
@@ -218,8 +217,7 @@ class PageRenderer:
             return self._environments[language].get_template(template).render(page_context)
 
         answer = await read_model.read(
-            dossier_ids, self._kept_key(request, language, session, template, key), page,
-            size_of=sys.getsizeof)  # a page with a "€" takes two bytes per character
+            dossier_ids, self._kept_key(request, language, session, template, key), page)
         token = csrf_token(request)
         html: str = answer.value.replace(CSRF_PLACEHOLDER, token)
         headers = {"ETag": _page_etag(answer.etag, token)} if answer.etag else None

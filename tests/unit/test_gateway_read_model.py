@@ -1,6 +1,10 @@
 """The gateway's read model on its own: versions, settling, the byte-bounded cache, ETags."""
 
 import asyncio
+import sys
+from typing import Any
+
+import pytest
 
 from gateway.read_model import (
     AnswerCache,
@@ -10,6 +14,7 @@ from gateway.read_model import (
     etag_of,
     matches,
 )
+from libs.contracts.dossier import DossierSummaries, DossierSummary
 
 
 class Clock:
@@ -108,3 +113,39 @@ def test_if_none_match_and_event_bodies() -> None:
     assert dossier_of(b'{"dossier_id": "D1", "change": "created"}') == "D1"
     assert dossier_of(b'{"change": "created"}') is None
     assert dossier_of(b"not json") is None
+
+
+def test_a_service_reply_is_kept_as_its_json_so_the_bound_counts_what_it_holds() -> None:
+    """A reply's objects take five to seven times its JSON; kept as JSON, the cache's size is
+    the memory it holds, and the reply read back equals the one the service gave."""
+    versions = DossierVersions(settle_seconds=0.0)
+    model = ReadModel(versions, AnswerCache())
+    versions.synchronise()
+    reply = DossierSummaries(dossiers=[
+        DossierSummary(dossier_id=f"DOS-2024-{number:05}", name=f"Familie Peeters {number}",
+                       person_count=3, contract_count=number)
+        for number in range(50)])
+    calls: list[int] = []
+
+    async def service() -> DossierSummaries:
+        calls.append(1)
+        return reply
+
+    async def scenario() -> None:
+        first = await model.read_reply(("D1",), ("summaries",), service, DossierSummaries)
+        again = await model.read_reply(("D1",), ("summaries",), service, DossierSummaries)
+        assert first == reply and again == reply and len(calls) == 1
+        assert model.cache.size == sys.getsizeof(reply.model_dump_json().encode())
+
+    asyncio.run(scenario())
+
+
+def test_the_cache_refuses_what_it_could_not_count() -> None:
+    model = ReadModel(DossierVersions(settle_seconds=0.0), AnswerCache())
+    model.versions.synchronise()
+
+    async def a_model() -> Any:
+        return DossierSummaries(dossiers=[])
+
+    with pytest.raises(TypeError, match="bytes or text"):
+        asyncio.run(model.read(("D1",), ("q",), a_model))
