@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
-from gateway.problems import PROBLEM_MEDIA_TYPE, Problem
+from gateway.problems import Problem, ProblemDetails
 from gateway.web.admin_pages import staff_only
 from gateway.web.pages import Pages, PageSession
 
@@ -76,18 +76,9 @@ def _referenced_schemas(paths: dict[str, Any], schemas: dict[str, Any]) -> dict[
     return {name: schemas[name] for name in sorted(needed)}
 
 
-def _problem_bodies(paths: dict[str, Any]) -> dict[str, Any]:
-    """`paths` with each failure's ProblemDetails schema under application/problem+json, the
-    type it is sent as: FastAPI writes a response model's schema under application/json."""
-    problem = {"$ref": f"{_SCHEMA_REF}ProblemDetails"}
-    for operations in paths.values():
-        for operation in operations.values():
-            for answer in operation.get("responses", {}).values():
-                content = answer.get("content", {})
-                if (PROBLEM_MEDIA_TYPE in content
-                        and content.get("application/json", {}).get("schema") == problem):
-                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
-    return paths
+# Referenced by every operation's failures (gateway.problems.PROBLEM_RESPONSES), given once.
+_PROBLEM_SCHEMA = ProblemDetails.model_json_schema(mode="serialization",
+                                                   ref_template=f"{_SCHEMA_REF}{{model}}")
 
 
 def _openapi(app: FastAPI, *, admin: bool) -> dict[str, Any]:
@@ -96,11 +87,11 @@ def _openapi(app: FastAPI, *, admin: bool) -> dict[str, Any]:
     cache: dict[bool, dict[str, Any]] = app.state.__dict__.setdefault("openapi_halves", {})
     if admin not in cache:
         full = app.openapi()
-        paths = _problem_bodies(copy.deepcopy(
-            {path: operations for path, operations in full["paths"].items()
-             if path.startswith(ADMIN_PREFIX) == admin}))
+        paths = copy.deepcopy({path: operations for path, operations in full["paths"].items()
+                               if path.startswith(ADMIN_PREFIX) == admin})
         components = dict(full.get("components", {}))
-        components["schemas"] = _referenced_schemas(paths, components.get("schemas", {}))
+        schemas = {**components.get("schemas", {}), "ProblemDetails": _PROBLEM_SCHEMA}
+        components["schemas"] = _referenced_schemas(paths, schemas)
         title = "MyBroker admin API" if admin else "MyBroker API"
         cache[admin] = {**full, "info": {**full["info"], "title": title}, "paths": paths,
                         "components": components}

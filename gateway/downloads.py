@@ -21,7 +21,7 @@ import httpx
 from fastapi.responses import StreamingResponse
 
 from gateway.deps import RpcCaller
-from gateway.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemDetails
+from gateway.problems import Problem, problem
 from gateway.streaming import CHUNK_BYTES
 from libs.contracts import documents
 from libs.contracts.caller import Caller
@@ -45,8 +45,7 @@ def streamed_responses(description: str, *content_types: str,
     if ranges:
         answers[206] = {"description": "One byte range of a PDF (Range, If-Range)",
                         "content": {"application/pdf": {}}}
-        answers[416] = {"model": ProblemDetails, "description": "The range is not in the file",
-                        "content": {PROBLEM_MEDIA_TYPE: {}}}
+        answers[416] = problem(416, "The range is not in the file")
     return answers
 
 

@@ -59,21 +59,27 @@ class ProblemDetails(BaseModel):
 # the caller's, a rule of a service, a limit, a service that cannot be reached. The OpenAPI
 # document lists them for each operation, so a client (and the fuzzing) knows every answer.
 PROBLEM_STATUSES = (400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 431, 503)
+# The schema is referenced, not given as a `model`: FastAPI would build a validator and a
+# serializer of ProblemDetails for each status of each operation (1,500 of them, several MiB)
+# only to write this reference; the API documents add the schema itself (gateway.api_docs).
+PROBLEM_SCHEMA_REF = "#/components/schemas/ProblemDetails"
+
+
+def problem(status: int, description: str) -> dict[str, Any]:
+    """A failure an operation describes in its own words: still a problem (its media type and
+    schema), which a route's own `responses` entry would otherwise replace."""
+    return {"description": description,
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}}}
+
+
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ProblemDetails, "description": HTTPStatus(status).phrase,
-             "content": {PROBLEM_MEDIA_TYPE: {}}}
-    for status in PROBLEM_STATUSES}
+    status: problem(status, HTTPStatus(status).phrase) for status in PROBLEM_STATUSES}
 
 
 def api_router(prefix: str = "", *, tags: list[str]) -> APIRouter:
     """A router of API operations, each of which lists the problem answers above."""
     return APIRouter(prefix=prefix, tags=list(tags), responses=PROBLEM_RESPONSES)
 
-
-def problem(status: int, description: str) -> dict[str, Any]:
-    """A failure an operation describes in its own words: still a problem (its media type and
-    schema), which a route's own `responses` entry would otherwise replace."""
-    return {**PROBLEM_RESPONSES[status], "description": description}
 
 PageErrorRenderer = Callable[[Request, int, str], Response]
 """Renders a readable error page: (request, HTTP status, problem code) -> HTML response."""

@@ -239,7 +239,9 @@ def test_metrics_count_requests_by_route(gateway: Gateway) -> None:
 
 
 def test_the_openapi_document_is_published(gateway: Gateway) -> None:
-    paths = gateway.client.get("/api/openapi.json").json()["paths"]
+    document = gateway.client.get("/api/openapi.json").json()
+    paths = document["paths"]
+    assert "ProblemDetails" in document["components"]["schemas"]
     assert "/api/v1/dossiers/{dossier_id}/contracts" in paths
     assert "/admin/api/v1/dossiers/{dossier_id}/documents" not in paths  # staff only: see
     assert gateway.client.get("/api/docs").status_code == 200  # tests/service/test_gateway_edge
