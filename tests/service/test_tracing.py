@@ -155,6 +155,10 @@ async def test_a_message_sent_through_the_gateway_is_one_trace_across_the_servic
     trace_id = request_span.context.trace_id
     in_trace = {(s.name, s.kind) for s in finished
                 if s.context is not None and s.context.trace_id == trace_id}
+    gateway_spans = [s.name for s in finished if s.context is not None
+                     and s.context.trace_id == trace_id and s.kind == SpanKind.SERVER
+                     and not s.name.startswith("rpc ")]
+    assert gateway_spans == [request_span.name]  # one span of the request, not FastAPI's too
     assert ("rpc requests.rpc.send_message", SpanKind.CLIENT) in in_trace  # gateway
     assert ("rpc requests.rpc.send_message", SpanKind.SERVER) in in_trace  # requests service
     assert ("publish requests.request.submitted", SpanKind.PRODUCER) in in_trace  # its relay
