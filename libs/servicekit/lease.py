@@ -110,8 +110,10 @@ class Lease:
             yield True
         finally:
             renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
+            # Not `suppress(CancelledError): await renewer`: a stop of this task arriving
+            # while the renewer unwinds would be swallowed too, and the job would run on
+            # (a service that never stops). gather leaves our own cancellation alone.
+            await asyncio.gather(renewer, return_exceptions=True)
 
     async def _keep_renewing(self) -> None:
         while True:
