@@ -4,9 +4,14 @@
 MYBROKER_TEST_INFRA=containers the same fixtures run on testcontainers' real images instead.
 """
 
+import asyncio
+import gc
 import os
+import sys
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
@@ -14,6 +19,34 @@ from pymongo import AsyncMongoClient
 from libs.servicekit.mongo import Document, create_mongo_client
 
 RUN_ID = uuid.uuid4().hex[:8]
+HANG_WARNING_LEAD_SECONDS = 5.0
+_hang_warnings: dict[str, threading.Timer] = {}
+
+
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> None:
+    """Beside pytest-timeout's own timer (pyproject: `timeout`), one that fires a little earlier
+    and names the hung test and where each of its asyncio tasks waits: the thread dump that
+    follows shows only the event loop's select()."""
+    if settings.timeout and settings.timeout > HANG_WARNING_LEAD_SECONDS:
+        timer = threading.Timer(settings.timeout - HANG_WARNING_LEAD_SECONDS,
+                                _print_hung_test, (item.nodeid,))
+        timer.daemon = True
+        _hang_warnings[item.nodeid] = timer
+        timer.start()
+
+
+def pytest_timeout_cancel_timer(item: pytest.Item) -> None:
+    timer = _hang_warnings.pop(item.nodeid, None)
+    if timer is not None:
+        timer.cancel()
+
+
+def _print_hung_test(nodeid: str) -> None:
+    print(f"\n[hung] {nodeid} has not ended; its pending asyncio tasks:", file=sys.stderr)
+    for task in [thing for thing in gc.get_objects() if isinstance(thing, asyncio.Task)]:
+        if not task.done():
+            task.print_stack(limit=8, file=sys.stderr)
+    sys.stderr.flush()
 
 
 def _from_containers(kind: str) -> str:
