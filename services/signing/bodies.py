@@ -33,9 +33,10 @@ class BodyCache:
             try:
                 return await asyncio.shield(loading)
             except asyncio.CancelledError:
-                if not loading.cancelled():
-                    raise  # this caller was cancelled
-                return await download()  # the first reader was: read it here
+                task = asyncio.current_task()
+                if not loading.cancelled() or (task is not None and task.cancelling()):
+                    raise  # this caller was cancelled (perhaps the first reader too)
+                return await download()  # only the first reader was: read it here
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._loading[key] = future
         try:

@@ -75,3 +75,27 @@ async def test_a_seal_wakes_its_waiters_and_a_wait_ends_at_its_time() -> None:
     await asyncio.wait_for(asyncio.gather(*waiters), 1)  # woken, long before their time
     await asyncio.wait_for(other, 1)  # nobody sealed r2: back after its 0.05 s
     assert notices._events == {} and notices._waiters == {}  # nothing kept for the ones gone
+
+
+async def test_a_waiter_reads_itself_when_only_the_first_reader_is_cancelled() -> None:
+    cache, storage = BodyCache(), Storage()
+    first = asyncio.create_task(cache.get("d1", SHA, storage.read))
+    await asyncio.sleep(0)  # the first reader is downloading
+    waiter = asyncio.create_task(cache.get("d1", SHA, storage.read))
+    await asyncio.sleep(0)  # the second waits for the first one's download
+    first.cancel()  # its seal request was withdrawn
+    assert await asyncio.wait_for(waiter, 1) == BODY and storage.reads == 2
+    assert first.cancelled()
+
+
+async def test_a_waiter_stopped_with_the_first_reader_stops_and_reads_nothing() -> None:
+    cache, storage = BodyCache(), Storage()
+    first = asyncio.create_task(cache.get("d1", SHA, storage.read))
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(cache.get("d1", SHA, storage.read))
+    await asyncio.sleep(0)
+    first.cancel()  # the service stops: both at once
+    waiter.cancel()
+    await asyncio.wait({first, waiter}, timeout=1)
+    assert first.cancelled() and waiter.cancelled(), "the stop of the waiter was swallowed"
+    assert storage.reads == 1
