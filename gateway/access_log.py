@@ -100,7 +100,8 @@ class StaffReadBuffer:
                                 waiting=len(self._reads))
         finally:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.flush(), 2.0)  # what a stop would lose
+                async with asyncio.timeout(2.0):
+                    await self.flush()  # what a stop would lose
 
 
 def staff_read_of(scope: Scope, claims: AccessClaims) -> StaffRead:

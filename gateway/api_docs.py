@@ -144,8 +144,8 @@ async def _asyncapi(app: FastAPI) -> bytes:
                 sys.executable, "-m", "services.asyncapi",
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
             try:
-                document, errors = await asyncio.wait_for(process.communicate(),
-                                                          ASYNCAPI_SECONDS)
+                async with asyncio.timeout(ASYNCAPI_SECONDS):
+                    document, errors = await process.communicate()
             except TimeoutError:
                 process.kill()
                 await process.wait()

@@ -111,8 +111,9 @@ class Subscription:
 
     async def next(self, timeout_seconds: float) -> RequestChange | None:
         """The next change, or None after `timeout_seconds` of quiet (time for a heartbeat)."""
-        try:
-            change = await asyncio.wait_for(self.queue.get(), timeout_seconds)
+        try:  # asyncio.timeout: a closed stream's cancel is never lost to a change (3.11)
+            async with asyncio.timeout(timeout_seconds):
+                change = await self.queue.get()
         except TimeoutError:
             return None
         if change.change == RESYNC:

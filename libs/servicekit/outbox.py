@@ -169,8 +169,11 @@ class OutboxRelay:
         try:
             while True:
                 delay = await self._one_pass(delay)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a stop that
+                # arrives as the wake-up does, and this loop (and the service) would run on.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), delay)
+                    async with asyncio.timeout(delay):
+                        await self._wakeup.wait()
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._lease.release())

@@ -302,7 +302,8 @@ class RpcClient:
         )
         try:
             await self._publish(message, method.queue, min(wait_seconds, PUBLISH_SECONDS))
-            body = await asyncio.wait_for(future, wait_seconds)
+            async with asyncio.timeout(wait_seconds):
+                body = await future
         except TimeoutError:
             raise Unavailable(
                 f"{method.queue.split('.')[0]} did not answer within {wait_seconds:g} s."
@@ -325,16 +326,16 @@ class RpcClient:
         message = aio_pika.Message(
             body=event.model_dump_json().encode(), content_type="application/json",
             message_id=event.event_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
-        await asyncio.wait_for(exchange.publish(message, routing_key=event.routing_key),
-                               PUBLISH_SECONDS)
+        async with asyncio.timeout(PUBLISH_SECONDS):
+            await exchange.publish(message, routing_key=event.routing_key)
 
     async def _publish(self, message: aio_pika.Message, queue: str, wait_seconds: float) -> None:
         assert self._channel is not None
         try:
             # A connection that dropped a moment ago may not be noticed yet: the robust channel
             # would then wait for the reconnection, so the publish is bounded too.
-            await asyncio.wait_for(
-                self._channel.default_exchange.publish(message, routing_key=queue), wait_seconds)
+            async with asyncio.timeout(wait_seconds):
+                await self._channel.default_exchange.publish(message, routing_key=queue)
         except TimeoutError:
             raise Unavailable("The message bus did not take the call in time.") from None
         # aiormq raises ChannelInvalidStateError (a RuntimeError, not an AMQPError) on a

@@ -150,7 +150,8 @@ async def soffice_to_pdf(
         start_new_session=True,  # its own process group: a timeout kills every child too
     )
     try:
-        output, _ = await asyncio.wait_for(process.communicate(), timeout_seconds)
+        async with asyncio.timeout(timeout_seconds):
+            output, _ = await process.communicate()
     except TimeoutError:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)

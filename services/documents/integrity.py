@@ -95,7 +95,8 @@ class BodyVerifier:
             self._checks[body.key] = check
             check.add_done_callback(self._forget)
         try:
-            intact = await asyncio.wait_for(asyncio.shield(check), self._range_wait_seconds)
+            async with asyncio.timeout(self._range_wait_seconds):
+                intact = await asyncio.shield(check)
         except TimeoutError:
             return RangeCheck.PENDING
         return RangeCheck.VERIFIED if intact else RangeCheck.DAMAGED

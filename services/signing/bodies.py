@@ -77,7 +77,8 @@ class SealNotices:
         event = self._events.setdefault(request_id, asyncio.Event())
         self._waiters[request_id] = self._waiters.get(request_id, 0) + 1
         try:
-            await asyncio.wait_for(event.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await event.wait()
         except TimeoutError:
             pass
         finally:

@@ -33,3 +33,33 @@ async def test_the_retry_delay_doubles_then_stays_short_while_the_bus_is_away() 
 
     assert delays[:2] == [2.0, 4.0]
     assert max(delays) == RETRY_SECONDS_AT_MOST <= 5.0
+
+
+class QuietRelay(AwayBus):
+    """A relay with nothing to publish, whose lease is always its own."""
+
+    async def relay_pending(self) -> int:
+        return 0
+
+    def __init__(self) -> None:
+        super().__init__()
+
+        class Mine:
+            async def acquire(self) -> bool:
+                return True
+
+            async def release(self) -> None:
+                return None
+
+        self._lease = Mine()
+
+
+async def test_a_stop_that_comes_with_a_wake_up_still_stops_the_relay() -> None:
+    relay = QuietRelay()
+    running = asyncio.create_task(relay.run())
+    await asyncio.sleep(0.01)  # the relay waits for a write or its next timed pass
+    relay.notify()  # a write, at the very moment the service stops
+    running.cancel()
+    finished, _ = await asyncio.wait({running}, timeout=2)
+    assert running in finished, "the relay swallowed its stop and runs on"
+    assert running.cancelled()
