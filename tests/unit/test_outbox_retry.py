@@ -18,6 +18,9 @@ class AwayBus(OutboxRelay):
             async def acquire(self) -> bool:
                 return True
 
+            async def release(self) -> None:
+                return None
+
         self._lease: Any = AlwaysMine()
 
     async def relay_pending(self) -> int:
@@ -40,18 +43,6 @@ class QuietRelay(AwayBus):
 
     async def relay_pending(self) -> int:
         return 0
-
-    def __init__(self) -> None:
-        super().__init__()
-
-        class Mine:
-            async def acquire(self) -> bool:
-                return True
-
-            async def release(self) -> None:
-                return None
-
-        self._lease = Mine()
 
 
 async def test_a_stop_that_comes_with_a_wake_up_still_stops_the_relay() -> None:
