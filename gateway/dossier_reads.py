@@ -6,13 +6,13 @@ asked only after that, and its keys always hold the dossier id.
 """
 
 from collections.abc import Awaitable, Callable, Hashable
-from datetime import UTC, datetime
 
 from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from gateway.deps import GatewayState
+from libs.contracts.envelope import office_day, utc_now
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
 
 ETAG = "ETag"
@@ -20,7 +20,7 @@ ETAG = "ETag"
 
 def today() -> str:
     """Some answers depend on the day (an invoice due yesterday is overdue today)."""
-    return datetime.now(UTC).date().isoformat()
+    return office_day(utc_now()).isoformat()
 
 
 def json_key(path: str, key: tuple[Hashable, ...]) -> tuple[Hashable, ...]:

@@ -21,6 +21,7 @@ from gateway.web.pages import CsrfChecked, Pages, PageSession
 from gateway.web.session import WebSession
 from libs.contracts import auth, documents, dossier, signing
 from libs.contracts.caller import Caller
+from libs.contracts.envelope import office_day, utc_now
 from libs.servicekit.errors import Invalid, NotFound, ServiceError, Unavailable
 from libs.servicekit.logs import correlation_id
 
@@ -82,7 +83,7 @@ async def _form_page(request: Request, session: WebSession, pages: Pages, rpc: R
         "values": values, "error": error, "blocked": blocked is not None,
         "action": _page_path(dossier_id, document_id),
         "viewer": f"/admin/dossiers/{dossier_id}/documents/{document_id}",
-        "today": date.today().isoformat(), "max_signers": signing.MAX_SIGNERS},
+        "today": office_day(utc_now()).isoformat(), "max_signers": signing.MAX_SIGNERS},
         status_code=status_code)
 
 

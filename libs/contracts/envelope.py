@@ -1,8 +1,9 @@
 """The envelope every event carries."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +17,20 @@ def utc_now() -> datetime:
     """The current time, UTC, at the millisecond precision MongoDB keeps."""
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+# Moments are stored in UTC; the office's calendar day is the one in Brussels.
+OFFICE_TIMEZONE = ZoneInfo("Europe/Brussels")
+
+
+def office_day(moment: datetime) -> date:
+    """The day `moment` falls on in Brussels: 23:30 UTC on 5 December is 6 December there.
+
+    "Today" for a due date, an overdue invoice or a form's date is this, not the UTC date,
+    which is a day behind for an hour or two every night.
+    """
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(OFFICE_TIMEZONE).date()
 
 
 class Event(BaseModel):

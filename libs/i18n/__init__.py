@@ -12,7 +12,6 @@ from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
 from typing import Literal, get_args
-from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_time
@@ -20,12 +19,14 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 
+from libs.contracts.envelope import OFFICE_TIMEZONE, office_day
+
 Language = Literal["nl", "fr", "en"]
 LANGUAGES: tuple[Language, ...] = get_args(Language)
 DEFAULT_LANGUAGE: Language = "nl"
 CATALOG_DIR = Path(__file__).parent / "catalogs"
 DOMAIN = "messages"
-SHOWN_TIMEZONE = ZoneInfo("Europe/Brussels")  # stored in UTC, shown in the office's time
+SHOWN_TIMEZONE = OFFICE_TIMEZONE  # stored in UTC, shown in the office's time
 LOCALES: dict[Language, str] = {"nl": "nl_BE", "fr": "fr_BE", "en": "en_GB"}
 LANGUAGE_NAMES: dict[Language, str] = {"nl": "Nederlands", "fr": "Français", "en": "English"}
 
@@ -67,7 +68,13 @@ def format_number(value: float, language: Language, digits: int = 1) -> str:
 
 
 def format_day(day: date, language: Language) -> str:
-    """A calendar date in the reader's language (e.g. "1 jan 2025")."""
+    """A calendar date in the reader's language (e.g. "1 jan 2025").
+
+    A moment (a datetime, stored in UTC) is shown as its day in Brussels: a request sent at
+    23:30 UTC on 5 December was sent on 6 December for the office and the client.
+    """
+    if isinstance(day, datetime):
+        day = office_day(day)
     return format_date(day, format="medium", locale=LOCALES[language])
 
 

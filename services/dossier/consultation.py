@@ -1,7 +1,6 @@
 """Use cases of the client's consultation (manual 3.1): lists by page, and each detail."""
 
 import asyncio
-from datetime import UTC, datetime
 
 from libs.contracts.dossier import (
     USUAL_DRIVER,
@@ -25,6 +24,7 @@ from libs.contracts.dossier import (
     RiskObjectLine,
     RiskObjectPage,
 )
+from libs.contracts.envelope import office_day, utc_now
 from libs.servicekit.access import require_dossier_access
 from libs.servicekit.errors import Invalid, NotFound
 from libs.servicekit.mongo import Document
@@ -192,7 +192,7 @@ class DossierConsultation:
         info, invoices = await self._page(query, "invoice", Invoice)
         header = await self._store.get_header(info.dossier_id) or {}
         overdue = await self._store.overdue_invoice_count(
-            info.dossier_id, datetime.now(UTC).date())
+            info.dossier_id, office_day(utc_now()))
         return InvoicePage(**info.model_dump(), items=invoices,
                            open_amount_cents=int(header.get("open_invoice_cents", 0)),
                            overdue_count=overdue, overdue_invoice_ids=_overdue_ids(invoices))
@@ -203,5 +203,5 @@ def _newest_first(claims: list[Claim]) -> list[Claim]:
 
 
 def _overdue_ids(invoices: list[Invoice]) -> list[str]:
-    today = datetime.now(UTC).date()
+    today = office_day(utc_now())
     return [invoice.invoice_id for invoice in invoices if is_overdue(invoice, today)]

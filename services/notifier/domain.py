@@ -11,10 +11,9 @@ from email.message import EmailMessage
 from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from libs.contracts.auth import InvitationCreated
-from libs.contracts.envelope import Event
+from libs.contracts.envelope import OFFICE_TIMEZONE, Event
 from libs.i18n import Language
 from services.notifier.mail_templates import (
     DEFAULT_BRANDING,
@@ -25,7 +24,7 @@ from services.notifier.mail_templates import (
 )
 
 DEFAULT_LANGUAGE = "nl"
-BRUSSELS = ZoneInfo("Europe/Brussels")  # times are UTC everywhere, Brussels only when shown
+BRUSSELS = OFFICE_TIMEZONE  # times are UTC everywhere, Brussels only when shown
 _WHITESPACE = re.compile(r"\s+")
 
 

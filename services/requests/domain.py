@@ -11,11 +11,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 import holidays
 
-from libs.contracts.envelope import Event, new_id
+from libs.contracts.envelope import OFFICE_TIMEZONE, Event, new_id
 from libs.contracts.requests import (
     AttachmentRef,
     DeskItem,
@@ -37,7 +36,7 @@ from libs.contracts.requests import (
 )
 from libs.servicekit.errors import Conflict, Invalid
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
+BRUSSELS = OFFICE_TIMEZONE
 CLOSED_THREAD = "This conversation is closed; send a new message."
 OPEN_STATUSES = frozenset({RequestStatus.PENDING, RequestStatus.IN_PROGRESS})
 FINAL_STATUSES = frozenset({RequestStatus.ACCEPTED, RequestStatus.REFUSED, RequestStatus.CLOSED})

@@ -16,7 +16,7 @@ from pymongo.errors import DuplicateKeyError
 from libs.contracts import auth, documents, dossier
 from libs.contracts.caller import Caller, Role
 from libs.contracts.documents import DocumentContext
-from libs.contracts.envelope import Event, new_id, utc_now
+from libs.contracts.envelope import Event, new_id, office_day, utc_now
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
 from libs.contracts.signing import (
     AuditKind,
@@ -316,7 +316,7 @@ class SigningHandlers:
         problems = domain.validate_new_request(
             signer_person_ids=command.signer_person_ids, known_persons=set(by_id),
             persons_without_account={p for p, found in accounts.items() if not found},
-            due_date=command.due_date, today=now.date())
+            due_date=command.due_date, today=office_day(now))
         if problems:
             raise Invalid("The signature request cannot be made.", fields=problems)
         request = SignatureRequest(
@@ -459,7 +459,7 @@ class SigningHandlers:
 
     def _expire_or_remind(self, request: SignatureRequest, trail: Trail, now: datetime
                           ) -> list[Event]:
-        if domain.expire(request, now.date()):
+        if domain.expire(request, office_day(now)):
             trail.add(AuditKind.EXPIRED, "service:signing", now,
                       {"due_date": request.due_date.isoformat() if request.due_date else ""})
             return []

@@ -14,7 +14,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 
 from libs.contracts import dossier
 from libs.contracts.caller import Caller
-from libs.contracts.envelope import Event, new_id, utc_now
+from libs.contracts.envelope import Event, new_id, office_day, utc_now
 from libs.contracts.signing import (
     AuditKind,
     CheckIdCard,
@@ -222,7 +222,7 @@ class MobileSigning:
             problem = id_card.card_problem(
                 card, last_name=person.last_name, first_name=person.first_name,
                 birth_date=person.birth_date, national_number=person.national_number,
-                today=now.date())
+                today=office_day(now))
             if problem is not None:
                 raise Invalid(id_card.CARD_MESSAGES[problem], fields={"photo": problem})
         except Invalid as refusal:

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from libs.contracts import dossier, request_forms, requests
 from libs.contracts.caller import Caller, Role
-from libs.contracts.envelope import utc_now
+from libs.contracts.envelope import office_day, utc_now
 from libs.contracts.request_forms import FormAbout, FormAboutKind, FormKind
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
 from libs.servicekit.errors import Invalid, NotFound
@@ -169,13 +169,13 @@ async def test_an_accepted_address_change_is_offered_in_the_import_schemas_shape
     stack: Stack,
 ) -> None:
     sent = await submit(stack, FormKind.ADDRESS, {
-        "start_date": utc_now().date().isoformat(), "street": "Veldstraat", "number": "12",
+        "start_date": office_day(utc_now()).isoformat(), "street": "Veldstraat", "number": "12",
         "postal_code": "9000", "municipality": "gent",
         "person_ids": ["P-00417-1", "P-00417-2"]})
     assert sent.form["municipality"] == "Gent"
     with pytest.raises(Invalid) as refused:
         await submit(stack, FormKind.ADDRESS, {
-            "start_date": utc_now().date().isoformat(), "street": "Markt", "number": "1",
+            "start_date": office_day(utc_now()).isoformat(), "street": "Markt", "number": "1",
             "postal_code": "9000", "municipality": "Brugge", "person_ids": ["P-00417-1"]})
     assert set(refused.value.fields or {}) == {"municipality"}
     await stack.rpc.call(requests.SET_STATUS, requests.SetStatusCommand(
@@ -218,7 +218,7 @@ async def test_the_feed_pages_by_its_signed_cursor_oldest_first(stack: Stack) ->
             "birth_date": "1950-07-01"}),
         await submit(stack, FormKind.CLAIM, {**CLAIM, "risk_object_ids": ["R-00417-1"]}),
         await submit(stack, FormKind.ADDRESS, {
-            "start_date": utc_now().date().isoformat(), "street": "Markt", "number": "1",
+            "start_date": office_day(utc_now()).isoformat(), "street": "Markt", "number": "1",
             "postal_code": "9000", "municipality": "Gent", "person_ids": ["P-00417-3"]}),
     ]
     for request in sent:

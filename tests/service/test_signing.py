@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from deploy.local.demo_pdf import text_pdf
 from libs.contracts import auth, documents, dossier, signing
 from libs.contracts.caller import Caller, Role
-from libs.contracts.envelope import utc_now
+from libs.contracts.envelope import office_day, utc_now
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
 from libs.servicekit.errors import Conflict, Forbidden, Gone, Invalid, NotFound
 from libs.servicekit.keyset import list_key
@@ -355,7 +355,7 @@ async def test_the_periodic_job_reminds_and_expires(service: SigningService) -> 
     assert (await call(service, signing.GET_SIGNATURE_REQUEST, signing.SignatureRequestQuery(
         caller=STAFF, signature_request_id=created.signature_request_id))).signers[0].reminders == 1
 
-    overdue = await create(service, ["P2"], due_date=utc_now().date())
+    overdue = await create(service, ["P2"], due_date=office_day(utc_now()))
     await requests.update_one({"_id": overdue.signature_request_id},
                               {"$set": {"due_date": "2020-01-01"}})
     await service.handlers.check_requests()

@@ -111,6 +111,9 @@ def test_dates_and_moments_are_localised_and_shown_in_brussels_time() -> None:
     assert format_day(date(2024, 1, 1), "fr") == "1 janv. 2024"
     # 09:30 UTC is 10:30 in Brussels in winter.
     assert format_moment(datetime(2025, 3, 4, 9, 30, tzinfo=UTC), "nl") == "4 mrt 2025, 10:30"
+    # A moment's day is its day in Brussels: 23:31 UTC on 5 December is already 6 December.
+    assert format_day(datetime(2026, 12, 5, 23, 31, tzinfo=UTC), "fr") == "6 déc. 2026"
+    assert format_day(datetime(2026, 12, 5, 23, 31), "nl") == "6 dec 2026"  # stored naive UTC
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -11,6 +11,7 @@ from asn1crypto.x509 import Certificate
 from pypdf import PdfReader
 
 from deploy.local.demo_pdf import text_pdf
+from libs.contracts.envelope import office_day
 from libs.contracts.signing import (
     AuditKind,
     AuditRecord,
@@ -274,3 +275,20 @@ def test_the_trail_must_name_the_pdf_it_completed() -> None:
     assert check_trail([*records, completed], hashlib.sha256(b"pdf").hexdigest()) == []
     assert check_trail([*records, completed], hashlib.sha256(b"other").hexdigest()) == [
         "the PDF is not the one the trail's completed record names"]
+
+
+def test_a_due_date_is_checked_against_the_day_in_brussels_not_in_utc() -> None:
+    """At 23:30 UTC on 5 December it is already 6 December at the office: a request due on
+    the 6th may be made, one due on the 5th has passed."""
+    today = office_day(datetime(2026, 12, 5, 23, 30, tzinfo=UTC))
+    assert today == date(2026, 12, 6)
+
+    def problems(due: date) -> dict[str, str]:
+        return domain.validate_new_request(signer_person_ids=["P1"], known_persons={"P1"},
+                                           persons_without_account=set(), due_date=due,
+                                           today=today)
+    assert problems(date(2026, 12, 6)) == {}
+    assert problems(date(2026, 12, 5)) == {"due_date": "The due date has passed."}
+    # In summer Brussels is two hours ahead: 21:59 UTC is still the 1st of July, 22:00 the 2nd.
+    assert office_day(datetime(2026, 7, 1, 21, 59, tzinfo=UTC)) == date(2026, 7, 1)
+    assert office_day(datetime(2026, 7, 1, 22, 0, tzinfo=UTC)) == date(2026, 7, 2)

@@ -28,7 +28,7 @@ from libs.contracts.client_sheet import (
     SheetOverview,
     SheetOverviewQuery,
 )
-from libs.contracts.envelope import new_id, utc_now
+from libs.contracts.envelope import new_id, office_day, utc_now
 from libs.servicekit.access import require_dossier_access, require_staff
 from libs.servicekit.errors import Conflict, Forbidden, NotFound, RateLimited, ServiceError
 from libs.servicekit.logs import correlation_id, get_logger
@@ -135,7 +135,7 @@ class ClientSheetHandlers:
         if state.get("last_sheet_id"):
             last = await self._store.sheet(state["last_sheet_id"])
         sources = await self._dossier_sources(query.caller, query.dossier_id)
-        answers = prefill(questionnaire, sources, last.answers if last else {}, now.date())
+        answers = prefill(questionnaire, sources, last.answers if last else {}, office_day(now))
         return ClientSheetForm(dossier_id=query.dossier_id, questionnaire=questionnaire,
                                prefill=answers, due=self._due(state, now), last_sheet=last)
 
@@ -161,7 +161,7 @@ class ClientSheetHandlers:
                            "them and confirm again.",
                            fields={"questionnaire_version": str(questionnaire.version)})
         now = self._clock()
-        answers = clean_answers(questionnaire, request.answers, now.date())
+        answers = clean_answers(questionnaire, request.answers, office_day(now))
         admission = await self._windows.take(f"client_sheet:{caller.user_id}", now, self._limit)
         if not admission.allowed:
             seconds = admission.retry_after_seconds

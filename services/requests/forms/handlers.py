@@ -9,7 +9,7 @@ from typing import Any
 from libs.contracts import documents
 from libs.contracts.caller import Caller
 from libs.contracts.dossier import Person
-from libs.contracts.envelope import new_id, utc_now
+from libs.contracts.envelope import new_id, office_day, utc_now
 from libs.contracts.request_forms import (
     DATA_CHANGE_KINDS,
     AttachClaimDocuments,
@@ -143,7 +143,7 @@ class FormHandlers:
         persons = await self._dossier.persons(caller, dossier_id)
         context = FormContext(dossier_id=dossier_id, kind=query.kind, about=query.about,
                               household=_household(persons),
-                              today=rules.belgian_today(self._clock()))
+                              today=office_day(self._clock()))
         if query.kind == FormKind.PERSONAL_DATA:
             person = self._person(persons, query.about)
             context.person = person
@@ -216,7 +216,7 @@ class FormHandlers:
                 return self._replayed(first, command.kind)
         payload = rules.parse_payload(command.kind, command.payload)
         now = self._clock()
-        today = rules.belgian_today(now)
+        today = office_day(now)
         about: FormAbout | None = command.about
         record: Any
         if isinstance(payload, PersonalDataForm):

@@ -3,15 +3,15 @@ Invalid naming each wrong field (under the payload's field names) comes out."""
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 from stdnum.be import nn
 from stdnum.exceptions import ValidationError as NumberInvalid
 
 from libs.contracts.dossier import Contract, Person, RiskObject
+from libs.contracts.envelope import OFFICE_TIMEZONE, office_day
 from libs.contracts.request_forms import (
     FORM_PAYLOADS,
     PERSONAL_DATA_FIELDS,
@@ -34,15 +34,9 @@ from libs.contracts.request_forms import (
 from libs.servicekit.errors import Invalid, NotFound
 from services.requests.forms.postal import comparable, match_municipality, municipalities_of
 
-BELGIUM = ZoneInfo("Europe/Brussels")
 OLDEST_BIRTH_DATE = date(1900, 1, 1)
 MOVE_WINDOW = timedelta(days=366)  # an address change is announced around its date
 ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-def belgian_today(now: datetime) -> date:
-    """The day it is in Belgium at `now` (an aware datetime)."""
-    return now.astimezone(BELGIUM).date()
 
 
 def field_errors(error: ValidationError) -> dict[str, str]:
@@ -280,8 +274,8 @@ def claim_record(form: ClaimForm, facts: ClaimFacts, about: FormAbout | None,
         problems["risk_object_ids"] = "choose the damaged risk object of this contract"
     elif not form.risk_object_ids and not form.other_risk_description:
         problems["risk_object_ids"] = "choose a damaged risk object or describe another risk"
-    local = datetime.combine(form.loss_date, form.loss_time, tzinfo=BELGIUM)
-    today = belgian_today(now)
+    local = datetime.combine(form.loss_date, form.loss_time, tzinfo=OFFICE_TIMEZONE)
+    today = office_day(now)
     if form.loss_date > today:
         problems["loss_date"] = "must not be in the future"
     elif local > now:
@@ -308,7 +302,7 @@ def claim_record(form: ClaimForm, facts: ClaimFacts, about: FormAbout | None,
         risk_objects=[ClaimRiskObjectRef(
             risk_object_id=ref, kind=facts.risk_objects[ref].kind,
             description=facts.risk_objects[ref].description) for ref in form.risk_object_ids],
-        loss_at=local.astimezone(ZoneInfo("UTC")))
+        loss_at=local.astimezone(UTC))
 
 
 def attachments_with_documents(record: ClaimRecord, documents: Sequence[str | None]
