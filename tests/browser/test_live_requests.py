@@ -42,9 +42,26 @@ def test_the_office_answer_appears_on_the_open_page_without_a_reload(
         expect(page.locator(".upload-summary")).to_contain_text("Verwijder de geweigerde")
         assert "/messages/new" in page.url
         expect(page.locator("#body")).to_have_value("Dekt mijn omnium hagelschade?")
+        summary = page.locator(".upload-summary")
+        expect(summary).to_have_attribute("role", "alert")
         refused.get_by_role("button").click()
         expect(page.locator(".upload-list .upload-name")).to_have_text(["foto.pdf"])
+        # While it goes, the line says so calmly: progress, not an error in red.
+        page.evaluate("""() => {
+            window.realSend = XMLHttpRequest.prototype.send;
+            XMLHttpRequest.prototype.send = function (body) { window.heldSend = [this, body]; };
+        }""")
         page.get_by_role("button", name="Bevestigen").click()
+        expect(summary).to_have_text("Bezig met verzenden…")
+        expect(summary).to_have_attribute("role", "status")
+        expect(summary).to_have_class("alert upload-summary progress")
+        colours = summary.evaluate("e => [getComputedStyle(e).color, getComputedStyle(e)"
+                                   ".backgroundColor]")
+        assert colours[0] != "rgb(179, 38, 30)" and colours[1] != "rgb(253, 236, 234)", colours
+        page.evaluate("""() => {
+            XMLHttpRequest.prototype.send = window.realSend;
+            window.realSend.apply(window.heldSend[0], [window.heldSend[1]]);
+        }""")
         expect(page.get_by_text("Uw aanvraag werd verzonden en is in afwachting bij uw "
                                 "makelaar.")).to_be_visible()
         request_id = page.url.split("/requests/", 1)[1].split("?", 1)[0]

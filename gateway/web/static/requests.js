@@ -40,6 +40,15 @@
     var chosen = [];  // {file, row, bar, status}
     if (!input || !list) { return; }
 
+    // The line above the button: a refusal or a lost connection is an alert; "Sending…" is
+    // progress, shown in calm colours and announced politely, not as an error.
+    function tell(message, progress) {
+      summary.textContent = message;
+      summary.hidden = !message;
+      summary.classList.toggle("progress", Boolean(progress));
+      summary.setAttribute("role", progress ? "status" : "alert");
+    }
+
     function problems() {
       var total = 0, found = [];
       chosen.forEach(function (entry) {
@@ -61,8 +70,7 @@
       if (found.length) { messages.push(text.textRemoveRefused); }
       if (chosen.length > maxFiles) { messages.push(text.textTooMany); }
       if (total > maxTotal) { messages.push(text.textTooLargeTogether); }
-      summary.textContent = messages.join(" ");
-      summary.hidden = messages.length === 0;
+      tell(messages.join(" "), false);
       return messages.length;
     }
 
@@ -145,13 +153,11 @@
       request.addEventListener("error", function () {
         delete form.dataset.sending;
         button.disabled = false;
-        summary.textContent = text.textFailed;
-        summary.hidden = false;
+        tell(text.textFailed, false);
       });
       form.dataset.sending = "1";
       button.disabled = true;
-      summary.textContent = text.textSending;
-      summary.hidden = false;
+      tell(text.textSending, true);
       request.send(body);
     });
   }
