@@ -187,7 +187,8 @@ async def send_message(
 ) -> requests.RequestPublic:
     """Send a message to the office (manual 6), general or about something of the dossier
     (`about`); it starts as pending. JSON, or multipart with up to 10 files (`file`, with
-    `description_1`, ...). An `Idempotency-Key` makes a resend return the first request."""
+    `description_1`, ...). An `Idempotency-Key` makes a resend return the first request; a key
+    used before for a form is 409."""
     caller = claims.caller()
     if not is_multipart(request):
         message = await json_body(request, MessageCreate)
@@ -195,10 +196,15 @@ async def send_message(
         return await _send(rpc, claims, dossier_id, message, [], idempotency_key, None)
     if idempotency_key is not None:  # a resend: its files are not stored a second time
         try:
-            return await rpc.call(requests.FIND_RESUBMITTED, requests.FindResubmittedQuery(
+            first = await rpc.call(requests.FIND_RESUBMITTED, requests.FindResubmittedQuery(
                 caller=caller, dossier_id=dossier_id, idempotency_key=idempotency_key))
         except NotFound:
             pass
+        else:
+            if first.kind != requests.RequestKind.MESSAGE:  # refused before a file is read
+                raise Conflict(requests.KEY_USED_FOR_ANOTHER.format(kind=first.kind),
+                               fields={"idempotency_key": "used for another request"})
+            return first
     await rpc.call(requests.ADMIT_ATTACHMENT, requests.AdmitAttachmentRequest(
         caller=caller, dossier_id=dossier_id))
     uploads = await receive_attachments(request, state)

@@ -22,6 +22,10 @@ MAX_DESK_PAGE = 200
 MAX_IDEMPOTENCY_KEY = 128
 
 
+# A resend under an idempotency key used for another kind of request is refused (409).
+KEY_USED_FOR_ANOTHER = "This idempotency key was already used for another request (a {kind})."
+
+
 class RequestKind(StrEnum):
     """What was sent: a free message (manual 6) or one of the forms (manual 4)."""
 

@@ -16,6 +16,7 @@ import holidays
 
 from libs.contracts.envelope import OFFICE_TIMEZONE, Event, new_id
 from libs.contracts.requests import (
+    KEY_USED_FOR_ANOTHER,
     AttachmentRef,
     DeskItem,
     EntryAuthor,
@@ -71,6 +72,14 @@ def require_transition(current: RequestStatus, target: RequestStatus) -> None:
     """Refuse a status change the rules do not allow."""
     if not may_move(current, target):
         raise Conflict(f"A request that is {current} cannot become {target}.")
+
+
+def require_same_kind(first: OfficeRequest | RequestPublic, kind: str) -> None:
+    """A resend under an idempotency key answers with the first request only when it is the
+    same kind of thing: a message sent under a form's key would otherwise vanish unseen."""
+    if first.kind != kind:
+        raise Conflict(KEY_USED_FOR_ANOTHER.format(kind=first.kind),
+                       fields={"idempotency_key": "used for another request"})
 
 
 def require_open_thread(status: RequestStatus) -> None:

@@ -122,6 +122,7 @@ class RequestHandlers:
             stored = await self._store.find_resubmitted(
                 request.dossier_id, request.caller.user_id, request.idempotency_key)
             if stored is not None:
+                domain.require_same_kind(stored, RequestKind.MESSAGE)
                 return domain.for_client(stored, self._clock())
         text = clean_message(request.subject, request.body)
         await self._take_submission(request.caller, SubmissionKind.MESSAGE)
@@ -134,6 +135,7 @@ class RequestHandlers:
             correlation_id=request.correlation_id or correlation_id.get())
         stored = await self._store.insert(change.request, change.events,
                                           idempotency_key=request.idempotency_key)
+        domain.require_same_kind(stored, RequestKind.MESSAGE)  # the same key, at the same time
         if stored.entries[0].entry_id == change.request.entries[0].entry_id:  # not a resend
             self._on_events_stored()
             log.info("request submitted", dossier_id=stored.dossier_id,

@@ -89,6 +89,29 @@ def test_a_reply_with_files_to_a_closed_thread_is_refused_before_a_file_is_store
     assert gateway.store.objects == {}
 
 
+def test_a_message_with_files_under_a_forms_key_is_refused_before_a_file_is_stored(
+    gateway: Gateway,
+) -> None:
+    claim = office_request().model_dump(exclude={"notes"}) | {"kind": "claim"}
+    gateway.rpc.answer(requests.FIND_RESUBMITTED, requests.RequestPublic.model_validate(claim))
+    response = gateway.client.post(
+        "/api/v1/dossiers/D1/messages", headers={**gateway.bearer(), "Idempotency-Key": "k1"},
+        data={"subject": "Foto", "body": "Hier is ze"},
+        files=[("file", ("foto.jpg", b"\xff\xd8jpeg", "image/jpeg"))])
+    assert response.status_code == 409 and response.headers["content-type"] == PROBLEM
+    assert response.json()["errors"] == {"idempotency_key": "used for another request"}
+    assert gateway.store.objects == {} and gateway.rpc.called(requests.SEND_MESSAGE) == []
+    # A resend of the message itself is answered with it, its files not read again.
+    gateway.rpc.answer(requests.FIND_RESUBMITTED, requests.RequestPublic.model_validate(
+        office_request().model_dump(exclude={"notes"})))
+    again = gateway.client.post(
+        "/api/v1/dossiers/D1/messages", headers={**gateway.bearer(), "Idempotency-Key": "k1"},
+        data={"subject": "Foto", "body": "Hier is ze"},
+        files=[("file", ("foto.jpg", b"\xff\xd8jpeg", "image/jpeg"))])
+    assert again.status_code == 201 and again.json()["request_id"] == "q1"
+    assert gateway.store.objects == {}
+
+
 def test_a_reply_to_another_dossiers_request_is_not_found(gateway: Gateway) -> None:
     gateway.rpc.answer(requests.REPLY, NotFound("This request does not exist."))
     response = gateway.client.post("/api/v1/dossiers/D1/requests/q9/replies",

@@ -18,7 +18,7 @@ from libs.contracts.caller import Caller, Role
 from libs.contracts.envelope import office_day, utc_now
 from libs.contracts.request_forms import FormAbout, FormAboutKind, FormKind
 from libs.contracts.rpc import ReplyT, RequestT, RpcMethod
-from libs.servicekit.errors import Invalid, NotFound
+from libs.servicekit.errors import Conflict, Invalid, NotFound
 from services.dossier.config import DossierSettings
 from services.dossier.main import DossierService
 from services.dossier.main import build as build_dossier
@@ -134,6 +134,36 @@ async def test_the_same_idempotency_key_at_once_stores_one_request(stack: Stack)
     assert sum(answer.created for answer in answers) == 1
     stored = await stack.requests.runtime.database["requests"].count_documents({})
     assert stored == 1
+
+
+async def test_a_key_used_for_one_kind_of_request_refuses_another_instead_of_hiding_it(
+    stack: Stack,
+) -> None:
+    """An app that reuses its Idempotency-Key must hear that its message was not stored: the
+    first request coming back as if it were the message would lose the message unseen."""
+    member = {"member_kind": "child", "last_name": "Dupont", "first_name": "Mila",
+              "birth_date": "2024-02-29"}
+    first = await submit(stack, FormKind.FAMILY_MEMBER, member, key="app-key-1")
+
+    def message(key: str) -> requests.SendMessageRequest:
+        return requests.SendMessageRequest(caller=PIETER, dossier_id=DUPONT, subject="Vraag",
+                                           body="Is mijn fiets verzekerd?", idempotency_key=key,
+                                           sender_name="Pieter Dupont")
+    with pytest.raises(Conflict) as refused:
+        await stack.rpc.call(requests.SEND_MESSAGE, message("app-key-1"))
+    assert refused.value.fields == {"idempotency_key": "used for another request"}
+    assert "(a family_member)" in str(refused.value)
+    sent = await stack.rpc.call(requests.SEND_MESSAGE, message("app-key-2"))
+    with pytest.raises(Conflict):
+        await submit(stack, FormKind.FAMILY_MEMBER, member, key="app-key-2")
+    # The same kind again is a resend: the first one comes back, nothing is stored twice.
+    assert (await submit(stack, FormKind.FAMILY_MEMBER, member, key="app-key-1")
+            ).request_id == first.request_id
+    assert (await stack.rpc.call(requests.SEND_MESSAGE, message("app-key-2"))
+            ).request_id == sent.request_id
+    listed = await stack.rpc.call(requests.LIST_REQUESTS, requests.ListRequestsQuery(
+        caller=PIETER, dossier_id=DUPONT))
+    assert sorted(item.kind for item in listed.requests) == ["family_member", "message"]
 
 
 async def test_a_draft_is_resumed_elsewhere_and_gone_after_thirty_days(

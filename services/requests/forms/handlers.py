@@ -264,9 +264,7 @@ class FormHandlers:
         return submitted(stored, created=True, now=now)
 
     def _replayed(self, first: OfficeRequest, kind: FormKind) -> FormSubmitted:
-        if first.kind != kind:
-            raise Conflict("This idempotency key was already used for another form.",
-                           fields={"idempotency_key": "used for another form"})
+        domain.require_same_kind(first, kind)
         return submitted(first, created=False, now=self._clock())
 
     async def attach_claim_documents(self, command: AttachClaimDocuments) -> FormSubmitted:
