@@ -196,15 +196,11 @@ async def send_message(
         return await _send(rpc, claims, dossier_id, message, [], idempotency_key, None)
     if idempotency_key is not None:  # a resend: its files are not stored a second time
         try:
-            first = await rpc.call(requests.FIND_RESUBMITTED, requests.FindResubmittedQuery(
-                caller=caller, dossier_id=dossier_id, idempotency_key=idempotency_key))
+            return await rpc.call(requests.FIND_RESUBMITTED, requests.FindResubmittedQuery(
+                caller=caller, dossier_id=dossier_id, idempotency_key=idempotency_key,
+                kind=requests.RequestKind.MESSAGE))  # a form's key: 409 before a file is read
         except NotFound:
             pass
-        else:
-            if first.kind != requests.RequestKind.MESSAGE:  # refused before a file is read
-                raise Conflict(requests.KEY_USED_FOR_ANOTHER.format(kind=first.kind),
-                               fields={"idempotency_key": "used for another request"})
-            return first
     await rpc.call(requests.ADMIT_ATTACHMENT, requests.AdmitAttachmentRequest(
         caller=caller, dossier_id=dossier_id))
     uploads = await receive_attachments(request, state)

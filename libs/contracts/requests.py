@@ -22,10 +22,6 @@ MAX_DESK_PAGE = 200
 MAX_IDEMPOTENCY_KEY = 128
 
 
-# A resend under an idempotency key used for another kind of request is refused (409).
-KEY_USED_FOR_ANOTHER = "This idempotency key was already used for another request (a {kind})."
-
-
 class RequestKind(StrEnum):
     """What was sent: a free message (manual 6) or one of the forms (manual 4)."""
 
@@ -270,6 +266,9 @@ class FindResubmittedQuery(BaseModel):
     caller: Caller
     dossier_id: DossierId
     idempotency_key: str = Field(min_length=1, max_length=MAX_IDEMPOTENCY_KEY)
+    kind: RequestKind | None = Field(
+        default=None, description="What the resend is: another kind stored under the key is "
+        "CONFLICT (409), before any file is read")
 
 
 SEND_MESSAGE = RpcMethod("requests.rpc.send_message", SendMessageRequest, RequestPublic)

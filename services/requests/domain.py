@@ -16,7 +16,6 @@ import holidays
 
 from libs.contracts.envelope import OFFICE_TIMEZONE, Event, new_id
 from libs.contracts.requests import (
-    KEY_USED_FOR_ANOTHER,
     AttachmentRef,
     DeskItem,
     EntryAuthor,
@@ -78,7 +77,8 @@ def require_same_kind(first: OfficeRequest | RequestPublic, kind: str) -> None:
     """A resend under an idempotency key answers with the first request only when it is the
     same kind of thing: a message sent under a form's key would otherwise vanish unseen."""
     if first.kind != kind:
-        raise Conflict(KEY_USED_FOR_ANOTHER.format(kind=first.kind),
+        raise Conflict(f"This idempotency key was already used for another request "
+                       f"(a {first.kind}).",
                        fields={"idempotency_key": "used for another request"})
 
 

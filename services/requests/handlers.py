@@ -150,6 +150,8 @@ class RequestHandlers:
                                                     query.idempotency_key)
         if stored is None:
             raise NotFound("Nothing was sent under this key.")
+        if query.kind is not None:
+            domain.require_same_kind(stored, query.kind)
         return domain.for_client(stored, self._clock())
 
     async def admit_attachment(self, request: AdmitAttachmentRequest) -> Ack:

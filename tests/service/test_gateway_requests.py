@@ -92,8 +92,9 @@ def test_a_reply_with_files_to_a_closed_thread_is_refused_before_a_file_is_store
 def test_a_message_with_files_under_a_forms_key_is_refused_before_a_file_is_stored(
     gateway: Gateway,
 ) -> None:
-    claim = office_request().model_dump(exclude={"notes"}) | {"kind": "claim"}
-    gateway.rpc.answer(requests.FIND_RESUBMITTED, requests.RequestPublic.model_validate(claim))
+    gateway.rpc.answer(requests.FIND_RESUBMITTED, Conflict(
+        "This idempotency key was already used for another request (a claim).",
+        fields={"idempotency_key": "used for another request"}))
     response = gateway.client.post(
         "/api/v1/dossiers/D1/messages", headers={**gateway.bearer(), "Idempotency-Key": "k1"},
         data={"subject": "Foto", "body": "Hier is ze"},
@@ -101,6 +102,8 @@ def test_a_message_with_files_under_a_forms_key_is_refused_before_a_file_is_stor
     assert response.status_code == 409 and response.headers["content-type"] == PROBLEM
     assert response.json()["errors"] == {"idempotency_key": "used for another request"}
     assert gateway.store.objects == {} and gateway.rpc.called(requests.SEND_MESSAGE) == []
+    [asked] = gateway.rpc.called(requests.FIND_RESUBMITTED)
+    assert isinstance(asked, requests.FindResubmittedQuery) and asked.kind == "message"
     # A resend of the message itself is answered with it, its files not read again.
     gateway.rpc.answer(requests.FIND_RESUBMITTED, requests.RequestPublic.model_validate(
         office_request().model_dump(exclude={"notes"})))

@@ -153,6 +153,11 @@ async def test_a_key_used_for_one_kind_of_request_refuses_another_instead_of_hid
         await stack.rpc.call(requests.SEND_MESSAGE, message("app-key-1"))
     assert refused.value.fields == {"idempotency_key": "used for another request"}
     assert "(a family_member)" in str(refused.value)
+    # The gateway asks first when the message brings files: refused before a file is read.
+    with pytest.raises(Conflict):
+        await stack.rpc.call(requests.FIND_RESUBMITTED, requests.FindResubmittedQuery(
+            caller=PIETER, dossier_id=DUPONT, idempotency_key="app-key-1",
+            kind=requests.RequestKind.MESSAGE))
     sent = await stack.rpc.call(requests.SEND_MESSAGE, message("app-key-2"))
     with pytest.raises(Conflict):
         await submit(stack, FormKind.FAMILY_MEMBER, member, key="app-key-2")
